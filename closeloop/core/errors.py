@@ -1,0 +1,46 @@
+"""Domain errors raised by services; views and the API turn them into answers.
+
+Each carries a stable `code` for the API and a translated human `message`.
+"""
+
+from typing import Any
+
+
+class DomainError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(self, message: Any, *, code: str | None = None, fields: dict[str, list[str]] | None = None):
+        super().__init__(str(message))
+        self.message = str(message)
+        if code:
+            self.code = code
+        self.fields = fields or {}
+
+
+class ValidationFailed(DomainError):
+    """Bad input. `fields` maps a field name to its messages."""
+
+    code = "validation_error"
+    status = 422
+
+
+class NotAllowed(DomainError):
+    """The actor sees the object but may not do this to it."""
+
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(DomainError):
+    """The object does not exist or the actor may not see it: the two are not told apart."""
+
+    code = "not_found"
+    status = 404
+
+
+class Conflict(DomainError):
+    """The state moved under the caller (a concurrent change, a refused transition)."""
+
+    code = "conflict"
+    status = 409

@@ -1,0 +1,52 @@
+"""Test data builders shared by every app's tests."""
+
+import datetime as dt
+import itertools
+
+import factory
+from django.utils import timezone
+
+from closeloop.orgs.models import Department, Membership, User
+
+_seq = itertools.count(1)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    name = factory.Sequence(lambda n: f"测试用户{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
+    password = factory.django.Password("pw-closeloop-1")
+    language = "zh-hans"
+
+
+class DepartmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Department
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"D{n}")
+    name = factory.Sequence(lambda n: f"部门{n}")
+
+
+def add_member(user: User, department: Department, role: str = Membership.Role.SPECIALIST) -> Membership:
+    return Membership.objects.get_or_create(user=user, department=department, defaults={"role": role})[0]
+
+
+def make_task(*, actor: User, department: Department, owner: User | None = None, title: str = "月度销售报表",
+              due: dt.date | None = None, criteria=None, **kwargs):
+    """Create a task through the real service, as a person would."""
+    from closeloop.tasks.services import CriterionIn, task_create
+
+    return task_create(
+        actor=actor,
+        department=department,
+        title=title,
+        owner=owner or actor,
+        due_date=due or timezone.localdate() + dt.timedelta(days=7),
+        criteria=criteria if criteria is not None else [CriterionIn(text="数据准确率达标", metric="数据准确率", comparator=">=", threshold=95, unit="%")],
+        **kwargs,
+    )

@@ -1,0 +1,38 @@
+"""Who may do what to a task (DESIGN.md "Who may do what"). Pure functions of loaded rows."""
+
+from closeloop.orgs.selectors import is_member, leads
+from closeloop.tasks.states import Actor
+
+
+def can_create_in(user, department_id: int) -> bool:
+    return is_member(user, department_id)
+
+
+def can_edit(user, task) -> bool:
+    """Edit fields, decompose, add collaborators: owner, initiator, head or deputy."""
+    return user.pk in (task.owner_id, task.initiator_id) or leads(user, task.department_id)
+
+
+def can_reassign(user, task) -> bool:
+    return user.pk == task.initiator_id or leads(user, task.department_id)
+
+
+def can_cancel(user, task) -> bool:
+    return user.pk == task.initiator_id or leads(user, task.department_id)
+
+
+def can_review(user, task) -> bool:
+    """The reviewer: the named reviewer, or the head or deputy — never the owner."""
+    if user.pk == task.owner_id:
+        return False
+    return user.pk == task.reviewer_id or leads(user, task.department_id)
+
+
+def plays(user, actor: Actor, task) -> bool:
+    if actor == Actor.OWNER:
+        return user.pk == task.owner_id
+    if actor == Actor.REVIEWER:
+        return can_review(user, task)
+    if actor == Actor.CANCELLER:
+        return can_cancel(user, task)
+    return False

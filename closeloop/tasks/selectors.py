@@ -1,0 +1,222 @@
+"""Every read of tasks a person can see starts here, from `Task.objects.visible_to(user)`."""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from closeloop.core.errors import NotFound
+from closeloop.orgs.selectors import visible_department_ids
+from closeloop.tasks.models import AcceptanceCriterion, Task, TaskCollaborator, TaskEvent
+from closeloop.tasks.permissions import plays
+from closeloop.tasks.states import CLOSED_STATUSES, TRANSITIONS, Status
+
+
+def visibility_q(user) -> Q:
+    """The WHERE clause of "tasks `user` may see", memoised on the user for the request.
+
+    Members see their departments' tasks (heads also those below). Beyond that, anyone sees a
+    task they own, help on or review, the subtasks under it, and the tasks above a subtask
+    they own. Subtasks live in their root task's department, so only the person's tasks
+    outside their departments need the path walk: one small query.
+    """
+    cached = getattr(user, "_closeloop_visibility_q", None)
+    if cached is not None:
+        return cached
+    depts = visible_department_ids(user)
+    direct = (
+        Task.objects.filter(Q(owner=user) | Q(reviewer=user) | Q(collaborator_links__user=user))
+        .exclude(department_id__in=depts)
+        .values_list("id", "path", "owner_id", "next_child_number")
+        .distinct()
+    )
+    ids: set[int] = set()
+    subtree_prefixes: list[str] = []
+    for pk, path, owner_id, next_child in direct:
+        ids.add(pk)
+        if next_child > 1:  # has had subtasks
+            subtree_prefixes.append(path)
+        if owner_id == user.pk:
+            ids.update(int(p) for p in path.strip("/").split("/") if p)
+    q = Q(department_id__in=depts) | Q(id__in=ids)
+    for prefix in subtree_prefixes:
+        q |= Q(path__startswith=prefix)
+    user._closeloop_visibility_q = q
+    return q
+
+
+def access_task(user, pk: int | str, *, for_update: bool = False) -> Task:
+    """Fetch a task the user may see, or raise NotFound (never tells "exists but hidden")."""
+    try:
+        pk_int = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound("Task not found.") from None
+    qs = Task.objects.visible_to(user).select_related("department", "owner", "initiator", "reviewer")
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    try:
+        return qs.get(pk=pk_int)
+    except Task.DoesNotExist:
+        raise NotFound("Task not found.") from None
+
+
+def local_today(tz=None) -> date:
+    return timezone.localdate(timezone=tz)
+
+
+def list_base(user) -> QuerySet[Task]:
+    return Task.objects.visible_to(user).select_related("department", "owner", "project", "customer")
+
+
+@dataclass
+class MyWork:
+    overdue: list[Task] = field(default_factory=list)
+    today: list[Task] = field(default_factory=list)
+    this_week: list[Task] = field(default_factory=list)
+    later: list[Task] = field(default_factory=list)
+    to_review: list[Task] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.overdue) + len(self.today) + len(self.this_week) + len(self.later)
+
+
+def my_work(user, *, today: date | None = None, limit: int = 300) -> MyWork:
+    """我的工作: open tasks I own or help on, grouped by urgency; and what waits for my review."""
+    today = today or local_today()
+    end_of_week = today + timedelta(days=6 - today.weekday())
+    mine = (
+        list_base(user)
+        .filter(Q(owner=user) | Q(id__in=TaskCollaborator.objects.filter(user=user).values("task_id")))
+        .exclude(status__in=CLOSED_STATUSES)
+        .order_by("due_date", "priority", "id")[:limit]
+    )
+    out = MyWork()
+    for task in mine:
+        if task.due_date < today:
+            out.overdue.append(task)
+        elif task.due_date == today:
+            out.today.append(task)
+        elif task.due_date <= end_of_week:
+            out.this_week.append(task)
+        else:
+            out.later.append(task)
+    review_q = Q(reviewer=user)
+    from closeloop.orgs.selectors import led_department_ids
+
+    led = led_department_ids(user)
+    if led:
+        review_q |= Q(department_id__in=led, reviewer__isnull=True)
+    out.to_review = list(
+        list_base(user).filter(review_q, status=Status.SUBMITTED).exclude(owner=user).order_by("due_date")[:50]
+    )
+    return out
+
+
+CODE_RE = re.compile(r"^(?:(?P<dept>[A-Za-z][A-Za-z0-9_]*)-)?(?P<code>[Tt]\d+(?:-\d+)*)$")
+
+SORTS = {
+    "code": ("department__code", "parent_id", "id"),
+    "-code": ("-department__code", "-id"),
+    "due": ("due_date", "priority", "id"),
+    "-due": ("-due_date", "priority", "-id"),
+    "priority": ("priority", "due_date", "id"),
+    "-priority": ("-priority", "due_date", "id"),
+    "progress": ("progress", "due_date", "id"),
+    "-progress": ("-progress", "due_date", "id"),
+    "status": ("status", "due_date", "id"),
+    "updated": ("updated_at", "id"),
+    "-updated": ("-updated_at", "-id"),
+    "title": ("title", "id"),
+}
+
+
+@dataclass
+class TaskFilters:
+    department: int | None = None
+    task_type: str | None = None
+    priority: int | None = None
+    owner: int | None = None
+    status: str | None = None
+    overdue: bool = False
+    q: str = ""
+    top_level_only: bool = False
+    sort: str = "code"
+
+
+def task_list(user, filters: TaskFilters, *, today: date | None = None) -> QuerySet[Task]:
+    """The department list (日常任务清单表's columns): filtered, sorted, ready to paginate."""
+    today = today or local_today()
+    qs = list_base(user)
+    if filters.department:
+        qs = qs.filter(department_id=filters.department)
+    if filters.task_type:
+        qs = qs.filter(task_type=filters.task_type)
+    if filters.priority:
+        qs = qs.filter(priority=filters.priority)
+    if filters.owner:
+        qs = qs.filter(owner_id=filters.owner)
+    if filters.status == "open":
+        qs = qs.exclude(status__in=CLOSED_STATUSES)
+    elif filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.overdue:
+        qs = qs.overdue(today)
+    if filters.top_level_only:
+        qs = qs.filter(parent__isnull=True)
+    text = filters.q.strip()
+    if text:
+        match = CODE_RE.match(text)
+        if match:
+            # "T001", "t001-2" or "SALES-T001": a code look-up, not a text search.
+            qs = qs.filter(code__iexact=match["code"])
+            if match["dept"]:
+                qs = qs.filter(department__code__iexact=match["dept"])
+        else:
+            qs = qs.filter(
+                Q(title__icontains=text)
+                | Q(notes__icontains=text)
+                | Q(customer__name__icontains=text)
+                | Q(project__name__icontains=text)
+            )
+    return qs.order_by(*SORTS.get(filters.sort, SORTS["code"]))
+
+
+def task_detail(user, pk: int | str) -> Task:
+    """A task page: the task, its criteria, subtasks, collaborators and recent activity, in a
+    fixed number of queries."""
+    task = access_task(user, pk)
+    task.criteria_list = list(AcceptanceCriterion.objects.filter(task=task))
+    task.collaborator_list = [
+        link.user for link in TaskCollaborator.objects.filter(task=task).select_related("user").order_by("added_at")
+    ]
+    task.subtask_list = list(
+        Task.objects.filter(path__startswith=task.path)
+        .exclude(pk=task.pk)
+        .select_related("owner")
+        .order_by("path")
+    )
+    task.ancestor_list = list(Task.objects.filter(pk__in=task.ancestor_ids()).order_by("depth"))
+    task.event_list = list(TaskEvent.objects.filter(task=task).select_related("actor").order_by("-created_at", "-id")[:100])
+    return task
+
+
+def allowed_transitions(user, task: Task) -> list[Status]:
+    return [to for (frm, to), actor in TRANSITIONS.items() if frm == task.status and plays(user, actor, task)]
+
+
+def department_counts(user, department_id: int, *, today: date | None = None) -> dict[str, int]:
+    today = today or local_today()
+    qs = Task.objects.visible_to(user).filter(department_id=department_id)
+    return qs.aggregate(
+        open=Count("id", filter=~Q(status__in=CLOSED_STATUSES)),
+        overdue=Count("id", filter=~Q(status__in=CLOSED_STATUSES) & Q(due_date__lt=today)),
+        blocked=Count("id", filter=Q(status=Status.BLOCKED)),
+        submitted=Count("id", filter=Q(status=Status.SUBMITTED)),
+    )
+
+
+def collaborators_prefetch() -> Prefetch:
+    return Prefetch("collaborator_links", queryset=TaskCollaborator.objects.select_related("user"))

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from closeloop.api import api
+
+urlpatterns = [
+    path("", include("closeloop.core.urls")),
+    path("", include("closeloop.orgs.urls")),
+    path("", include("closeloop.tasks.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
