@@ -95,7 +95,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         ),
     }
     # A file test database, so the PRAGMAs above are the ones the suite runs with.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_closeloop.sqlite3")}
+    # CLOSELOOP_TEST_TAG keeps parallel runs on one machine apart.
+    _tag = env_str("CLOSELOOP_TEST_TAG", "")
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_closeloop{_tag}.sqlite3")}
 else:
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -7,6 +7,8 @@ urlpatterns = [
     path("", include("closeloop.core.urls")),
     path("", include("closeloop.orgs.urls")),
     path("", include("closeloop.tasks.urls")),
+    path("", include("closeloop.tasks.calendar_urls")),
+    path("", include("closeloop.notify.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
