@@ -1,5 +1,203 @@
-"""The JSON API root: mounts each app's router under /api/v1."""
+"""The JSON API root at /api/v1: authentication, the one error shape, and each app's router.
 
-from ninja import NinjaAPI
+Every error answers `{"code": "...", "message": "...", "fields": {...}}` (`fields` only when
+the input was at fault) with the matching status:
 
-api = NinjaAPI(title="Closeloop API", version="1", urls_namespace="api")
+| status | code | when |
+|---|---|---|
+| 400 | bad_request | the body is not JSON |
+| 401 | unauthorized | no, a bad or a revoked token (and no signed-in session) |
+| 403 | forbidden | the caller sees the object but may not do this |
+| 404 | not_found | no such object, or one the caller may not see (never told apart) |
+| 405 | method_not_allowed | e.g. DELETE on a list |
+| 409 | conflict, version_conflict, transition_not_allowed, task_closed | the state is not what the change expects |
+| 422 | validation_error | bad input; `fields` names each bad field |
+| 500 | server_error | our fault; logged |
+"""
+
+import functools
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import re_path
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Swagger
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from closeloop.core.errors import DomainError
+from closeloop.notify.api import router as notify_router
+from closeloop.orgs.api import router as orgs_router
+from closeloop.orgs.api_auth import api_auth
+from closeloop.tasks.api import router as tasks_router
+
+logger = logging.getLogger("closeloop.api")
+
+DESCRIPTION = """
+Closeloop's JSON API. Authenticate with a personal token:
+`Authorization: Bearer <token>` (create one on your profile page, or
+`closeloop create_token USERNAME`). Pages of the web app may also call it with their
+session (writes then need the `X-CSRFToken` header).
+
+Ids are numbers; a task's human code (`T001`) and `full_code` (`SALES-T001`) are fields.
+
+Lists are paginated with `limit` (1–200, default 50) and `offset` (default 0) and answer
+`{"count": total, "limit": …, "offset": …, "items": […]}`.
+
+Every error is `{"code": "...", "message": "...", "fields": {"field": ["message", …]}}`:
+401 `unauthorized`, 403 `forbidden` (you see it but may not do this), 404 `not_found` (does
+not exist or you may not see it), 409 `conflict` / `version_conflict` /
+`transition_not_allowed`, 422 `validation_error` (with `fields`; list positions in field
+names count from 1, e.g. `criteria.1.text`).
+"""
+
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    422: "validation_error",
+    429: "throttled",
+    500: "server_error",
+}
+
+# Where a parameter came from is not part of its name for the caller.
+_SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
+_BODY_PARAMS = {"payload", "filters"}
+
+
+def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return body
+
+
+class CloseloopAPI(NinjaAPI):
+    """NinjaAPI whose answers outside an operation (an unknown path under /api/v1, a method the
+    path does not take) are JSON in the same error shape too."""
+
+    def _get_urls(self) -> list:
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            pattern.callback = self._json_fallbacks(pattern.callback)
+        patterns.append(re_path(r"^.*$", self._json_fallbacks(_unknown_path), name="unknown"))
+        return patterns
+
+    def _json_fallbacks(self, view):
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                response = view(request, *args, **kwargs)
+            except Http404:
+                return self.create_response(
+                    request, error_body("not_found", _("There is nothing at this address.")), status=404
+                )
+            if response.status_code == 405 and not response.get("Content-Type", "").startswith(
+                "application/json"
+            ):
+                allowed = response.get("Allow", "")
+                json_response = self.create_response(
+                    request,
+                    error_body(
+                        "method_not_allowed",
+                        _("This address does not take %(method)s. Allowed: %(allowed)s.")
+                        % {"method": request.method, "allowed": allowed},
+                    ),
+                    status=405,
+                )
+                json_response["Allow"] = allowed
+                return json_response
+            return response
+
+        return wrapper
+
+
+def _unknown_path(request: HttpRequest) -> HttpResponse:
+    raise Http404
+
+
+api = CloseloopAPI(
+    title="Closeloop API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api",
+    auth=api_auth(),
+    # The bundled Swagger UI (ninja/static), never a CDN: the app runs on intranets.
+    docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": True}),
+)
+
+
+def _field_name(loc: tuple | list) -> str:
+    parts = list(loc)
+    if parts and parts[0] in _SOURCES:
+        parts = parts[1:]
+    if parts and parts[0] in _BODY_PARAMS and len(parts) > 1:
+        parts = parts[1:]
+    # List positions count from 1, as in the services' own messages.
+    return ".".join(str(p + 1) if isinstance(p, int) else str(p) for p in parts) or "body"
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    fields: dict[str, list[str]] = {}
+    for error in exc.errors:
+        fields.setdefault(_field_name(error.get("loc", ())), []).append(str(error.get("msg", "")))
+    first_field, first_messages = next(iter(fields.items()), ("body", [_("Invalid input.")]))
+    message = f"{first_field}: {first_messages[0]}"
+    return api.create_response(request, error_body("validation_error", message, fields), status=422)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return api.create_response(request, error_body(exc.code, exc.message, exc.fields), status=exc.status)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = api.create_response(
+        request,
+        error_body(
+            "unauthorized",
+            _("Sign in: send a valid token as 'Authorization: Bearer <token>'."),
+        ),
+        status=401,
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="closeloop"'
+    return response
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, error_body("not_found", _("Not found.")), status=404)
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return api.create_response(
+        request, error_body("forbidden", str(exc) or _("You may not do this.")), status=403
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = STATUS_CODES.get(exc.status_code, "error")
+    return api.create_response(request, error_body(code, exc.message), status=exc.status_code)
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("API error on %s %s", request.method, request.path)
+    return api.create_response(
+        request,
+        error_body("server_error", _("Something went wrong on our side; it has been logged.")),
+        status=500,
+    )
+
+
+api.add_router("", orgs_router)
+api.add_router("", tasks_router)
+api.add_router("", notify_router)

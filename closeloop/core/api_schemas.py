@@ -1,0 +1,32 @@
+"""Shapes every API router shares: the one error body and the list envelope."""
+
+from ninja import Schema
+from pydantic import Field
+
+
+class ErrorOut(Schema):
+    """Every error answer. `code` is stable (for programs), `message` is for people, `fields`
+    maps an input field (dotted path, list positions from 1, e.g. `criteria.1.text`) to its
+    messages when the input was at fault."""
+
+    code: str = Field(examples=["validation_error"])
+    message: str = Field(examples=["title: A task needs a title."])
+    fields: dict[str, list[str]] | None = None
+
+
+# The error answers most operations can give; each operation adds its own.
+AUTH_ERRORS: dict[int, type[Schema]] = {401: ErrorOut}
+READ_ERRORS: dict[int, type[Schema]] = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+WRITE_ERRORS: dict[int, type[Schema]] = {
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+}
+
+
+class PageMeta(Schema):
+    count: int = Field(description="How many items match, across all pages.")
+    limit: int
+    offset: int
