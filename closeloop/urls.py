@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from closeloop.api import api
+from closeloop.core.status import status_page
 
 urlpatterns = [
     path("", include("closeloop.core.urls")),
@@ -10,5 +11,6 @@ urlpatterns = [
     path("", include("closeloop.tasks.calendar_urls")),
     path("", include("closeloop.notify.urls")),
     path("api/v1/", api.urls),
+    path("admin/status/", status_page, name="admin-status"),
     path("admin/", admin.site.urls),
 ]

@@ -8,4 +8,7 @@ class OrgsConfig(AppConfig):
     verbose_name = _("People and departments")
 
     def ready(self) -> None:
-        from closeloop.orgs import calendar  # noqa: F401  (cache invalidation signals)
+        from closeloop.core.status import register_status_warning
+        from closeloop.orgs import calendar
+
+        register_status_warning(calendar.status_warnings)

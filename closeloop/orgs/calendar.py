@@ -124,3 +124,16 @@ def seed_from_package(*, years: list[int] | None = None) -> int:
     WorkDay.objects.bulk_create(rows, batch_size=500)
     clear_cache()
     return len(rows)
+
+
+def status_warnings() -> list[str]:
+    """For the admin status page: this year's and next year's schedule must be in the table."""
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    this_year = timezone.localdate().year
+    return [
+        _("The work calendar has no schedule for %(year)s: Monday to Friday is assumed. Enter the State Council's holidays and make-up days in the admin.")
+        % {"year": year}
+        for year in unknown_years([this_year, this_year + 1])
+    ]

@@ -89,7 +89,8 @@ class Task(models.Model):
     parent = models.ForeignKey(
         "self", verbose_name=_("parent task"), null=True, blank=True, on_delete=models.CASCADE, related_name="children"
     )
-    # Materialised path of ids, "/12/45/": finds a subtree or the chain above without recursion.
+    # Materialised path of zero-padded ids, "/0000000012/0000000045/": finds a subtree or the
+    # chain above without recursion, and sorts a tree depth-first as plain text.
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
     next_child_number = models.PositiveIntegerField(default=1, editable=False)
@@ -185,6 +186,10 @@ class Task(models.Model):
 
     def is_overdue(self, today) -> bool:
         return self.is_open and self.due_date < today
+
+    @staticmethod
+    def make_path(parent_path: str | None, pk: int) -> str:
+        return f"{parent_path or '/'}{pk:010d}/"
 
     def ancestor_ids(self) -> list[int]:
         return [int(p) for p in self.path.strip("/").split("/") if p][:-1]

@@ -254,7 +254,7 @@ def task_create(
             respond_by=respond_by,
         )
         task.save()
-        task.path = f"{parent.path if parent is not None else '/'}{task.pk}/"
+        task.path = Task.make_path(parent.path if parent is not None else None, task.pk)
         Task.objects.filter(pk=task.pk).update(path=task.path)
         for row in criterion_rows:
             row.task = task

@@ -1,0 +1,277 @@
+"""The demo data set: the handbook's departments, people and example tasks, dated relative
+to today so the demo looks alive. Everything goes through the real services, so the event
+log, codes and notifications are what real use produces; only timestamps are moved back
+afterwards so the activity log reads like two weeks of work.
+"""
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from closeloop.orgs.calendar import add_workdays
+from closeloop.orgs.models import Department, Membership, User
+from closeloop.tasks import services
+from closeloop.tasks.models import AdhocCategory, Priority, Source, Task, TaskEvent, TaskType
+from closeloop.tasks.services import CriterionIn
+from closeloop.tasks.states import Status
+
+log = logging.getLogger("closeloop.demo")
+
+DEPARTMENTS = [
+    # code, name, parent
+    ("HQ", "总公司", None),
+    ("SALES", "销售部", "HQ"),
+    ("MKT", "市场部", "HQ"),
+    ("PROD", "产品部", "HQ"),
+    ("OPS", "运营部", "HQ"),
+    ("TECH", "技术部", "HQ"),
+]
+
+PEOPLE = [
+    # username, 姓名, department, role, heads, mobile
+    ("admin", "系统管理员", None, None, None, ""),
+    ("ceo", "周总", "HQ", Membership.Role.MANAGER, "HQ", "13800000000"),
+    ("sales_head", "王强", "SALES", Membership.Role.MANAGER, "SALES", "13800000001"),
+    ("sales_manager", "李娜", "SALES", Membership.Role.MANAGER, None, "13800000002"),
+    ("sales_specialist", "张伟", "SALES", Membership.Role.SPECIALIST, None, "13800000003"),
+    ("marketing_head", "陈静", "MKT", Membership.Role.MANAGER, "MKT", "13800000004"),
+    ("marketing_specialist", "刘洋", "MKT", Membership.Role.SPECIALIST, None, "13800000005"),
+    ("product_head", "杨帆", "PROD", Membership.Role.MANAGER, "PROD", "13800000006"),
+    ("ops_head", "赵敏", "OPS", Membership.Role.MANAGER, "OPS", "13800000007"),
+    ("tech_head", "孙磊", "TECH", Membership.Role.MANAGER, "TECH", "13800000008"),
+]
+
+
+@dataclass
+class Demo:
+    today: dt.date
+    people: dict[str, User]
+    depts: dict[str, Department]
+
+    def day(self, offset: int) -> dt.date:
+        return self.today + dt.timedelta(days=offset)
+
+    def workday(self, offset: int) -> dt.date:
+        return add_workdays(self.today, offset)
+
+
+def ensure_org() -> tuple[dict[str, Department], dict[str, User]]:
+    depts: dict[str, Department] = {}
+    for code, name, parent in DEPARTMENTS:
+        dept, _ = Department.objects.get_or_create(code=code, defaults={"name": name, "parent": depts.get(parent)})
+        depts[code] = dept
+    people: dict[str, User] = {}
+    for username, name, dept_code, role, heads, mobile in PEOPLE:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = User(username=username, name=name, email=f"{username}@closeloop.example", mobile=mobile)
+            user.is_staff = user.is_superuser = username == "admin"
+            user.set_password(settings.DEMO_PASSWORD)
+            user.save()
+        people[username] = user
+        if dept_code:
+            Membership.objects.get_or_create(user=user, department=depts[dept_code], defaults={"role": role})
+        if heads and depts[heads].head_id is None:
+            Department.objects.filter(pk=depts[heads].pk).update(head=user)
+            depts[heads].head = user
+    if depts["SALES"].deputy_id is None:
+        Department.objects.filter(pk=depts["SALES"].pk).update(deputy=people["sales_manager"])
+        depts["SALES"].deputy = people["sales_manager"]
+    return depts, people
+
+
+def _move(task: Task, to: str, actor: User, note: str = "") -> Task:
+    task = Task.objects.select_related("department", "owner", "initiator", "reviewer").get(pk=task.pk)
+    return services.task_transition(actor=actor, task=task, to=to, note=note)
+
+
+def _walk(task: Task, steps: list[tuple[str, str, str]], people: dict[str, User]) -> Task:
+    for to, who, note in steps:
+        task = _move(task, to, people[who], note)
+    return task
+
+
+def _progress(task: Task, percent: int) -> Task:
+    task = Task.objects.select_related("department", "owner").get(pk=task.pk)
+    return services.task_update(actor=task.owner, task=task, progress=percent)
+
+
+def _backdate(task: Task, days_ago: int) -> None:
+    """Spread a task's history over the past `days_ago` days (demo only: real events are
+    stamped by the database when they happen)."""
+    now = timezone.now()
+    start = now - dt.timedelta(days=days_ago)
+    Task.objects.filter(path__startswith=task.path).update(created_at=start)
+    events = list(TaskEvent.objects.filter(task__path__startswith=task.path).order_by("id").values_list("id", flat=True))
+    if not events:
+        return
+    step = dt.timedelta(days=days_ago) / (len(events) + 1)
+    for i, pk in enumerate(events, start=1):
+        TaskEvent.objects.filter(pk=pk).update(created_at=start + step * i)
+
+
+def load_tasks(d: Demo) -> None:
+    p, depts = d.people, d.depts
+    sales, mkt, prod, ops, tech = (depts[c] for c in ("SALES", "MKT", "PROD", "OPS", "TECH"))
+    q3 = services.project_get_or_create(name="Q3用户活跃度目标")
+    launch = services.project_get_or_create(name="新功能上线")
+    cust_a = services.customer_get_or_create(name="A客户")
+    cust_b = services.customer_get_or_create(name="B客户")
+    services.customer_get_or_create(name="C客户")
+
+    # T001 老用户召回活动: the handbook's decomposed project.
+    t001 = services.task_create(
+        actor=p["sales_head"], department=sales, title="老用户召回活动",
+        goal="为提升用户活跃度,需在截止日前完成“老用户召回活动”的方案设计与落地执行。",
+        expected_outcome="召回方案上线,沉睡用户回访率明显提升", value="达成Q3用户活跃度目标",
+        task_type=TaskType.PROJECT, priority=Priority.HIGH, owner=p["sales_manager"],
+        start_date=d.day(-12), due_date=d.workday(8), project=q3, notes="关联Q3用户活跃度目标",
+        collaborators=[p["marketing_specialist"], p["sales_specialist"]],
+        criteria=[CriterionIn(text="方案符合用户需求,经部门负责人确认"),
+                  CriterionIn(text="沉睡用户召回率达标", metric="召回率", comparator=">=", threshold=15, unit="%")],
+    )
+    t001 = _walk(t001, [(Status.IN_PROGRESS, "sales_manager", "")], p)
+    subtasks = [
+        ("用户画像分析", "sales_specialist", -12, -5, Status.DONE),
+        ("召回策略制定", "sales_manager", -5, 3, Status.IN_PROGRESS),
+        ("活动页面原型设计", "marketing_specialist", 2, 6, Status.NOT_STARTED),
+        ("文案撰写", "sales_specialist", 4, 8, Status.NOT_STARTED),
+    ]
+    for title, owner, start, due, status in subtasks:
+        sub = services.task_create(
+            actor=p["sales_manager"], department=sales, parent=t001, title=title, owner=p[owner],
+            start_date=d.day(start), due_date=min(d.day(due), t001.due_date), priority=Priority.HIGH,
+            task_type=TaskType.PROJECT, criteria=[CriterionIn(text=f"{title}成果经负责人确认")],
+        )
+        if status == Status.DONE:
+            sub = _walk(sub, [(Status.IN_PROGRESS, owner, ""), (Status.SUBMITTED, owner, "")], p)
+            _move(sub, Status.DONE, p["sales_manager"] if owner != "sales_manager" else p["sales_head"])
+        elif status == Status.IN_PROGRESS:
+            sub = _walk(sub, [(Status.IN_PROGRESS, owner, "")], p)
+            _progress(sub, 40)
+    _backdate(t001, 12)
+
+    # T002 月度销售报表: done and accepted.
+    t002 = services.task_create(
+        actor=p["sales_head"], department=sales, title="月度销售报表", task_type=TaskType.ROUTINE,
+        priority=Priority.MEDIUM, owner=p["sales_specialist"], start_date=d.day(-9), due_date=d.workday(-2),
+        goal="汇总上月销售数据,供月度经营会使用", expected_outcome="月度销售报表(含区域/产品线对比)",
+        value="支撑月度经营决策", notes="需包含区域/产品线数据对比",
+        criteria=[CriterionIn(text="数据准确率达标", metric="数据准确率", comparator=">=", threshold=95, unit="%"),
+                  CriterionIn(text="包含区域与产品线对比")],
+    )
+    t002 = _walk(t002, [(Status.IN_PROGRESS, "sales_specialist", ""), (Status.SUBMITTED, "sales_specialist", "")], p)
+    _move(t002, Status.DONE, p["sales_head"], "数据核对无误")
+    _backdate(t002, 9)
+
+    # T003 客户需求调研: collaborative, with product and marketing.
+    t003 = services.task_create(
+        actor=p["sales_head"], department=sales, title="客户需求调研", task_type=TaskType.COLLABORATIVE,
+        priority=Priority.MEDIUM, owner=p["sales_manager"], start_date=d.day(-6), due_date=d.workday(5),
+        customer=cust_a, project=launch, goal="了解A客户对新功能的真实需求", expected_outcome="需求调研报告",
+        value="提升客户满意度", collaborators=[p["product_head"], p["marketing_specialist"]],
+        criteria=[CriterionIn(text="覆盖至少10家重点客户", metric="访谈客户数", comparator=">=", threshold=10, unit="家")],
+    )
+    t003 = _walk(t003, [(Status.IN_PROGRESS, "sales_manager", "")], p)
+    _progress(t003, 50)
+    _backdate(t003, 6)
+
+    # T004: overdue signing follow-up.
+    t004 = services.task_create(
+        actor=p["sales_manager"], department=sales, title="跟进B客户签约进度", task_type=TaskType.PROJECT,
+        priority=Priority.HIGH, owner=p["sales_specialist"], start_date=d.day(-10), due_date=d.workday(-1),
+        customer=cust_b, expected_outcome="B客户完成合同签署", value="达成Q3销售目标",
+        criteria=[CriterionIn(text="合同已签署并回传")],
+    )
+    t004 = _walk(t004, [(Status.IN_PROGRESS, "sales_specialist", "")], p)
+    _progress(t004, 70)
+    _backdate(t004, 10)
+
+    # T005: blocked, waiting on marketing.
+    t005 = services.task_create(
+        actor=p["sales_head"], department=sales, title="筹备下周产品推介会", task_type=TaskType.PROJECT,
+        priority=Priority.MEDIUM, owner=p["sales_manager"], start_date=d.day(-3), due_date=d.workday(4),
+        expected_outcome="推介会按期举办,到场客户不少于30家", collaborators=[p["marketing_specialist"]],
+        criteria=[CriterionIn(text="到场客户数达标", metric="到场客户数", comparator=">=", threshold=30, unit="家")],
+    )
+    _walk(t005, [(Status.IN_PROGRESS, "sales_manager", ""), (Status.BLOCKED, "sales_manager", "等待市场部提供推广物料")], p)
+    _backdate(t005, 3)
+
+    # T006: an ad-hoc customer complaint with a response deadline.
+    services.task_create(
+        actor=p["sales_manager"], department=sales, title="解决A客户关于报表导出功能的投诉,24小时内回复解决方案",
+        task_type=TaskType.ROUTINE, priority=Priority.HIGH, owner=p["sales_specialist"], due_date=d.day(1),
+        customer=cust_a, source=Source.ADHOC, adhoc_category=AdhocCategory.COMPLAINT,
+        respond_by=timezone.now() + dt.timedelta(hours=20),
+        criteria=[CriterionIn(text="24小时内给出书面解决方案")],
+    )
+
+    # T007: submitted, waiting for the head's acceptance.
+    t007 = services.task_create(
+        actor=p["sales_head"], department=sales, title="整理Q3重点客户拜访纪要", task_type=TaskType.ROUTINE,
+        priority=Priority.LOW, owner=p["sales_manager"], start_date=d.day(-5), due_date=d.workday(1),
+        criteria=[CriterionIn(text="纪要覆盖全部重点客户")],
+    )
+    _walk(t007, [(Status.IN_PROGRESS, "sales_manager", ""), (Status.SUBMITTED, "sales_manager", "纪要已上传共享文档")], p)
+    _backdate(t007, 5)
+
+    # Due today for the specialist, so 我的工作 has every group.
+    services.task_create(
+        actor=p["sales_manager"], department=sales, title="更新客户拜访计划表", task_type=TaskType.ROUTINE,
+        priority=Priority.LOW, owner=p["sales_specialist"], due_date=d.today,
+        criteria=[CriterionIn(text="本周拜访计划完整")],
+    )
+
+    # Other departments.
+    m1 = services.task_create(
+        actor=p["marketing_head"], department=mkt, title="新功能上线推广物料准备", task_type=TaskType.COLLABORATIVE,
+        priority=Priority.HIGH, owner=p["marketing_specialist"], start_date=d.day(-4), due_date=d.workday(3),
+        project=launch, collaborators=[p["sales_manager"]],
+        criteria=[CriterionIn(text="海报、推文与演示文稿齐备并通过评审")],
+    )
+    _walk(m1, [(Status.IN_PROGRESS, "marketing_specialist", "")], p)
+    _progress(m1, 30)
+    _backdate(m1, 4)
+    pr1 = services.task_create(
+        actor=p["product_head"], department=prod, title="新功能需求评审", task_type=TaskType.COLLABORATIVE,
+        priority=Priority.HIGH, owner=p["product_head"], start_date=d.day(-2), due_date=d.workday(2),
+        project=launch, collaborators=[p["sales_manager"], p["tech_head"]],
+        criteria=[CriterionIn(text="需求文档评审通过")],
+    )
+    _walk(pr1, [(Status.IN_PROGRESS, "product_head", "")], p)
+    o1 = services.task_create(
+        actor=p["ops_head"], department=ops, title="优化新用户注册流程", task_type=TaskType.COLLABORATIVE,
+        priority=Priority.MEDIUM, owner=p["ops_head"], start_date=d.day(-7), due_date=d.workday(10),
+        collaborators=[p["tech_head"]],
+        criteria=[CriterionIn(text="注册转化率提升", metric="注册转化率", comparator=">=", threshold=30, unit="%")],
+    )
+    _walk(o1, [(Status.IN_PROGRESS, "ops_head", "")], p)
+    _backdate(o1, 7)
+    services.task_create(
+        actor=p["tech_head"], department=tech, title="用户流程接口联调支持", task_type=TaskType.COLLABORATIVE,
+        priority=Priority.MEDIUM, owner=p["tech_head"], due_date=d.workday(6),
+        collaborators=[p["ops_head"]], criteria=[CriterionIn(text="接口联调通过")],
+    )
+
+
+def load(*, if_empty: bool = False, stdout=None) -> bool:
+    """Load the demo. Idempotent: people and departments are created when missing, the
+    example tasks only when 销售部 has none yet. Returns True when tasks were created."""
+    if if_empty and Department.objects.exists():
+        return False
+    with transaction.atomic():
+        depts, people = ensure_org()
+        if Task.objects.filter(department=depts["SALES"]).exists():
+            return False
+        load_tasks(Demo(today=timezone.localdate(), people=people, depts=depts))
+    try:
+        from closeloop.notify import demo as notify_demo
+    except ImportError:
+        notify_demo = None
+    if notify_demo is not None and hasattr(notify_demo, "seed_demo"):
+        notify_demo.seed_demo()
+    return True

@@ -1,0 +1,77 @@
+"""Who sees what (DESIGN.md): the authorization is the query."""
+
+from closeloop.core.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
+from closeloop.tasks import services
+from closeloop.tasks.models import Task
+from closeloop.tasks.selectors import access_task, my_work
+
+import pytest
+
+from closeloop.core.errors import NotFound
+
+
+def visible(user):
+    return set(Task.objects.visible_to(user).values_list("title", flat=True))
+
+
+def test_members_see_their_department_and_outsiders_do_not(task, head, member, outsider):
+    assert "老用户召回活动" in visible(member)
+    assert "老用户召回活动" in visible(head)
+    assert visible(outsider) == set()
+    with pytest.raises(NotFound):
+        access_task(outsider, task.pk)
+
+
+def test_heads_see_child_departments_but_members_do_not(company, sales, head, member):
+    east = DepartmentFactory(code="EAST", name="华东销售组", parent=sales)
+    east_rep = UserFactory(username="east_rep")
+    add_member(east_rep, east)
+    make_task(actor=east_rep, department=east, title="华东区客户拜访")
+    assert "华东区客户拜访" in visible(head)
+    assert "华东区客户拜访" not in visible(member)
+
+
+def test_a_deputy_sees_what_the_head_sees(sales, member, company):
+    deputy = UserFactory(username="deputy")
+    sales.deputy = deputy
+    sales.save(update_fields=["deputy"])
+    make_task(actor=member, department=sales, title="月度销售报表")
+    assert "月度销售报表" in visible(deputy)
+
+
+def test_a_collaborator_from_another_department_sees_only_that_task_and_its_subtasks(task, head, member, outsider, sales):
+    make_task(actor=head, department=sales, title="不相关的销售任务")
+    services.task_collaborator_add(actor=member, task=task, user=outsider)
+    make_task(actor=member, department=sales, parent=Task.objects.get(pk=task.pk), title="用户画像分析", criteria=[])
+    assert visible(outsider) == {"老用户召回活动", "用户画像分析"}
+
+
+def test_owner_of_a_subtask_sees_the_tasks_above_it_but_not_siblings(task, head, member, outsider, sales):
+    parent = Task.objects.get(pk=task.pk)
+    sub = make_task(actor=member, department=sales, parent=parent, title="召回策略制定", criteria=[])
+    make_task(actor=member, department=sales, parent=sub, title="活动页面原型设计", owner=outsider, criteria=[])
+    make_task(actor=member, department=sales, parent=parent, title="文案撰写", criteria=[])
+    assert visible(outsider) == {"老用户召回活动", "召回策略制定", "活动页面原型设计"}
+
+
+def test_a_named_reviewer_sees_the_task(head, member, sales, outsider):
+    make_task(actor=head, department=sales, owner=member, reviewer=outsider, title="需要外部验收")
+    assert visible(outsider) == {"需要外部验收"}
+
+
+def test_admins_see_everything(task, admin_user):
+    assert "老用户召回活动" in visible(admin_user)
+
+
+def test_my_work_groups_by_urgency(head, member, sales):
+    import datetime as dt
+
+    today = dt.date(2026, 11, 25)  # a Wednesday
+    for title, offset in [("逾期任务", -1), ("今天到期", 0), ("本周到期", 2), ("以后再说", 9)]:
+        make_task(actor=head, department=sales, owner=member, title=title, due=today + dt.timedelta(days=offset))
+    work = my_work(member, today=today)
+    assert [t.title for t in work.overdue] == ["逾期任务"]
+    assert [t.title for t in work.today] == ["今天到期"]
+    assert [t.title for t in work.this_week] == ["本周到期"]
+    assert [t.title for t in work.later] == ["以后再说"]
+    assert my_work(head, today=today).total == 0
