@@ -32,6 +32,8 @@ from closeloop.tasks.states import Status
 router = Router(tags=["tasks"])
 
 PriorityIn = Literal[1, 2, 3, "high", "medium", "low"]
+# In a query string every value is text.
+PriorityQuery = Literal["1", "2", "3", "high", "medium", "low"]
 PRIORITY_BY_NAME = {"high": Priority.HIGH, "medium": Priority.MEDIUM, "low": Priority.LOW}
 TaskTypeIn = Literal["project", "routine", "collaborative"]
 StatusIn = Literal["not_started", "in_progress", "blocked", "submitted", "done", "rework", "cancelled"]
@@ -39,10 +41,10 @@ PersonIn = int | str  # an id, or a username
 MAX_LIMIT = 200
 
 
-def _priority(value: PriorityIn | None) -> int | None:
+def _priority(value: PriorityIn | PriorityQuery | None) -> int | None:
     if value is None:
         return None
-    return PRIORITY_BY_NAME[value] if isinstance(value, str) else int(value)
+    return PRIORITY_BY_NAME[value] if value in PRIORITY_BY_NAME else int(value)
 
 
 # -- shapes -------------------------------------------------------------------------------------
@@ -218,7 +220,7 @@ class EventPage(PageMeta):
 class TaskListParams(Schema):
     department: str | None = Field(None, description="Department id or code.")
     type: TaskTypeIn | None = None
-    priority: PriorityIn | None = None
+    priority: PriorityQuery | None = Field(None, description="1/high, 2/medium, 3/low.")
     owner: str | None = Field(None, description="Person id, username, or `me`.")
     status: Literal[StatusIn, "open"] | None = Field(
         None, description="A status, or `open` for not done nor cancelled."
