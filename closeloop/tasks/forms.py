@@ -1,0 +1,164 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from closeloop.orgs.models import User
+from closeloop.tasks.models import Comparator, Priority, TaskType
+from closeloop.tasks.states import Status
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.display_name} · {obj.username}"
+
+
+class PeopleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.display_name} · {obj.username}"
+
+
+def active_people():
+    # Owners and collaborators may come from any department (cross-department work).
+    return User.objects.filter(is_active=True).order_by("name", "username")
+
+
+class TaskForm(forms.Form):
+    """The task's own fields. Acceptance criteria are repeated rows parsed by the view
+    (`parse_criteria`); owner and collaborators only on create (reassign and collaborators
+    have their own actions on the task page)."""
+
+    department = forms.ModelChoiceField(label=_("Department"), queryset=None, empty_label=None)
+    title = forms.CharField(
+        label=_("Title"),
+        max_length=200,
+        help_text=_("Name who, what result, by when — e.g. “Reply to customer A's complaint about exports”."),
+    )
+    goal = forms.CharField(
+        label=_("Background / goal"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    expected_outcome = forms.CharField(
+        label=_("Expected outcome"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    value = forms.CharField(
+        label=_("Business value"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Why it matters, e.g. “reach the Q3 sales target”."),
+    )
+    task_type = forms.ChoiceField(label=_("Type"), choices=TaskType.choices, initial=TaskType.PROJECT)
+    priority = forms.TypedChoiceField(
+        label=_("Priority"), choices=Priority.choices, coerce=int, initial=Priority.MEDIUM
+    )
+    owner = PersonChoiceField(
+        label=_("Owner"), queryset=None, help_text=_("Exactly one person answers for the task.")
+    )
+    reviewer = PersonChoiceField(
+        label=_("Reviewer"),
+        queryset=None,
+        required=False,
+        empty_label=_("The department head"),
+        help_text=_("Accepts the result; never the owner."),
+    )
+    collaborators = PeopleChoiceField(
+        label=_("Collaborators"),
+        queryset=None,
+        required=False,
+        help_text=_("People who help, from any department."),
+    )
+    start_date = forms.DateField(label=_("Start date"), required=False, widget=DateInput())
+    due_date = forms.DateField(label=_("Due date"), widget=DateInput())
+    project = forms.CharField(
+        label=_("Project"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"list": "project-options", "autocomplete": "off"}),
+        help_text=_("Pick one from the list or type a new name."),
+    )
+    customer = forms.CharField(
+        label=_("Customer"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"list": "customer-options", "autocomplete": "off"}),
+        help_text=_("Pick one from the list or type a new name."),
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, departments=None, edit: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        people = active_people()
+        self.fields["owner"].queryset = people
+        self.fields["reviewer"].queryset = people
+        self.fields["collaborators"].queryset = people
+        if edit:
+            for name in ("department", "owner", "collaborators"):
+                del self.fields[name]
+        else:
+            self.fields["department"].queryset = departments
+            del self.fields["version"]
+
+
+def parse_criteria(data) -> list[dict]:
+    """The criterion rows of a posted form, in order, blank rows included (the service skips
+    them, and its error keys "criteria.N" count them)."""
+    cols = {k: data.getlist(f"c_{k}") for k in ("text", "metric", "comparator", "threshold", "unit")}
+    n = max((len(v) for v in cols.values()), default=0)
+    return [{k: (v[i] if i < len(v) else "").strip() for k, v in cols.items()} for i in range(n)]
+
+
+COMPARATOR_CHOICES = [("", "—"), *Comparator.choices]
+
+
+class TransitionForm(forms.Form):
+    to = forms.ChoiceField(choices=Status.choices)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    version = forms.IntegerField(required=False)
+
+
+class ReassignForm(forms.Form):
+    owner = PersonChoiceField(label=_("New owner"), queryset=None)
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = active_people()
+
+
+class CollaboratorForm(forms.Form):
+    user = PersonChoiceField(label=_("Person"), queryset=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = active_people()
+
+
+class FilterForm(forms.Form):
+    """The list's filters, read from the query string (never invalid: bad values are ignored)."""
+
+    q = forms.CharField(label=_("Search"), required=False)
+    department = forms.TypedChoiceField(label=_("Department"), required=False, coerce=int, empty_value=None)
+    task_type = forms.ChoiceField(label=_("Type"), required=False)
+    priority = forms.TypedChoiceField(label=_("Priority"), required=False, coerce=int, empty_value=None)
+    owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+
+    def __init__(self, *args, departments=(), owners=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        any_ = [("", _("All"))]
+        self.fields["department"].choices = any_ + [(d.pk, d.name) for d in departments]
+        self.fields["task_type"].choices = any_ + list(TaskType.choices)
+        self.fields["priority"].choices = any_ + list(Priority.choices)
+        self.fields["owner"].choices = any_ + [(u.pk, u.display_name) for u in owners]
+        self.fields["status"].choices = [("", _("All")), ("open", _("Open (not done or cancelled)"))] + list(
+            Status.choices
+        )
+        self.fields["q"].widget.attrs.update(
+            {"placeholder": _("Title, code, project or customer"), "type": "search"}
+        )

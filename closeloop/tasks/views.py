@@ -1,0 +1,684 @@
+"""Task pages: my work, the list, the task page with its actions, create and edit.
+
+Views stay thin: read through `selectors`, write through `services`, and show a service's
+`DomainError` (message and field errors) on the page the person came from, with their input.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import FieldDoesNotExist
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import truncatechars
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from closeloop.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
+from closeloop.orgs.models import User
+from closeloop.orgs.selectors import department_visible_list, departments_for, visible_department_ids
+from closeloop.tasks import permissions, selectors, services
+from closeloop.tasks.forms import (
+    COMPARATOR_CHOICES,
+    CollaboratorForm,
+    FilterForm,
+    ReassignForm,
+    TaskForm,
+    TransitionForm,
+    parse_criteria,
+)
+from closeloop.tasks.models import Customer, Priority, Project, Task, TaskType
+from closeloop.tasks.states import Status
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _access(user, pk) -> Task:
+    try:
+        return selectors.access_task(user, pk)
+    except NotFound:
+        raise Http404 from None
+
+
+def _forbidden(request, message: str, back_url: str = ""):
+    return render(request, "403.html", {"message": message, "back_url": back_url}, status=403)
+
+
+def _apply_errors(form, exc: DomainError, criteria_rows: list[dict] | None = None) -> list[str]:
+    """Put a service's field errors on the form fields and criterion rows they name; return
+    the messages that belong to no field."""
+    loose: list[str] = []
+    for key, msgs in (exc.fields or {}).items():
+        for msg in msgs:
+            if form is not None and key in form.fields:
+                form.add_error(key, msg)
+            elif key.startswith("criteria.") and criteria_rows is not None:
+                try:
+                    idx = int(key.split(".", 1)[1]) - 1
+                    criteria_rows[idx].setdefault("errors", []).append(msg)
+                except (ValueError, IndexError):
+                    loose.append(msg)
+            else:
+                loose.append(msg)
+    if not exc.fields:
+        loose.append(exc.message)
+    return loose
+
+
+# -- my work and the list ------------------------------------------------------------------
+
+
+@login_required
+def home(request):
+    """我的工作: what I own or help on, by urgency, and what waits for my acceptance."""
+    work = selectors.my_work(request.user)
+    groups = [
+        ("overdue", _("Overdue"), work.overdue),
+        ("today", _("Due today"), work.today),
+        ("week", _("This week"), work.this_week),
+        ("later", _("Later"), work.later),
+    ]
+    return render(
+        request,
+        "tasks/home.html",
+        {"work": work, "groups": groups, "today": selectors.local_today()},
+    )
+
+
+def _filters_from(form: FilterForm) -> selectors.TaskFilters:
+    form.is_valid()  # invalid values are simply not applied
+    data = form.cleaned_data
+    return selectors.TaskFilters(
+        department=data.get("department"),
+        task_type=data.get("task_type") or None,
+        priority=data.get("priority"),
+        owner=data.get("owner"),
+        status=data.get("status") or None,
+        overdue=bool(data.get("overdue")),
+        q=data.get("q") or "",
+        sort=form.data.get("sort") if form.data.get("sort") in selectors.SORTS else "code",
+    )
+
+
+@login_required
+def task_list(request):
+    """任务: the 日常任务清单表 columns, filtered, sorted, paginated. An htmx request gets only
+    the table; without JavaScript the same GET form reloads the page."""
+    user = request.user
+    owners = User.objects.filter(is_active=True)
+    if not user.is_superuser:
+        owners = owners.filter(memberships__department_id__in=visible_department_ids(user)).distinct()
+    form = FilterForm(
+        request.GET,
+        departments=department_visible_list(user),
+        owners=owners.order_by("name", "username"),
+    )
+    filters = _filters_from(form)
+    paginator = Paginator(selectors.task_list(user, filters), settings.PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "filters": filters,
+        "filtered": any(request.GET.get(k) for k in form.fields),
+        "today": selectors.local_today(),
+    }
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "tasks/_table.html", context)
+    return render(request, "tasks/list.html", context)
+
+
+# -- the task page -------------------------------------------------------------------------
+
+TRANSITION_LABELS = {
+    Status.IN_PROGRESS: gettext_lazy("Start"),
+    Status.BLOCKED: gettext_lazy("Mark blocked"),
+    Status.SUBMITTED: gettext_lazy("Submit for acceptance"),
+    Status.DONE: gettext_lazy("Accept"),
+    Status.REWORK: gettext_lazy("Send back for rework"),
+    Status.CANCELLED: gettext_lazy("Cancel task"),
+}
+RESUME_LABEL = gettext_lazy("Resume")
+NOTE_PROMPTS = {
+    Status.BLOCKED: gettext_lazy("What is the task waiting for, and on whom?"),
+    Status.REWORK: gettext_lazy("What must be reworked?"),
+    Status.CANCELLED: gettext_lazy("Why is the task cancelled?"),
+}
+
+
+def _transition_actions(user, task: Task) -> list[dict]:
+    actions = []
+    for to in selectors.allowed_transitions(user, task):
+        label = TRANSITION_LABELS.get(to, to.label)
+        if to == Status.IN_PROGRESS and task.status != Status.NOT_STARTED:
+            label = RESUME_LABEL
+        actions.append(
+            {
+                "to": to.value,
+                "label": label,
+                "needs_note": to in NOTE_PROMPTS,
+                "prompt": NOTE_PROMPTS.get(to, ""),
+                "danger": to in (Status.CANCELLED, Status.REWORK, Status.BLOCKED),
+                "primary": to in (Status.IN_PROGRESS, Status.SUBMITTED, Status.DONE),
+            }
+        )
+    return actions
+
+
+FIELD_LABELS = {
+    "criteria": gettext_lazy("the acceptance criteria"),
+}
+
+
+def _field_label(name: str) -> str:
+    if name in FIELD_LABELS:
+        return str(FIELD_LABELS[name])
+    try:
+        return str(Task._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:  # another app's event may name its own fields
+        return name
+
+
+def _value(name: str, raw, names: dict) -> str:
+    if raw in (None, "", []):
+        return "—"
+    try:
+        if name == "priority":
+            return str(Priority(int(raw)).label)
+        if name == "task_type":
+            return str(TaskType(raw).label)
+        if name == "status":
+            return str(Status(raw).label)
+        if name in ("reviewer", "owner", "user"):
+            return names["people"].get(int(raw), f"#{raw}")
+        if name == "project":
+            return names["projects"].get(int(raw), f"#{raw}")
+        if name == "customer":
+            return names["customers"].get(int(raw), f"#{raw}")
+        if name == "progress":
+            return f"{raw}%"
+    except (ValueError, TypeError):
+        pass
+    if isinstance(raw, list):
+        return "; ".join(truncatechars(str(x), 40) for x in raw)
+    return truncatechars(str(raw), 80)
+
+
+def _event_names(events) -> dict:
+    people, projects, customers = set(), set(), set()
+    for e in events:
+        for d in (e.before or {}, e.after or {}):
+            for key in ("owner", "reviewer", "user"):
+                if isinstance(d.get(key), int):
+                    people.add(d[key])
+            if isinstance(d.get("project"), int):
+                projects.add(d["project"])
+            if isinstance(d.get("customer"), int):
+                customers.add(d["customer"])
+    return {
+        "people": {u.pk: u.display_name for u in User.objects.filter(pk__in=people)} if people else {},
+        "projects": dict(Project.objects.filter(pk__in=projects).values_list("pk", "name"))
+        if projects
+        else {},
+        "customers": dict(Customer.objects.filter(pk__in=customers).values_list("pk", "name"))
+        if customers
+        else {},
+    }
+
+
+def describe_event(event, names: dict) -> list[str]:
+    """The event log as sentences a person reads: "王总 changed the due date from … to …"."""
+    actor = event.actor.display_name if event.actor else _("Closeloop")
+    before, after = event.before or {}, event.after or {}
+    verb = event.verb
+    if verb == "created":
+        return [_("%(actor)s created the task") % {"actor": actor}]
+    if verb == "updated":
+        lines = []
+        for key in after.keys() | before.keys():
+            if key == "criteria":
+                lines.append(_("%(actor)s rewrote the acceptance criteria") % {"actor": actor})
+                continue
+            lines.append(
+                _("%(actor)s changed %(field)s from %(before)s to %(after)s")
+                % {
+                    "actor": actor,
+                    "field": _field_label(key),
+                    "before": _value(key, before.get(key), names),
+                    "after": _value(key, after.get(key), names),
+                }
+            )
+        return sorted(lines) or [_("%(actor)s edited the task") % {"actor": actor}]
+    if verb == "reassigned":
+        return [
+            _("%(actor)s reassigned the task from %(before)s to %(after)s")
+            % {
+                "actor": actor,
+                "before": _value("owner", before.get("owner"), names),
+                "after": _value("owner", after.get("owner"), names),
+            }
+        ]
+    if verb == "status_changed":
+        return [
+            _("%(actor)s changed the status from %(before)s to %(after)s")
+            % {
+                "actor": actor,
+                "before": _value("status", before.get("status"), names),
+                "after": _value("status", after.get("status"), names),
+            }
+        ]
+    if verb == "collaborator_added":
+        return [
+            _("%(actor)s added %(person)s as a collaborator")
+            % {"actor": actor, "person": _value("user", after.get("user"), names)}
+        ]
+    if verb == "collaborator_removed":
+        return [
+            _("%(actor)s removed collaborator %(person)s")
+            % {"actor": actor, "person": _value("user", before.get("user"), names)}
+        ]
+    if verb == "became_overdue":
+        return [_("The task became overdue (it was due %(date)s)") % {"date": after.get("due_date", "")}]
+    return [_("%(actor)s: %(verb)s") % {"actor": actor, "verb": verb.replace("_", " ")}]
+
+
+def _detail_context(request, task: Task, **extra) -> dict:
+    user = request.user
+    today = selectors.local_today()
+    names = _event_names(task.event_list)
+    activity = [
+        {
+            "event": e,
+            "lines": describe_event(e, names),
+            "kind": "overdue"
+            if e.verb == "became_overdue"
+            else ("status" if e.verb == "status_changed" else ""),
+        }
+        for e in task.event_list
+    ]
+    for sub in task.subtask_list:
+        sub.indent = max(0, sub.depth - task.depth - 1) * 18
+    may_edit = permissions.can_edit(user, task) and task.is_open
+    may_reassign = permissions.can_reassign(user, task) and task.is_open
+    ctx = {
+        "task": task,
+        "today": today,
+        "overdue": task.is_overdue(today),
+        "activity": activity,
+        "actions": _transition_actions(user, task),
+        "may_edit": may_edit,
+        "may_reassign": may_reassign,
+        "reassign_form": ReassignForm(initial={"owner": task.owner_id}) if may_reassign else None,
+        "collab_form": CollaboratorForm() if may_edit else None,
+        "action_error": None,
+        "open_panel": "",
+    }
+    ctx.update(extra)
+    return ctx
+
+
+@login_required
+def task_detail(request, pk: int):
+    try:
+        task = selectors.task_detail(request.user, pk)
+    except NotFound:
+        raise Http404 from None
+    return render(request, "tasks/detail.html", _detail_context(request, task))
+
+
+def _action_failed(request, pk: int, exc: DomainError, **extra):
+    """Show the task page again with the service's message and the person's input."""
+    task = selectors.task_detail(request.user, pk)
+    ctx = _detail_context(request, task, action_error=exc, **extra)
+    return render(request, "tasks/detail.html", ctx, status=exc.status)
+
+
+@login_required
+@require_POST
+def task_transition(request, pk: int):
+    task = _access(request.user, pk)
+    form = TransitionForm(request.POST)
+    to, note = request.POST.get("to", ""), request.POST.get("note", "")
+    try:
+        version = form.data.get("version")
+        if version and str(task.version) != str(version):
+            raise Conflict(_("Someone else changed this task meanwhile; reload and try again."))
+        services.task_transition(actor=request.user, task=task, to=to, note=note)
+    except DomainError as exc:
+        return _action_failed(request, pk, exc, open_panel=f"transition-{to}", posted_note=note)
+    try:
+        label = Status(to).label
+    except ValueError:
+        label = to
+    messages.success(request, _("The task is now “%(status)s”.") % {"status": label})
+    return redirect(task)
+
+
+@login_required
+@require_POST
+def task_reassign(request, pk: int):
+    task = _access(request.user, pk)
+    if not permissions.can_reassign(request.user, task):
+        return _forbidden(
+            request,
+            _("Only the initiator or the department head can reassign a task."),
+            task.get_absolute_url(),
+        )
+    form = ReassignForm(request.POST)
+    if not form.is_valid():
+        err = DomainError(_("Choose the new owner."), fields={"owner": [_("Choose the new owner.")]})
+        return _action_failed(request, pk, err, reassign_form=form, open_panel="reassign")
+    try:
+        services.task_reassign(
+            actor=request.user,
+            task=task,
+            owner=form.cleaned_data["owner"],
+            reason=form.cleaned_data["reason"],
+        )
+    except NotAllowed as exc:
+        return _forbidden(request, exc.message, task.get_absolute_url())
+    except DomainError as exc:
+        _apply_errors(form, exc)
+        return _action_failed(request, pk, exc, reassign_form=form, open_panel="reassign")
+    messages.success(
+        request, _("%(person)s now owns the task.") % {"person": form.cleaned_data["owner"].display_name}
+    )
+    return redirect(task)
+
+
+@login_required
+@require_POST
+def collaborator_add(request, pk: int):
+    task = _access(request.user, pk)
+    form = CollaboratorForm(request.POST)
+    if not form.is_valid():
+        err = DomainError(_("Choose a person."), fields={"user": [_("Choose a person.")]})
+        return _action_failed(request, pk, err, collab_form=form, open_panel="collaborators")
+    try:
+        if form.cleaned_data["user"].pk == task.owner_id:
+            # Checked here too: the service's own check fails with an UnboundLocalError
+            # (its `_, created = …` shadows gettext); reported to the lead.
+            raise ValidationFailed(
+                _("The owner is not also a collaborator."), fields={"user": [_("This is the owner.")]}
+            )
+        added = services.task_collaborator_add(actor=request.user, task=task, user=form.cleaned_data["user"])
+    except DomainError as exc:
+        _apply_errors(form, exc)
+        return _action_failed(request, pk, exc, collab_form=form, open_panel="collaborators")
+    person = form.cleaned_data["user"].display_name
+    if added:
+        messages.success(request, _("%(person)s now helps on this task.") % {"person": person})
+    else:
+        messages.info(request, _("%(person)s already helps on this task.") % {"person": person})
+    return redirect(task)
+
+
+@login_required
+@require_POST
+def collaborator_remove(request, pk: int, user_id: int):
+    task = _access(request.user, pk)
+    person = User.objects.filter(pk=user_id).first()
+    if person is None:
+        raise Http404
+    try:
+        services.task_collaborator_remove(actor=request.user, task=task, user=person)
+    except DomainError as exc:
+        return _action_failed(request, pk, exc)
+    messages.success(request, _("%(person)s no longer helps on this task.") % {"person": person.display_name})
+    return redirect(task)
+
+
+# -- create and edit -----------------------------------------------------------------------
+
+MIN_BLANK_CRITERIA = 3
+
+
+def _blank_rows(rows: list[dict], minimum: int) -> list[dict]:
+    rows = list(rows)
+    blank = {"text": "", "metric": "", "comparator": "", "threshold": "", "unit": ""}
+    while len(rows) < minimum:
+        rows.append(dict(blank))
+    return rows
+
+
+def _form_context(request, form, rows, *, task=None, loose=None) -> dict:
+    for i, row in enumerate(rows, start=1):
+        row["n"] = i
+    return {
+        "form": form,
+        "criteria_rows": rows,
+        "criteria_errors": [],
+        "comparators": COMPARATOR_CHOICES,
+        "task": task,
+        "loose_errors": loose or [],
+        "projects": Project.objects.filter(active=True).values_list("name", flat=True),
+        "customers": Customer.objects.filter(active=True).values_list("name", flat=True),
+    }
+
+
+def _criteria_in(rows: list[dict]) -> list[services.CriterionIn]:
+    return [
+        services.CriterionIn(
+            text=r["text"],
+            metric=r["metric"],
+            comparator=r["comparator"],
+            threshold=r["threshold"] or None,
+            unit=r["unit"],
+        )
+        for r in rows
+    ]
+
+
+def _named(kind: str, name: str):
+    if not name:
+        return None
+    if kind == "project":
+        return services.project_get_or_create(name=name)
+    return services.customer_get_or_create(name=name)
+
+
+def _criteria_loose(loose: list[str], exc: DomainError) -> tuple[list[str], list[str]]:
+    crit = exc.fields.get("criteria", []) if exc.fields else []
+    return [m for m in loose if m not in crit], crit
+
+
+@login_required
+def task_create(request):
+    user = request.user
+    departments = departments_for(user)
+    if request.method == "POST":
+        form = TaskForm(request.POST, departments=departments)
+        rows = parse_criteria(request.POST)
+        if "add_criterion" in request.POST:
+            # Show the input again with one more row, without judging it yet.
+            rows = _blank_rows(rows, len(rows) + 1)
+            form = TaskForm(initial=request.POST.dict(), departments=departments)
+            form.initial["collaborators"] = request.POST.getlist("collaborators")
+            return render(request, "tasks/form.html", _form_context(request, form, rows))
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                with transaction.atomic():
+                    task = services.task_create(
+                        actor=user,
+                        department=data["department"],
+                        title=data["title"],
+                        owner=data["owner"],
+                        due_date=data["due_date"],
+                        goal=data["goal"],
+                        expected_outcome=data["expected_outcome"],
+                        value=data["value"],
+                        task_type=data["task_type"],
+                        priority=data["priority"],
+                        start_date=data["start_date"],
+                        reviewer=data["reviewer"],
+                        collaborators=list(data["collaborators"]),
+                        project=_named("project", data["project"]),
+                        customer=_named("customer", data["customer"]),
+                        notes=data["notes"],
+                        criteria=_criteria_in(rows),
+                    )
+            except DomainError as exc:
+                loose = _apply_errors(form, exc, rows)
+                loose, crit = _criteria_loose(loose, exc)
+                ctx = _form_context(request, form, _blank_rows(rows, MIN_BLANK_CRITERIA), loose=loose)
+                ctx["criteria_errors"] = crit
+                return render(request, "tasks/form.html", ctx, status=exc.status)
+            messages.success(
+                request, _("Task %(code)s created.") % {"code": f"{task.department.code}-{task.code}"}
+            )
+            return redirect(task)
+        ctx = _form_context(request, form, _blank_rows(rows, MIN_BLANK_CRITERIA))
+        return render(request, "tasks/form.html", ctx, status=422)
+
+    initial = {"owner": user.pk}
+    if len(departments) == 1:
+        initial["department"] = departments[0].pk
+    if not departments:
+        messages.warning(
+            request, _("You are not a member of any department, so you cannot create tasks yet.")
+        )
+    form = TaskForm(initial=initial, departments=departments)
+    return render(
+        request, "tasks/form.html", _form_context(request, form, _blank_rows([], MIN_BLANK_CRITERIA))
+    )
+
+
+@login_required
+def task_edit(request, pk: int):
+    user = request.user
+    task = _access(user, pk)
+    if not permissions.can_edit(user, task):
+        return _forbidden(
+            request,
+            _("Only the owner, the initiator or the department head can edit this task."),
+            task.get_absolute_url(),
+        )
+    if not task.is_open:
+        messages.error(request, _("The task is closed; reopen is not possible, create a follow-up task."))
+        return redirect(task)
+    if request.method == "POST":
+        form = TaskForm(request.POST, edit=True)
+        rows = parse_criteria(request.POST)
+        if "add_criterion" in request.POST:
+            form = TaskForm(initial=request.POST.dict(), edit=True)
+            rows = _blank_rows(rows, len(rows) + 1)
+            return render(request, "tasks/form.html", _form_context(request, form, rows, task=task))
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                with transaction.atomic():
+                    services.task_update(
+                        actor=user,
+                        task=task,
+                        expected_version=data.get("version"),
+                        criteria=_criteria_in(rows),
+                        title=data["title"],
+                        goal=data["goal"],
+                        expected_outcome=data["expected_outcome"],
+                        value=data["value"],
+                        task_type=data["task_type"],
+                        priority=data["priority"],
+                        start_date=data["start_date"],
+                        due_date=data["due_date"],
+                        reviewer=data["reviewer"],
+                        project=_named("project", data["project"]),
+                        customer=_named("customer", data["customer"]),
+                        notes=data["notes"],
+                    )
+            except NotAllowed as exc:
+                return _forbidden(request, exc.message, task.get_absolute_url())
+            except DomainError as exc:
+                loose = _apply_errors(form, exc, rows)
+                loose, crit = _criteria_loose(loose, exc)
+                ctx = _form_context(request, form, _blank_rows(rows, 1), task=task, loose=loose)
+                ctx["criteria_errors"] = crit
+                return render(request, "tasks/form.html", ctx, status=exc.status)
+            messages.success(request, _("Your changes were saved."))
+            return redirect(task)
+        return render(
+            request,
+            "tasks/form.html",
+            _form_context(request, form, _blank_rows(rows, 1), task=task),
+            status=422,
+        )
+
+    project = (
+        Project.objects.filter(pk=task.project_id).values_list("name", flat=True).first()
+        if task.project_id
+        else ""
+    )
+    customer = (
+        Customer.objects.filter(pk=task.customer_id).values_list("name", flat=True).first()
+        if task.customer_id
+        else ""
+    )
+    form = TaskForm(
+        initial={
+            "title": task.title,
+            "goal": task.goal,
+            "expected_outcome": task.expected_outcome,
+            "value": task.value,
+            "task_type": task.task_type,
+            "priority": task.priority,
+            "reviewer": task.reviewer_id,
+            "start_date": task.start_date,
+            "due_date": task.due_date,
+            "project": project,
+            "customer": customer,
+            "notes": task.notes,
+            "version": task.version,
+        },
+        edit=True,
+    )
+    rows = [
+        {
+            "text": c.text,
+            "metric": c.metric,
+            "comparator": c.comparator,
+            "threshold": f"{c.threshold.normalize():f}" if c.threshold is not None else "",
+            "unit": c.unit,
+        }
+        for c in task.criteria.all()
+    ]
+    rows = _blank_rows(rows, max(MIN_BLANK_CRITERIA, len(rows) + 1))
+    return render(request, "tasks/form.html", _form_context(request, form, rows, task=task))
+
+
+@login_required
+def criterion_row(request):
+    """One blank criterion row, appended by the form's "add another criterion" button."""
+    try:
+        n = max(1, min(int(request.GET.get("n", "1")), 99))
+    except ValueError:
+        n = 1
+    row = {"n": n, "text": "", "metric": "", "comparator": "", "threshold": "", "unit": ""}
+    return render(request, "tasks/_criterion_row.html", {"row": row, "comparators": COMPARATOR_CHOICES})
+
+
+# -- views that later releases build -------------------------------------------------------
+
+COMING_SOON = {
+    "board": gettext_lazy("Board"),
+    "timeline": gettext_lazy("Timeline"),
+    "workload": gettext_lazy("Workload"),
+    "calendar": gettext_lazy("Calendar"),
+    "dashboard": gettext_lazy("Dashboard"),
+    "weekly_review": gettext_lazy("Weekly review"),
+    "knowledge": gettext_lazy("Knowledge base"),
+}
+
+
+@login_required
+def coming_soon(request, section: str):
+    if section not in COMING_SOON:
+        raise Http404
+    return render(
+        request,
+        "tasks/coming_soon.html",
+        {"section": COMING_SOON[section], "list_url": reverse("tasks:list")},
+    )
