@@ -38,7 +38,8 @@ DESCRIPTION = """
 Closeloop's JSON API. Authenticate with a personal token:
 `Authorization: Bearer <token>` (create one on your profile page, or
 `closeloop create_token USERNAME`). Pages of the web app may also call it with their
-session (writes then need the `X-CSRFToken` header).
+session (writes then need the `X-CSRFToken` header). Messages come in the language of the
+`Accept-Language` header, or else the person's saved language.
 
 Ids are numbers; a task's human code (`T001`) and `full_code` (`SALES-T001`) are fields.
 

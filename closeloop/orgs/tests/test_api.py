@@ -15,6 +15,12 @@ from closeloop.orgs.services import api_token_create, api_token_revoke
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def client():
+    # Messages are asserted in English; without the header a token user gets their saved language.
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
+
+
 def bearer(user: User) -> dict[str, str]:
     _token, raw = api_token_create(actor=user, name="tests")
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
@@ -74,7 +80,7 @@ def test_it_accepts_the_browser_session_for_reads(client, member):
 
 
 def test_it_wants_the_csrf_token_for_session_writes(member, sales, task):
-    browser = Client(enforce_csrf_checks=True)
+    browser = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
     browser.force_login(member)
     url = f"/api/v1/tasks/{task.pk}"
     assert_error(browser.patch(url, data={"notes": "x"}, content_type="application/json"), 403, "forbidden")
@@ -196,3 +202,14 @@ def test_it_serves_the_docs_page_without_a_cdn(client):
         asset = client.get(url)
         assert asset.status_code == 200, url
         asset.close()
+
+
+def test_it_answers_json_500_when_something_breaks(rf, member):
+    from closeloop.api import api
+
+    request = rf.get("/api/v1/me")
+    response = api.on_exception(request, RuntimeError("disk on fire"))
+    assert response.status_code == 500
+    body = json.loads(response.content)
+    assert body["code"] == "server_error"
+    assert "disk on fire" not in body["message"]  # internals stay in the log

@@ -4,10 +4,17 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from closeloop.orgs.models import ApiToken, User
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    # Messages are asserted in English; without the header a token user gets their saved language.
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 
 def run(*args: str) -> str:

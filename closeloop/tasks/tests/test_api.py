@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -15,6 +16,13 @@ from closeloop.tasks.models import Project, Task, TaskEvent
 from closeloop.tasks.services import task_transition
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    # Messages are asserted in English; without the header a token user gets their saved language.
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
+
 
 TODAY = timezone.localdate()
 
