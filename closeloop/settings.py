@@ -172,3 +172,23 @@ WORKER_LEASE_SECONDS = env_int("WORKER_LEASE_SECONDS", 300)
 
 # Lists
 PAGE_SIZE = env_int("PAGE_SIZE", 30)
+
+# Notifications (closeloop.notify) ---------------------------------------------------------
+# Hosts or CIDRs on an intranet that notifications may reach although they are private
+# (comma-separated); empty by default, so only public addresses are reachable.
+NOTIFY_ALLOWLIST = env_list("NOTIFY_ALLOWLIST", "")
+# Outbound HTTP proxy for IM platforms and webhooks, e.g. http://proxy.intra:3128; off by default.
+NOTIFY_PROXY = env_str("NOTIFY_PROXY", "")
+# Tests only: lets notifications reach 127.0.0.1 / ::1 (local fake receivers).
+NOTIFY_ALLOW_LOOPBACK = env_bool("NOTIFY_ALLOW_LOOPBACK", False)
+NOTIFY_HTTP_TIMEOUT = float(env_str("NOTIFY_HTTP_TIMEOUT", "10"))
+NOTIFY_LEASE_SECONDS = env_int("NOTIFY_LEASE_SECONDS", 120)
+NOTIFY_BACKOFF_BASE = env_int("NOTIFY_BACKOFF_BASE", 30)
+NOTIFY_BACKOFF_MAX = env_int("NOTIFY_BACKOFF_MAX", 3600)
+NOTIFY_GIVE_UP_AFTER = env_int("NOTIFY_GIVE_UP_AFTER", 3 * 86400)
+NOTIFY_KEEP_DAYS = env_int("NOTIFY_KEEP_DAYS", 90)
+NOTIFY_TOKEN_REFRESH_MARGIN = env_int("NOTIFY_TOKEN_REFRESH_MARGIN", 300)
+# Base URLs of the IM apps' APIs (tests point them at local fake servers).
+NOTIFY_WECOM_API_BASE = env_str("NOTIFY_WECOM_API_BASE", "https://qyapi.weixin.qq.com")
+NOTIFY_DINGTALK_API_BASE = env_str("NOTIFY_DINGTALK_API_BASE", "https://oapi.dingtalk.com")
+NOTIFY_FEISHU_API_BASE = env_str("NOTIFY_FEISHU_API_BASE", "https://open.feishu.cn")

@@ -6,3 +6,10 @@ class NotifyConfig(AppConfig):
     name = "closeloop.notify"
     label = "notify"
     verbose_name = _("Notifications")
+
+    def ready(self) -> None:
+        from closeloop.core.jobs import register_periodic, register_queue
+        from closeloop.notify import outbox
+
+        register_queue("notify.deliveries", fn=outbox.drain)
+        register_periodic("notify.cleanup", every=3600, fn=outbox.cleanup)

@@ -1,15 +1,76 @@
-"""The one entry point feature services use to tell people something.
+"""The one entry point feature services use to tell people something, and the writes of the
+notification layer (channels, preferences, read marks, resends).
 
-Call `notify()` inside the feature's transaction: the notification rows commit (or roll back)
-with the change that caused them. Rendering happens when the message is shown or delivered,
-in each recipient's language.
+Call `notify()` inside the feature's transaction: the notification rows and the outbox rows
+(`Delivery`) commit (or roll back) with the change that caused them. Nothing is sent inline;
+the worker drains the outbox. Rendering happens when the message is shown or delivered, in
+each recipient's language.
 """
 
 from collections.abc import Iterable
+from datetime import datetime, time, timedelta
 from typing import Any
 
-from closeloop.notify.models import Notification
-from closeloop.orgs.models import User
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from closeloop.core.errors import NotAllowed, NotFound, ValidationFailed
+from closeloop.notify.kinds import KINDS
+from closeloop.notify.models import (
+    GROUP_KINDS,
+    PERSONAL_KINDS,
+    Channel,
+    ChannelKind,
+    Delivery,
+    DeliveryState,
+    Notification,
+    Preference,
+)
+from closeloop.orgs.models import Department, User
+
+# Which person field a personal channel needs.
+REACH_FIELD = {
+    ChannelKind.EMAIL: "email",
+    ChannelKind.WECOM_APP: "wecom_id",
+    ChannelKind.DINGTALK_APP: "dingtalk_id",
+    ChannelKind.FEISHU_APP: "feishu_id",
+}
+APP_KINDS = (ChannelKind.WECOM_APP, ChannelKind.DINGTALK_APP, ChannelKind.FEISHU_APP)
+# Group news that should not @-mention everybody.
+NO_MENTION_KINDS = {"weekly_review.ready"}
+
+
+def _channel_carries(channel: Channel, kind: str) -> bool:
+    if channel.events:
+        return kind in channel.events
+    if channel.kind == ChannelKind.WEBHOOK:
+        return True
+    spec = KINDS.get(kind)
+    if channel.kind in GROUP_KINDS:
+        return bool(spec and spec.group)
+    return True
+
+
+def _reachable(user: User, channel_kind: str) -> bool:
+    return bool(getattr(user, REACH_FIELD.get(channel_kind, ""), ""))
+
+
+def personal_channel_kinds(user: User, kind: str, pref: Preference | None, available: set[str]) -> set[str]:
+    """The personal channel kinds `kind` goes to for `user`: their preference if they set
+    one for this kind, else the default — their IM apps when the event asks them to act,
+    email when no IM app reaches them."""
+    if pref is not None and kind in (pref.routes or {}):
+        wanted = set(pref.routes[kind] or [])
+    else:
+        spec = KINDS.get(kind)
+        if not (spec and spec.personal):
+            return set()
+        wanted = {k for k in APP_KINDS if k in available and _reachable(user, k)}
+        if not wanted:
+            wanted = {ChannelKind.EMAIL}
+    return {k for k in wanted if k in available and _reachable(user, k)}
 
 
 def notify(
@@ -19,13 +80,336 @@ def notify(
     data: dict[str, Any],
     link: str = "",
     actor: User | None = None,
+    department: Department | int | None = None,
+    mention: bool | None = None,
 ) -> list[Notification]:
-    """Queue one notification per distinct recipient, never to the actor themself."""
+    """Queue one in-app notification per distinct active recipient (never the actor), one
+    outbox row per recipient personal channel, and one per group channel of `department`
+    (plus company-wide webhooks) that carries this kind.
+
+    Call inside the caller's transaction; a few queries whatever the number of recipients.
+    `department` routes department-wide news to the department's group; `mention` (default:
+    yes except for the weekly review) @-mentions the recipients there."""
+    now = timezone.now()
     seen: set[int] = set()
-    rows = []
+    users: list[User] = []
     for user in recipients:
-        if user is None or user.pk in seen or (actor is not None and user.pk == actor.pk) or not user.is_active:
+        if (
+            user is None
+            or user.pk in seen
+            or (actor is not None and user.pk == actor.pk)
+            or not user.is_active
+        ):
             continue
         seen.add(user.pk)
-        rows.append(Notification(recipient=user, kind=kind, data=data, link=link, actor=actor))
-    return Notification.objects.bulk_create(rows)
+        users.append(user)
+    notifications = Notification.objects.bulk_create(
+        [Notification(recipient=u, kind=kind, data=data, link=link, actor=actor) for u in users]
+    )
+    dept_id = department.pk if isinstance(department, Department) else department
+    channel_q = Q(kind__in=PERSONAL_KINDS, department__isnull=True) if users else Q(pk__in=[])
+    channel_q |= Q(kind=ChannelKind.WEBHOOK, department__isnull=True)
+    if dept_id is not None:
+        channel_q |= Q(kind__in=GROUP_KINDS, department_id=dept_id)
+    channels = [c for c in Channel.objects.filter(channel_q, enabled=True) if _channel_carries(c, kind)]
+    if not channels:
+        return notifications
+
+    rows: list[Delivery] = []
+    personal = {c.kind: c for c in channels if c.kind in PERSONAL_KINDS}
+    if personal and users:
+        prefs = {p.user_id: p for p in Preference.objects.filter(user_id__in=[u.pk for u in users])}
+        digest_users = [uid for uid, p in prefs.items() if p.digest_minutes]
+        open_digests: dict[tuple[int, int], datetime] = {}
+        if digest_users:
+            for uid, cid, run_after in Delivery.objects.filter(
+                state=DeliveryState.QUEUED, digest=True, recipient_id__in=digest_users
+            ).values_list("recipient_id", "channel_id", "run_after"):
+                open_digests[(uid, cid)] = run_after
+        for user, note in zip(users, notifications, strict=True):
+            pref = prefs.get(user.pk)
+            for ckind in personal_channel_kinds(user, kind, pref, set(personal)):
+                channel = personal[ckind]
+                run_after = now
+                digest = bool(pref and pref.digest_minutes)
+                if digest:
+                    run_after = open_digests.setdefault(
+                        (user.pk, channel.pk), now + timedelta(minutes=pref.digest_minutes)
+                    )
+                rows.append(
+                    Delivery(
+                        channel=channel,
+                        recipient=user,
+                        notification=note,
+                        kind=kind,
+                        data=data,
+                        link=link,
+                        digest=digest,
+                        run_after=run_after,
+                        created_at=now,
+                    )
+                )
+    if mention is None:
+        mention = kind not in NO_MENTION_KINDS
+    mentions = [u.pk for u in users] if mention else []
+    for channel in channels:
+        if channel.kind in GROUP_KINDS:
+            rows.append(
+                Delivery(
+                    channel=channel,
+                    kind=kind,
+                    data=data,
+                    link=link,
+                    mentions=mentions,
+                    run_after=now,
+                    created_at=now,
+                )
+            )
+    Delivery.objects.bulk_create(rows)
+    return notifications
+
+
+# -- in-app ------------------------------------------------------------------
+
+
+def notification_mark_read(*, actor: User, notification_id: int) -> Notification:
+    """Mark one of the actor's notifications read; someone else's is NotFound."""
+    try:
+        note = Notification.objects.get(pk=notification_id, recipient=actor)
+    except (Notification.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("Notification not found.")) from None
+    if note.read_at is None:
+        note.read_at = timezone.now()
+        Notification.objects.filter(pk=note.pk, read_at__isnull=True).update(read_at=note.read_at)
+    return note
+
+
+def notification_mark_all_read(*, actor: User) -> int:
+    return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(read_at=timezone.now())
+
+
+# -- preferences ---------------------------------------------------------------
+
+
+def preference_update(
+    *,
+    actor: User,
+    routes: dict[str, list[str]] | None = None,
+    quiet_start: time | None = None,
+    quiet_end: time | None = None,
+    digest_minutes: int = 0,
+) -> Preference:
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, list[str]] = {}
+    for kind, kinds in (routes or {}).items():
+        if kind not in KINDS:
+            errors.setdefault("routes", []).append(_("Unknown event %(kind)s.") % {"kind": kind})
+            continue
+        bad = [k for k in kinds if k not in PERSONAL_KINDS]
+        if bad:
+            errors.setdefault("routes", []).append(_("Unknown channel %(kind)s.") % {"kind": ", ".join(bad)})
+            continue
+        clean[kind] = sorted(set(kinds))
+    if (quiet_start is None) != (quiet_end is None):
+        errors["quiet_end"] = [_("Give both the start and the end of quiet hours, or neither.")]
+    elif quiet_start is not None and quiet_start == quiet_end:
+        errors["quiet_end"] = [_("Quiet hours must end at another time than they start.")]
+    if not 0 <= int(digest_minutes) <= 24 * 60:
+        errors["digest_minutes"] = [_("The digest window is between 0 and 1440 minutes.")]
+    if errors:
+        raise ValidationFailed(_("Check the notification settings."), fields=errors)
+    with transaction.atomic():
+        pref, _created = Preference.objects.update_or_create(
+            user=actor,
+            defaults={
+                "routes": clean,
+                "quiet_start": quiet_start,
+                "quiet_end": quiet_end,
+                "digest_minutes": int(digest_minutes),
+            },
+        )
+    return pref
+
+
+# -- channels (admin) ------------------------------------------------------------
+
+
+def _require_admin(actor: User) -> None:
+    if not (actor.is_active and actor.is_superuser):
+        raise NotAllowed(_("Only an administrator can manage channels."))
+
+
+def _validate_channel(channel: Channel) -> None:
+    from closeloop.notify import transports
+
+    errors: dict[str, list[str]] = {}
+    if not channel.name.strip():
+        errors["name"] = [_("Give the channel a name.")]
+    if channel.kind not in ChannelKind.values:
+        errors["kind"] = [_("Choose a kind of channel.")]
+        raise ValidationFailed(_("Check the channel."), fields=errors)
+    if channel.kind in PERSONAL_KINDS and channel.department_id is not None:
+        errors["department"] = [_("A personal channel is company-wide; leave the department empty.")]
+    if (
+        channel.kind in (ChannelKind.WECOM_ROBOT, ChannelKind.DINGTALK_ROBOT, ChannelKind.FEISHU_BOT)
+        and not channel.department_id
+    ):
+        errors["department"] = [_("Choose the department whose group this robot posts to.")]
+    bad_events = [k for k in channel.events or [] if k not in KINDS]
+    if bad_events:
+        errors["events"] = [_("Unknown events: %(kinds)s.") % {"kinds": ", ".join(bad_events)}]
+    for field, messages in transports.get(channel.kind).validate(channel).items():
+        errors.setdefault(field, []).extend(str(m) for m in messages)
+    if errors:
+        first = next(iter(errors.values()))[0]
+        raise ValidationFailed(first, fields=errors)
+
+
+CHANNEL_FIELDS = ("name", "kind", "department", "url", "secret", "keyword", "config", "events")
+
+
+def channel_create(
+    *,
+    actor: User,
+    name: str,
+    kind: str,
+    department: Department | None = None,
+    url: str = "",
+    secret: str = "",
+    keyword: str = "",
+    config: dict[str, Any] | None = None,
+    events: list[str] | None = None,
+) -> Channel:
+    """Add a channel (admin). The URL is checked against the SSRF guard and the platform."""
+    _require_admin(actor)
+    channel = Channel(
+        name=(name or "").strip(),
+        kind=kind,
+        department=department,
+        url=(url or "").strip(),
+        secret=(secret or "").strip(),
+        keyword=(keyword or "").strip(),
+        config=config or {},
+        events=list(events or []),
+    )
+    _validate_channel(channel)
+    with transaction.atomic():
+        channel.save()
+    return channel
+
+
+def channel_update(*, actor: User, channel: Channel, **changes: Any) -> Channel:
+    """Change a channel (admin). An empty `secret` or `url` keeps the stored one, so a form
+    that never shows secrets back can be saved unchanged."""
+    _require_admin(actor)
+    channel = Channel.objects.get(pk=channel.pk)
+    for field, value in changes.items():
+        if field not in CHANNEL_FIELDS:
+            raise ValidationFailed(
+                _("Unknown field %(field)s.") % {"field": field}, fields={field: [_("Unknown.")]}
+            )
+        if field in ("secret", "url") and not (value or "").strip():
+            continue
+        if isinstance(value, str):
+            value = value.strip()
+        setattr(channel, field, value)
+    _validate_channel(channel)
+    with transaction.atomic():
+        channel.save()
+    return channel
+
+
+def channel_disable(*, actor: User | None, channel: Channel, reason: str = "") -> Channel:
+    """Disable a channel; its queued deliveries wait (held) until it is enabled again.
+    Called by the worker (actor None) on a permanent error, which also tells the admins."""
+    if actor is not None:
+        _require_admin(actor)
+    reason = reason or _("Disabled by %(who)s.") % {"who": actor.display_name if actor else "-"}
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Channel.objects.filter(pk=channel.pk, enabled=True).update(
+            enabled=False, disabled_reason=reason, updated_at=now
+        )
+        Delivery.objects.filter(channel_id=channel.pk, state=DeliveryState.QUEUED).update(
+            state=DeliveryState.HELD
+        )
+        if changed and actor is None:
+            admins = User.objects.filter(is_superuser=True, is_active=True)
+            notify(
+                recipients=admins,
+                kind="channel.disabled",
+                data={"channel": channel.name, "channel_id": channel.pk, "error": reason},
+                link=f"/admin/notify/channel/{channel.pk}/change/",
+            )
+    return Channel.objects.get(pk=channel.pk)
+
+
+def channel_enable(*, actor: User, channel: Channel) -> Channel:
+    """Enable a channel again and release its held deliveries."""
+    _require_admin(actor)
+    _validate_channel(Channel.objects.get(pk=channel.pk))
+    now = timezone.now()
+    with transaction.atomic():
+        Channel.objects.filter(pk=channel.pk).update(enabled=True, disabled_reason="", updated_at=now)
+        Delivery.objects.filter(channel_id=channel.pk, state=DeliveryState.HELD).update(
+            state=DeliveryState.QUEUED, run_after=now
+        )
+    return Channel.objects.get(pk=channel.pk)
+
+
+def channel_test(*, actor: User, channel: Channel, now: datetime | None = None) -> Delivery:
+    """Send a test message now, through the outbox (so budget, SSRF guard and error
+    recording are the real ones). Returns the delivery: sent, or failed with the platform's
+    error in `last_error`."""
+    from closeloop.notify.outbox import process_one
+
+    _require_admin(actor)
+    now = now or timezone.now()
+    group = channel.kind in GROUP_KINDS
+    with transaction.atomic():
+        delivery = Delivery.objects.create(
+            channel=channel,
+            recipient=None if group else actor,
+            kind="channel.test",
+            data={"channel": channel.name, "by": actor.display_name},
+            link="/notifications/",
+            mentions=[actor.pk] if group else [],
+            run_after=now,
+            created_at=now,
+        )
+    return process_one(delivery.pk, now=now, worker_id=f"test-message:{actor.pk}")
+
+
+def delivery_resend(*, actor: User, delivery: Delivery) -> Delivery:
+    """Queue a delivery again (admin): a failed one, or a sent one someone missed."""
+    _require_admin(actor)
+    now = timezone.now()
+    Delivery.objects.filter(pk=delivery.pk).exclude(state=DeliveryState.SENDING).update(
+        state=DeliveryState.QUEUED, run_after=now, attempts=0, claim="", claimed_by="", lease_until=None
+    )
+    return Delivery.objects.get(pk=delivery.pk)
+
+
+def fill_platform_ids(*, actor: User, channel: Channel) -> int:
+    """Look up missing WeCom / DingTalk / Feishu ids of people from their mobiles through an
+    app channel. Returns how many people got an id."""
+    from closeloop.notify import transports
+
+    _require_admin(actor)
+    field = REACH_FIELD.get(channel.kind)
+    if channel.kind not in APP_KINDS or field is None:
+        raise ValidationFailed(
+            _("Only an IM app channel can look people up."), fields={"kind": [_("Not an app.")]}
+        )
+    people = list(User.objects.filter(is_active=True, **{field: ""}).exclude(mobile=""))
+    if not people:
+        return 0
+    found = transports.get(channel.kind).lookup_ids(channel, [p.mobile for p in people])
+    filled = 0
+    with transaction.atomic():
+        for person in people:
+            if person.mobile in found:
+                filled += User.objects.filter(pk=person.pk, **{field: ""}).update(
+                    **{field: found[person.mobile]}
+                )
+    return filled

@@ -1,0 +1,199 @@
+"""The registry of notification kinds and how each is rendered.
+
+Rendering happens at delivery (or when the in-app list is shown), inside
+`translation.override(language)`, from the data the feature service handed to `notify()`:
+`code`, `title`, `by`, `note`, `due`, … A key the data lacks renders as an empty string, so an
+old row never breaks a page.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    # Short line: bell list, message title, email subject.
+    title: Any
+    # Longer text, optional.
+    body: Any = ""
+    # What the person should do on the linked page; the button text.
+    action: Any = _("Open")
+    # Asks one person to act: goes to that person's own channels by default.
+    personal: bool = False
+    # Department-wide news: goes to the department's group by default.
+    group: bool = False
+    render_fn: Callable[[Mapping[str, Any]], tuple[str, str]] | None = field(default=None, compare=False)
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def register_kind(kind: Kind) -> Kind:
+    KINDS[kind.name] = kind
+    return kind
+
+
+def _decided(data: Mapping[str, Any]) -> tuple[str, str]:
+    values = _Blank(data)
+    if data.get("approved"):
+        title = _("%(by)s approved the new due date %(new_due)s of %(code)s %(title)s") % values
+    else:
+        title = _("%(by)s rejected the delay of %(code)s %(title)s") % values
+    return str(title), str(data.get("note") or "")
+
+
+def _reminder(data: Mapping[str, Any]) -> tuple[str, str]:
+    items = data.get("tasks") or []
+    if items:
+        title = _("Post today's update on %(count)s task(s)") % {"count": len(items)}
+        body = "\n".join(
+            f"{t.get('code', '')} {t.get('title', '')}".strip() for t in items if isinstance(t, dict)
+        )
+        return str(title), body
+    return str(_("Post today's update on %(code)s %(title)s") % _Blank(data)), ""
+
+
+for _kind in [
+    Kind(
+        "task.assigned", _("%(by)s assigned you %(code)s %(title)s"), personal=True, action=_("Open the task")
+    ),
+    Kind(
+        "task.collaborator_added",
+        _("%(by)s added you as a collaborator on %(code)s %(title)s"),
+        personal=True,
+        action=_("Open the task"),
+    ),
+    Kind(
+        "task.submitted",
+        _("%(by)s submitted %(code)s %(title)s for acceptance"),
+        "%(note)s",
+        personal=True,
+        action=_("Accept or send back"),
+    ),
+    Kind("task.accepted", _("%(by)s accepted %(code)s %(title)s"), "%(note)s"),
+    Kind(
+        "task.rework",
+        _("%(by)s sent %(code)s %(title)s back for rework"),
+        "%(note)s",
+        personal=True,
+        action=_("See the comments"),
+    ),
+    Kind("task.cancelled", _("%(by)s cancelled %(code)s %(title)s"), "%(note)s"),
+    Kind(
+        "task.blocked",
+        _("%(code)s %(title)s is blocked"),
+        "%(note)s",
+        personal=True,
+        action=_("Help unblock"),
+    ),
+    Kind(
+        "task.overdue",
+        _("%(code)s %(title)s is overdue (due %(due)s)"),
+        personal=True,
+        action=_("Update progress or ask for a delay"),
+    ),
+    Kind(
+        "mentioned",
+        _("%(by)s mentioned you on %(code)s %(title)s"),
+        "%(note)s",
+        personal=True,
+        action=_("Reply"),
+    ),
+    Kind("due_soon", _("%(code)s %(title)s is due %(due)s"), personal=True, action=_("Update progress")),
+    Kind(
+        "update_reminder",
+        _("Post today's update on %(code)s %(title)s"),
+        personal=True,
+        group=True,
+        action=_("Update progress"),
+        render_fn=_reminder,
+    ),
+    Kind(
+        "delay_warning.raised",
+        _("%(by)s asks to move %(code)s %(title)s to %(new_due)s"),
+        "%(note)s",
+        personal=True,
+        action=_("Approve or reject the delay"),
+    ),
+    Kind(
+        "delay_warning.decided",
+        _("Delay decided"),
+        personal=True,
+        action=_("Open the task"),
+        render_fn=_decided,
+    ),
+    Kind(
+        "issue.raised",
+        _("%(by)s raised an issue on %(code)s %(title)s"),
+        "%(note)s",
+        personal=True,
+        action=_("Resolve the issue"),
+    ),
+    Kind(
+        "issue.escalated",
+        _("An issue on %(code)s %(title)s is unresolved and escalated (level %(level)s)"),
+        "%(note)s",
+        personal=True,
+        group=True,
+        action=_("Resolve the issue"),
+    ),
+    Kind(
+        "weekly_review.ready",
+        _("The weekly review of %(department)s is ready"),
+        group=True,
+        action=_("Open the weekly review"),
+    ),
+    Kind(
+        "channel.disabled",
+        _("Channel %(channel)s was disabled"),
+        "%(error)s",
+        personal=True,
+        action=_("Check the channel"),
+    ),
+    Kind("channel.test", _("Test message from Closeloop"), _("If you can read this, the channel works.")),
+]:
+    register_kind(_kind)
+
+
+@dataclass
+class Rendered:
+    title: str
+    body: str
+    action: str
+
+
+def render(kind: str, data: Mapping[str, Any] | None, *, language: str | None = None) -> Rendered:
+    """Title, body and button text of one notification in `language`."""
+    data = data or {}
+    values = _Blank({k: ("" if v is None else v) for k, v in data.items()})
+    spec = KINDS.get(kind)
+    with translation.override(language or settings.LANGUAGE_CODE):
+        if spec is None:
+            return Rendered(
+                title=str(data.get("title") or kind), body=str(data.get("note") or ""), action=str(_("Open"))
+            )
+        if spec.render_fn is not None:
+            title, body = spec.render_fn(values)
+        else:
+            title = str(spec.title) % values
+            body = str(spec.body) % values if spec.body else ""
+        return Rendered(title=" ".join(title.split()), body=body.strip(), action=str(spec.action))
+
+
+def absolute(link: str) -> str:
+    if not link:
+        return settings.SITE_URL + "/"
+    if link.startswith(("http://", "https://")):
+        return link
+    return settings.SITE_URL.rstrip("/") + "/" + link.lstrip("/")

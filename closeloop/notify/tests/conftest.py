@@ -1,0 +1,23 @@
+import pytest
+
+from closeloop.notify.tests.receivers import Receiver
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def receiver2():
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fast_http(settings):
+    settings.NOTIFY_HTTP_TIMEOUT = 1.0
+    settings.SITE_URL = "https://closeloop.example.com"

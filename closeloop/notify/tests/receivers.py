@@ -1,0 +1,99 @@
+"""Real local HTTP receivers standing in for the IM platforms and webhook consumers."""
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Hit:
+    method: str
+    path: str
+    query: dict
+    headers: dict
+    body: bytes
+    at: float
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+
+@dataclass
+class Receiver:
+    """`handler(hit) -> (status, body, headers)`; the default answers `{"errcode":0,"code":0}`.
+    `script` holds answers used before the handler, one per request."""
+
+    handler: object = None
+    hits: list = field(default_factory=list)
+    script: list = field(default_factory=list)
+    down: bool = False
+
+    def start(self):
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _do(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                hit = Hit(
+                    self.command,
+                    parts.path,
+                    {k: v[0] for k, v in parse_qs(parts.query).items()},
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    time.time(),
+                )
+                receiver.hits.append(hit)
+                if receiver.script:
+                    answer = receiver.script.pop(0)
+                elif receiver.handler is not None:
+                    answer = receiver.handler(hit)
+                else:
+                    answer = (200, {"errcode": 0, "errmsg": "ok", "code": 0, "msg": "success"}, {})
+                if answer == "hang":
+                    time.sleep(3)
+                    answer = (200, {"errcode": 0, "code": 0}, {})
+                status, payload, headers = answer
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _do
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def closed_port() -> int:
+    """A local port nobody listens on: a receiver that is down."""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
