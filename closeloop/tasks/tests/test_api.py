@@ -547,3 +547,24 @@ def test_it_shows_the_activity_log_newest_first(as_member, task):
     assert [e["verb"] for e in body["items"]] == ["status_changed", "created"]
     assert body["items"][0]["after"] == {"status": "in_progress"}
     assert body["items"][0]["actor"]["username"] == "sales_specialist"
+
+
+def _detail_queries(api: Api, pk: int) -> int:
+    api.get(f"/tasks/{pk}")
+    with CaptureQueriesContext(connection) as ctx:
+        response = api.get(f"/tasks/{pk}")
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_it_shows_a_task_in_constant_queries_however_big_its_tree(client, head, member, task):
+    api = Api(client, member)
+    few = _detail_queries(api, task.pk)
+    for i in range(15):
+        sub = make_task(
+            actor=head, department=task.department, owner=UserFactory(), title=f"子任务{i}", parent=task
+        )
+        make_task(actor=head, department=task.department, owner=UserFactory(), title=f"孙任务{i}", parent=sub)
+    many = _detail_queries(api, task.pk)
+    assert len(api.get(f"/tasks/{task.pk}").json()["subtasks"]) == 30
+    assert few == many
