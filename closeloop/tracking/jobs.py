@@ -1,0 +1,193 @@
+"""Periodic jobs of progress tracking. Each takes `now`, claims each (job, department, day)
+slot with `claim_slot` before acting, so running twice — or on two workers at once — sends
+nothing twice.
+
+- `send_update_reminders`: at each department's end of day minus 15 minutes, on working days
+  (make-up weekend days count, holidays don't): one digest per person listing all their owed
+  updates (claimed per person and day), and one message in the department's group
+  @-mentioning everyone who owes one.
+- `send_due_soon`: from the start of each working day, a notice to the owner of every task
+  due on the next working day; when it is not at 100 % and has no delay warning, the notice
+  links to the delay-warning form.
+- `escalate_delay_warnings`: a warning still undecided one working day after it was raised
+  goes to the head's superior.
+- `forecast_sweep`: once a day per department, re-judges stored forecasts in a few UPDATE
+  statements (a task becomes judgeable, goes stale, or its due date moved elsewhere).
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db.models import Exists, F, OuterRef, Q
+from django.urls import reverse
+
+from closeloop.core.jobs import claim_slot, register_periodic
+from closeloop.notify import services as notify_services
+from closeloop.notify.services import notify
+from closeloop.orgs.calendar import is_workday, next_workday
+from closeloop.orgs.models import Department
+from closeloop.tasks.models import Task
+from closeloop.tasks.states import CLOSED_STATUSES, Status
+from closeloop.tracking import cadence, forecast, selectors, services
+from closeloop.tracking.models import DelayWarning, TaskForecast, WarningStatus
+
+log = logging.getLogger("closeloop.tracking.jobs")
+
+
+def _departments() -> list[Department]:
+    return list(Department.objects.select_related("head", "deputy").order_by("id"))
+
+
+def _post_to_group(*, department: Department, kind: str, data: dict, link: str, mentions: list) -> None:
+    """One message in the department's IM group, @-mentioning `mentions`, without another
+    personal notification. Uses the notification layer's group entry point."""
+    post = getattr(notify_services, "notify_group", None) or getattr(notify_services, "post_to_group", None)
+    if post is not None:
+        post(department=department, kind=kind, data=data, link=link, mentions=mentions)
+
+
+def send_update_reminders(now: datetime) -> int:
+    """Returns the number of people reminded."""
+    reminded = 0
+    for dept in _departments():
+        today = cadence.local_today(dept, now)
+        if not is_workday(today) or now < cadence.reminder_time(dept, today):
+            continue
+        if claim_slot(job="tracking.update_reminder", scope=dept.pk, slot=today.isoformat()) is None:
+            continue
+        owed = list(selectors.owed_tasks(departments=[dept], now=now))
+        if not owed:
+            continue
+        link = reverse("tracking:today")
+        people = selectors.owed_by_person(owed)
+        for person, _tasks in people:
+            if (
+                claim_slot(job="tracking.update_reminder.person", scope=person.pk, slot=today.isoformat())
+                is None
+            ):
+                continue  # already reminded today by another department's reminder
+            all_owed = selectors.my_owed(person, now=now)
+            items = [{"task": t.pk, "code": t.full_code, "title": t.title} for t in all_owed]
+            notify(
+                recipients=[person],
+                kind="update_reminder",
+                data={"tasks": items, "count": len(items), "day": today.isoformat()},
+                link=link,
+            )
+            reminded += 1
+        _post_to_group(
+            department=dept,
+            kind="update_reminder",
+            data={
+                "tasks": [
+                    {"task": t.pk, "code": t.full_code, "title": t.title, "owner": t.owner.display_name}
+                    for t in owed
+                ],
+                "count": len(owed),
+                "people": [p.display_name for p, _t in people],
+                "day": today.isoformat(),
+                "department": dept.name,
+            },
+            link=link,
+            mentions=[p for p, _t in people],
+        )
+    if reminded:
+        log.info("reminded %s people to post their updates", reminded)
+    return reminded
+
+
+def send_due_soon(now: datetime) -> int:
+    sent = 0
+    for dept in _departments():
+        local = cadence.local_now(dept, now)
+        today = local.date()
+        if not is_workday(today) or local.time() < dept.workday_start:
+            continue
+        if claim_slot(job="tracking.due_soon", scope=dept.pk, slot=today.isoformat()) is None:
+            continue
+        horizon = next_workday(today)
+        warned = Exists(
+            DelayWarning.objects.filter(
+                task_id=OuterRef("pk"), status__in=[WarningStatus.PENDING, WarningStatus.APPROVED]
+            )
+        )
+        tasks = (
+            Task.objects.filter(department=dept, due_date__gt=today, due_date__lte=horizon)
+            .exclude(status__in=[*CLOSED_STATUSES, Status.SUBMITTED])
+            .annotate(warned=warned)
+            .select_related("department", "owner")
+        )
+        for task in tasks:
+            prompt = task.progress < 100 and not task.warned
+            link = reverse("tracking:warning_new", args=[task.pk]) if prompt else task.get_absolute_url()
+            notify(
+                recipients=[task.owner],
+                kind="due_soon",
+                data={
+                    "task": task.pk,
+                    "code": task.full_code,
+                    "title": task.title,
+                    "due": task.due_date.isoformat(),
+                    "progress": task.progress,
+                    "prompt_warning": prompt,
+                },
+                link=link,
+            )
+            sent += 1
+    return sent
+
+
+def escalate_delay_warnings(now: datetime) -> int:
+    due = (
+        DelayWarning.objects.filter(
+            status=WarningStatus.PENDING, escalated_at__isnull=True, decide_by__lte=now
+        )
+        .select_related(
+            "task", "task__department", "task__department__head", "task__department__parent__head"
+        )
+        .order_by("decide_by", "id")[:500]
+    )
+    return sum(1 for w in due if services.delay_warning_escalate(warning=w, now=now))
+
+
+def forecast_sweep(now: datetime) -> int:
+    """Re-judge stored forecasts in SQL; never reads update history. Returns rows changed."""
+    changed = 0
+    for dept in _departments():
+        today = cadence.local_today(dept, now)
+        if claim_slot(job="tracking.forecast_sweep", scope=dept.pk, slot=today.isoformat()) is None:
+            continue
+        mine = TaskForecast.objects.filter(task__department_id=dept.pk)
+        # Due dates moved outside tracking (a head's edit): recompute those few in full.
+        for task in (
+            Task.objects.filter(department=dept, forecast__isnull=False)
+            .exclude(forecast__due_date=F("due_date"))
+            .select_related("department")
+        ):
+            services.forecast_refresh(task=task, now=now)
+            changed += 1
+        changed += mine.filter(at_risk=True, task__status__in=CLOSED_STATUSES).update(at_risk=False)
+        open_rows = mine.exclude(task__status__in=CLOSED_STATUSES).filter(
+            judge_from__lte=today, last_percent__lt=100
+        )
+        stale = today - timedelta(days=forecast.STALE_DAYS - 1)
+        changed += (
+            open_rows.filter(Q(forecast_date__isnull=True) | Q(last_day__lt=stale))
+            .exclude(at_risk=True, reason="stalled")
+            .update(at_risk=True, reason="stalled")
+        )
+        changed += open_rows.filter(
+            at_risk=False, forecast_date__gt=F("due_date"), last_day__gte=stale
+        ).update(at_risk=True, reason="behind")
+        changed += open_rows.filter(
+            at_risk=True, forecast_date__lt=F("due_date"), last_day__gte=stale
+        ).update(at_risk=False, reason="on_track")
+        changed += open_rows.filter(reason="too_early").update(reason="on_track")
+    return changed
+
+
+def register() -> None:
+    register_periodic("tracking.update_reminders", every=60, fn=send_update_reminders)
+    register_periodic("tracking.due_soon", every=300, fn=send_due_soon)
+    register_periodic("tracking.escalate_delay_warnings", every=300, fn=escalate_delay_warnings)
+    register_periodic("tracking.forecast_sweep", every=600, fn=forecast_sweep)

@@ -1,0 +1,174 @@
+"""Reads of progress tracking. Every list a person sees starts from `Task.objects.visible_to`."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from closeloop.core.errors import NotFound
+from closeloop.orgs.models import Department, User
+from closeloop.orgs.selectors import led_department_ids
+from closeloop.tasks.models import Priority, Task
+from closeloop.tasks.selectors import access_task
+from closeloop.tasks.states import Status
+from closeloop.tracking import cadence
+from closeloop.tracking.models import DelayWarning, ProgressUpdate, TaskForecast, WarningStatus
+
+# Statuses whose owner owes updates: the work is under way.
+WORKING_STATUSES = (Status.IN_PROGRESS, Status.BLOCKED, Status.REWORK)
+
+
+def _leaf() -> Exists:
+    return ~Exists(Task.objects.filter(parent_id=OuterRef("pk")))
+
+
+def owed_q(department: Department, day: date) -> Q | None:
+    """The tasks of `department` whose owner owes an update on `day`, as a WHERE clause, or
+    None when nothing is owed that day (not a working day)."""
+    weekday = cadence.settings_for(department).review_weekday
+    if not cadence.owes_on(Priority.HIGH, day, weekday):
+        return None
+    updated_today = Exists(ProgressUpdate.objects.filter(task_id=OuterRef("pk"), day=day))
+    q = Q(priority=Priority.HIGH) & ~updated_today
+    if cadence.owes_on(Priority.MEDIUM, day, weekday):
+        updated_this_week = Exists(
+            ProgressUpdate.objects.filter(
+                task_id=OuterRef("pk"), day__gte=cadence.week_start(day), day__lte=day
+            )
+        )
+        q |= Q(priority__in=[Priority.MEDIUM, Priority.LOW]) & ~updated_this_week
+    return Q(department_id=department.pk) & q
+
+
+def owed_tasks(*, departments: list[Department], now: datetime, owner: User | None = None) -> QuerySet[Task]:
+    """Leaf tasks under way in these departments whose owner owes today's update (each
+    department's own today and cadence). Not scoped to a viewer: callers scope."""
+    clauses = [owed_q(d, cadence.local_today(d, now)) for d in departments]
+    where = [c for c in clauses if c is not None]
+    if not where:
+        return Task.objects.none()
+    combined = where[0]
+    for c in where[1:]:
+        combined |= c
+    qs = Task.objects.filter(combined, status__in=WORKING_STATUSES).filter(_leaf())
+    if owner is not None:
+        qs = qs.filter(owner=owner)
+    return qs.select_related("department", "owner").order_by("owner_id", "due_date", "id")
+
+
+def my_owed(user: User, *, now: datetime | None = None) -> list[Task]:
+    """Tasks I own that owe an update today."""
+    now = now or timezone.now()
+    dept_ids = Task.objects.filter(owner=user, status__in=WORKING_STATUSES).values("department_id").distinct()
+    departments = list(Department.objects.filter(id__in=dept_ids))
+    return list(owed_tasks(departments=departments, now=now, owner=user))
+
+
+def my_open_tasks(user: User) -> QuerySet[Task]:
+    """Every open leaf-or-parent task I own that could take an update, for the today form."""
+    return (
+        Task.objects.filter(owner=user, status__in=(*WORKING_STATUSES, Status.NOT_STARTED))
+        .select_related("department", "forecast")
+        .annotate(has_children=Exists(Task.objects.filter(parent_id=OuterRef("pk"))))
+        .order_by("priority", "due_date", "id")
+    )
+
+
+def todays_updates(tasks: list[Task], day_by_dept: dict[int, date]) -> dict[int, ProgressUpdate]:
+    """Today's update (if any) of each task, in one query."""
+    if not tasks:
+        return {}
+    days = set(day_by_dept.values())
+    rows = ProgressUpdate.objects.filter(task_id__in=[t.pk for t in tasks], day__in=days)
+    out: dict[int, ProgressUpdate] = {}
+    dept_of = {t.pk: t.department_id for t in tasks}
+    for row in rows:
+        if day_by_dept.get(dept_of[row.task_id]) == row.day:
+            out[row.task_id] = row
+    return out
+
+
+def task_updates(user: User, task_id: int | str, *, limit: int = 60) -> tuple[Task, list[ProgressUpdate]]:
+    task = access_task(user, task_id)
+    rows = list(
+        ProgressUpdate.objects.filter(task=task).select_related("author").order_by("-day", "-id")[:limit]
+    )
+    return task, rows
+
+
+def task_warnings(user: User, task_id: int | str) -> tuple[Task, list[DelayWarning]]:
+    task = access_task(user, task_id)
+    rows = list(
+        DelayWarning.objects.filter(task=task)
+        .select_related("raised_by", "decided_by", "escalated_to")
+        .order_by("-raised_at", "-id")
+    )
+    return task, rows
+
+
+def access_warning(user: User, pk: int | str) -> DelayWarning:
+    """A delay warning on a task the user may see, or NotFound."""
+    try:
+        pk_int = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound("Delay warning not found.") from None
+    warning = (
+        DelayWarning.objects.filter(pk=pk_int, task__in=Task.objects.visible_to(user))
+        .select_related("task", "task__department", "task__owner", "raised_by", "decided_by", "escalated_to")
+        .first()
+    )
+    if warning is None:
+        raise NotFound("Delay warning not found.")
+    return warning
+
+
+def pending_warnings_for(user: User) -> QuerySet[DelayWarning]:
+    """Warnings awaiting this person's decision: pending, in departments they lead."""
+    led = led_department_ids(user)
+    qs = DelayWarning.objects.filter(status=WarningStatus.PENDING)
+    if not user.is_superuser:
+        qs = qs.filter(task__department_id__in=led)
+    return qs.select_related("task", "task__department", "task__owner", "raised_by").order_by(
+        "decide_by", "id"
+    )
+
+
+def forecast_of(task: Task) -> TaskForecast | None:
+    try:
+        return task.forecast
+    except TaskForecast.DoesNotExist:
+        return None
+
+
+@dataclass
+class Flags:
+    overdue: bool
+    at_risk: bool
+    blocked: bool
+    forecast: TaskForecast | None
+
+
+def flags_for(task: Task, today: date) -> Flags:
+    fc = forecast_of(task)
+    return Flags(
+        overdue=task.is_overdue(today),
+        at_risk=bool(fc and fc.at_risk and task.is_open),
+        blocked=task.status == Status.BLOCKED,
+        forecast=fc,
+    )
+
+
+def owed_by_person(tasks: list[Task]) -> list[tuple[User, list[Task]]]:
+    groups: dict[int, list[Task]] = defaultdict(list)
+    people: dict[int, User] = {}
+    for t in tasks:
+        groups[t.owner_id].append(t)
+        people[t.owner_id] = t.owner
+    return sorted(((people[k], v) for k, v in groups.items()), key=lambda p: p[0].username)
+
+
+def with_flags(qs: QuerySet[Task]) -> QuerySet[Task]:
+    """Load what `{% tracking_flags %}` needs with the list's own query."""
+    return qs.select_related("forecast")

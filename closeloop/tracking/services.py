@@ -1,0 +1,448 @@
+"""Every write of progress tracking: updates, delay warnings and their decisions, forecasts.
+
+Task rows belong to the tasks app. Progress and status go through `tasks.services`
+(`task_update`, `task_transition`). Two writes cannot: the roll-up of a parent's progress
+(`task_update` refuses a percent on a task with subtasks, by design, and only the owner may
+set one) and the due date an approved delay moves (`task_update` treats a new due date on a
+not-started task as re-planning and overwrites `original_due_date`, which a delay must keep).
+Those two compare-and-set the Task row on `version` and record a TaskEvent through
+`tasks.services.record_event`, exactly as the tasks services do.
+"""
+
+from datetime import date, datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Avg, F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed
+from closeloop.notify.services import notify
+from closeloop.orgs.calendar import add_workdays
+from closeloop.orgs.models import User
+from closeloop.orgs.selectors import leads, superior_of
+from closeloop.tasks.models import Task
+from closeloop.tasks.services import record_event, task_transition, task_update
+from closeloop.tasks.states import CLOSED_STATUSES, Status
+from closeloop.tracking import cadence, forecast
+from closeloop.tracking.models import (
+    DelayReason,
+    DelayWarning,
+    ProgressUpdate,
+    TaskForecast,
+    UpdateState,
+    WarningStatus,
+)
+
+BLOCKER_MAX = 300
+
+
+def _raise_if(errors: dict[str, list[str]]) -> None:
+    if errors:
+        field, messages = next(iter(errors.items()))
+        raise ValidationFailed(f"{field}: {messages[0]}", fields=errors)
+
+
+def _has_children(task: Task) -> bool:
+    return task.next_child_number > 1 and Task.objects.filter(parent_id=task.pk).exists()
+
+
+def _task_data(task: Task, actor: User | None = None) -> dict:
+    data = {"task": task.pk, "code": task.full_code, "title": task.title}
+    if actor is not None:
+        data["by"] = actor.display_name
+    return data
+
+
+def _created_day(task: Task) -> date:
+    return timezone.localtime(task.created_at, cadence.dept_tz(task.department)).date()
+
+
+# -- updates --------------------------------------------------------------------------------
+
+
+def update_post(
+    *,
+    actor: User,
+    task: Task,
+    state: str = UpdateState.IN_PROGRESS,
+    percent: int | None = None,
+    blocker: str = "",
+    note: str = "",
+    day: date | None = None,
+    now: datetime | None = None,
+) -> ProgressUpdate:
+    """Post the owner's update for `day` (default: today in the department's time zone).
+
+    Today's update may be posted again and replaces the first; a past day without an update
+    may be filled in (补报) and is marked late; a past day's update is immutable. The latest
+    update drives the task: its percent (leaf tasks only; parents roll up), and the status
+    (阻塞 with the blocker, back to 进行中) through `task_transition`. Takes the task's row
+    lock; refreshes the forecast; everything in one transaction."""
+    now = now or timezone.now()
+    if actor.pk != task.owner_id:
+        raise NotAllowed(_("Only the owner posts updates on this task."))
+    if task.status in CLOSED_STATUSES or task.status == Status.SUBMITTED:
+        raise Conflict(
+            _("A task that is %(status)s takes no updates.") % {"status": Status(task.status).label},
+            code="task_not_open",
+        )
+    today = cadence.local_today(task.department, now)
+    day = day or today
+    blocker = (blocker or "").strip()
+    note = (note or "").strip()
+    errors: dict[str, list[str]] = {}
+    if state not in UpdateState.values:
+        errors["state"] = [_("Choose in progress or blocked.")]
+    elif state == UpdateState.BLOCKED and not blocker:
+        errors["blocker"] = [_("Say whom or what the task is waiting on.")]
+    if len(blocker) > BLOCKER_MAX:
+        errors["blocker"] = [_("Keep the blocker under 300 characters.")]
+    has_children = _has_children(task)
+    if percent is not None:
+        if has_children:
+            errors["percent"] = [
+                _("A task with subtasks takes its progress from them; leave the percent empty.")
+            ]
+        elif isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
+            errors["percent"] = [_("Progress is a whole number from 0 to 100.")]
+    if day > today:
+        errors["day"] = [_("An update cannot be for a day that has not come yet.")]
+    elif day < min(_created_day(task), task.start_date or today):
+        errors["day"] = [_("The task did not exist on that day.")]
+    _raise_if(errors)
+    if percent is None and not has_children:
+        percent = task.progress
+
+    with transaction.atomic():
+        current = Task.objects.select_for_update().select_related("department", "owner").get(pk=task.pk)
+        if current.owner_id != actor.pk:
+            raise NotAllowed(_("Only the owner posts updates on this task."))
+        existing = ProgressUpdate.objects.filter(task=current, day=day).first()
+        late = day < today
+        if existing is not None and late:
+            raise Conflict(
+                _("The update of %(day)s is already in and can no longer change.") % {"day": day},
+                code="update_closed",
+            )
+        latest_day = (
+            ProgressUpdate.objects.filter(task=current).order_by("-day").values_list("day", flat=True).first()
+        )
+        fields = {
+            "author": actor,
+            "percent": percent,
+            "state": state,
+            "blocker": blocker,
+            "note": note,
+            "late": late,
+        }
+        if existing is not None:
+            ProgressUpdate.objects.filter(pk=existing.pk).update(**fields, updated_at=now)
+            update = ProgressUpdate.objects.get(pk=existing.pk)
+        else:
+            update = ProgressUpdate.objects.create(task=current, day=day, **fields)
+        record_event(
+            task=current,
+            actor=actor,
+            verb="progress_update",
+            after={
+                "day": day.isoformat(),
+                "percent": percent,
+                "state": state,
+                "blocker": blocker,
+                "late": late,
+            },
+            note=note,
+        )
+        if latest_day is None or day >= latest_day:
+            current = _apply_to_task(
+                actor=actor, task=current, state=state, blocker=blocker, percent=percent, note=note
+            )
+        forecast_refresh(task=current, now=now)
+    return update
+
+
+def _apply_to_task(
+    *, actor: User, task: Task, state: str, blocker: str, percent: int | None, note: str
+) -> Task:
+    if state == UpdateState.BLOCKED and task.status in (Status.NOT_STARTED, Status.IN_PROGRESS):
+        task = task_transition(actor=actor, task=task, to=Status.BLOCKED, note=blocker)
+    elif state == UpdateState.IN_PROGRESS and task.status in (Status.BLOCKED, Status.REWORK):
+        task = task_transition(actor=actor, task=task, to=Status.IN_PROGRESS, note=note)
+    elif state == UpdateState.IN_PROGRESS and task.status == Status.NOT_STARTED and (percent or note):
+        task = task_transition(actor=actor, task=task, to=Status.IN_PROGRESS, note=note)
+    if percent is not None and percent != task.progress:
+        task = task_update(actor=actor, task=task, expected_version=task.version, progress=percent)
+        _roll_up(actor=actor, task=task)
+    return task
+
+
+def _roll_up(*, actor: User, task: Task) -> None:
+    """Set each ancestor's progress to the mean of its open-or-done children, deepest first.
+    Compare-and-sets each row on `version` (see the module docstring for why not task_update)."""
+    for ancestor_id in reversed(task.ancestor_ids()):
+        parent = Task.objects.select_for_update().get(pk=ancestor_id)
+        mean = (
+            Task.objects.filter(parent_id=ancestor_id)
+            .exclude(status=Status.CANCELLED)
+            .aggregate(p=Avg("progress"))["p"]
+        )
+        value = round(mean or 0)
+        if value == parent.progress or parent.status in CLOSED_STATUSES:
+            continue
+        rows = Task.objects.filter(pk=parent.pk, version=parent.version).update(
+            progress=value, version=F("version") + 1, updated_at=timezone.now()
+        )
+        if rows != 1:
+            raise Conflict(
+                _("Someone else changed this task meanwhile; reload and try again."), code="version_conflict"
+            )
+        record_event(
+            task=parent,
+            actor=actor,
+            verb="progress_rolled_up",
+            before={"progress": parent.progress},
+            after={"progress": value},
+        )
+
+
+# -- forecast -------------------------------------------------------------------------------
+
+
+def forecast_refresh(*, task: Task, now: datetime | None = None) -> TaskForecast | None:
+    """Recompute and store the task's forecast from its last updates (see `tracking.forecast`).
+    Tasks with subtasks have none: their subtasks are forecast."""
+    now = now or timezone.now()
+    if _has_children(task):
+        TaskForecast.objects.filter(task_id=task.pk).delete()
+        return None
+    today = cadence.local_today(task.department, now)
+    rows = list(
+        ProgressUpdate.objects.filter(task_id=task.pk, percent__isnull=False)
+        .order_by("-day")
+        .values_list("day", "percent")[: forecast.WINDOW]
+    )
+    rows.reverse()
+    previous = TaskForecast.objects.filter(task_id=task.pk).values_list("at_risk", flat=True).first()
+    start = task.start_date or _created_day(task)
+    start = min(start, task.due_date)
+    result = forecast.compute(
+        history=rows, start=start, due=task.due_date, today=today, was_at_risk=bool(previous)
+    )
+    at_risk = result.at_risk and task.status not in CLOSED_STATUSES
+    count = (
+        len(rows)
+        if len(rows) < forecast.WINDOW
+        else ProgressUpdate.objects.filter(task_id=task.pk, percent__isnull=False).count()
+    )
+    values = {
+        "forecast_date": result.forecast_date,
+        "slope": result.slope,
+        "last_day": result.last_day,
+        "last_percent": result.last_percent,
+        "points": min(count, 32000),
+        "due_date": task.due_date,
+        "judge_from": result.judge_from,
+        "at_risk": at_risk,
+        "reason": result.reason,
+        "computed_at": now,
+    }
+    obj, _created = TaskForecast.objects.update_or_create(task_id=task.pk, defaults=values)
+    return obj
+
+
+# -- delay warnings -------------------------------------------------------------------------
+
+
+def delay_warning_raise(
+    *,
+    actor: User,
+    task: Task,
+    reason: str,
+    explanation: str,
+    new_due_date: date | None,
+    now: datetime | None = None,
+) -> DelayWarning:
+    """延期预警: the owner says the task will slip. On time when raised at least one working
+    day before the due date, otherwise marked late. Notifies the head and deputy at once; they
+    have one working day to decide before it escalates. One pending warning per task (the
+    database refuses a second)."""
+    now = now or timezone.now()
+    if actor.pk != task.owner_id:
+        raise NotAllowed(_("Only the owner raises a delay warning on this task."))
+    if task.status in CLOSED_STATUSES:
+        raise Conflict(_("The task is closed."), code="task_closed")
+    today = cadence.local_today(task.department, now)
+    explanation = (explanation or "").strip()
+    errors: dict[str, list[str]] = {}
+    if reason not in DelayReason.values:
+        errors["reason"] = [_("Choose a reason.")]
+    if not explanation:
+        errors["explanation"] = [_("Explain what happened.")]
+    if new_due_date is None:
+        errors["new_due_date"] = [_("Give the new due date.")]
+    elif new_due_date < today:
+        errors["new_due_date"] = [_("The new due date cannot be before today.")]
+    elif new_due_date <= task.due_date:
+        errors["new_due_date"] = [
+            _("The new due date must be after the current one (%(due)s).")
+            % {"due": task.due_date.isoformat()}
+        ]
+    _raise_if(errors)
+    assert new_due_date is not None
+    on_time = today <= add_workdays(task.due_date, -1)
+    local = cadence.local_now(task.department, now)
+    decide_by = datetime.combine(add_workdays(today, 1), local.timetz().replace(microsecond=0))
+    try:
+        with transaction.atomic():
+            warning = DelayWarning.objects.create(
+                task=task,
+                raised_by=actor,
+                reason=reason,
+                explanation=explanation,
+                old_due_date=task.due_date,
+                new_due_date=new_due_date,
+                on_time=on_time,
+                raised_at=now,
+                decide_by=decide_by,
+            )
+            record_event(
+                task=task,
+                actor=actor,
+                verb="delay_warning_raised",
+                after={
+                    "warning": warning.pk,
+                    "new_due_date": new_due_date.isoformat(),
+                    "reason": reason,
+                    "on_time": on_time,
+                },
+                note=explanation,
+            )
+            dept = task.department
+            notify(
+                recipients=[u for u in (dept.head, dept.deputy) if u is not None],
+                kind="delay_warning.raised",
+                data={
+                    **_task_data(task, actor),
+                    "new_due": new_due_date.isoformat(),
+                    "due": task.due_date.isoformat(),
+                    "reason": reason,
+                    "on_time": on_time,
+                    "note": explanation,
+                },
+                link=reverse("tracking:warning_decide", args=[warning.pk]),
+                actor=actor,
+            )
+    except IntegrityError:
+        raise Conflict(
+            _("A delay warning on this task is already awaiting a decision."), code="warning_pending"
+        ) from None
+    return warning
+
+
+def delay_warning_decide(
+    *, actor: User, warning: DelayWarning, approve: bool, comment: str = "", now: datetime | None = None
+) -> DelayWarning:
+    """The head or deputy (or, once escalated, anyone leading the department from above)
+    approves — the due date moves, `original_due_date` stays — or rejects with a comment.
+    Compare-and-sets the warning's status: a second decision answers Conflict."""
+    now = now or timezone.now()
+    task = warning.task
+    if not leads(actor, task.department_id):
+        raise NotAllowed(_("Only the department head or deputy decides a delay warning."))
+    comment = (comment or "").strip()
+    if not approve and not comment:
+        raise ValidationFailed(_("Say why the delay is rejected."), fields={"comment": [_("Give a reason.")]})
+    new_status = WarningStatus.APPROVED if approve else WarningStatus.REJECTED
+    with transaction.atomic():
+        rows = DelayWarning.objects.filter(pk=warning.pk, status=WarningStatus.PENDING).update(
+            status=new_status, decided_by=actor, decided_at=now, decision_comment=comment
+        )
+        if rows != 1:
+            raise Conflict(_("This delay warning has already been decided."), code="warning_decided")
+        current = Task.objects.select_for_update().select_related("department", "owner").get(pk=task.pk)
+        if approve:
+            if current.status in CLOSED_STATUSES:
+                raise Conflict(_("The task is closed."), code="task_closed")
+            moved = Task.objects.filter(pk=current.pk, version=current.version).update(
+                due_date=warning.new_due_date, version=F("version") + 1, updated_at=now
+            )
+            if moved != 1:
+                raise Conflict(
+                    _("Someone else changed this task meanwhile; reload and try again."),
+                    code="version_conflict",
+                )
+            record_event(
+                task=current,
+                actor=actor,
+                verb="due_date_moved",
+                before={"due_date": current.due_date.isoformat()},
+                after={"due_date": warning.new_due_date.isoformat(), "warning": warning.pk},
+                note=comment,
+            )
+            current = Task.objects.select_related("department", "owner").get(pk=current.pk)
+        record_event(
+            task=current,
+            actor=actor,
+            verb="delay_warning_decided",
+            after={"warning": warning.pk, "status": new_status},
+            note=comment,
+        )
+        notify(
+            recipients=[warning.raised_by, current.owner],
+            kind="delay_warning.decided",
+            data={
+                **_task_data(current, actor),
+                "approved": approve,
+                "new_due": warning.new_due_date.isoformat(),
+                "note": comment,
+            },
+            link=current.get_absolute_url(),
+            actor=actor,
+        )
+        forecast_refresh(task=current, now=now)
+    return DelayWarning.objects.select_related("task", "decided_by").get(pk=warning.pk)
+
+
+def delay_warning_escalate(*, warning: DelayWarning, now: datetime) -> bool:
+    """Hand an undecided warning to the head's superior (上级主管), once: the conditional
+    UPDATE on `escalated_at` is the claim. Returns whether this call escalated it."""
+    task = warning.task
+    dept = task.department
+    superior = superior_of(dept)
+    with transaction.atomic():
+        rows = DelayWarning.objects.filter(
+            pk=warning.pk, status=WarningStatus.PENDING, escalated_at__isnull=True
+        ).update(escalated_at=now, escalated_to=superior)
+        if rows != 1:
+            return False
+        record_event(
+            task=task,
+            actor=None,
+            verb="delay_warning_escalated",
+            after={"warning": warning.pk, "to": superior.pk if superior else None},
+        )
+        recipients = [superior] if superior is not None else [u for u in (dept.head, dept.deputy) if u]
+        notify(
+            recipients=recipients,
+            kind="delay_warning.escalated",
+            data={
+                **_task_data(task),
+                "new_due": warning.new_due_date.isoformat(),
+                "department": dept.name,
+                "head": dept.head.display_name if dept.head else "",
+                "note": warning.explanation,
+            },
+            link=reverse("tracking:warning_decide", args=[warning.pk]),
+        )
+    return True
+
+
+__all__ = [
+    "delay_warning_decide",
+    "delay_warning_escalate",
+    "delay_warning_raise",
+    "forecast_refresh",
+    "update_post",
+]

@@ -1,0 +1,220 @@
+"""Tracking pages: today's updates (one screen, built for a phone), a task's updates and late
+fill-ins, raising a delay warning, deciding one. Thin: selectors read, services write."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from closeloop.core.errors import DomainError, NotFound
+from closeloop.orgs.selectors import leads
+from closeloop.tasks.models import Task
+from closeloop.tracking import cadence, selectors, services
+from closeloop.tracking.forms import DecisionForm, UpdateForm, WarningForm
+from closeloop.tracking.models import UpdateState, WarningStatus
+
+
+def _errors_into(form, exc: DomainError) -> None:
+    placed = False
+    for key, msgs in (exc.fields or {}).items():
+        for msg in msgs:
+            form.add_error(key if key in form.fields else None, msg)
+            placed = True
+    if not placed:
+        form.add_error(None, exc.message)
+
+
+def _parse_percent(raw: str) -> tuple[int | None, str | None]:
+    raw = (raw or "").strip().rstrip("%")
+    if raw == "":
+        return None, None
+    try:
+        return int(raw), None
+    except ValueError:
+        return None, _("Progress is a whole number from 0 to 100.")
+
+
+@login_required
+def today(request):
+    """One screen: every task of mine that owes today's update first, my other open tasks
+    below; one submit posts them all. Rows that fail keep their input and show why."""
+    now = timezone.now()
+    owed = selectors.my_owed(request.user, now=now)
+    owed_ids = {t.pk for t in owed}
+    tasks = list(selectors.my_open_tasks(request.user))
+    day_by_dept = {t.department_id: cadence.local_today(t.department, now) for t in tasks}
+    existing = selectors.todays_updates(tasks, day_by_dept)
+    errors: dict[int, list[str]] = {}
+    posted: dict[int, dict] = {}
+    if request.method == "POST":
+        by_id = {t.pk: t for t in tasks}
+        saved = 0
+        for raw_id in request.POST.getlist("task"):
+            try:
+                task = by_id[int(raw_id)]
+            except (ValueError, KeyError):
+                continue
+            prefix = f"t{task.pk}-"
+            if not request.POST.get(prefix + "include"):
+                continue
+            row = {k: request.POST.get(prefix + k, "") for k in ("percent", "state", "blocker", "note")}
+            posted[task.pk] = row
+            percent, bad = _parse_percent(row["percent"])
+            if bad:
+                errors[task.pk] = [bad]
+                continue
+            try:
+                services.update_post(
+                    actor=request.user,
+                    task=task,
+                    percent=None if task.has_children else percent,
+                    state=row["state"] or UpdateState.IN_PROGRESS,
+                    blocker=row["blocker"],
+                    note=row["note"],
+                    now=now,
+                )
+                saved += 1
+            except DomainError as exc:
+                errors[task.pk] = [m for msgs in exc.fields.values() for m in msgs] or [exc.message]
+        if not errors:
+            messages.success(request, _("%(n)s update(s) saved.") % {"n": saved})
+            return redirect("tracking:today")
+        if saved:
+            messages.info(request, _("%(n)s update(s) saved; fix the rows marked below.") % {"n": saved})
+    rows = []
+    for t in tasks:
+        upd = existing.get(t.pk)
+        p = posted.get(t.pk)
+        rows.append(
+            {
+                "task": t,
+                "owed": t.pk in owed_ids,
+                "update": upd,
+                "percent": p["percent"]
+                if p
+                else (upd.percent if upd and upd.percent is not None else t.progress),
+                "state": p["state"]
+                if p
+                else (upd.state if upd else ("blocked" if t.status == "blocked" else "in_progress")),
+                "blocker": p["blocker"] if p else (upd.blocker if upd else ""),
+                "note": p["note"] if p else (upd.note if upd else ""),
+                "errors": errors.get(t.pk, []),
+                "include": bool(p) or t.pk in owed_ids,
+            }
+        )
+    rows.sort(key=lambda r: (not r["owed"], r["task"].priority, r["task"].due_date))
+    return render(
+        request,
+        "tracking/today.html",
+        {
+            "rows": rows,
+            "owed_count": len(owed_ids),
+            "states": UpdateState.choices,
+            "has_errors": bool(errors),
+        },
+        status=422 if errors else 200,
+    )
+
+
+def _task_or_404(user, pk) -> Task:
+    try:
+        return selectors.access_task(user, pk)
+    except NotFound:
+        raise Http404 from None
+
+
+@login_required
+def task_updates(request, pk: int):
+    task = _task_or_404(request.user, pk)
+    form = UpdateForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                services.update_post(
+                    actor=request.user,
+                    task=task,
+                    percent=d["percent"],
+                    state=d["state"],
+                    blocker=d["blocker"],
+                    note=d["note"],
+                    day=d["day"],
+                )
+                messages.success(request, _("Update saved."))
+                return redirect("tracking:task_updates", pk=task.pk)
+            except DomainError as exc:
+                _errors_into(form, exc)
+        status = 422
+    task, updates = selectors.task_updates(request.user, task.pk)
+    return render(
+        request,
+        "tracking/task_updates.html",
+        {"task": task, "updates": updates, "form": form, "is_owner": task.owner_id == request.user.pk},
+        status=status,
+    )
+
+
+@login_required
+def warning_new(request, pk: int):
+    task = _task_or_404(request.user, pk)
+    form = WarningForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                services.delay_warning_raise(
+                    actor=request.user,
+                    task=task,
+                    reason=d["reason"],
+                    explanation=d["explanation"],
+                    new_due_date=d["new_due_date"],
+                )
+                messages.success(request, _("Delay warning sent to the department head."))
+                return redirect(task.get_absolute_url())
+            except DomainError as exc:
+                _errors_into(form, exc)
+        status = 422
+    _task, history = selectors.task_warnings(request.user, task.pk)
+    return render(
+        request,
+        "tracking/warning_form.html",
+        {"task": task, "form": form, "history": history, "is_owner": task.owner_id == request.user.pk},
+        status=status,
+    )
+
+
+@login_required
+def warning_decide(request, pk: int):
+    try:
+        warning = selectors.access_warning(request.user, pk)
+    except NotFound:
+        raise Http404 from None
+    may_decide = warning.status == WarningStatus.PENDING and leads(request.user, warning.task.department_id)
+    form = DecisionForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.delay_warning_decide(
+                    actor=request.user,
+                    warning=warning,
+                    approve=form.cleaned_data["decision"] == "approve",
+                    comment=form.cleaned_data["comment"],
+                )
+                messages.success(request, _("Decision recorded; the owner is told."))
+                return redirect(warning.task.get_absolute_url())
+            except DomainError as exc:
+                _errors_into(form, exc)
+                status = 403 if exc.status == 403 else 422
+        else:
+            status = 422
+    return render(
+        request,
+        "tracking/warning_decide.html",
+        {"warning": warning, "task": warning.task, "form": form, "may_decide": may_decide},
+        status=status,
+    )
