@@ -1,0 +1,161 @@
+"""A real Chromium walks through the UI: log in, create a task with two acceptance criteria,
+find it in the list, open it; screenshots at phone and desktop width go to test-artifacts/."""
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from closeloop.core.testing.factories import DepartmentFactory, UserFactory, add_member
+from closeloop.orgs.models import Membership
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(settings.PROJECT_DIR) / "test-artifacts"
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1440, "height": 900}
+PASSWORD = "closeloop-demo"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def browser():
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing and REQUIRE_BROWSER=1")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield b
+        b.close()
+
+
+def _no_horizontal_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def _shoot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_it_creates_finds_and_opens_a_task_in_a_real_browser(browser, live_server, transactional_db):
+    ARTIFACTS.mkdir(exist_ok=True)
+    company = DepartmentFactory(code="HQ", name="总公司")
+    sales = DepartmentFactory(code="SALES", name="销售部", parent=company)
+    head = UserFactory(username="sales_head", name="王总", password=PASSWORD)
+    add_member(head, sales, Membership.Role.MANAGER)
+    sales.head = head
+    sales.save(update_fields=["head"])
+    manager = UserFactory(username="sales_manager", name="张经理", password=PASSWORD)
+    add_member(manager, sales, Membership.Role.MANAGER)
+
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    assert "/login/" in page.url
+    _shoot(page, "login-desktop.png")
+    page.fill("input[name=username]", "sales_manager")
+    page.fill("input[name=password]", PASSWORD)
+    page.check("input[name=remember_me]")
+    page.click("button[type=submit]:not(.visually-hidden)")
+    page.wait_for_url(live_server.url + "/")
+    _shoot(page, "my-work-empty-desktop.png")
+
+    # Create a task with two acceptance criteria through the form.
+    page.goto(live_server.url + "/tasks/new/")
+    # First a mistake: due before start. The page says so at the field and keeps the input.
+    page.fill("input[name=title]", "月度销售报表（浏览器）")
+    page.fill("input[name=start_date]", (timezone.localdate() + dt.timedelta(days=5)).isoformat())
+    page.fill("input[name=due_date]", timezone.localdate().isoformat())
+    page.locator("input[name=c_text]").nth(0).fill("数据准确率达标")
+    page.click(".form-actions button[type=submit]")
+    page.wait_for_selector("#id_due_date_error")
+    assert page.input_value("input[name=title]") == "月度销售报表（浏览器）"
+    page.set_viewport_size(PHONE)
+    _shoot(page, "task-form-errors-phone.png")
+    page.set_viewport_size(DESKTOP)
+    page.fill("input[name=start_date]", "")
+    due = (timezone.localdate() + dt.timedelta(days=3)).isoformat()
+    page.fill("input[name=title]", "月度销售报表（浏览器）")
+    page.fill("textarea[name=goal]", "汇总本月各区域销售数据，按时发送给区域经理")
+    page.select_option("select[name=priority]", "1")
+    page.fill("input[name=due_date]", due)
+    page.fill("input[name=customer]", "A客户")
+    texts = page.locator("input[name=c_text]")
+    assert texts.count() >= 3
+    assert texts.nth(0).input_value() == "数据准确率达标"
+    page.locator("input[name=c_metric]").nth(0).fill("数据准确率")
+    page.locator("select[name=c_comparator]").nth(0).select_option(">=")
+    page.locator("input[name=c_threshold]").nth(0).fill("95")
+    page.locator("input[name=c_unit]").nth(0).fill("%")
+    texts.nth(1).fill("每月5日前发送给所有区域经理")
+    # htmx adds a fourth row without reloading the form.
+    page.click("button[name=add_criterion]")
+    page.wait_for_function("document.querySelectorAll('input[name=c_text]').length === 4")
+    assert page.input_value("input[name=title]") == "月度销售报表（浏览器）"
+    page.set_viewport_size(PHONE)
+    assert _no_horizontal_scroll(page)
+    _shoot(page, "task-form-phone.png")
+    page.set_viewport_size(DESKTOP)
+    _shoot(page, "task-form-desktop.png")
+    page.click(".form-actions button[type=submit]")
+    page.wait_for_url("**/tasks/*/")
+    assert page.locator("h1").inner_text() == "月度销售报表（浏览器）"
+    assert page.locator(".criteria li").count() == 2
+
+    # Find it in the list with the text filter (htmx swaps the table), then open it.
+    page.goto(live_server.url + "/tasks/")
+    page.fill("input[name=q]", "浏览器")
+    page.wait_for_url("**/tasks/?*q=*")
+    link = page.locator("#task-table a", has_text="月度销售报表（浏览器）")
+    link.wait_for()
+    _shoot(page, "task-list-desktop.png")
+    page.set_viewport_size(PHONE)
+    assert _no_horizontal_scroll(page)
+    _shoot(page, "task-list-phone.png")
+    link.click()
+    page.wait_for_url("**/tasks/*/")
+    assert "SALES-T001" in page.content()
+
+    # Start it, then block it with a note: the activity log tells the story.
+    page.click("form button:has-text('Start')")
+    page.wait_for_selector(".badge.status--in_progress")
+    page.click(".note-action summary:has-text('Mark blocked')")
+    page.fill("textarea#note-blocked", "等待技术部提供数据接口")
+    page.click(".note-action form button[type=submit]")
+    page.wait_for_selector(".badge.status--blocked")
+    assert "等待技术部提供数据接口" in page.locator("#activity").inner_text()
+
+    _shoot(page, "task-detail-phone.png")
+    assert _no_horizontal_scroll(page)
+    page.set_viewport_size(DESKTOP)
+    _shoot(page, "task-detail-desktop.png")
+
+    # The phone menu opens without JavaScript trickery and names every view.
+    page.set_viewport_size(PHONE)
+    page.click(".nav-mobile summary")
+    assert page.locator(".nav-mobile a").count() == 9
+    _shoot(page, "nav-menu-phone.png")
+    page.goto(live_server.url + "/")
+    assert _no_horizontal_scroll(page)
+    _shoot(page, "my-work-phone.png")
+    page.set_viewport_size(DESKTOP)
+    _shoot(page, "my-work-desktop.png")
+    context.close()
