@@ -1,0 +1,129 @@
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection
+
+from closeloop.core.testing.factories import make_task
+from closeloop.notify.models import Notification
+from closeloop.orgs.calendar import clear_cache, seed_from_package
+from closeloop.tasks.models import Priority, Task
+from closeloop.tasks.services import task_transition
+from closeloop.tracking.jobs import forecast_sweep, send_due_soon, send_update_reminders
+from closeloop.tracking.models import TaskForecast
+from closeloop.tracking.services import update_post
+from closeloop.tracking.tests.conftest import at
+
+
+@pytest.fixture
+def holiday_2023(db):
+    seed_from_package(years=[2023])
+    yield
+    clear_cache()
+
+
+def _t002(head, member, sales, priority=Priority.HIGH, title="月度销售报表"):
+    # The handbook's T002 is due on 2023-10-08, a make-up Sunday.
+    t = make_task(
+        actor=head,
+        department=sales,
+        owner=member,
+        title=title,
+        priority=priority,
+        start_date=dt.date(2023, 9, 20),
+        due=dt.date(2023, 10, 8),
+    )
+    return task_transition(actor=member, task=t, to="in_progress")
+
+
+def reminders(member):
+    return Notification.objects.filter(recipient=member, kind="update_reminder")
+
+
+@pytest.mark.django_db
+def test_it_reminds_at_end_of_day_on_working_days_only_across_a_holiday_week(
+    holiday_2023, head, member, sales
+):
+    _t002(head, member, sales)
+    assert send_update_reminders(at(2023, 9, 28, 17, 44)) == 0  # before 18:00 − 15 min
+    assert send_update_reminders(at(2023, 9, 28, 17, 45)) == 1
+    assert send_update_reminders(at(2023, 9, 29, 17, 50)) == 0  # 中秋节
+    assert send_update_reminders(at(2023, 10, 2, 17, 50)) == 0  # 国庆节 holiday
+    assert send_update_reminders(at(2023, 10, 7, 17, 50)) == 1  # make-up Saturday
+    assert send_update_reminders(at(2023, 10, 8, 17, 50)) == 1  # make-up Sunday
+    assert send_update_reminders(at(2023, 10, 8, 18, 30)) == 0  # run twice: once
+    assert reminders(member).count() == 3
+    assert reminders(member).first().data["tasks"][0]["code"] == "SALES-T001"
+
+
+@pytest.mark.django_db
+def test_it_does_not_remind_someone_who_posted_today(holiday_2023, head, member, sales):
+    t = _t002(head, member, sales)
+    update_post(actor=member, task=t, percent=50, now=at(2023, 10, 8, 17, 0))
+    assert send_update_reminders(at(2023, 10, 8, 17, 50)) == 0
+    assert not reminders(member).exists()
+
+
+@pytest.mark.django_db
+def test_weekly_cadence_is_owed_on_the_weeks_last_working_day(holiday_2023, head, member, sales):
+    _t002(head, member, sales, priority=Priority.MEDIUM)
+    assert send_update_reminders(at(2023, 10, 7, 17, 50)) == 0  # make-up Saturday is not the review day
+    assert send_update_reminders(at(2023, 10, 8, 17, 50)) == 1  # the holiday week's last working day
+    assert send_update_reminders(at(2023, 10, 11, 17, 50)) == 0  # Wednesday
+    assert send_update_reminders(at(2023, 10, 13, 17, 50)) == 1  # Friday
+
+
+@pytest.mark.django_db
+def test_one_digest_per_person_lists_all_their_owed_updates(head, member, sales):
+    for i in range(3):
+        _t002(head, member, sales, title=f"任务{i}")
+    assert send_update_reminders(at(2023, 9, 28, 17, 50)) == 1
+    note = reminders(member).get()
+    assert note.data["count"] == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_remind_once(head, member, sales):
+    for i in range(3):
+        _t002(head, member, sales, title=f"任务{i}")
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            send_update_reminders(at(2023, 9, 28, 17, 50))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    assert reminders(member).count() == 1
+
+
+@pytest.mark.django_db
+def test_it_warns_the_owner_the_morning_before_the_due_date_and_prompts_a_delay_warning(
+    holiday_2023, head, member, sales
+):
+    t = _t002(head, member, sales)  # due make-up Sunday 10-08; the working day before is Saturday 10-07
+    assert send_due_soon(at(2023, 10, 6, 9, 30)) == 0  # holiday
+    assert send_due_soon(at(2023, 10, 7, 8, 59)) == 0  # before the working day starts
+    assert send_due_soon(at(2023, 10, 7, 9, 0)) == 1
+    assert send_due_soon(at(2023, 10, 7, 9, 5)) == 0
+    note = Notification.objects.get(recipient=member, kind="due_soon")
+    assert note.data["prompt_warning"] is True and f"/tasks/{t.pk}/delay-warnings/new/" in note.link
+
+
+@pytest.mark.django_db
+def test_the_sweep_marks_a_task_that_stopped_reporting(started, member):
+    for day, pct in [(9, 30), (10, 35), (11, 40)]:
+        update_post(actor=member, task=Task.objects.get(pk=started.pk), percent=pct, now=at(2026, 3, day))
+    assert not TaskForecast.objects.get(task=started).at_risk
+    forecast_sweep(at(2026, 3, 20))
+    fc = TaskForecast.objects.get(task=started)
+    assert fc.at_risk and fc.reason == "stalled"
+    assert forecast_sweep(at(2026, 3, 20, 12)) == 0  # once a day
