@@ -433,7 +433,7 @@ def task_collaborator_add(*, actor: User, task: Task, user: User) -> bool:
     if not user.is_active:
         raise ValidationFailed(_("That account is inactive."), fields={"user": [_("Inactive account.")]})
     with transaction.atomic():
-        _, created = TaskCollaborator.objects.get_or_create(task=task, user=user, defaults={"added_by": actor})
+        _link, created = TaskCollaborator.objects.get_or_create(task=task, user=user, defaults={"added_by": actor})
         if not created:
             return False
         record_event(task=task, actor=actor, verb="collaborator_added", after={"user": user.pk})

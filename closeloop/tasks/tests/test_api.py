@@ -524,11 +524,6 @@ def test_it_adds_and_removes_a_collaborator_who_then_sees_only_that_task(
     assert_error(Api(as_outsider.client, outsider).get(f"/tasks/{task.pk}"), 404, "not_found")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tasks/services.py task_collaborator_add binds `_` locally (`_, created = …`), so the "
-    "NotAllowed message raises UnboundLocalError (500). Remove this marker once fixed.",
-)
 def test_it_answers_403_to_a_member_who_may_not_add_collaborators(client, task, colleague, outsider):
     assert_error(
         Api(client, colleague).post(f"/tasks/{task.pk}/collaborators/{outsider.pk}"), 403, "forbidden"
