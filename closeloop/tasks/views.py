@@ -304,8 +304,19 @@ def _detail_context(request, task: Task, **extra) -> dict:
         sub.indent = max(0, sub.depth - task.depth - 1) * 18
     may_edit = permissions.can_edit(user, task) and task.is_open
     may_reassign = permissions.can_reassign(user, task) and task.is_open
+    blocker = ""
+    if task.status == Status.BLOCKED:
+        blocker = next(
+            (
+                e.note
+                for e in task.event_list
+                if e.verb == "status_changed" and e.after.get("status") == Status.BLOCKED
+            ),
+            "",
+        )
     ctx = {
         "task": task,
+        "blocker": blocker,
         "today": today,
         "overdue": task.is_overdue(today),
         "activity": activity,
