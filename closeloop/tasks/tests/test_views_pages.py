@@ -18,12 +18,17 @@ def test_the_500_page_renders_without_a_request(db):
     assert "500" in html and "app.css" in html
 
 
-def test_the_unbuilt_views_say_they_are_coming_and_link_to_the_list(client, member):
-    member.language = "en"
-    member.save(update_fields=["language"])
-    client.force_login(member)
-    html = client.get(reverse("tasks:weekly_review")).content.decode()
-    assert "Weekly review is coming in a later release" in html
+def test_the_unbuilt_views_say_they_are_coming_and_link_to_the_list(rf, member):
+    # Called directly: a later release mounts its real page in front of the placeholder URL.
+    from django.utils import translation
+
+    from closeloop.tasks.views import coming_soon
+
+    request = rf.get("/knowledge/")
+    request.user = member
+    with translation.override("en"):
+        html = coming_soon(request, section="knowledge").content.decode()
+    assert "Knowledge base is coming in a later release" in html
     assert f'href="{reverse("tasks:list")}"' in html
 
 
