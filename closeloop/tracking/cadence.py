@@ -88,3 +88,17 @@ def window_start(priority: int, day: date) -> date:
     """The first day an update counts toward the one owed on `day`: the day itself for daily
     cadence, the week's Monday for weekly."""
     return day if priority == Priority.HIGH else week_start(day)
+
+
+def load_settings(departments: list[Department]) -> None:
+    """Read the TrackingSettings of many departments in one query (lists stay constant-query)."""
+    from closeloop.tracking.models import TrackingSettings
+
+    todo = [d for d in departments if getattr(d, "_tracking_settings", None) is None]
+    if not todo:
+        return
+    rows = {
+        s.department_id: s for s in TrackingSettings.objects.filter(department_id__in=[d.pk for d in todo])
+    }
+    for d in todo:
+        d._tracking_settings = rows.get(d.pk) or TrackingSettings(department=d)  # type: ignore[attr-defined]

@@ -45,6 +45,7 @@ def owed_q(department: Department, day: date) -> Q | None:
 def owed_tasks(*, departments: list[Department], now: datetime, owner: User | None = None) -> QuerySet[Task]:
     """Leaf tasks under way in these departments whose owner owes today's update (each
     department's own today and cadence). Not scoped to a viewer: callers scope."""
+    cadence.load_settings(departments)
     clauses = [owed_q(d, cadence.local_today(d, now)) for d in departments]
     where = [c for c in clauses if c is not None]
     if not where:

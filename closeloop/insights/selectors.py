@@ -1,0 +1,298 @@
+"""Reads across the loop for 仪表盘 (dashboard) and 周复盘 (weekly review). Every task list
+starts from `Task.objects.visible_to(user)`; query counts do not grow with the data."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from closeloop.core.errors import NotFound
+from closeloop.insights.models import WeeklyReview
+from closeloop.orgs.models import Department, User
+from closeloop.orgs.selectors import led_department_ids, visible_department_ids
+from closeloop.tasks.models import Task
+from closeloop.tasks.states import CLOSED_STATUSES, Status
+from closeloop.tracking import cadence
+from closeloop.tracking import selectors as tracking
+from closeloop.tracking.models import DelayReason, DelayWarning
+
+LIST_LIMIT = 20
+TREND_WEEKS = 8
+
+
+def _scope_departments(user: User) -> list[Department]:
+    """A head's own departments (and those below); otherwise every department they see."""
+    if user.is_superuser:
+        return list(Department.objects.order_by("code"))
+    ids = led_department_ids(user) or visible_department_ids(user)
+    return list(Department.objects.filter(id__in=ids).order_by("code"))
+
+
+def _tasks(user: User, departments: list[Department]) -> QuerySet[Task]:
+    return (
+        Task.objects.visible_to(user)
+        .filter(department_id__in=[d.pk for d in departments])
+        .select_related("department", "owner", "forecast")
+    )
+
+
+@dataclass
+class PersonRate:
+    user_id: int
+    name: str
+    done: int
+    on_time: int
+    on_time_original: int
+
+    @property
+    def rate(self) -> int | None:
+        return round(100 * self.on_time / self.done) if self.done else None
+
+    @property
+    def rate_original(self) -> int | None:
+        return round(100 * self.on_time_original / self.done) if self.done else None
+
+
+@dataclass
+class Dashboard:
+    departments: list[Department]
+    today: date
+    counts: dict[str, int] = field(default_factory=dict)
+    at_risk: list[Task] = field(default_factory=list)
+    overdue: list[Task] = field(default_factory=list)
+    blocked: list[Task] = field(default_factory=list)
+    warnings: list[DelayWarning] = field(default_factory=list)
+    acceptances: list[Task] = field(default_factory=list)
+    missing: list[Task] = field(default_factory=list)
+    missing_by_person: list = field(default_factory=list)
+    rates: list[PersonRate] = field(default_factory=list)
+
+
+def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
+    """仪表盘: at risk, overdue, blocked, awaiting my decision, missing updates today — each a
+    count and a list — and each person's on-time rate over the last four weeks."""
+    now = now or timezone.now()
+    departments = _scope_departments(user)
+    today = timezone.localdate(now)
+    out = Dashboard(departments=departments, today=today)
+    if not departments:
+        return out
+    base = _tasks(user, departments)
+    open_ = base.exclude(status__in=CLOSED_STATUSES)
+    risk_q = Q(forecast__at_risk=True)
+    counts = open_.aggregate(
+        at_risk=Count("id", filter=risk_q),
+        overdue=Count("id", filter=Q(due_date__lt=today)),
+        blocked=Count("id", filter=Q(status=Status.BLOCKED)),
+    )
+    out.at_risk = list(open_.filter(risk_q).order_by("due_date", "id")[:LIST_LIMIT])
+    out.overdue = list(open_.filter(due_date__lt=today).order_by("due_date", "id")[:LIST_LIMIT])
+    out.blocked = list(open_.filter(status=Status.BLOCKED).order_by("due_date", "id")[:LIST_LIMIT])
+    out.warnings = list(tracking.pending_warnings_for(user).filter(task__in=base.values("pk"))[:LIST_LIMIT])
+    led = led_department_ids(user)
+    review_q = Q(reviewer=user)
+    if led or user.is_superuser:
+        review_q |= (
+            Q(reviewer__isnull=True, department_id__in=led)
+            if not user.is_superuser
+            else Q(reviewer__isnull=True)
+        )
+    out.acceptances = list(
+        base.filter(review_q, status=Status.SUBMITTED)
+        .exclude(owner=user)
+        .order_by("submitted_at", "id")[:LIST_LIMIT]
+    )
+    missing = list(
+        tracking.owed_tasks(departments=departments, now=now).filter(pk__in=base.values("pk"))[:500]
+    )
+    out.missing = missing
+    out.missing_by_person = tracking.owed_by_person(missing)
+    counts["decisions"] = len(out.warnings) + len(out.acceptances)
+    counts["missing_updates"] = len(missing)
+    out.counts = counts
+    out.rates = on_time_rates(user, departments, since=now - timedelta(days=28))
+    return out
+
+
+def on_time_rates(user: User, departments: list[Department], *, since: datetime) -> list[PersonRate]:
+    """Per owner, tasks completed since `since`: how many by the approved and by the original
+    due date (completion day in the server's zone)."""
+    rows = (
+        Task.objects.visible_to(user)
+        .filter(department_id__in=[d.pk for d in departments], status=Status.DONE, completed_at__gte=since)
+        .annotate(done_day=TruncDate("completed_at"))
+        .values("owner_id", "owner__name", "owner__username")
+        .annotate(
+            done=Count("id"),
+            on_time=Count("id", filter=Q(done_day__lte=F("due_date"))),
+            on_time_original=Count("id", filter=Q(done_day__lte=F("original_due_date"))),
+        )
+        .order_by("owner__username")
+    )
+    return [
+        PersonRate(
+            r["owner_id"],
+            r["owner__name"] or r["owner__username"],
+            r["done"],
+            r["on_time"],
+            r["on_time_original"],
+        )
+        for r in rows
+    ]
+
+
+# -- weekly review ----------------------------------------------------------------------------
+
+
+def review_departments(user: User) -> list[Department]:
+    """Departments whose weekly review the user may open: those they belong to or lead."""
+    return (
+        _scope_departments(user)
+        if (user.is_superuser or led_department_ids(user))
+        else list(Department.objects.filter(id__in=visible_department_ids(user)).order_by("code"))
+    )
+
+
+def access_department(user: User, department_id: int | str) -> Department:
+    try:
+        pk = int(department_id)
+    except (TypeError, ValueError):
+        raise NotFound("Department not found.") from None
+    if not user.is_superuser and pk not in visible_department_ids(user):
+        raise NotFound("Department not found.")
+    dept = Department.objects.select_related("head", "deputy").filter(pk=pk).first()
+    if dept is None:
+        raise NotFound("Department not found.")
+    return dept
+
+
+@dataclass
+class WeekData:
+    department: Department
+    week_start: date
+    week_end: date
+    review_day: date | None
+    review: WeeklyReview | None
+    completed: list[Task]
+    overdue: list[Task]
+    blocked: list[Task]
+    due_next_week: list[Task]
+    slipped: list[DelayWarning]
+    slipped_by_reason: list[tuple[str, int]]
+    rate: int | None
+    rate_original: int | None
+    trend: list[tuple[date, int | None, int | None]]
+
+
+def _week_bounds(department: Department, week_start: date) -> tuple[datetime, datetime]:
+    start = cadence.at_local(department, week_start, datetime.min.time())
+    return start, start + timedelta(days=7)
+
+
+def _rate(done: int, on_time: int) -> int | None:
+    return round(100 * on_time / done) if done else None
+
+
+def weekly_review(
+    user: User, department: Department, week_start: date, *, now: datetime | None = None
+) -> WeekData:
+    """周复盘 of one department and week: completed, overdue, slipped with reasons grouped,
+    blocked, due next week, the on-time completion rate against the approved and the original
+    due date, and its trend over the last eight weeks. A fixed number of queries."""
+    now = now or timezone.now()
+    week_start = cadence.week_start(week_start)
+    week_end = week_start + timedelta(days=6)
+    start_dt, end_dt = _week_bounds(department, week_start)
+    today = cadence.local_today(department, now)
+    as_of = min(today, week_end + timedelta(days=1))
+    base = (
+        Task.objects.visible_to(user)
+        .filter(department=department)
+        .select_related("department", "owner", "forecast")
+    )
+    completed = list(
+        base.filter(status=Status.DONE, completed_at__gte=start_dt, completed_at__lt=end_dt).order_by(
+            "completed_at"
+        )
+    )
+    overdue = list(
+        base.exclude(status__in=CLOSED_STATUSES).filter(due_date__lt=as_of).order_by("due_date", "id")[:200]
+    )
+    blocked = list(base.filter(status=Status.BLOCKED).order_by("due_date", "id")[:200])
+    next_start = week_start + timedelta(days=7)
+    due_next = list(
+        base.exclude(status__in=CLOSED_STATUSES)
+        .filter(due_date__gte=next_start, due_date__lte=next_start + timedelta(days=6))
+        .order_by("due_date", "id")[:200]
+    )
+    slipped = list(
+        DelayWarning.objects.filter(task__in=base.values("pk"), raised_at__gte=start_dt, raised_at__lt=end_dt)
+        .select_related("task", "task__department", "task__owner", "raised_by")
+        .order_by("reason", "raised_at")
+    )
+    counts: dict[str, int] = {}
+    for w in slipped:
+        counts[w.reason] = counts.get(w.reason, 0) + 1
+    by_reason = [(str(label), counts[value]) for value, label in DelayReason.choices if counts.get(value)]
+
+    def on_time(t: Task, due: date) -> bool:
+        return (
+            t.completed_at is not None
+            and timezone.localtime(t.completed_at, cadence.dept_tz(department)).date() <= due
+        )
+
+    rate = _rate(len(completed), sum(1 for t in completed if on_time(t, t.due_date)))
+    rate_original = _rate(len(completed), sum(1 for t in completed if on_time(t, t.original_due_date)))
+    trend = _trend(base, department, week_start)
+    review = (
+        WeeklyReview.objects.filter(department=department, week_start=week_start)
+        .select_related("notes_by")
+        .first()
+    )
+    return WeekData(
+        department=department,
+        week_start=week_start,
+        week_end=week_end,
+        review_day=cadence.review_day(week_start, cadence.settings_for(department).review_weekday),
+        review=review,
+        completed=completed,
+        overdue=overdue,
+        blocked=blocked,
+        due_next_week=due_next,
+        slipped=slipped,
+        slipped_by_reason=by_reason,
+        rate=rate,
+        rate_original=rate_original,
+        trend=trend,
+    )
+
+
+def _trend(
+    base: QuerySet[Task], department: Department, week_start: date
+) -> list[tuple[date, int | None, int | None]]:
+    """On-time rate of each of the last eight weeks, in one conditional aggregate."""
+    weeks = [week_start - timedelta(days=7 * i) for i in range(TREND_WEEKS - 1, -1, -1)]
+    first, _ = _week_bounds(department, weeks[0])
+    _, last = _week_bounds(department, weeks[-1])
+    qs = base.filter(status=Status.DONE, completed_at__gte=first, completed_at__lt=last).annotate(
+        done_day=TruncDate("completed_at", tzinfo=cadence.dept_tz(department))
+    )
+    aggs = {}
+    for i, w in enumerate(weeks):
+        in_week = Q(done_day__gte=w, done_day__lte=w + timedelta(days=6))
+        aggs[f"d{i}"] = Count("id", filter=in_week)
+        aggs[f"a{i}"] = Count("id", filter=in_week & Q(done_day__lte=F("due_date")))
+        aggs[f"o{i}"] = Count("id", filter=in_week & Q(done_day__lte=F("original_due_date")))
+    r = qs.aggregate(**aggs)
+    return [(w, _rate(r[f"d{i}"], r[f"a{i}"]), _rate(r[f"d{i}"], r[f"o{i}"])) for i, w in enumerate(weeks)]
+
+
+def reviews_list(user: User, *, limit: int = 50) -> QuerySet[WeeklyReview]:
+    ids = [d.pk for d in review_departments(user)]
+    return (
+        WeeklyReview.objects.filter(department_id__in=ids)
+        .select_related("department")
+        .order_by("-week_start", "department__code")[:limit]
+    )

@@ -1,0 +1,139 @@
+import datetime as dt
+import io
+import threading
+import zoneinfo
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from closeloop.core.testing.factories import make_task
+from closeloop.insights.jobs import post_weekly_reviews
+from closeloop.insights.models import WeeklyReview
+from closeloop.notify.models import Notification
+from closeloop.tasks.models import Priority
+from closeloop.tasks.services import task_transition
+from closeloop.tracking.services import delay_warning_raise, update_post
+
+SH = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+def fill(head, member, sales, n, *, tag=""):
+    today = timezone.localdate()
+    for i in range(n):
+        t = make_task(
+            actor=head,
+            department=sales,
+            owner=member,
+            title=f"任务{tag}{i}",
+            priority=Priority.HIGH,
+            start_date=today - dt.timedelta(days=20),
+            due=today + dt.timedelta(days=1 + i % 5),
+        )
+        t = task_transition(actor=member, task=t, to="in_progress")
+        if i % 3 == 0:
+            t = task_transition(actor=member, task=t, to="blocked", note="等数据")
+        elif i % 3 == 1:
+            update_post(actor=member, task=t, percent=5)
+            delay_warning_raise(
+                actor=member,
+                task=t,
+                reason="resources",
+                explanation="忙",
+                new_due_date=t.due_date + dt.timedelta(days=9),
+            )
+
+
+@pytest.mark.django_db
+def test_it_shows_the_head_what_needs_attention_and_not_the_outsider(client, head, member, outsider, sales):
+    fill(head, member, sales, 3)
+    client.force_login(head)
+    page = client.get("/dashboard/").content.decode()
+    assert "任务0" in page and "任务1" in page
+    assert "Missing updates today" in page or "今日" in page
+    client.force_login(outsider)
+    page = client.get("/dashboard/").content.decode()
+    assert "任务0" not in page
+
+
+@pytest.mark.django_db
+def test_the_dashboard_query_count_stays_constant_as_data_grows(client, head, member, sales):
+    fill(head, member, sales, 3, tag="a")
+    client.force_login(head)
+    client.get("/dashboard/")
+    with CaptureQueriesContext(connection) as small:
+        assert client.get("/dashboard/").status_code == 200
+    fill(head, member, sales, 15, tag="b")
+    with CaptureQueriesContext(connection) as large:
+        assert client.get("/dashboard/").status_code == 200
+    assert len(large) == len(small)
+
+
+@pytest.mark.django_db
+def test_the_dashboard_api_counts(client, head, member, sales):
+    from closeloop.orgs.services import api_token_create
+
+    fill(head, member, sales, 3)
+    _tok, raw = api_token_create(actor=head, name="t")
+    r = client.get("/api/v1/dashboard", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["blocked"] == 1 and body["decisions"] == 1
+
+
+@pytest.mark.django_db
+def test_the_weekly_review_groups_slips_exports_and_prints(client, head, member, outsider, sales):
+    fill(head, member, sales, 3)
+    client.force_login(head)
+    url = f"?department={sales.pk}"
+    page = client.get("/weekly-review/" + url).content.decode()
+    assert "<svg" in page and "Not enough resources" in page or "资源不足" in page
+    r = client.get("/weekly-review/export.xlsx" + url)
+    assert r.status_code == 200
+    wb = load_workbook(io.BytesIO(r.content))
+    assert len(wb.sheetnames) == 6
+    assert client.get("/weekly-review/print/" + url).status_code == 200
+    r = client.post(
+        "/weekly-review/notes/",
+        {"department": sales.pk, "week": timezone.localdate().isoformat(), "notes": "下周重点：召回"},
+    )
+    assert r.status_code == 302
+    assert WeeklyReview.objects.get(department=sales).notes == "下周重点：召回"
+    client.force_login(outsider)
+    assert client.get("/weekly-review/" + url).status_code == 404
+    assert client.get("/weekly-review/export.xlsx" + url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_weekly_review_is_posted_once_on_the_weeks_last_working_day(head, member, sales):
+    friday = dt.datetime(2026, 3, 27, 16, 0, tzinfo=SH)
+    assert post_weekly_reviews(friday - dt.timedelta(minutes=1)) == 0
+    assert post_weekly_reviews(dt.datetime(2026, 3, 26, 17, 0, tzinfo=SH)) == 0  # Thursday
+    assert post_weekly_reviews(friday) == 2  # HQ and SALES, one each
+    assert post_weekly_reviews(friday + dt.timedelta(hours=1)) == 0
+    assert Notification.objects.filter(recipient=head, kind="weekly_review.ready").count() == 1
+    assert WeeklyReview.objects.get(department=sales).posted_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_post_the_weekly_review_once(head, member, sales):
+    friday = dt.datetime(2026, 3, 27, 16, 30, tzinfo=SH)
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            post_weekly_reviews(friday)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    assert Notification.objects.filter(recipient=head, kind="weekly_review.ready").count() == 1

@@ -1,0 +1,109 @@
+"""仪表盘 and 周复盘 pages. Thin: selectors read, services write."""
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from closeloop.core.errors import DomainError, NotFound
+from closeloop.insights import charts, selectors, services
+from closeloop.insights.export import weekly_review_xlsx
+
+
+@login_required
+def dashboard(request):
+    data = selectors.dashboard(request.user)
+    return render(request, "insights/dashboard.html", {"d": data, "today": data.today})
+
+
+def _week_param(raw: str | None) -> date:
+    try:
+        return date.fromisoformat(raw) if raw else timezone.localdate()
+    except ValueError:
+        return timezone.localdate()
+
+
+def _week_context(request):
+    departments = selectors.review_departments(request.user)
+    raw = request.GET.get("department") or request.POST.get("department")
+    if raw:
+        try:
+            department = selectors.access_department(request.user, raw)
+        except NotFound:
+            raise Http404 from None
+    elif departments:
+        department = departments[0]
+    else:
+        return None
+    week = _week_param(request.GET.get("week") or request.POST.get("week"))
+    data = selectors.weekly_review(request.user, department, week)
+    labels = [w.strftime("%m-%d") for w, _a, _o in data.trend]
+    return {
+        "w": data,
+        "departments": departments,
+        "today": timezone.localdate(),
+        "prev_week": data.week_start - timedelta(days=7),
+        "next_week": data.week_start + timedelta(days=7),
+        "reason_chart": charts.bar_chart(data.slipped_by_reason),
+        "trend_chart": charts.line_chart(
+            labels,
+            [
+                (_("Against the approved due date"), "#5353d4", [a for _w, a, _o in data.trend]),
+                (_("Against the original due date"), "#c47a06", [o for _w, _a, o in data.trend]),
+            ],
+        ),
+    }
+
+
+@login_required
+def weekly_review(request):
+    ctx = _week_context(request)
+    if ctx is None:
+        return render(request, "insights/weekly_review.html", {"w": None})
+    return render(request, "insights/weekly_review.html", ctx)
+
+
+@login_required
+def weekly_review_print(request):
+    ctx = _week_context(request)
+    if ctx is None:
+        raise Http404
+    return render(request, "insights/weekly_review_print.html", ctx)
+
+
+@login_required
+def weekly_review_export(request):
+    ctx = _week_context(request)
+    if ctx is None:
+        raise Http404
+    w = ctx["w"]
+    response = HttpResponse(
+        weekly_review_xlsx(w),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    name = f"weekly-review-{w.department.code}-{w.week_start.isoformat()}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@require_POST
+def weekly_review_notes(request):
+    try:
+        department = selectors.access_department(request.user, request.POST.get("department"))
+    except NotFound:
+        raise Http404 from None
+    week = _week_param(request.POST.get("week"))
+    try:
+        services.weekly_review_notes_save(
+            actor=request.user, department=department, week_start=week, notes=request.POST.get("notes", "")
+        )
+        messages.success(request, _("Meeting notes saved."))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect(services.review_url(department, week - timedelta(days=week.weekday())))

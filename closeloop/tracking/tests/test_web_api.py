@@ -1,0 +1,160 @@
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from closeloop.core.testing.factories import make_task
+from closeloop.orgs.services import api_token_create
+from closeloop.tasks.models import Priority, Task
+from closeloop.tasks.services import task_transition
+from closeloop.tracking.models import DelayWarning, ProgressUpdate
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def live(head, member, sales):
+    today = timezone.localdate()
+    out = []
+    for i in range(2):
+        t = make_task(
+            actor=head,
+            department=sales,
+            owner=member,
+            title=f"今日任务{i}",
+            priority=Priority.HIGH,
+            start_date=today - dt.timedelta(days=3),
+            due=today + dt.timedelta(days=10),
+        )
+        out.append(task_transition(actor=member, task=t, to="in_progress"))
+    return out
+
+
+def auth(user):
+    _t, raw = api_token_create(actor=user, name="t")
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}", "HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+def test_it_saves_every_row_of_the_today_form_at_once(client, member, live):
+    client.force_login(member)
+    page = client.get("/updates/today/")
+    assert page.status_code == 200 and "今日任务0" in page.content.decode()
+    data = {"task": [t.pk for t in live]}
+    for t, pct in zip(live, (20, 30), strict=True):
+        data.update(
+            {
+                f"t{t.pk}-include": "1",
+                f"t{t.pk}-percent": str(pct),
+                f"t{t.pk}-state": "in_progress",
+                f"t{t.pk}-note": "ok",
+            }
+        )
+    assert client.post("/updates/today/", data).status_code == 302
+    assert sorted(Task.objects.filter(pk__in=[t.pk for t in live]).values_list("progress", flat=True)) == [
+        20,
+        30,
+    ]
+
+
+def test_the_today_form_keeps_a_bad_row_and_says_why(client, member, live):
+    client.force_login(member)
+    a, b = live
+    data = {
+        "task": [a.pk, b.pk],
+        f"t{a.pk}-include": "1",
+        f"t{a.pk}-percent": "150",
+        f"t{a.pk}-state": "in_progress",
+        f"t{b.pk}-include": "1",
+        f"t{b.pk}-percent": "40",
+        f"t{b.pk}-state": "blocked",
+        f"t{b.pk}-blocker": "",
+    }
+    r = client.post("/updates/today/", data, HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 422
+    body = r.content.decode()
+    assert "0 to 100" in body and "waiting on" in body
+    assert not ProgressUpdate.objects.exists()
+
+
+def test_the_api_posts_and_lists_updates_and_hides_them_from_an_outsider(client, member, outsider, live):
+    t = live[0]
+    r = client.post(
+        f"/api/v1/tasks/{t.pk}/updates",
+        {"percent": 40, "note": "进展"},
+        content_type="application/json",
+        **auth(member),
+    )
+    assert r.status_code == 201 and r.json()["percent"] == 40
+    assert client.get(f"/api/v1/tasks/{t.pk}/updates", **auth(member)).json()[0]["percent"] == 40
+    assert client.get(f"/api/v1/tasks/{t.pk}/updates", **auth(outsider)).status_code == 404
+    r = client.post(
+        f"/api/v1/tasks/{t.pk}/updates", {"percent": 101}, content_type="application/json", **auth(member)
+    )
+    assert r.status_code == 422
+
+
+def test_the_api_raises_and_decides_a_warning(client, head, member, outsider, live):
+    t = live[0]
+    new = (t.due_date + dt.timedelta(days=5)).isoformat()
+    r = client.post(
+        f"/api/v1/tasks/{t.pk}/delay-warnings",
+        {"reason": "dependency", "explanation": "等接口", "new_due_date": new},
+        content_type="application/json",
+        **auth(member),
+    )
+    assert r.status_code == 201 and r.json()["on_time"] is True
+    wid = r.json()["id"]
+    assert (
+        client.post(
+            f"/api/v1/delay-warnings/{wid}/decision",
+            {"approve": True},
+            content_type="application/json",
+            **auth(member),
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"/api/v1/delay-warnings/{wid}/decision",
+            {"approve": True},
+            content_type="application/json",
+            **auth(outsider),
+        ).status_code
+        == 404
+    )
+    r = client.post(
+        f"/api/v1/delay-warnings/{wid}/decision",
+        {"approve": True},
+        content_type="application/json",
+        **auth(head),
+    )
+    assert r.status_code == 200 and r.json()["status"] == "approved"
+    assert Task.objects.get(pk=t.pk).due_date.isoformat() == new
+    assert (
+        client.get(f"/api/v1/tasks/{t.pk}/delay-warnings", **auth(member)).json()[0]["status"] == "approved"
+    )
+
+
+def test_the_head_decides_on_the_web_and_the_panel_shows_the_history(client, head, member, live):
+    from django.template import Context, Template
+
+    t = live[0]
+    client.force_login(member)
+    r = client.post(
+        f"/tasks/{t.pk}/delay-warnings/new/",
+        {
+            "reason": "resources",
+            "explanation": "人手",
+            "new_due_date": (t.due_date + dt.timedelta(days=3)).isoformat(),
+        },
+    )
+    assert r.status_code == 302
+    w = DelayWarning.objects.get()
+    client.force_login(head)
+    assert (
+        client.post(f"/delay-warnings/{w.pk}/", {"decision": "reject", "comment": "不行"}).status_code == 302
+    )
+    html = Template("{% load tracking %}{% task_tracking_panel task user %}").render(
+        Context({"task": Task.objects.select_related("department").get(pk=t.pk), "user": member})
+    )
+    assert "Rejected" in html or "已拒绝" in html or "rejected" in html.lower()
