@@ -27,10 +27,12 @@ from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from closeloop.core.errors import DomainError
+from closeloop.insights.api import router as insights_router
 from closeloop.notify.api import router as notify_router
 from closeloop.orgs.api import router as orgs_router
 from closeloop.orgs.api_auth import api_auth
 from closeloop.tasks.api import router as tasks_router
+from closeloop.tracking.api import router as tracking_router
 
 logger = logging.getLogger("closeloop.api")
 
@@ -202,3 +204,5 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 api.add_router("", orgs_router)
 api.add_router("", tasks_router)
 api.add_router("", notify_router)
+api.add_router("", tracking_router)
+api.add_router("", insights_router)

@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "closeloop.orgs",
     "closeloop.notify",
     "closeloop.tasks",
+    "closeloop.tracking",
+    "closeloop.insights",
     "closeloop.demo",
 ]
 

@@ -7,9 +7,12 @@ from closeloop.core.status import status_page
 urlpatterns = [
     path("", include("closeloop.core.urls")),
     path("", include("closeloop.orgs.urls")),
+    # Before tasks: its placeholder "dashboard/" and "weekly-review/" pages are these now.
+    path("", include("closeloop.insights.urls")),
     path("", include("closeloop.tasks.urls")),
     path("", include("closeloop.tasks.calendar_urls")),
     path("", include("closeloop.notify.urls")),
+    path("", include("closeloop.tracking.urls")),
     path("api/v1/", api.urls),
     path("admin/status/", status_page, name="admin-status"),
     path("admin/", admin.site.urls),
