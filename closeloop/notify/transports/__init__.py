@@ -155,7 +155,8 @@ def check_http_status(resp, *, secrets: tuple[str, ...] = ()) -> None:
     msg = _("HTTP %(status)s: %(text)s") % {"status": resp.status, "text": text}
     if resp.status in (408, 425, 429) or resp.status >= 500:
         raise TransportError(msg, retry_after=retry_after_header(resp))
-    raise TransportError(msg, permanent=resp.status in (401, 403, 404, 410))
+    permanent = resp.status in (401, 403, 404, 410)
+    raise TransportError(msg, permanent=permanent, rejected=not permanent)
 
 
 def json_body(resp) -> dict:

@@ -1,0 +1,67 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from closeloop.notify.kinds import KINDS, render
+from closeloop.notify.models import PERSONAL_KINDS, ChannelKind
+
+PERSONAL_CHOICES = [(k.value, k.label) for k in ChannelKind if k in PERSONAL_KINDS]
+# Kinds a person can route; the channel bookkeeping kinds are for admins.
+ROUTABLE = [k for k in KINDS if not k.startswith("channel.")]
+
+
+class PreferenceForm(forms.Form):
+    quiet_start = forms.TimeField(
+        label=_("Quiet hours from"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    quiet_end = forms.TimeField(
+        label=_("until"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    digest_minutes = forms.IntegerField(
+        label=_("Digest window (minutes)"),
+        min_value=0,
+        max_value=1440,
+        initial=0,
+        help_text=_("Several messages within this window arrive as one. 0: each at once."),
+    )
+
+    def __init__(self, *args, pref=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        routes = (pref.routes if pref else {}) or {}
+        self.route_fields = []
+        for kind in ROUTABLE:
+            name = "route__" + kind.replace(".", "__")
+            self.fields[name] = forms.MultipleChoiceField(
+                label=self._label(kind),
+                choices=PERSONAL_CHOICES,
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+                initial=routes.get(kind),
+            )
+            self.fields[name + "__custom"] = forms.BooleanField(
+                label=_("choose myself"), required=False, initial=kind in routes
+            )
+            self.route_fields.append((kind, name))
+        if pref is not None:
+            self.initial.update(
+                quiet_start=pref.quiet_start, quiet_end=pref.quiet_end, digest_minutes=pref.digest_minutes
+            )
+
+    @staticmethod
+    def _label(kind: str) -> str:
+        sample = {
+            "code": "T001",
+            "title": "…",
+            "by": "…",
+            "due": "…",
+            "new_due": "…",
+            "department": "…",
+            "level": 1,
+        }
+        return render(kind, sample).title
+
+    def routes(self) -> dict[str, list[str]]:
+        out = {}
+        for kind, name in self.route_fields:
+            if self.cleaned_data.get(name + "__custom"):
+                out[kind] = list(self.cleaned_data.get(name) or [])
+        return out
