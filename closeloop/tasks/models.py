@@ -283,3 +283,19 @@ class TaskEvent(models.Model):
         if self.pk is not None:
             raise ValueError("Task events are append-only.")
         super().save(*args, **kwargs)
+
+
+class CalendarToken(models.Model):
+    """The secret in a person's calendar feed URL (/calendar/<token>.ics). One per person,
+    resettable; it dies with the account (cascade) and stops working when they leave."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_token")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("calendar token")
+        verbose_name_plural = _("calendar tokens")
+
+    def __str__(self) -> str:
+        return f"calendar token of {self.user_id}"

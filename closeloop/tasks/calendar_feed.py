@@ -1,0 +1,109 @@
+"""The calendar feed: /calendar/<token>.ics lists my due tasks as all-day events (RFC 5545,
+written by the `icalendar` package, which folds lines at 75 octets and ends them with CRLF).
+
+The token in the URL is the only credential (calendar apps cannot log in): unguessable, one
+per person, resettable, gone with the account and refused once the person has left."""
+
+import secrets
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from icalendar import Calendar, Event
+
+from closeloop.orgs.models import User
+from closeloop.tasks.models import CalendarToken, Task
+
+FEED_LIMIT = 1000
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def calendar_token_get(*, user: User) -> CalendarToken:
+    """The person's token, created on first use."""
+    token = CalendarToken.objects.filter(user=user).first()
+    if token is not None:
+        return token
+    try:
+        with transaction.atomic():
+            return CalendarToken.objects.create(user=user, token=_new_token())
+    except IntegrityError:  # created meanwhile by another request
+        return CalendarToken.objects.get(user=user)
+
+
+def calendar_token_reset(*, actor: User) -> CalendarToken:
+    """Give the actor a new token; the old feed URL stops working at once."""
+    with transaction.atomic():
+        CalendarToken.objects.update_or_create(user=actor, defaults={"token": _new_token()})
+    return CalendarToken.objects.get(user=actor)
+
+
+def feed_url(token: CalendarToken) -> str:
+    return f"{settings.SITE_URL.rstrip('/')}/calendar/{token.token}.ics"
+
+
+def calendar_for(user: User) -> bytes:
+    host = urlsplit(settings.SITE_URL).hostname or "closeloop"
+    cal = Calendar()
+    cal.add("prodid", "-//Closeloop//Closeloop task calendar//ZH")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", _("Closeloop: my due tasks"))
+    tasks = (
+        Task.objects.filter(owner=user)
+        .open()
+        .select_related("department")
+        .order_by("due_date", "id")[:FEED_LIMIT]
+    )
+    for task in tasks:
+        event = Event()
+        event.add("uid", f"task-{task.pk}@{host}")
+        event.add("dtstamp", task.updated_at or timezone.now())
+        event.add("dtstart", task.due_date)
+        event.add("dtend", task.due_date + timedelta(days=1))
+        event.add("summary", _("Due: %(code)s %(title)s") % {"code": task.full_code, "title": task.title})
+        url = settings.SITE_URL.rstrip("/") + task.get_absolute_url()
+        event.add("url", url)
+        event.add(
+            "description",
+            _("%(status)s, %(progress)s%% done. %(url)s")
+            % {"status": task.get_status_display(), "progress": task.progress, "url": url},
+        )
+        event.add("transp", "TRANSPARENT")
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+def feed(request: HttpRequest, token: str) -> HttpResponse:
+    row = CalendarToken.objects.select_related("user").filter(token=token).first()
+    if row is None or not row.user.is_active:
+        raise Http404
+    response = HttpResponse(calendar_for(row.user), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="closeloop.ics"'
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@login_required
+def subscribe(request: HttpRequest) -> HttpResponse:
+    token = calendar_token_get(user=request.user)
+    return render(request, "notify/calendar_subscribe.html", {"feed_url": feed_url(token)})
+
+
+@require_POST
+@login_required
+def reset(request: HttpRequest) -> HttpResponse:
+    from django.contrib import messages
+
+    calendar_token_reset(actor=request.user)
+    messages.success(request, _("A new calendar address was made; the old one no longer works."))
+    return redirect("calendar:subscribe")
