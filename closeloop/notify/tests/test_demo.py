@@ -1,0 +1,21 @@
+from django.urls import reverse
+
+from closeloop.core.testing.factories import UserFactory
+from closeloop.notify.demo import DEMO_ERROR, seed_demo
+from closeloop.notify.models import Channel, Delivery, Notification
+
+
+def test_it_seeds_demo_notifications_and_a_failed_channel_once(client, sales, head, member, admin_user):
+    UserFactory(username="sales_specialist")
+    seed_demo()
+    seed_demo()
+    assert Notification.objects.filter(recipient=head).count() >= 2
+    assert Notification.objects.filter(recipient=member).count() >= 3
+    channel = Channel.objects.get()
+    assert not channel.enabled and channel.last_error == DEMO_ERROR
+    assert Delivery.objects.filter(state="failed", last_error=DEMO_ERROR).count() == 1
+    client.force_login(admin_user)
+    html = client.get(reverse("admin:notify_channel_changelist")).content.decode()
+    assert "93000" in html and "693a91f6" not in html
+    client.force_login(head)
+    assert "data-unread" in client.get(reverse("notify:list")).content.decode()
