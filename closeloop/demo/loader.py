@@ -268,10 +268,14 @@ def load(*, if_empty: bool = False, stdout=None) -> bool:
         if Task.objects.filter(department=depts["SALES"]).exists():
             return False
         load_tasks(Demo(today=timezone.localdate(), people=people, depts=depts))
-    try:
-        from closeloop.notify import demo as notify_demo
-    except ImportError:
-        notify_demo = None
-    if notify_demo is not None and hasattr(notify_demo, "seed_demo"):
-        notify_demo.seed_demo()
+    for seed in extension_seeders():
+        seed()
     return True
+
+
+def extension_seeders():
+    """Each part of the loop adds its own demo rows on top of the tasks (in this order)."""
+    from closeloop.notify import demo as notify_demo
+    from closeloop.tracking import demo as tracking_demo
+
+    return [tracking_demo.seed_demo, notify_demo.seed_demo]
