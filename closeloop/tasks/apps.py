@@ -8,6 +8,17 @@ class TasksConfig(AppConfig):
     verbose_name = _("Tasks")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from closeloop.tasks import jobs
 
         jobs.register()
+        post_migrate.connect(_repair_search_index, sender=self)
+
+
+def _repair_search_index(sender, using="default", **kwargs) -> None:
+    from django.db import connections
+
+    from closeloop.tasks.search import install
+
+    install(connections[using])

@@ -137,6 +137,17 @@ class Task(models.Model):
 
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NOT_STARTED)
     progress = models.PositiveSmallIntegerField(_("progress"), default=0)
+    # Share of the parent's roll-up; equal weights unless someone sets them.
+    weight = models.PositiveSmallIntegerField(_("weight"), default=1)
+    # Set on the instances a recurrence rule creates: (rule, occurrence) is unique, so a
+    # period's instance exists exactly once whatever the number of workers.
+    recurrence = models.ForeignKey(
+        "tasks.RecurrenceRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="instances"
+    )
+    occurrence = models.DateField(null=True, blank=True, editable=False)
+    # Words plus overlapping CJK bigrams of code, title, customer and project (see
+    # `tasks.search`); indexed by FTS5 on SQLite and a GIN tsvector index on PostgreSQL.
+    search_text = models.TextField(default="", blank=True, editable=False)
     # Bumped by every write; compare-and-set guards against lost updates.
     version = models.PositiveIntegerField(default=1)
 
@@ -162,6 +173,12 @@ class Task(models.Model):
             models.CheckConstraint(
                 condition=Q(start_date__isnull=True) | Q(due_date__gte=models.F("start_date")),
                 name="task_due_not_before_start",
+            ),
+            models.CheckConstraint(condition=Q(weight__gte=1) & Q(weight__lte=100), name="task_weight_1_100"),
+            models.UniqueConstraint(
+                fields=["recurrence", "occurrence"],
+                condition=Q(recurrence__isnull=False),
+                name="task_recurrence_occurrence_once",
             ),
         ]
         indexes = [
@@ -299,3 +316,148 @@ class CalendarToken(models.Model):
 
     def __str__(self) -> str:
         return f"calendar token of {self.user_id}"
+
+
+# -- decomposition, intake policy, recurrence, comments ------------------------------------
+
+
+class TaskDependency(models.Model):
+    """Finish-to-start: `successor` starts when `predecessor` is finished (用户画像分析 → 召回策略制定)."""
+
+    predecessor = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="successor_links")
+    successor = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="predecessor_links")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("dependency")
+        verbose_name_plural = _("dependencies")
+        constraints = [
+            models.UniqueConstraint(fields=["predecessor", "successor"], name="dependency_once"),
+            models.CheckConstraint(condition=~Q(predecessor=models.F("successor")), name="dependency_not_self"),
+        ]
+        indexes = [models.Index(fields=["successor", "predecessor"], name="dependency_successor")]
+
+    def __str__(self) -> str:
+        return f"{self.predecessor_id} -> {self.successor_id}"
+
+
+class Milestone(models.Model):
+    """A dated checkpoint of a task (里程碑)."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="milestones")
+    title = models.CharField(_("milestone"), max_length=200)
+    date = models.DateField(_("date"), db_index=True)
+    reached_at = models.DateTimeField(_("reached at"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date", "id"]
+        verbose_name = _("milestone")
+        verbose_name_plural = _("milestones")
+
+    def __str__(self) -> str:
+        return f"{self.title} {self.date}"
+
+
+class Comment(models.Model):
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(_("comment"))
+    # Rendered from `body` by `tasks.markup` and sanitized with nh3 when written.
+    html = models.TextField(editable=False)
+    mentions = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["task", "created_at"], name="comment_task_time")]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on {self.task_id}"
+
+
+class DepartmentPolicy(models.Model):
+    """A department's intake rules: whether a vague description blocks, how soon ad-hoc
+    work must be answered, and when a person counts as overloaded."""
+
+    department = models.OneToOneField("orgs.Department", on_delete=models.CASCADE, related_name="task_policy")
+    block_vague_intake = models.BooleanField(
+        _("refuse vague tasks"), default=False, help_text=_("Off: a vague title is only a warning.")
+    )
+    respond_high_hours = models.PositiveSmallIntegerField(_("high priority: respond within hours"), default=24)
+    respond_medium_workdays = models.PositiveSmallIntegerField(
+        _("medium priority: respond within working days"), default=3
+    )
+    respond_low_workdays = models.PositiveSmallIntegerField(_("low priority: respond within working days"), default=5)
+    overload_per_week = models.PositiveSmallIntegerField(
+        _("overloaded above this many open tasks due in one week"), default=4
+    )
+
+    class Meta:
+        verbose_name = _("department task policy")
+        verbose_name_plural = _("department task policies")
+
+    def __str__(self) -> str:
+        return f"policy of {self.department_id}"
+
+
+class DecompositionTemplate(models.Model):
+    """A reusable split of a task into steps (活动方案设计: 用户画像分析 → 召回策略制定 → …).
+
+    `items` is a list of {"title", "offset" (working days after the task's start),
+    "duration" (working days), "after" (positions of earlier items it depends on),
+    "criteria" (sentences), "weight"}."""
+
+    department = models.ForeignKey("orgs.Department", on_delete=models.CASCADE, related_name="task_templates")
+    name = models.CharField(_("name"), max_length=200)
+    items = models.JSONField(default=list)
+    milestones = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("decomposition template")
+        verbose_name_plural = _("decomposition templates")
+        constraints = [models.UniqueConstraint(fields=["department", "name"], name="template_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Frequency(models.TextChoices):
+    WEEKLY = "weekly", _("Weekly")
+    MONTHLY_WORKDAY = "monthly_workday", _("Monthly, on the Nth working day")
+    MONTHLY_DATE = "monthly_date", _("Monthly, on a date (next working day if not one)")
+
+
+class RecurrenceRule(models.Model):
+    """Routine work (事务型) that comes back: each period, an instance of `prototype` (with its
+    subtasks and criteria) is created `lead_days` ahead of its due date."""
+
+    department = models.ForeignKey("orgs.Department", on_delete=models.CASCADE, related_name="recurrence_rules")
+    prototype = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="recurrence_rules")
+    frequency = models.CharField(_("frequency"), max_length=20, choices=Frequency.choices)
+    weekday = models.PositiveSmallIntegerField(_("weekday (0 = Monday)"), null=True, blank=True)
+    nth_workday = models.PositiveSmallIntegerField(_("Nth working day"), null=True, blank=True)
+    day_of_month = models.PositiveSmallIntegerField(_("day of month"), null=True, blank=True)
+    lead_days = models.PositiveSmallIntegerField(_("create this many days ahead"), default=5)
+    active = models.BooleanField(default=True)
+    # No instance is due before this date (the period after the prototype's own).
+    starts_on = models.DateField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("recurrence rule")
+        verbose_name_plural = _("recurrence rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(frequency__in=[f.value for f in Frequency]), name="recurrence_frequency_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_frequency_display()} {self.prototype_id}"

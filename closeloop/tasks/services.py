@@ -17,12 +17,13 @@ from django.utils.translation import gettext as _
 from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed
 from closeloop.notify.services import notify
 from closeloop.orgs.models import Department, User
-from closeloop.tasks import permissions
+from closeloop.tasks import intake, permissions
 from closeloop.tasks.models import (
     AcceptanceCriterion,
     AdhocCategory,
     Comparator,
     Customer,
+    DepartmentPolicy,
     Priority,
     Project,
     Source,
@@ -31,6 +32,7 @@ from closeloop.tasks.models import (
     TaskEvent,
     TaskType,
 )
+from closeloop.tasks.search import task_index_text
 from closeloop.tasks.states import CLOSED_STATUSES, TRANSITIONS, Actor, Status, targets_from
 
 TITLE_MAX = 200
@@ -145,6 +147,47 @@ def _check_fields(
         errors.setdefault("priority", []).append(_("Unknown priority."))
 
 
+def department_policy(department: Department | int) -> DepartmentPolicy:
+    """The department's intake policy; the defaults when none was saved (not written)."""
+    dept_id = department.pk if isinstance(department, Department) else department
+    found = DepartmentPolicy.objects.filter(department_id=dept_id).first()
+    return found or DepartmentPolicy(department_id=dept_id)
+
+
+def known_names() -> list[str]:
+    """Customers, projects and people whose mention names a party in a task's text."""
+    names = list(Customer.objects.filter(active=True).values_list("name", flat=True)[:2000])
+    names += list(Project.objects.filter(active=True).values_list("name", flat=True)[:2000])
+    names += [n for n in User.objects.filter(is_active=True).values_list("name", flat=True)[:5000] if n]
+    return names
+
+
+def _check_intake(
+    *,
+    errors: dict[str, list[str]],
+    department: Department,
+    title: str,
+    goal: str,
+    expected_outcome: str,
+    value: str,
+    customer: Customer | None,
+    project: Project | None,
+) -> None:
+    for field, text, message in (
+        ("goal", goal, _("Say why: the background and goal of the task.")),
+        ("expected_outcome", expected_outcome, _("Say what result is expected.")),
+        ("value", value, _("Say what the task is worth to the business.")),
+    ):
+        if not (text or "").strip():
+            errors.setdefault(field, []).append(message)
+    if not (title or "").strip() or not department_policy(department).block_vague_intake:
+        return
+    names = known_names() + [x.name for x in (customer, project) if x is not None]
+    verdict = intake.check(title, goal, expected_outcome, known_names=names)
+    if verdict.vague:
+        errors.setdefault("title", []).append(verdict.hint())
+
+
 def _differs(task: Task, field: str, value: Any) -> bool:
     if field in ("reviewer", "project", "customer"):
         return getattr(task, f"{field}_id") != (value.pk if value is not None else None)
@@ -184,6 +227,10 @@ def task_create(
     adhoc_category: str = "",
     respond_by: datetime | None = None,
     require_criteria: bool = True,
+    require_intake: bool = False,
+    weight: int = 1,
+    recurrence: Any = None,
+    occurrence: date | None = None,
 ) -> Task:
     """Take a task in. Top-level: the actor must be a member of `department`; a subtask
     (`parent` given) needs edit rights on the parent and lives in the parent's department.
@@ -209,6 +256,19 @@ def task_create(
         errors.setdefault("adhoc_category", []).append(_("Choose what kind of ad-hoc work this is."))
     if parent is not None and parent.status in CLOSED_STATUSES:
         errors.setdefault("parent", []).append(_("The parent task is closed."))
+    if not isinstance(weight, int) or not 1 <= weight <= 100:
+        errors.setdefault("weight", []).append(_("The weight is a whole number from 1 to 100."))
+    if require_intake and parent is None:
+        _check_intake(
+            errors=errors,
+            department=department,
+            title=title,
+            goal=goal,
+            expected_outcome=expected_outcome,
+            value=value,
+            customer=customer,
+            project=project,
+        )
     _raise_if(errors)
 
     if parent is not None:
@@ -252,6 +312,16 @@ def task_create(
             source=source,
             adhoc_category=adhoc_category if source == Source.ADHOC else "",
             respond_by=respond_by,
+            weight=weight,
+            recurrence=recurrence,
+            occurrence=occurrence,
+            search_text=task_index_text(
+                department_code=department.code,
+                code=code,
+                title=title.strip(),
+                customer=customer.name if customer is not None else "",
+                project=project.name if project is not None else "",
+            ),
         )
         task.save()
         task.path = Task.make_path(parent.path if parent is not None else None, task.pk)
@@ -300,6 +370,7 @@ EDITABLE_FIELDS = (
     "customer",
     "notes",
     "progress",
+    "weight",
 )
 
 
@@ -355,6 +426,8 @@ def task_update(
                 errors.setdefault("progress", []).append(_("Progress is a whole number from 0 to 100."))
             elif current.next_child_number > 1 and Task.objects.filter(parent=current).exists():
                 errors.setdefault("progress", []).append(_("A task with subtasks takes its progress from them."))
+        if "weight" in changed and (not isinstance(changed["weight"], int) or not 1 <= changed["weight"] <= 100):
+            errors.setdefault("weight", []).append(_("The weight is a whole number from 1 to 100."))
         criterion_rows = _clean_criteria(criteria, errors) if criteria is not None else None
         if criterion_rows is not None and not criterion_rows and current.parent_id is None:
             errors.setdefault("criteria", []).append(_("Write at least one acceptance criterion."))
@@ -367,6 +440,16 @@ def task_update(
             updates["title"] = updates["title"].strip()
         if "due_date" in updates and current.status == Status.NOT_STARTED:
             updates["original_due_date"] = updates["due_date"]
+        if {"title", "customer", "project"} & set(updates):
+            customer = updates.get("customer", current.customer)
+            project = updates.get("project", current.project)
+            updates["search_text"] = task_index_text(
+                department_code=current.department.code,
+                code=current.code,
+                title=updates.get("title", current.title),
+                customer=customer.name if customer is not None else "",
+                project=project.name if project is not None else "",
+            )
         rows = Task.objects.filter(pk=current.pk, version=current.version).update(
             **updates, version=F("version") + 1, updated_at=timezone.now()
         )

@@ -1,0 +1,142 @@
+"""Chinese search through an index (DESIGN.md "Chinese search").
+
+A task's code, title, customer and project are indexed as words plus overlapping CJK
+bigrams ("月度销售报表" → 月度 度销 销售 售报 报表), stored in `Task.search_text`. SQLite
+indexes that column with an FTS5 table kept in step by triggers; PostgreSQL with a GIN index
+over `to_tsvector('simple', search_text)`. A query is tokenised the same way and every token
+must match, so a two-character term like 报表 is one index look-up and no search reads every
+row. The tokeniser is pure; `install()` and `match_sql()` are the two database-specific parts.
+"""
+
+# SQL below is built only from this module's constant table names; user text is always a
+# bound parameter.
+# ruff: noqa: S608, S611
+import re
+
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RUN = re.compile(rf"[{_CJK}]+|[0-9a-z]+")
+_IS_CJK = re.compile(rf"[{_CJK}]")
+
+FTS_TABLE = "tasks_task_fts"
+PG_INDEX = "task_search_gin"
+
+
+def tokens(text: str) -> list[str]:
+    """Words (latin letters and digits) and CJK bigrams; a lone CJK character is kept as is."""
+    out: list[str] = []
+    for run in _RUN.findall((text or "").lower()):
+        if _IS_CJK.match(run):
+            if len(run) == 1:
+                out.append(run)
+            else:
+                out.extend(run[i : i + 2] for i in range(len(run) - 1))
+        else:
+            out.append(run)
+    return out
+
+
+def index_text(*parts: str | None) -> str:
+    seen: dict[str, None] = {}
+    for part in parts:
+        for tok in tokens(part or ""):
+            seen.setdefault(tok, None)
+    return " ".join(seen)
+
+
+def task_index_text(
+    *, department_code: str, code: str, title: str, customer: str = "", project: str = ""
+) -> str:
+    return index_text(code, f"{department_code}-{code}", title, customer, project)
+
+
+def query_terms(text: str) -> list[tuple[str, bool]]:
+    """(token, prefix) pairs a query must all match. The last latin word and a lone CJK
+    character match as prefixes, so "t00" and "报" find something while typing."""
+    toks = list(dict.fromkeys(tokens(text)))
+    out = []
+    for i, tok in enumerate(toks):
+        prefix = (len(tok) == 1 and bool(_IS_CJK.match(tok))) or (
+            i == len(toks) - 1 and not _IS_CJK.match(tok)
+        )
+        out.append((tok, prefix))
+    return out
+
+
+def match_sql(vendor: str, text: str, *, table: str = "tasks_task") -> RawSQL | None:
+    """A WHERE condition "the task matches `text`" for `vendor`, or None for an empty query.
+    Tokens hold only letters, digits and CJK characters, so they need no escaping beyond
+    the parameter binding."""
+    terms = query_terms(text)
+    if not terms:
+        return None
+    if vendor == "postgresql":
+        query = " & ".join(f"{t}:*" if prefix else t for t, prefix in terms)
+        return RawSQL(
+            f"to_tsvector('simple', {table}.search_text) @@ to_tsquery('simple', %s)",
+            [query],
+            output_field=BooleanField(),
+        )
+    if vendor == "sqlite":
+        query = " ".join(f'"{t}"*' if prefix else f'"{t}"' for t, prefix in terms)
+        return RawSQL(
+            f"{table}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)",
+            [query],
+            output_field=BooleanField(),
+        )
+    # Another database: no index, a plain containment test on the same text.
+    from django.db.models import Q
+
+    cond = Q()
+    for t, _prefix in terms:
+        cond &= Q(search_text__contains=t)
+    return cond  # type: ignore[return-value]
+
+
+_SQLITE_TRIGGERS = {
+    "tasks_task_fts_ai": f"""CREATE TRIGGER IF NOT EXISTS tasks_task_fts_ai AFTER INSERT ON tasks_task BEGIN
+        INSERT INTO {FTS_TABLE}(rowid, search_text) VALUES (new.id, new.search_text); END""",
+    "tasks_task_fts_ad": f"""CREATE TRIGGER IF NOT EXISTS tasks_task_fts_ad AFTER DELETE ON tasks_task BEGIN
+        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, search_text) VALUES ('delete', old.id, old.search_text); END""",
+    "tasks_task_fts_au": f"""CREATE TRIGGER IF NOT EXISTS tasks_task_fts_au AFTER UPDATE OF search_text ON tasks_task BEGIN
+        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, search_text) VALUES ('delete', old.id, old.search_text);
+        INSERT INTO {FTS_TABLE}(rowid, search_text) VALUES (new.id, new.search_text); END""",
+}
+
+
+def install(connection) -> None:
+    """Create the index if it is missing (idempotent). On SQLite, Django rebuilds a table
+    for some schema changes and its triggers go with it: this runs after every migrate and
+    puts them back, rebuilding the FTS table from the rows when it had to."""
+    with connection.cursor() as cur:
+        if connection.vendor == "sqlite":
+            cur.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
+            present = {row[0] for row in cur.fetchall()}
+            if "tasks_task" not in present:
+                return
+            missing = FTS_TABLE not in present or any(name not in present for name in _SQLITE_TRIGGERS)
+            cur.execute(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
+                "search_text, content='tasks_task', content_rowid='id')"
+            )
+            for sql in _SQLITE_TRIGGERS.values():
+                cur.execute(sql)
+            if missing:
+                cur.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+        elif connection.vendor == "postgresql":
+            cur.execute(
+                f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON tasks_task "
+                "USING GIN (to_tsvector('simple', search_text))"
+            )
+
+
+def uninstall(connection) -> None:
+    with connection.cursor() as cur:
+        if connection.vendor == "sqlite":
+            for name in _SQLITE_TRIGGERS:
+                cur.execute(f"DROP TRIGGER IF EXISTS {name}")
+            cur.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+        elif connection.vendor == "postgresql":
+            cur.execute(f"DROP INDEX IF EXISTS {PG_INDEX}")
