@@ -32,11 +32,11 @@ def weekly_review_xlsx(data: WeekData) -> bytes:
     ws.append([_("Week"), f"{data.week_start.isoformat()} – {data.week_end.isoformat()}"])
     ws.append([])
     for label, value in [
-        (_("Completed"), len(data.completed)),
-        (_("Overdue"), len(data.overdue)),
+        (_("Completed"), data.totals.get("completed", 0)),
+        (_("Overdue"), data.totals.get("overdue", 0)),
         (_("Slipped (delay warnings)"), len(data.slipped)),
-        (_("Blocked"), len(data.blocked)),
-        (_("Due next week"), len(data.due_next_week)),
+        (_("Blocked"), data.totals.get("blocked", 0)),
+        (_("Due next week"), data.totals.get("due_next_week", 0)),
         (_("On-time rate (approved due date)"), None if data.rate is None else data.rate / 100),
         (
             _("On-time rate (original due date)"),

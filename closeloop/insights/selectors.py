@@ -4,8 +4,7 @@ starts from `Task.objects.visible_to(user)`; query counts do not grow with the d
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, F, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from closeloop.core.errors import NotFound
@@ -118,29 +117,23 @@ def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
 
 def on_time_rates(user: User, departments: list[Department], *, since: datetime) -> list[PersonRate]:
     """Per owner, tasks completed since `since`: how many by the approved and by the original
-    due date (completion day in the server's zone)."""
+    due date (completion day in the server's zone). One query; the day comparison is done
+    here because SQLite would call a Python function per row for it."""
     rows = (
         Task.objects.visible_to(user)
         .filter(department_id__in=[d.pk for d in departments], status=Status.DONE, completed_at__gte=since)
-        .annotate(done_day=TruncDate("completed_at"))
-        .values("owner_id", "owner__name", "owner__username")
-        .annotate(
-            done=Count("id"),
-            on_time=Count("id", filter=Q(done_day__lte=F("due_date"))),
-            on_time_original=Count("id", filter=Q(done_day__lte=F("original_due_date"))),
+        .values_list(
+            "owner_id", "owner__name", "owner__username", "completed_at", "due_date", "original_due_date"
         )
-        .order_by("owner__username")
     )
-    return [
-        PersonRate(
-            r["owner_id"],
-            r["owner__name"] or r["owner__username"],
-            r["done"],
-            r["on_time"],
-            r["on_time_original"],
-        )
-        for r in rows
-    ]
+    people: dict[int, PersonRate] = {}
+    for owner_id, name, username, completed_at, due, original in rows:
+        day = timezone.localdate(completed_at)
+        r = people.setdefault(owner_id, PersonRate(owner_id, name or username, 0, 0, 0))
+        r.done += 1
+        r.on_time += day <= due
+        r.on_time_original += day <= original
+    return sorted(people.values(), key=lambda r: r.name)
 
 
 # -- weekly review ----------------------------------------------------------------------------
@@ -184,6 +177,8 @@ class WeekData:
     rate: int | None
     rate_original: int | None
     trend: list[tuple[date, int | None, int | None]]
+    # Totals of each list; the lists hold at most `limit` rows.
+    totals: dict[str, int] = field(default_factory=dict)
 
 
 def _week_bounds(department: Department, week_start: date) -> tuple[datetime, datetime]:
@@ -196,7 +191,7 @@ def _rate(done: int, on_time: int) -> int | None:
 
 
 def weekly_review(
-    user: User, department: Department, week_start: date, *, now: datetime | None = None
+    user: User, department: Department, week_start: date, *, now: datetime | None = None, limit: int = 50
 ) -> WeekData:
     """周复盘 of one department and week: completed, overdue, slipped with reasons grouped,
     blocked, due next week, the on-time completion rate against the approved and the original
@@ -212,21 +207,20 @@ def weekly_review(
         .filter(department=department)
         .select_related("department", "owner", "forecast")
     )
-    completed = list(
-        base.filter(status=Status.DONE, completed_at__gte=start_dt, completed_at__lt=end_dt).order_by(
-            "completed_at"
-        )
-    )
-    overdue = list(
-        base.exclude(status__in=CLOSED_STATUSES).filter(due_date__lt=as_of).order_by("due_date", "id")[:200]
-    )
-    blocked = list(base.filter(status=Status.BLOCKED).order_by("due_date", "id")[:200])
+    done_q = Q(status=Status.DONE, completed_at__gte=start_dt, completed_at__lt=end_dt)
+    open_q = ~Q(status__in=CLOSED_STATUSES)
     next_start = week_start + timedelta(days=7)
-    due_next = list(
-        base.exclude(status__in=CLOSED_STATUSES)
-        .filter(due_date__gte=next_start, due_date__lte=next_start + timedelta(days=6))
-        .order_by("due_date", "id")[:200]
+    next_q = open_q & Q(due_date__gte=next_start, due_date__lte=next_start + timedelta(days=6))
+    totals = base.aggregate(
+        completed=Count("id", filter=done_q),
+        overdue=Count("id", filter=open_q & Q(due_date__lt=as_of)),
+        blocked=Count("id", filter=Q(status=Status.BLOCKED)),
+        due_next_week=Count("id", filter=next_q),
     )
+    completed = list(base.filter(done_q).order_by("-completed_at")[:limit])
+    overdue = list(base.filter(open_q, due_date__lt=as_of).order_by("due_date", "id")[:limit])
+    blocked = list(base.filter(status=Status.BLOCKED).order_by("due_date", "id")[:limit])
+    due_next = list(base.filter(next_q).order_by("due_date", "id")[:limit])
     slipped = list(
         DelayWarning.objects.filter(task__in=base.values("pk"), raised_at__gte=start_dt, raised_at__lt=end_dt)
         .select_related("task", "task__department", "task__owner", "raised_by")
@@ -237,14 +231,15 @@ def weekly_review(
         counts[w.reason] = counts.get(w.reason, 0) + 1
     by_reason = [(str(label), counts[value]) for value, label in DelayReason.choices if counts.get(value)]
 
-    def on_time(t: Task, due: date) -> bool:
-        return (
-            t.completed_at is not None
-            and timezone.localtime(t.completed_at, cadence.dept_tz(department)).date() <= due
+    tz = cadence.dept_tz(department)
+    done_rows = [
+        (timezone.localtime(at, tz).date(), due, original)
+        for at, due, original in base.filter(done_q).values_list(
+            "completed_at", "due_date", "original_due_date"
         )
-
-    rate = _rate(len(completed), sum(1 for t in completed if on_time(t, t.due_date)))
-    rate_original = _rate(len(completed), sum(1 for t in completed if on_time(t, t.original_due_date)))
+    ]
+    rate = _rate(len(done_rows), sum(1 for day, due, _o in done_rows if day <= due))
+    rate_original = _rate(len(done_rows), sum(1 for day, _d, original in done_rows if day <= original))
     trend = _trend(base, department, week_start)
     review = (
         WeeklyReview.objects.filter(department=department, week_start=week_start)
@@ -266,27 +261,31 @@ def weekly_review(
         rate=rate,
         rate_original=rate_original,
         trend=trend,
+        totals=totals,
     )
 
 
 def _trend(
     base: QuerySet[Task], department: Department, week_start: date
 ) -> list[tuple[date, int | None, int | None]]:
-    """On-time rate of each of the last eight weeks, in one conditional aggregate."""
+    """On-time rate of each of the last eight weeks, from one query of their completions."""
     weeks = [week_start - timedelta(days=7 * i) for i in range(TREND_WEEKS - 1, -1, -1)]
     first, _ = _week_bounds(department, weeks[0])
     _, last = _week_bounds(department, weeks[-1])
-    qs = base.filter(status=Status.DONE, completed_at__gte=first, completed_at__lt=last).annotate(
-        done_day=TruncDate("completed_at", tzinfo=cadence.dept_tz(department))
+    tz = cadence.dept_tz(department)
+    tally = {w: [0, 0, 0] for w in weeks}
+    rows = base.filter(status=Status.DONE, completed_at__gte=first, completed_at__lt=last).values_list(
+        "completed_at", "due_date", "original_due_date"
     )
-    aggs = {}
-    for i, w in enumerate(weeks):
-        in_week = Q(done_day__gte=w, done_day__lte=w + timedelta(days=6))
-        aggs[f"d{i}"] = Count("id", filter=in_week)
-        aggs[f"a{i}"] = Count("id", filter=in_week & Q(done_day__lte=F("due_date")))
-        aggs[f"o{i}"] = Count("id", filter=in_week & Q(done_day__lte=F("original_due_date")))
-    r = qs.aggregate(**aggs)
-    return [(w, _rate(r[f"d{i}"], r[f"a{i}"]), _rate(r[f"d{i}"], r[f"o{i}"])) for i, w in enumerate(weeks)]
+    for completed_at, due, original in rows:
+        day = timezone.localtime(completed_at, tz).date()
+        t = tally.get(cadence.week_start(day))
+        if t is None:
+            continue
+        t[0] += 1
+        t[1] += day <= due
+        t[2] += day <= original
+    return [(w, _rate(tally[w][0], tally[w][1]), _rate(tally[w][0], tally[w][2])) for w in weeks]
 
 
 def reviews_list(user: User, *, limit: int = 50) -> QuerySet[WeeklyReview]:

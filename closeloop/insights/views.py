@@ -28,7 +28,7 @@ def _week_param(raw: str | None) -> date:
         return timezone.localdate()
 
 
-def _week_context(request):
+def _week_context(request, *, limit: int = 50):
     departments = selectors.review_departments(request.user)
     raw = request.GET.get("department") or request.POST.get("department")
     if raw:
@@ -41,7 +41,7 @@ def _week_context(request):
     else:
         return None
     week = _week_param(request.GET.get("week") or request.POST.get("week"))
-    data = selectors.weekly_review(request.user, department, week)
+    data = selectors.weekly_review(request.user, department, week, limit=limit)
     labels = [w.strftime("%m-%d") for w, _a, _o in data.trend]
     return {
         "w": data,
@@ -78,7 +78,7 @@ def weekly_review_print(request):
 
 @login_required
 def weekly_review_export(request):
-    ctx = _week_context(request)
+    ctx = _week_context(request, limit=5000)
     if ctx is None:
         raise Http404
     w = ctx["w"]

@@ -16,6 +16,7 @@ nothing twice.
 """
 
 import logging
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.db.models import Exists, F, OuterRef, Q
@@ -47,18 +48,30 @@ def _post_to_group(*, department: Department, kind: str, data: dict, link: str, 
 
 
 def send_update_reminders(now: datetime) -> int:
-    """Returns the number of people reminded."""
-    reminded = 0
-    for dept in _departments():
+    """Returns the number of people reminded. Owed updates of every department are read in
+    one query, whatever the number of people."""
+    departments = _departments()
+    firing = []
+    for dept in departments:
         today = cadence.local_today(dept, now)
         if not is_workday(today) or now < cadence.reminder_time(dept, today):
             continue
         if claim_slot(job="tracking.update_reminder", scope=dept.pk, slot=today.isoformat()) is None:
             continue
-        owed = list(selectors.owed_tasks(departments=[dept], now=now))
+        firing.append(dept)
+    if not firing:
+        return 0
+    everyone = list(selectors.owed_tasks(departments=departments, now=now))
+    by_owner: dict[int, list] = defaultdict(list)
+    for t in everyone:
+        by_owner[t.owner_id].append(t)
+    link = reverse("tracking:today")
+    reminded = 0
+    for dept in firing:
+        today = cadence.local_today(dept, now)
+        owed = [t for t in everyone if t.department_id == dept.pk]
         if not owed:
             continue
-        link = reverse("tracking:today")
         people = selectors.owed_by_person(owed)
         for person, _tasks in people:
             if (
@@ -66,8 +79,7 @@ def send_update_reminders(now: datetime) -> int:
                 is None
             ):
                 continue  # already reminded today by another department's reminder
-            all_owed = selectors.my_owed(person, now=now)
-            items = [{"task": t.pk, "code": t.full_code, "title": t.title} for t in all_owed]
+            items = [{"task": t.pk, "code": t.full_code, "title": t.title} for t in by_owner[person.pk]]
             notify(
                 recipients=[person],
                 kind="update_reminder",
