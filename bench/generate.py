@@ -36,7 +36,8 @@ from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-BENCH_VAR = PROJECT_DIR / "var" / "bench"
+# Databases, logs and source snapshots of the benchmark (overridable for a run from a snapshot).
+BENCH_VAR = Path(os.environ.get("CLOSELOOP_BENCH_VAR") or PROJECT_DIR / "var" / "bench")
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/cl_bench"
 BENCH_PASSWORD = "bench-password-1"  # every generated person; the runner logs in with it
 BENCH_SECRET_KEY = "closeloop-bench-only-secret-key-7f3c1a9e5b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a"
@@ -902,12 +903,32 @@ def tasks_and_subtasks(ctx: Context) -> None:
             x for x in (t.created_at, t.started_at, t.submitted_at, t.completed_at, t.cancelled_at) if x
         )
 
+    _index_for_search(ctx, tasks)
     save(ctx, Task, tasks)
     ctx.tasks = tasks
     from closeloop.orgs.models import Department
 
     for d in depts:
         Department.objects.filter(pk=d.pk).update(next_task_number=counters[d.id] + 1)
+
+
+def _index_for_search(ctx: Context, tasks: list[Any]) -> None:
+    """Fill `search_text` as the services do (the FTS5 triggers / GIN index take it from there)."""
+    try:
+        from closeloop.tasks.search import task_index_text
+    except ImportError:  # no search index in this revision
+        return
+    dept_code = {d.id: d.code for d in ctx.departments}
+    project = {p.id: p.name for p in ctx.projects}
+    customer = {c.id: c.name for c in ctx.customers}
+    for t in tasks:
+        t.search_text = task_index_text(
+            department_code=dept_code[t.department_id],
+            code=t.code,
+            title=t.title,
+            customer=customer.get(t.customer_id, ""),
+            project=project.get(t.project_id, ""),
+        )
 
 
 @step("collaborators")
@@ -1116,6 +1137,13 @@ def notifications(ctx: Context) -> None:
                 )
     rows.sort(key=lambda n: n["created_at"])
     save(ctx, Notification, rows)
+
+
+# -- steps of later features, kept in their own modules -------------------------------------
+
+from bench.tracking_step import tracking_data  # noqa: E402
+
+step("tracking: updates, warnings, forecasts")(tracking_data)
 
 
 # -- running -------------------------------------------------------------------------------

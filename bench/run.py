@@ -24,15 +24,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import http.client
+import io
 import json
 import math
 import os
 import platform
 import random
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -42,6 +45,7 @@ from urllib.parse import urlencode
 
 from bench.generate import (
     BENCH_PASSWORD,
+    BENCH_VAR,
     PROJECT_DIR,
     Scale,
     add_scale_arguments,
@@ -53,8 +57,8 @@ from bench.generate import (
     scale_from,
 )
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-LOG_DIR = PROJECT_DIR / "var" / "bench"
+RESULTS_DIR = Path(os.environ.get("CLOSELOOP_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
+LOG_DIR = BENCH_VAR
 # Targets of issue 2 for p95 at scale 1, on both databases.
 TARGET_PAGE_MS = 20.0
 TARGET_LIST_MS = 40.0
@@ -86,6 +90,7 @@ class Result:
     queries: int | None = None
     query_ms: float | None = None
     slowest: list[dict[str, Any]] = field(default_factory=list)
+    cut_short: bool = False
 
     @property
     def ok(self) -> bool:
@@ -125,6 +130,7 @@ class Result:
             "path": self.endpoint.paths[0],
             "rows": self.endpoint.rows,
             "n": len(self.times_ms),
+            "cut_short_by_budget": self.cut_short,
             "p50_ms": r(self.pct(0.50)),
             "p95_ms": r(self.pct(0.95)),
             "p99_ms": r(self.pct(0.99)),
@@ -399,10 +405,18 @@ def endpoints_for(user, rng: random.Random) -> list[Endpoint]:
     ]
 
 
-def measure(client: Http, ep: Endpoint, result: Result, *, requests: int, warmup: int) -> None:
+def measure(client: Http, ep: Endpoint, result: Result, *, requests: int, warmup: int, budget: float) -> None:
+    """`warmup` unmeasured requests, then `requests` measured ones, or fewer if they take
+    longer than `budget` seconds (a very slow endpoint must not stretch the run to hours)."""
     paths = ep.paths
     total = warmup + requests
+    deadline = None
     for i in range(total):
+        if i == warmup:
+            deadline = time.monotonic() + budget
+        elif deadline is not None and time.monotonic() > deadline and len(result.times_ms) >= 20:
+            result.cut_short = True
+            break
         path = paths[i % len(paths)]
         body = ep.body(i) if ep.body else None
         try:
@@ -457,20 +471,62 @@ def count_queries(user, token: str, ep: Endpoint, result: Result) -> None:
 # -- reporting -----------------------------------------------------------------------------
 
 
-def git_revision() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(
-                ["git", *args], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
-            ).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return ""
+def git(*args: str, cwd: Path = PROJECT_DIR) -> str:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
 
+
+def git_revision() -> dict[str, Any]:
+    given = os.environ.get("CLOSELOOP_BENCH_GIT")  # set when running from a snapshot
+    if given:
+        return json.loads(given)
     return {
         "revision": git("rev-parse", "HEAD"),
         "short": git("rev-parse", "--short", "HEAD"),
         "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
     }
+
+
+def run_from_snapshot(rev: str, argv: list[str]) -> int:
+    """Export the committed tree of `rev` (git archive) under var/bench/ and run the benchmark
+    there, so the numbers belong to exactly that revision, whatever the work tree holds."""
+    full = git("rev-parse", "--verify", f"{rev}^{{commit}}")
+    if not full:
+        raise SystemExit(f"Unknown git revision: {rev}")
+    dest = BENCH_VAR / f"src-{full[:12]}"
+    if not (dest / "closeloop").is_dir():
+        tmp = BENCH_VAR / f"src-{full[:12]}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "archive", full], cwd=PROJECT_DIR, capture_output=True, check=True
+        ).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        shutil.rmtree(dest, ignore_errors=True)
+        tmp.rename(dest)
+    rest: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--rev":
+            skip = True
+        elif not arg.startswith("--rev="):
+            rest.append(arg)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(dest),
+        "CLOSELOOP_BENCH_VAR": str(BENCH_VAR),
+        "CLOSELOOP_BENCH_RESULTS": str(RESULTS_DIR),
+        "CLOSELOOP_BENCH_GIT": json.dumps({"revision": full, "short": full[:7], "dirty": False}),
+    }
+    print(f"Running the benchmark of {full[:7]} from {dest}", flush=True)
+    return subprocess.run([sys.executable, "-m", "bench.run", *rest], cwd=dest, env=env).returncode
 
 
 def machine() -> dict[str, Any]:
@@ -533,8 +589,8 @@ def markdown(report: dict[str, Any], results: list[Result]) -> str:
         f"({data['subtasks']:,} subtasks), {data['events']:,} events · "
         f"{report['requests']} sequential requests per row after {report['warmup']} warm-up · load before {report['load_before']}",
         "",
-        "| endpoint | who | p50 ms | p95 ms | p99 ms | queries | target p95 | result |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "| endpoint | who | n | p50 ms | p95 ms | p99 ms | queries | target p95 | result |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         if not r.ok:
@@ -545,7 +601,7 @@ def markdown(report: dict[str, Any], results: list[Result]) -> str:
             verdict = "pass" if r.passed else "**FAIL** (slow)"
         target = f"≤ {r.endpoint.target_ms:.0f}" if r.endpoint.target_ms else "—"
         lines.append(
-            f"| {r.endpoint.label} | {r.role} | {fmt(r.pct(0.5))} | {fmt(r.pct(0.95))} | {fmt(r.pct(0.99))} | "
+            f"| {r.endpoint.label} | {r.role} | {len(r.times_ms)} | {fmt(r.pct(0.5))} | {fmt(r.pct(0.95))} | {fmt(r.pct(0.99))} | "
             f"{'—' if r.queries is None else r.queries} | {target} | {verdict} |"
         )
     lines += [
@@ -572,7 +628,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument("--only", help="comma-separated endpoint keys, e.g. task_page,api_get")
     parser.add_argument("--no-save", action="store_true", help="print the table, write no result files")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=20.0,
+        help="at most this many seconds of measuring per row (default 20)",
+    )
+    parser.add_argument(
+        "--rev", help="benchmark this committed revision (git archive under var/bench/), not the work tree"
+    )
     args = parser.parse_args(argv)
+    if args.rev:
+        return run_from_snapshot(args.rev, list(sys.argv[1:] if argv is None else argv))
     scale = scale_from(args)
     url = database_url_for(args.database, scale, args.database_url)
     started = time.perf_counter()
