@@ -699,6 +699,7 @@ def main(argv: list[str] | None = None) -> int:
                         result,
                         requests=args.requests,
                         warmup=args.warmup,
+                        budget=args.budget,
                     )
                 results.append(result)
                 print(
