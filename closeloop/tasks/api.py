@@ -483,6 +483,7 @@ def create_task(request: HttpRequest, payload: TaskCreateIn):
             source=payload.source,
             adhoc_category=payload.adhoc_category,
             respond_by=payload.respond_by,
+            require_intake=True,
         )
     return 201, _detail(user, task.pk)
 

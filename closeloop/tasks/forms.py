@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from closeloop.orgs.models import User
-from closeloop.tasks.models import Comparator, Priority, TaskType
+from closeloop.tasks.models import AdhocCategory, Comparator, Frequency, Priority, TaskType
 from closeloop.tasks.states import Status
 
 
@@ -102,6 +102,9 @@ class TaskForm(forms.Form):
         else:
             self.fields["department"].queryset = departments
             del self.fields["version"]
+            # Intake (DESIGN.md "The loop" 1): why, what result, what it is worth.
+            for name in ("goal", "expected_outcome", "value"):
+                self.fields[name].required = True
 
 
 def parse_criteria(data) -> list[dict]:
@@ -162,3 +165,90 @@ class FilterForm(forms.Form):
         self.fields["q"].widget.attrs.update(
             {"placeholder": _("Title, code, project or customer"), "type": "search"}
         )
+
+
+# -- intake and decomposition ---------------------------------------------------------------
+
+
+class AdhocForm(forms.Form):
+    """临时任务 quick capture: what, which kind, how urgent, who."""
+
+    department = forms.ModelChoiceField(label=_("Department"), queryset=None, empty_label=None)
+    title = forms.CharField(
+        label=_("What needs doing"),
+        max_length=200,
+        help_text=_("Name who, what result — e.g. “回复A客户关于导出功能的投诉”."),
+    )
+    adhoc_category = forms.ChoiceField(label=_("Kind"), choices=())
+    priority = forms.TypedChoiceField(label=_("Priority"), choices=Priority.choices, coerce=int, initial=Priority.HIGH)
+    owner = PersonChoiceField(label=_("Owner"), queryset=None)
+    customer = forms.CharField(
+        label=_("Customer"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"list": "customer-options", "autocomplete": "off"}),
+    )
+    criterion = forms.CharField(
+        label=_("Done when"), required=False, max_length=500, help_text=_("Optional: the acceptance criterion.")
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, departments=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = departments
+        self.fields["owner"].queryset = active_people()
+        self.fields["adhoc_category"].choices = AdhocCategory.choices
+
+
+class SubtaskForm(forms.Form):
+    title = forms.CharField(label=_("Subtask"), max_length=200)
+    owner = PersonChoiceField(label=_("Owner"), queryset=None, required=False, empty_label=_("Choose the owner"))
+    collaborators = PeopleChoiceField(label=_("Collaborators"), queryset=None, required=False)
+    start_date = forms.DateField(label=_("Start date"), required=False, widget=DateInput())
+    due_date = forms.DateField(label=_("Due date"), required=False, widget=DateInput())
+    weight = forms.IntegerField(label=_("Weight"), min_value=1, max_value=100, initial=1, required=False)
+    criterion = forms.CharField(label=_("Acceptance criterion"), required=False, max_length=500)
+    parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        people = active_people()
+        self.fields["owner"].queryset = people
+        self.fields["collaborators"].queryset = people
+
+
+class MilestoneForm(forms.Form):
+    title = forms.CharField(label=_("Milestone"), max_length=200)
+    date = forms.DateField(label=_("Date"), widget=DateInput())
+
+
+class RecurrenceForm(forms.Form):
+    frequency = forms.ChoiceField(label=_("Repeats"), choices=Frequency.choices)
+    weekday = forms.TypedChoiceField(
+        label=_("Weekday"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[
+            (0, _("Monday")),
+            (1, _("Tuesday")),
+            (2, _("Wednesday")),
+            (3, _("Thursday")),
+            (4, _("Friday")),
+            (5, _("Saturday")),
+            (6, _("Sunday")),
+        ],
+    )
+    nth_workday = forms.IntegerField(label=_("Nth working day"), required=False, min_value=1, max_value=23)
+    day_of_month = forms.IntegerField(label=_("Day of month"), required=False, min_value=1, max_value=31)
+    lead_days = forms.IntegerField(label=_("Create days ahead"), initial=5, min_value=0, max_value=60)
+
+
+class HandoverForm(forms.Form):
+    from_user = forms.IntegerField(widget=forms.HiddenInput)
+    to_user = PersonChoiceField(label=_("Hand all open tasks over to"), queryset=None)
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=300)
+
+    def __init__(self, *args, people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_user"].queryset = people if people is not None else active_people()

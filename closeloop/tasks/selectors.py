@@ -4,6 +4,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -11,6 +12,7 @@ from closeloop.core.errors import NotFound
 from closeloop.orgs.selectors import visible_department_ids
 from closeloop.tasks.models import AcceptanceCriterion, Task, TaskCollaborator, TaskEvent
 from closeloop.tasks.permissions import plays
+from closeloop.tasks.search import match_sql
 from closeloop.tasks.states import CLOSED_STATUSES, TRANSITIONS, Status
 
 
@@ -175,12 +177,11 @@ def task_list(user, filters: TaskFilters, *, today: date | None = None) -> Query
             if match["dept"]:
                 qs = qs.filter(department__code__iexact=match["dept"])
         else:
-            qs = qs.filter(
-                Q(title__icontains=text)
-                | Q(notes__icontains=text)
-                | Q(customer__name__icontains=text)
-                | Q(project__name__icontains=text)
-            )
+            # Through the search index (words + CJK bigrams of code, title, customer and
+            # project): an index look-up, never a scan of every row.
+            condition = match_sql(connection.vendor, text)
+            if condition is not None:
+                qs = qs.filter(condition)
     return qs.order_by(*SORTS.get(filters.sort, SORTS["code"]))
 
 

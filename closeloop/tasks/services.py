@@ -347,6 +347,8 @@ def task_create(
                 "collaborators": [u.pk for u in collab],
             },
         )
+        if parent is not None:
+            progress_roll_up(actor=actor, task=task)
         data = {"task": task.pk, "code": f"{department.code}-{code}", "title": task.title, "by": actor.display_name}
         notify(recipients=[owner], kind="task.assigned", data=data, link=task.get_absolute_url(), actor=actor)
         if collab:
@@ -469,7 +471,45 @@ def task_update(
                 after["criteria"] = new
         if before or after:
             record_event(task=current, actor=actor, verb="updated", before=before, after=after)
+        if current.parent_id and ({"progress", "weight"} & set(changed)):
+            progress_roll_up(actor=actor, task=current)
     return Task.objects.select_related("department", "owner", "initiator", "reviewer").get(pk=task.pk)
+
+
+def rolled_up_progress(children: Iterable[tuple[int, int, str]]) -> int | None:
+    """A parent's percent from its children's (progress, weight, status): the weighted mean
+    of those not cancelled (equal weights unless set). None when no child counts."""
+    total = weighted = 0
+    for progress, weight, status in children:
+        if status == Status.CANCELLED:
+            continue
+        total += weight
+        weighted += progress * weight
+    if not total:
+        return None
+    return int(weighted / total + 0.5)
+
+
+def progress_roll_up(*, actor: User | None, task: Task) -> None:
+    """Recompute the progress of every task above `task`, deepest first. The one roll-up:
+    task_update, task_transition and subtask changes call it, and tracking too. Locks each
+    ancestor row in turn; closed ancestors keep their percent."""
+    ancestors = task.ancestor_ids() if task.path else Task.objects.get(pk=task.pk).ancestor_ids()
+    for ancestor_id in reversed(ancestors):
+        parent = Task.objects.select_for_update().get(pk=ancestor_id)
+        value = rolled_up_progress(
+            Task.objects.filter(parent_id=ancestor_id).values_list("progress", "weight", "status")
+        )
+        if value is None or value == parent.progress or parent.status in CLOSED_STATUSES:
+            continue
+        Task.objects.filter(pk=parent.pk).update(progress=value, version=F("version") + 1, updated_at=timezone.now())
+        record_event(
+            task=parent,
+            actor=actor,
+            verb="progress_rolled_up",
+            before={"progress": parent.progress},
+            after={"progress": value},
+        )
 
 
 def task_reassign(*, actor: User, task: Task, owner: User, reason: str = "") -> Task:
@@ -590,6 +630,8 @@ def task_transition(*, actor: User, task: Task, to: str, note: str = "") -> Task
             raise Conflict(_("Someone else changed this task meanwhile; reload and try again."), code="version_conflict")
         record_event(task=task, actor=actor, verb="status_changed", before={"status": source}, after={"status": target}, note=note)
         _notify_transition(actor=actor, task=task, target=target, note=note)
+        if task.parent_id and target in (Status.DONE, Status.CANCELLED):
+            progress_roll_up(actor=actor, task=task)
     return Task.objects.select_related("department", "owner", "initiator", "reviewer").get(pk=task.pk)
 
 
@@ -632,6 +674,8 @@ def customer_get_or_create(*, name: str) -> Customer:
 __all__ = [
     "Actor",
     "CriterionIn",
+    "progress_roll_up",
+    "rolled_up_progress",
     "customer_get_or_create",
     "project_get_or_create",
     "record_event",

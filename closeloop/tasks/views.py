@@ -328,6 +328,9 @@ def _detail_context(request, task: Task, **extra) -> dict:
         "action_error": None,
         "open_panel": "",
     }
+    from closeloop.tasks.views_plan import plan_context
+
+    ctx.update(plan_context(request, task))
     ctx.update(extra)
     return ctx
 
@@ -532,6 +535,7 @@ def task_create(request):
                         customer=_named("customer", data["customer"]),
                         notes=data["notes"],
                         criteria=_criteria_in(rows),
+                        require_intake=True,
                     )
             except DomainError as exc:
                 loose = _apply_errors(form, exc, rows)
