@@ -622,3 +622,8 @@ def task_events(request: HttpRequest, task_id: int, page: Query[PageParams]):
         for e in qs[page.offset : page.offset + page.limit]
     ]
     return {"count": count, "limit": page.limit, "offset": page.offset, "items": items}
+
+
+# Subtasks, dependencies, milestones, criteria, comments, recurrence, templates and ad-hoc work
+# register their operations on this same router.
+from closeloop.tasks import api_plan  # noqa: E402,F401

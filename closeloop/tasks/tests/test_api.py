@@ -94,6 +94,9 @@ def valid_task(**overrides) -> dict:
         "title": "月度销售报表",
         "owner": "sales_specialist",
         "due_date": (TODAY + dt.timedelta(days=10)).isoformat(),
+        "goal": "汇总上月销售数据,供月度经营会使用",
+        "expected_outcome": "月度销售报表(含区域/产品线对比)",
+        "value": "支撑月度经营决策",
         "criteria": [
             {
                 "text": "数据准确率达标",

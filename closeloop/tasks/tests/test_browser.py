@@ -95,6 +95,8 @@ def test_it_creates_finds_and_opens_a_task_in_a_real_browser(browser, live_serve
     due = (timezone.localdate() + dt.timedelta(days=3)).isoformat()
     page.fill("input[name=title]", "月度销售报表（浏览器）")
     page.fill("textarea[name=goal]", "汇总本月各区域销售数据，按时发送给区域经理")
+    page.fill("textarea[name=expected_outcome]", "月度销售报表，5日前发出")
+    page.fill("textarea[name=value]", "支撑月度经营决策")
     page.select_option("select[name=priority]", "1")
     page.fill("input[name=due_date]", due)
     page.fill("input[name=customer]", "A客户")
