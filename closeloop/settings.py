@@ -195,3 +195,5 @@ NOTIFY_TOKEN_REFRESH_MARGIN = env_int("NOTIFY_TOKEN_REFRESH_MARGIN", 300)
 NOTIFY_WECOM_API_BASE = env_str("NOTIFY_WECOM_API_BASE", "https://qyapi.weixin.qq.com")
 NOTIFY_DINGTALK_API_BASE = env_str("NOTIFY_DINGTALK_API_BASE", "https://oapi.dingtalk.com")
 NOTIFY_FEISHU_API_BASE = env_str("NOTIFY_FEISHU_API_BASE", "https://open.feishu.cn")
+# Parallel sends per worker batch (webhooks, robots, email; IM apps send one by one).
+NOTIFY_SEND_CONCURRENCY = env_int("NOTIFY_SEND_CONCURRENCY", 8)

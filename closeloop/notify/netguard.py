@@ -11,6 +11,7 @@ For intranets, `NOTIFY_ALLOWLIST` (hosts or CIDRs) lets chosen private targets t
 `NOTIFY_ALLOW_LOOPBACK` (tests only) lets 127.0.0.0/8 and ::1 through.
 """
 
+import functools
 import http.client
 import ipaddress
 import socket
@@ -114,6 +115,12 @@ def check_url(url: str) -> tuple[str, str, int, str]:
     return parts.scheme, host, port, str(addresses[0])
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA store costs ~90 ms: once per process, not once per message.
+    return ssl.create_default_context()
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     def __init__(self, host: str, port: int, ip: str, **kw):
         super().__init__(host, port, **kw)
@@ -152,7 +159,7 @@ def request(
         target += "?" + parts.query
     timeout = timeout if timeout is not None else getattr(settings, "NOTIFY_HTTP_TIMEOUT", 10)
     proxy = getattr(settings, "NOTIFY_PROXY", "") or ""
-    context = ssl.create_default_context()
+    context = _tls_context() if (scheme == "https" or proxy) else None
     headers = {"User-Agent": "Closeloop-notify/1", **(headers or {})}
     if proxy:
         pparts = urlsplit(proxy)

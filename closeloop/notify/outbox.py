@@ -15,14 +15,15 @@
 import logging
 import uuid
 import zoneinfo
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
-from django.utils.translation import override
 
 from closeloop.notify import transports
 from closeloop.notify.kinds import absolute, render
@@ -85,15 +86,15 @@ def drain(now: datetime, worker_id: str, limit: int = 50) -> int:
         d.channel = shared.setdefault(d.channel_id, d.channel)
         key = ("digest", d.channel_id, d.recipient_id) if d.digest else ("one", d.pk)
         groups.setdefault(key, []).append(d)
+    ordered = []
     for key, group in groups.items():
         if key[0] == "digest":
             group = _claim_digest_siblings(group, now, token, worker_id)
             for d in group:
                 d.channel = shared.setdefault(d.channel_id, d.channel)
-        try:
-            process(group, now)
-        except Exception:  # one bad row must not stop the batch; it is retried after its lease
-            log.exception("delivery %s failed unexpectedly", [d.pk for d in group])
+        ordered.append(group)
+    # A row that fails unexpectedly stays claimed and is retried when its lease runs out.
+    process_batch(ordered, now)
     return len(batch)
 
 
@@ -147,14 +148,22 @@ def _person(user: User) -> Person:
     )
 
 
-def build_message(group: list[Delivery]) -> Message:
+def _mention_ids(group: list[Delivery]) -> list[int]:
+    return [pk for pk in group[0].mentions or [] if isinstance(pk, int)]
+
+
+def _people(ids) -> dict[int, Person]:
+    return {u.pk: _person(u) for u in User.objects.filter(pk__in=ids, is_active=True)} if ids else {}
+
+
+def build_message(group: list[Delivery], people: dict[int, Person] | None = None) -> Message:
     first = group[0]
     user = first.recipient
     language = user.language if user is not None else settings.LANGUAGE_CODE
-    mention_ids = [pk for pk in first.mentions or [] if isinstance(pk, int)]
-    mentions = (
-        [_person(u) for u in User.objects.filter(pk__in=mention_ids, is_active=True)] if mention_ids else []
-    )
+    mention_ids = _mention_ids(group)
+    if people is None:
+        people = _people(mention_ids)
+    mentions = [people[pk] for pk in mention_ids if pk in people]
     if len(group) == 1:
         r = render(first.kind, first.data, language=language)
         return Message(
@@ -264,49 +273,148 @@ def _release(group: list[Delivery], run_after: datetime) -> None:
     )
 
 
-def process(group: list[Delivery], now: datetime) -> None:
+def prepare(
+    group: list[Delivery],
+    now: datetime,
+    prefs: dict[int, Preference | None] | None = None,
+    people: dict[int, Person] | None = None,
+):
+    """Everything before the network: channel still on, person still here and not in quiet
+    hours, budget available. Returns (transport, message), or None when the rows were put
+    back or settled here."""
     first = group[0]
     channel: Channel = first.channel
     if not channel.enabled:
         _mine(group).update(state=DeliveryState.HELD, claim="", lease_until=None)
-        return
+        return None
     user = first.recipient
     if user is not None:
         if not user.is_active:
             _mine(group).update(state=DeliveryState.FAILED, claim="", last_error=_("The person has left."))
-            return
-        pref = Preference.objects.filter(user_id=user.pk).first()
+            return None
+        if prefs is not None and user.pk in prefs:
+            pref = prefs[user.pk]
+        else:
+            pref = Preference.objects.filter(user_id=user.pk).first()
         until = quiet_until(pref, user.time_zone, now)
         if until is not None:
             _release(group, until)
-            return
-    message = build_message(group)
+            return None
+    message = build_message(group, people)
     transport = transports.get(channel.kind)
     for key, seconds, limit in transport.budgets(channel, message):
         allowed, window_end = take_budget(key, seconds, limit, now)
         if not allowed:
             _release(group, window_end)
-            return
+            return None
+    return transport, message
+
+
+def send(
+    transport, channel: Channel, message: Message, language: str | None = None
+) -> tuple[str, TransportError | None]:
+    """The network part; touches no database unless the transport does (`USES_DB`).
+    Errors are worded in `language` (the worker's), also from a pool thread."""
+    if language:
+        with override(language):
+            return send(transport, channel, message)
     try:
-        detail = transport.send(channel, message)
+        return transport.send(channel, message) or "", None
     except TransportError as exc:
-        _failed(group, channel, exc, now)
+        return "", exc
     except Exception as exc:
-        log.exception("transport %s crashed on delivery %s", channel.kind, first.pk)
-        _failed(group, channel, TransportError(scrub(repr(exc), channel.secret, channel.url)), now)
-    else:
-        sent = timezone.now()
-        _mine(group).update(
+        log.exception("transport %s crashed on delivery %s", channel.kind, message.delivery_id)
+        return "", TransportError(scrub(repr(exc), channel.secret, channel.url))
+
+
+def finish(
+    group: list[Delivery], channel: Channel, detail: str, error: TransportError | None, now: datetime
+) -> None:
+    if error is not None:
+        _failed(group, channel, error, now)
+        return
+    sent = timezone.now()
+    _mine(group).update(
+        state=DeliveryState.SENT,
+        sent_at=sent,
+        claim="",
+        lease_until=None,
+        last_error="",
+        detail=detail,
+    )
+    if detail:
+        Channel.objects.filter(pk=channel.pk).update(last_error=detail, last_error_at=sent)
+
+
+def process(group: list[Delivery], now: datetime) -> None:
+    """One message, start to end, in this thread."""
+    ready = prepare(group, now)
+    if ready is None:
+        return
+    transport, message = ready
+    detail, error = send(transport, group[0].channel, message)
+    finish(group, group[0].channel, detail, error, now)
+    if error is None:
+        Channel.objects.filter(pk=group[0].channel_id).update(last_success_at=timezone.now())
+
+
+def process_batch(groups: list[list[Delivery]], now: datetime) -> None:
+    """Prepare every message, send those whose transport needs no database in parallel
+    (`NOTIFY_SEND_CONCURRENCY` threads; a slow endpoint does not hold up the rest), then
+    record the results."""
+    user_ids = {g[0].recipient_id for g in groups if g[0].recipient_id}
+    prefs: dict[int, Preference | None] = dict.fromkeys(user_ids)
+    prefs.update({p.user_id: p for p in Preference.objects.filter(user_id__in=user_ids)})
+    people = _people({pk for g in groups for pk in _mention_ids(g)})
+    ready = []
+    for group in groups:
+        try:
+            prepared = prepare(group, now, prefs, people)
+        except Exception:
+            log.exception("delivery %s could not be prepared", [d.pk for d in group])
+            continue
+        if prepared is not None:
+            ready.append((group, *prepared))
+    concurrency = max(int(_setting("NOTIFY_SEND_CONCURRENCY", 8)), 1)
+    parallel = [r for r in ready if not getattr(r[1], "USES_DB", False)]
+    results: dict[int, tuple[str, TransportError | None]] = {}
+    if concurrency > 1 and len(parallel) > 1:
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(parallel))) as pool:
+            language = get_language()
+            futures = {id(g): pool.submit(send, t, g[0].channel, m, language) for g, t, m in parallel}
+            for key, future in futures.items():
+                results[key] = future.result()
+    succeeded: set[int] = set()
+    plain_ok: list[Delivery] = []
+    for group, transport, message in ready:
+        result = results.get(id(group))
+        if result is None:
+            if not group[0].channel.enabled:  # a permanent error earlier in this batch
+                _mine(group).update(state=DeliveryState.HELD, claim="", lease_until=None)
+                continue
+            result = send(transport, group[0].channel, message)
+        if result == ("", None):
+            plain_ok.extend(group)  # recorded together below
+            succeeded.add(group[0].channel_id)
+            continue
+        try:
+            finish(group, group[0].channel, *result, now)
+        except Exception:
+            log.exception("delivery %s result could not be recorded", [d.pk for d in group])
+            continue
+        if result[1] is None:
+            succeeded.add(group[0].channel_id)
+    if plain_ok:
+        _mine(plain_ok).update(
             state=DeliveryState.SENT,
-            sent_at=sent,
+            sent_at=timezone.now(),
             claim="",
             lease_until=None,
             last_error="",
-            detail=detail or "",
+            detail="",
         )
-        Channel.objects.filter(pk=channel.pk).update(last_success_at=sent)
-        if detail:
-            Channel.objects.filter(pk=channel.pk).update(last_error=detail, last_error_at=sent)
+    if succeeded:
+        Channel.objects.filter(pk__in=succeeded).update(last_success_at=timezone.now())
 
 
 def _failed(group: list[Delivery], channel: Channel, exc: TransportError, now: datetime) -> None:

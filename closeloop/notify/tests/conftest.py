@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from closeloop.notify.tests.receivers import Receiver
 
@@ -15,6 +16,13 @@ def receiver2():
     r = Receiver().start()
     yield r
     r.stop()
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # Assertions read English messages; the people's own language is set where it matters.
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

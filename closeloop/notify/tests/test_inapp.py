@@ -102,6 +102,8 @@ def test_it_serves_notifications_over_the_api(client, task, member, outsider):
 
 
 def test_it_saves_preferences_from_the_page(client, member):
+    member.language = "en"
+    member.save()
     client.force_login(member)
     assert client.get(reverse("notify:preferences")).status_code == 200
     response = client.post(
@@ -176,6 +178,8 @@ def test_it_lets_only_admins_near_channels(client, head, admin_user, receiver):
 
 
 def test_it_shows_channels_in_the_admin_with_masked_secrets_and_errors(client, admin_user, member, receiver):
+    admin_user.language = "en"
+    admin_user.save()
     channel = channel_create(
         actor=admin_user,
         name="ERP",
@@ -212,6 +216,8 @@ def test_it_shows_channels_in_the_admin_with_masked_secrets_and_errors(client, a
 
 
 def test_it_refuses_a_bad_channel_in_the_admin_form(client, admin_user):
+    admin_user.language = "en"
+    admin_user.save()
     client.force_login(admin_user)
     response = client.post(
         reverse("admin:notify_channel_add"),

@@ -20,6 +20,9 @@ from closeloop.notify.transports import (
 
 TOKEN_ERRORS = {40014, 42001, 40001, 41001}
 
+# The access token lives in the database: send from the worker's own thread.
+USES_DB = True
+
 
 def base() -> str:
     return settings.NOTIFY_DINGTALK_API_BASE.rstrip("/")

@@ -17,6 +17,9 @@ from closeloop.notify.transports import (
 
 TOKEN_ERRORS = {99991663, 99991661, 99991668, 99991664}
 
+# The access token lives in the database: send from the worker's own thread.
+USES_DB = True
+
 
 def base(channel=None) -> str:
     return settings.NOTIFY_FEISHU_API_BASE.rstrip("/")
