@@ -1,0 +1,461 @@
+"""The planning pages and API as people use them: the head, the member, and the outsider
+(a specialist of 市场部) who gets 404s; constant query counts as data grows; the search index
+is used (EXPLAIN) on SQLite and PostgreSQL."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from closeloop.core.testing.factories import make_task
+from closeloop.orgs.services import api_token_create
+from closeloop.tasks import services_plan
+from closeloop.tasks.models import DepartmentPolicy, Milestone, Task, TaskDependency
+from closeloop.tasks.selectors import TaskFilters, task_list
+from closeloop.tasks.services import CriterionIn
+
+pytestmark = pytest.mark.django_db
+TODAY = timezone.localdate()
+
+
+def web(user) -> Client:
+    # Assertions read English; a person's saved language would win over the header.
+    type(user).objects.filter(pk=user.pk).update(language="en")
+    c = Client(HTTP_ACCEPT_LANGUAGE="en")
+    c.force_login(user)
+    return c
+
+
+def api(user):
+    _t, raw = api_token_create(actor=user, name="t")
+    c = Client(HTTP_ACCEPT_LANGUAGE="en")
+    h = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+    class A:
+        def get(self, url):
+            return c.get("/api/v1" + url, **h)
+
+        def post(self, url, data=None):
+            return c.post("/api/v1" + url, data or {}, content_type="application/json", **h)
+
+        def put(self, url, data):
+            return c.put("/api/v1" + url, data, content_type="application/json", **h)
+
+        def delete(self, url):
+            return c.delete("/api/v1" + url, **h)
+
+    return A()
+
+
+def decompose(task, head, member):
+    subs = [
+        services_plan.subtask_add(
+            actor=head,
+            parent=task,
+            title=t,
+            owner=member,
+            start_date=TODAY + dt.timedelta(days=i),
+            due_date=TODAY + dt.timedelta(days=i + 1),
+        )
+        for i, t in enumerate(["用户画像分析", "召回策略制定", "活动页面原型设计", "文案撰写"])
+    ]
+    for a, b in zip(subs, subs[1:], strict=False):
+        services_plan.dependency_add(actor=head, predecessor=a, successor=b)
+    services_plan.milestone_add(actor=head, task=task, title="方案评审", date_=TODAY + dt.timedelta(days=2))
+    return subs
+
+
+# -- pages -------------------------------------------------------------------------------------
+
+
+def test_the_task_page_decomposes_inline(task, head, member):
+    client = web(head)
+    html = client.get(reverse("tasks:detail", args=[task.pk])).content.decode()
+    assert 'id="plan"' in html and "Add a subtask" in html
+    response = client.post(
+        reverse("tasks:subtask_add", args=[task.pk]),
+        {
+            "title": "用户画像分析",
+            "owner": member.pk,
+            "due_date": (TODAY + dt.timedelta(days=2)).isoformat(),
+            "criterion": "画像覆盖全部沉睡用户",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.lstrip().startswith('<section class="card plan" id="plan"') and "用户画像分析" in body
+    second = client.post(
+        reverse("tasks:subtask_add", args=[task.pk]),
+        {"title": "召回策略制定", "owner": member.pk, "due_date": (TODAY + dt.timedelta(days=1)).isoformat()},
+        HTTP_HX_REQUEST="true",
+    )
+    assert second.status_code == 200
+    a, b = Task.objects.filter(parent=task).order_by("id")
+    client.post(
+        reverse("tasks:dependency_add", args=[task.pk]),
+        {"predecessor": a.pk, "successor": b.pk},
+        HTTP_HX_REQUEST="true",
+    )
+    cycle = client.post(
+        reverse("tasks:dependency_add", args=[task.pk]),
+        {"predecessor": b.pk, "successor": a.pk},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "T001-2 → T001-1 → T001-2" in cycle
+    assert "before T001-1 it depends on" in cycle  # b is due before a
+    # Without an owner: refused, naming the field.
+    refused = client.post(
+        reverse("tasks:subtask_add", args=[task.pk]),
+        {"title": "无人负责", "due_date": TODAY.isoformat()},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "owner" in refused.content.decode().lower()
+    assert Task.objects.filter(parent=task).count() == 2
+
+
+def test_comments_render_markdown_and_notify(task, head, member):
+    client = web(member)
+    response = client.post(
+        reverse("tasks:comment_add", args=[task.pk]),
+        {"body": "**已完成** 初稿 @sales_head"},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert "<strong>已完成</strong>" in html and 'class="mention"' in html
+    assert head.notifications.filter(kind="mentioned").exists()
+
+
+def test_quick_capture_shows_up_in_my_work_with_a_countdown(head, member, sales):
+    client = web(head)
+    response = client.post(
+        reverse("tasks:adhoc"),
+        {
+            "department": sales.pk,
+            "title": "回复A客户关于导出功能的投诉",
+            "adhoc_category": "complaint",
+            "priority": "1",
+            "owner": member.pk,
+            "customer": "A客户",
+            "criterion": "24小时内书面答复",
+            "notes": "",
+        },
+    )
+    assert response.status_code == 302
+    task = Task.objects.get(source="adhoc")
+    assert task.respond_by is not None
+    home = web(member).get(reverse("tasks:home")).content.decode()
+    assert "回复A客户关于导出功能的投诉" in home and 'class="countdown' in home and "Respond within" in home
+
+
+def test_the_create_form_requires_intake_and_the_live_hint_flags_vague_titles(head, sales):
+    client = web(head)
+    hint = client.get(
+        reverse("tasks:intake_check"), {"title": "处理客户问题", "department": sales.pk}
+    ).content.decode()
+    assert "too vague" in hint and "24小时内" in hint
+    ok = client.get(
+        reverse("tasks:intake_check"), {"title": "解决A客户关于功能的投诉,24小时内回复解决方案"}
+    ).content.decode()
+    assert "too vague" not in ok and "24小时内" in ok
+    DepartmentPolicy.objects.create(department=sales, block_vague_intake=True)
+    blocking = client.get(
+        reverse("tasks:intake_check"), {"title": "跟进一下", "department": sales.pk}
+    ).content.decode()
+    assert "Too vague to save" in blocking
+    response = client.post(
+        reverse("tasks:create"),
+        {
+            "department": sales.pk,
+            "title": "跟进一下",
+            "goal": "看看",
+            "expected_outcome": "有结果",
+            "value": "有价值",
+            "task_type": "project",
+            "priority": "2",
+            "owner": head.pk,
+            "due_date": (TODAY + dt.timedelta(days=3)).isoformat(),
+            "c_text": ["有结果"],
+        },
+    )
+    assert response.status_code == 422 and not Task.objects.exists()
+    assert "This says what will be worked on" in response.content.decode()
+
+
+def test_the_head_sets_the_department_rules(head, member, sales):
+    assert web(member).get(reverse("tasks:department_policy", args=[sales.pk])).status_code == 404
+    response = web(head).post(
+        reverse("tasks:department_policy", args=[sales.pk]),
+        {
+            "block_vague_intake": "on",
+            "respond_high_hours": "12",
+            "respond_medium_workdays": "2",
+            "respond_low_workdays": "4",
+            "overload_per_week": "3",
+        },
+    )
+    assert response.status_code == 302
+    policy = DepartmentPolicy.objects.get(department=sales)
+    assert policy.block_vague_intake and policy.respond_high_hours == 12 and policy.overload_per_week == 3
+
+
+def test_board_timeline_workload_and_calendar_render_for_the_head(task, head, member, sales):
+    decompose(task, head, member)
+    client = web(head)
+    board = client.get(reverse("tasks:board")).content.decode()
+    assert "老用户召回活动" in board and 'data-status="in_progress"' in board and "Move to" in board
+    timeline = client.get(reverse("tasks:timeline"), {"task": task.pk}).content.decode()
+    assert "<svg" in timeline and timeline.count('class="tl-bar"') == 5
+    assert (
+        timeline.count('class="tl-dep') == 3
+        and 'class="tl-milestone' in timeline
+        and 'class="tl-today"' in timeline
+    )
+    assert client.get(reverse("tasks:timeline"), {"zoom": "month"}).status_code == 200
+    workload = client.get(reverse("tasks:workload"), {"person": member.pk}).content.decode()
+    assert member.display_name in workload and "Hand over all open tasks" in workload
+    cal = client.get(reverse("tasks:calendar")).content.decode()
+    assert "方案评审" in cal
+
+
+def test_workload_flags_overload_and_reassigns(head, member, sales):
+    DepartmentPolicy.objects.create(department=sales, overload_per_week=2)
+    friday = TODAY + dt.timedelta(days=(4 - TODAY.weekday()) % 7)
+    tasks = [
+        make_task(actor=head, department=sales, owner=member, title=f"签约{i}", due=friday) for i in range(3)
+    ]
+    client = web(head)
+    html = client.get(reverse("tasks:workload")).content.decode()
+    assert "Overloaded" in html and "load--over" in html
+    response = client.post(
+        reverse("tasks:workload_reassign", args=[tasks[0].pk]), {"owner": head.pk, "person": member.pk}
+    )
+    assert response.status_code == 302
+    assert Task.objects.get(pk=tasks[0].pk).owner_id == head.pk
+    handover = client.post(
+        reverse("tasks:workload_handover"),
+        {"department": sales.pk, "from_user": member.pk, "to_user": head.pk, "reason": "离职"},
+    )
+    assert handover.status_code == 302
+    assert not Task.objects.filter(owner=member).exists()
+    # The member may not hand over the head's tasks.
+    refused = web(member).post(
+        reverse("tasks:workload_handover"),
+        {"department": sales.pk, "from_user": head.pk, "to_user": member.pk},
+    )
+    assert refused.status_code == 403
+
+
+def test_a_specialist_of_another_department_gets_404s(task, head, member, outsider):
+    subs = decompose(task, head, member)
+    client = web(outsider)
+    for name in (
+        "subtask_add",
+        "dependency_add",
+        "milestone_add",
+        "comment_add",
+        "template_save",
+        "recurrence_set",
+    ):
+        assert (
+            client.post(reverse(f"tasks:{name}", args=[task.pk]), {"title": "x", "body": "x"}).status_code
+            == 404
+        ), name
+    assert client.get(reverse("tasks:timeline"), {"task": task.pk}).status_code == 404
+    for page in ("tasks:board", "tasks:timeline", "tasks:calendar", "tasks:workload"):
+        assert "老用户召回活动" not in client.get(reverse(page)).content.decode(), page
+    assert (
+        "用户画像分析"
+        not in client.get(reverse("tasks:workload"), {"department": task.department_id}).content.decode()
+    )
+    a = api(outsider)
+    for url in ("subtasks", "dependencies", "milestones", "criteria", "comments", "recurrence"):
+        assert a.get(f"/tasks/{task.pk}/{url}").status_code == 404, url
+    assert a.post(f"/tasks/{task.pk}/comments", {"body": "hi"}).status_code == 404
+    # A dependency on a task one can't see is a 404, from either end.
+    own = make_task(actor=outsider, department=outsider.memberships.first().department, title="市场物料")
+    assert a.post(f"/tasks/{own.pk}/dependencies", {"predecessor": subs[0].pk}).status_code == 404
+    assert api(member).post(f"/tasks/{subs[1].pk}/dependencies", {"predecessor": own.pk}).status_code == 404
+    assert a.get("/templates").json()["items"] == []
+
+
+# -- API ---------------------------------------------------------------------------------------
+
+
+def test_the_api_decomposes_with_the_same_rules(task, head, member):
+    a = api(head)
+    r = a.post(
+        f"/tasks/{task.pk}/subtasks",
+        {
+            "title": "用户画像分析",
+            "owner": "sales_specialist",
+            "due_date": (TODAY + dt.timedelta(days=2)).isoformat(),
+            "criteria": [{"text": "画像覆盖全部沉睡用户"}],
+            "weight": 2,
+        },
+    )
+    assert r.status_code == 201, r.content
+    s1 = r.json()["id"]
+    s2 = a.post(
+        f"/tasks/{task.pk}/subtasks",
+        {"title": "召回策略制定", "owner": member.pk, "due_date": (TODAY + dt.timedelta(days=4)).isoformat()},
+    ).json()["id"]
+    no_owner = a.post(f"/tasks/{task.pk}/subtasks", {"title": "x", "due_date": TODAY.isoformat()})
+    assert no_owner.status_code == 422 and "owner" in no_owner.json()["fields"]
+    assert a.post(f"/tasks/{s2}/dependencies", {"predecessor": s1}).status_code == 201
+    cycle = a.post(f"/tasks/{s1}/dependencies", {"predecessor": s2})
+    assert cycle.status_code == 422 and "T001-2 → T001-1 → T001-2" in cycle.json()["message"]
+    plan = a.get(f"/tasks/{task.pk}/subtasks").json()
+    assert [s["code"] for s in plan["subtasks"]] == ["T001-1", "T001-2"] and plan["subtasks"][1]["after"] == [
+        s1
+    ]
+    m = a.post(f"/tasks/{task.pk}/milestones", {"title": "方案评审", "date": TODAY.isoformat()}).json()
+    assert api(head).get(f"/tasks/{task.pk}/milestones").json()["items"][0]["title"] == "方案评审"
+    from django.test import Client as _C  # noqa: F401 - the PATCH goes through the same client
+
+    c = a.post(f"/tasks/{task.pk}/comments", {"body": "@sales_specialist 请看 *这里*"}).json()
+    assert "<em>这里</em>" in c["html"] and c["mentions"] == [member.pk]
+    crit = a.put(
+        f"/tasks/{task.pk}/criteria",
+        {
+            "criteria": [
+                {"text": "召回率达标", "metric": "召回率", "comparator": ">=", "threshold": 15, "unit": "%"}
+            ]
+        },
+    )
+    assert crit.status_code == 200 and crit.json()["items"][0]["display"] == "召回率 ≥ 15%"
+    assert a.put(f"/tasks/{task.pk}/criteria", {"criteria": []}).status_code == 422
+    rule = a.put(f"/tasks/{task.pk}/recurrence", {"frequency": "monthly_workday", "nth_workday": 3})
+    assert rule.status_code == 200 and rule.json()["next_due"]
+    bad = a.put(f"/tasks/{task.pk}/recurrence", {"frequency": "weekly"})
+    assert bad.status_code == 422 and "weekday" in bad.json()["fields"]
+    tpl = a.post("/templates", {"department": "SALES", "name": "活动方案设计", "from_task": task.pk})
+    assert tpl.status_code == 201 and len(tpl.json()["items"]) == 2
+    other = make_task(
+        actor=head,
+        department=task.department,
+        owner=member,
+        title="春节召回活动",
+        due=TODAY + dt.timedelta(days=30),
+        start_date=TODAY,
+    )
+    applied = a.post(f"/tasks/{other.pk}/apply-template", {"template": tpl.json()["id"]})
+    assert applied.status_code == 201 and len(applied.json()["subtasks"]) == 2
+    assert a.delete(f"/milestones/{m['id']}").status_code == 204
+    adhoc = a.post(
+        "/adhoc-tasks",
+        {
+            "department": "SALES",
+            "title": "回复B客户投诉",
+            "category": "complaint",
+            "owner": "sales_specialist",
+        },
+    )
+    assert adhoc.status_code == 201 and adhoc.json()["respond_by"]
+    vague = a.post("/intake-check", {"title": "处理客户问题"}).json()
+    assert vague["vague"] and set(vague["missing"]) == {"party", "result", "deadline"}
+    # Creating a top-level task through the API needs goal, outcome and value.
+    r = a.post(
+        "/tasks",
+        {
+            "department": "SALES",
+            "title": "月度销售报表",
+            "due_date": TODAY.isoformat(),
+            "criteria": [{"text": "数据准确"}],
+        },
+    )
+    assert r.status_code == 422 and {"goal", "expected_outcome", "value"} <= set(r.json()["fields"])
+
+
+# -- constant queries --------------------------------------------------------------------------
+
+
+def _grow(head, member, sales, root, n):
+    for i in range(n):
+        t = make_task(
+            actor=head,
+            department=sales,
+            owner=member,
+            title=f"签约{i}",
+            due=TODAY + dt.timedelta(days=i % 20),
+            criteria=[CriterionIn(text="ok")],
+        )
+        s = services_plan.subtask_add(
+            actor=head,
+            parent=root,
+            title=f"步骤{i}",
+            owner=member,
+            due_date=TODAY + dt.timedelta(days=i % 9),
+            start_date=TODAY,
+        )
+        Milestone.objects.create(task=root, title=f"m{i}", date=TODAY + dt.timedelta(days=i % 9))
+        prev = Task.objects.filter(parent=root).exclude(pk=s.pk).order_by("-id").first()
+        if prev is not None:
+            TaskDependency.objects.create(predecessor=prev, successor=s)
+        del t
+
+
+@pytest.mark.parametrize("page", ["board", "timeline", "workload", "calendar"])
+def test_planning_pages_run_a_fixed_number_of_queries(
+    page, task, head, member, sales, django_assert_max_num_queries
+):
+    from django.test.utils import CaptureQueriesContext
+
+    client = web(head)
+    url = reverse(f"tasks:{page}")
+    params = {"task": task.pk} if page == "timeline" else {}
+    _grow(head, member, sales, task, 5)
+    client.get(url, params)  # warm the calendar cache and the session
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(url, params).status_code == 200
+    _grow(head, member, sales, task, 30)
+    with CaptureQueriesContext(connection) as large:
+        assert client.get(url, params).status_code == 200
+    assert len(large.captured_queries) == len(small.captured_queries), page
+    with django_assert_max_num_queries(16):
+        client.get(url, params)
+
+
+def test_the_task_page_with_its_plan_runs_a_fixed_number_of_queries(task, head, member, sales):
+    from django.test.utils import CaptureQueriesContext
+
+    client = web(head)
+    _grow(head, member, sales, task, 3)
+    url = reverse("tasks:detail", args=[task.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as small:
+        client.get(url)
+    _grow(head, member, sales, task, 20)
+    with CaptureQueriesContext(connection) as large:
+        client.get(url)
+    assert len(large.captured_queries) == len(small.captured_queries)
+
+
+# -- search index ------------------------------------------------------------------------------
+
+
+def test_search_uses_the_index_and_never_scans_every_row(head, member, sales):
+    for i in range(30):
+        make_task(actor=head, department=sales, owner=member, title=f"客户拜访计划{i}")
+    report = make_task(actor=head, department=sales, owner=member, title="月度销售报表")
+    assert list(task_list(head, TaskFilters(q="报表"))) == [report]
+    from closeloop.tasks.search import match_sql
+
+    condition = match_sql(connection.vendor, "报表")
+    qs = Task.objects.filter(condition).values("id")
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SET LOCAL enable_seqscan = off")
+            cur.execute("EXPLAIN " + sql, params)
+            plan = "\n".join(r[0] for r in cur.fetchall())
+            assert "task_search_gin" in plan, plan
+            assert "Seq Scan on tasks_task" not in plan, plan
+        else:
+            cur.execute("EXPLAIN QUERY PLAN " + sql, params)
+            plan = "\n".join(str(r[-1]) for r in cur.fetchall())
+            assert "VIRTUAL TABLE INDEX" in plan, plan
+            assert "SCAN tasks_task\n" not in plan + "\n" and "SCAN tasks_task " not in plan, plan
