@@ -248,3 +248,13 @@ def test_it_notifies_500_people_in_a_handful_of_queries(admin_user, django_asser
     assert Notification.objects.count() == 500
     assert Delivery.objects.count() == 501  # 500 emails + one webhook event
     assert json.dumps(Delivery.objects.filter(channel__kind="webhook").get().mentions)
+
+
+def test_it_is_drained_by_the_core_worker(admin_user, member, receiver):
+    from closeloop.core.worker import run_jobs_once
+
+    webhook(admin_user, receiver.base + "/hook")
+    notify(recipients=[member], kind="task.assigned", data={"code": "A"})
+    run_jobs_once(timezone.now())
+    run_jobs_once(timezone.now())  # twice: still one message
+    assert len(receiver.hits) == 1 and Delivery.objects.get().state == DeliveryState.SENT
