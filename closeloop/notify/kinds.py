@@ -58,7 +58,9 @@ def _reminder(data: Mapping[str, Any]) -> tuple[str, str]:
     if items:
         title = _("Post today's update on %(count)s task(s)") % {"count": len(items)}
         body = "\n".join(
-            f"{t.get('code', '')} {t.get('title', '')}".strip() for t in items if isinstance(t, dict)
+            " ".join(str(t.get(k, "")) for k in ("code", "title", "owner") if t.get(k))
+            for t in items
+            if isinstance(t, dict)
         )
         return str(title), body
     return str(_("Post today's update on %(code)s %(title)s") % _Blank(data)), ""

@@ -169,6 +169,35 @@ def notify(
     return notifications
 
 
+def notify_group(
+    *,
+    department: Department | int,
+    kind: str,
+    data: dict[str, Any],
+    link: str = "",
+    mentions: Iterable[User] = (),
+) -> list[Delivery]:
+    """Post one message to the department's IM group channels, @-mentioning `mentions`,
+    without in-app or personal copies (the caller has told each person already, e.g. the
+    end-of-day digest). Call inside the caller's transaction."""
+    dept_id = department.pk if isinstance(department, Department) else department
+    channels = [
+        c
+        for c in Channel.objects.filter(kind__in=GROUP_KINDS, department_id=dept_id, enabled=True)
+        if _channel_carries(c, kind)
+    ]
+    now = timezone.now()
+    people = list(dict.fromkeys(u.pk for u in mentions if u is not None and u.is_active))
+    return Delivery.objects.bulk_create(
+        [
+            Delivery(
+                channel=c, kind=kind, data=data, link=link, mentions=people, run_after=now, created_at=now
+            )
+            for c in channels
+        ]
+    )
+
+
 # -- in-app ------------------------------------------------------------------
 
 

@@ -39,14 +39,6 @@ def _departments() -> list[Department]:
     return list(Department.objects.select_related("head", "deputy").order_by("id"))
 
 
-def _post_to_group(*, department: Department, kind: str, data: dict, link: str, mentions: list) -> None:
-    """One message in the department's IM group, @-mentioning `mentions`, without another
-    personal notification. Uses the notification layer's group entry point."""
-    post = getattr(notify_services, "notify_group", None) or getattr(notify_services, "post_to_group", None)
-    if post is not None:
-        post(department=department, kind=kind, data=data, link=link, mentions=mentions)
-
-
 def send_update_reminders(now: datetime) -> int:
     """Returns the number of people reminded. Owed updates of every department are read in
     one query, whatever the number of people."""
@@ -87,7 +79,7 @@ def send_update_reminders(now: datetime) -> int:
                 link=link,
             )
             reminded += 1
-        _post_to_group(
+        notify_services.notify_group(
             department=dept,
             kind="update_reminder",
             data={

@@ -127,3 +127,28 @@ def test_the_sweep_marks_a_task_that_stopped_reporting(started, member):
     fc = TaskForecast.objects.get(task=started)
     assert fc.at_risk and fc.reason == "stalled"
     assert forecast_sweep(at(2026, 3, 20, 12)) == 0  # once a day
+
+
+@pytest.mark.django_db
+def test_the_department_group_gets_one_reminder_mentioning_everyone_who_owes(
+    holiday_2023, head, member, sales
+):
+    from closeloop.notify.models import Channel, Delivery
+
+    robot = Channel.objects.create(
+        name="销售部群",
+        kind="wecom_robot",
+        department=sales,
+        url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+    )
+    _t002(head, member, sales)
+    _t002(head, head, sales, title="区域销售数据复核")
+    send_update_reminders(at(2023, 9, 28, 17, 50))
+    send_update_reminders(at(2023, 9, 28, 17, 55))  # run twice: still one group message
+    group = Delivery.objects.filter(channel=robot, kind="update_reminder")
+    assert group.count() == 1
+    assert set(group.get().mentions) == {member.pk, head.pk}
+    assert group.get().recipient_id is None
+    assert len(group.get().data["tasks"]) == 2
+    # Each person still gets their own digest in the app, and no second in-app copy from the group post.
+    assert reminders(member).count() == 1
