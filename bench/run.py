@@ -762,7 +762,7 @@ def main(argv: list[str] | None = None) -> int:
         md_path = RESULTS_DIR / f"latest-{vendor}.md"
         md_path.write_text(table, encoding="utf-8")
         print(
-            f"Wrote {json_path.relative_to(PROJECT_DIR)} and {md_path.relative_to(PROJECT_DIR)} ({report['seconds']:.0f} s in all)"
+            f"Wrote {json_path} and {md_path} ({report['seconds']:.0f} s in all)"
         )
     failed = [r for r in results if not r.ok]
     return 1 if failed else 0
