@@ -136,7 +136,7 @@ BOARD_STATUSES = [
     Status.DONE,
 ]
 DONE_DAYS = 14
-PER_COLUMN = 20
+PER_COLUMN = 12
 
 
 @dataclass

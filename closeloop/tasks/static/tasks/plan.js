@@ -120,7 +120,7 @@
       var form = ev.target.closest("form.board-move");
       if (!form) return;
       ev.preventDefault();
-      var to = form.getAttribute("data-to");
+      var to = form.querySelector("select[name=to]").value;
       var card = form.closest(".board-card");
       var col = board.querySelector('.board-col[data-status="' + to + '"]');
       var noteInput = form.querySelector("input[name=note]");
