@@ -1145,6 +1145,10 @@ from bench.tracking_step import tracking_data  # noqa: E402
 
 step("tracking: updates, warnings, forecasts")(tracking_data)
 
+from bench.plan_step import plan_data  # noqa: E402
+
+step("plan: search index, dependencies, milestones")(plan_data)
+
 
 # -- running -------------------------------------------------------------------------------
 
