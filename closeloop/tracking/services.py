@@ -1,18 +1,17 @@
 """Every write of progress tracking: updates, delay warnings and their decisions, forecasts.
 
 Task rows belong to the tasks app. Progress and status go through `tasks.services`
-(`task_update`, `task_transition`). Two writes cannot: the roll-up of a parent's progress
-(`task_update` refuses a percent on a task with subtasks, by design, and only the owner may
-set one) and the due date an approved delay moves (`task_update` treats a new due date on a
-not-started task as re-planning and overwrites `original_due_date`, which a delay must keep).
-Those two compare-and-set the Task row on `version` and record a TaskEvent through
+(`task_update`, `task_transition`; task_update also rolls a percent up to the ancestors).
+One write cannot: the due date an approved delay moves (`task_update` treats a new due date
+on a not-started task as re-planning and overwrites `original_due_date`, which a delay must
+keep). That one compare-and-sets the Task row on `version` and records a TaskEvent through
 `tasks.services.record_event`, exactly as the tasks services do.
 """
 
 from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, F
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -173,41 +172,9 @@ def _apply_to_task(
     elif state == UpdateState.IN_PROGRESS and task.status == Status.NOT_STARTED and (percent or note):
         task = task_transition(actor=actor, task=task, to=Status.IN_PROGRESS, note=note)
     if percent is not None and percent != task.progress:
+        # task_update rolls the new percent up to every ancestor (tasks.services.progress_roll_up).
         task = task_update(actor=actor, task=task, expected_version=task.version, progress=percent)
-        _roll_up(actor=actor, task=task)
     return task
-
-
-def _roll_up(*, actor: User, task: Task) -> None:
-    """Set each ancestor's progress to the mean of its open-or-done children, deepest first.
-    Compare-and-sets each row on `version` (see the module docstring for why not task_update)."""
-    for ancestor_id in reversed(task.ancestor_ids()):
-        parent = Task.objects.select_for_update().get(pk=ancestor_id)
-        mean = (
-            Task.objects.filter(parent_id=ancestor_id)
-            .exclude(status=Status.CANCELLED)
-            .aggregate(p=Avg("progress"))["p"]
-        )
-        value = round(mean or 0)
-        if value == parent.progress or parent.status in CLOSED_STATUSES:
-            continue
-        rows = Task.objects.filter(pk=parent.pk, version=parent.version).update(
-            progress=value, version=F("version") + 1, updated_at=timezone.now()
-        )
-        if rows != 1:
-            raise Conflict(
-                _("Someone else changed this task meanwhile; reload and try again."), code="version_conflict"
-            )
-        record_event(
-            task=parent,
-            actor=actor,
-            verb="progress_rolled_up",
-            before={"progress": parent.progress},
-            after={"progress": value},
-        )
-
-
-# -- forecast -------------------------------------------------------------------------------
 
 
 def forecast_refresh(*, task: Task, now: datetime | None = None) -> TaskForecast | None:
