@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from closeloop.core.errors import NotFound
 from closeloop.orgs.selectors import visible_department_ids
+from closeloop.tasks import extensions
 from closeloop.tasks.models import AcceptanceCriterion, Task, TaskCollaborator, TaskEvent
 from closeloop.tasks.permissions import plays
 from closeloop.tasks.search import match_sql
@@ -69,7 +70,8 @@ def local_today(tz=None) -> date:
 
 
 def list_base(user) -> QuerySet[Task]:
-    return Task.objects.visible_to(user).select_related("department", "owner", "project", "customer")
+    qs = Task.objects.visible_to(user).select_related("department", "owner", "project", "customer")
+    return extensions.prepare_rows(qs)
 
 
 @dataclass
@@ -112,7 +114,10 @@ def my_work(user, *, today: date | None = None, limit: int = 300) -> MyWork:
     if led:
         review_q |= Q(department_id__in=led, reviewer__isnull=True)
     out.to_review = list(
-        list_base(user).filter(review_q, status=Status.SUBMITTED).exclude(owner=user).order_by("due_date")[:50]
+        list_base(user)
+        .filter(review_q, status=Status.SUBMITTED)
+        .exclude(owner=user)
+        .order_by("due_date")[:50]
     )
     return out
 
@@ -191,7 +196,8 @@ def task_detail(user, pk: int | str) -> Task:
     task = access_task(user, pk)
     task.criteria_list = list(AcceptanceCriterion.objects.filter(task=task))
     task.collaborator_list = [
-        link.user for link in TaskCollaborator.objects.filter(task=task).select_related("user").order_by("added_at")
+        link.user
+        for link in TaskCollaborator.objects.filter(task=task).select_related("user").order_by("added_at")
     ]
     task.subtask_list = list(
         Task.objects.filter(path__startswith=task.path)
@@ -200,7 +206,9 @@ def task_detail(user, pk: int | str) -> Task:
         .order_by("path")
     )
     task.ancestor_list = list(Task.objects.filter(pk__in=task.ancestor_ids()).order_by("depth"))
-    task.event_list = list(TaskEvent.objects.filter(task=task).select_related("actor").order_by("-created_at", "-id")[:100])
+    task.event_list = list(
+        TaskEvent.objects.filter(task=task).select_related("actor").order_by("-created_at", "-id")[:100]
+    )
     return task
 
 

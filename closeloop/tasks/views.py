@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from closeloop.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from closeloop.orgs.models import User
 from closeloop.orgs.selectors import department_visible_list, departments_for, visible_department_ids
-from closeloop.tasks import permissions, selectors, services
+from closeloop.tasks import extensions, permissions, selectors, services
 from closeloop.tasks.forms import (
     COMPARATOR_CHOICES,
     CollaboratorForm,
@@ -327,6 +327,7 @@ def _detail_context(request, task: Task, **extra) -> dict:
         "collab_form": CollaboratorForm() if may_edit else None,
         "action_error": None,
         "open_panel": "",
+        "extension_panels": extensions.task_panels(request, task),
     }
     from closeloop.tasks.views_plan import plan_context
 

@@ -9,9 +9,10 @@ class TrackingConfig(AppConfig):
 
     def ready(self) -> None:
         from closeloop.notify.kinds import KINDS, Kind, register_kind
-        from closeloop.tracking import jobs
+        from closeloop.tracking import extensions, jobs
 
         jobs.register()
+        extensions.register()
         # The notification layer's registry lacks this kind; add it unless it is there by now.
         if "delay_warning.escalated" not in KINDS:
             register_kind(

@@ -5,7 +5,15 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from closeloop.tasks import extensions
+
 register = template.Library()
+
+
+@register.simple_tag
+def row_flags(task, today):
+    """Flags other apps add to a task row (e.g. tracking's 有风险), see tasks.extensions."""
+    return extensions.row_flags(task, today)
 
 
 @register.simple_tag

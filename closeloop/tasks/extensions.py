@@ -1,0 +1,49 @@
+"""Extension points for the apps to the right of tasks (tracking, collaboration, review).
+
+They add a panel to the task page, and flags to task rows, without tasks importing them:
+each app registers its callables in `AppConfig.ready()`, as jobs register with the worker.
+
+- A *panel* is `fn(request, task) -> str` (rendered HTML), shown on the task page.
+- *Row flags* are a pair: `prepare(queryset) -> queryset` loads what the flags need with the
+  list's own query (so lists stay constant-query), and `render(task, today) -> str`.
+"""
+
+from collections.abc import Callable
+from datetime import date
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
+
+Panel = Callable[[HttpRequest, object], str]
+Prepare = Callable[[QuerySet], QuerySet]
+RenderFlags = Callable[[object, date], str]
+
+_panels: list[Panel] = []
+_row_flags: list[tuple[Prepare, RenderFlags]] = []
+
+
+def register_task_panel(fn: Panel) -> None:
+    if fn not in _panels:
+        _panels.append(fn)
+
+
+def register_row_flags(*, prepare: Prepare, render: RenderFlags) -> None:
+    if all(r is not render for _p, r in _row_flags):
+        _row_flags.append((prepare, render))
+
+
+def task_panels(request: HttpRequest, task) -> list[str]:
+    return [fn(request, task) for fn in _panels]
+
+
+def prepare_rows(qs: QuerySet) -> QuerySet:
+    for prepare, _render in _row_flags:
+        qs = prepare(qs)
+    return qs
+
+
+def row_flags(task, today: date) -> SafeString:
+    # Each renderer returns template output, which is already escaped.
+    return format_html_join("", "{}", ((render(task, today),) for _p, render in _row_flags))

@@ -1,0 +1,45 @@
+"""What tracking adds to pages the tasks app owns, through `closeloop.tasks.extensions`:
+a panel on the task page (flags, forecast and why, the latest update, the warning history,
+links to post an update or raise a warning) and the 有风险 flag on task rows (overdue and
+blocked are shown by the tasks app itself)."""
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from closeloop.tasks import extensions
+from closeloop.tracking import cadence
+from closeloop.tracking.models import DelayWarning, ProgressUpdate, TaskForecast
+from closeloop.tracking.selectors import Flags, flags_for, with_flags
+
+
+def task_panel(request, task) -> str:
+    """Three queries, whatever the task's history."""
+    fc = TaskForecast.objects.filter(task_id=task.pk).first()
+    today = cadence.local_today(task.department, timezone.now())
+    flags = Flags(
+        overdue=task.is_overdue(today),
+        at_risk=bool(fc and fc.at_risk and task.is_open),
+        blocked=task.status == "blocked",
+        forecast=fc,
+    )
+    context = {
+        "task": task,
+        "flags": flags,
+        "latest": ProgressUpdate.objects.filter(task_id=task.pk).order_by("-day").first(),
+        "warnings": list(DelayWarning.objects.filter(task_id=task.pk).order_by("-raised_at")[:10]),
+        "is_owner": request.user.pk == task.owner_id,
+    }
+    return render_to_string("tracking/_panel.html", context, request=request)
+
+
+def risk_flag(task, today) -> str:
+    flags = flags_for(task, today)
+    if not flags.at_risk:
+        return ""
+    only_risk = Flags(overdue=False, at_risk=True, blocked=False, forecast=flags.forecast)
+    return render_to_string("tracking/_flags.html", {"flags": only_risk})
+
+
+def register() -> None:
+    extensions.register_task_panel(task_panel)
+    extensions.register_row_flags(prepare=with_flags, render=risk_flag)
