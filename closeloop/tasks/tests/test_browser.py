@@ -140,9 +140,10 @@ def test_it_creates_finds_and_opens_a_task_in_a_real_browser(browser, live_serve
     assert "SALES-T001" in page.content()
 
     # Start it, then block it with a note: the activity log tells the story.
-    page.click("form button:has-text('Start')")
+    # The person's UI is Chinese (the default): the buttons read 开始 / 标记阻塞.
+    page.click("form button:has-text('开始')")
     page.wait_for_selector(".badge.status--in_progress")
-    page.click(".note-action summary:has-text('Mark blocked')")
+    page.click(".note-action summary:has-text('标记阻塞')")
     page.fill("textarea#note-blocked", "等待技术部提供数据接口")
     page.click(".note-action form button[type=submit]")
     page.wait_for_selector(".badge.status--blocked")

@@ -1,13 +1,12 @@
 """Who sees what (DESIGN.md): the authorization is the query."""
 
+import pytest
+
+from closeloop.core.errors import NotFound
 from closeloop.core.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 from closeloop.tasks import services
 from closeloop.tasks.models import Task
 from closeloop.tasks.selectors import access_task, my_work
-
-import pytest
-
-from closeloop.core.errors import NotFound
 
 
 def visible(user):
