@@ -15,7 +15,7 @@ from django.utils import timezone
 from closeloop.orgs.calendar import add_workdays
 from closeloop.orgs.models import Department, Membership, User
 from closeloop.tasks import services
-from closeloop.tasks.models import AdhocCategory, Priority, Source, Task, TaskEvent, TaskType
+from closeloop.tasks.models import AdhocCategory, Priority, Source, Task, TaskEvent, TaskType, subtree_q
 from closeloop.tasks.services import CriterionIn
 from closeloop.tasks.states import Status
 
@@ -62,7 +62,9 @@ class Demo:
 def ensure_org() -> tuple[dict[str, Department], dict[str, User]]:
     depts: dict[str, Department] = {}
     for code, name, parent in DEPARTMENTS:
-        dept, _ = Department.objects.get_or_create(code=code, defaults={"name": name, "parent": depts.get(parent)})
+        dept, _ = Department.objects.get_or_create(
+            code=code, defaults={"name": name, "parent": depts.get(parent)}
+        )
         depts[code] = dept
     people: dict[str, User] = {}
     for username, name, dept_code, role, heads, mobile in PEOPLE:
@@ -105,8 +107,12 @@ def _backdate(task: Task, days_ago: int) -> None:
     stamped by the database when they happen)."""
     now = timezone.now()
     start = now - dt.timedelta(days=days_ago)
-    Task.objects.filter(path__startswith=task.path).update(created_at=start)
-    events = list(TaskEvent.objects.filter(task__path__startswith=task.path).order_by("id").values_list("id", flat=True))
+    Task.objects.filter(subtree_q(task.path)).update(created_at=start)
+    events = list(
+        TaskEvent.objects.filter(subtree_q(task.path, "task__path"))
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
     if not events:
         return
     step = dt.timedelta(days=days_ago) / (len(events) + 1)
@@ -125,14 +131,24 @@ def load_tasks(d: Demo) -> None:
 
     # T001 老用户召回活动: the handbook's decomposed project.
     t001 = services.task_create(
-        actor=p["sales_head"], department=sales, title="老用户召回活动",
+        actor=p["sales_head"],
+        department=sales,
+        title="老用户召回活动",
         goal="为提升用户活跃度,需在截止日前完成“老用户召回活动”的方案设计与落地执行。",
-        expected_outcome="召回方案上线,沉睡用户回访率明显提升", value="达成Q3用户活跃度目标",
-        task_type=TaskType.PROJECT, priority=Priority.HIGH, owner=p["sales_manager"],
-        start_date=d.day(-12), due_date=d.workday(8), project=q3, notes="关联Q3用户活跃度目标",
+        expected_outcome="召回方案上线,沉睡用户回访率明显提升",
+        value="达成Q3用户活跃度目标",
+        task_type=TaskType.PROJECT,
+        priority=Priority.HIGH,
+        owner=p["sales_manager"],
+        start_date=d.day(-12),
+        due_date=d.workday(8),
+        project=q3,
+        notes="关联Q3用户活跃度目标",
         collaborators=[p["marketing_specialist"], p["sales_specialist"]],
-        criteria=[CriterionIn(text="方案符合用户需求,经部门负责人确认"),
-                  CriterionIn(text="沉睡用户召回率达标", metric="召回率", comparator=">=", threshold=15, unit="%")],
+        criteria=[
+            CriterionIn(text="方案符合用户需求,经部门负责人确认"),
+            CriterionIn(text="沉睡用户召回率达标", metric="召回率", comparator=">=", threshold=15, unit="%"),
+        ],
     )
     t001 = _walk(t001, [(Status.IN_PROGRESS, "sales_manager", "")], p)
     subtasks = [
@@ -143,9 +159,16 @@ def load_tasks(d: Demo) -> None:
     ]
     for title, owner, start, due, status in subtasks:
         sub = services.task_create(
-            actor=p["sales_manager"], department=sales, parent=t001, title=title, owner=p[owner],
-            start_date=d.day(start), due_date=min(d.day(due), t001.due_date), priority=Priority.HIGH,
-            task_type=TaskType.PROJECT, criteria=[CriterionIn(text=f"{title}成果经负责人确认")],
+            actor=p["sales_manager"],
+            department=sales,
+            parent=t001,
+            title=title,
+            owner=p[owner],
+            start_date=d.day(start),
+            due_date=min(d.day(due), t001.due_date),
+            priority=Priority.HIGH,
+            task_type=TaskType.PROJECT,
+            criteria=[CriterionIn(text=f"{title}成果经负责人确认")],
         )
         if status == Status.DONE:
             sub = _walk(sub, [(Status.IN_PROGRESS, owner, ""), (Status.SUBMITTED, owner, "")], p)
@@ -157,24 +180,50 @@ def load_tasks(d: Demo) -> None:
 
     # T002 月度销售报表: done and accepted.
     t002 = services.task_create(
-        actor=p["sales_head"], department=sales, title="月度销售报表", task_type=TaskType.ROUTINE,
-        priority=Priority.MEDIUM, owner=p["sales_specialist"], start_date=d.day(-9), due_date=d.workday(-2),
-        goal="汇总上月销售数据,供月度经营会使用", expected_outcome="月度销售报表(含区域/产品线对比)",
-        value="支撑月度经营决策", notes="需包含区域/产品线数据对比",
-        criteria=[CriterionIn(text="数据准确率达标", metric="数据准确率", comparator=">=", threshold=95, unit="%"),
-                  CriterionIn(text="包含区域与产品线对比")],
+        actor=p["sales_head"],
+        department=sales,
+        title="月度销售报表",
+        task_type=TaskType.ROUTINE,
+        priority=Priority.MEDIUM,
+        owner=p["sales_specialist"],
+        start_date=d.day(-9),
+        due_date=d.workday(-2),
+        goal="汇总上月销售数据,供月度经营会使用",
+        expected_outcome="月度销售报表(含区域/产品线对比)",
+        value="支撑月度经营决策",
+        notes="需包含区域/产品线数据对比",
+        criteria=[
+            CriterionIn(text="数据准确率达标", metric="数据准确率", comparator=">=", threshold=95, unit="%"),
+            CriterionIn(text="包含区域与产品线对比"),
+        ],
     )
-    t002 = _walk(t002, [(Status.IN_PROGRESS, "sales_specialist", ""), (Status.SUBMITTED, "sales_specialist", "")], p)
+    t002 = _walk(
+        t002, [(Status.IN_PROGRESS, "sales_specialist", ""), (Status.SUBMITTED, "sales_specialist", "")], p
+    )
     _move(t002, Status.DONE, p["sales_head"], "数据核对无误")
     _backdate(t002, 9)
 
     # T003 客户需求调研: collaborative, with product and marketing.
     t003 = services.task_create(
-        actor=p["sales_head"], department=sales, title="客户需求调研", task_type=TaskType.COLLABORATIVE,
-        priority=Priority.MEDIUM, owner=p["sales_manager"], start_date=d.day(-6), due_date=d.workday(5),
-        customer=cust_a, project=launch, goal="了解A客户对新功能的真实需求", expected_outcome="需求调研报告",
-        value="提升客户满意度", collaborators=[p["product_head"], p["marketing_specialist"]],
-        criteria=[CriterionIn(text="覆盖至少10家重点客户", metric="访谈客户数", comparator=">=", threshold=10, unit="家")],
+        actor=p["sales_head"],
+        department=sales,
+        title="客户需求调研",
+        task_type=TaskType.COLLABORATIVE,
+        priority=Priority.MEDIUM,
+        owner=p["sales_manager"],
+        start_date=d.day(-6),
+        due_date=d.workday(5),
+        customer=cust_a,
+        project=launch,
+        goal="了解A客户对新功能的真实需求",
+        expected_outcome="需求调研报告",
+        value="提升客户满意度",
+        collaborators=[p["product_head"], p["marketing_specialist"]],
+        criteria=[
+            CriterionIn(
+                text="覆盖至少10家重点客户", metric="访谈客户数", comparator=">=", threshold=10, unit="家"
+            )
+        ],
     )
     t003 = _walk(t003, [(Status.IN_PROGRESS, "sales_manager", "")], p)
     _progress(t003, 50)
@@ -182,9 +231,17 @@ def load_tasks(d: Demo) -> None:
 
     # T004: overdue signing follow-up.
     t004 = services.task_create(
-        actor=p["sales_manager"], department=sales, title="跟进B客户签约进度", task_type=TaskType.PROJECT,
-        priority=Priority.HIGH, owner=p["sales_specialist"], start_date=d.day(-10), due_date=d.workday(-1),
-        customer=cust_b, expected_outcome="B客户完成合同签署", value="达成Q3销售目标",
+        actor=p["sales_manager"],
+        department=sales,
+        title="跟进B客户签约进度",
+        task_type=TaskType.PROJECT,
+        priority=Priority.HIGH,
+        owner=p["sales_specialist"],
+        start_date=d.day(-10),
+        due_date=d.workday(-1),
+        customer=cust_b,
+        expected_outcome="B客户完成合同签署",
+        value="达成Q3销售目标",
         criteria=[CriterionIn(text="合同已签署并回传")],
     )
     t004 = _walk(t004, [(Status.IN_PROGRESS, "sales_specialist", "")], p)
@@ -193,68 +250,137 @@ def load_tasks(d: Demo) -> None:
 
     # T005: blocked, waiting on marketing.
     t005 = services.task_create(
-        actor=p["sales_head"], department=sales, title="筹备下周产品推介会", task_type=TaskType.PROJECT,
-        priority=Priority.MEDIUM, owner=p["sales_manager"], start_date=d.day(-3), due_date=d.workday(4),
-        expected_outcome="推介会按期举办,到场客户不少于30家", collaborators=[p["marketing_specialist"]],
-        criteria=[CriterionIn(text="到场客户数达标", metric="到场客户数", comparator=">=", threshold=30, unit="家")],
+        actor=p["sales_head"],
+        department=sales,
+        title="筹备下周产品推介会",
+        task_type=TaskType.PROJECT,
+        priority=Priority.MEDIUM,
+        owner=p["sales_manager"],
+        start_date=d.day(-3),
+        due_date=d.workday(4),
+        expected_outcome="推介会按期举办,到场客户不少于30家",
+        collaborators=[p["marketing_specialist"]],
+        criteria=[
+            CriterionIn(text="到场客户数达标", metric="到场客户数", comparator=">=", threshold=30, unit="家")
+        ],
     )
-    _walk(t005, [(Status.IN_PROGRESS, "sales_manager", ""), (Status.BLOCKED, "sales_manager", "等待市场部提供推广物料")], p)
+    _walk(
+        t005,
+        [
+            (Status.IN_PROGRESS, "sales_manager", ""),
+            (Status.BLOCKED, "sales_manager", "等待市场部提供推广物料"),
+        ],
+        p,
+    )
     _backdate(t005, 3)
 
     # T006: an ad-hoc customer complaint with a response deadline.
     services.task_create(
-        actor=p["sales_manager"], department=sales, title="解决A客户关于报表导出功能的投诉,24小时内回复解决方案",
-        task_type=TaskType.ROUTINE, priority=Priority.HIGH, owner=p["sales_specialist"], due_date=d.day(1),
-        customer=cust_a, source=Source.ADHOC, adhoc_category=AdhocCategory.COMPLAINT,
+        actor=p["sales_manager"],
+        department=sales,
+        title="解决A客户关于报表导出功能的投诉,24小时内回复解决方案",
+        task_type=TaskType.ROUTINE,
+        priority=Priority.HIGH,
+        owner=p["sales_specialist"],
+        due_date=d.day(1),
+        customer=cust_a,
+        source=Source.ADHOC,
+        adhoc_category=AdhocCategory.COMPLAINT,
         respond_by=timezone.now() + dt.timedelta(hours=20),
         criteria=[CriterionIn(text="24小时内给出书面解决方案")],
     )
 
     # T007: submitted, waiting for the head's acceptance.
     t007 = services.task_create(
-        actor=p["sales_head"], department=sales, title="整理Q3重点客户拜访纪要", task_type=TaskType.ROUTINE,
-        priority=Priority.LOW, owner=p["sales_manager"], start_date=d.day(-5), due_date=d.workday(1),
+        actor=p["sales_head"],
+        department=sales,
+        title="整理Q3重点客户拜访纪要",
+        task_type=TaskType.ROUTINE,
+        priority=Priority.LOW,
+        owner=p["sales_manager"],
+        start_date=d.day(-5),
+        due_date=d.workday(1),
         criteria=[CriterionIn(text="纪要覆盖全部重点客户")],
     )
-    _walk(t007, [(Status.IN_PROGRESS, "sales_manager", ""), (Status.SUBMITTED, "sales_manager", "纪要已上传共享文档")], p)
+    _walk(
+        t007,
+        [
+            (Status.IN_PROGRESS, "sales_manager", ""),
+            (Status.SUBMITTED, "sales_manager", "纪要已上传共享文档"),
+        ],
+        p,
+    )
     _backdate(t007, 5)
 
     # Due today for the specialist, so 我的工作 has every group.
     services.task_create(
-        actor=p["sales_manager"], department=sales, title="更新客户拜访计划表", task_type=TaskType.ROUTINE,
-        priority=Priority.LOW, owner=p["sales_specialist"], due_date=d.today,
+        actor=p["sales_manager"],
+        department=sales,
+        title="更新客户拜访计划表",
+        task_type=TaskType.ROUTINE,
+        priority=Priority.LOW,
+        owner=p["sales_specialist"],
+        due_date=d.today,
         criteria=[CriterionIn(text="本周拜访计划完整")],
     )
 
     # Other departments.
     m1 = services.task_create(
-        actor=p["marketing_head"], department=mkt, title="新功能上线推广物料准备", task_type=TaskType.COLLABORATIVE,
-        priority=Priority.HIGH, owner=p["marketing_specialist"], start_date=d.day(-4), due_date=d.workday(3),
-        project=launch, collaborators=[p["sales_manager"]],
+        actor=p["marketing_head"],
+        department=mkt,
+        title="新功能上线推广物料准备",
+        task_type=TaskType.COLLABORATIVE,
+        priority=Priority.HIGH,
+        owner=p["marketing_specialist"],
+        start_date=d.day(-4),
+        due_date=d.workday(3),
+        project=launch,
+        collaborators=[p["sales_manager"]],
         criteria=[CriterionIn(text="海报、推文与演示文稿齐备并通过评审")],
     )
     _walk(m1, [(Status.IN_PROGRESS, "marketing_specialist", "")], p)
     _progress(m1, 30)
     _backdate(m1, 4)
     pr1 = services.task_create(
-        actor=p["product_head"], department=prod, title="新功能需求评审", task_type=TaskType.COLLABORATIVE,
-        priority=Priority.HIGH, owner=p["product_head"], start_date=d.day(-2), due_date=d.workday(2),
-        project=launch, collaborators=[p["sales_manager"], p["tech_head"]],
+        actor=p["product_head"],
+        department=prod,
+        title="新功能需求评审",
+        task_type=TaskType.COLLABORATIVE,
+        priority=Priority.HIGH,
+        owner=p["product_head"],
+        start_date=d.day(-2),
+        due_date=d.workday(2),
+        project=launch,
+        collaborators=[p["sales_manager"], p["tech_head"]],
         criteria=[CriterionIn(text="需求文档评审通过")],
     )
     _walk(pr1, [(Status.IN_PROGRESS, "product_head", "")], p)
     o1 = services.task_create(
-        actor=p["ops_head"], department=ops, title="优化新用户注册流程", task_type=TaskType.COLLABORATIVE,
-        priority=Priority.MEDIUM, owner=p["ops_head"], start_date=d.day(-7), due_date=d.workday(10),
+        actor=p["ops_head"],
+        department=ops,
+        title="优化新用户注册流程",
+        task_type=TaskType.COLLABORATIVE,
+        priority=Priority.MEDIUM,
+        owner=p["ops_head"],
+        start_date=d.day(-7),
+        due_date=d.workday(10),
         collaborators=[p["tech_head"]],
-        criteria=[CriterionIn(text="注册转化率提升", metric="注册转化率", comparator=">=", threshold=30, unit="%")],
+        criteria=[
+            CriterionIn(text="注册转化率提升", metric="注册转化率", comparator=">=", threshold=30, unit="%")
+        ],
     )
     _walk(o1, [(Status.IN_PROGRESS, "ops_head", "")], p)
     _backdate(o1, 7)
     services.task_create(
-        actor=p["tech_head"], department=tech, title="用户流程接口联调支持", task_type=TaskType.COLLABORATIVE,
-        priority=Priority.MEDIUM, owner=p["tech_head"], due_date=d.workday(6),
-        collaborators=[p["ops_head"]], criteria=[CriterionIn(text="接口联调通过")],
+        actor=p["tech_head"],
+        department=tech,
+        title="用户流程接口联调支持",
+        task_type=TaskType.COLLABORATIVE,
+        priority=Priority.MEDIUM,
+        owner=p["tech_head"],
+        due_date=d.workday(6),
+        collaborators=[p["ops_head"]],
+        criteria=[CriterionIn(text="接口联调通过")],
     )
 
 

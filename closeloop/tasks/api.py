@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, ConfigDict
 
 from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS, PageMeta
 from closeloop.core.errors import Conflict, NotFound, ValidationFailed
+from closeloop.core.pagination import slice_by_ids
 from closeloop.orgs.api import DepartmentRef, UserRef, department_ref, user_ref
 from closeloop.orgs.models import Department, User
 from closeloop.tasks import permissions, services
@@ -429,7 +430,8 @@ def list_tasks(request: HttpRequest, filters: Query[TaskListParams]):
         qs = qs.filter(parent_id=filters.parent)
     count = qs.count()
     today = local_today()
-    items = [_list_item(t, today) for t in qs[filters.offset : filters.offset + filters.limit]]
+    page = slice_by_ids(qs, filters.offset, filters.offset + filters.limit)
+    items = [_list_item(t, today) for t in page]
     return {"count": count, "limit": filters.limit, "offset": filters.offset, "items": items}
 
 

@@ -180,7 +180,9 @@ class AdhocForm(forms.Form):
         help_text=_("Name who, what result — e.g. “回复A客户关于导出功能的投诉”."),
     )
     adhoc_category = forms.ChoiceField(label=_("Kind"), choices=())
-    priority = forms.TypedChoiceField(label=_("Priority"), choices=Priority.choices, coerce=int, initial=Priority.HIGH)
+    priority = forms.TypedChoiceField(
+        label=_("Priority"), choices=Priority.choices, coerce=int, initial=Priority.HIGH
+    )
     owner = PersonChoiceField(label=_("Owner"), queryset=None)
     customer = forms.CharField(
         label=_("Customer"),
@@ -189,7 +191,10 @@ class AdhocForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "customer-options", "autocomplete": "off"}),
     )
     criterion = forms.CharField(
-        label=_("Done when"), required=False, max_length=500, help_text=_("Optional: the acceptance criterion.")
+        label=_("Done when"),
+        required=False,
+        max_length=500,
+        help_text=_("Optional: the acceptance criterion."),
     )
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -202,7 +207,9 @@ class AdhocForm(forms.Form):
 
 class SubtaskForm(forms.Form):
     title = forms.CharField(label=_("Subtask"), max_length=200)
-    owner = PersonChoiceField(label=_("Owner"), queryset=None, required=False, empty_label=_("Choose the owner"))
+    owner = PersonChoiceField(
+        label=_("Owner"), queryset=None, required=False, empty_label=_("Choose the owner")
+    )
     collaborators = PeopleChoiceField(label=_("Collaborators"), queryset=None, required=False)
     start_date = forms.DateField(label=_("Start date"), required=False, widget=DateInput())
     due_date = forms.DateField(label=_("Due date"), required=False, widget=DateInput())

@@ -60,6 +60,14 @@ class AdhocCategory(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+def subtree_q(path: str, field: str = "path") -> Q:
+    """The task at `path` and everything below it, as an index range rather than a LIKE: every
+    descendant's path starts with `path` ("/0000000012/…") and '0' is the character after
+    '/', so all of them sort before "/00000000120". Byte order on both databases (see
+    migration 0005)."""
+    return Q(**{f"{field}__gte": path, f"{field}__lt": path[:-1] + "0"})
+
+
 class TaskQuerySet(models.QuerySet):
     def visible_to(self, user) -> "TaskQuerySet":
         """Every task `user` may see (DESIGN.md "Who sees what"); authorization is this query."""
@@ -82,12 +90,20 @@ class Task(models.Model):
         "orgs.Department", verbose_name=_("department"), on_delete=models.PROTECT, related_name="tasks"
     )
     initiator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("initiator"), on_delete=models.PROTECT, related_name="initiated_tasks"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("initiator"),
+        on_delete=models.PROTECT,
+        related_name="initiated_tasks",
     )
     # T001 for a top-level task, T001-1 / T001-1-2 for subtasks; unique within the department.
     code = models.CharField(_("code"), max_length=60)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent task"), null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+        "self",
+        verbose_name=_("parent task"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
     )
     # Materialised path of zero-padded ids, "/0000000012/0000000045/": finds a subtree or the
     # chain above without recursion, and sorts a tree depth-first as plain text.
@@ -100,10 +116,15 @@ class Task(models.Model):
     expected_outcome = models.TextField(_("expected outcome"), blank=True)
     value = models.TextField(_("business value"), blank=True)
     task_type = models.CharField(_("type"), max_length=20, choices=TaskType.choices, default=TaskType.PROJECT)
-    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.MEDIUM)
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.MEDIUM
+    )
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="owned_tasks"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="owned_tasks",
     )
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -127,12 +148,18 @@ class Task(models.Model):
     due_date = models.DateField(_("due date"), db_index=True)
     # The due date first agreed; approved delays move `due_date` and keep this.
     original_due_date = models.DateField(_("original due date"), editable=False)
-    project = models.ForeignKey(Project, verbose_name=_("project"), null=True, blank=True, on_delete=models.PROTECT)
-    customer = models.ForeignKey(Customer, verbose_name=_("customer"), null=True, blank=True, on_delete=models.PROTECT)
+    project = models.ForeignKey(
+        Project, verbose_name=_("project"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), null=True, blank=True, on_delete=models.PROTECT
+    )
     notes = models.TextField(_("notes"), blank=True)
 
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.PLANNED)
-    adhoc_category = models.CharField(_("ad-hoc category"), max_length=20, choices=AdhocCategory.choices, blank=True)
+    adhoc_category = models.CharField(
+        _("ad-hoc category"), max_length=20, choices=AdhocCategory.choices, blank=True
+    )
     respond_by = models.DateTimeField(_("respond by"), null=True, blank=True)
 
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NOT_STARTED)
@@ -166,10 +193,18 @@ class Task(models.Model):
         verbose_name_plural = _("tasks")
         constraints = [
             models.UniqueConstraint(fields=["department", "code"], name="task_code_unique_in_department"),
-            models.CheckConstraint(condition=Q(progress__gte=0) & Q(progress__lte=100), name="task_progress_0_100"),
-            models.CheckConstraint(condition=Q(status__in=[s.value for s in Status]), name="task_status_valid"),
-            models.CheckConstraint(condition=Q(priority__in=[p.value for p in Priority]), name="task_priority_valid"),
-            models.CheckConstraint(condition=Q(task_type__in=[t.value for t in TaskType]), name="task_type_valid"),
+            models.CheckConstraint(
+                condition=Q(progress__gte=0) & Q(progress__lte=100), name="task_progress_0_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in Status]), name="task_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__in=[p.value for p in Priority]), name="task_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(task_type__in=[t.value for t in TaskType]), name="task_type_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(start_date__isnull=True) | Q(due_date__gte=models.F("start_date")),
                 name="task_due_not_before_start",
@@ -214,7 +249,9 @@ class Task(models.Model):
 
 class TaskCollaborator(models.Model):
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="collaborator_links")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collaborator_links")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collaborator_links"
+    )
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -306,7 +343,9 @@ class CalendarToken(models.Model):
     """The secret in a person's calendar feed URL (/calendar/<token>.ics). One per person,
     resettable; it dies with the account (cascade) and stops working when they leave."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_token")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_token"
+    )
     token = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -326,7 +365,9 @@ class TaskDependency(models.Model):
 
     predecessor = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="successor_links")
     successor = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="predecessor_links")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -334,7 +375,9 @@ class TaskDependency(models.Model):
         verbose_name_plural = _("dependencies")
         constraints = [
             models.UniqueConstraint(fields=["predecessor", "successor"], name="dependency_once"),
-            models.CheckConstraint(condition=~Q(predecessor=models.F("successor")), name="dependency_not_self"),
+            models.CheckConstraint(
+                condition=~Q(predecessor=models.F("successor")), name="dependency_not_self"
+            ),
         ]
         indexes = [models.Index(fields=["successor", "predecessor"], name="dependency_successor")]
 
@@ -349,7 +392,9 @@ class Milestone(models.Model):
     title = models.CharField(_("milestone"), max_length=200)
     date = models.DateField(_("date"), db_index=True)
     reached_at = models.DateTimeField(_("reached at"), null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -386,11 +431,15 @@ class DepartmentPolicy(models.Model):
     block_vague_intake = models.BooleanField(
         _("refuse vague tasks"), default=False, help_text=_("Off: a vague title is only a warning.")
     )
-    respond_high_hours = models.PositiveSmallIntegerField(_("high priority: respond within hours"), default=24)
+    respond_high_hours = models.PositiveSmallIntegerField(
+        _("high priority: respond within hours"), default=24
+    )
     respond_medium_workdays = models.PositiveSmallIntegerField(
         _("medium priority: respond within working days"), default=3
     )
-    respond_low_workdays = models.PositiveSmallIntegerField(_("low priority: respond within working days"), default=5)
+    respond_low_workdays = models.PositiveSmallIntegerField(
+        _("low priority: respond within working days"), default=5
+    )
     overload_per_week = models.PositiveSmallIntegerField(
         _("overloaded above this many open tasks due in one week"), default=4
     )
@@ -414,7 +463,9 @@ class DecompositionTemplate(models.Model):
     name = models.CharField(_("name"), max_length=200)
     items = models.JSONField(default=list)
     milestones = models.JSONField(default=list, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -437,7 +488,9 @@ class RecurrenceRule(models.Model):
     """Routine work (事务型) that comes back: each period, an instance of `prototype` (with its
     subtasks and criteria) is created `lead_days` ahead of its due date."""
 
-    department = models.ForeignKey("orgs.Department", on_delete=models.CASCADE, related_name="recurrence_rules")
+    department = models.ForeignKey(
+        "orgs.Department", on_delete=models.CASCADE, related_name="recurrence_rules"
+    )
     prototype = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="recurrence_rules")
     frequency = models.CharField(_("frequency"), max_length=20, choices=Frequency.choices)
     weekday = models.PositiveSmallIntegerField(_("weekday (0 = Monday)"), null=True, blank=True)
@@ -447,7 +500,9 @@ class RecurrenceRule(models.Model):
     active = models.BooleanField(default=True)
     # No instance is due before this date (the period after the prototype's own).
     starts_on = models.DateField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

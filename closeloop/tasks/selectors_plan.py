@@ -22,6 +22,7 @@ from closeloop.tasks.models import (
     Task,
     TaskCollaborator,
     TaskDependency,
+    subtree_q,
 )
 from closeloop.tasks.selectors import allowed_transitions, local_today
 from closeloop.tasks.services import department_policy
@@ -72,7 +73,7 @@ def task_plan(user, task: Task, *, subtasks: list[Task] | None = None) -> Plan:
     warnings; the department's templates; the recurrence rule; comments. Nine queries."""
     if subtasks is None:
         subtasks = list(
-            Task.objects.filter(path__startswith=task.path)
+            Task.objects.filter(subtree_q(task.path))
             .exclude(pk=task.pk)
             .select_related("owner")
             .order_by("path")
@@ -96,9 +97,8 @@ def task_plan(user, task: Task, *, subtasks: list[Task] | None = None) -> Plan:
         s.indent = max(0, s.depth - task.depth - 1)
         s.is_leaf = s.next_child_number == 1 or not any(x.parent_id == s.pk for x in subtasks)
     deps = list(
-        TaskDependency.objects.filter(
-            Q(successor__path__startswith=task.path) | Q(predecessor__path__startswith=task.path)
-        )
+        # By id, not by a path range across two joins, so each side uses its FK index.
+        TaskDependency.objects.filter(Q(successor_id__in=ids) | Q(predecessor_id__in=ids))
         .select_related("predecessor", "successor")
         .order_by("id")
     )
@@ -295,7 +295,7 @@ def timeline(
         )
     )
     if root is not None:
-        qs = qs.filter(path__startswith=root.path).exclude(status=Status.CANCELLED).order_by("path")
+        qs = qs.filter(subtree_q(root.path)).exclude(status=Status.CANCELLED).order_by("path")
     else:
         qs = qs.filter(parent__isnull=True).exclude(status__in=CLOSED_STATUSES)
         if department_id:

@@ -51,7 +51,13 @@ class CriterionIn:
 
 
 def record_event(
-    *, task: Task, actor: User | None, verb: str, before: dict | None = None, after: dict | None = None, note: str = ""
+    *,
+    task: Task,
+    actor: User | None,
+    verb: str,
+    before: dict | None = None,
+    after: dict | None = None,
+    note: str = "",
 ) -> TaskEvent:
     """Append to the event log. Every service calls this; nothing else writes events."""
     return TaskEvent.objects.create(
@@ -77,7 +83,9 @@ def _reviewers(task: Task) -> list[User]:
     return [u for u in (dept.head, dept.deputy) if u is not None]
 
 
-def _clean_criteria(criteria: Sequence[CriterionIn], errors: dict[str, list[str]]) -> list[AcceptanceCriterion]:
+def _clean_criteria(
+    criteria: Sequence[CriterionIn], errors: dict[str, list[str]]
+) -> list[AcceptanceCriterion]:
     rows: list[AcceptanceCriterion] = []
     for i, c in enumerate(criteria, start=1):
         text = (c.text or "").strip()
@@ -98,11 +106,14 @@ def _clean_criteria(criteria: Sequence[CriterionIn], errors: dict[str, list[str]
             try:
                 threshold = Decimal(str(raw_threshold).strip().rstrip("%"))
             except InvalidOperation:
-                errors.setdefault(key, []).append(_("Criterion %(n)s: the threshold must be a number.") % {"n": i})
+                errors.setdefault(key, []).append(
+                    _("Criterion %(n)s: the threshold must be a number.") % {"n": i}
+                )
         measurable = [bool(metric), bool(comparator), threshold is not None]
         if any(measurable) and not all(measurable):
             errors.setdefault(key, []).append(
-                _("Criterion %(n)s: a measurable criterion needs a metric, a comparator and a threshold.") % {"n": i}
+                _("Criterion %(n)s: a measurable criterion needs a metric, a comparator and a threshold.")
+                % {"n": i}
             )
         if comparator and comparator not in Comparator.values:
             errors.setdefault(key, []).append(_("Criterion %(n)s: unknown comparator.") % {"n": i})
@@ -349,11 +360,20 @@ def task_create(
         )
         if parent is not None:
             progress_roll_up(actor=actor, task=task)
-        data = {"task": task.pk, "code": f"{department.code}-{code}", "title": task.title, "by": actor.display_name}
+        data = {
+            "task": task.pk,
+            "code": f"{department.code}-{code}",
+            "title": task.title,
+            "by": actor.display_name,
+        }
         notify(recipients=[owner], kind="task.assigned", data=data, link=task.get_absolute_url(), actor=actor)
         if collab:
             notify(
-                recipients=collab, kind="task.collaborator_added", data=data, link=task.get_absolute_url(), actor=actor
+                recipients=collab,
+                kind="task.collaborator_added",
+                data=data,
+                link=task.get_absolute_url(),
+                actor=actor,
             )
     return task
 
@@ -396,15 +416,22 @@ def task_update(
     if not permissions.can_edit(actor, task):
         raise NotAllowed(_("Only the owner, the initiator or the department head can edit this task."))
     if task.status in CLOSED_STATUSES:
-        raise Conflict(_("The task is closed; reopen is not possible, create a follow-up task."), code="task_closed")
+        raise Conflict(
+            _("The task is closed; reopen is not possible, create a follow-up task."), code="task_closed"
+        )
 
     with transaction.atomic():
         current = Task.objects.select_for_update().select_related("department").get(pk=task.pk)
         if expected_version is not None and current.version != expected_version:
-            raise Conflict(_("Someone else changed this task meanwhile; reload and try again."), code="version_conflict")
+            raise Conflict(
+                _("Someone else changed this task meanwhile; reload and try again."), code="version_conflict"
+            )
         changed = {k: v for k, v in changes.items() if _differs(current, k, v)}
         errors: dict[str, list[str]] = {}
-        merged = {f: changed.get(f, getattr(current, f)) for f in ("title", "start_date", "due_date", "task_type", "priority")}
+        merged = {
+            f: changed.get(f, getattr(current, f))
+            for f in ("title", "start_date", "due_date", "task_type", "priority")
+        }
         _check_fields(
             errors=errors,
             title=merged["title"],
@@ -418,7 +445,9 @@ def task_update(
         if "due_date" in changed and current.status != Status.NOT_STARTED:
             if not permissions.can_reassign(actor, current):
                 errors.setdefault("due_date", []).append(
-                    _("Only the initiator or the department head can move the due date; raise a delay warning instead.")
+                    _(
+                        "Only the initiator or the department head can move the due date; raise a delay warning instead."
+                    )
                 )
         if "progress" in changed:
             p = changed["progress"]
@@ -427,8 +456,12 @@ def task_update(
             elif not isinstance(p, int) or not 0 <= p <= 100:
                 errors.setdefault("progress", []).append(_("Progress is a whole number from 0 to 100."))
             elif current.next_child_number > 1 and Task.objects.filter(parent=current).exists():
-                errors.setdefault("progress", []).append(_("A task with subtasks takes its progress from them."))
-        if "weight" in changed and (not isinstance(changed["weight"], int) or not 1 <= changed["weight"] <= 100):
+                errors.setdefault("progress", []).append(
+                    _("A task with subtasks takes its progress from them.")
+                )
+        if "weight" in changed and (
+            not isinstance(changed["weight"], int) or not 1 <= changed["weight"] <= 100
+        ):
             errors.setdefault("weight", []).append(_("The weight is a whole number from 1 to 100."))
         criterion_rows = _clean_criteria(criteria, errors) if criteria is not None else None
         if criterion_rows is not None and not criterion_rows and current.parent_id is None:
@@ -456,7 +489,9 @@ def task_update(
             **updates, version=F("version") + 1, updated_at=timezone.now()
         )
         if rows != 1:
-            raise Conflict(_("Someone else changed this task meanwhile; reload and try again."), code="version_conflict")
+            raise Conflict(
+                _("Someone else changed this task meanwhile; reload and try again."), code="version_conflict"
+            )
         before = {k: _plain(getattr(current, k)) for k in changed}
         after = {k: _plain(v) for k, v in changed.items()}
         if criterion_rows is not None:
@@ -502,7 +537,9 @@ def progress_roll_up(*, actor: User | None, task: Task) -> None:
         )
         if value is None or value == parent.progress or parent.status in CLOSED_STATUSES:
             continue
-        Task.objects.filter(pk=parent.pk).update(progress=value, version=F("version") + 1, updated_at=timezone.now())
+        Task.objects.filter(pk=parent.pk).update(
+            progress=value, version=F("version") + 1, updated_at=timezone.now()
+        )
         record_event(
             task=parent,
             actor=actor,
@@ -535,12 +572,22 @@ def task_reassign(*, actor: User, task: Task, owner: User, reason: str = "") -> 
         # The new owner no longer needs to be a collaborator too.
         TaskCollaborator.objects.filter(task=current, user=owner).delete()
         record_event(
-            task=current, actor=actor, verb="reassigned", before={"owner": before}, after={"owner": owner.pk}, note=reason
+            task=current,
+            actor=actor,
+            verb="reassigned",
+            before={"owner": before},
+            after={"owner": owner.pk},
+            note=reason,
         )
         notify(
             recipients=[owner],
             kind="task.assigned",
-            data={"task": current.pk, "code": current.full_code, "title": current.title, "by": actor.display_name},
+            data={
+                "task": current.pk,
+                "code": current.full_code,
+                "title": current.title,
+                "by": actor.display_name,
+            },
             link=current.get_absolute_url(),
             actor=actor,
         )
@@ -552,11 +599,15 @@ def task_collaborator_add(*, actor: User, task: Task, user: User) -> bool:
     if not permissions.can_edit(actor, task):
         raise NotAllowed(_("Only the owner, the initiator or the department head can add collaborators."))
     if user.pk == task.owner_id:
-        raise ValidationFailed(_("The owner is not also a collaborator."), fields={"user": [_("This is the owner.")]})
+        raise ValidationFailed(
+            _("The owner is not also a collaborator."), fields={"user": [_("This is the owner.")]}
+        )
     if not user.is_active:
         raise ValidationFailed(_("That account is inactive."), fields={"user": [_("Inactive account.")]})
     with transaction.atomic():
-        _link, created = TaskCollaborator.objects.get_or_create(task=task, user=user, defaults={"added_by": actor})
+        _link, created = TaskCollaborator.objects.get_or_create(
+            task=task, user=user, defaults={"added_by": actor}
+        )
         if not created:
             return False
         record_event(task=task, actor=actor, verb="collaborator_added", after={"user": user.pk})
@@ -596,7 +647,9 @@ def task_transition(*, actor: User, task: Task, to: str, note: str = "") -> Task
     try:
         target = Status(to)
     except ValueError:
-        raise ValidationFailed(_("Unknown status: %(s)s") % {"s": to}, fields={"status": [_("Unknown status.")]}) from None
+        raise ValidationFailed(
+            _("Unknown status: %(s)s") % {"s": to}, fields={"status": [_("Unknown status.")]}
+        ) from None
     source = Status(task.status)
     actor_kind = TRANSITIONS.get((source, target))
     if actor_kind is None:
@@ -611,7 +664,9 @@ def task_transition(*, actor: User, task: Task, to: str, note: str = "") -> Task
             _("Only %(who)s can move this task to %(to)s.") % {"who": actor_kind.label, "to": target.label}
         )
     if target == Status.BLOCKED and not note.strip():
-        raise ValidationFailed(_("Say what the task is waiting for."), fields={"note": [_("Name the blocker.")]})
+        raise ValidationFailed(
+            _("Say what the task is waiting for."), fields={"note": [_("Name the blocker.")]}
+        )
     if target == Status.CANCELLED and not note.strip():
         raise ValidationFailed(_("Say why the task is cancelled."), fields={"note": [_("Give a reason.")]})
     if target == Status.REWORK and not note.strip():
@@ -627,8 +682,17 @@ def task_transition(*, actor: User, task: Task, to: str, note: str = "") -> Task
     with transaction.atomic():
         rows = Task.objects.filter(pk=task.pk, status=source, version=task.version).update(**updates)
         if rows != 1:
-            raise Conflict(_("Someone else changed this task meanwhile; reload and try again."), code="version_conflict")
-        record_event(task=task, actor=actor, verb="status_changed", before={"status": source}, after={"status": target}, note=note)
+            raise Conflict(
+                _("Someone else changed this task meanwhile; reload and try again."), code="version_conflict"
+            )
+        record_event(
+            task=task,
+            actor=actor,
+            verb="status_changed",
+            before={"status": source},
+            after={"status": target},
+            note=note,
+        )
         _notify_transition(actor=actor, task=task, target=target, note=note)
         if task.parent_id and target in (Status.DONE, Status.CANCELLED):
             progress_roll_up(actor=actor, task=task)
@@ -636,7 +700,13 @@ def task_transition(*, actor: User, task: Task, to: str, note: str = "") -> Task
 
 
 def _notify_transition(*, actor: User, task: Task, target: Status, note: str) -> None:
-    data = {"task": task.pk, "code": task.full_code, "title": task.title, "by": actor.display_name, "note": note}
+    data = {
+        "task": task.pk,
+        "code": task.full_code,
+        "title": task.title,
+        "by": actor.display_name,
+        "note": note,
+    }
     link = task.get_absolute_url()
     if target == Status.SUBMITTED:
         notify(recipients=_reviewers(task), kind="task.submitted", data=data, link=link, actor=actor)
@@ -646,7 +716,13 @@ def _notify_transition(*, actor: User, task: Task, target: Status, note: str) ->
         notify(recipients=[task.owner], kind="task.rework", data=data, link=link, actor=actor)
     elif target == Status.BLOCKED:
         dept = task.department
-        notify(recipients=[u for u in (dept.head, dept.deputy) if u], kind="task.blocked", data=data, link=link, actor=actor)
+        notify(
+            recipients=[u for u in (dept.head, dept.deputy) if u],
+            kind="task.blocked",
+            data=data,
+            link=link,
+            actor=actor,
+        )
     elif target == Status.CANCELLED:
         people = [task.owner, *User.objects.filter(collaborator_links__task=task)]
         notify(recipients=people, kind="task.cancelled", data=data, link=link, actor=actor)

@@ -38,6 +38,7 @@ from closeloop.tasks.models import (
     TaskCollaborator,
     TaskDependency,
     TaskType,
+    subtree_q,
 )
 from closeloop.tasks.services import (
     CriterionIn,
@@ -649,7 +650,7 @@ def recurrence_instantiate(*, rule: RecurrenceRule, occurrence: date) -> Task | 
         if not locked.active or Task.objects.filter(recurrence=rule, occurrence=occurrence).exists():
             return None
         criteria = {}
-        for c in AcceptanceCriterion.objects.filter(task__path__startswith=proto.path).order_by(
+        for c in AcceptanceCriterion.objects.filter(subtree_q(proto.path, "task__path")).order_by(
             "position", "id"
         ):
             criteria.setdefault(c.task_id, []).append(
@@ -682,7 +683,7 @@ def recurrence_instantiate(*, rule: RecurrenceRule, occurrence: date) -> Task | 
         )
         copies = {proto.pk: instance}
         subs = list(
-            Task.objects.filter(path__startswith=proto.path)
+            Task.objects.filter(subtree_q(proto.path))
             .exclude(pk=proto.pk)
             .exclude(status="cancelled")
             .select_related("owner")

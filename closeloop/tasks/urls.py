@@ -30,7 +30,9 @@ urlpatterns = [
         name="dependency_remove",
     ),
     path("tasks/<int:pk>/milestones/", views_plan.milestone_add, name="milestone_add"),
-    path("tasks/<int:pk>/milestones/<int:milestone_id>/", views_plan.milestone_action, name="milestone_action"),
+    path(
+        "tasks/<int:pk>/milestones/<int:milestone_id>/", views_plan.milestone_action, name="milestone_action"
+    ),
     path("tasks/<int:pk>/template/save/", views_plan.template_save, name="template_save"),
     path("tasks/<int:pk>/template/apply/", views_plan.template_apply, name="template_apply"),
     path("tasks/<int:pk>/recurrence/", views_plan.recurrence_set, name="recurrence_set"),

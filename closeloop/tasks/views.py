@@ -8,7 +8,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -19,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from closeloop.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
+from closeloop.core.pagination import IdPaginator
 from closeloop.orgs.models import User
 from closeloop.orgs.selectors import department_visible_list, departments_for, visible_department_ids
 from closeloop.tasks import extensions, permissions, selectors, services
@@ -76,11 +76,12 @@ def _apply_errors(form, exc: DomainError, criteria_rows: list[dict] | None = Non
 def home(request):
     """我的工作: what I own or help on, by urgency, and what waits for my acceptance."""
     work = selectors.my_work(request.user)
+    base = f"{reverse('tasks:list')}?owner={request.user.pk}&status=open&sort=due"
     groups = [
-        ("overdue", _("Overdue"), work.overdue),
-        ("today", _("Due today"), work.today),
-        ("week", _("This week"), work.this_week),
-        ("later", _("Later"), work.later),
+        ("overdue", _("Overdue"), work.overdue, work.counts["overdue"], base + "&overdue=on"),
+        ("today", _("Due today"), work.today, work.counts["today"], base),
+        ("week", _("This week"), work.this_week, work.counts["this_week"], base),
+        ("later", _("Later"), work.later, work.counts["later"], base),
     ]
     return render(
         request,
@@ -118,7 +119,7 @@ def task_list(request):
         owners=owners.order_by("name", "username"),
     )
     filters = _filters_from(form)
-    paginator = Paginator(selectors.task_list(user, filters), settings.PAGE_SIZE)
+    paginator = IdPaginator(selectors.task_list(user, filters), settings.PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     context = {
         "form": form,

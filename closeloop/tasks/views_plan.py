@@ -21,7 +21,7 @@ from closeloop.orgs.models import Department, User
 from closeloop.orgs.selectors import department_visible_list, departments_for, leads
 from closeloop.tasks import intake, permissions, selectors, selectors_plan, services, services_plan
 from closeloop.tasks.forms import AdhocForm, HandoverForm, MilestoneForm, RecurrenceForm, SubtaskForm
-from closeloop.tasks.models import Customer, DecompositionTemplate, Milestone
+from closeloop.tasks.models import Customer, DecompositionTemplate, Milestone, subtree_q
 from closeloop.tasks.states import Status
 
 
@@ -272,7 +272,7 @@ def milestone_add(request, pk: int):
 def milestone_action(request, pk: int, milestone_id: int):
     task = _access(request.user, pk)
     milestone = (
-        Milestone.objects.filter(pk=milestone_id, task__path__startswith=task.path)
+        Milestone.objects.filter(subtree_q(task.path, "task__path"), pk=milestone_id)
         .select_related("task")
         .first()
     )

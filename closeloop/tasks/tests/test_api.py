@@ -222,7 +222,8 @@ def test_it_lists_in_constant_queries_for_10_and_100_tasks(client, head, member,
     api = Api(client, head)
     many, count = _list_queries(api)
     assert count == 100
-    assert few == many <= 8
+    # auth, visibility, count, the page of ids, its rows, the forecast join … a fixed set.
+    assert few == many <= 9
 
 
 def _project(name: str) -> Project:

@@ -21,7 +21,10 @@ def test_it_creates_a_task_with_criteria_event_and_owner_notification(head, memb
         department=sales,
         owner=member,
         title="客户需求调研",
-        criteria=[CriterionIn(text="覆盖10家客户", metric="访谈客户数", comparator=">=", threshold="10"), CriterionIn(text="报告评审通过")],
+        criteria=[
+            CriterionIn(text="覆盖10家客户", metric="访谈客户数", comparator=">=", threshold="10"),
+            CriterionIn(text="报告评审通过"),
+        ],
     )
     assert task.code == "T001" and task.full_code == "SALES-T001"
     assert [c.text for c in task.criteria.all()] == ["覆盖10家客户", "报告评审通过"]
@@ -32,7 +35,9 @@ def test_it_creates_a_task_with_criteria_event_and_owner_notification(head, memb
     assert not Notification.objects.filter(recipient=head).exists()  # the actor is not told what they did
 
 
-def test_it_numbers_codes_per_department_and_subtasks_under_their_parent(head, member, sales, marketing, outsider):
+def test_it_numbers_codes_per_department_and_subtasks_under_their_parent(
+    head, member, sales, marketing, outsider
+):
     first = make_task(actor=head, department=sales)
     second = make_task(actor=head, department=sales)
     other = make_task(actor=outsider, department=marketing)
@@ -51,7 +56,10 @@ def test_it_numbers_codes_per_department_and_subtasks_under_their_parent(head, m
         ({"start_date": TODAY, "due": TODAY - dt.timedelta(days=1)}, "due_date"),
         ({"criteria": []}, "criteria"),
         ({"criteria": [CriterionIn(text="准确率", metric="准确率", comparator=">=")]}, "criteria.1"),
-        ({"criteria": [CriterionIn(text="准确率", metric="准确率", comparator=">=", threshold="九十")]}, "criteria.1"),
+        (
+            {"criteria": [CriterionIn(text="准确率", metric="准确率", comparator=">=", threshold="九十")]},
+            "criteria.1",
+        ),
         ({"priority": 9}, "priority"),
         ({"task_type": "nonsense"}, "task_type"),
     ],
@@ -164,7 +172,9 @@ def test_cancel_is_for_initiator_and_head_with_a_reason(task, member, head):
 
 def test_overdue_is_derived_from_the_due_date(task, member):
     today = timezone.localdate()
-    Task.objects.filter(pk=task.pk).update(due_date=today - dt.timedelta(days=1), original_due_date=today - dt.timedelta(days=1))
+    Task.objects.filter(pk=task.pk).update(
+        due_date=today - dt.timedelta(days=1), original_due_date=today - dt.timedelta(days=1)
+    )
     assert Task.objects.overdue(today).filter(pk=task.pk).exists()
     services.task_transition(actor=member, task=Task.objects.get(pk=task.pk), to=Status.IN_PROGRESS)
     Task.objects.filter(pk=task.pk).update(status=Status.DONE)

@@ -21,7 +21,13 @@ def people(head, member, outsider, sales):
     add_member(initiator, sales, "manager")
     colleague = UserFactory(username="colleague")
     add_member(colleague, sales)
-    return {"head": head, "owner": member, "initiator": initiator, "colleague": colleague, "outsider": outsider}
+    return {
+        "head": head,
+        "owner": member,
+        "initiator": initiator,
+        "colleague": colleague,
+        "outsider": outsider,
+    }
 
 
 @pytest.fixture
@@ -64,7 +70,7 @@ def test_it_refuses_moves_the_table_does_not_have_and_names_the_allowed_ones(peo
     with pytest.raises(Conflict) as exc:
         task_transition(actor=people["head"], task=task, to=target, note=NOTE)
     assert exc.value.code == "transition_not_allowed"
-    for (frm, to) in TRANSITIONS:
+    for frm, to in TRANSITIONS:
         if frm == source:
             assert str(to.label) in exc.value.message
     assert Task.objects.get(pk=task.pk).status == source

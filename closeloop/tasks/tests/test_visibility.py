@@ -38,17 +38,23 @@ def test_a_deputy_sees_what_the_head_sees(sales, member, company):
     assert "月度销售报表" in visible(deputy)
 
 
-def test_a_collaborator_from_another_department_sees_only_that_task_and_its_subtasks(task, head, member, outsider, sales):
+def test_a_collaborator_from_another_department_sees_only_that_task_and_its_subtasks(
+    task, head, member, outsider, sales
+):
     make_task(actor=head, department=sales, title="不相关的销售任务")
     services.task_collaborator_add(actor=member, task=task, user=outsider)
-    make_task(actor=member, department=sales, parent=Task.objects.get(pk=task.pk), title="用户画像分析", criteria=[])
+    make_task(
+        actor=member, department=sales, parent=Task.objects.get(pk=task.pk), title="用户画像分析", criteria=[]
+    )
     assert visible(outsider) == {"老用户召回活动", "用户画像分析"}
 
 
 def test_owner_of_a_subtask_sees_the_tasks_above_it_but_not_siblings(task, head, member, outsider, sales):
     parent = Task.objects.get(pk=task.pk)
     sub = make_task(actor=member, department=sales, parent=parent, title="召回策略制定", criteria=[])
-    make_task(actor=member, department=sales, parent=sub, title="活动页面原型设计", owner=outsider, criteria=[])
+    make_task(
+        actor=member, department=sales, parent=sub, title="活动页面原型设计", owner=outsider, criteria=[]
+    )
     make_task(actor=member, department=sales, parent=parent, title="文案撰写", criteria=[])
     assert visible(outsider) == {"老用户召回活动", "召回策略制定", "活动页面原型设计"}
 
@@ -67,10 +73,50 @@ def test_my_work_groups_by_urgency(head, member, sales):
 
     today = dt.date(2026, 11, 25)  # a Wednesday
     for title, offset in [("逾期任务", -1), ("今天到期", 0), ("本周到期", 2), ("以后再说", 9)]:
-        make_task(actor=head, department=sales, owner=member, title=title, due=today + dt.timedelta(days=offset))
+        make_task(
+            actor=head, department=sales, owner=member, title=title, due=today + dt.timedelta(days=offset)
+        )
     work = my_work(member, today=today)
     assert [t.title for t in work.overdue] == ["逾期任务"]
     assert [t.title for t in work.today] == ["今天到期"]
     assert [t.title for t in work.this_week] == ["本周到期"]
     assert [t.title for t in work.later] == ["以后再说"]
     assert my_work(head, today=today).total == 0
+
+
+def test_my_work_shows_the_most_urgent_rows_of_a_big_group_and_counts_them_all(head, member, sales):
+    import datetime as dt
+
+    from closeloop.tasks.selectors import MY_WORK_GROUP_ROWS
+
+    today = dt.date(2026, 11, 25)
+    for i in range(MY_WORK_GROUP_ROWS + 5):
+        make_task(
+            actor=head, department=sales, owner=member, title=f"逾期{i}", due=today - dt.timedelta(days=i + 1)
+        )
+    work = my_work(member, today=today)
+    assert work.counts["overdue"] == MY_WORK_GROUP_ROWS + 5 == work.total
+    assert len(work.overdue) == MY_WORK_GROUP_ROWS
+    assert work.overdue[0].title == f"逾期{MY_WORK_GROUP_ROWS + 4}"  # the longest overdue first
+
+
+def test_my_work_page_links_to_the_whole_group(client, head, member, sales):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from closeloop.tasks.selectors import MY_WORK_GROUP_ROWS
+
+    for i in range(MY_WORK_GROUP_ROWS + 3):
+        make_task(
+            actor=head,
+            department=sales,
+            owner=member,
+            title=f"逾期{i}",
+            due=timezone.localdate() - dt.timedelta(days=i + 1),
+        )
+    client.force_login(member)
+    html = client.get("/").content.decode()
+    assert html.count('class="task-row"') == MY_WORK_GROUP_ROWS
+    assert f"owner={member.pk}&amp;status=open&amp;sort=due&amp;overdue=on" in html
+    assert str(MY_WORK_GROUP_ROWS + 3) in html
