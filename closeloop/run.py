@@ -11,7 +11,7 @@ import time
 
 
 def _manage(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "closeloop.manage", *args], check=True)
+    subprocess.run([sys.executable, "-m", "closeloop.manage", *args], check=True)  # noqa: S603  (fixed argv)
 
 
 def main() -> int:
@@ -21,17 +21,25 @@ def main() -> int:
     _manage("migrate", "--no-input", "-v", "0")
     _manage("demo", "--if-empty")
 
-    web = subprocess.Popen(
+    web = subprocess.Popen(  # noqa: S603  (fixed argv, no shell)
         [
-            sys.executable, "-m", "gunicorn", "closeloop.wsgi:application",
-            "--bind", f"127.0.0.1:{port}",
-            "--workers", os.environ.get("WEB_CONCURRENCY", "2"),
-            "--threads", "4",
-            "--access-logfile", "-",
-            "--graceful-timeout", "10",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "closeloop.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            os.environ.get("WEB_CONCURRENCY", "2"),
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "10",
         ]
     )
-    worker = subprocess.Popen([sys.executable, "-m", "closeloop.manage", "worker"])
+    worker = subprocess.Popen([sys.executable, "-m", "closeloop.manage", "worker"])  # noqa: S603
     children = [web, worker]
 
     stopping = False

@@ -36,7 +36,9 @@ def status_page(request):
         w.alive = w.stopped_at is None and now - w.last_seen <= ALIVE_WITHIN
     warnings = collect_warnings()
     if not any(w.alive for w in workers):
-        warnings.insert(0, _("No worker is running: reminders, escalations and deliveries are not being sent."))
+        warnings.insert(
+            0, _("No worker is running: reminders, escalations and deliveries are not being sent.")
+        )
     return render(
         request,
         "core/status.html",

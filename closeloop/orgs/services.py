@@ -22,9 +22,13 @@ def api_token_create(*, actor: User, name: str) -> tuple[ApiToken, str]:
     never stored (only its SHA-256)."""
     name = (name or "").strip()
     if not name:
-        raise ValidationFailed(_("Give the token a name, e.g. the script that will use it."), fields={"name": [_("Required.")]})
+        raise ValidationFailed(
+            _("Give the token a name, e.g. the script that will use it."), fields={"name": [_("Required.")]}
+        )
     if len(name) > 100:
-        raise ValidationFailed(_("The name is longer than 100 characters."), fields={"name": [_("Too long.")]})
+        raise ValidationFailed(
+            _("The name is longer than 100 characters."), fields={"name": [_("Too long.")]}
+        )
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(user=actor, name=name, prefix=raw[:10], key_hash=hash_token(raw))
@@ -61,8 +65,9 @@ def api_token_authenticate(raw: str) -> User | None:
 
 
 def profile_update(*, actor: User, language: str | None = None, time_zone: str | None = None) -> User:
-    from django.conf import settings
     import zoneinfo
+
+    from django.conf import settings
 
     fields = {}
     if language is not None:
@@ -73,7 +78,9 @@ def profile_update(*, actor: User, language: str | None = None, time_zone: str |
         try:
             zoneinfo.ZoneInfo(time_zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValidationFailed(_("Unknown time zone."), fields={"time_zone": [_("Unknown time zone.")]}) from None
+            raise ValidationFailed(
+                _("Unknown time zone."), fields={"time_zone": [_("Unknown time zone.")]}
+            ) from None
         fields["time_zone"] = time_zone
     if fields:
         User.objects.filter(pk=actor.pk).update(**fields)

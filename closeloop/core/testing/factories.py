@@ -36,8 +36,16 @@ def add_member(user: User, department: Department, role: str = Membership.Role.S
     return Membership.objects.get_or_create(user=user, department=department, defaults={"role": role})[0]
 
 
-def make_task(*, actor: User, department: Department, owner: User | None = None, title: str = "月度销售报表",
-              due: dt.date | None = None, criteria=None, **kwargs):
+def make_task(
+    *,
+    actor: User,
+    department: Department,
+    owner: User | None = None,
+    title: str = "月度销售报表",
+    due: dt.date | None = None,
+    criteria=None,
+    **kwargs,
+):
     """Create a task through the real service, as a person would."""
     from closeloop.tasks.services import CriterionIn, task_create
 
@@ -47,6 +55,10 @@ def make_task(*, actor: User, department: Department, owner: User | None = None,
         title=title,
         owner=owner or actor,
         due_date=due or timezone.localdate() + dt.timedelta(days=7),
-        criteria=criteria if criteria is not None else [CriterionIn(text="数据准确率达标", metric="数据准确率", comparator=">=", threshold=95, unit="%")],
+        criteria=criteria
+        if criteria is not None
+        else [
+            CriterionIn(text="数据准确率达标", metric="数据准确率", comparator=">=", threshold=95, unit="%")
+        ],
         **kwargs,
     )

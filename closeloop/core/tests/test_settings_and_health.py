@@ -8,7 +8,9 @@ from django.db import connection
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite PRAGMAs")
 def test_sqlite_runs_in_wal_with_immediate_transactions_and_a_busy_timeout(db):
-    assert connection.settings_dict["NAME"] != ":memory:" and "mode=memory" not in str(connection.settings_dict["NAME"])
+    assert connection.settings_dict["NAME"] != ":memory:" and "mode=memory" not in str(
+        connection.settings_dict["NAME"]
+    )
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode")
         assert cursor.fetchone()[0].lower() == "wal"
@@ -30,10 +32,18 @@ def test_readyz_checks_the_database(client, db):
 
 
 def _settings_run(env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "CLOSELOOP_DEMO", "DJANGO_SETTINGS_MODULE")}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SECRET_KEY", "DEBUG", "CLOSELOOP_DEMO", "DJANGO_SETTINGS_MODULE")
+    }
     clean.update(env)
     return subprocess.run(
-        [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='closeloop.settings'; django.setup(); from django.conf import settings; print(settings.LANGUAGE_CODE, settings.TIME_ZONE)"],
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='closeloop.settings'; django.setup(); from django.conf import settings; print(settings.LANGUAGE_CODE, settings.TIME_ZONE)",
+        ],
         env=clean,
         capture_output=True,
         text=True,

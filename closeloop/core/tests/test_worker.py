@@ -111,7 +111,13 @@ def test_the_worker_reports_a_heartbeat_and_stops_when_asked(transactional_db, s
 
 
 def test_the_status_page_shows_workers_and_warns_when_none_is_alive(admin_client, db):
-    WorkerHeartbeat.objects.create(worker_id="old", hostname="h", pid=1, started_at=dt.datetime(2026, 1, 1, tzinfo=SH), last_seen=dt.datetime(2026, 1, 1, tzinfo=SH))
+    WorkerHeartbeat.objects.create(
+        worker_id="old",
+        hostname="h",
+        pid=1,
+        started_at=dt.datetime(2026, 1, 1, tzinfo=SH),
+        last_seen=dt.datetime(2026, 1, 1, tzinfo=SH),
+    )
     response = admin_client.get("/admin/status/")
     assert response.status_code == 200
     assert "No worker is running" in response.content.decode() or "没有" in response.content.decode()

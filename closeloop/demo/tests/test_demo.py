@@ -17,9 +17,16 @@ def test_the_demo_loads_once_and_sales_manager_finds_t001_in_my_work(db):
     titles = [t.title for group in (work.overdue, work.today, work.this_week, work.later) for t in group]
     assert "老用户召回活动" in titles
     t001 = Task.objects.get(department__code="SALES", code="T001")
-    assert list(t001.children.order_by("code").values_list("title", flat=True)) == ["用户画像分析", "召回策略制定", "活动页面原型设计", "文案撰写"]
+    assert list(t001.children.order_by("code").values_list("title", flat=True)) == [
+        "用户画像分析",
+        "召回策略制定",
+        "活动页面原型设计",
+        "文案撰写",
+    ]
     # Every status a department sees in a normal week is there.
-    assert {"in_progress", "blocked", "submitted", "done", "not_started"} <= set(Task.objects.values_list("status", flat=True))
+    assert {"in_progress", "blocked", "submitted", "done", "not_started"} <= set(
+        Task.objects.values_list("status", flat=True)
+    )
 
 
 def test_if_empty_does_nothing_when_departments_exist(db):

@@ -8,8 +8,12 @@ class Command(BaseCommand):
     help = "Run a Closeloop worker: periodic jobs (reminders, escalations, overdue marks) and deliveries."
 
     def add_arguments(self, parser):
-        parser.add_argument("--once", action="store_true", help="Run every job and drain queues once, then exit.")
-        parser.add_argument("--id", dest="worker_id", default=None, help="Worker id shown on the status page.")
+        parser.add_argument(
+            "--once", action="store_true", help="Run every job and drain queues once, then exit."
+        )
+        parser.add_argument(
+            "--id", dest="worker_id", default=None, help="Worker id shown on the status page."
+        )
 
     def handle(self, *args, **options):
         worker = Worker(worker_id=options["worker_id"])
