@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from closeloop.core.widgets import FastSelect, FastSelectMultiple
 from closeloop.orgs.models import User
 from closeloop.tasks.models import AdhocCategory, Comparator, Frequency, Priority, TaskType
 from closeloop.tasks.states import Status
@@ -14,11 +15,15 @@ class DateInput(forms.DateInput):
 
 
 class PersonChoiceField(forms.ModelChoiceField):
+    widget = FastSelect
+
     def label_from_instance(self, obj):
         return f"{obj.display_name} · {obj.username}"
 
 
 class PeopleChoiceField(forms.ModelMultipleChoiceField):
+    widget = FastSelectMultiple
+
     def label_from_instance(self, obj):
         return f"{obj.display_name} · {obj.username}"
 

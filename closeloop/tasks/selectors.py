@@ -82,7 +82,9 @@ def list_base(user) -> QuerySet[Task]:
     return extensions.prepare_rows(qs)
 
 
-MY_WORK_GROUP_ROWS = 20
+# A group shows its most urgent rows; the rest are one click away in the task list.
+MY_WORK_GROUP_ROWS = 12
+MY_WORK_REVIEW_ROWS = 10
 
 
 @dataclass
@@ -130,11 +132,12 @@ def my_work(user, *, today: date | None = None, per_group: int = MY_WORK_GROUP_R
     led = led_department_ids(user)
     if led:
         review_q |= Q(department_id__in=led, reviewer__isnull=True)
+    review = Task.objects.filter(review_q, status=Status.SUBMITTED).exclude(owner=user)
+    out.counts["to_review"] = review.count()
     out.to_review = list(
-        extensions.prepare_rows(Task.objects.select_related("department", "owner", "project", "customer"))
-        .filter(review_q, status=Status.SUBMITTED)
-        .exclude(owner=user)
-        .order_by("due_date", "id")[:50]
+        extensions.prepare_rows(review.select_related("department", "owner", "project", "customer")).order_by(
+            "due_date", "id"
+        )[:MY_WORK_REVIEW_ROWS]
     )
     return out
 
