@@ -5,9 +5,8 @@ Data step — register in bench/generate.py after the "tasks and subtasks" step:
     from bench.plan_step import plan_data
     step("plan: search index, dependencies, milestones")(plan_data)
 
-It fills `Task.search_text` (bulk inserts skip the service that computes it; the FTS5
-triggers / GIN index pick the new text up), chains each parent's subtasks with
-finish-to-start dependencies and puts a milestone on every parent.
+It chains each parent's subtasks with finish-to-start dependencies and puts a milestone on
+every parent (the search text is generate.py's own step).
 
 Measurement — `python -m bench.plan_step [--requests 40]` (DJANGO_SETTINGS_MODULE set, the
 bench database in DATABASE_URL) renders, in-process with Django's test client, the board of
@@ -27,31 +26,9 @@ TARGET_MS = 150.0
 
 
 def plan_data(ctx: Any) -> None:
-    from django.db import connection
+    from closeloop.tasks.models import Milestone, TaskDependency
 
-    from closeloop.tasks.models import Milestone, Task, TaskDependency
-    from closeloop.tasks.search import install, task_index_text
-
-    batch: list[Task] = []
-    qs = Task.objects.select_related("department", "customer", "project").only(
-        "id", "code", "title", "department__code", "customer__name", "project__name"
-    )
-    for t in qs.iterator(chunk_size=5000):
-        t.search_text = task_index_text(
-            department_code=t.department.code,
-            code=t.code,
-            title=t.title,
-            customer=t.customer.name if t.customer_id else "",
-            project=t.project.name if t.project_id else "",
-        )
-        batch.append(t)
-        if len(batch) >= 5000:
-            Task.objects.bulk_update(batch, ["search_text"])
-            batch = []
-    if batch:
-        Task.objects.bulk_update(batch, ["search_text"])
-    install(connection)
-
+    # The search text is filled by generate.py's own step; this one adds the plan rows.
     deps: list[TaskDependency] = []
     milestones: list[Milestone] = []
     for parent_id, kids in ctx.children.items():

@@ -145,8 +145,9 @@ def my_work(user, *, today: date | None = None, per_group: int = MY_WORK_GROUP_R
 CODE_RE = re.compile(r"^(?:(?P<dept>[A-Za-z][A-Za-z0-9_]*)-)?(?P<code>[Tt]\d+(?:-\d+)*)$")
 
 SORTS = {
-    "code": ("department__code", "parent_id", "id"),
-    "-code": ("-department__code", "-id"),
+    # Tree order: T001, T001-1, T001-1-1, T001-2, T002 … (the path sorts depth-first).
+    "code": ("department__code", "path"),
+    "-code": ("-department__code", "-path"),
     "due": ("due_date", "priority", "id"),
     "-due": ("-due_date", "priority", "-id"),
     "priority": ("priority", "due_date", "id"),
