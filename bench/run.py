@@ -761,9 +761,7 @@ def main(argv: list[str] | None = None) -> int:
         json_path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         md_path = RESULTS_DIR / f"latest-{vendor}.md"
         md_path.write_text(table, encoding="utf-8")
-        print(
-            f"Wrote {json_path} and {md_path} ({report['seconds']:.0f} s in all)"
-        )
+        print(f"Wrote {json_path} and {md_path} ({report['seconds']:.0f} s in all)")
     failed = [r for r in results if not r.ok]
     return 1 if failed else 0
 
