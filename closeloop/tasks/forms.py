@@ -150,11 +150,17 @@ class FilterForm(forms.Form):
     """The list's filters, read from the query string (never invalid: bad values are ignored)."""
 
     q = forms.CharField(label=_("Search"), required=False)
-    department = forms.TypedChoiceField(label=_("Department"), required=False, coerce=int, empty_value=None)
-    task_type = forms.ChoiceField(label=_("Type"), required=False)
-    priority = forms.TypedChoiceField(label=_("Priority"), required=False, coerce=int, empty_value=None)
-    owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
-    status = forms.ChoiceField(label=_("Status"), required=False)
+    department = forms.TypedChoiceField(
+        label=_("Department"), required=False, coerce=int, empty_value=None, widget=FastSelect
+    )
+    task_type = forms.ChoiceField(label=_("Type"), required=False, widget=FastSelect)
+    priority = forms.TypedChoiceField(
+        label=_("Priority"), required=False, coerce=int, empty_value=None, widget=FastSelect
+    )
+    owner = forms.TypedChoiceField(
+        label=_("Owner"), required=False, coerce=int, empty_value=None, widget=FastSelect
+    )
+    status = forms.ChoiceField(label=_("Status"), required=False, widget=FastSelect)
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
 
     def __init__(self, *args, departments=(), owners=(), **kwargs):
