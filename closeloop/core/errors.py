@@ -44,3 +44,12 @@ class Conflict(DomainError):
 
     code = "conflict"
     status = 409
+
+
+def raise_if_errors(errors: dict[str, list[str]]) -> None:
+    """Raise ValidationFailed for collected field errors, if any. The message is the first
+    error's sentence (it names the field in words); `fields` carries every field's messages
+    under its machine name."""
+    if errors:
+        messages = next(iter(errors.values()))
+        raise ValidationFailed(messages[0], fields=errors)

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from closeloop.core.errors import NotFound
 from closeloop.insights.models import WeeklyReview
@@ -152,12 +153,12 @@ def access_department(user: User, department_id: int | str) -> Department:
     try:
         pk = int(department_id)
     except (TypeError, ValueError):
-        raise NotFound("Department not found.") from None
+        raise NotFound(_("Department not found.")) from None
     if not user.is_superuser and pk not in visible_department_ids(user):
-        raise NotFound("Department not found.")
+        raise NotFound(_("Department not found."))
     dept = Department.objects.select_related("head", "deputy").filter(pk=pk).first()
     if dept is None:
-        raise NotFound("Department not found.")
+        raise NotFound(_("Department not found."))
     return dept
 
 

@@ -119,7 +119,14 @@ def seed_from_package(*, years: list[int] | None = None) -> int:
             if d in admin_dates:
                 continue
             name = HOLIDAY_NAMES_ZH.get(str(getattr(label, "value", label)), str(label))
-            rows.append(WorkDay(date=d, is_workday=is_work, name=name + ("调休" if is_work else ""), source=WorkDay.Source.SEED))
+            rows.append(
+                WorkDay(
+                    date=d,
+                    is_workday=is_work,
+                    name=name + ("调休" if is_work else ""),
+                    source=WorkDay.Source.SEED,
+                )
+            )
     WorkDay.objects.filter(source=WorkDay.Source.SEED, date__in=[r.date for r in rows]).delete()
     WorkDay.objects.bulk_create(rows, batch_size=500)
     clear_cache()
@@ -133,7 +140,9 @@ def status_warnings() -> list[str]:
 
     this_year = timezone.localdate().year
     return [
-        _("The work calendar has no schedule for %(year)s: Monday to Friday is assumed. Enter the State Council's holidays and make-up days in the admin.")
+        _(
+            "The work calendar has no schedule for %(year)s: Monday to Friday is assumed. Enter the State Council's holidays and make-up days in the admin."
+        )
         % {"year": year}
         for year in unknown_years([this_year, this_year + 1])
     ]

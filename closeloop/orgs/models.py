@@ -5,12 +5,13 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class User(AbstractUser):
     """A person. `name` is the 姓名 shown everywhere; `username` is the login."""
 
-    name = models.CharField(_("name"), max_length=100, blank=True)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=100, blank=True)
     mobile = models.CharField(_("mobile"), max_length=32, blank=True)
     wecom_id = models.CharField(_("WeCom user id"), max_length=100, blank=True)
     dingtalk_id = models.CharField(_("DingTalk user id"), max_length=100, blank=True)
@@ -44,7 +45,12 @@ class Department(models.Model):
     )
     name = models.CharField(_("name"), max_length=100)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     head = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -73,7 +79,9 @@ class Department(models.Model):
         verbose_name = _("department")
         verbose_name_plural = _("departments")
         constraints = [
-            models.CheckConstraint(condition=Q(workday_end__gt=models.F("workday_start")), name="dept_day_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(workday_end__gt=models.F("workday_start")), name="dept_day_ends_after_start"
+            ),
             models.CheckConstraint(condition=~Q(parent=models.F("id")), name="dept_not_own_parent"),
         ]
 
@@ -101,7 +109,9 @@ class Membership(models.Model):
         verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(fields=["user", "department"], name="membership_once"),
-            models.CheckConstraint(condition=Q(role__in=["manager", "supervisor", "specialist"]), name="membership_role_valid"),
+            models.CheckConstraint(
+                condition=Q(role__in=["manager", "supervisor", "specialist"]), name="membership_role_valid"
+            ),
         ]
 
     def __str__(self) -> str:

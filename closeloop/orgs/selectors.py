@@ -33,9 +33,9 @@ def _scopes(user: User) -> dict[str, frozenset[int]]:
     if cached is not None:
         return cached
     member = set(Membership.objects.filter(user=user).values_list("department_id", flat=True))
-    led = set(
-        Department.objects.filter(head=user).values_list("id", flat=True)
-    ) | set(Department.objects.filter(deputy=user).values_list("id", flat=True))
+    led = set(Department.objects.filter(head=user).values_list("id", flat=True)) | set(
+        Department.objects.filter(deputy=user).values_list("id", flat=True)
+    )
     parents = _tree() if led else {}
     led_tree = _descendants(led, parents) if led else set()
     scopes = {

@@ -13,7 +13,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import AwareDatetime, ConfigDict
 
 from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS, PageMeta
-from closeloop.core.errors import Conflict, NotFound, ValidationFailed
+from closeloop.core.errors import Conflict, NotFound, raise_if_errors
 from closeloop.core.pagination import slice_by_ids
 from closeloop.orgs.api import DepartmentRef, UserRef, department_ref, user_ref
 from closeloop.orgs.models import Department, User
@@ -374,12 +374,6 @@ def _people(values: list[PersonIn], errors: dict[str, list[str]], field: str) ->
     return found
 
 
-def _raise(errors: dict[str, list[str]]) -> None:
-    if errors:
-        field, messages = next(iter(errors.items()))
-        raise ValidationFailed(f"{field}: {messages[0]}", fields=errors)
-
-
 def _criteria(rows: list[CriterionIn]) -> list[services.CriterionIn]:
     return [
         services.CriterionIn(
@@ -411,7 +405,7 @@ def list_tasks(request: HttpRequest, filters: Query[TaskListParams]):
     errors: dict[str, list[str]] = {}
     department = _department(filters.department, errors) if filters.department else None
     owner = _person(filters.owner, errors, "owner", me=user) if filters.owner else None
-    _raise(errors)
+    raise_if_errors(errors)
     qs = task_list(
         user,
         TaskFilters(
@@ -455,7 +449,7 @@ def create_task(request: HttpRequest, payload: TaskCreateIn):
     owner = _person(payload.owner, errors, "owner") if payload.owner is not None else user
     reviewer = _person(payload.reviewer, errors, "reviewer") if payload.reviewer is not None else None
     collaborators = _people(payload.collaborators, errors, "collaborators")
-    _raise(errors)
+    raise_if_errors(errors)
     if parent is not None:
         department = parent.department
     assert department is not None and owner is not None
@@ -530,7 +524,7 @@ def patch_task(request: HttpRequest, task_id: int, payload: TaskPatchIn):
             errors.setdefault("owner", []).append(_("A task needs exactly one owner."))
         else:
             owner = _person(new_owner, errors, "owner")
-    _raise(errors)
+    raise_if_errors(errors)
     with transaction.atomic():
         for field, make in (
             ("project", services.project_get_or_create),

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Schema
 
 from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS
-from closeloop.core.errors import NotFound
+from closeloop.core.errors import NotFound, raise_if_errors
 from closeloop.orgs.api import UserRef, user_ref
 from closeloop.orgs.models import User
 from closeloop.tasks import intake, selectors_plan, services, services_plan
@@ -29,7 +29,6 @@ from closeloop.tasks.api import (
     _people,
     _person,
     _priority,
-    _raise,
     router,
 )
 from closeloop.tasks.models import Comment, DecompositionTemplate, Milestone, RecurrenceRule, TaskDependency
@@ -336,7 +335,7 @@ def add_subtask(request: HttpRequest, task_id: int, payload: SubtaskIn):
     errors: dict[str, list[str]] = {}
     owner = _person(payload.owner, errors, "owner") if payload.owner is not None else None
     collaborators = _people(payload.collaborators, errors, "collaborators")
-    _raise(errors)
+    raise_if_errors(errors)
     sub = services_plan.subtask_add(
         actor=user,
         parent=parent,
@@ -539,7 +538,7 @@ def list_templates(request: HttpRequest, filters: Query[TemplateQuery]):
     if filters.department:
         errors: dict[str, list[str]] = {}
         dept = _department(filters.department, errors)
-        _raise(errors)
+        raise_if_errors(errors)
         qs = qs.filter(department=dept)
     return {"items": [_template(t) for t in qs[:200]]}
 
@@ -549,7 +548,7 @@ def create_template(request: HttpRequest, payload: TemplateIn):
     user: User = request.auth
     errors: dict[str, list[str]] = {}
     dept = _department(payload.department, errors)
-    _raise(errors)
+    raise_if_errors(errors)
     if payload.from_task is not None:
         task = access_task(user, payload.from_task)
         template = services_plan.template_save(actor=user, task=task, name=payload.name)
@@ -583,7 +582,7 @@ def apply_template(request: HttpRequest, task_id: int, payload: ApplyTemplateIn)
         person = _person(value, errors, f"owners.{key}")
         if person is not None and key.isdigit():
             owners[int(key) - 1] = person
-    _raise(errors)
+    raise_if_errors(errors)
     services_plan.template_apply(actor=user, template=template, task=task, start=payload.start, owners=owners)
     user.__dict__.pop("_closeloop_visibility_q", None)
     return 201, _plan(user, access_task(user, task_id))
@@ -600,7 +599,7 @@ def create_adhoc(request: HttpRequest, payload: AdhocIn):
     errors: dict[str, list[str]] = {}
     dept = _department(payload.department, errors)
     owner = _person(payload.owner, errors, "owner") if payload.owner is not None else user
-    _raise(errors)
+    raise_if_errors(errors)
     with transaction.atomic():
         customer = services.customer_get_or_create(name=payload.customer) if payload.customer else None
         task = services_plan.adhoc_capture(

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from closeloop.tasks.states import CLOSED_STATUSES, Status
 
@@ -36,9 +37,10 @@ class Customer(models.Model):
 
 
 class TaskType(models.TextChoices):
-    PROJECT = "project", _("Project")
-    ROUTINE = "routine", _("Routine")
-    COLLABORATIVE = "collaborative", _("Collaborative")
+    # "Project" alone is also the project field; the context tells translators this is 项目型.
+    PROJECT = "project", pgettext_lazy("task type", "Project")
+    ROUTINE = "routine", pgettext_lazy("task type", "Routine")
+    COLLABORATIVE = "collaborative", pgettext_lazy("task type", "Collaborative")
 
 
 class Priority(models.IntegerChoices):

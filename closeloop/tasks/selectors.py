@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from closeloop.core.errors import NotFound
 from closeloop.orgs.selectors import visible_department_ids
@@ -63,14 +64,14 @@ def access_task(user, pk: int | str, *, for_update: bool = False) -> Task:
     try:
         pk_int = int(pk)
     except (TypeError, ValueError):
-        raise NotFound("Task not found.") from None
+        raise NotFound(_("Task not found.")) from None
     qs = Task.objects.visible_to(user).select_related("department", "owner", "initiator", "reviewer")
     if for_update:
         qs = qs.select_for_update(of=("self",))
     try:
         return qs.get(pk=pk_int)
     except Task.DoesNotExist:
-        raise NotFound("Task not found.") from None
+        raise NotFound(_("Task not found.")) from None
 
 
 def local_today(tz=None) -> date:

@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed
+from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed, raise_if_errors
 from closeloop.notify.services import notify
 from closeloop.orgs.models import Department, User
 from closeloop.tasks import intake, permissions
@@ -205,12 +205,6 @@ def _differs(task: Task, field: str, value: Any) -> bool:
     return getattr(task, field) != value
 
 
-def _raise_if(errors: dict[str, list[str]]) -> None:
-    if errors:
-        first = next(iter(errors.items()))
-        raise ValidationFailed(f"{first[0]}: {first[1][0]}", fields=errors)
-
-
 # -- use cases -----------------------------------------------------------------------------
 
 
@@ -280,7 +274,7 @@ def task_create(
             customer=customer,
             project=project,
         )
-    _raise_if(errors)
+    raise_if_errors(errors)
 
     if parent is not None:
         if not permissions.can_edit(actor, parent):
@@ -466,7 +460,7 @@ def task_update(
         criterion_rows = _clean_criteria(criteria, errors) if criteria is not None else None
         if criterion_rows is not None and not criterion_rows and current.parent_id is None:
             errors.setdefault("criteria", []).append(_("Write at least one acceptance criterion."))
-        _raise_if(errors)
+        raise_if_errors(errors)
 
         if not changed and criterion_rows is None:
             return current
@@ -558,7 +552,7 @@ def task_reassign(*, actor: User, task: Task, owner: User, reason: str = "") -> 
         errors["owner"] = [_("The new owner's account is inactive.")]
     if task.reviewer_id and owner.pk == task.reviewer_id:
         errors["owner"] = [_("The reviewer cannot also own the task.")]
-    _raise_if(errors)
+    raise_if_errors(errors)
     with transaction.atomic():
         current = Task.objects.select_for_update().select_related("department").get(pk=task.pk)
         if current.status in CLOSED_STATUSES:

@@ -16,7 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed
+from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed, raise_if_errors
 from closeloop.notify.services import notify
 from closeloop.orgs.calendar import add_workdays, is_workday, next_workday, workdays_between
 from closeloop.orgs.models import Department, User
@@ -42,7 +42,6 @@ from closeloop.tasks.models import (
 )
 from closeloop.tasks.services import (
     CriterionIn,
-    _raise_if,
     department_policy,
     record_event,
     task_create,
@@ -95,7 +94,7 @@ def adhoc_capture(
         errors.setdefault("adhoc_category", []).append(_("Choose what kind of ad-hoc work this is."))
     if priority not in Priority.values:
         errors.setdefault("priority", []).append(_("Unknown priority."))
-    _raise_if(errors)
+    raise_if_errors(errors)
     respond_by = respond_by_for(department=department, priority=priority, now=now)
     due = respond_by.astimezone(_dept_tz(department)).date()
     return task_create(
@@ -264,7 +263,7 @@ def milestone_add(*, actor: User, task: Task, title: str, date_: date | None) ->
         errors.setdefault("title", []).append(_("The name is longer than 200 characters."))
     if date_ is None:
         errors.setdefault("date", []).append(_("A milestone needs a date."))
-    _raise_if(errors)
+    raise_if_errors(errors)
     with transaction.atomic():
         milestone = Milestone.objects.create(task=task, title=title, date=date_, created_by=actor)
         record_event(
@@ -383,7 +382,7 @@ def template_validate(items: Any) -> list[dict]:
     errors: dict[str, list[str]] = {}
     if not isinstance(items, list) or not items:
         errors["items"] = [_("A template needs at least one step.")]
-        _raise_if(errors)
+        raise_if_errors(errors)
     clean = []
     for i, item in enumerate(items, start=1):
         key = f"items.{i}"
@@ -416,7 +415,7 @@ def template_validate(items: Any) -> list[dict]:
                 "weight": weight,
             }
         )
-    _raise_if(errors)
+    raise_if_errors(errors)
     return clean
 
 
@@ -553,7 +552,7 @@ def _validate_rule(
         errors["day_of_month"] = [_("Choose the day of the month (1–31).")]
     if not 0 <= lead_days <= 60:
         errors["lead_days"] = [_("Create it between 0 and 60 days ahead.")]
-    _raise_if(errors)
+    raise_if_errors(errors)
 
 
 def recurrence_set(
@@ -793,7 +792,7 @@ def tasks_hand_over(
         errors["to_user"] = [_("Choose someone else to take the tasks over.")]
     elif not to_user.is_active:
         errors["to_user"] = [_("That account is inactive.")]
-    _raise_if(errors)
+    raise_if_errors(errors)
     from closeloop.orgs.selectors import led_department_ids
 
     scope = [d for d in led_department_ids(actor)] if not actor.is_superuser else None
@@ -858,7 +857,7 @@ def department_policy_update(*, actor: User, department: Department, **changes: 
     for key, (lo, hi) in limits.items():
         if key in changes and (not isinstance(changes[key], int) or not lo <= changes[key] <= hi):
             errors[key] = [_("A whole number from %(lo)s to %(hi)s.") % {"lo": lo, "hi": hi}]
-    _raise_if(errors)
+    raise_if_errors(errors)
     with transaction.atomic():
         policy, _created = DepartmentPolicy.objects.get_or_create(department=department)
         for k, v in changes.items():

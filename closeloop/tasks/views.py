@@ -284,7 +284,44 @@ def describe_event(event, names: dict) -> list[str]:
         ]
     if verb == "became_overdue":
         return [_("The task became overdue (it was due %(date)s)") % {"date": after.get("due_date", "")}]
+    values = {
+        "actor": actor,
+        "before": before.get("progress", before.get("due_date", "")),
+        "after": after.get("progress", after.get("due_date", "")),
+        "percent": after.get("percent", ""),
+        "day": after.get("day", ""),
+        "code": after.get("code", ""),
+        "title": after.get("title", ""),
+        "date": after.get("date", after.get("new_due_date", "")),
+        "person": _value("owner", after.get("owner"), names),
+    }
+    template = EVENT_SENTENCES.get(verb)
+    if template is not None:
+        return [template % values]
     return [_("%(actor)s: %(verb)s") % {"actor": actor, "verb": verb.replace("_", " ")}]
+
+
+# The events other parts of the loop write, as sentences (keys of `values` above).
+EVENT_SENTENCES = {
+    "commented": gettext_lazy("%(actor)s commented"),
+    "progress_update": gettext_lazy("%(actor)s posted the update for %(day)s: %(percent)s%%"),
+    "progress_rolled_up": gettext_lazy("Progress rolled up from the subtasks: %(before)s%% → %(after)s%%"),
+    "delay_warning_raised": gettext_lazy("%(actor)s raised a delay warning, asking for %(date)s"),
+    "delay_warning_decided": gettext_lazy("%(actor)s decided the delay warning"),
+    "delay_warning_escalated": gettext_lazy("The undecided delay warning went up to the superior"),
+    "due_date_moved": gettext_lazy("%(actor)s moved the due date from %(before)s to %(after)s"),
+    "dependency_added": gettext_lazy("%(actor)s made this task wait for %(code)s"),
+    "dependency_removed": gettext_lazy("%(actor)s removed a dependency"),
+    "milestone_added": gettext_lazy("%(actor)s added the milestone %(title)s on %(date)s"),
+    "milestone_changed": gettext_lazy("%(actor)s changed a milestone"),
+    "milestone_removed": gettext_lazy("%(actor)s removed a milestone"),
+    "handed_over": gettext_lazy("%(actor)s handed the task over to %(person)s"),
+    "recurred": gettext_lazy("The next occurrence of this recurring task was created"),
+    "recurrence_set": gettext_lazy("%(actor)s set the task to recur"),
+    "recurrence_stopped": gettext_lazy("%(actor)s stopped the recurrence"),
+    "template_applied": gettext_lazy("%(actor)s laid out subtasks from a template"),
+    "template_saved": gettext_lazy("%(actor)s saved the subtasks as a template"),
+}
 
 
 def _detail_context(request, task: Task, **extra) -> dict:

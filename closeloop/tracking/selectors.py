@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from closeloop.core.errors import NotFound
 from closeloop.orgs.models import Department, User
@@ -114,14 +115,14 @@ def access_warning(user: User, pk: int | str) -> DelayWarning:
     try:
         pk_int = int(pk)
     except (TypeError, ValueError):
-        raise NotFound("Delay warning not found.") from None
+        raise NotFound(_("Delay warning not found.")) from None
     warning = (
         DelayWarning.objects.filter(pk=pk_int, task__in=Task.objects.visible_to(user))
         .select_related("task", "task__department", "task__owner", "raised_by", "decided_by", "escalated_to")
         .first()
     )
     if warning is None:
-        raise NotFound("Delay warning not found.")
+        raise NotFound(_("Delay warning not found."))
     return warning
 
 

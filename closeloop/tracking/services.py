@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed
+from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed, raise_if_errors
 from closeloop.notify.services import notify
 from closeloop.orgs.calendar import add_workdays
 from closeloop.orgs.models import User
@@ -35,12 +35,6 @@ from closeloop.tracking.models import (
 )
 
 BLOCKER_MAX = 300
-
-
-def _raise_if(errors: dict[str, list[str]]) -> None:
-    if errors:
-        field, messages = next(iter(errors.items()))
-        raise ValidationFailed(f"{field}: {messages[0]}", fields=errors)
 
 
 def _has_children(task: Task) -> bool:
@@ -110,7 +104,7 @@ def update_post(
         errors["day"] = [_("An update cannot be for a day that has not come yet.")]
     elif day < min(_created_day(task), task.start_date or today):
         errors["day"] = [_("The task did not exist on that day.")]
-    _raise_if(errors)
+    raise_if_errors(errors)
     if percent is None and not has_children:
         percent = task.progress
 
@@ -256,7 +250,7 @@ def delay_warning_raise(
             _("The new due date must be after the current one (%(due)s).")
             % {"due": task.due_date.isoformat()}
         ]
-    _raise_if(errors)
+    raise_if_errors(errors)
     assert new_due_date is not None
     on_time = today <= add_workdays(task.due_date, -1)
     local = cadence.local_now(task.department, now)

@@ -35,11 +35,16 @@ def countdown(deadline) -> str:
         left = _("%(m)s min") % {"m": minutes}
     text = (_("Response overdue by %(left)s") if late else _("Respond within %(left)s")) % {"left": left}
     return format_html(
-        '<span class="countdown{}" data-deadline="{}" data-late="{}" data-left="{}" title="{}">{}</span>',
+        '<span class="countdown{}" data-deadline="{}" data-late="{}" data-left="{}" data-dh="{}" data-hm="{}"'
+        ' data-m="{}" title="{}">{}</span>',
         " countdown--late" if late else (" countdown--soon" if seconds < 4 * 3600 else ""),
         deadline.isoformat(),
         _("Response overdue by %(left)s"),
         _("Respond within %(left)s"),
+        # The units in the person's language, for plan.js to keep the countdown ticking.
+        _("%(d)s d %(h)s h"),
+        _("%(h)s h %(m)s min"),
+        _("%(m)s min"),
         timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M"),
         text,
     )

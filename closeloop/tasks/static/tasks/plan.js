@@ -13,7 +13,11 @@
   // -- countdowns ----------------------------------------------------------------------
   function fmt(seconds, el) {
     var s = Math.abs(seconds), d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
-    var left = d ? d + " d " + h + " h" : (h ? h + " h " + m + " min" : m + " min");
+    // Unit templates come from the page, in the person's language.
+    function unit(name, fallback) {
+      return (el.getAttribute(name) || fallback).replace("%(d)s", d).replace("%(h)s", h).replace("%(m)s", m);
+    }
+    var left = d ? unit("data-dh", "%(d)s d %(h)s h") : (h ? unit("data-hm", "%(h)s h %(m)s min") : unit("data-m", "%(m)s min"));
     var tpl = seconds < 0 ? el.getAttribute("data-late") : el.getAttribute("data-left");
     return (tpl || "%(left)s").replace("%(left)s", left);
   }
