@@ -4,13 +4,13 @@ The department tree is small (tens of rows), so it is read once per request and 
 Python; the result is memoised on the user object for the rest of the request.
 """
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from closeloop.orgs.models import Department, Membership, User
 
 
 def _tree() -> dict[int, int | None]:
-    return dict(Department.objects.values_list("id", "parent_id"))
+    return dict(Department.objects.order_by().values_list("id", "parent_id"))
 
 
 def _descendants(roots: set[int], parents: dict[int, int | None]) -> set[int]:
@@ -33,8 +33,8 @@ def _scopes(user: User) -> dict[str, frozenset[int]]:
     if cached is not None:
         return cached
     member = set(Membership.objects.filter(user=user).values_list("department_id", flat=True))
-    led = set(Department.objects.filter(head=user).values_list("id", flat=True)) | set(
-        Department.objects.filter(deputy=user).values_list("id", flat=True)
+    led = set(
+        Department.objects.filter(Q(head=user) | Q(deputy=user)).order_by().values_list("id", flat=True)
     )
     parents = _tree() if led else {}
     led_tree = _descendants(led, parents) if led else set()

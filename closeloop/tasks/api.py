@@ -17,7 +17,7 @@ from closeloop.core.errors import Conflict, NotFound, raise_if_errors
 from closeloop.core.pagination import slice_by_ids
 from closeloop.orgs.api import DepartmentRef, UserRef, department_ref, user_ref
 from closeloop.orgs.models import Department, User
-from closeloop.tasks import permissions, services
+from closeloop.tasks import permissions, selectors, services
 from closeloop.tasks.models import Priority, Task, TaskEvent
 from closeloop.tasks.selectors import (
     SORTS,
@@ -276,7 +276,7 @@ def _list_item(task: Task, today: date) -> dict[str, Any]:
 def _detail(user: User, pk: int) -> dict[str, Any]:
     # A write may have changed what the caller sees (e.g. a new task): drop the per-request
     # memo of the visibility query before reading again.
-    user.__dict__.pop("_closeloop_visibility_q", None)
+    selectors.forget_visibility(user)
     task = task_detail(user, pk)
     return {
         **_list_item(task, local_today()),

@@ -15,7 +15,7 @@ from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS
 from closeloop.core.errors import NotFound, raise_if_errors
 from closeloop.orgs.api import UserRef, user_ref
 from closeloop.orgs.models import User
-from closeloop.tasks import intake, selectors_plan, services, services_plan
+from closeloop.tasks import intake, selectors, selectors_plan, services, services_plan
 from closeloop.tasks.api import (
     CriterionIn,
     CriterionOut,
@@ -584,7 +584,7 @@ def apply_template(request: HttpRequest, task_id: int, payload: ApplyTemplateIn)
             owners[int(key) - 1] = person
     raise_if_errors(errors)
     services_plan.template_apply(actor=user, template=template, task=task, start=payload.start, owners=owners)
-    user.__dict__.pop("_closeloop_visibility_q", None)
+    selectors.forget_visibility(user)
     return 201, _plan(user, access_task(user, task_id))
 
 

@@ -18,15 +18,38 @@ from closeloop.tasks.search import match_sql
 from closeloop.tasks.states import CLOSED_STATUSES, TRANSITIONS, Status
 
 
-def visibility_q(user) -> Q:
-    """The WHERE clause of "tasks `user` may see", memoised on the user for the request.
+@dataclass(frozen=True)
+class Visibility:
+    """What a person may see beyond the tasks of their departments, as data: one rule that
+    both a query (`q`) and a single loaded task (`allows`) are checked against."""
+
+    departments: frozenset[int]
+    ids: frozenset[int]
+    subtrees: tuple[str, ...]
+
+    def q(self) -> Q:
+        q = Q(department_id__in=self.departments) | Q(id__in=self.ids)
+        for prefix in self.subtrees:
+            q |= subtree_q(prefix)
+        return q
+
+    def allows(self, task: Task) -> bool:
+        return (
+            task.department_id in self.departments
+            or task.pk in self.ids
+            or any(task.path.startswith(prefix) for prefix in self.subtrees)
+        )
+
+
+def visibility(user) -> Visibility:
+    """Who sees what (DESIGN.md), memoised on the user for the request.
 
     Members see their departments' tasks (heads also those below). Beyond that, anyone sees a
     task they own, help on or review, the subtasks under it, and the tasks above a subtask
     they own. Subtasks live in their root task's department, so only the person's tasks
     outside their departments need the path walk: one small query.
     """
-    cached = getattr(user, "_closeloop_visibility_q", None)
+    cached = getattr(user, "_closeloop_visibility", None)
     if cached is not None:
         return cached
     depts = visible_department_ids(user)
@@ -45,33 +68,50 @@ def visibility_q(user) -> Q:
         )
     )
     ids: set[int] = set()
-    subtree_prefixes: list[str] = []
+    subtrees: list[str] = []
     for pk, path, owner_id, next_child in direct:
         ids.add(pk)
         if next_child > 1:  # has had subtasks
-            subtree_prefixes.append(path)
+            subtrees.append(path)
         if owner_id == user.pk:
             ids.update(int(p) for p in path.strip("/").split("/") if p)
-    q = Q(department_id__in=depts) | Q(id__in=ids)
-    for prefix in subtree_prefixes:
-        q |= subtree_q(prefix)
-    user._closeloop_visibility_q = q
-    return q
+    result = Visibility(departments=frozenset(depts), ids=frozenset(ids), subtrees=tuple(sorted(subtrees)))
+    user._closeloop_visibility = result
+    return result
+
+
+def forget_visibility(user) -> None:
+    """Drop the memo after a write that changes what the person may see (a new task of theirs)."""
+    user.__dict__.pop("_closeloop_visibility", None)
+
+
+def visibility_q(user) -> Q:
+    """The WHERE clause of "tasks `user` may see"."""
+    return visibility(user).q()
 
 
 def access_task(user, pk: int | str, *, for_update: bool = False) -> Task:
-    """Fetch a task the user may see, or raise NotFound (never tells "exists but hidden")."""
+    """Fetch a task the user may see, or raise NotFound (never tells "exists but hidden").
+    Loads the row by its key and checks it against the same rule as `visible_to`, rather
+    than compiling the whole visibility clause for one row."""
     try:
         pk_int = int(pk)
     except (TypeError, ValueError):
         raise NotFound(_("Task not found.")) from None
-    qs = Task.objects.visible_to(user).select_related("department", "owner", "initiator", "reviewer")
+    qs = Task.objects.select_related("department", "owner", "initiator", "reviewer")
     if for_update:
         qs = qs.select_for_update(of=("self",))
-    try:
-        return qs.get(pk=pk_int)
-    except Task.DoesNotExist:
-        raise NotFound(_("Task not found.")) from None
+    task = qs.filter(pk=pk_int).first()
+    if task is None:
+        raise NotFound(_("Task not found."))
+    # Most look-ups are of a task of the person's own department: no further query then.
+    if (
+        user.is_superuser
+        or task.department_id in visible_department_ids(user)
+        or visibility(user).allows(task)
+    ):
+        return task
+    raise NotFound(_("Task not found."))
 
 
 def local_today(tz=None) -> date:
