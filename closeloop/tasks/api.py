@@ -273,6 +273,21 @@ def _list_item(task: Task, today: date) -> dict[str, Any]:
     }
 
 
+def subtask_ref(s) -> dict[str, Any]:
+    """A subtask as the API lists it (the task page and the plan endpoints)."""
+    return {
+        "id": s.pk,
+        "code": s.code,
+        "title": s.title,
+        "parent_id": s.parent_id,
+        "depth": s.depth,
+        "status": s.status,
+        "progress": s.progress,
+        "owner": user_ref(s.owner),
+        "due_date": s.due_date,
+    }
+
+
 def _detail(user: User, pk: int) -> dict[str, Any]:
     # A write may have changed what the caller sees (e.g. a new task): drop the per-request
     # memo of the visibility query before reading again.
@@ -306,20 +321,7 @@ def _detail(user: User, pk: int) -> dict[str, Any]:
             for c in task.criteria_list
         ],
         "collaborators": [user_ref(u) for u in task.collaborator_list],
-        "subtasks": [
-            {
-                "id": s.pk,
-                "code": s.code,
-                "title": s.title,
-                "parent_id": s.parent_id,
-                "depth": s.depth,
-                "status": s.status,
-                "progress": s.progress,
-                "owner": user_ref(s.owner),
-                "due_date": s.due_date,
-            }
-            for s in task.subtask_list
-        ],
+        "subtasks": [subtask_ref(s) for s in task.subtask_list],
         "ancestors": [{"id": a.pk, "code": a.code, "title": a.title} for a in task.ancestor_list],
         "allowed_transitions": [str(s) for s in allowed_transitions(user, task)],
         "can_edit": permissions.can_edit(user, task),

@@ -30,6 +30,7 @@ from closeloop.tasks.api import (
     _person,
     _priority,
     router,
+    subtask_ref,
 )
 from closeloop.tasks.models import Comment, DecompositionTemplate, Milestone, RecurrenceRule, TaskDependency
 from closeloop.tasks.selectors import access_task, local_today
@@ -227,17 +228,9 @@ def _plan(user: User, task) -> dict[str, Any]:
     return {
         "subtasks": [
             {
-                "id": s.pk,
-                "code": s.code,
-                "title": s.title,
-                "parent_id": s.parent_id,
-                "depth": s.depth,
-                "status": s.status,
-                "progress": s.progress,
+                **subtask_ref(s),
                 "weight": s.weight,
-                "owner": user_ref(s.owner),
                 "start_date": s.start_date,
-                "due_date": s.due_date,
                 "after": after.get(s.pk, []),
             }
             for s in plan.subtasks
