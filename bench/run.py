@@ -650,24 +650,29 @@ BACKGROUND_TARGETS = {
 }
 
 
-def _receiver() -> tuple[Any, str]:
-    """A local webhook receiver that answers 200 to every POST."""
-    import http.server
-    import threading
+_RECEIVER = """
+import http.server, sys
+class Ok(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
 
-    class Ok(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/hook"
+def _receiver() -> tuple[subprocess.Popen, str]:
+    """A local webhook receiver that answers 200 to every POST, in its own process: in the
+    measuring process its threads would compete with the senders for the GIL, and the
+    measurement would show that contention rather than the worker."""
+    proc = subprocess.Popen([sys.executable, "-c", _RECEIVER], stdout=subprocess.PIPE, text=True)  # noqa: S603
+    port = int(proc.stdout.readline().strip())
+    return proc, f"http://127.0.0.1:{port}/hook"
 
 
 def measure_background(deliveries: int = 1000) -> dict[str, float]:
@@ -684,11 +689,13 @@ def measure_background(deliveries: int = 1000) -> dict[str, float]:
     out["reminders_and_sweep_s"] = round(sum(sweep.values()), 3)
     out["notify_500_ms"] = round(min(measure_notify(500)["seconds"] for _ in range(3)) * 1000, 1)
     settings.NOTIFY_ALLOW_LOOPBACK = True  # the receiver is on this machine
-    server, url = _receiver()
+    receiver, url = _receiver()
     try:
+        measure_delivery_rate(url, 100)  # warm-up: imports, first connections
         out["deliveries_per_s"] = round(measure_delivery_rate(url, deliveries)["per_second"], 1)
     finally:
-        server.shutdown()
+        receiver.terminate()
+        receiver.wait()
     return out
 
 
