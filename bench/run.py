@@ -651,18 +651,29 @@ BACKGROUND_TARGETS = {
 
 
 _RECEIVER = """
-import http.server, sys
-class Ok(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-    def log_message(self, *args):
-        pass
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
-print(server.server_address[1], flush=True)
-server.serve_forever()
+import asyncio
+
+async def handle(reader, writer):
+    # One request per connection, as the worker sends them; answer 200 at once.
+    try:
+        head = await reader.readuntil(b"\\r\\n\\r\\n")
+        length = 0
+        for line in head.split(b"\\r\\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        if length:
+            await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n")
+        await writer.drain()
+    finally:
+        writer.close()
+
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await server.serve_forever()
+
+asyncio.run(main())
 """
 
 
