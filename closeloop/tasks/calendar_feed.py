@@ -19,7 +19,8 @@ from django.views.decorators.http import require_POST
 from icalendar import Calendar, Event
 
 from closeloop.orgs.models import User
-from closeloop.tasks.models import CalendarToken, Task
+from closeloop.tasks.models import CalendarToken, Milestone, Task
+from closeloop.tasks.states import CLOSED_STATUSES
 
 FEED_LIMIT = 1000
 
@@ -78,6 +79,27 @@ def calendar_for(user: User) -> bytes:
             _("%(status)s, %(progress)s%% done. %(url)s")
             % {"status": task.get_status_display(), "progress": task.progress, "url": url},
         )
+        event.add("transp", "TRANSPARENT")
+        cal.add_component(event)
+    # Milestones of the open tasks I own, not yet reached.
+    milestones = (
+        Milestone.objects.filter(task__owner=user, reached_at__isnull=True)
+        .exclude(task__status__in=CLOSED_STATUSES)
+        .select_related("task__department")
+        .order_by("date", "id")[:FEED_LIMIT]
+    )
+    for milestone in milestones:
+        task = milestone.task
+        event = Event()
+        event.add("uid", f"milestone-{milestone.pk}@{host}")
+        event.add("dtstamp", milestone.created_at or timezone.now())
+        event.add("dtstart", milestone.date)
+        event.add("dtend", milestone.date + timedelta(days=1))
+        event.add(
+            "summary",
+            _("Milestone: %(title)s (%(code)s)") % {"title": milestone.title, "code": task.full_code},
+        )
+        event.add("url", settings.SITE_URL.rstrip("/") + task.get_absolute_url())
         event.add("transp", "TRANSPARENT")
         cal.add_component(event)
     return cal.to_ical()

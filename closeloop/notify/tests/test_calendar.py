@@ -102,3 +102,26 @@ def test_it_drops_the_token_with_the_account(db):
     token = calendar_token_get(user=person).token
     person.delete()
     assert not CalendarToken.objects.filter(token=token).exists()
+
+
+def test_it_adds_the_milestones_of_my_open_tasks(client, head, member, sales, outsider):
+    from closeloop.tasks.models import Milestone
+
+    task = make_task(
+        actor=head, department=sales, owner=member, due=dt.date(2026, 12, 20), title="老用户召回活动"
+    )
+    Milestone.objects.create(task=task, title="用户画像分析完成", date=dt.date(2026, 12, 10))
+    reached = Milestone.objects.create(task=task, title="已达成的里程碑", date=dt.date(2026, 12, 1))
+    Milestone.objects.filter(pk=reached.pk).update(reached_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    others = make_task(actor=head, department=sales, owner=head, title="别人的任务")
+    Milestone.objects.create(task=others, title="别人的里程碑", date=dt.date(2026, 12, 11))
+    token = calendar_token_get(user=member)
+    events = [
+        c for c in parse_ics(client.get(f"/calendar/{token.token}.ics").content) if c["type"] == "VEVENT"
+    ]
+    milestones = [e for e in events if prop(e, "UID")[0][2].startswith("milestone-")]
+    assert len(milestones) == 1
+    (m,) = milestones
+    assert "用户画像分析完成" in prop(m, "SUMMARY")[0][2] and task.full_code in prop(m, "SUMMARY")[0][2]
+    assert prop(m, "DTSTART")[0][1:] == ({"VALUE": "DATE"}, "20261210")
+    assert prop(m, "DTEND")[0][1:] == ({"VALUE": "DATE"}, "20261211")
