@@ -218,9 +218,14 @@ class TaskFilters:
 def task_list(user, filters: TaskFilters, *, today: date | None = None) -> QuerySet[Task]:
     """The department list (日常任务清单表's columns): filtered, sorted, ready to paginate."""
     today = today or local_today()
-    qs = list_base(user)
     if filters.department:
-        qs = qs.filter(department_id=filters.department)
+        qs = extensions.prepare_rows(
+            Task.objects.visible_in_department(user, filters.department).select_related(
+                "department", "owner", "project", "customer"
+            )
+        )
+    else:
+        qs = list_base(user)
     if filters.task_type:
         qs = qs.filter(task_type=filters.task_type)
     if filters.priority:

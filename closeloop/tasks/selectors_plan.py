@@ -5,9 +5,10 @@ runs a fixed number of queries whatever the number of tasks (pinned in tests).
 
 import calendar as pycalendar
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.orgs.calendar import is_workday
@@ -151,15 +152,18 @@ class Column:
 
 
 def _board_base(user, *, department_id: int | None, owner_id: int | None, today: date):
-    qs = Task.objects.visible_to(user)
     if department_id:
-        qs = qs.filter(department_id=department_id)
+        qs = Task.objects.visible_in_department(user, department_id)
+    else:
+        qs = Task.objects.visible_to(user)
     if owner_id:
         qs = qs.filter(owner_id=owner_id)
-    # Done cards stay on the board for two weeks; cancelled ones leave it.
-    return qs.exclude(status=Status.CANCELLED).exclude(
-        status=Status.DONE, completed_at__date__lt=today - timedelta(days=DONE_DAYS)
+    # Done cards stay on the board for two weeks; cancelled ones leave it. The cut-off is an
+    # aware moment (local midnight), not `completed_at__date`: that casts every row in SQL.
+    cutoff = datetime.combine(
+        today - timedelta(days=DONE_DAYS), time.min, tzinfo=timezone.get_current_timezone()
     )
+    return qs.exclude(status=Status.CANCELLED).exclude(status=Status.DONE, completed_at__lt=cutoff)
 
 
 def board(

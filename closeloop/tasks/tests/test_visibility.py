@@ -120,3 +120,16 @@ def test_my_work_page_links_to_the_whole_group(client, head, member, sales):
     assert html.count('class="task-row"') == MY_WORK_GROUP_ROWS
     assert f"owner={member.pk}&amp;status=open&amp;sort=due&amp;overdue=on" in html
     assert str(MY_WORK_GROUP_ROWS + 3) in html
+
+
+def test_a_department_slice_is_the_same_rule_as_visible_to(task, head, member, outsider, sales):
+    make_task(actor=head, department=sales, title="不相关的销售任务")
+    services.task_collaborator_add(actor=member, task=Task.objects.get(pk=task.pk), user=outsider)
+    for person in (head, member, outsider):
+        sliced = set(Task.objects.visible_in_department(person, sales.pk).values_list("title", flat=True))
+        assert sliced == set(
+            Task.objects.visible_to(person).filter(department=sales).values_list("title", flat=True)
+        )
+    assert set(Task.objects.visible_in_department(outsider, sales.pk).values_list("title", flat=True)) == {
+        "老用户召回活动"
+    }
