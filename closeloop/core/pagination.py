@@ -9,8 +9,12 @@ from django.core.paginator import Page, Paginator
 
 
 def rows_in_order(queryset, ids: list) -> list:
-    """Load the rows of `ids` (with the queryset's joins and filters) in the order given."""
-    by_id = {obj.pk: obj for obj in queryset.order_by().filter(pk__in=ids)}
+    """Load the rows of `ids`, which were just read from `queryset`, with the queryset's
+    joins, in the order given. By key only: the queryset's filters (a person's whole
+    visibility clause, say) already chose these ids and need not be compiled again."""
+    rows = queryset.model._default_manager.filter(pk__in=ids)
+    rows.query.select_related = queryset.query.select_related
+    by_id = {obj.pk: obj for obj in rows}
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
