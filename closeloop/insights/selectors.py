@@ -232,16 +232,8 @@ def weekly_review(
         counts[w.reason] = counts.get(w.reason, 0) + 1
     by_reason = [(str(label), counts[value]) for value, label in DelayReason.choices if counts.get(value)]
 
-    tz = cadence.dept_tz(department)
-    done_rows = [
-        (timezone.localtime(at, tz).date(), due, original)
-        for at, due, original in base.filter(done_q).values_list(
-            "completed_at", "due_date", "original_due_date"
-        )
-    ]
-    rate = _rate(len(done_rows), sum(1 for day, due, _o in done_rows if day <= due))
-    rate_original = _rate(len(done_rows), sum(1 for day, _d, original in done_rows if day <= original))
     trend = _trend(base, department, week_start)
+    _week, rate, rate_original = trend[-1]  # the trend ends with this week
     review = (
         WeeklyReview.objects.filter(department=department, week_start=week_start)
         .select_related("notes_by")

@@ -10,6 +10,7 @@ from closeloop.tasks import extensions
 from closeloop.tracking import cadence
 from closeloop.tracking.models import DelayWarning, ProgressUpdate, TaskForecast
 from closeloop.tracking.selectors import Flags, flags_for, with_flags
+from closeloop.tracking.templatetags.tracking import flags_html
 
 
 def task_panel(request, task) -> str:
@@ -37,7 +38,7 @@ def risk_flag(task, today) -> str:
     if not flags.at_risk:
         return ""
     only_risk = Flags(overdue=False, at_risk=True, blocked=False, forecast=flags.forecast)
-    return render_to_string("tracking/_flags.html", {"flags": only_risk})
+    return flags_html(only_risk)
 
 
 def register() -> None:

@@ -137,3 +137,42 @@ def test_two_workers_post_the_weekly_review_once(head, member, sales):
         th.join()
     assert not errors
     assert Notification.objects.filter(recipient=head, kind="weekly_review.ready").count() == 1
+
+
+@pytest.mark.django_db
+def test_listed_tasks_link_to_the_task_and_carry_their_flags(client, head, member, sales):
+    import re
+
+    from closeloop.tasks.models import Task
+    from closeloop.tracking.models import TaskForecast
+
+    fill(head, member, sales, 3)
+    blocked, slow = Task.objects.get(title="任务0"), Task.objects.get(title="任务1")
+    today = timezone.localdate()
+    late_finish = slow.due_date + dt.timedelta(days=12)
+    TaskForecast.objects.update_or_create(
+        task=slow,
+        defaults=dict(
+            forecast_date=late_finish,
+            slope=0.5,
+            last_day=today,
+            last_percent=5,
+            points=2,
+            due_date=slow.due_date,
+            judge_from=today,
+            at_risk=True,
+            reason="behind",
+            computed_at=timezone.now(),
+        ),
+    )
+    client.force_login(head)
+    for url in ("/dashboard/", f"/weekly-review/?department={sales.pk}"):
+        page = client.get(url).content.decode()
+        row = re.search(rf'<li>.*?href="/tasks/{blocked.pk}/">任务0</a>.*?</li>', page)
+        assert row and "flag--blocked" in row.group(0), url
+        assert member.display_name in row.group(0)
+    page = client.get("/dashboard/").content.decode()
+    risk = re.search(
+        rf'href="/tasks/{slow.pk}/">任务1</a>.*?<span class="flag flag--risk" title="([^"]+)"', page
+    )
+    assert risk and late_finish.isoformat() in risk.group(1)
