@@ -754,7 +754,7 @@ def tasks_and_subtasks(ctx: Context) -> None:
             code = f"{parent.code}-{parent.next_child_number}"
             parent.next_child_number += 1
             depth = parent.depth + 1
-        start = due - timedelta(days=rng.randint(2, 40))
+        start = due - timedelta(days=rng.randint(2, 60))
         if parent is not None and parent.start_date and start < parent.start_date:
             start = min(parent.start_date, due)
         created_day = min(start - timedelta(days=rng.randint(0, 7)), today)

@@ -1,6 +1,9 @@
-"""Benchmark data of progress tracking: daily updates (about 10 per task under way, i.e.
-2,000,000 at 200,000 tasks), delay warnings (~4 % of open tasks, some pending) and the stored
-forecast of every task with updates — computed with the real `tracking.forecast.compute`.
+"""Benchmark data of progress tracking: daily updates (one per task and day, from the day a
+task is taken in until today or its completion, on tasks under way or finished — parents
+too, with a note and no percent — spread to about UPDATES_PER_TASK per task of the dataset:
+~190,000 at 20,000 tasks, ~1.9 million at 200,000), delay warnings (~4 % of open tasks, some
+pending) and the stored forecast of every task with updates — computed with the real
+`tracking.forecast.compute`.
 
 Register in bench/generate.py after the "tasks and subtasks" step:
 
@@ -12,6 +15,7 @@ Register in bench/generate.py after the "tasks and subtasks" step:
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,13 +43,23 @@ def tracking_data(ctx: Any) -> None:
         n_updates += len(updates)
         updates = []
 
-    for t in ctx.tasks:
-        if t.id in parents or t.status not in (*WORKING, "submitted", "done"):
-            continue
-        start = t.start_date or t.due_date - timedelta(days=14)
-        last = min(ctx.today, t.due_date + timedelta(days=3))
+    # Owners of parent tasks post too (state and note; the percent is their subtasks' roll-up).
+    reporting = [t for t in ctx.tasks if t.status in (*WORKING, "submitted", "done")]
+    # Spread UPDATES_PER_TASK × all tasks over the tasks that report progress; a task whose
+    # span has fewer days than its share leaves the rest to the tasks after it (so the total
+    # falls a little short when the spans are short).
+    budget = UPDATES_PER_TASK * len(ctx.tasks)
+    for i_task, t in enumerate(reporting):
+        # From the day it was taken in (preparation counts) to today while it is under way, or
+        # to the day it was finished.
+        start = min(t.start_date or t.due_date, t.created_at.date())
+        last = ctx.today if t.status in WORKING else min(ctx.today, t.due_date + timedelta(days=3))
+        if t.completed_at is not None:
+            last = min(last, t.completed_at.date())
         span = max((last - start).days, 1)
-        n = min(UPDATES_PER_TASK, span)
+        share = math.ceil(max(budget, 0) / (len(reporting) - i_task))
+        n = max(1, min(share, span))
+        budget -= n
         days = sorted(rng.sample(range(span), n)) if span >= n else list(range(span))
         target = t.progress or rng.randint(5, 95)
         history = []
@@ -60,10 +74,10 @@ def tracking_data(ctx: Any) -> None:
                     task_id=t.id,
                     author_id=t.owner_id,
                     day=day,
-                    percent=pct,
+                    percent=None if t.id in parents else pct,
                     state="blocked" if blocked else "in_progress",
                     blocker="等待接口支持" if blocked else "",
-                    note="",
+                    note="子任务推进中" if t.id in parents else "",
                     late=False,
                     created_at=at,
                     updated_at=at,
@@ -71,7 +85,7 @@ def tracking_data(ctx: Any) -> None:
             )
         if len(updates) >= 50_000:
             flush()
-        if t.status in WORKING and history:
+        if t.status in WORKING and history and t.id not in parents:
             fc = compute(
                 history=history[-4:] if len(history) > 1 else history,
                 start=start,
@@ -125,15 +139,32 @@ def tracking_data(ctx: Any) -> None:
     ctx.rows["tracking.DelayWarning"] = len(warnings)
 
 
-def measure_sweep(now: datetime | None = None) -> dict[str, float]:
-    """Seconds of one reminder run and one forecast sweep over the whole database (slots are
-    claimed with a unique bench scope so the run is real every time)."""
+def reminder_moment() -> datetime:
+    """A moment at which every department's reminder fires: just after the latest reminder
+    time of the last working day up to today (on a weekend or holiday, none would fire and
+    the measurement would time nothing)."""
     from django.utils import timezone
+
+    from closeloop.orgs.calendar import is_workday
+    from closeloop.orgs.models import Department
+    from closeloop.tracking import cadence
+
+    departments = list(Department.objects.all())
+    day = timezone.localdate()
+    while not is_workday(day):
+        day -= timedelta(days=1)
+    return max(cadence.reminder_time(d, day) for d in departments) + timedelta(minutes=1)
+
+
+def measure_sweep(now: datetime | None = None) -> dict[str, float]:
+    """Seconds of one reminder run and one forecast sweep over the whole database, at a moment
+    the reminders fire (the job slots of earlier runs are deleted so the run is real every
+    time)."""
 
     from closeloop.core.models import JobRun
     from closeloop.tracking.jobs import forecast_sweep, send_update_reminders
 
-    now = now or timezone.now()
+    now = now or reminder_moment()
     JobRun.objects.filter(job__startswith="tracking.").delete()
     out: dict[str, float] = {}
     for name, fn in (("reminders", send_update_reminders), ("forecast_sweep", forecast_sweep)):
