@@ -1,9 +1,9 @@
 """Benchmark data of progress tracking: daily updates (one per task and day, from the day a
 task is taken in until today or its completion, on tasks under way or finished — parents
-too, with a note and no percent — spread to about UPDATES_PER_TASK per task of the dataset:
-~190,000 at 20,000 tasks, ~1.9 million at 200,000), delay warnings (~4 % of open tasks, some
-pending) and the stored forecast of every task with updates — computed with the real
-`tracking.forecast.compute`.
+too, with a note and no percent — a budget of UPDATES_PER_TASK per task of the dataset, of
+which the tasks' spans leave about 10: ~200,000 at 20,000 tasks, ~2 million at 200,000),
+delay warnings (~4 % of open tasks, some pending) and the stored forecast of every task with
+updates — computed with the real `tracking.forecast.compute`.
 
 Register in bench/generate.py after the "tasks and subtasks" step:
 
@@ -20,7 +20,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-UPDATES_PER_TASK = 10
+UPDATES_PER_TASK = 11
 WORKING = ("in_progress", "blocked", "rework")
 REASONS = ["requirements", "resources", "dependency", "priority", "other"]
 
