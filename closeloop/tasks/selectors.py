@@ -98,7 +98,7 @@ def access_task(user, pk: int | str, *, for_update: bool = False) -> Task:
         pk_int = int(pk)
     except (TypeError, ValueError):
         raise NotFound(_("Task not found.")) from None
-    qs = Task.objects.select_related("department", "owner", "initiator", "reviewer")
+    qs = Task.objects.select_related("department", "owner", "initiator", "reviewer", "project", "customer")
     if for_update:
         qs = qs.select_for_update(of=("self",))
     task = qs.filter(pk=pk_int).first()
