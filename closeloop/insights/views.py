@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -18,7 +19,17 @@ from closeloop.insights.export import weekly_review_xlsx
 @login_required
 def dashboard(request):
     data = selectors.dashboard(request.user)
-    return render(request, "insights/dashboard.html", {"d": data, "today": data.today})
+    in_list = reverse("tasks:list") + "?"
+    if len(data.departments) == 1:
+        in_list += f"department={data.departments[0].pk}&"
+    ctx = {
+        "d": data,
+        "today": data.today,
+        # Where the cut-short lists continue.
+        "more_overdue": f"{in_list}status=open&overdue=on",
+        "more_blocked": f"{in_list}status=blocked",
+    }
+    return render(request, "insights/dashboard.html", ctx)
 
 
 def _week_param(raw: str | None) -> date:
@@ -43,10 +54,16 @@ def _week_context(request, *, limit: int = 50):
     week = _week_param(request.GET.get("week") or request.POST.get("week"))
     data = selectors.weekly_review(request.user, department, week, limit=limit)
     labels = [w.strftime("%m-%d") for w, _a, _o in data.trend]
+    today = timezone.localdate()
+    in_list = f"{reverse('tasks:list')}?department={department.pk}&"
     return {
         "w": data,
         "departments": departments,
-        "today": timezone.localdate(),
+        "today": today,
+        # Where a cut-short list continues: the task list shows what is overdue and blocked
+        # now, so it continues the overdue list of the current week only.
+        "more_overdue": f"{in_list}status=open&overdue=on" if data.week_end >= today else "",
+        "more_blocked": f"{in_list}status=blocked",
         "prev_week": data.week_start - timedelta(days=7),
         "next_week": data.week_start + timedelta(days=7),
         "reason_chart": charts.bar_chart(data.slipped_by_reason),

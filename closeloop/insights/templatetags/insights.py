@@ -8,6 +8,7 @@ from django import template
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 from closeloop.tracking.templatetags.tracking import tracking_flags
 
@@ -15,13 +16,14 @@ register = template.Library()
 
 
 @register.simple_tag
-def mini_tasks(tasks, today, empty: str = "—") -> SafeString:
+def mini_tasks(tasks, today, empty: str = "—", *, total: int | None = None, more: str = "") -> SafeString:
     """<li> rows: code, linked title, owner · due date, flags. `tasks` need `department`,
-    `owner` and `forecast` loaded (select_related) to stay constant-query."""
+    `owner` and `forecast` loaded (select_related) to stay constant-query. When the list is
+    cut short (`total` is larger), a last row says so, with a link to all of them (`more`)."""
     if not tasks:
         return format_html('<li class="muted">{}</li>', empty)
     detail = reverse("tasks:detail", args=[0])[: -len("0/")]
-    return format_html_join(
+    rows = format_html_join(
         "",
         '<li><span><span class="code">{}-{}</span> <a href="{}{}/">{}</a><br>'
         '<span class="small muted">{} · {}</span></span>{}</li>',
@@ -39,3 +41,8 @@ def mini_tasks(tasks, today, empty: str = "—") -> SafeString:
             for t in tasks
         ),
     )
+    if total is None or total <= len(tasks):
+        return rows
+    shown = _("Showing %(shown)s of %(total)s.") % {"shown": len(tasks), "total": total}
+    link = format_html(' <a href="{}">{}</a>', more, _("See them all")) if more else ""
+    return format_html('{}<li class="muted small">{}{}</li>', rows, shown, link)

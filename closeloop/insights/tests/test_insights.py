@@ -176,3 +176,25 @@ def test_listed_tasks_link_to_the_task_and_carry_their_flags(client, head, membe
         rf'href="/tasks/{slow.pk}/">任务1</a>.*?<span class="flag flag--risk" title="([^"]+)"', page
     )
     assert risk and late_finish.isoformat() in risk.group(1)
+
+
+@pytest.mark.django_db
+def test_a_cut_short_list_says_so_and_links_to_all_of_them(client, head, member, sales, monkeypatch):
+    import re
+
+    from closeloop.insights import selectors
+
+    fill(head, member, sales, 6)  # tasks 0 and 3 are blocked
+    client.force_login(head)
+    page = client.get("/dashboard/").content.decode()
+    assert f'href="/tasks/?department={sales.pk}&amp;status=blocked"' not in page  # nothing cut
+    monkeypatch.setattr(selectors, "LIST_LIMIT", 1)
+    page = client.get("/dashboard/").content.decode()
+    blocked = page[page.index('id="blocked"') :]
+    blocked = blocked[: blocked.index("</section>")]
+    assert len(re.findall(r'href="/tasks/\d+/"', blocked)) == 1
+    note = re.search(r'<li class="muted small">(.*?)</li>', blocked).group(1)
+    assert re.findall(r"\d+", note.split("<a")[0]) == ["1", "2"]  # shown 1 of 2
+    assert f'href="/tasks/?department={sales.pk}&amp;status=blocked"' in blocked
+    listed = client.get(f"/tasks/?department={sales.pk}&status=blocked").content.decode()
+    assert "任务0" in listed and "任务3" in listed
