@@ -4,7 +4,9 @@ The department tree is small (tens of rows), so it is read once per request and 
 Python; the result is memoised on the user object for the rest of the request.
 """
 
-from django.db.models import Q, QuerySet
+from collections.abc import Iterable
+
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
 from closeloop.orgs.models import Department, Membership, User
 
@@ -91,3 +93,67 @@ def superior_of(department: Department) -> User | None:
     """上级主管: the head of the parent department."""
     parent = department.parent
     return parent.head if parent is not None else None
+
+
+# -- people pickers ---------------------------------------------------------------------------
+# The people directory is company-wide: owners, reviewers and collaborators may come from any
+# department, so any signed-in person may find any active person. Inactive people never show.
+
+PEOPLE_SEARCH_LIMIT = 20
+PEOPLE_SUGGESTION_LIMIT = 30
+# What a picker shows of a person (display_name · username, and whether they are active).
+PICKER_FIELDS = ("id", "username", "name", "first_name", "last_name", "is_active")
+_QUERY_MAX = 100
+
+
+def people_search(*, q: str, limit: int = PEOPLE_SEARCH_LIMIT) -> list[User]:
+    """Active people whose name (姓名) or username contains every word of `q` (张 finds 张三;
+    so does 三), exact matches first, then those that start with `q`, then by name. At most
+    `limit` + 1 rows, so the caller can tell there are more. One query.
+
+    No index serves a substring match; the people table is small next to the task table
+    (thousands of rows, not millions), so the scan costs about a millisecond."""
+    q = " ".join(q.split())[:_QUERY_MAX]
+    if not q:
+        return []
+    match = Q()
+    for word in q.split(" "):
+        match &= (
+            Q(name__icontains=word)
+            | Q(username__icontains=word)
+            | Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+        )
+    rank = Case(
+        When(Q(name__iexact=q) | Q(username__iexact=q), then=Value(0)),
+        When(Q(name__istartswith=q) | Q(username__istartswith=q), then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return list(
+        User.objects.filter(match, is_active=True)
+        .only(*PICKER_FIELDS)
+        .order_by(rank, "name", "username")[: limit + 1]
+    )
+
+
+def people_suggestions(*, department_ids: Iterable[int], limit: int = PEOPLE_SUGGESTION_LIMIT) -> list[User]:
+    """Active members of the departments, by name: what a picker offers before anyone types.
+    One query."""
+    ids = sorted(set(department_ids))
+    if not ids or limit <= 0:
+        return []
+    member = Membership.objects.filter(user_id=OuterRef("pk"), department_id__in=ids)
+    return list(
+        User.objects.filter(Exists(member), is_active=True)
+        .only(*PICKER_FIELDS)
+        .order_by("name", "username")[:limit]
+    )
+
+
+def people_by_ids(ids: Iterable[int]) -> dict[int, User]:
+    """The active people among `ids`, by id. One query (none for no ids)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {u.pk: u for u in User.objects.filter(pk__in=wanted, is_active=True).only(*PICKER_FIELDS)}

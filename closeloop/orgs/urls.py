@@ -24,5 +24,6 @@ urlpatterns = [
     path("profile/tokens/", views.token_create, name="profile_token_create"),
     path("profile/tokens/<int:token_id>/revoke/", views.token_revoke, name="profile_token_revoke"),
     path("language/", views.language_switch, name="language_switch"),
+    path("people/search/", views.people_search, name="people_search"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

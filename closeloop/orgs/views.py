@@ -1,20 +1,25 @@
-"""People's own pages: log in (with "remember me"), profile, API tokens, language."""
+"""People's own pages: log in (with "remember me"), profile, API tokens, language; and the
+people pickers' search."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language
 
 from closeloop.core.errors import DomainError, NotFound
-from closeloop.orgs import services
+from closeloop.orgs import selectors, services
 from closeloop.orgs.forms import LoginForm, ProfileForm, TokenForm
 from closeloop.orgs.models import ApiToken
+from closeloop.orgs.widgets import SEARCH_PARAMS, parse_ids, people_options
 
 
 class LoginView(auth_views.LoginView):
@@ -131,3 +136,55 @@ def language_switch(request):
         except DomainError as exc:
             messages.error(request, exc.message)
     return set_language(request)
+
+
+@require_GET
+def people_search(request):
+    """A people picker's options for what was typed (htmx swaps them into its <select>): the
+    people already chosen there, then up to 20 active people matching `q` — or, with nothing
+    typed, the suggestions the page offered (`suggest`). `field` names the picker, whose chosen
+    ids come along under that name; `blank` is its empty choice. To htmx it also says, out of
+    band, what was found, under the search box. Two queries at most.
+
+    Any signed-in person may find any active person (the directory is company-wide: owners and
+    collaborators come from every department); the options show name and username only."""
+    if not request.user.is_authenticated:
+        if request.htmx:
+            return HttpResponse(status=401)  # htmx swaps nothing; the next page load logs in
+        return redirect_to_login(request.get_full_path())
+    q = " ".join(request.GET.get("q", "").split())
+    field = request.GET.get("field", "")
+    chosen_ids = parse_ids(request.GET.getlist(field)) if field and field not in SEARCH_PARAMS else []
+    status = group = ""
+    if q:
+        found = selectors.people_search(q=q)
+        limit = selectors.PEOPLE_SEARCH_LIMIT
+        offered = found[:limit]
+        by_id = {u.pk: u for u in offered}
+        by_id.update(selectors.people_by_ids(pk for pk in chosen_ids if pk not in by_id))
+        group = _("Matches for “%(q)s”") % {"q": q}
+        if len(found) > limit:
+            status = _("More than %(n)s found: choose in the list, or type more of the name.") % {"n": limit}
+        elif offered:
+            status = ngettext(
+                "%(n)s person found: choose in the list.",
+                "%(n)s people found: choose in the list.",
+                len(offered),
+            ) % {"n": len(offered)}
+        else:
+            status = _("No one found for “%(q)s”.") % {"q": q}
+    else:
+        suggest_ids = parse_ids(request.GET.get("suggest", "").split(","), selectors.PEOPLE_SUGGESTION_LIMIT)
+        by_id = selectors.people_by_ids([*chosen_ids, *suggest_ids])
+        offered = [by_id[pk] for pk in suggest_ids if pk in by_id]
+    html = people_options(
+        chosen=[by_id[pk] for pk in chosen_ids if pk in by_id],
+        offered=offered,
+        blank=request.GET.get("blank"),
+        group=group or None,
+    )
+    if request.htmx and request.htmx.target:
+        html += format_html(
+            '<span id="{}_status" hx-swap-oob="innerHTML">{}</span>', request.htmx.target, status
+        )
+    return HttpResponse(html)

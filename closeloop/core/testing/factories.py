@@ -62,3 +62,17 @@ def make_task(
         ],
         **kwargs,
     )
+
+
+def add_people(department: Department, n: int, *, prefix: str = "staff", name: str = "员工") -> list[User]:
+    """`n` active members of `department` in two queries (a directory of thousands in tests):
+    usernames `{prefix}0000`…, names `{name}0000`…"""
+    usernames = [f"{prefix}{i:04d}" for i in range(n)]
+    User.objects.bulk_create(
+        User(username=u, name=f"{name}{u[len(prefix) :]}", email=f"{u}@example.com") for u in usernames
+    )
+    people = list(User.objects.filter(username__in=usernames).order_by("username"))
+    Membership.objects.bulk_create(
+        (Membership(user=u, department=department) for u in people), ignore_conflicts=True
+    )
+    return people

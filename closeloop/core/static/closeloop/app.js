@@ -11,6 +11,21 @@
       btn.textContent = btn.getAttribute("data-copied") || "✓";
     });
   });
+  // People pickers: Enter or ↓ in the search box moves to the list it fills.
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Enter" && ev.key !== "ArrowDown") return;
+    var box = ev.target.closest && ev.target.closest(".picker__search input");
+    var select = box && document.getElementById(box.getAttribute("aria-controls"));
+    if (!select) return;
+    ev.preventDefault();
+    select.focus();
+  });
+  // …and once someone is picked, what the search found has been read.
+  document.addEventListener("change", function (ev) {
+    if (!ev.target.matches || !ev.target.matches(".picker select")) return;
+    var status = document.getElementById(ev.target.id + "_status");
+    if (status) status.textContent = "";
+  });
   // Close an open <details> menu when clicking elsewhere.
   document.addEventListener("click", function (ev) {
     document.querySelectorAll("details.menu[open]").forEach(function (d) {
