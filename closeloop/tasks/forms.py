@@ -1,8 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from closeloop.core.widgets import FastSelect, FastSelectMultiple
+from closeloop.core.widgets import FastSelect
 from closeloop.orgs.models import User
+from closeloop.orgs.selectors import member_department_ids
+from closeloop.orgs.widgets import PeoplePicker, PeopleSuggestions, PersonPicker, person_label
 from closeloop.tasks.models import AdhocCategory, Comparator, Frequency, Priority, TaskType
 from closeloop.tasks.states import Status
 
@@ -15,22 +17,56 @@ class DateInput(forms.DateInput):
 
 
 class PersonChoiceField(forms.ModelChoiceField):
-    widget = FastSelect
+    """One person, picked by search (`PersonPicker`): the page lists only the chosen person
+    and a few suggestions, never every active person."""
+
+    widget = PersonPicker
 
     def label_from_instance(self, obj):
-        return f"{obj.display_name} · {obj.username}"
+        return person_label(obj)
+
+    def to_python(self, value):
+        person = super().to_python(value)
+        # The picker shows the chosen person again without looking them up a second time.
+        self.picked = {person.pk: person} if person is not None else {}
+        return person
 
 
 class PeopleChoiceField(forms.ModelMultipleChoiceField):
-    widget = FastSelectMultiple
+    widget = PeoplePicker
 
     def label_from_instance(self, obj):
-        return f"{obj.display_name} · {obj.username}"
+        return person_label(obj)
+
+    def clean(self, value):
+        people = super().clean(value)
+        self.picked = {p.pk: p for p in people}
+        return people
 
 
 def active_people():
     # Owners and collaborators may come from any department (cross-department work).
     return User.objects.filter(is_active=True).order_by("name", "username")
+
+
+def suggest_people(form: forms.Form, suggestions: PeopleSuggestions | None) -> None:
+    """Offer `suggestions` in every people picker of `form` (one load for all of them)."""
+    if suggestions is None:
+        return
+    for field in form.fields.values():
+        if isinstance(field.widget, PersonPicker):
+            field.widget.suggestions = suggestions
+
+
+def colleagues(user) -> PeopleSuggestions:
+    """What the pickers of a page without a task offer: the people of my own departments."""
+    return PeopleSuggestions(department_ids=member_department_ids(user), known=[user])
+
+
+def task_people(task) -> PeopleSuggestions:
+    """What the pickers on a task's page offer: the people of the task's department (its owner,
+    already loaded, shows without a query)."""
+    return PeopleSuggestions(department_ids=[task.department_id], known=[task.owner])
 
 
 class TaskForm(forms.Form):
@@ -95,12 +131,13 @@ class TaskForm(forms.Form):
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, departments=None, edit: bool = False, **kwargs):
+    def __init__(self, *args, departments=None, edit: bool = False, suggest=None, **kwargs):
         super().__init__(*args, **kwargs)
         people = active_people()
         self.fields["owner"].queryset = people
         self.fields["reviewer"].queryset = people
         self.fields["collaborators"].queryset = people
+        suggest_people(self, suggest)
         if edit:
             for name in ("department", "owner", "collaborators"):
                 del self.fields[name]
@@ -133,17 +170,22 @@ class ReassignForm(forms.Form):
     owner = PersonChoiceField(label=_("New owner"), queryset=None)
     reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, suggest=None, **kwargs):
+        # Its own ids: the task page holds several people pickers, each searched by its id.
+        kwargs.setdefault("auto_id", "reassign_%s")
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = active_people()
+        suggest_people(self, suggest)
 
 
 class CollaboratorForm(forms.Form):
     user = PersonChoiceField(label=_("Person"), queryset=None)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, suggest=None, **kwargs):
+        kwargs.setdefault("auto_id", "collab_%s")
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = active_people()
+        suggest_people(self, suggest)
 
 
 class FilterForm(forms.Form):
@@ -157,19 +199,24 @@ class FilterForm(forms.Form):
     priority = forms.TypedChoiceField(
         label=_("Priority"), required=False, coerce=int, empty_value=None, widget=FastSelect
     )
-    owner = forms.TypedChoiceField(
-        label=_("Owner"), required=False, coerce=int, empty_value=None, widget=FastSelect
+    owner = PersonChoiceField(
+        label=_("Owner"),
+        queryset=None,
+        required=False,
+        empty_label=_("All"),
+        widget=PersonPicker(inline=True),
     )
     status = forms.ChoiceField(label=_("Status"), required=False, widget=FastSelect)
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
 
-    def __init__(self, *args, departments=(), owners=(), **kwargs):
+    def __init__(self, *args, departments=(), suggest=None, **kwargs):
         super().__init__(*args, **kwargs)
         any_ = [("", _("All"))]
         self.fields["department"].choices = any_ + [(d.pk, d.name) for d in departments]
         self.fields["task_type"].choices = any_ + list(TaskType.choices)
         self.fields["priority"].choices = any_ + list(Priority.choices)
-        self.fields["owner"].choices = any_ + [(u.pk, u.display_name) for u in owners]
+        self.fields["owner"].queryset = active_people()
+        suggest_people(self, suggest)
         self.fields["status"].choices = [("", _("All")), ("open", _("Open (not done or cancelled)"))] + list(
             Status.choices
         )
@@ -209,10 +256,11 @@ class AdhocForm(forms.Form):
     )
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, departments=None, **kwargs):
+    def __init__(self, *args, departments=None, suggest=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = departments
         self.fields["owner"].queryset = active_people()
+        suggest_people(self, suggest)
         self.fields["adhoc_category"].choices = AdhocCategory.choices
 
 
@@ -228,11 +276,13 @@ class SubtaskForm(forms.Form):
     criterion = forms.CharField(label=_("Acceptance criterion"), required=False, max_length=500)
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, suggest=None, **kwargs):
+        kwargs.setdefault("auto_id", "subtask_%s")
         super().__init__(*args, **kwargs)
         people = active_people()
         self.fields["owner"].queryset = people
         self.fields["collaborators"].queryset = people
+        suggest_people(self, suggest)
 
 
 class MilestoneForm(forms.Form):
@@ -267,6 +317,7 @@ class HandoverForm(forms.Form):
     to_user = PersonChoiceField(label=_("Hand all open tasks over to"), queryset=None)
     reason = forms.CharField(label=_("Reason"), required=False, max_length=300)
 
-    def __init__(self, *args, people=None, **kwargs):
+    def __init__(self, *args, suggest=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to_user"].queryset = people if people is not None else active_people()
+        self.fields["to_user"].queryset = active_people()
+        suggest_people(self, suggest)

@@ -20,7 +20,8 @@ from django.views.decorators.http import require_POST
 from closeloop.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from closeloop.core.pagination import IdPaginator
 from closeloop.orgs.models import User
-from closeloop.orgs.selectors import department_visible_list, departments_for, visible_department_ids
+from closeloop.orgs.selectors import department_visible_list, departments_for
+from closeloop.orgs.widgets import PeopleSuggestions
 from closeloop.tasks import extensions, permissions, selectors, services
 from closeloop.tasks.forms import (
     COMPARATOR_CHOICES,
@@ -29,7 +30,10 @@ from closeloop.tasks.forms import (
     ReassignForm,
     TaskForm,
     TransitionForm,
+    colleagues,
     parse_criteria,
+    suggest_people,
+    task_people,
 )
 from closeloop.tasks.models import Customer, Priority, Project, Task, TaskType
 from closeloop.tasks.states import Status
@@ -97,7 +101,7 @@ def _filters_from(form: FilterForm) -> selectors.TaskFilters:
         department=data.get("department"),
         task_type=data.get("task_type") or None,
         priority=data.get("priority"),
-        owner=data.get("owner"),
+        owner=data["owner"].pk if data.get("owner") else None,
         status=data.get("status") or None,
         overdue=bool(data.get("overdue")),
         q=data.get("q") or "",
@@ -110,13 +114,11 @@ def task_list(request):
     """任务: the 日常任务清单表 columns, filtered, sorted, paginated. An htmx request gets only
     the table; without JavaScript the same GET form reloads the page."""
     user = request.user
-    owners = User.objects.filter(is_active=True)
-    if not user.is_superuser:
-        owners = owners.filter(memberships__department_id__in=visible_department_ids(user)).distinct()
     form = FilterForm(
         request.GET,
         departments=department_visible_list(user),
-        owners=owners.order_by("name", "username"),
+        # Loaded only when the whole page renders, not for the table htmx swaps in.
+        suggest=colleagues(user),
     )
     filters = _filters_from(form)
     paginator = IdPaginator(selectors.task_list(user, filters), settings.PAGE_SIZE)
@@ -352,6 +354,8 @@ def _detail_context(request, task: Task, **extra) -> dict:
             ),
             "",
         )
+    # One short list of people for every picker on the page (reassign, collaborator, subtask).
+    people = task_people(task)
     ctx = {
         "task": task,
         "blocker": blocker,
@@ -361,16 +365,21 @@ def _detail_context(request, task: Task, **extra) -> dict:
         "actions": _transition_actions(user, task),
         "may_edit": may_edit,
         "may_reassign": may_reassign,
-        "reassign_form": ReassignForm(initial={"owner": task.owner_id}) if may_reassign else None,
-        "collab_form": CollaboratorForm() if may_edit else None,
+        "reassign_form": ReassignForm(initial={"owner": task.owner_id}, suggest=people)
+        if may_reassign
+        else None,
+        "collab_form": CollaboratorForm(suggest=people) if may_edit else None,
         "action_error": None,
         "open_panel": "",
         "extension_panels": extensions.task_panels(request, task),
     }
     from closeloop.tasks.views_plan import plan_context
 
-    ctx.update(plan_context(request, task))
+    ctx.update(plan_context(request, task, suggest=people))
     ctx.update(extra)
+    for key in ("reassign_form", "collab_form", "subtask_form"):
+        if ctx.get(key) is not None:  # a posted form shown again offers the same people
+            suggest_people(ctx[key], people)
     return ctx
 
 
@@ -543,13 +552,14 @@ def _criteria_loose(loose: list[str], exc: DomainError) -> tuple[list[str], list
 def task_create(request):
     user = request.user
     departments = departments_for(user)
+    people = colleagues(user)
     if request.method == "POST":
-        form = TaskForm(request.POST, departments=departments)
+        form = TaskForm(request.POST, departments=departments, suggest=people)
         rows = parse_criteria(request.POST)
         if "add_criterion" in request.POST:
             # Show the input again with one more row, without judging it yet.
             rows = _blank_rows(rows, len(rows) + 1)
-            form = TaskForm(initial=request.POST.dict(), departments=departments)
+            form = TaskForm(initial=request.POST.dict(), departments=departments, suggest=people)
             form.initial["collaborators"] = request.POST.getlist("collaborators")
             return render(request, "tasks/form.html", _form_context(request, form, rows))
         if form.is_valid():
@@ -596,7 +606,7 @@ def task_create(request):
         messages.warning(
             request, _("You are not a member of any department, so you cannot create tasks yet.")
         )
-    form = TaskForm(initial=initial, departments=departments)
+    form = TaskForm(initial=initial, departments=departments, suggest=people)
     return render(
         request, "tasks/form.html", _form_context(request, form, _blank_rows([], MIN_BLANK_CRITERIA))
     )
@@ -615,11 +625,12 @@ def task_edit(request, pk: int):
     if not task.is_open:
         messages.error(request, _("The task is closed; reopen is not possible, create a follow-up task."))
         return redirect(task)
+    people = PeopleSuggestions(department_ids=[task.department_id])
     if request.method == "POST":
-        form = TaskForm(request.POST, edit=True)
+        form = TaskForm(request.POST, edit=True, suggest=people)
         rows = parse_criteria(request.POST)
         if "add_criterion" in request.POST:
-            form = TaskForm(initial=request.POST.dict(), edit=True)
+            form = TaskForm(initial=request.POST.dict(), edit=True, suggest=people)
             rows = _blank_rows(rows, len(rows) + 1)
             return render(request, "tasks/form.html", _form_context(request, form, rows, task=task))
         if form.is_valid():
@@ -688,6 +699,7 @@ def task_edit(request, pk: int):
             "version": task.version,
         },
         edit=True,
+        suggest=people,
     )
     rows = [
         {

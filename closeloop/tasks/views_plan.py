@@ -19,8 +19,18 @@ from django.views.decorators.http import require_POST
 from closeloop.core.errors import DomainError, NotAllowed, NotFound
 from closeloop.orgs.models import Department, User
 from closeloop.orgs.selectors import department_visible_list, departments_for, leads
+from closeloop.orgs.widgets import PeopleSuggestions, PersonPicker
 from closeloop.tasks import intake, permissions, selectors, selectors_plan, services, services_plan
-from closeloop.tasks.forms import AdhocForm, HandoverForm, MilestoneForm, RecurrenceForm, SubtaskForm
+from closeloop.tasks.forms import (
+    AdhocForm,
+    HandoverForm,
+    MilestoneForm,
+    RecurrenceForm,
+    SubtaskForm,
+    colleagues,
+    suggest_people,
+    task_people,
+)
 from closeloop.tasks.models import Customer, DecompositionTemplate, Milestone, subtree_q
 from closeloop.tasks.states import Status
 
@@ -66,8 +76,9 @@ def adhoc_create(request):
     """临时任务 quick capture."""
     user = request.user
     departments = departments_for(user)
+    people = colleagues(user)
     if request.method == "POST":
-        form = AdhocForm(request.POST, departments=departments)
+        form = AdhocForm(request.POST, departments=departments, suggest=people)
         if form.is_valid():
             d = form.cleaned_data
             try:
@@ -105,7 +116,7 @@ def adhoc_create(request):
         initial = {"owner": user.pk}
         if len(departments) == 1:
             initial["department"] = departments[0].pk
-        form = AdhocForm(initial=initial, departments=departments)
+        form = AdhocForm(initial=initial, departments=departments, suggest=people)
         status = 200
     return render(
         request,
@@ -121,15 +132,16 @@ def adhoc_create(request):
 # -- the plan on the task page -------------------------------------------------------------------
 
 
-def plan_context(request, task, **extra) -> dict:
+def plan_context(request, task, *, suggest=None, **extra) -> dict:
     subtasks = getattr(task, "subtask_list", None)
+    suggest = suggest or task_people(task)
     plan = selectors_plan.task_plan(request.user, task, subtasks=subtasks)
     may_edit = permissions.can_edit(request.user, task) and task.is_open
     ctx = {
         "task": task,
         "plan": plan,
         "may_plan": may_edit,
-        "subtask_form": SubtaskForm(initial={"owner": task.owner_id}) if may_edit else None,
+        "subtask_form": SubtaskForm(initial={"owner": task.owner_id}, suggest=suggest) if may_edit else None,
         "milestone_form": MilestoneForm() if may_edit else None,
         "recurrence_form": RecurrenceForm(
             initial={
@@ -148,6 +160,8 @@ def plan_context(request, task, **extra) -> dict:
         "today": selectors.local_today(),
     }
     ctx.update(extra)
+    if ctx["subtask_form"] is not None:  # a posted form shown again offers the same people
+        suggest_people(ctx["subtask_form"], suggest)
     return ctx
 
 
@@ -476,6 +490,8 @@ def timeline(request):
 
 # -- workload ----------------------------------------------------------------------------------
 
+WORKLOAD_SUGGESTIONS = 10
+
 
 @login_required
 def workload(request):
@@ -492,7 +508,16 @@ def workload(request):
         if person is not None:
             person_tasks = selectors_plan.person_open_tasks(request.user, person=person)
     may_lead = leads(request.user, current.pk)
-    people = [p.person for p in data["people"]]
+    handover_form = None
+    if person is not None and may_lead:
+        # Offer the members carrying least (the table has counted their tasks already); anyone
+        # else in the company is a search away.
+        lightest = sorted((p for p in data["people"] if p.person.pk != person.pk), key=lambda p: p.total)
+        suggest = PeopleSuggestions(people=[p.person for p in lightest], limit=WORKLOAD_SUGGESTIONS)
+        picker = PersonPicker(suggestions=suggest, blank=_("Choose a person"), inline=True)
+        for t in person_tasks:
+            t.owner_picker = picker.render("owner", None, attrs={"id": f"ra-{t.pk}"})
+        handover_form = HandoverForm(initial={"from_user": person.pk}, suggest=suggest)
     return render(
         request,
         "tasks/workload.html",
@@ -503,12 +528,7 @@ def workload(request):
             "person": person,
             "person_tasks": person_tasks,
             "may_lead": may_lead,
-            "members": people,
-            "handover_form": HandoverForm(
-                initial={"from_user": person.pk}, people=User.objects.filter(pk__in=[p.pk for p in people])
-            )
-            if person and may_lead
-            else None,
+            "handover_form": handover_form,
         },
     )
 

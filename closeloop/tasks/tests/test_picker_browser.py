@@ -1,0 +1,80 @@
+"""A real Chromium at phone width picks a person by search: on the task page of a company with
+hundreds of people the head types part of a Chinese name into the reassign picker, chooses the
+person from the matches (someone of another department), submits, and the task has its new
+owner. Screenshots go to test-artifacts/."""
+
+import pytest
+
+from closeloop.core.testing.factories import DepartmentFactory, UserFactory, add_member, add_people, make_task
+from closeloop.orgs.models import Membership
+from closeloop.tasks.models import Task
+from closeloop.tasks.tests.test_browser import ARTIFACTS, PASSWORD, _no_horizontal_scroll
+from closeloop.tasks.tests.test_browser import browser as browser  # noqa: F401 - a fixture, used by name
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_the_head_reassigns_to_a_person_found_by_typing_part_of_the_name(
+    browser, live_server, transactional_db
+):
+    ARTIFACTS.mkdir(exist_ok=True)
+    company = DepartmentFactory(code="HQ", name="总公司")
+    sales = DepartmentFactory(code="SALES", name="销售部", parent=company)
+    marketing = DepartmentFactory(code="MKT", name="市场部", parent=company)
+    head = UserFactory(username="sales_head", name="王总", password=PASSWORD)
+    add_member(head, sales, Membership.Role.MANAGER)
+    sales.head = head
+    sales.save(update_fields=["head"])
+    member = UserFactory(username="sales_specialist", name="李专员", password=PASSWORD)
+    add_member(member, sales)
+    add_people(marketing, 300)
+    zhang = UserFactory(username="zhangsanfeng", name="张三丰")
+    add_member(zhang, marketing)
+    task = make_task(actor=head, department=sales, owner=member, title="老用户召回活动")
+
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    page.goto(live_server.url + "/login/")
+    page.fill("input[name=username]", "sales_head")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]:not(.visually-hidden)")
+    page.wait_for_url(live_server.url + "/")
+
+    page.goto(f"{live_server.url}/tasks/{task.pk}/")
+    assert page.locator("#reassign_owner option").count() < 10  # not the 300 of 市场部
+    page.locator("details:has(#reassign_owner) summary").click()
+    search = page.locator("#reassign_owner_q")
+    search.press_sequentially("三丰", delay=50)
+    page.wait_for_selector(f'#reassign_owner option[value="{zhang.pk}"]', state="attached")
+    assert page.inner_text("#reassign_owner_status") == "找到 1 人，请在列表中选择。"
+    # The owner stays chosen until someone else is picked; the match is offered under it.
+    assert page.input_value("#reassign_owner") == str(member.pk)
+    # Enter in the search box submits nothing and moves to the list.
+    search.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "reassign_owner"
+    assert page.url.endswith(f"/tasks/{task.pk}/")
+    assert _no_horizontal_scroll(page)
+    page.locator("#people").screenshot(path=str(ARTIFACTS / "picker-search-phone.png"))
+    page.select_option("#reassign_owner", str(zhang.pk))
+    page.fill("#reassign_reason", "跨部门支援")
+    page.locator("form:has(#reassign_owner) button[type=submit]").click()
+    page.wait_for_selector(".messages .alert--success")
+    assert Task.objects.get(pk=task.pk).owner == zhang
+    assert "张三丰" in page.locator("#people").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "picker-reassigned-phone.png"), full_page=True)
+
+    # The list's owner filter is the same picker: picking someone found refilters the table.
+    make_task(actor=head, department=sales, owner=member, title="李专员的任务")
+    page.goto(live_server.url + "/tasks/")
+    page.locator("#id_owner_q").press_sequentially("张三", delay=50)
+    page.wait_for_selector(f'#id_owner option[value="{zhang.pk}"]', state="attached")
+    assert _no_horizontal_scroll(page)
+    page.select_option("#id_owner", str(zhang.pk))
+    page.wait_for_url(f"**/tasks/?*owner={zhang.pk}*")
+    page.locator("#task-table").get_by_text("李专员的任务").wait_for(state="detached")
+    assert "老用户召回活动" in page.inner_text("#task-table")
+    assert page.inner_text("#id_owner_status") == ""  # picked: the note under the box goes
+    page.screenshot(path=str(ARTIFACTS / "picker-list-filter-phone.png"), full_page=True)
+    context.close()
