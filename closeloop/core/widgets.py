@@ -1,8 +1,7 @@
-"""Select widgets that render their options in Python.
+"""A select widget that renders its options in Python.
 
-Django renders each <option> through a template; a page with several people pickers (owner,
-reviewer, collaborators, reassign) renders hundreds of them, which costs tens of
-milliseconds. These produce the same markup directly.
+Django renders each <option> through a template, which adds up on the list's filter bar,
+rendered with every list page. People are picked by search instead (orgs/widgets.py).
 """
 
 from django import forms
@@ -20,8 +19,6 @@ class FastSelect(forms.Select):
     def render(self, name, value, attrs=None, renderer=None):
         final = self.build_attrs(self.attrs, attrs)
         final["name"] = name
-        if self.allow_multiple_selected:
-            final["multiple"] = True
         selected = self._selected(self.format_value(value))
         options = format_html_join(
             "",
@@ -39,17 +36,3 @@ class FastSelect(forms.Select):
                 yield from ((v, lbl) for v, lbl in label)
             else:
                 yield ("" if value is None else getattr(value, "value", value)), label
-
-
-class FastSelectMultiple(FastSelect):
-    allow_multiple_selected = True
-
-    def value_from_datadict(self, data, files, name):
-        try:
-            getter = data.getlist
-        except AttributeError:
-            getter = data.get
-        return getter(name)
-
-    def value_omitted_from_data(self, data, files, name):
-        return False
