@@ -11,10 +11,6 @@ from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, 
 from closeloop.orgs.models import Department, Membership, User
 
 
-def _tree() -> dict[int, int | None]:
-    return dict(Department.objects.order_by().values_list("id", "parent_id"))
-
-
 def _descendants(roots: set[int], parents: dict[int, int | None]) -> set[int]:
     children: dict[int | None, list[int]] = {}
     for dept, parent in parents.items():
@@ -34,11 +30,21 @@ def _scopes(user: User) -> dict[str, frozenset[int]]:
     cached = getattr(user, "_closeloop_scopes", None)
     if cached is not None:
         return cached
-    member = set(Membership.objects.filter(user=user).values_list("department_id", flat=True))
-    led = set(
-        Department.objects.filter(Q(head=user) | Q(deputy=user)).order_by().values_list("id", flat=True)
+    # One query: the whole (small) tree, who heads each department, and where I am a member.
+    rows = (
+        Department.objects.order_by()
+        .annotate(mine=Exists(Membership.objects.filter(user=user, department_id=OuterRef("pk"))))
+        .values_list("id", "parent_id", "head_id", "deputy_id", "mine")
     )
-    parents = _tree() if led else {}
+    parents: dict[int, int | None] = {}
+    member: set[int] = set()
+    led: set[int] = set()
+    for dept, parent, head, deputy, mine in rows:
+        parents[dept] = parent
+        if mine:
+            member.add(dept)
+        if user.pk in (head, deputy):
+            led.add(dept)
     led_tree = _descendants(led, parents) if led else set()
     scopes = {
         "member": frozenset(member),
