@@ -1,5 +1,6 @@
 """Reads across the loop for 仪表盘 (dashboard) and 周复盘 (weekly review). Every task list
-starts from `Task.objects.visible_to(user)`; query counts do not grow with the data."""
+starts from what the person may see (`Task.objects.visible_in_departments`, the visibility
+clause unless they see the departments whole); query counts do not grow with the data."""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -31,10 +32,8 @@ def _scope_departments(user: User) -> list[Department]:
 
 
 def _tasks(user: User, departments: list[Department]) -> QuerySet[Task]:
-    return (
-        Task.objects.visible_to(user)
-        .filter(department_id__in=[d.pk for d in departments])
-        .select_related("department", "owner", "forecast")
+    return Task.objects.visible_in_departments(user, [d.pk for d in departments]).select_related(
+        "department", "owner", "forecast"
     )
 
 
@@ -121,8 +120,8 @@ def on_time_rates(user: User, departments: list[Department], *, since: datetime)
     due date (completion day in the server's zone). One query; the day comparison is done
     here because SQLite would call a Python function per row for it."""
     rows = (
-        Task.objects.visible_to(user)
-        .filter(department_id__in=[d.pk for d in departments], status=Status.DONE, completed_at__gte=since)
+        Task.objects.visible_in_departments(user, [d.pk for d in departments])
+        .filter(status=Status.DONE, completed_at__gte=since)
         .values_list(
             "owner_id", "owner__name", "owner__username", "completed_at", "due_date", "original_due_date"
         )
@@ -203,10 +202,8 @@ def weekly_review(
     start_dt, end_dt = _week_bounds(department, week_start)
     today = cadence.local_today(department, now)
     as_of = min(today, week_end + timedelta(days=1))
-    base = (
-        Task.objects.visible_to(user)
-        .filter(department=department)
-        .select_related("department", "owner", "forecast")
+    base = Task.objects.visible_in_department(user, department.pk).select_related(
+        "department", "owner", "forecast"
     )
     done_q = Q(status=Status.DONE, completed_at__gte=start_dt, completed_at__lt=end_dt)
     open_q = ~Q(status__in=CLOSED_STATUSES)

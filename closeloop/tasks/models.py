@@ -83,11 +83,17 @@ class TaskQuerySet(models.QuerySet):
         """The tasks of one department that `user` may see. When they see the whole
         department (member, or head above it) that is just the department — a query the
         (department, status, due) index serves — instead of the full visibility clause."""
+        return self.visible_in_departments(user, [department_id])
+
+    def visible_in_departments(self, user, department_ids) -> "TaskQuerySet":
+        """The same for several departments (a head's dashboard): the plain department
+        filter when the person sees all of them whole."""
         from closeloop.orgs.selectors import visible_department_ids
 
-        if user.is_superuser or department_id in visible_department_ids(user):
-            return self.filter(department_id=department_id)
-        return self.visible_to(user).filter(department_id=department_id)
+        ids = list(department_ids)
+        if user.is_superuser or visible_department_ids(user).issuperset(ids):
+            return self.filter(department_id__in=ids)
+        return self.visible_to(user).filter(department_id__in=ids)
 
     def open(self) -> "TaskQuerySet":
         return self.exclude(status__in=CLOSED_STATUSES)

@@ -4,6 +4,7 @@ import pytest
 
 from closeloop.core.errors import NotFound
 from closeloop.core.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
+from closeloop.orgs.models import Membership
 from closeloop.tasks import services
 from closeloop.tasks.models import Task
 from closeloop.tasks.selectors import access_task, my_work
@@ -133,3 +134,11 @@ def test_a_department_slice_is_the_same_rule_as_visible_to(task, head, member, o
     assert set(Task.objects.visible_in_department(outsider, sales.pk).values_list("title", flat=True)) == {
         "老用户召回活动"
     }
+    # Several departments at once: the outsider sees their own department whole, sales only
+    # where they help.
+    both = [sales.pk, *Membership.objects.filter(user=outsider).values_list("department_id", flat=True)]
+    for person in (head, member, outsider):
+        sliced = set(Task.objects.visible_in_departments(person, both).values_list("pk", flat=True))
+        assert sliced == set(
+            Task.objects.visible_to(person).filter(department_id__in=both).values_list("pk", flat=True)
+        )
