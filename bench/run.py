@@ -896,7 +896,8 @@ def main(argv: list[str] | None = None) -> int:
         ).label
         json_path = RESULTS_DIR / f"{day}-{vendor}-{label}.json"
         json_path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        md_path = RESULTS_DIR / f"latest-{vendor}.md"
+        # A partial run (--only) does not replace the table of the last full run.
+        md_path = RESULTS_DIR / (f"latest-{vendor}.md" if not only else f"latest-{vendor}-{label}-partial.md")
         md_path.write_text(table, encoding="utf-8")
         print(f"Wrote {json_path} and {md_path} ({report['seconds']:.0f} s in all)")
     failed = [r for r in results if not r.ok]
