@@ -612,10 +612,16 @@ def markdown(report: dict[str, Any], results: list[Result]) -> str:
         f"## Closeloop benchmark — {db['vendor']} {db['version']}, {data['tasks']:,} tasks",
         "",
         f"{report['date']} · git {report['git']['short']}{' (uncommitted changes)' if report['git']['dirty'] else ''} · "
-        f"{report['machine']['cores']} cores ({report['machine']['cpu']}) · {report['server']} · "
-        f"{data['people']} people, {data['departments']} departments, {data['tasks']:,} tasks "
+        f"{report['machine']['cores']} cores ({report['machine']['cpu']}) · "
+        + (f"{report['server']} · " if results else "")
+        + f"{data['people']} people, {data['departments']} departments, {data['tasks']:,} tasks "
         f"({data['subtasks']:,} subtasks), {data['events']:,} events, {data.get('updates', 0):,} daily updates · "
-        f"{report['requests']} sequential requests per row after {report['warmup']} warm-up · load before {report['load_before']}",
+        + (
+            f"{report['requests']} sequential requests per row after {report['warmup']} warm-up · "
+            if results
+            else ""
+        )
+        + f"load before {report['load_before']}",
     ]
     if results:
         lines += [
