@@ -85,6 +85,27 @@ def test_my_work_groups_by_urgency(head, member, sales):
     assert my_work(head, today=today).total == 0
 
 
+@pytest.mark.parametrize("inline_ids", [1000, 1])
+def test_my_work_holds_the_open_tasks_i_help_on(head, member, outsider, sales, monkeypatch, inline_ids):
+    import datetime as dt
+
+    from closeloop.tasks import selectors
+
+    monkeypatch.setattr(selectors, "MY_WORK_INLINE_IDS", inline_ids)  # 1: past the inline limit
+    today = dt.date(2026, 11, 25)
+    helping = []
+    for title in ("协助A", "协助B", "已取消的协助"):
+        t = make_task(actor=head, department=sales, owner=member, title=title, due=today)
+        services.task_collaborator_add(actor=member, task=t, user=outsider)
+        helping.append(t)
+    services.task_transition(
+        actor=head, task=Task.objects.get(pk=helping[2].pk), to="cancelled", note="不做了"
+    )
+    work = my_work(outsider, today=today)
+    assert sorted(t.title for t in work.today) == ["协助A", "协助B"]
+    assert work.total == 2
+
+
 def test_my_work_shows_the_most_urgent_rows_of_a_big_group_and_counts_them_all(head, member, sales):
     import datetime as dt
 
