@@ -7,9 +7,9 @@ import re
 import pytest
 from django import forms
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from closeloop.core.testing.clients import english_client
 from closeloop.core.testing.factories import UserFactory, add_people
 from closeloop.orgs import selectors
 from closeloop.orgs.models import User
@@ -22,10 +22,7 @@ URL = "/people/search/"
 
 @pytest.fixture
 def web(member):
-    User.objects.filter(pk=member.pk).update(language="en")
-    c = Client(HTTP_ACCEPT_LANGUAGE="en")
-    c.force_login(member)
-    return c
+    return english_client(member)
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ import re
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from closeloop.core.testing.clients import english_client
 from closeloop.core.testing.factories import UserFactory, add_member, add_people, make_task
 from closeloop.tasks.models import Task, TaskCollaborator
 
@@ -21,11 +21,7 @@ pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
 
 
-def web(user) -> Client:
-    type(user).objects.filter(pk=user.pk).update(language="en")
-    c = Client(HTTP_ACCEPT_LANGUAGE="en")
-    c.force_login(user)
-    return c
+web = english_client
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from closeloop.core.testing.clients import english_client
 from closeloop.core.testing.factories import make_task
 from closeloop.orgs.services import api_token_create
 from closeloop.tasks import services_plan
@@ -21,12 +22,7 @@ pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
 
 
-def web(user) -> Client:
-    # Assertions read English; a person's saved language would win over the header.
-    type(user).objects.filter(pk=user.pk).update(language="en")
-    c = Client(HTTP_ACCEPT_LANGUAGE="en")
-    c.force_login(user)
-    return c
+web = english_client
 
 
 def api(user):
