@@ -268,19 +268,31 @@ def task_detail(user, pk: int | str) -> Task:
     """A task page: the task, its criteria, subtasks, collaborators and recent activity, in a
     fixed number of queries."""
     task = access_task(user, pk)
-    task.criteria_list = list(AcceptanceCriterion.objects.filter(task=task))
-    task.collaborator_list = [
-        link.user
-        for link in TaskCollaborator.objects.filter(task=task).select_related("user").order_by("added_at")
-    ]
     task.subtask_list = list(
         Task.objects.filter(subtree_q(task.path)).exclude(pk=task.pk).select_related("owner").order_by("path")
     )
+    attach_people_and_criteria([task, *task.subtask_list])
     task.ancestor_list = list(Task.objects.filter(pk__in=task.ancestor_ids()).order_by("depth"))
     task.event_list = list(
         TaskEvent.objects.filter(task=task).select_related("actor").order_by("-created_at", "-id")[:100]
     )
     return task
+
+
+def attach_people_and_criteria(tasks: list[Task]) -> None:
+    """`collaborator_list`, `criteria_list` and `criteria_count` of a task and its subtasks,
+    in two queries for the whole tree."""
+    ids = [t.pk for t in tasks]
+    people: dict[int, list] = {}
+    for link in TaskCollaborator.objects.filter(task_id__in=ids).select_related("user").order_by("added_at"):
+        people.setdefault(link.task_id, []).append(link.user)
+    criteria: dict[int, list[AcceptanceCriterion]] = {}
+    for c in AcceptanceCriterion.objects.filter(task_id__in=ids):  # by task, then position
+        criteria.setdefault(c.task_id, []).append(c)
+    for t in tasks:
+        t.collaborator_list = people.get(t.pk, [])
+        t.criteria_list = criteria.get(t.pk, [])
+        t.criteria_count = len(t.criteria_list)
 
 
 def allowed_transitions(user, task: Task) -> list[Status]:

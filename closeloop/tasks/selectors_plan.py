@@ -14,18 +14,16 @@ from django.utils.translation import gettext as _
 from closeloop.orgs.calendar import is_workday
 from closeloop.orgs.models import Department, User
 from closeloop.tasks.models import (
-    AcceptanceCriterion,
     Comment,
     DecompositionTemplate,
     Milestone,
     Priority,
     RecurrenceRule,
     Task,
-    TaskCollaborator,
     TaskDependency,
     subtree_q,
 )
-from closeloop.tasks.selectors import allowed_transitions, local_today
+from closeloop.tasks.selectors import allowed_transitions, attach_people_and_criteria, local_today
 from closeloop.tasks.services import department_policy
 from closeloop.tasks.states import CLOSED_STATUSES, Status
 
@@ -71,7 +69,9 @@ def plan_warnings(tree: list[Task], dependencies: list[TaskDependency]) -> list[
 
 def task_plan(user, task: Task, *, subtasks: list[Task] | None = None) -> Plan:
     """Subtasks with owners, collaborators and criteria counts; dependencies, milestones,
-    warnings; the department's templates; the recurrence rule; comments. Nine queries."""
+    warnings; the department's templates; the recurrence rule; comments. Nine queries.
+    `subtasks`, when given, come from `selectors.task_detail` with their people and criteria
+    attached already."""
     if subtasks is None:
         subtasks = list(
             Task.objects.filter(subtree_q(task.path))
@@ -79,22 +79,10 @@ def task_plan(user, task: Task, *, subtasks: list[Task] | None = None) -> Plan:
             .select_related("owner")
             .order_by("path")
         )
+        attach_people_and_criteria(subtasks)
     tree = [task, *subtasks]
     ids = [t.pk for t in tree]
-    collabs: dict[int, list[User]] = {}
-    for link in (
-        TaskCollaborator.objects.filter(task_id__in=ids[1:]).select_related("user").order_by("added_at")
-    ):
-        collabs.setdefault(link.task_id, []).append(link.user)
-    counts = dict(
-        AcceptanceCriterion.objects.filter(task_id__in=ids[1:])
-        .values("task_id")
-        .annotate(n=Count("id"))
-        .values_list("task_id", "n")
-    )
     for s in subtasks:
-        s.collaborator_list = collabs.get(s.pk, [])
-        s.criteria_count = counts.get(s.pk, 0)
         s.indent = max(0, s.depth - task.depth - 1)
         s.is_leaf = s.next_child_number == 1 or not any(x.parent_id == s.pk for x in subtasks)
     deps = list(
