@@ -39,15 +39,29 @@ def test_a_deputy_sees_what_the_head_sees(sales, member, company):
     assert "月度销售报表" in visible(deputy)
 
 
+@pytest.mark.parametrize("inline_ids", [2000, 0])  # 0: the subtree stays a path range
 def test_a_collaborator_from_another_department_sees_only_that_task_and_its_subtasks(
-    task, head, member, outsider, sales
+    task, head, member, outsider, sales, monkeypatch, inline_ids
 ):
+    from closeloop.tasks import selectors
+
+    monkeypatch.setattr(selectors, "SUBTREE_INLINE_IDS", inline_ids)
     make_task(actor=head, department=sales, title="不相关的销售任务")
     services.task_collaborator_add(actor=member, task=task, user=outsider)
-    make_task(
+    sub = make_task(
         actor=member, department=sales, parent=Task.objects.get(pk=task.pk), title="用户画像分析", criteria=[]
     )
-    assert visible(outsider) == {"老用户召回活动", "用户画像分析"}
+    make_task(actor=member, department=sales, parent=sub, title="画像数据清洗", criteria=[])
+    outsider = type(outsider).objects.get(pk=outsider.pk)  # no memo from the writes above
+    assert visible(outsider) == {"老用户召回活动", "用户画像分析", "画像数据清洗"}
+    assert set(
+        Task.objects.visible_to(outsider).filter(priority=task.priority).values_list("title", flat=True)
+    ) == {
+        "老用户召回活动",
+        "用户画像分析",
+        "画像数据清洗",
+    } & set(Task.objects.filter(priority=task.priority).values_list("title", flat=True))
+    assert access_task(outsider, sub.pk).pk == sub.pk
 
 
 def test_owner_of_a_subtask_sees_the_tasks_above_it_but_not_siblings(task, head, member, outsider, sales):
