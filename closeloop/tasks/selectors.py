@@ -164,7 +164,7 @@ MY_WORK_INLINE_IDS = 1000
 
 def my_work(user, *, today: date | None = None, per_group: int = MY_WORK_GROUP_ROWS) -> MyWork:
     """我的工作: open tasks I own or help on, grouped by urgency (each group's most urgent
-    `per_group` rows and its full count), and what waits for my review. Eight queries
+    `per_group` rows and its full count), and what waits for my review. Six queries
     whatever the numbers. A task I own, help on or review is visible to me by definition
     (DESIGN.md), so these start from those relations rather than the visibility clause."""
     today = today or local_today()
@@ -176,20 +176,31 @@ def my_work(user, *, today: date | None = None, per_group: int = MY_WORK_GROUP_R
     if len(helping_ids) > MY_WORK_INLINE_IDS:
         helping_ids = helping.values("task_id")  # too many to inline: a subquery after all
     mine = Task.objects.filter(Q(owner=user) | Q(id__in=helping_ids)).exclude(status__in=CLOSED_STATUSES)
-    buckets = {
-        "overdue": Q(due_date__lt=today),
-        "today": Q(due_date=today),
-        "this_week": Q(due_date__gt=today, due_date__lte=end_of_week),
-        "later": Q(due_date__gt=end_of_week),
-    }
-    out = MyWork(counts=mine.aggregate(**{k: Count("id", filter=q) for k, q in buckets.items()}))
-    rows = extensions.prepare_rows(
-        mine.select_related("department", "owner", "project", "customer").order_by(
-            "due_date", "priority", "id"
+    # Group by the keys of all my open tasks (a few hundred small tuples), then load the rows
+    # each group shows by id: the planners walked the due-date index through every past task
+    # for "my overdue tasks, most urgent first", one such query per group.
+    groups: dict[str, list[int]] = {"overdue": [], "today": [], "this_week": [], "later": []}
+    for pk, due, _priority in sorted(
+        mine.values_list("id", "due_date", "priority"), key=lambda r: (r[1], r[2], r[0])
+    ):
+        if due < today:
+            groups["overdue"].append(pk)
+        elif due == today:
+            groups["today"].append(pk)
+        elif due <= end_of_week:
+            groups["this_week"].append(pk)
+        else:
+            groups["later"].append(pk)
+    out = MyWork(counts={key: len(ids) for key, ids in groups.items()})
+    shown = [pk for ids in groups.values() for pk in ids[:per_group]]
+    rows = {
+        t.pk: t
+        for t in extensions.prepare_rows(
+            Task.objects.filter(pk__in=shown).select_related("department", "owner", "project", "customer")
         )
-    )
-    for key, q in buckets.items():
-        setattr(out, key, list(rows.filter(q)[:per_group]))
+    }
+    for key, ids in groups.items():
+        setattr(out, key, [rows[pk] for pk in ids[:per_group] if pk in rows])
     from closeloop.orgs.selectors import led_department_ids
 
     review_q = Q(reviewer=user)
