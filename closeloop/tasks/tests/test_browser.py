@@ -45,6 +45,12 @@ def browser():
         )
         yield b
         b.close()
+        # Inside sync_playwright the test's database connections live in another context
+        # than pytest-django's teardown sees: close them here, or PostgreSQL refuses to drop
+        # the test database ("accessed by other users").
+        from django.db import connections
+
+        connections.close_all()
 
 
 def _no_horizontal_scroll(page) -> bool:
