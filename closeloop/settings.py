@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "closeloop.core.middleware.UserTimezoneMiddleware",
+    "closeloop.core.middleware.NotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "closeloop.urls"

@@ -1,6 +1,9 @@
 import zoneinfo
 
+from django.http import Http404
 from django.utils import timezone, translation
+
+from closeloop.core.errors import NotFound
 
 
 class UserTimezoneMiddleware:
@@ -26,3 +29,20 @@ class UserTimezoneMiddleware:
             translation.activate(user.language)
             request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
+
+
+class NotFoundMiddleware:
+    """A selector's or service's NotFound (the object does not exist, or the person may not
+    see it) is the web's 404, wherever in a view it is raised. Views that answer it another
+    way catch it themselves; the API has its own handler."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, NotFound):
+            raise Http404(exception.message) from exception
+        return None

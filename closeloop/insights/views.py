@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from closeloop.core.errors import DomainError, NotFound
+from closeloop.core.errors import DomainError
 from closeloop.insights import charts, selectors, services
 from closeloop.insights.export import weekly_review_xlsx
 
@@ -43,10 +43,7 @@ def _week_context(request, *, limit: int = 50):
     departments = selectors.review_departments(request.user)
     raw = request.GET.get("department") or request.POST.get("department")
     if raw:
-        try:
-            department = selectors.access_department(request.user, raw)
-        except NotFound:
-            raise Http404 from None
+        department = selectors.access_department(request.user, raw)
     elif departments:
         department = departments[0]
     else:
@@ -111,10 +108,7 @@ def weekly_review_export(request):
 @login_required
 @require_POST
 def weekly_review_notes(request):
-    try:
-        department = selectors.access_department(request.user, request.POST.get("department"))
-    except NotFound:
-        raise Http404 from None
+    department = selectors.access_department(request.user, request.POST.get("department"))
     week = _week_param(request.POST.get("week"))
     try:
         services.weekly_review_notes_save(

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.html import format_html
@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language
 
-from closeloop.core.errors import DomainError, NotFound
+from closeloop.core.errors import DomainError
 from closeloop.orgs import selectors, services
 from closeloop.orgs.forms import LoginForm, ProfileForm, TokenForm
 from closeloop.orgs.models import ApiToken
@@ -115,10 +115,7 @@ def token_create(request):
 @login_required
 @require_POST
 def token_revoke(request, token_id: int):
-    try:
-        token = services.api_token_revoke(actor=request.user, token_id=token_id)
-    except NotFound:
-        raise Http404 from None
+    token = services.api_token_revoke(actor=request.user, token_id=token_id)
     messages.success(
         request, _("Token “%(name)s” was revoked; scripts using it stop working now.") % {"name": token.name}
     )

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from closeloop.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
+from closeloop.core.errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from closeloop.core.pagination import IdPaginator
 from closeloop.orgs.models import User
 from closeloop.orgs.selectors import department_visible_list, departments_for
@@ -39,13 +39,6 @@ from closeloop.tasks.models import Customer, Priority, Project, Task, TaskType
 from closeloop.tasks.states import Status
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def _access(user, pk) -> Task:
-    try:
-        return selectors.access_task(user, pk)
-    except NotFound:
-        raise Http404 from None
 
 
 def _forbidden(request, message: str, back_url: str = ""):
@@ -385,10 +378,7 @@ def _detail_context(request, task: Task, **extra) -> dict:
 
 @login_required
 def task_detail(request, pk: int):
-    try:
-        task = selectors.task_detail(request.user, pk)
-    except NotFound:
-        raise Http404 from None
+    task = selectors.task_detail(request.user, pk)
     return render(request, "tasks/detail.html", _detail_context(request, task))
 
 
@@ -402,7 +392,7 @@ def _action_failed(request, pk: int, exc: DomainError, **extra):
 @login_required
 @require_POST
 def task_transition(request, pk: int):
-    task = _access(request.user, pk)
+    task = selectors.access_task(request.user, pk)
     form = TransitionForm(request.POST)
     to, note = request.POST.get("to", ""), request.POST.get("note", "")
     try:
@@ -423,7 +413,7 @@ def task_transition(request, pk: int):
 @login_required
 @require_POST
 def task_reassign(request, pk: int):
-    task = _access(request.user, pk)
+    task = selectors.access_task(request.user, pk)
     if not permissions.can_reassign(request.user, task):
         return _forbidden(
             request,
@@ -455,7 +445,7 @@ def task_reassign(request, pk: int):
 @login_required
 @require_POST
 def collaborator_add(request, pk: int):
-    task = _access(request.user, pk)
+    task = selectors.access_task(request.user, pk)
     form = CollaboratorForm(request.POST)
     if not form.is_valid():
         err = DomainError(_("Choose a person."), fields={"user": [_("Choose a person.")]})
@@ -482,7 +472,7 @@ def collaborator_add(request, pk: int):
 @login_required
 @require_POST
 def collaborator_remove(request, pk: int, user_id: int):
-    task = _access(request.user, pk)
+    task = selectors.access_task(request.user, pk)
     person = User.objects.filter(pk=user_id).first()
     if person is None:
         raise Http404
@@ -615,7 +605,7 @@ def task_create(request):
 @login_required
 def task_edit(request, pk: int):
     user = request.user
-    task = _access(user, pk)
+    task = selectors.access_task(user, pk)
     if not permissions.can_edit(user, task):
         return _forbidden(
             request,

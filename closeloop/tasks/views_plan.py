@@ -35,13 +35,6 @@ from closeloop.tasks.models import Customer, DecompositionTemplate, Milestone, s
 from closeloop.tasks.states import Status
 
 
-def _access(user, pk) -> object:
-    try:
-        return selectors.access_task(user, pk)
-    except NotFound:
-        raise Http404 from None
-
-
 def _int(value, default=None):
     try:
         return int(value)
@@ -185,7 +178,7 @@ def _plan_response(request, pk: int, *, error: DomainError | None = None, notice
 @login_required
 @require_POST
 def subtask_add(request, pk: int):
-    task = _access(request.user, pk)
+    task = selectors.access_task(request.user, pk)
     form = SubtaskForm(request.POST)
     parent = task
     if not form.is_valid():
@@ -203,7 +196,7 @@ def subtask_add(request, pk: int):
         )
     d = form.cleaned_data
     if d.get("parent") and d["parent"] != task.pk:
-        parent = _access(request.user, d["parent"])
+        parent = selectors.access_task(request.user, d["parent"])
         if not parent.path.startswith(task.path):
             raise Http404
     try:
@@ -226,8 +219,8 @@ def subtask_add(request, pk: int):
 @login_required
 @require_POST
 def dependency_add(request, pk: int):
-    task = _access(request.user, pk)
-    succ = _access(request.user, request.POST.get("successor") or pk)
+    task = selectors.access_task(request.user, pk)
+    succ = selectors.access_task(request.user, request.POST.get("successor") or pk)
     pred_id = _int(request.POST.get("predecessor"))
     try:
         pred = selectors.access_task(request.user, pred_id) if pred_id else None
@@ -253,9 +246,9 @@ def dependency_add(request, pk: int):
 @login_required
 @require_POST
 def dependency_remove(request, pk: int, pred: int, succ: int):
-    _access(request.user, pk)
-    successor = _access(request.user, succ)
-    predecessor = _access(request.user, pred)
+    selectors.access_task(request.user, pk)
+    successor = selectors.access_task(request.user, succ)
+    predecessor = selectors.access_task(request.user, pred)
     try:
         services_plan.dependency_remove(actor=request.user, predecessor=predecessor, successor=successor)
     except DomainError as exc:
@@ -266,7 +259,7 @@ def dependency_remove(request, pk: int, pred: int, succ: int):
 @login_required
 @require_POST
 def milestone_add(request, pk: int):
-    task = _access(request.user, pk)
+    task = selectors.access_task(request.user, pk)
     form = MilestoneForm(request.POST)
     form.is_valid()
     try:
@@ -284,7 +277,7 @@ def milestone_add(request, pk: int):
 @login_required
 @require_POST
 def milestone_action(request, pk: int, milestone_id: int):
-    task = _access(request.user, pk)
+    task = selectors.access_task(request.user, pk)
     milestone = (
         Milestone.objects.filter(subtree_q(task.path, "task__path"), pk=milestone_id)
         .select_related("task")
@@ -307,7 +300,7 @@ def milestone_action(request, pk: int, milestone_id: int):
 @login_required
 @require_POST
 def template_save(request, pk: int):
-    task = _access(request.user, pk)
+    task = selectors.access_task(request.user, pk)
     try:
         template = services_plan.template_save(
             actor=request.user, task=task, name=request.POST.get("name", "")
@@ -320,7 +313,7 @@ def template_save(request, pk: int):
 @login_required
 @require_POST
 def template_apply(request, pk: int):
-    task = _access(request.user, pk)
+    task = selectors.access_task(request.user, pk)
     template = DecompositionTemplate.objects.filter(
         pk=_int(request.POST.get("template"), 0), department_id=task.department_id
     ).first()
@@ -348,7 +341,7 @@ def template_apply(request, pk: int):
 @login_required
 @require_POST
 def recurrence_set(request, pk: int):
-    task = _access(request.user, pk)
+    task = selectors.access_task(request.user, pk)
     if request.POST.get("action") == "stop":
         try:
             services_plan.recurrence_stop(actor=request.user, task=task)
@@ -376,7 +369,7 @@ def recurrence_set(request, pk: int):
 @login_required
 @require_POST
 def comment_add(request, pk: int):
-    task = _access(request.user, pk)
+    task = selectors.access_task(request.user, pk)
     error = None
     try:
         services_plan.comment_add(actor=request.user, task=task, body=request.POST.get("body", ""))
@@ -476,7 +469,7 @@ def timeline(request):
     zoom = request.GET.get("zoom", "week")
     root = None
     if request.GET.get("task"):
-        root = _access(request.user, request.GET["task"])
+        root = selectors.access_task(request.user, request.GET["task"])
     departments, current = _department_choice(request)
     data = selectors_plan.timeline(
         request.user, root=root, department_id=None if root else (current.pk if current else None), zoom=zoom
@@ -541,7 +534,7 @@ def _workload_url(dept_id, person_id=None) -> str:
 @login_required
 @require_POST
 def workload_reassign(request, pk: int):
-    task = _access(request.user, pk)
+    task = selectors.access_task(request.user, pk)
     new_owner = User.objects.filter(pk=_int(request.POST.get("owner"), 0), is_active=True).first()
     back = _workload_url(task.department_id, _int(request.POST.get("person")))
     if new_owner is None:

@@ -3,14 +3,12 @@ fill-ins, raising a delay warning, deciding one. Thin: selectors read, services 
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.errors import DomainError, NotFound
+from closeloop.core.errors import DomainError
 from closeloop.orgs.selectors import leads
-from closeloop.tasks.models import Task
 from closeloop.tracking import cadence, selectors, services
 from closeloop.tracking.forms import DecisionForm, UpdateForm, WarningForm
 from closeloop.tracking.models import UpdateState, WarningStatus
@@ -118,16 +116,9 @@ def today(request):
     )
 
 
-def _task_or_404(user, pk) -> Task:
-    try:
-        return selectors.access_task(user, pk)
-    except NotFound:
-        raise Http404 from None
-
-
 @login_required
 def task_updates(request, pk: int):
-    task = _task_or_404(request.user, pk)
+    task = selectors.access_task(request.user, pk)
     form = UpdateForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -159,7 +150,7 @@ def task_updates(request, pk: int):
 
 @login_required
 def warning_new(request, pk: int):
-    task = _task_or_404(request.user, pk)
+    task = selectors.access_task(request.user, pk)
     form = WarningForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -189,10 +180,7 @@ def warning_new(request, pk: int):
 
 @login_required
 def warning_decide(request, pk: int):
-    try:
-        warning = selectors.access_warning(request.user, pk)
-    except NotFound:
-        raise Http404 from None
+    warning = selectors.access_warning(request.user, pk)
     may_decide = warning.status == WarningStatus.PENDING and leads(request.user, warning.task.department_id)
     form = DecisionForm(request.POST or None)
     status = 200
