@@ -354,12 +354,7 @@ def task_create(
         )
         if parent is not None:
             progress_roll_up(actor=actor, task=task)
-        data = {
-            "task": task.pk,
-            "code": f"{department.code}-{code}",
-            "title": task.title,
-            "by": actor.display_name,
-        }
+        data = task_message(task, actor)
         notify(recipients=[owner], kind="task.assigned", data=data, link=task.get_absolute_url(), actor=actor)
         if collab:
             notify(
@@ -576,12 +571,7 @@ def task_reassign(*, actor: User, task: Task, owner: User, reason: str = "") -> 
         notify(
             recipients=[owner],
             kind="task.assigned",
-            data={
-                "task": current.pk,
-                "code": current.full_code,
-                "title": current.title,
-                "by": actor.display_name,
-            },
+            data=task_message(current, actor),
             link=current.get_absolute_url(),
             actor=actor,
         )
@@ -608,7 +598,7 @@ def task_collaborator_add(*, actor: User, task: Task, user: User) -> bool:
         notify(
             recipients=[user],
             kind="task.collaborator_added",
-            data={"task": task.pk, "code": task.full_code, "title": task.title, "by": actor.display_name},
+            data=task_message(task, actor),
             link=task.get_absolute_url(),
             actor=actor,
         )
@@ -693,14 +683,14 @@ def task_transition(*, actor: User, task: Task, to: str, note: str = "") -> Task
     return Task.objects.select_related("department", "owner", "initiator", "reviewer").get(pk=task.pk)
 
 
+def task_message(task: Task, actor: User, **extra) -> dict:
+    """What a notification about a task carries (see notify.kinds): the task, its code and
+    title, and who acted; `extra` adds kind-specific fields (a note, a reason)."""
+    return {"task": task.pk, "code": task.full_code, "title": task.title, "by": actor.display_name, **extra}
+
+
 def _notify_transition(*, actor: User, task: Task, target: Status, note: str) -> None:
-    data = {
-        "task": task.pk,
-        "code": task.full_code,
-        "title": task.title,
-        "by": actor.display_name,
-        "note": note,
-    }
+    data = task_message(task, actor, note=note)
     link = task.get_absolute_url()
     if target == Status.SUBMITTED:
         notify(recipients=_reviewers(task), kind="task.submitted", data=data, link=link, actor=actor)

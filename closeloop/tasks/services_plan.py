@@ -45,6 +45,7 @@ from closeloop.tasks.services import (
     department_policy,
     record_event,
     task_create,
+    task_message,
 )
 from closeloop.tasks.states import CLOSED_STATUSES
 
@@ -763,13 +764,7 @@ def comment_add(*, actor: User, task: Task, body: str) -> Comment:
             notify(
                 recipients=people,
                 kind="mentioned",
-                data={
-                    "task": task.pk,
-                    "code": task.full_code,
-                    "title": task.title,
-                    "by": actor.display_name,
-                    "note": body[:300],
-                },
+                data=task_message(task, actor, note=body[:300]),
                 link=f"{task.get_absolute_url()}#comment-{comment.pk}",
                 actor=actor,
             )
@@ -821,7 +816,7 @@ def tasks_hand_over(
             notify(
                 recipients=[to_user],
                 kind="task.assigned",
-                data={"task": t.pk, "code": t.full_code, "title": t.title, "by": actor.display_name},
+                data=task_message(t, actor),
                 link=t.get_absolute_url(),
                 actor=actor,
             )
