@@ -5,11 +5,11 @@ Rendered in Python: the weekly review lists up to 200 rows, and an included temp
 """
 
 from django import template
-from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from closeloop.tasks.templatetags.plan_tags import task_url_pattern
 from closeloop.tracking.templatetags.tracking import tracking_flags
 
 register = template.Library()
@@ -22,17 +22,16 @@ def mini_tasks(tasks, today, empty: str = "—", *, total: int | None = None, mo
     cut short (`total` is larger), a last row says so, with a link to all of them (`more`)."""
     if not tasks:
         return format_html('<li class="muted">{}</li>', empty)
-    detail = reverse("tasks:detail", args=[0])[: -len("0/")]
+    detail = task_url_pattern()
     rows = format_html_join(
         "",
-        '<li><span><span class="code">{}-{}</span> <a href="{}{}/">{}</a><br>'
+        '<li><span><span class="code">{}-{}</span> <a href="{}">{}</a><br>'
         '<span class="small muted">{} · {}</span></span>{}</li>',
         (
             (
                 t.department.code,
                 t.code,
-                detail,
-                t.pk,
+                detail.format(t.pk),
                 t.title,
                 t.owner.display_name,
                 f"{t.due_date:%Y-%m-%d}",
