@@ -54,10 +54,10 @@ def _synthetic() -> None:
 
     from django.utils import timezone
 
-    from closeloop.core.testing.factories import DepartmentFactory, UserFactory, add_member
     from closeloop.orgs.models import Membership
     from closeloop.tasks.models import Task, TaskDependency
     from closeloop.tasks.search import task_index_text
+    from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member
 
     today = timezone.localdate()
     dept = DepartmentFactory(code="BENCH", name="压测部")

@@ -17,6 +17,7 @@ the input was at fault) with the matching status:
 
 import functools
 import logging
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -31,6 +32,7 @@ from closeloop.insights.api import router as insights_router
 from closeloop.notify.api import router as notify_router
 from closeloop.orgs.api import router as orgs_router
 from closeloop.orgs.api_auth import api_auth
+from closeloop.planning.api import router as planning_router
 from closeloop.tasks.api import router as tasks_router
 from closeloop.tracking.api import router as tracking_router
 
@@ -82,6 +84,13 @@ def error_body(code: str, message: str, fields: dict[str, list[str]] | None = No
 class CloseloopAPI(NinjaAPI):
     """NinjaAPI whose answers outside an operation (an unknown path under /api/v1, a method the
     path does not take) are JSON in the same error shape too."""
+
+    def get_openapi_operation_id(self, operation) -> str:
+        """`module_function`, where a module may name the module its operations were first
+        written in (`OPENAPI_MODULE`), so moving code keeps the operation ids clients use."""
+        module = sys.modules.get(operation.view_func.__module__)
+        name = getattr(module, "OPENAPI_MODULE", operation.view_func.__module__)
+        return (name + "_" + operation.view_func.__name__).replace(".", "_")
 
     def _get_urls(self) -> list:
         patterns = super()._get_urls()
@@ -203,6 +212,7 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 api.add_router("", orgs_router)
 api.add_router("", tasks_router)
+api.add_router("", planning_router)
 api.add_router("", notify_router)
 api.add_router("", tracking_router)
 api.add_router("", insights_router)

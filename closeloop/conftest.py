@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from closeloop.core.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 from closeloop.orgs.models import Membership
+from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "closeloop.orgs",
     "closeloop.notify",
     "closeloop.tasks",
+    "closeloop.planning",
     "closeloop.tracking",
     "closeloop.insights",
     "closeloop.demo",

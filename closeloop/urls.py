@@ -3,13 +3,16 @@ from django.urls import include, path
 
 from closeloop.api import api
 from closeloop.core.status import status_page
+from closeloop.planning.urls import urlpatterns as planning_urls
+from closeloop.tasks.urls import urlpatterns as task_urls
 
 urlpatterns = [
     path("", include("closeloop.core.urls")),
     path("", include("closeloop.orgs.urls")),
     # Before tasks: its placeholder "dashboard/" and "weekly-review/" pages are these now.
     path("", include("closeloop.insights.urls")),
-    path("", include("closeloop.tasks.urls")),
+    # Tasks and planning share the "tasks" namespace: the names predate the planning app.
+    path("", include((task_urls + planning_urls, "tasks"))),
     path("", include("closeloop.tasks.calendar_urls")),
     path("", include("closeloop.notify.urls")),
     path("", include("closeloop.tracking.urls")),

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from closeloop.orgs.calendar import add_workdays, next_workday
 from closeloop.orgs.models import Department, User
-from closeloop.tasks import services, services_plan
+from closeloop.planning.services import decomposition, recurrence, templates
+from closeloop.tasks import services
 from closeloop.tasks.models import (
     DecompositionTemplate,
     Frequency,
@@ -46,23 +47,23 @@ def seed_demo() -> None:
             chain = [subs[t] for t in CHAIN if t in subs]
             for pred, succ in zip(chain, chain[1:], strict=False):
                 if not TaskDependency.objects.filter(predecessor=pred, successor=succ).exists():
-                    services_plan.dependency_add(actor=manager, predecessor=pred, successor=succ)
+                    decomposition.dependency_add(actor=manager, predecessor=pred, successor=succ)
             if not Milestone.objects.filter(task=t001).exists() and len(chain) == 4:
-                services_plan.milestone_add(
+                decomposition.milestone_add(
                     actor=manager, task=t001, title="召回方案评审通过", date_=chain[1].due_date
                 )
-                services_plan.milestone_add(
+                decomposition.milestone_add(
                     actor=manager, task=t001, title="活动页面上线", date_=t001.due_date
                 )
             if (
                 chain
                 and not DecompositionTemplate.objects.filter(department=sales, name="活动方案设计").exists()
             ):
-                services_plan.template_save(actor=manager, task=t001, name="活动方案设计")
+                templates.template_save(actor=manager, task=t001, name="活动方案设计")
 
         t002 = Task.objects.filter(department=sales, code="T002").first()
         if t002 is not None and not RecurrenceRule.objects.filter(prototype=t002).exists():
-            services_plan.recurrence_set(
+            recurrence.recurrence_set(
                 actor=head, task=t002, frequency=Frequency.MONTHLY_WORKDAY, nth_workday=3, lead_days=7
             )
 

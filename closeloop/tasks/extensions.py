@@ -3,6 +3,8 @@
 They add a panel to the task page, and flags to task rows, without tasks importing them:
 each app registers its callables in `AppConfig.ready()`, as jobs register with the worker.
 
+- A *context* is `fn(request, task, *, suggest) -> dict`, merged into the task page's template
+  context (planning's plan: subtasks, dependencies, milestones, recurrence, comments).
 - A *panel* is `fn(request, task) -> str` (rendered HTML), shown on the task page.
 - *Row flags* are a pair: `prepare(queryset) -> queryset` loads what the flags need with the
   list's own query (so lists stay constant-query), and `render(task, today) -> str`.
@@ -20,8 +22,24 @@ Panel = Callable[[HttpRequest, object], str]
 Prepare = Callable[[QuerySet], QuerySet]
 RenderFlags = Callable[[object, date], str]
 
+Context = Callable[..., dict]
+
+_contexts: list[Context] = []
 _panels: list[Panel] = []
 _row_flags: list[tuple[Prepare, RenderFlags]] = []
+
+
+def register_task_context(fn: Context) -> None:
+    if fn not in _contexts:
+        _contexts.append(fn)
+
+
+def task_context(request: HttpRequest, task, *, suggest=None) -> dict:
+    """What every registered context adds to the task page, merged in registration order."""
+    ctx: dict = {}
+    for fn in _contexts:
+        ctx.update(fn(request, task, suggest=suggest))
+    return ctx
 
 
 def register_task_panel(fn: Panel) -> None:

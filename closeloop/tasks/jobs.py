@@ -2,7 +2,7 @@
 
 import logging
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import CharField, Exists, OuterRef, Value
@@ -78,40 +78,5 @@ def mark_overdue(now: datetime) -> int:
     return written
 
 
-def create_recurring(now: datetime) -> int:
-    """Create each recurring task's next instance `lead_days` ahead of its due date, exactly
-    once: the (rule, occurrence) slot is claimed in the same transaction that creates the
-    instance, so a second run, or a second worker at the same moment, creates nothing. An
-    occurrence already past is not created late."""
-    from closeloop.core.jobs import claim_slot
-    from closeloop.tasks.models import RecurrenceRule
-    from closeloop.tasks.services_plan import occurrences, recurrence_instantiate
-
-    created = 0
-    rules = RecurrenceRule.objects.filter(active=True).select_related("department").order_by("id")
-    for rule in rules:
-        try:
-            tz = zoneinfo.ZoneInfo(rule.department.time_zone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            tz = zoneinfo.ZoneInfo("Asia/Shanghai")
-        today = now.astimezone(tz).date()
-        horizon = today + timedelta(days=rule.lead_days)
-        for due in occurrences(rule, start=max(today, rule.starts_on), end=horizon):
-            try:
-                with transaction.atomic():
-                    if claim_slot(job="tasks.recurrence", scope=rule.pk, slot=due.isoformat()) is None:
-                        continue
-                    if recurrence_instantiate(rule=rule, occurrence=due) is not None:
-                        created += 1
-            except IntegrityError:
-                continue  # another worker created it first
-            except Exception:
-                log.exception("recurrence %s: could not create the instance due %s", rule.pk, due)
-    if created:
-        log.info("created %s recurring task instance(s)", created)
-    return created
-
-
 def register() -> None:
     register_periodic("tasks.mark_overdue", every=60, fn=mark_overdue)
-    register_periodic("tasks.create_recurring", every=600, fn=create_recurring)

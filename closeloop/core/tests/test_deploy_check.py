@@ -2,7 +2,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from closeloop.core.testing.factories import UserFactory
+from closeloop.testing.factories import UserFactory
 
 
 def test_check_deploy_fails_while_a_demo_password_is_in_use_outside_demo_mode(db, settings):

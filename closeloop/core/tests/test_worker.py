@@ -64,7 +64,7 @@ def test_done_and_cancelled_tasks_are_never_overdue(task):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_at_once_write_one_overdue_event_per_task(head, member, sales):
-    from closeloop.core.testing.factories import make_task
+    from closeloop.testing.factories import make_task
 
     tasks = [make_task(actor=head, department=sales, owner=member, title=f"任务{i}") for i in range(8)]
     for t in tasks:

@@ -9,12 +9,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from closeloop.core.testing.factories import make_task
 from closeloop.insights.jobs import post_weekly_reviews
 from closeloop.insights.models import WeeklyReview
 from closeloop.notify.models import Notification
 from closeloop.tasks.models import Priority
 from closeloop.tasks.services import task_transition
+from closeloop.testing.factories import make_task
 from closeloop.tracking.services import delay_warning_raise, update_post
 
 SH = zoneinfo.ZoneInfo("Asia/Shanghai")

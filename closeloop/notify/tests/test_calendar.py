@@ -4,9 +4,9 @@ import datetime as dt
 
 from django.urls import reverse
 
-from closeloop.core.testing.factories import make_task
 from closeloop.tasks.calendar_feed import calendar_token_get
 from closeloop.tasks.services import task_cancel
+from closeloop.testing.factories import make_task
 
 
 def parse_ics(raw: bytes):
@@ -95,8 +95,8 @@ def test_it_refuses_unknown_reset_and_departed_tokens(client, member, task):
 
 
 def test_it_drops_the_token_with_the_account(db):
-    from closeloop.core.testing.factories import UserFactory
     from closeloop.tasks.models import CalendarToken
+    from closeloop.testing.factories import UserFactory
 
     person = UserFactory()
     token = calendar_token_get(user=person).token

@@ -1,8 +1,8 @@
 from django.urls import reverse
 
-from closeloop.core.testing.factories import UserFactory
 from closeloop.notify.demo import DEMO_ERROR, seed_demo
 from closeloop.notify.models import Channel, Delivery, Notification
+from closeloop.testing.factories import UserFactory
 
 
 def test_it_seeds_demo_notifications_and_a_failed_channel_once(client, sales, head, member, admin_user):

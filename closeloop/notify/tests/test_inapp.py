@@ -6,10 +6,10 @@ import base64
 import pytest
 from django.urls import reverse
 
-from closeloop.core.testing.factories import make_task
 from closeloop.notify.models import Channel, ChannelKind, Delivery, Notification
 from closeloop.notify.services import channel_create, notify
 from closeloop.orgs.services import api_token_create
+from closeloop.testing.factories import make_task
 
 
 def bearer(user):

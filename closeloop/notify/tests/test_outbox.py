@@ -13,11 +13,11 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from closeloop.core.testing.factories import UserFactory
 from closeloop.notify import outbox
 from closeloop.notify.models import Channel, ChannelKind, Delivery, DeliveryState, Notification
 from closeloop.notify.services import channel_create, notify, preference_update
 from closeloop.notify.tests.receivers import closed_port
+from closeloop.testing.factories import UserFactory
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 

@@ -8,9 +8,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from closeloop.core.testing.factories import DepartmentFactory, UserFactory
 from closeloop.orgs.models import Department, User
 from closeloop.orgs.services import api_token_create, api_token_revoke
+from closeloop.testing.factories import DepartmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,11 +9,11 @@ from django import forms
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from closeloop.core.testing.clients import english_client
-from closeloop.core.testing.factories import UserFactory, add_people
 from closeloop.orgs import selectors
 from closeloop.orgs.models import User
 from closeloop.orgs.widgets import PeoplePicker, PeopleSuggestions, PersonPicker
+from closeloop.testing.clients import english_client
+from closeloop.testing.factories import UserFactory, add_people
 
 pytestmark = pytest.mark.django_db
 

@@ -9,11 +9,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from closeloop.core.testing.factories import UserFactory, add_member, make_task
 from closeloop.orgs.models import Membership, User
 from closeloop.orgs.services import api_token_create
 from closeloop.tasks.models import Project, Task, TaskEvent
 from closeloop.tasks.services import task_transition
+from closeloop.testing.factories import UserFactory, add_member, make_task
 
 pytestmark = pytest.mark.django_db
 

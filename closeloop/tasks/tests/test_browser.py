@@ -10,8 +10,8 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from closeloop.core.testing.factories import DepartmentFactory, UserFactory, add_member
 from closeloop.orgs.models import Membership
+from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(settings.PROJECT_DIR) / "test-artifacts"

@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from closeloop.core.testing.clients import english_client
-from closeloop.core.testing.factories import UserFactory, add_member, add_people, make_task
 from closeloop.tasks.models import Task, TaskCollaborator
+from closeloop.testing.clients import english_client
+from closeloop.testing.factories import UserFactory, add_member, add_people, make_task
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()

@@ -5,11 +5,11 @@ owner. Screenshots go to test-artifacts/."""
 
 import pytest
 
-from closeloop.core.testing.factories import DepartmentFactory, UserFactory, add_member, add_people, make_task
 from closeloop.orgs.models import Membership
 from closeloop.tasks.models import Task
 from closeloop.tasks.tests.test_browser import ARTIFACTS, PASSWORD, _no_horizontal_scroll
 from closeloop.tasks.tests.test_browser import browser as browser  # noqa: F401 - a fixture, used by name
+from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, add_people, make_task
 
 pytestmark = pytest.mark.browser
 

@@ -5,12 +5,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed
-from closeloop.core.testing.factories import UserFactory, add_member, make_task
 from closeloop.notify.models import Notification
 from closeloop.tasks import services
 from closeloop.tasks.models import AcceptanceCriterion, Task, TaskEvent
 from closeloop.tasks.services import CriterionIn
 from closeloop.tasks.states import Status
+from closeloop.testing.factories import UserFactory, add_member, make_task
 
 TODAY = dt.date(2026, 11, 27)
 

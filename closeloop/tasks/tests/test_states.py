@@ -3,10 +3,10 @@
 import pytest
 
 from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed
-from closeloop.core.testing.factories import UserFactory, add_member, make_task
 from closeloop.tasks.models import Task, TaskEvent
 from closeloop.tasks.services import task_transition
 from closeloop.tasks.states import TRANSITIONS, Actor, Status
+from closeloop.testing.factories import UserFactory, add_member, make_task
 
 
 def _put(task: Task, status: Status) -> Task:

@@ -22,7 +22,7 @@ def test_the_unbuilt_views_say_they_are_coming_and_link_to_the_list(rf, member):
     # Called directly: a later release mounts its real page in front of the placeholder URL.
     from django.utils import translation
 
-    from closeloop.tasks.views import coming_soon
+    from closeloop.tasks.views.tasks import coming_soon
 
     request = rf.get("/knowledge/")
     request.user = member

@@ -10,10 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from closeloop.core.testing.factories import UserFactory, add_member, make_task
 from closeloop.tasks.models import AcceptanceCriterion, Customer, Project, Task, TaskEvent
 from closeloop.tasks.services import CriterionIn, task_collaborator_add, task_transition
 from closeloop.tasks.states import Status
+from closeloop.testing.factories import UserFactory, add_member, make_task
 
 TODAY = timezone.localdate()
 

@@ -3,11 +3,11 @@
 import pytest
 
 from closeloop.core.errors import NotFound
-from closeloop.core.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 from closeloop.orgs.models import Membership
 from closeloop.tasks import services
 from closeloop.tasks.models import Task
 from closeloop.tasks.selectors import access_task, my_work
+from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
 
 def visible(user):

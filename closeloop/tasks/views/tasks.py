@@ -7,11 +7,9 @@ Views stay thin: read through `selectors`, write through `services`, and show a 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import truncatechars
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -35,7 +33,11 @@ from closeloop.tasks.forms import (
     suggest_people,
     task_people,
 )
-from closeloop.tasks.models import Customer, Priority, Project, Task, TaskType
+from closeloop.tasks.history import (
+    _event_names,
+    describe_event,
+)
+from closeloop.tasks.models import Customer, Project, Task
 from closeloop.tasks.states import Status
 
 # -- helpers -------------------------------------------------------------------------------
@@ -165,160 +167,6 @@ def _transition_actions(user, task: Task) -> list[dict]:
     return actions
 
 
-FIELD_LABELS = {
-    "criteria": gettext_lazy("the acceptance criteria"),
-}
-
-
-def _field_label(name: str) -> str:
-    if name in FIELD_LABELS:
-        return str(FIELD_LABELS[name])
-    try:
-        return str(Task._meta.get_field(name).verbose_name)
-    except FieldDoesNotExist:  # another app's event may name its own fields
-        return name
-
-
-def _value(name: str, raw, names: dict) -> str:
-    if raw in (None, "", []):
-        return "—"
-    try:
-        if name == "priority":
-            return str(Priority(int(raw)).label)
-        if name == "task_type":
-            return str(TaskType(raw).label)
-        if name == "status":
-            return str(Status(raw).label)
-        if name in ("reviewer", "owner", "user"):
-            return names["people"].get(int(raw), f"#{raw}")
-        if name == "project":
-            return names["projects"].get(int(raw), f"#{raw}")
-        if name == "customer":
-            return names["customers"].get(int(raw), f"#{raw}")
-        if name == "progress":
-            return f"{raw}%"
-    except (ValueError, TypeError):
-        pass
-    if isinstance(raw, list):
-        return "; ".join(truncatechars(str(x), 40) for x in raw)
-    return truncatechars(str(raw), 80)
-
-
-def _event_names(events) -> dict:
-    people, projects, customers = set(), set(), set()
-    for e in events:
-        for d in (e.before or {}, e.after or {}):
-            for key in ("owner", "reviewer", "user"):
-                if isinstance(d.get(key), int):
-                    people.add(d[key])
-            if isinstance(d.get("project"), int):
-                projects.add(d["project"])
-            if isinstance(d.get("customer"), int):
-                customers.add(d["customer"])
-    return {
-        "people": {u.pk: u.display_name for u in User.objects.filter(pk__in=people)} if people else {},
-        "projects": dict(Project.objects.filter(pk__in=projects).values_list("pk", "name"))
-        if projects
-        else {},
-        "customers": dict(Customer.objects.filter(pk__in=customers).values_list("pk", "name"))
-        if customers
-        else {},
-    }
-
-
-def describe_event(event, names: dict) -> list[str]:
-    """The event log as sentences a person reads: "王总 changed the due date from … to …"."""
-    actor = event.actor.display_name if event.actor else _("Closeloop")
-    before, after = event.before or {}, event.after or {}
-    verb = event.verb
-    if verb == "created":
-        return [_("%(actor)s created the task") % {"actor": actor}]
-    if verb == "updated":
-        lines = []
-        for key in after.keys() | before.keys():
-            if key == "criteria":
-                lines.append(_("%(actor)s rewrote the acceptance criteria") % {"actor": actor})
-                continue
-            lines.append(
-                _("%(actor)s changed %(field)s from %(before)s to %(after)s")
-                % {
-                    "actor": actor,
-                    "field": _field_label(key),
-                    "before": _value(key, before.get(key), names),
-                    "after": _value(key, after.get(key), names),
-                }
-            )
-        return sorted(lines) or [_("%(actor)s edited the task") % {"actor": actor}]
-    if verb == "reassigned":
-        return [
-            _("%(actor)s reassigned the task from %(before)s to %(after)s")
-            % {
-                "actor": actor,
-                "before": _value("owner", before.get("owner"), names),
-                "after": _value("owner", after.get("owner"), names),
-            }
-        ]
-    if verb == "status_changed":
-        return [
-            _("%(actor)s changed the status from %(before)s to %(after)s")
-            % {
-                "actor": actor,
-                "before": _value("status", before.get("status"), names),
-                "after": _value("status", after.get("status"), names),
-            }
-        ]
-    if verb == "collaborator_added":
-        return [
-            _("%(actor)s added %(person)s as a collaborator")
-            % {"actor": actor, "person": _value("user", after.get("user"), names)}
-        ]
-    if verb == "collaborator_removed":
-        return [
-            _("%(actor)s removed collaborator %(person)s")
-            % {"actor": actor, "person": _value("user", before.get("user"), names)}
-        ]
-    if verb == "became_overdue":
-        return [_("The task became overdue (it was due %(date)s)") % {"date": after.get("due_date", "")}]
-    values = {
-        "actor": actor,
-        "before": before.get("progress", before.get("due_date", "")),
-        "after": after.get("progress", after.get("due_date", "")),
-        "percent": after.get("percent", ""),
-        "day": after.get("day", ""),
-        "code": after.get("code", ""),
-        "title": after.get("title", ""),
-        "date": after.get("date", after.get("new_due_date", "")),
-        "person": _value("owner", after.get("owner"), names),
-    }
-    template = EVENT_SENTENCES.get(verb)
-    if template is not None:
-        return [template % values]
-    return [_("%(actor)s: %(verb)s") % {"actor": actor, "verb": verb.replace("_", " ")}]
-
-
-# The events other parts of the loop write, as sentences (keys of `values` above).
-EVENT_SENTENCES = {
-    "commented": gettext_lazy("%(actor)s commented"),
-    "progress_update": gettext_lazy("%(actor)s posted the update for %(day)s: %(percent)s%%"),
-    "progress_rolled_up": gettext_lazy("Progress rolled up from the subtasks: %(before)s%% → %(after)s%%"),
-    "delay_warning_raised": gettext_lazy("%(actor)s raised a delay warning, asking for %(date)s"),
-    "delay_warning_decided": gettext_lazy("%(actor)s decided the delay warning"),
-    "delay_warning_escalated": gettext_lazy("The undecided delay warning went up to the superior"),
-    "due_date_moved": gettext_lazy("%(actor)s moved the due date from %(before)s to %(after)s"),
-    "dependency_added": gettext_lazy("%(actor)s made this task wait for %(code)s"),
-    "dependency_removed": gettext_lazy("%(actor)s removed a dependency"),
-    "milestone_added": gettext_lazy("%(actor)s added the milestone %(title)s on %(date)s"),
-    "milestone_changed": gettext_lazy("%(actor)s changed a milestone"),
-    "milestone_removed": gettext_lazy("%(actor)s removed a milestone"),
-    "handed_over": gettext_lazy("%(actor)s handed the task over to %(person)s"),
-    "recurred": gettext_lazy("The next occurrence of this recurring task was created"),
-    "recurrence_set": gettext_lazy("%(actor)s set the task to recur"),
-    "recurrence_stopped": gettext_lazy("%(actor)s stopped the recurrence"),
-    "template_applied": gettext_lazy("%(actor)s laid out subtasks from a template"),
-    "template_saved": gettext_lazy("%(actor)s saved the subtasks as a template"),
-}
-
-
 def _detail_context(request, task: Task, **extra) -> dict:
     user = request.user
     today = selectors.local_today()
@@ -366,9 +214,7 @@ def _detail_context(request, task: Task, **extra) -> dict:
         "open_panel": "",
         "extension_panels": extensions.task_panels(request, task),
     }
-    from closeloop.tasks.views_plan import plan_context
-
-    ctx.update(plan_context(request, task, suggest=people))
+    ctx.update(extensions.task_context(request, task, suggest=people))
     ctx.update(extra)
     for key in ("reassign_form", "collab_form", "subtask_form"):
         if ctx.get(key) is not None:  # a posted form shown again offers the same people

@@ -3,9 +3,9 @@ import zoneinfo
 
 import pytest
 
-from closeloop.core.testing.factories import make_task
 from closeloop.tasks.models import Priority, Task
 from closeloop.tasks.services import task_transition
+from closeloop.testing.factories import make_task
 
 SH = zoneinfo.ZoneInfo("Asia/Shanghai")
 

@@ -4,11 +4,11 @@ import threading
 import pytest
 from django.db import connection
 
-from closeloop.core.testing.factories import make_task
 from closeloop.notify.models import Notification
 from closeloop.orgs.calendar import clear_cache, seed_from_package
 from closeloop.tasks.models import Priority, Task
 from closeloop.tasks.services import task_transition
+from closeloop.testing.factories import make_task
 from closeloop.tracking.jobs import forecast_sweep, send_due_soon, send_update_reminders
 from closeloop.tracking.models import TaskForecast
 from closeloop.tracking.services import update_post

@@ -3,9 +3,9 @@ import datetime as dt
 import pytest
 
 from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed
-from closeloop.core.testing.factories import make_task
 from closeloop.notify.models import Notification
 from closeloop.tasks.models import TaskEvent
+from closeloop.testing.factories import make_task
 from closeloop.tracking.models import ProgressUpdate, TaskForecast
 from closeloop.tracking.services import update_post
 from closeloop.tracking.tests.conftest import at, fresh

@@ -3,8 +3,8 @@ import datetime as dt
 import pytest
 
 from closeloop.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from closeloop.core.testing.factories import UserFactory
 from closeloop.notify.models import Notification
+from closeloop.testing.factories import UserFactory
 from closeloop.tracking.jobs import escalate_delay_warnings
 from closeloop.tracking.models import DelayWarning
 from closeloop.tracking.selectors import access_warning

@@ -3,10 +3,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from closeloop.core.testing.factories import make_task
 from closeloop.orgs.services import api_token_create
 from closeloop.tasks.models import Priority, Task
 from closeloop.tasks.services import task_transition
+from closeloop.testing.factories import make_task
 from closeloop.tracking.models import DelayWarning, ProgressUpdate
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from closeloop.core.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 from closeloop.orgs.models import Membership
-from closeloop.tasks import services_plan
+from closeloop.planning.services import decomposition as decomposition_services
 from closeloop.tasks.models import Task
 from closeloop.tasks.states import Status
 from closeloop.tasks.tests.test_browser import (
@@ -20,6 +19,7 @@ from closeloop.tasks.tests.test_browser import (
     _no_horizontal_scroll,
 )
 from closeloop.tasks.tests.test_browser import browser as browser  # noqa: F401 - a fixture, used by name
+from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +55,7 @@ def test_a_refused_drag_snaps_back_with_the_reason(browser, live_server, transac
         start_date=today,
     )
     for i, title in enumerate(["用户画像分析", "召回策略制定", "活动页面原型设计", "文案撰写"]):
-        services_plan.subtask_add(
+        decomposition_services.subtask_add(
             actor=head,
             parent=task,
             title=title,
@@ -63,7 +63,9 @@ def test_a_refused_drag_snaps_back_with_the_reason(browser, live_server, transac
             start_date=today + dt.timedelta(days=i),
             due_date=today + dt.timedelta(days=i + 2),
         )
-    services_plan.milestone_add(actor=head, task=task, title="方案评审", date_=today + dt.timedelta(days=3))
+    decomposition_services.milestone_add(
+        actor=head, task=task, title="方案评审", date_=today + dt.timedelta(days=3)
+    )
 
     context, page = _login(browser, live_server, "sales_specialist", DESKTOP)
     page.goto(live_server.url + "/board/")

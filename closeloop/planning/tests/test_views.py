@@ -10,13 +10,13 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from closeloop.core.testing.clients import english_client
-from closeloop.core.testing.factories import make_task
 from closeloop.orgs.services import api_token_create
-from closeloop.tasks import services_plan
+from closeloop.planning.services import decomposition as decomposition_services
 from closeloop.tasks.models import DepartmentPolicy, Milestone, Task, TaskDependency
 from closeloop.tasks.selectors import TaskFilters, task_list
 from closeloop.tasks.services import CriterionIn
+from closeloop.testing.clients import english_client
+from closeloop.testing.factories import make_task
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
@@ -48,7 +48,7 @@ def api(user):
 
 def decompose(task, head, member):
     subs = [
-        services_plan.subtask_add(
+        decomposition_services.subtask_add(
             actor=head,
             parent=task,
             title=t,
@@ -59,8 +59,10 @@ def decompose(task, head, member):
         for i, t in enumerate(["用户画像分析", "召回策略制定", "活动页面原型设计", "文案撰写"])
     ]
     for a, b in zip(subs, subs[1:], strict=False):
-        services_plan.dependency_add(actor=head, predecessor=a, successor=b)
-    services_plan.milestone_add(actor=head, task=task, title="方案评审", date_=TODAY + dt.timedelta(days=2))
+        decomposition_services.dependency_add(actor=head, predecessor=a, successor=b)
+    decomposition_services.milestone_add(
+        actor=head, task=task, title="方案评审", date_=TODAY + dt.timedelta(days=2)
+    )
     return subs
 
 
@@ -379,7 +381,7 @@ def _grow(head, member, sales, root, n):
             due=TODAY + dt.timedelta(days=i % 20),
             criteria=[CriterionIn(text="ok")],
         )
-        s = services_plan.subtask_add(
+        s = decomposition_services.subtask_add(
             actor=head,
             parent=root,
             title=f"步骤{i}",

@@ -1,0 +1,106 @@
+"""Reads of the decomposition on the task page: subtasks, dependencies, milestones, comments,
+recurrence and the plan's warnings. Starts from `Task.objects.visible_to(user)`.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from closeloop.tasks.models import (
+    Comment,
+    DecompositionTemplate,
+    Milestone,
+    RecurrenceRule,
+    Task,
+    TaskDependency,
+    subtree_q,
+)
+from closeloop.tasks.selectors import attach_people_and_criteria
+from closeloop.tasks.states import CLOSED_STATUSES
+
+# -- the decomposition on the task page ------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    subtasks: list[Task]
+    dependencies: list[TaskDependency]
+    milestones: list[Milestone]
+    warnings: list[str]
+    templates: list[DecompositionTemplate]
+    recurrence: RecurrenceRule | None
+    comments: list[Comment]
+    tree: list[Task] = field(default_factory=list)
+
+
+def plan_warnings(tree: list[Task], dependencies: list[TaskDependency]) -> list[str]:
+    """Dates that contradict the plan: a subtask due after its parent, or due before a task it
+    depends on (finish-to-start). Warnings only: the plan may be being reworked."""
+    by_id = {t.pk: t for t in tree}
+    out = []
+    for t in tree:
+        parent = by_id.get(t.parent_id) if t.parent_id else None
+        if parent is not None and t.due_date > parent.due_date:
+            out.append(
+                _("%(code)s is due %(due)s, after its parent %(parent)s (due %(parent_due)s).")
+                % {"code": t.code, "due": t.due_date, "parent": parent.code, "parent_due": parent.due_date}
+            )
+    for dep in dependencies:
+        pred, succ = (
+            by_id.get(dep.predecessor_id) or dep.predecessor,
+            by_id.get(dep.successor_id) or dep.successor,
+        )
+        if succ.due_date < pred.due_date and succ.status not in CLOSED_STATUSES:
+            out.append(
+                _("%(code)s is due %(due)s, before %(pred)s it depends on (due %(pred_due)s).")
+                % {"code": succ.code, "due": succ.due_date, "pred": pred.code, "pred_due": pred.due_date}
+            )
+    return out
+
+
+def task_plan(user, task: Task, *, subtasks: list[Task] | None = None) -> Plan:
+    """Subtasks with owners, collaborators and criteria counts; dependencies, milestones,
+    warnings; the department's templates; the recurrence rule; comments. Nine queries.
+    `subtasks`, when given, come from `selectors.task_detail` with their people and criteria
+    attached already."""
+    if subtasks is None:
+        subtasks = list(
+            Task.objects.filter(subtree_q(task.path))
+            .exclude(pk=task.pk)
+            .select_related("owner")
+            .order_by("path")
+        )
+        attach_people_and_criteria(subtasks)
+    tree = [task, *subtasks]
+    ids = [t.pk for t in tree]
+    for s in subtasks:
+        s.indent = max(0, s.depth - task.depth - 1)
+        s.is_leaf = s.next_child_number == 1 or not any(x.parent_id == s.pk for x in subtasks)
+    deps = list(
+        # By id, not by a path range across two joins, so each side uses its FK index.
+        TaskDependency.objects.filter(Q(successor_id__in=ids) | Q(predecessor_id__in=ids))
+        .select_related("predecessor", "successor")
+        .order_by("id")
+    )
+    milestones = list(Milestone.objects.filter(task_id__in=ids).order_by("date", "id"))
+    by_pred: dict[int, list[str]] = {}
+    for d in deps:
+        by_pred.setdefault(d.successor_id, []).append(d.predecessor.code)
+    for s in subtasks:
+        s.after_codes = by_pred.get(s.pk, [])
+    templates = list(DecompositionTemplate.objects.filter(department_id=task.department_id).order_by("name"))
+    recurrence = RecurrenceRule.objects.filter(prototype=task).first()
+    comments = list(
+        Comment.objects.filter(task=task).select_related("author").order_by("created_at", "id")[:200]
+    )
+    return Plan(
+        subtasks=subtasks,
+        dependencies=deps,
+        milestones=milestones,
+        warnings=plan_warnings(tree, deps),
+        templates=templates,
+        recurrence=recurrence,
+        comments=comments,
+        tree=tree,
+    )

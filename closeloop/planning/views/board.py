@@ -1,0 +1,65 @@
+"""The 看板 board page and its 'more cards' fragment."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+
+from closeloop.planning.selectors import board as board_selectors
+from closeloop.planning.views.common import _department_choice, _int
+from closeloop.tasks import selectors
+from closeloop.tasks.states import Status
+
+# -- board -------------------------------------------------------------------------------------
+
+
+@login_required
+def board(request):
+    """看板: columns by status; drag a card (or use its "move to" menu) to change its status."""
+    departments, current = _department_choice(request)
+    owner_id = request.user.pk if request.GET.get("mine") else None
+    columns = board_selectors.board(
+        request.user, department_id=current.pk if current else None, owner_id=owner_id
+    )
+    return render(
+        request,
+        "tasks/board.html",
+        {
+            "columns": columns,
+            "departments": departments,
+            "current": current,
+            "mine": bool(owner_id),
+            "needs_note": [Status.BLOCKED.value, Status.REWORK.value, Status.CANCELLED.value],
+            "today": selectors.local_today(),
+        },
+    )
+
+
+@login_required
+def board_more(request):
+    departments, current = _department_choice(request)
+    status = request.GET.get("status", "")
+    if status not in Status.values:
+        raise Http404
+    offset = max(0, _int(request.GET.get("offset"), 0))
+    owner_id = request.user.pk if request.GET.get("mine") else None
+    cards = board_selectors.board_more(
+        request.user,
+        status=status,
+        department_id=current.pk if current else None,
+        owner_id=owner_id,
+        offset=offset,
+    )
+    return render(
+        request,
+        "tasks/_board_cards.html",
+        {
+            "cards": cards,
+            "status": status,
+            "next_offset": offset + len(cards),
+            "has_more": len(cards) == board_selectors.PER_COLUMN,
+            "current": current,
+            "mine": bool(owner_id),
+            "needs_note": [Status.BLOCKED.value, Status.REWORK.value, Status.CANCELLED.value],
+            "today": selectors.local_today(),
+        },
+    )

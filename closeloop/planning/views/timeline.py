@@ -1,0 +1,28 @@
+"""The 时间线 timeline page."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from closeloop.planning.selectors import timeline as timeline_selectors
+from closeloop.planning.views.common import _department_choice
+from closeloop.tasks import selectors
+
+# -- timeline ----------------------------------------------------------------------------------
+
+
+@login_required
+def timeline(request):
+    """时间线: one task with its subtasks (?task=ID), or a department's open top-level tasks."""
+    zoom = request.GET.get("zoom", "week")
+    root = None
+    if request.GET.get("task"):
+        root = selectors.access_task(request.user, request.GET["task"])
+    departments, current = _department_choice(request)
+    data = timeline_selectors.timeline(
+        request.user, root=root, department_id=None if root else (current.pk if current else None), zoom=zoom
+    )
+    return render(
+        request,
+        "tasks/timeline.html",
+        {"tl": data, "root": root, "departments": departments, "current": current, "zoom": data.zoom},
+    )
