@@ -1,0 +1,150 @@
+"""What a task's input must satisfy before a service writes it: the title, the acceptance
+criteria, the references, and the department's intake policy (why / what result / worth, and
+the vagueness check when the department blocks vague intake). Raises nothing itself: each
+check adds messages to the `errors` dict the calling service raises as one ValidationFailed."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.utils.translation import gettext as _
+
+from closeloop.orgs.models import Department, User
+from closeloop.tasks import intake
+from closeloop.tasks.models import (
+    AcceptanceCriterion,
+    Comparator,
+    Customer,
+    DepartmentPolicy,
+    Priority,
+    Project,
+    TaskType,
+)
+
+TITLE_MAX = 200
+
+
+@dataclass(frozen=True)
+class CriterionIn:
+    text: str
+    metric: str = ""
+    comparator: str = ""
+    threshold: Decimal | float | str | None = None
+    unit: str = ""
+
+
+def _clean_criteria(
+    criteria: Sequence[CriterionIn], errors: dict[str, list[str]]
+) -> list[AcceptanceCriterion]:
+    rows: list[AcceptanceCriterion] = []
+    for i, c in enumerate(criteria, start=1):
+        text = (c.text or "").strip()
+        metric = (c.metric or "").strip()
+        comparator = (c.comparator or "").strip()
+        unit = (c.unit or "").strip()
+        raw_threshold = c.threshold
+        if not text and not metric:
+            continue  # an empty row in a form is not a criterion
+        key = f"criteria.{i}"
+        if not text:
+            errors.setdefault(key, []).append(_("Criterion %(n)s needs a sentence.") % {"n": i})
+            continue
+        if len(text) > 500:
+            errors.setdefault(key, []).append(_("Criterion %(n)s is longer than 500 characters.") % {"n": i})
+        threshold: Decimal | None = None
+        if raw_threshold not in (None, ""):
+            try:
+                threshold = Decimal(str(raw_threshold).strip().rstrip("%"))
+            except InvalidOperation:
+                errors.setdefault(key, []).append(
+                    _("Criterion %(n)s: the threshold must be a number.") % {"n": i}
+                )
+        measurable = [bool(metric), bool(comparator), threshold is not None]
+        if any(measurable) and not all(measurable):
+            errors.setdefault(key, []).append(
+                _("Criterion %(n)s: a measurable criterion needs a metric, a comparator and a threshold.")
+                % {"n": i}
+            )
+        if comparator and comparator not in Comparator.values:
+            errors.setdefault(key, []).append(_("Criterion %(n)s: unknown comparator.") % {"n": i})
+        rows.append(
+            AcceptanceCriterion(
+                position=i, text=text, metric=metric, comparator=comparator, threshold=threshold, unit=unit
+            )
+        )
+    return rows
+
+
+def _check_fields(
+    *,
+    errors: dict[str, list[str]],
+    title: str | None = None,
+    start_date: date | None = None,
+    due_date: date | None = None,
+    owner: User | None = None,
+    reviewer: User | None = None,
+    task_type: str | None = None,
+    priority: int | None = None,
+    check_title: bool = True,
+) -> None:
+    if check_title:
+        if not (title or "").strip():
+            errors.setdefault("title", []).append(_("A task needs a title."))
+        elif len(title or "") > TITLE_MAX:
+            errors.setdefault("title", []).append(_("The title is longer than 200 characters."))
+    if due_date is None:
+        errors.setdefault("due_date", []).append(_("A task needs a due date."))
+    elif start_date is not None and due_date < start_date:
+        errors.setdefault("due_date", []).append(_("The due date is before the start date."))
+    if owner is None:
+        errors.setdefault("owner", []).append(_("A task needs exactly one owner."))
+    elif not owner.is_active:
+        errors.setdefault("owner", []).append(_("The owner's account is inactive."))
+    if reviewer is not None and owner is not None and reviewer.pk == owner.pk:
+        errors.setdefault("reviewer", []).append(_("The owner cannot review their own task."))
+    if task_type is not None and task_type not in TaskType.values:
+        errors.setdefault("task_type", []).append(_("Unknown task type."))
+    if priority is not None and priority not in Priority.values:
+        errors.setdefault("priority", []).append(_("Unknown priority."))
+
+
+def department_policy(department: Department | int) -> DepartmentPolicy:
+    """The department's intake policy; the defaults when none was saved (not written)."""
+    dept_id = department.pk if isinstance(department, Department) else department
+    found = DepartmentPolicy.objects.filter(department_id=dept_id).first()
+    return found or DepartmentPolicy(department_id=dept_id)
+
+
+def known_names() -> list[str]:
+    """Customers, projects and people whose mention names a party in a task's text."""
+    names = list(Customer.objects.filter(active=True).values_list("name", flat=True)[:2000])
+    names += list(Project.objects.filter(active=True).values_list("name", flat=True)[:2000])
+    names += [n for n in User.objects.filter(is_active=True).values_list("name", flat=True)[:5000] if n]
+    return names
+
+
+def _check_intake(
+    *,
+    errors: dict[str, list[str]],
+    department: Department,
+    title: str,
+    goal: str,
+    expected_outcome: str,
+    value: str,
+    customer: Customer | None,
+    project: Project | None,
+) -> None:
+    for field, text, message in (
+        ("goal", goal, _("Say why: the background and goal of the task.")),
+        ("expected_outcome", expected_outcome, _("Say what result is expected.")),
+        ("value", value, _("Say what the task is worth to the business.")),
+    ):
+        if not (text or "").strip():
+            errors.setdefault(field, []).append(message)
+    if not (title or "").strip() or not department_policy(department).block_vague_intake:
+        return
+    names = known_names() + [x.name for x in (customer, project) if x is not None]
+    verdict = intake.check(title, goal, expected_outcome, known_names=names)
+    if verdict.vague:
+        errors.setdefault("title", []).append(verdict.hint())
