@@ -7,7 +7,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from closeloop.core.errors import DomainError
-from closeloop.notify import services
+from closeloop.notify import channel_check, services
 from closeloop.notify.models import Channel, Delivery, DeliveryState, Notification
 from closeloop.notify.transports import TransportError
 
@@ -102,7 +102,7 @@ class ChannelAdmin(admin.ModelAdmin):
     @admin.action(description=_("Send a test message"))
     def send_test(self, request, queryset):
         for channel in queryset:
-            d = services.channel_test(actor=request.user, channel=channel)
+            d = channel_check.channel_test(actor=request.user, channel=channel)
             if d.state == DeliveryState.SENT:
                 self.message_user(
                     request,

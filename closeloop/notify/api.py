@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from closeloop.core.errors import NotFound, ValidationFailed
-from closeloop.notify import selectors, services
+from closeloop.notify import channel_check, selectors, services
 from closeloop.notify.models import Channel
 from closeloop.orgs.models import Department
 
@@ -167,7 +167,7 @@ def update_channel(request: HttpRequest, channel_id: int, payload: ChannelPatch)
 @router.post("/channels/{channel_id}/test", summary="Send a test message now (administrators)")
 def test_channel(request: HttpRequest, channel_id: int):
     channel = _admin_channel(request, channel_id)
-    d = services.channel_test(actor=request.user, channel=channel)
+    d = channel_check.channel_test(actor=request.user, channel=channel)
     return {"delivery": d.pk, "state": d.state, "error": d.last_error, "detail": d.detail}
 
 

@@ -29,6 +29,7 @@ from closeloop.notify import transports
 from closeloop.notify.kinds import absolute, render
 from closeloop.notify.models import Channel, Delivery, DeliveryState, Preference, RateBucket
 from closeloop.notify.secrets import scrub
+from closeloop.notify.services import channel_disable
 from closeloop.notify.transports import Message, Person, TransportError
 from closeloop.orgs.models import User
 
@@ -418,8 +419,6 @@ def process_batch(groups: list[list[Delivery]], now: datetime) -> None:
 
 
 def _failed(group: list[Delivery], channel: Channel, exc: TransportError, now: datetime) -> None:
-    from closeloop.notify.services import channel_disable
-
     error = scrub(exc.message, channel.secret, channel.url)[:2000]
     first = group[0]
     log.warning("delivery %s via channel %s failed: %s", first.pk, channel.pk, error)

@@ -386,29 +386,6 @@ def channel_enable(*, actor: User, channel: Channel) -> Channel:
     return Channel.objects.get(pk=channel.pk)
 
 
-def channel_test(*, actor: User, channel: Channel, now: datetime | None = None) -> Delivery:
-    """Send a test message now, through the outbox (so budget, SSRF guard and error
-    recording are the real ones). Returns the delivery: sent, or failed with the platform's
-    error in `last_error`."""
-    from closeloop.notify.outbox import process_one
-
-    _require_admin(actor)
-    now = now or timezone.now()
-    group = channel.kind in GROUP_KINDS
-    with transaction.atomic():
-        delivery = Delivery.objects.create(
-            channel=channel,
-            recipient=None if group else actor,
-            kind="channel.test",
-            data={"channel": channel.name, "by": actor.display_name},
-            link="/notifications/",
-            mentions=[actor.pk] if group else [],
-            run_after=now,
-            created_at=now,
-        )
-    return process_one(delivery.pk, now=now, worker_id=f"test-message:{actor.pk}")
-
-
 def delivery_resend(*, actor: User, delivery: Delivery) -> Delivery:
     """Queue a delivery again (admin): a failed one, or a sent one someone missed."""
     _require_admin(actor)

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from closeloop.tasks.states import CLOSED_STATUSES, Status
+from closeloop.tasks.visibility import subtree_q, visibility_q  # noqa: F401 (subtree_q: re-exported, long imported from here)
 
 
 class Project(models.Model):
@@ -62,19 +63,9 @@ class AdhocCategory(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-def subtree_q(path: str, field: str = "path") -> Q:
-    """The task at `path` and everything below it, as an index range rather than a LIKE: every
-    descendant's path starts with `path` ("/0000000012/…") and '0' is the character after
-    '/', so all of them sort before "/00000000120". Byte order on both databases (see
-    migration 0005)."""
-    return Q(**{f"{field}__gte": path, f"{field}__lt": path[:-1] + "0"})
-
-
 class TaskQuerySet(models.QuerySet):
     def visible_to(self, user) -> "TaskQuerySet":
         """Every task `user` may see (DESIGN.md "Who sees what"); authorization is this query."""
-        from closeloop.tasks.selectors import visibility_q
-
         if user.is_superuser:
             return self
         return self.filter(visibility_q(user))

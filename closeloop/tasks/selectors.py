@@ -1,4 +1,5 @@
-"""Every read of tasks a person can see starts here, from `Task.objects.visible_to(user)`."""
+"""Every read of tasks a person can see starts here, from `Task.objects.visible_to(user)`.
+The rule itself (who sees what) is in `tasks.visibility`; its names are re-exported here."""
 
 import re
 from dataclasses import dataclass, field
@@ -12,98 +13,11 @@ from django.utils.translation import gettext as _
 from closeloop.core.errors import NotFound
 from closeloop.orgs.selectors import visible_department_ids
 from closeloop.tasks import extensions
-from closeloop.tasks.models import AcceptanceCriterion, Task, TaskCollaborator, TaskEvent, subtree_q
+from closeloop.tasks.models import AcceptanceCriterion, Comment, Task, TaskCollaborator, TaskEvent, subtree_q
 from closeloop.tasks.permissions import plays
 from closeloop.tasks.search import match_sql
 from closeloop.tasks.states import CLOSED_STATUSES, TRANSITIONS, Status
-
-
-@dataclass(frozen=True)
-class Visibility:
-    """What a person may see beyond the tasks of their departments, as data: one rule that
-    both a query (`q`) and a single loaded task (`allows`) are checked against."""
-
-    departments: frozenset[int]
-    ids: frozenset[int]
-    subtrees: tuple[str, ...]
-
-    def q(self) -> Q:
-        q = Q(department_id__in=self.departments) | Q(id__in=self.ids)
-        for prefix in self.subtrees:
-            q |= subtree_q(prefix)
-        return q
-
-    def allows(self, task: Task) -> bool:
-        return (
-            task.department_id in self.departments
-            or task.pk in self.ids
-            or any(task.path.startswith(prefix) for prefix in self.subtrees)
-        )
-
-
-SUBTREE_INLINE_IDS = 2000
-
-
-def visibility(user) -> Visibility:
-    """Who sees what (DESIGN.md), memoised on the user for the request.
-
-    Members see their departments' tasks (heads also those below). Beyond that, anyone sees a
-    task they own, help on or review, the subtasks under it, and the tasks above a subtask
-    they own. Subtasks live in their root task's department, so only the person's tasks
-    outside their departments need the path walk: one small query, and one more for the
-    subtasks under them.
-    """
-    cached = getattr(user, "_closeloop_visibility", None)
-    if cached is not None:
-        return cached
-    depts = visible_department_ids(user)
-    # Three index look-ups joined by UNION: an OR across the collaborator join would scan
-    # every task.
-    fields = ("id", "path", "owner_id", "next_child_number")
-    outside = Task.objects.exclude(department_id__in=depts).order_by()
-    direct = (
-        outside.filter(owner=user)
-        .values_list(*fields)
-        .union(
-            outside.filter(reviewer=user).values_list(*fields),
-            outside.filter(id__in=TaskCollaborator.objects.filter(user=user).values("task_id")).values_list(
-                *fields
-            ),
-        )
-    )
-    ids: set[int] = set()
-    subtrees: list[str] = []
-    for pk, path, owner_id, next_child in direct:
-        ids.add(pk)
-        if next_child > 1:  # has had subtasks
-            subtrees.append(path)
-        if owner_id == user.pk:
-            ids.update(int(p) for p in path.strip("/").split("/") if p)
-    if subtrees and connection.vendor == "sqlite":
-        # The tasks under those subtrees, as ids: SQLite gives up its index plan for a clause
-        # of many path ranges as soon as a list adds a filter (priority, status) and scans
-        # every task (a list 2x slower). PostgreSQL combines the ranges with a bitmap OR and
-        # is slower with the long id list instead. Past SUBTREE_INLINE_IDS the ranges stay.
-        under = Q()
-        for prefix in subtrees:
-            under |= subtree_q(prefix)
-        below = list(outside.filter(under).values_list("id", flat=True)[: SUBTREE_INLINE_IDS + 1])
-        if len(below) <= SUBTREE_INLINE_IDS:
-            ids.update(below)
-            subtrees = []
-    result = Visibility(departments=frozenset(depts), ids=frozenset(ids), subtrees=tuple(sorted(subtrees)))
-    user._closeloop_visibility = result
-    return result
-
-
-def forget_visibility(user) -> None:
-    """Drop the memo after a write that changes what the person may see (a new task of theirs)."""
-    user.__dict__.pop("_closeloop_visibility", None)
-
-
-def visibility_q(user) -> Q:
-    """The WHERE clause of "tasks `user` may see"."""
-    return visibility(user).q()
+from closeloop.tasks.visibility import Visibility, forget_visibility, visibility, visibility_q
 
 
 def access_task(user, pk: int | str, *, for_update: bool = False) -> Task:
@@ -339,3 +253,14 @@ def department_counts(user, department_id: int, *, today: date | None = None) ->
 
 def collaborators_prefetch() -> Prefetch:
     return Prefetch("collaborator_links", queryset=TaskCollaborator.objects.select_related("user"))
+
+
+def task_comments(task: Task, *, limit: int = 200) -> list[Comment]:
+    """The comments on a task the caller may see (check with `access_task` first), oldest
+    first, with their authors; at most `limit` (200). One query."""
+    return list(
+        Comment.objects.filter(task=task).select_related("author").order_by("created_at", "id")[:limit]
+    )
+
+
+__all__ = ["Visibility", "forget_visibility", "visibility", "visibility_q"]

@@ -16,7 +16,7 @@ from closeloop.tasks.models import (
     TaskDependency,
     subtree_q,
 )
-from closeloop.tasks.selectors import attach_people_and_criteria
+from closeloop.tasks.selectors import attach_people_and_criteria, task_comments
 from closeloop.tasks.states import CLOSED_STATUSES
 
 # -- the decomposition on the task page ------------------------------------------------------
@@ -91,9 +91,7 @@ def task_plan(user, task: Task, *, subtasks: list[Task] | None = None) -> Plan:
         s.after_codes = by_pred.get(s.pk, [])
     templates = list(DecompositionTemplate.objects.filter(department_id=task.department_id).order_by("name"))
     recurrence = RecurrenceRule.objects.filter(prototype=task).first()
-    comments = list(
-        Comment.objects.filter(task=task).select_related("author").order_by("created_at", "id")[:200]
-    )
+    comments = task_comments(task)
     return Plan(
         subtasks=subtasks,
         dependencies=deps,

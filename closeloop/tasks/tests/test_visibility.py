@@ -4,7 +4,7 @@ import pytest
 
 from closeloop.core.errors import NotFound
 from closeloop.orgs.models import Membership
-from closeloop.tasks import services
+from closeloop.tasks import services, visibility
 from closeloop.tasks.models import Task
 from closeloop.tasks.selectors import access_task, my_work
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
@@ -43,9 +43,8 @@ def test_a_deputy_sees_what_the_head_sees(sales, member, company):
 def test_a_collaborator_from_another_department_sees_only_that_task_and_its_subtasks(
     task, head, member, outsider, sales, monkeypatch, inline_ids
 ):
-    from closeloop.tasks import selectors
 
-    monkeypatch.setattr(selectors, "SUBTREE_INLINE_IDS", inline_ids)
+    monkeypatch.setattr(visibility, "SUBTREE_INLINE_IDS", inline_ids)
     make_task(actor=head, department=sales, title="不相关的销售任务")
     services.task_collaborator_add(actor=member, task=task, user=outsider)
     sub = make_task(

@@ -7,7 +7,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from closeloop.core.errors import DomainError
-from closeloop.planning.selectors import plan as plan_selectors
 from closeloop.tasks import comments as comment_services
 from closeloop.tasks import selectors
 
@@ -22,7 +21,7 @@ def comment_add(request, pk: int):
     except DomainError as exc:
         error = exc
     if request.htmx:
-        comments = plan_selectors.task_plan(request.user, task).comments
+        comments = selectors.task_comments(task)
         return render(
             request,
             "tasks/_comments.html",
