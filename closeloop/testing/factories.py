@@ -1,4 +1,5 @@
-"""Test data builders shared by every app's tests."""
+"""Test data builders shared by every app's tests. A top-level package above every app (it
+builds orgs and tasks rows), so `core` imports no app; import as `closeloop.testing.factories`."""
 
 import datetime as dt
 import itertools
