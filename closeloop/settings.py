@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "closeloop.core",
     "closeloop.orgs",
     "closeloop.notify",
+    "closeloop.imsignin",
     "closeloop.tasks",
     "closeloop.planning",
     "closeloop.tracking",
@@ -205,4 +206,15 @@ NOTIFY_WECOM_API_BASE = env_str("NOTIFY_WECOM_API_BASE", "https://qyapi.weixin.q
 NOTIFY_DINGTALK_API_BASE = env_str("NOTIFY_DINGTALK_API_BASE", "https://oapi.dingtalk.com")
 NOTIFY_FEISHU_API_BASE = env_str("NOTIFY_FEISHU_API_BASE", "https://open.feishu.cn")
 # Parallel sends per worker batch (webhooks, robots, email; IM apps send one by one).
+# Sign-in from inside WeCom / DingTalk / Feishu (closeloop.imsignin). The platform API bases
+# above are shared; these are the browser-facing login hosts. Tests point all at local fakes.
+LOGIN_EXTENSIONS = ["closeloop.imsignin.login.extension"]
+IMSIGNIN_WECOM_OPEN_BASE = env_str("IMSIGNIN_WECOM_OPEN_BASE", "https://open.weixin.qq.com")
+IMSIGNIN_WECOM_LOGIN_BASE = env_str("IMSIGNIN_WECOM_LOGIN_BASE", "https://login.work.weixin.qq.com")
+IMSIGNIN_DINGTALK_LOGIN_BASE = env_str("IMSIGNIN_DINGTALK_LOGIN_BASE", "https://login.dingtalk.com")
+IMSIGNIN_DINGTALK_API_BASE = env_str("IMSIGNIN_DINGTALK_API_BASE", "https://api.dingtalk.com")
+IMSIGNIN_FEISHU_ACCOUNTS_BASE = env_str("IMSIGNIN_FEISHU_ACCOUNTS_BASE", "https://accounts.feishu.cn")
+IMSIGNIN_STATE_SECONDS = env_int("IMSIGNIN_STATE_SECONDS", 600)
+IMSIGNIN_CODE_KEEP_SECONDS = env_int("IMSIGNIN_CODE_KEEP_SECONDS", 86400)
+
 NOTIFY_SEND_CONCURRENCY = env_int("NOTIFY_SEND_CONCURRENCY", 8)

@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include((task_urls + planning_urls, "tasks"))),
     path("", include("closeloop.tasks.calendar_urls")),
     path("", include("closeloop.notify.urls")),
+    # IM sign-in: /im/<platform>/… and its admin pages under /admin/im-signin/ (before admin/).
+    path("", include("closeloop.imsignin.urls")),
     path("", include("closeloop.tracking.urls")),
     path("api/v1/", api.urls),
     path("admin/status/", status_page, name="admin-status"),

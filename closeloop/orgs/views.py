@@ -10,6 +10,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.html import format_html
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -22,11 +23,37 @@ from closeloop.orgs.models import ApiToken
 from closeloop.orgs.widgets import SEARCH_PARAMS, parse_ids, people_options
 
 
+def login_extensions() -> list:
+    """Other ways to sign in, named by dotted path in `settings.LOGIN_EXTENSIONS` (so orgs
+    imports none of them). Each offers `auto_redirect(request, next_url) -> str | None` (send
+    this browser straight elsewhere, e.g. an IM app's own browser into its OAuth) and
+    `buttons(request, next_url) -> [{"platform", "label", "url"}]` for the login page."""
+    return [import_string(path) for path in getattr(settings, "LOGIN_EXTENSIONS", [])]
+
+
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     redirect_authenticated_user = True
     # "/" (my work) lives in the tasks app's namespace.
     next_page = reverse_lazy("tasks:home")
+
+    def get(self, request, *args, **kwargs):
+        # `password=1`: the person chose the password form (e.g. after an IM sign-in was refused).
+        if not request.user.is_authenticated and request.GET.get("password") != "1":
+            next_url = self.get_redirect_url()
+            for extension in login_extensions():
+                target = extension.auto_redirect(request, next_url)
+                if target:
+                    return redirect(target)
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        next_url = self.get_redirect_url()
+        context["login_buttons"] = [
+            b for ext in login_extensions() for b in ext.buttons(self.request, next_url)
+        ]
+        return context
 
     def form_valid(self, form):
         response = super().form_valid(form)
