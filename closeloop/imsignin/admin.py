@@ -1,8 +1,9 @@
 """The IM sign-in audit log in Django admin: read-only."""
 
 from django.contrib import admin
+from django.shortcuts import redirect
 
-from closeloop.imsignin.models import SignInEvent
+from closeloop.imsignin.models import SignInEvent, SignInSetup
 
 
 @admin.register(SignInEvent)
@@ -19,6 +20,27 @@ class SignInEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SignInSetup)
+class SignInSetupAdmin(admin.ModelAdmin):
+    """Listed in the admin index so the admin finds the settings pages; the pages themselves
+    (credentials masked, test sign-in) live at /admin/im-signin/."""
+
+    def changelist_view(self, request, extra_context=None):
+        return redirect("imsignin:admin_index")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -42,6 +42,8 @@ class SignInRefused(Exception):
         self.outcome = outcome
         self.status = status
         self.detail = detail or message
+        # The page the link named, when known: the password form offered instead keeps it.
+        self.next = ""
 
 
 @dataclass
@@ -268,6 +270,7 @@ def signin_complete(
     if platform_key not in PLATFORMS:
         raise SignInRefused(_("Unknown platform."), outcome=Outcome.BAD_REQUEST, status=404)
     who = PlatformUser(user_id="")
+    pending: Pending | None = None
     try:
         pending = _take_state(session, platform_key, state)
         if error:
@@ -299,6 +302,7 @@ def signin_complete(
             ) from None
         person, linked = _match(platform_key, channel, who)
     except SignInRefused as exc:
+        exc.next = pending.next if pending else ""
         _audit(
             platform_key=platform_key if platform_key in PLATFORMS else "",
             outcome=exc.outcome,

@@ -85,7 +85,7 @@ def callback(request, platform: str):
             request_meta=_meta(request),
         )
     except services.SignInRefused as exc:
-        return _refused(request, message=exc.message, status=exc.status)
+        return _refused(request, message=exc.message, status=exc.status, next_url=exc.next)
     if result.test:
         return render(
             request,
