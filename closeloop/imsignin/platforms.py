@@ -80,6 +80,7 @@ class WeCom:
     label = gettext_lazy("WeCom")
     channel_kind = ChannelKind.WECOM_APP
     person_field = "wecom_id"
+    required = ("corp_id", "agent_id")
     CODE_ERRORS = {40029, 40163, 50001, 40030}
     CONFIG_ERRORS = {40001, 40013, 40056, 60020, 40091, 60011, 301002, 48002}
     RATE_ERRORS = {45009, 45033, -1}
@@ -168,6 +169,7 @@ class DingTalk:
     label = gettext_lazy("DingTalk")
     channel_kind = ChannelKind.DINGTALK_APP
     person_field = "dingtalk_id"
+    required = ("app_key",)
 
     def credentials(self, channel) -> dict:
         return {
@@ -228,7 +230,7 @@ class DingTalk:
             if resp.status != 200:
                 raise self._new_api_error(resp, "userAccessToken", channel.secret, code)
             token = json_body(resp).get("accessToken") or ""
-            if not token:
+            if not isinstance(token, str) or not token:
                 raise _friendly(label, "other", "userAccessToken: no accessToken")
             resp = http_call(
                 "GET",
@@ -275,7 +277,8 @@ class DingTalk:
                 else "other"
             )
             raise _friendly(label, kind, f"getbyunionid errcode {errcode}: {data.get('errmsg', '')}")
-        result = data.get("result") or {}
+        result = data.get("result")
+        result = result if isinstance(result, dict) else {}
         return PlatformUser(
             user_id=str(result.get("userid") or ""),
             mobile=str(me.get("mobile") or ""),
@@ -291,6 +294,7 @@ class Feishu:
     label = gettext_lazy("Feishu")
     channel_kind = ChannelKind.FEISHU_APP
     person_field = "feishu_id"
+    required = ("app_id",)
     CODE_ERRORS = {20003, 20004, 20049, 20050, 20065}
     CONFIG_ERRORS = {20002, 20010, 20024, 20027, 10003, 10014}
 
@@ -348,7 +352,7 @@ class Feishu:
                 secrets=(channel.secret,),
             )
             data = self._body(resp)
-            if resp.status != 200 or data.get("code", 0) != 0 or not data.get("access_token"):
+            if resp.status != 200 or data.get("code", 0) != 0 or not isinstance(data.get("access_token"), str):
                 raise self._error(resp, data, "oauth/token", channel.secret, code)
             token = data["access_token"]
             resp = http_call(
@@ -362,7 +366,8 @@ class Feishu:
                 raise self._error(resp, data, "user_info", token)
         except TransportError as exc:
             raise _transport_error(label, exc) from None
-        info = data.get("data") or {}
+        info = data.get("data")
+        info = info if isinstance(info, dict) else {}
         mobile = str(info.get("mobile") or "")
         # Feishu reports mobiles as +86…; people are stored without the country code.
         if mobile.startswith("+86"):

@@ -71,9 +71,9 @@ def app_channel(platform_key: str) -> Channel | None:
 def _has_credentials(platform_key: str, channel: Channel | None) -> bool:
     if channel is None or not channel.secret:
         return False
-    return all(v for k, v in PLATFORMS[platform_key].credentials(channel).items() if k != "corp_id") and (
-        platform_key != "wecom" or bool(channel.config.get("corp_id"))
-    )
+    platform = PLATFORMS[platform_key]
+    creds = platform.credentials(channel)
+    return all(creds.get(key) for key in platform.required)
 
 
 def configured_platforms() -> list[str]:

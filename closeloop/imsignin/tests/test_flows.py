@@ -170,7 +170,9 @@ def test_a_wechat_outsider_without_userid_is_unknown(wecom):
     assert resp.status_code == 403 and "请联系管理员将你加入闭环" in resp.content.decode()
 
 
-@pytest.mark.parametrize("platform,field", [("wecom", "wecom_id"), ("feishu", "feishu_id")])
+@pytest.mark.parametrize(
+    "platform,field", [("wecom", "wecom_id"), ("dingtalk", "dingtalk_id"), ("feishu", "feishu_id")]
+)
 def test_a_deactivated_person_is_refused(platform, field, request):
     fake = request.getfixturevalue(platform)
     UserFactory(username="gone", is_active=False, **{field: "gone-id"})
@@ -356,6 +358,60 @@ def test_a_wrong_secret_is_a_clear_message_and_never_shows_the_secret(wecom):
     event = SignInEvent.objects.get()
     assert event.outcome == Outcome.PLATFORM_ERROR
     assert app_channel("wecom").secret not in event.detail
+
+
+@pytest.mark.parametrize("platform", ["dingtalk", "feishu"])
+def test_a_wrong_secret_is_a_clear_message_on_dingtalk_and_feishu(platform, request):
+    fake = request.getfixturevalue(platform)
+    UserFactory(username="x", **{f"{platform}_id": "someone"})
+    fake.next_user = "someone"
+    fake.secret = "rotated-on-the-platform"
+    client = _client()
+    state, code, back = _follow_to_platform(client, fake, f"/im/{platform}/start/")
+    resp = client.get(back.replace("http://testserver", ""))
+    assert resp.status_code == 502
+    assert "credentials" in resp.content.decode()
+    assert SESSION_KEY not in client.session
+
+
+@pytest.mark.parametrize(
+    "path,answer",
+    [
+        ("/cgi-bin/auth/getuserinfo", (200, {"errcode": 45009, "errmsg": "api freq out of limit"})),
+        ("/cgi-bin/auth/getuserinfo", (429, {})),
+        ("/cgi-bin/auth/getuserinfo", (200, ["not", "an", "object"])),
+        ("/cgi-bin/auth/getuserinfo", (500, {"errcode": -1})),
+    ],
+    ids=["errcode-45009", "http-429", "not-an-object", "http-500"],
+)
+def test_odd_wecom_answers_are_clear_messages(wecom, path, answer):
+    client = _client()
+    state, code, back = _follow_to_platform(client, wecom, "/im/wecom/start/")
+    wecom.script[path] = answer
+    resp = client.get(back.replace("http://testserver", ""))
+    assert resp.status_code == 502
+    assert "WeCom" in resp.content.decode()
+    assert SESSION_KEY not in client.session
+
+
+@pytest.mark.parametrize(
+    "path,answer",
+    [
+        ("/v1.0/oauth2/userAccessToken", (200, {"accessToken": ["x"]})),
+        ("/v1.0/contact/users/me", (200, {"nick": "x"})),
+        ("/topapi/user/getbyunionid", (200, {"errcode": 0, "result": "garbage"})),
+        ("/v1.0/oauth2/userAccessToken", (429, {"code": "Throttling", "message": "too many"})),
+    ],
+    ids=["token-not-a-string", "no-unionid", "result-not-an-object", "throttled"],
+)
+def test_odd_dingtalk_answers_are_clear_refusals(dingtalk, path, answer):
+    UserFactory(username="x", dingtalk_id="")
+    client = _client()
+    state, code, back = _follow_to_platform(client, dingtalk, "/im/dingtalk/start/")
+    dingtalk.script[path] = answer
+    resp = client.get(back.replace("http://testserver", ""))
+    assert resp.status_code in (403, 502)
+    assert SESSION_KEY not in client.session
 
 
 def test_rate_limiting_is_a_clear_message(feishu):
