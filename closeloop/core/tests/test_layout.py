@@ -16,6 +16,8 @@ LEVELS = {
     "core": 0,
     "orgs": 1,
     "notify": 2,
+    # IM sign-in: right of notify (uses the IM app channels' credentials), left of tasks.
+    "imsignin": 2.5,
     "tasks": 3,
     "planning": 4,
     "tracking": 4,

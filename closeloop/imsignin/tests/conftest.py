@@ -1,7 +1,7 @@
 import pytest
 from django.utils import translation
 
-from closeloop.core.testing.factories import UserFactory
+from closeloop.testing.factories import UserFactory
 from closeloop.imsignin import services
 from closeloop.imsignin.tests.fakes import FakeDingTalk, FakeFeishu, FakeWeCom
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from closeloop.core.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
+from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 from closeloop.imsignin import services
 from closeloop.imsignin.models import Outcome, SignInEvent
 from closeloop.imsignin.tests.fakes import FakeWeCom

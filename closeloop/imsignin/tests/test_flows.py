@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import SESSION_KEY
 from django.test import Client
 
-from closeloop.core.testing.factories import UserFactory
+from closeloop.testing.factories import UserFactory
 from closeloop.imsignin.models import Outcome, SignInEvent, SignInSetup
 from closeloop.orgs.models import User
 
