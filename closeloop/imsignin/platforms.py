@@ -352,7 +352,11 @@ class Feishu:
                 secrets=(channel.secret,),
             )
             data = self._body(resp)
-            if resp.status != 200 or data.get("code", 0) != 0 or not isinstance(data.get("access_token"), str):
+            if (
+                resp.status != 200
+                or data.get("code", 0) != 0
+                or not isinstance(data.get("access_token"), str)
+            ):
                 raise self._error(resp, data, "oauth/token", channel.secret, code)
             token = data["access_token"]
             resp = http_call(

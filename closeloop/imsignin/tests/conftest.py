@@ -1,9 +1,9 @@
 import pytest
 from django.utils import translation
 
-from closeloop.testing.factories import UserFactory
 from closeloop.imsignin import services
 from closeloop.imsignin.tests.fakes import FakeDingTalk, FakeFeishu, FakeWeCom
+from closeloop.testing.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)

@@ -6,11 +6,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from closeloop.testing.clients import english_client
-from closeloop.testing.factories import UserFactory
 from closeloop.imsignin.models import Outcome, SignInEvent, SignInSetup
 from closeloop.imsignin.services import app_channel
 from closeloop.notify.models import Channel, ChannelKind
+from closeloop.testing.clients import english_client
+from closeloop.testing.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

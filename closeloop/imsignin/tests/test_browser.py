@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 from closeloop.imsignin import services
 from closeloop.imsignin.models import Outcome, SignInEvent
 from closeloop.imsignin.tests.fakes import FakeWeCom
 from closeloop.orgs.models import Membership
+from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(settings.PROJECT_DIR) / "test-artifacts"

@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth import SESSION_KEY
 from django.test import Client
 
-from closeloop.testing.factories import UserFactory
 from closeloop.imsignin.models import Outcome, SignInEvent, SignInSetup
 from closeloop.orgs.models import User
+from closeloop.testing.factories import UserFactory
 
 WECOM_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
