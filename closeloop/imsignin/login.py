@@ -40,6 +40,10 @@ def start_url(platform_key: str, next_url: str, *, mode: str = "") -> str:
 
 class IMLoginExtension:
     def auto_redirect(self, request, next_url: str) -> str | None:
+        # Only on the way to a page (a message link): a bare /login/, e.g. right after logging
+        # out, shows the form, or logging out inside the app would sign straight back in.
+        if not safe_next(next_url):
+            return None
         platform_key = platform_of_user_agent(request.headers.get("User-Agent", ""))
         if not platform_key or platform_key not in configured_platforms():
             return None

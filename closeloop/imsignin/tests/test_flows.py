@@ -317,8 +317,11 @@ def test_the_return_path_never_leaves_the_site(wecom, next_url):
 def test_the_login_page_does_not_forward_an_offsite_next_to_the_platform(wecom):
     client = _client(HTTP_USER_AGENT=WECOM_UA)
     resp = client.get("/login/", {"next": "https://evil.example/"})
-    assert resp.status_code == 302
-    assert "evil" not in resp["Location"]
+    # No page of this site to go to: the form, and its WeCom button carries no return path.
+    assert resp.status_code == 200
+    html = resp.content.decode()
+    assert "/im/wecom/start/?next=" in html
+    assert "evil" not in html
 
 
 def test_the_redirect_uri_comes_from_site_url_not_the_host_header(wecom, settings):
@@ -496,6 +499,17 @@ def test_the_buttons_speak_chinese_by_default(wecom, dingtalk, feishu):
 def test_the_password_form_stays_reachable_inside_the_im_app(wecom):
     resp = _client(HTTP_USER_AGENT=WECOM_UA).get("/login/?password=1&next=/profile/")
     assert resp.status_code == 200 and 'name="password"' in resp.content.decode()
+
+
+def test_logging_out_inside_the_im_app_does_not_sign_straight_back_in(wecom):
+    person = UserFactory(username="zhang", wecom_id="zhangsan")
+    client = _client(HTTP_USER_AGENT=WECOM_UA)
+    client.force_login(person)
+    resp = client.post("/logout/", follow=True)
+    assert resp.status_code == 200
+    assert 'name="password"' in resp.content.decode()
+    assert "Log in with WeCom" in resp.content.decode()
+    assert SESSION_KEY not in client.session
 
 
 def test_the_refusal_page_offers_the_password_form(wecom):
