@@ -320,8 +320,10 @@ def test_the_login_page_does_not_forward_an_offsite_next_to_the_platform(wecom):
     # No page of this site to go to: the form, and its WeCom button carries no return path.
     assert resp.status_code == 200
     html = resp.content.decode()
-    assert "/im/wecom/start/?next=" in html
-    assert "evil" not in html
+    buttons = html.split('data-testid="login-alt"', 1)[1].split("</div>", 1)[0]
+    assert 'href="/im/wecom/start/?next="' in buttons
+    assert "evil" not in buttons
+    assert 'name="next" value=""' in html
 
 
 def test_the_redirect_uri_comes_from_site_url_not_the_host_header(wecom, settings):
