@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from closeloop.collab.api import router as collab_router
 from closeloop.core.errors import DomainError
 from closeloop.insights.api import router as insights_router
 from closeloop.notify.api import router as notify_router
@@ -215,4 +216,5 @@ api.add_router("", tasks_router)
 api.add_router("", planning_router)
 api.add_router("", notify_router)
 api.add_router("", tracking_router)
+api.add_router("", collab_router)
 api.add_router("", insights_router)

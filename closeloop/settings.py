@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "closeloop.tasks",
     "closeloop.planning",
     "closeloop.tracking",
+    "closeloop.collab",
     "closeloop.insights",
     "closeloop.demo",
 ]

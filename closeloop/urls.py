@@ -18,6 +18,7 @@ urlpatterns = [
     # IM sign-in: /im/<platform>/… and its admin pages under /admin/im-signin/ (before admin/).
     path("", include("closeloop.imsignin.urls")),
     path("", include("closeloop.tracking.urls")),
+    path("", include("closeloop.collab.urls")),
     path("api/v1/", api.urls),
     path("admin/status/", status_page, name="admin-status"),
     path("admin/", admin.site.urls),

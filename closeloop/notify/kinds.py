@@ -140,6 +140,7 @@ for _kind in [
         _("%(by)s raised an issue on %(code)s %(title)s"),
         "%(note)s",
         personal=True,
+        group=True,
         action=_("Resolve the issue"),
     ),
     Kind(

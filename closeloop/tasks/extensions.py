@@ -6,6 +6,7 @@ each app registers its callables in `AppConfig.ready()`, as jobs register with t
 - A *context* is `fn(request, task, *, suggest) -> dict`, merged into the task page's template
   context (planning's plan: subtasks, dependencies, milestones, recurrence, comments).
 - A *panel* is `fn(request, task) -> str` (rendered HTML), shown on the task page.
+- A *home panel* is `fn(request) -> str` (rendered HTML, "" for nothing), shown on 我的工作.
 - *Row flags* are a pair: `prepare(queryset) -> queryset` loads what the flags need with the
   list's own query (so lists stay constant-query), and `render(task, today) -> str`.
 """
@@ -26,6 +27,7 @@ Context = Callable[..., dict]
 
 _contexts: list[Context] = []
 _panels: list[Panel] = []
+_home_panels: list[Callable[[HttpRequest], str]] = []
 _row_flags: list[tuple[Prepare, RenderFlags]] = []
 
 
@@ -45,6 +47,15 @@ def task_context(request: HttpRequest, task, *, suggest=None) -> dict:
 def register_task_panel(fn: Panel) -> None:
     if fn not in _panels:
         _panels.append(fn)
+
+
+def register_home_panel(fn: Callable[[HttpRequest], str]) -> None:
+    if fn not in _home_panels:
+        _home_panels.append(fn)
+
+
+def home_panels(request: HttpRequest) -> list[str]:
+    return [html for html in (fn(request) for fn in _home_panels) if html]
 
 
 def register_row_flags(*, prepare: Prepare, render: RenderFlags) -> None:

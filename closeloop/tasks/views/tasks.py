@@ -85,7 +85,12 @@ def home(request):
     return render(
         request,
         "tasks/home.html",
-        {"work": work, "groups": groups, "today": selectors.local_today()},
+        {
+            "work": work,
+            "groups": groups,
+            "today": selectors.local_today(),
+            "extension_panels": extensions.home_panels(request),
+        },
     )
 
 

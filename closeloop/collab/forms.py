@@ -1,0 +1,146 @@
+"""Forms of the collaboration pages: parse and bound-check input; the services decide."""
+
+import datetime as dt
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from closeloop.collab.models import PROBLEM_MAX, RESOLUTION_MAX, Cadence, SyncChannel
+from closeloop.orgs.models import Department, User
+from closeloop.tasks.models import TaskCollaborator
+
+MIN_DATE = dt.date(1900, 1, 1)
+MAX_DATE = dt.date(2100, 12, 31)
+
+
+def task_people(task) -> list[User]:
+    """Who may be chosen as resolver or party without leaving the page: the people on the
+    task and who leads its department. (The service checks each sees the task.)"""
+    ids = [
+        task.owner_id,
+        task.initiator_id,
+        task.reviewer_id,
+        task.department.head_id,
+        task.department.deputy_id,
+    ]
+    ids += list(TaskCollaborator.objects.filter(task_id=task.pk).values_list("user_id", flat=True))
+    people = {u.pk: u for u in User.objects.filter(pk__in=[i for i in ids if i], is_active=True)}
+    return [people[i] for i in dict.fromkeys(ids) if i in people]
+
+
+class _DateBounded(forms.Form):
+    def _in_range(self, value, field):
+        if (
+            value is not None
+            and not MIN_DATE <= (value.date() if isinstance(value, dt.datetime) else value) <= MAX_DATE
+        ):
+            raise forms.ValidationError(_("Give a date between 1900 and 2100."))
+        return value
+
+
+class IssueQuickForm(_DateBounded):
+    problem = forms.CharField(
+        label=_("Problem"), max_length=PROBLEM_MAX, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    resolver = forms.TypedChoiceField(label=_("Resolver"), coerce=int)
+    deadline = forms.DateTimeField(
+        label=_("Deadline"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("Default: 24 hours from now."),
+    )
+    party_users = forms.TypedMultipleChoiceField(
+        label=_("People involved"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    party_departments = forms.ModelMultipleChoiceField(
+        label=_("Departments involved"),
+        queryset=Department.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, task, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.people = task_people(task)
+        choices = [(u.pk, u.display_name) for u in self.people]
+        self.fields["resolver"].choices = choices
+        self.fields["party_users"].choices = choices
+        self.fields["party_departments"].queryset = Department.objects.exclude(parent__isnull=True).order_by(
+            "code"
+        )
+        if not self.is_bound:
+            self.initial.setdefault("resolver", task.owner_id)
+
+    def clean_problem(self):
+        value = self.cleaned_data["problem"]
+        if "\x00" in value:
+            raise forms.ValidationError(_("Remove the NUL character from this text."))
+        return value
+
+    def clean_deadline(self):
+        value = self._in_range(self.cleaned_data.get("deadline"), "deadline")
+        if value is not None and timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        return value
+
+    def people_by_id(self, ids) -> list[User]:
+        by_id = {u.pk: u for u in self.people}
+        return [by_id[i] for i in ids if i in by_id]
+
+
+class ResolveForm(forms.Form):
+    resolution = forms.CharField(
+        label=_("Resolution"),
+        max_length=RESOLUTION_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class PlanForm(forms.Form):
+    cadence = forms.ChoiceField(label=_("Cadence"), choices=Cadence.choices)
+    weekdays = forms.TypedMultipleChoiceField(
+        label=_("Weekdays"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[
+            (0, _("Mon")),
+            (1, _("Tue")),
+            (2, _("Wed")),
+            (3, _("Thu")),
+            (4, _("Fri")),
+            (5, _("Sat")),
+            (6, _("Sun")),
+        ],
+    )
+    custom = forms.CharField(label=_("Custom cadence"), max_length=200, required=False)
+    channel = forms.ChoiceField(label=_("Channel"), choices=SyncChannel.choices)
+    channel_detail = forms.CharField(label=_("Link or place"), max_length=500, required=False)
+    sync_time = forms.TimeField(
+        label=_("Sync time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+
+
+class MinutesForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    held_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    attendees = forms.TypedMultipleChoiceField(
+        label=_("Attendees"), coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    decisions = forms.CharField(
+        label=_("Decisions"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, people, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.people = people
+        self.fields["attendees"].choices = [(u.pk, u.display_name) for u in people]
+
+    def clean_held_on(self):
+        value = self.cleaned_data["held_on"]
+        if not MIN_DATE <= value <= MAX_DATE:
+            raise forms.ValidationError(_("Give a date between 1900 and 2100."))
+        return value

@@ -1,0 +1,587 @@
+"""Every write of collaboration: issues and their escalation, the communication plan,
+minutes and their action items.
+
+Each function takes the acting user, checks permission and state, writes in one
+transaction, appends a TaskEvent (`tasks.services.record_event`) and queues notifications
+through `notify`. Issue events go to the parties in-app, to their own channels (IM app or
+email, per `notify`'s routing) and to the IM groups of the task's department and of every
+department involved.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from closeloop.collab import ladder
+from closeloop.collab.models import (
+    PROBLEM_MAX,
+    RESOLUTION_MAX,
+    ActionItem,
+    Cadence,
+    CommunicationPlan,
+    Escalation,
+    Issue,
+    IssueStatus,
+    Minutes,
+    PlanContact,
+    SyncChannel,
+)
+from closeloop.collab.permissions import can_plan, can_resolve, can_withdraw, sees_task
+from closeloop.core.errors import Conflict, NotAllowed, NotFound, raise_if_errors
+from closeloop.notify.services import notify, notify_group
+from closeloop.orgs.models import Department, User
+from closeloop.orgs.selectors import is_member, visible_department_ids
+from closeloop.tasks.models import Task
+from closeloop.tasks.services import CriterionIn, record_event, task_create, task_message
+from closeloop.tasks.states import CLOSED_STATUSES
+
+DEFAULT_DEADLINE_HOURS = 24
+# A deadline further out than this is a typo, not a plan.
+MAX_DEADLINE_DAYS = 366
+TITLE_MAX = 200
+NOTES_MAX = 20000
+MAX_ACTION_ITEMS = 50
+MAX_CONTACTS = 20
+
+
+def _text(errors: dict, field: str, value: str | None, *, limit: int, required: str | None = None) -> str:
+    """Strip `value`; record an error under `field` when required and empty, too long, or
+    holding a NUL byte (which PostgreSQL refuses)."""
+    value = (value or "").strip()
+    if "\x00" in value:
+        errors[field] = [_("Remove the NUL character from this text.")]
+    elif required and not value:
+        errors[field] = [required]
+    elif len(value) > limit:
+        errors[field] = [_("Keep this under %(n)s characters.") % {"n": limit}]
+    return value
+
+
+def _task_row(task: Task) -> Task:
+    return Task.objects.select_related("department", "owner").get(pk=task.pk)
+
+
+# -- issues ---------------------------------------------------------------------------------
+
+
+def _issue_people(issue: Issue) -> list[User]:
+    return [issue.raised_by, issue.resolver, issue.task.owner, *issue.party_users.all()]
+
+
+def _issue_data(issue: Issue, actor: User | None, **extra) -> dict:
+    task = issue.task
+    data = {
+        "task": task.pk,
+        "code": task.full_code,
+        "title": task.title,
+        "issue": issue.pk,
+        "note": issue.problem,
+    }
+    if actor is not None:
+        data["by"] = actor.display_name
+    data.update(extra)
+    return data
+
+
+def _notify_issue(
+    *, issue: Issue, kind: str, data: dict, recipients: Iterable[User], actor: User | None
+) -> None:
+    """In-app and personal channels for `recipients`, the IM group of the task's department,
+    and the IM group of every other department involved."""
+    task = issue.task
+    link = issue.get_absolute_url()
+    notify(recipients=recipients, kind=kind, data=data, link=link, actor=actor, department=task.department)
+    for dept_id in issue.party_departments.values_list("id", flat=True):
+        if dept_id != task.department_id:
+            notify_group(department=dept_id, kind=kind, data=data, link=link)
+
+
+def issue_raise(
+    *,
+    actor: User,
+    task: Task,
+    problem: str,
+    resolver: User | None,
+    party_users: Sequence[User] = (),
+    party_departments: Sequence[Department] = (),
+    deadline: datetime | None = None,
+    now: datetime | None = None,
+) -> Issue:
+    """Log a problem on `task` (跨部门协作任务表). Anyone who sees the task may raise one.
+
+    `resolver` (exactly one) must see the task; so must every person in `party_users`.
+    `deadline` (aware) defaults to 24 hours from now and must lie in the future, within a
+    year. The first escalation is scheduled from the task department's settings (`ladder`).
+    Raises NotFound when the actor does not see the task, ValidationFailed naming the field
+    (`problem`, `resolver`, `party_users`, `deadline`), Conflict on a closed task."""
+    now = now or timezone.now()
+    if not sees_task(actor, task):
+        raise NotFound(_("Task not found."))
+    task = _task_row(task)
+    errors: dict[str, list[str]] = {}
+    problem = _text(errors, "problem", problem, limit=PROBLEM_MAX, required=_("Describe the problem."))
+    if resolver is None:
+        errors["resolver"] = [_("Choose the one person who resolves it.")]
+    elif not sees_task(resolver, task):
+        errors["resolver"] = [
+            _("%(name)s cannot see this task; choose someone who can, or add them as a collaborator first.")
+            % {"name": resolver.display_name}
+        ]
+    hidden = [u.display_name for u in party_users if not sees_task(u, task)]
+    if hidden:
+        errors["party_users"] = [
+            _("These people cannot see this task: %(names)s.") % {"names": ", ".join(hidden)}
+        ]
+    if deadline is None:
+        deadline = now + timedelta(hours=DEFAULT_DEADLINE_HOURS)
+    elif timezone.is_naive(deadline):
+        errors["deadline"] = [_("Give the deadline with a time zone.")]
+    elif deadline <= now:
+        errors["deadline"] = [_("The deadline cannot be in the past.")]
+    elif deadline > now + timedelta(days=MAX_DEADLINE_DAYS):
+        errors["deadline"] = [_("The deadline must be within a year.")]
+    raise_if_errors(errors)
+    if task.status in CLOSED_STATUSES:
+        raise Conflict(_("The task is closed."), code="task_closed")
+    first = ladder.due_at(task.department, now, 1)
+    if first is not None and ladder.receiver_for(task.department, 1)[0] is None:
+        first = None
+    with transaction.atomic():
+        issue = Issue.objects.create(
+            task=task,
+            problem=problem,
+            raised_by=actor,
+            raised_at=now,
+            resolver=resolver,
+            deadline=deadline,
+            next_escalation_at=first,
+        )
+        issue.party_users.set({u.pk for u in party_users})
+        issue.party_departments.set({d.pk for d in party_departments})
+        record_event(
+            task=task,
+            actor=actor,
+            verb="issue_raised",
+            after={"issue": issue.pk, "title": problem[:100], "resolver": resolver.pk},
+            note=problem,
+        )
+        issue = Issue.objects.select_related("task__department", "task__owner", "raised_by", "resolver").get(
+            pk=issue.pk
+        )
+        _notify_issue(
+            issue=issue,
+            kind="issue.raised",
+            data=_issue_data(issue, actor, resolver=resolver.display_name, deadline=deadline.isoformat()),
+            recipients=_issue_people(issue),
+            actor=actor,
+        )
+    return issue
+
+
+def _close(
+    *, actor: User, issue: Issue, status: str, resolution: str, now: datetime, verb: str, kind: str
+) -> Issue:
+    with transaction.atomic():
+        rows = Issue.objects.filter(pk=issue.pk, status=IssueStatus.OPEN).update(
+            status=status,
+            resolution=resolution,
+            resolved_by=actor,
+            resolved_at=now,
+            next_escalation_at=None,
+        )
+        if rows != 1:
+            raise Conflict(_("This issue is no longer open."), code="issue_closed")
+        issue = Issue.objects.select_related("task__department", "task__owner", "raised_by", "resolver").get(
+            pk=issue.pk
+        )
+        record_event(
+            task=issue.task,
+            actor=actor,
+            verb=verb,
+            after={"issue": issue.pk, "title": issue.problem[:100]},
+            note=resolution,
+        )
+        receivers = [e.escalated_to for e in issue.escalations.select_related("escalated_to")]
+        _notify_issue(
+            issue=issue,
+            kind=kind,
+            data=_issue_data(issue, actor, resolution=resolution),
+            recipients=[*_issue_people(issue), *receivers],
+            actor=actor,
+        )
+    return issue
+
+
+def issue_resolve(*, actor: User, issue: Issue, resolution: str, now: datetime | None = None) -> Issue:
+    """Close an open issue with its resolution (解决结果). Allowed: the resolver, or the head
+    or deputy of the task's department. Stops the ladder. Conditional UPDATE on the status:
+    a second close answers Conflict (`issue_closed`)."""
+    now = now or timezone.now()
+    if not sees_task(actor, issue.task):
+        raise NotFound(_("Issue not found."))
+    if not can_resolve(actor, issue):
+        raise NotAllowed(_("Only the resolver or the department head or deputy resolves this issue."))
+    errors: dict[str, list[str]] = {}
+    resolution = _text(
+        errors, "resolution", resolution, limit=RESOLUTION_MAX, required=_("Say how it was resolved.")
+    )
+    raise_if_errors(errors)
+    return _close(
+        actor=actor,
+        issue=issue,
+        status=IssueStatus.RESOLVED,
+        resolution=resolution,
+        now=now,
+        verb="issue_resolved",
+        kind="issue.resolved",
+    )
+
+
+def issue_withdraw(*, actor: User, issue: Issue, reason: str = "", now: datetime | None = None) -> Issue:
+    """Withdraw an open issue (raised in error, no longer relevant). Allowed: its raiser, its
+    resolver, or the head or deputy of the task's department. Stops the ladder."""
+    now = now or timezone.now()
+    if not sees_task(actor, issue.task):
+        raise NotFound(_("Issue not found."))
+    if not can_withdraw(actor, issue):
+        raise NotAllowed(
+            _("Only the raiser, the resolver or the department head or deputy withdraws this issue.")
+        )
+    errors: dict[str, list[str]] = {}
+    reason = _text(errors, "reason", reason, limit=RESOLUTION_MAX)
+    raise_if_errors(errors)
+    return _close(
+        actor=actor,
+        issue=issue,
+        status=IssueStatus.WITHDRAWN,
+        resolution=reason,
+        now=now,
+        verb="issue_withdrawn",
+        kind="issue.withdrawn",
+    )
+
+
+def issue_escalate(*, issue_id: int, now: datetime) -> int:
+    """Climb every rung of the ladder that is due by `now` for one open issue; returns how
+    many were recorded by this call.
+
+    Each rung is claimed by a conditional UPDATE of the issue's `level` (the second of two
+    workers changes no row and stops) and recorded under the unique (issue, level)
+    constraint, so a rung is written and notified exactly once, whoever runs and however
+    often. Level 1 goes to the head of the task's department (and its deputy), level n to
+    the head n-1 departments up; the ladder ends at the department's last level or the top
+    of the tree."""
+    recorded = 0
+    for _step in range(8):
+        issue = (
+            Issue.objects.select_related(
+                "task__department__collab_settings",
+                "task__department__head",
+                "task__department__deputy",
+                "task__department__parent__head",
+                "task__owner",
+                "raised_by",
+                "resolver",
+            )
+            .filter(pk=issue_id, status=IssueStatus.OPEN, next_escalation_at__lte=now)
+            .first()
+        )
+        if issue is None:
+            break
+        dept = issue.task.department
+        cfg = ladder.settings_for(dept)
+        level = issue.level + 1
+        target, person = ladder.receiver_for(dept, level)
+        following = ladder.due_at(dept, issue.raised_at, level + 1, cfg)
+        if following is not None and ladder.receiver_for(dept, level + 1)[0] is None:
+            following = None
+        with transaction.atomic():
+            if target is None or level > cfg.levels:
+                Issue.objects.filter(pk=issue.pk, level=issue.level).update(next_escalation_at=None)
+                break
+            rows = Issue.objects.filter(pk=issue.pk, status=IssueStatus.OPEN, level=issue.level).update(
+                level=level, next_escalation_at=following
+            )
+            if rows != 1:
+                break
+            _esc, created = Escalation.objects.get_or_create(
+                issue=issue,
+                level=level,
+                defaults={
+                    "escalated_to": person,
+                    "department": target,
+                    "due_at": issue.next_escalation_at,
+                    "created_at": now,
+                },
+            )
+            if not created:
+                continue
+            record_event(
+                task=issue.task,
+                actor=None,
+                verb="issue_escalated",
+                after={"issue": issue.pk, "level": level, "to": person.pk if person else None},
+                note=issue.problem,
+            )
+            recipients = [person, issue.resolver]
+            if level == 1:
+                recipients.append(dept.deputy)
+            _notify_issue(
+                issue=issue,
+                kind="issue.escalated",
+                data=_issue_data(
+                    issue,
+                    None,
+                    level=level,
+                    department=target.name,
+                    to=person.display_name if person else "",
+                ),
+                recipients=recipients,
+                actor=None,
+            )
+            recorded += 1
+    return recorded
+
+
+# -- communication plan -------------------------------------------------------------------
+
+
+def plan_save(
+    *,
+    actor: User,
+    task: Task,
+    cadence: str,
+    channel: str,
+    weekdays: Sequence[int] = (),
+    custom: str = "",
+    channel_detail: str = "",
+    sync_time: time | None = None,
+    contacts: Sequence[tuple[Department, User]] = (),
+) -> CommunicationPlan:
+    """Set the task's communication plan (沟通机制): cadence (daily stand-up on working
+    days; N times a week on chosen weekdays, Monday=0; or custom text), channel (shared
+    document, phone, IM group, meeting) with a link or place, the sync time, and one contact
+    per department involved (each must see the task). Allowed: owner, initiator, head or
+    deputy. Replaces the previous plan. Notifies the contacts."""
+    task = _task_row(task)
+    if not sees_task(actor, task):
+        raise NotFound(_("Task not found."))
+    if not can_plan(actor, task):
+        raise NotAllowed(
+            _("Only the owner, the initiator or the department head sets the communication plan.")
+        )
+    errors: dict[str, list[str]] = {}
+    if cadence not in Cadence.values:
+        errors["cadence"] = [_("Choose a cadence.")]
+    if channel not in SyncChannel.values:
+        errors["channel"] = [_("Choose a channel.")]
+    days: list[int] = []
+    for d in weekdays or ():
+        if isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= 6:
+            errors["weekdays"] = [_("Weekdays are 0 (Monday) to 6 (Sunday).")]
+            break
+        days.append(d)
+    days = sorted(set(days))
+    if cadence == Cadence.WEEKLY and not days and "weekdays" not in errors:
+        errors["weekdays"] = [_("Choose the weekdays of the sync.")]
+    custom = _text(
+        errors,
+        "custom",
+        custom,
+        limit=200,
+        required=_("Describe the cadence.") if cadence == Cadence.CUSTOM else None,
+    )
+    channel_detail = _text(errors, "channel_detail", channel_detail, limit=500)
+    if len(contacts) > MAX_CONTACTS:
+        errors["contacts"] = [_("At most %(n)s contacts.") % {"n": MAX_CONTACTS}]
+    seen: set[int] = set()
+    for i, (dept, person) in enumerate(contacts, start=1):
+        if dept is None or person is None:
+            errors[f"contacts.{i}"] = [_("Choose a department and a contact.")]
+        elif dept.pk in seen:
+            errors[f"contacts.{i}"] = [_("One contact per department.")]
+        elif not sees_task(person, task):
+            errors[f"contacts.{i}"] = [
+                _("%(name)s cannot see this task; add them as a collaborator first.")
+                % {"name": person.display_name}
+            ]
+        else:
+            seen.add(dept.pk)
+    raise_if_errors(errors)
+    with transaction.atomic():
+        plan, _created = CommunicationPlan.objects.update_or_create(
+            task=task,
+            defaults={
+                "cadence": cadence,
+                "weekdays": days if cadence == Cadence.WEEKLY else [],
+                "custom": custom if cadence == Cadence.CUSTOM else "",
+                "channel": channel,
+                "channel_detail": channel_detail,
+                "sync_time": sync_time or time(9, 30),
+                "updated_by": actor,
+            },
+        )
+        PlanContact.objects.filter(plan=plan).delete()
+        PlanContact.objects.bulk_create(PlanContact(plan=plan, department=d, contact=u) for d, u in contacts)
+        record_event(
+            task=task,
+            actor=actor,
+            verb="communication_plan_set",
+            after={"cadence": cadence, "weekdays": days, "channel": channel},
+        )
+        notify(
+            recipients=[u for _d, u in contacts],
+            kind="collab.plan_set",
+            data=task_message(task, actor, note=plan_summary(plan)),
+            link=task.get_absolute_url(),
+            actor=actor,
+        )
+    return plan
+
+
+def plan_summary(plan: CommunicationPlan) -> str:
+    """One line: cadence and channel, e.g. "每周 3 次（周一、周三、周五） · 会议"."""
+    from closeloop.collab.schedule import describe
+
+    return describe(plan)
+
+
+# -- minutes ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ActionItemIn:
+    title: str
+    owner: User | None
+    due_date: date | None
+
+
+def minutes_create(
+    *,
+    actor: User,
+    title: str,
+    held_on: date | None,
+    attendees: Sequence[User],
+    notes: str = "",
+    decisions: str = "",
+    task: Task | None = None,
+    department: Department | None = None,
+    action_items: Sequence[ActionItemIn] = (),
+) -> Minutes:
+    """Record a meeting (会议纪要) on a task (anyone who sees it) or on a department (its
+    members). Each action item needs a title, an owner and a due date; attendees and owners
+    receive the summary (decisions and action items) so every party reads the same
+    conclusions. ValidationFailed names the field (`action_items.N.owner`, counting from 1)."""
+    if task is not None:
+        task = _task_row(task)
+        if not sees_task(actor, task):
+            raise NotFound(_("Task not found."))
+        department = task.department
+    errors: dict[str, list[str]] = {}
+    if department is None:
+        errors["department"] = [_("Attach the minutes to a task or a department.")]
+    elif task is None and not is_member(actor, department.pk):
+        raise NotAllowed(_("Only members of the department record its minutes."))
+    title = _text(errors, "title", title, limit=TITLE_MAX, required=_("Give the meeting a title."))
+    if held_on is None:
+        errors["held_on"] = [_("Give the date of the meeting.")]
+    elif not date(2000, 1, 1) <= held_on <= date(2100, 12, 31):
+        errors["held_on"] = [_("Give a date between 2000 and 2100.")]
+    if not attendees:
+        errors["attendees"] = [_("Name at least one attendee.")]
+    notes = _text(errors, "notes", notes, limit=NOTES_MAX)
+    decisions = _text(errors, "decisions", decisions, limit=NOTES_MAX)
+    if len(action_items) > MAX_ACTION_ITEMS:
+        errors["action_items"] = [_("At most %(n)s action items.") % {"n": MAX_ACTION_ITEMS}]
+    items: list[ActionItemIn] = []
+    for i, item in enumerate(action_items, start=1):
+        sub: dict[str, list[str]] = {}
+        t = _text(sub, "title", item.title, limit=TITLE_MAX, required=_("Say what is to be done."))
+        if item.owner is None:
+            sub["owner"] = [_("Name the owner.")]
+        if item.due_date is None:
+            sub["due_date"] = [_("Give a due date.")]
+        elif not date(2000, 1, 1) <= item.due_date <= date(2100, 12, 31):
+            sub["due_date"] = [_("Give a date between 2000 and 2100.")]
+        for key, msgs in sub.items():
+            errors[f"action_items.{i}.{key}"] = msgs
+        items.append(ActionItemIn(title=t, owner=item.owner, due_date=item.due_date))
+    raise_if_errors(errors)
+    assert department is not None
+    now = timezone.now()
+    with transaction.atomic():
+        minutes = Minutes.objects.create(
+            task=task,
+            department=department,
+            title=title,
+            held_on=held_on,
+            notes=notes,
+            decisions=decisions,
+            created_by=actor,
+            created_at=now,
+        )
+        minutes.attendees.set({u.pk for u in attendees})
+        ActionItem.objects.bulk_create(
+            ActionItem(minutes=minutes, title=i.title, owner=i.owner, due_date=i.due_date) for i in items
+        )
+        if task is not None:
+            record_event(
+                task=task, actor=actor, verb="minutes_recorded", after={"minutes": minutes.pk, "title": title}
+            )
+        summary = "\n".join(
+            [decisions, *(f"- {i.title} · {i.owner.display_name} · {i.due_date.isoformat()}" for i in items)]
+        ).strip()
+        notify(
+            recipients=[*attendees, *(i.owner for i in items)],
+            kind="minutes.shared",
+            data={
+                "minutes": minutes.pk,
+                "title": title,
+                "date": held_on.isoformat(),
+                "by": actor.display_name,
+                "note": summary,
+                **({"task": task.pk, "code": task.full_code} if task else {}),
+            },
+            link=minutes.get_absolute_url(),
+            actor=actor,
+            department=department,
+        )
+    return minutes
+
+
+def action_item_to_task(*, actor: User, item: ActionItem) -> Task:
+    """Turn an action item into work in one step: a subtask of the minutes' task (the actor
+    needs edit rights on it), or a task of the minutes' department (the actor must be a
+    member) — with the item's owner, due date and title, and a criterion naming the
+    minutes. Links the item to the new task; a second call answers Conflict."""
+    item = ActionItem.objects.select_related("minutes__task", "minutes__department", "owner").get(pk=item.pk)
+    if item.task_id is not None:
+        raise Conflict(_("This action item is already a task."), code="already_a_task")
+    minutes = item.minutes
+    parent = minutes.task
+    if parent is not None and parent.status in CLOSED_STATUSES:
+        parent = None
+    with transaction.atomic():
+        task = task_create(
+            actor=actor,
+            department=parent.department if parent else minutes.department,
+            parent=parent,
+            title=item.title,
+            owner=item.owner,
+            due_date=item.due_date,
+            goal=_("Action item of the meeting %(title)s on %(date)s.")
+            % {"title": minutes.title, "date": minutes.held_on.isoformat()},
+            criteria=[CriterionIn(text=_("Done as agreed in the meeting minutes."))],
+        )
+        rows = ActionItem.objects.filter(pk=item.pk, task__isnull=True).update(task=task)
+        if rows != 1:
+            raise Conflict(_("This action item is already a task."), code="already_a_task")
+    return task
+
+
+def minutes_visible_department_ids(user: User) -> frozenset[int]:
+    return visible_department_ids(user)

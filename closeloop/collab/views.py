@@ -1,0 +1,281 @@
+"""Collaboration pages: the quick issue form on the task page (htmx; a full page without
+JavaScript), an issue with its ladder and the resolve / withdraw forms, the communication
+plan, minutes and their action items. Thin: selectors read, services write."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from closeloop.collab import extensions, selectors, services
+from closeloop.collab.forms import IssueQuickForm, MinutesForm, PlanForm, ResolveForm, task_people
+from closeloop.collab.permissions import can_plan, can_resolve, can_withdraw
+from closeloop.core.errors import DomainError
+from closeloop.orgs.models import Department
+from closeloop.tasks.selectors import access_task
+
+
+def _errors_into(form, exc: DomainError) -> None:
+    placed = False
+    for key, msgs in (exc.fields or {}).items():
+        for msg in msgs:
+            form.add_error(key if key in form.fields else None, msg)
+            placed = True
+    if not placed:
+        form.add_error(None, exc.message)
+
+
+def _status(exc: DomainError) -> int:
+    return exc.status if exc.status in (403, 409) else 422
+
+
+@login_required
+def issue_add(request, pk: int):
+    """GET: the form as a page. POST: raise the issue; an htmx request gets the task's
+    collaboration panel back (with the errors, status 422, when refused)."""
+    task = access_task(request.user, pk)
+    form = IssueQuickForm(request.POST or None, task=task)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            d = form.cleaned_data
+            resolver = next(iter(form.people_by_id([d["resolver"]])), None)
+            try:
+                issue = services.issue_raise(
+                    actor=request.user,
+                    task=task,
+                    problem=d["problem"],
+                    resolver=resolver,
+                    party_users=form.people_by_id(d["party_users"]),
+                    party_departments=list(d["party_departments"]),
+                    deadline=d["deadline"],
+                )
+                if request.htmx:
+                    ctx = extensions.panel_context(request, task)
+                    ctx["raised"] = issue
+                    return render(request, "collab/_panel.html", ctx)
+                messages.success(request, _("Issue logged; the resolver and the parties are told."))
+                return redirect(task.get_absolute_url() + "#collab")
+            except DomainError as exc:
+                _errors_into(form, exc)
+                status = _status(exc)
+        if request.htmx:
+            return render(
+                request,
+                "collab/_panel.html",
+                extensions.panel_context(request, task, form=form),
+                status=status,
+            )
+    return render(request, "collab/issue_form.html", {"task": task, "form": form}, status=status)
+
+
+def _issue_page(request, issue, *, resolve_form=None, status=200):
+    user = request.user
+    return render(
+        request,
+        "collab/issue.html",
+        {
+            "issue": issue,
+            "task": issue.task,
+            "may_resolve": issue.is_open and can_resolve(user, issue),
+            "may_withdraw": issue.is_open and can_withdraw(user, issue),
+            "resolve_form": resolve_form or ResolveForm(),
+        },
+        status=status,
+    )
+
+
+@login_required
+def issue_detail(request, pk: int):
+    return _issue_page(request, selectors.access_issue(request.user, pk))
+
+
+@login_required
+@require_POST
+def issue_resolve(request, pk: int):
+    issue = selectors.access_issue(request.user, pk)
+    form = ResolveForm(request.POST)
+    if form.is_valid():
+        try:
+            services.issue_resolve(
+                actor=request.user, issue=issue, resolution=form.cleaned_data["resolution"]
+            )
+            messages.success(request, _("Issue resolved; the parties are told."))
+            return redirect(issue.get_absolute_url())
+        except DomainError as exc:
+            _errors_into(form, exc)
+            return _issue_page(request, issue, resolve_form=form, status=_status(exc))
+    return _issue_page(request, issue, resolve_form=form, status=422)
+
+
+@login_required
+@require_POST
+def issue_withdraw(request, pk: int):
+    issue = selectors.access_issue(request.user, pk)
+    try:
+        services.issue_withdraw(actor=request.user, issue=issue, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        form = ResolveForm()
+        form.add_error(None, exc.message)
+        return _issue_page(request, issue, resolve_form=form, status=_status(exc))
+    messages.success(request, _("Issue withdrawn."))
+    return redirect(issue.get_absolute_url())
+
+
+@login_required
+def plan_edit(request, pk: int):
+    task = access_task(request.user, pk)
+    plan = selectors.task_plan(task)
+    people = task_people(task)
+    departments = list(Department.objects.exclude(parent__isnull=True).order_by("code"))
+    initial = {}
+    contacts = {}
+    if plan:
+        initial = {
+            "cadence": plan.cadence,
+            "weekdays": plan.weekdays,
+            "custom": plan.custom,
+            "channel": plan.channel,
+            "channel_detail": plan.channel_detail,
+            "sync_time": plan.sync_time,
+        }
+        contacts = {c.department_id: c.contact_id for c in plan.contacts.all()}
+    form = PlanForm(request.POST or None, initial=initial or {"sync_time": dt.time(9, 30)})
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            d = form.cleaned_data
+            by_id = {u.pk: u for u in people}
+            chosen = []
+            for dept in departments:
+                raw = request.POST.get(f"contact-{dept.pk}", "")
+                if raw.isdigit() and int(raw) in by_id:
+                    chosen.append((dept, by_id[int(raw)]))
+            contacts = {dept.pk: u.pk for dept, u in chosen}
+            try:
+                services.plan_save(
+                    actor=request.user,
+                    task=task,
+                    cadence=d["cadence"],
+                    weekdays=d["weekdays"],
+                    custom=d["custom"],
+                    channel=d["channel"],
+                    channel_detail=d["channel_detail"],
+                    sync_time=d["sync_time"],
+                    contacts=chosen,
+                )
+                messages.success(request, _("Communication plan saved."))
+                return redirect(task.get_absolute_url() + "#collab")
+            except DomainError as exc:
+                _errors_into(form, exc)
+                status = _status(exc)
+    rows = [{"dept": d, "chosen": contacts.get(d.pk)} for d in departments]
+    return render(
+        request,
+        "collab/plan_form.html",
+        {
+            "task": task,
+            "form": form,
+            "rows": rows,
+            "people": people,
+            "may_edit": can_plan(request.user, task),
+        },
+        status=status,
+    )
+
+
+ACTION_ROWS = 5
+
+
+@login_required
+def minutes_new(request, pk: int):
+    task = access_task(request.user, pk)
+    people = task_people(task)
+    form = MinutesForm(request.POST or None, people=people, initial={"held_on": timezone.localdate()})
+    rows = []
+    by_id = {u.pk: u for u in people}
+    for i in range(1, ACTION_ROWS + 1):
+        rows.append(
+            {
+                "n": i,
+                "title": request.POST.get(f"ai-{i}-title", ""),
+                "owner": request.POST.get(f"ai-{i}-owner", ""),
+                "due": request.POST.get(f"ai-{i}-due", ""),
+                "errors": [],
+            }
+        )
+    status = 200
+    if request.method == "POST":
+        status = 422
+        items = []
+        bad = False
+        for row in rows:
+            if not (row["title"].strip() or row["due"]):
+                continue
+            owner = by_id.get(int(row["owner"])) if row["owner"].isdigit() else None
+            try:
+                due = dt.date.fromisoformat(row["due"]) if row["due"] else None
+            except ValueError:
+                row["errors"].append(_("Give a due date."))
+                bad = True
+                due = None
+            items.append((row, services.ActionItemIn(title=row["title"], owner=owner, due_date=due)))
+        if form.is_valid() and not bad:
+            d = form.cleaned_data
+            try:
+                m = services.minutes_create(
+                    actor=request.user,
+                    task=task,
+                    title=d["title"],
+                    held_on=d["held_on"],
+                    attendees=[by_id[i] for i in d["attendees"] if i in by_id],
+                    notes=d["notes"],
+                    decisions=d["decisions"],
+                    action_items=[i for _r, i in items],
+                )
+                messages.success(request, _("Minutes saved; the attendees receive the summary."))
+                return redirect(m.get_absolute_url())
+            except DomainError as exc:
+                for key, msgs in exc.fields.items():
+                    if key.startswith("action_items."):
+                        parts = key.split(".")
+                        try:
+                            items[int(parts[1]) - 1][0]["errors"].extend(msgs)
+                        except (ValueError, IndexError):
+                            form.add_error(None, msgs[0])
+                    else:
+                        form.add_error(key if key in form.fields else None, msgs[0])
+                if not exc.fields:
+                    form.add_error(None, exc.message)
+                status = _status(exc)
+    return render(
+        request,
+        "collab/minutes_form.html",
+        {"task": task, "form": form, "rows": rows, "people": people},
+        status=status,
+    )
+
+
+@login_required
+def minutes_detail(request, pk: int):
+    m = selectors.access_minutes(request.user, pk)
+    return render(request, "collab/minutes.html", {"m": m, "task": m.task})
+
+
+@login_required
+@require_POST
+def action_item_task(request, pk: int, item_id: int):
+    m, item = selectors.access_action_item(request.user, pk, item_id)
+    try:
+        task = services.action_item_to_task(actor=request.user, item=item)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(m.get_absolute_url())
+    messages.success(request, _("Task %(code)s created.") % {"code": task.full_code})
+    return redirect(m.get_absolute_url())
