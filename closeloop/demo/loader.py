@@ -401,8 +401,9 @@ def load(*, if_empty: bool = False, stdout=None) -> bool:
 
 def extension_seeders():
     """Each part of the loop adds its own demo rows on top of the tasks (in this order)."""
+    from closeloop.collab import demo as collab_demo
     from closeloop.notify import demo as notify_demo
     from closeloop.planning import demo as planning_demo
     from closeloop.tracking import demo as tracking_demo
 
-    return [planning_demo.seed_demo, tracking_demo.seed_demo, notify_demo.seed_demo]
+    return [planning_demo.seed_demo, tracking_demo.seed_demo, collab_demo.seed_demo, notify_demo.seed_demo]

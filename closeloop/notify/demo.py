@@ -83,14 +83,7 @@ def seed_demo() -> None:
         by="marketing_specialist",
         ago_hours=6,
     )
-    add("marketing_head", "issue.escalated", {"level": 1, "note": "用户标签数据 24 小时未解决"}, ago_hours=4)
-    add(
-        "marketing_specialist",
-        "issue.raised",
-        {"note": "需要销售部提供客户名单"},
-        by="sales_manager",
-        ago_hours=8,
-    )
+    # Issues (raised, escalated) are the collaboration demo's real ones, linking to the issue.
     add("product_head", "task.collaborator_added", {}, by="sales_head", ago_hours=30, read=True)
     add("ops_head", "delay_warning.decided", {"approved": True, "new_due": due}, by="ops_head", ago_hours=12)
     add("tech_head", "task.blocked", {"note": "等待数据接口权限"}, by="sales_specialist", ago_hours=2)
