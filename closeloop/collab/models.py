@@ -10,13 +10,14 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 PROBLEM_MAX = 1000
 RESOLUTION_MAX = 2000
 
 
 class IssueStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("issue status", "Open")
     RESOLVED = "resolved", _("Resolved")
     WITHDRAWN = "withdrawn", _("Withdrawn")
 

@@ -489,8 +489,8 @@ def minutes_create(
     title = _text(errors, "title", title, limit=TITLE_MAX, required=_("Give the meeting a title."))
     if held_on is None:
         errors["held_on"] = [_("Give the date of the meeting.")]
-    elif not date(2000, 1, 1) <= held_on <= date(2100, 12, 31):
-        errors["held_on"] = [_("Give a date between 2000 and 2100.")]
+    elif not date(1900, 1, 1) <= held_on <= date(2100, 12, 31):
+        errors["held_on"] = [_("Give a date between 1900 and 2100.")]
     if not attendees:
         errors["attendees"] = [_("Name at least one attendee.")]
     notes = _text(errors, "notes", notes, limit=NOTES_MAX)
@@ -505,8 +505,8 @@ def minutes_create(
             sub["owner"] = [_("Name the owner.")]
         if item.due_date is None:
             sub["due_date"] = [_("Give a due date.")]
-        elif not date(2000, 1, 1) <= item.due_date <= date(2100, 12, 31):
-            sub["due_date"] = [_("Give a date between 2000 and 2100.")]
+        elif not date(1900, 1, 1) <= item.due_date <= date(2100, 12, 31):
+            sub["due_date"] = [_("Give a date between 1900 and 2100.")]
         for key, msgs in sub.items():
             errors[f"action_items.{i}.{key}"] = msgs
         items.append(ActionItemIn(title=t, owner=item.owner, due_date=item.due_date))

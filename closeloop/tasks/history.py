@@ -163,4 +163,10 @@ EVENT_SENTENCES = {
     "recurrence_stopped": gettext_lazy("%(actor)s stopped the recurrence"),
     "template_applied": gettext_lazy("%(actor)s laid out subtasks from a template"),
     "template_saved": gettext_lazy("%(actor)s saved the subtasks as a template"),
+    "issue_raised": gettext_lazy("%(actor)s raised an issue: %(title)s"),
+    "issue_resolved": gettext_lazy("%(actor)s resolved the issue: %(title)s"),
+    "issue_withdrawn": gettext_lazy("%(actor)s withdrew the issue: %(title)s"),
+    "issue_escalated": gettext_lazy("An open issue went up the escalation ladder"),
+    "communication_plan_set": gettext_lazy("%(actor)s set the communication plan"),
+    "minutes_recorded": gettext_lazy("%(actor)s recorded the meeting minutes %(title)s"),
 }

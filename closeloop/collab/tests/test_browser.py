@@ -1,0 +1,71 @@
+"""A real Chromium at phone width (390 px): open a shared task, raise an issue in two taps
+(open the form, send — the resolver defaults to the owner), see it in the issue log without
+a reload, then the resolver resolves it. Screenshots go to test-artifacts/."""
+
+import pytest
+
+from closeloop.collab.models import Issue
+from closeloop.core.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
+from closeloop.orgs.models import Membership
+from closeloop.tasks.services import task_collaborator_add
+from closeloop.tasks.tests.test_browser import ARTIFACTS, PASSWORD, _no_horizontal_scroll, _shoot, browser  # noqa: F401
+
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = pytest.mark.browser
+
+
+def _login(page, url, username):
+    page.goto(url + "/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]:not(.visually-hidden)")
+    page.wait_for_url(url + "/")
+
+
+def test_it_raises_and_resolves_an_issue_at_phone_width(browser, live_server, transactional_db):  # noqa: F811
+    ARTIFACTS.mkdir(exist_ok=True)
+    company = DepartmentFactory(code="HQ", name="总公司")
+    mkt = DepartmentFactory(code="MKT", name="市场部", parent=company)
+    prod = DepartmentFactory(code="PROD", name="产品部", parent=company)
+    head = UserFactory(username="marketing_head", name="陈静", password=PASSWORD)
+    add_member(head, mkt, Membership.Role.MANAGER)
+    mkt.head = head
+    mkt.save(update_fields=["head"])
+    owner = UserFactory(username="marketing_specialist", name="刘洋", password=PASSWORD)
+    add_member(owner, mkt)
+    product = UserFactory(username="product_head", name="杨帆", password=PASSWORD)
+    add_member(product, prod, Membership.Role.MANAGER)
+    task = make_task(actor=head, department=mkt, owner=owner, title="新功能上线联合推进")
+    task_collaborator_add(actor=head, task=task, user=product)
+
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", has_touch=True, is_mobile=True)
+    page = context.new_page()
+    _login(page, live_server.url, "product_head")
+    page.goto(live_server.url + task.get_absolute_url())
+    page.click("#collab summary:has-text('提出问题')")  # tap 1
+    page.fill("#collab textarea[name=problem]", "市场部提供的用户数据不完整")
+    page.click("#collab button[type=submit]")  # tap 2
+    page.wait_for_selector("#collab .issue-row:has-text('市场部提供的用户数据不完整')")
+    assert _no_horizontal_scroll(page)
+    _shoot(page, "collab-issue-raised-phone.png")
+    issue = Issue.objects.get()
+    assert issue.resolver == owner and issue.raised_by == product
+    context.close()
+
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", has_touch=True, is_mobile=True)
+    page = context.new_page()
+    _login(page, live_server.url, "marketing_specialist")
+    assert "市场部提供的用户数据不完整" in page.locator("#my-issues").inner_text()
+    page.click("#my-issues a:has-text('市场部提供的用户数据不完整')")
+    page.wait_for_url(f"**/issues/{issue.pk}/")
+    page.fill("textarea[name=resolution]", "10月12日前补充数据")
+    assert _no_horizontal_scroll(page)
+    page.click("button:has-text('标记为已解决')")
+    page.wait_for_url(f"**/issues/{issue.pk}/")
+    page.locator(".ladder__step--end").wait_for()
+    _shoot(page, "collab-issue-resolved-phone.png")
+    assert _no_horizontal_scroll(page)
+    issue.refresh_from_db()
+    assert issue.status == "resolved" and issue.resolution == "10月12日前补充数据"
+    context.close()
