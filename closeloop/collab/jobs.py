@@ -16,34 +16,26 @@ from django.db.models import Q
 
 from closeloop.collab import schedule, services
 from closeloop.collab.ladder import dept_tz
-from closeloop.collab.models import Cadence, CommunicationPlan, Issue, IssueStatus
+from closeloop.collab.models import Cadence, CommunicationPlan
 from closeloop.core.jobs import claim_slot, register_periodic
 from closeloop.notify.services import notify
 from closeloop.tasks.states import CLOSED_STATUSES
 
 log = logging.getLogger("closeloop.collab.jobs")
 
-BATCH = 1000
+BATCH = 500
 REMIND_BEFORE = timedelta(minutes=15)
 
 
 def escalate_issues(now: datetime) -> int:
     """Returns the number of rungs recorded. Reads only open issues whose time has come
-    (a partial index), in batches."""
+    (a partial index), in batches of `BATCH`, one transaction each."""
     recorded = 0
-    done: set[int] = set()
     while True:
-        ids = list(
-            Issue.objects.filter(status=IssueStatus.OPEN, next_escalation_at__lte=now)
-            .exclude(pk__in=done)
-            .order_by("next_escalation_at", "id")
-            .values_list("id", flat=True)[:BATCH]
-        )
-        if not ids:
+        read, done = services.issues_escalate_due(now=now, limit=BATCH)
+        recorded += done
+        if read < BATCH:
             break
-        for pk in ids:
-            recorded += services.issue_escalate(issue_id=pk, now=now)
-            done.add(pk)
     if recorded:
         log.info("escalated %s issue rung(s)", recorded)
     return recorded

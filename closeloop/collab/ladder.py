@@ -32,6 +32,9 @@ def settings_for(department: Department) -> LadderSettings:
     `select_related("collab_settings")` when there is one."""
     from closeloop.collab.models import CollabSettings
 
+    preloaded = getattr(department, "_ladder_cfg", None)
+    if preloaded is not None:
+        return preloaded
     try:
         row = department.collab_settings
     except CollabSettings.DoesNotExist:

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -95,9 +96,9 @@ def _notify_issue(
     task = issue.task
     link = issue.get_absolute_url()
     notify(recipients=recipients, kind=kind, data=data, link=link, actor=actor, department=task.department)
-    for dept_id in issue.party_departments.values_list("id", flat=True):
-        if dept_id != task.department_id:
-            notify_group(department=dept_id, kind=kind, data=data, link=link)
+    for dept in issue.party_departments.all():  # prefetched by the sweep
+        if dept.pk != task.department_id:
+            notify_group(department=dept.pk, kind=kind, data=data, link=link)
 
 
 def issue_raise(
@@ -265,86 +266,127 @@ def issue_withdraw(*, actor: User, issue: Issue, reason: str = "", now: datetime
     )
 
 
-def issue_escalate(*, issue_id: int, now: datetime) -> int:
-    """Climb every rung of the ladder that is due by `now` for one open issue; returns how
-    many were recorded by this call.
+def department_tree() -> dict[int, Department]:
+    """Every department with its head, deputy and ladder settings, parents linked in
+    memory: the escalation sweep walks up the (small) tree without a query per rung."""
+    from closeloop.collab.models import CollabSettings
 
-    Each rung is claimed by a conditional UPDATE of the issue's `level` (the second of two
-    workers changes no row and stops) and recorded under the unique (issue, level)
-    constraint, so a rung is written and notified exactly once, whoever runs and however
-    often. Level 1 goes to the head of the task's department (and its deputy), level n to
-    the head n-1 departments up; the ladder ends at the department's last level or the top
-    of the tree."""
-    recorded = 0
-    for _step in range(8):
-        issue = (
-            Issue.objects.select_related(
-                "task__department__collab_settings",
-                "task__department__head",
-                "task__department__deputy",
-                "task__department__parent__head",
-                "task__owner",
-                "raised_by",
-                "resolver",
+    depts = {d.pk: d for d in Department.objects.select_related("head", "deputy")}
+    configs = {c.department_id: c for c in CollabSettings.objects.all()}
+    for d in depts.values():
+        d.parent = depts.get(d.parent_id) if d.parent_id else None
+        row = configs.get(d.pk)
+        d._ladder_cfg = (
+            ladder.LadderSettings(
+                first_after_hours=row.first_after_hours,
+                then_every_hours=row.then_every_hours,
+                levels=row.levels,
+                working_hours=row.working_hours,
             )
-            .filter(pk=issue_id, status=IssueStatus.OPEN, next_escalation_at__lte=now)
-            .first()
+            if row
+            else ladder.LadderSettings()
         )
-        if issue is None:
-            break
-        dept = issue.task.department
-        cfg = ladder.settings_for(dept)
+    return depts
+
+
+def _climb(issue: Issue, depts: dict[int, Department], now: datetime) -> int:
+    """Record every rung of `issue` that is due by `now`. The caller holds a transaction
+    (and, on PostgreSQL, the issue's row lock)."""
+    recorded = 0
+    dept = depts[issue.task.department_id]
+    issue.task.department = dept
+    cfg = ladder.settings_for(dept)
+    while issue.status == IssueStatus.OPEN and issue.next_escalation_at and issue.next_escalation_at <= now:
         level = issue.level + 1
         target, person = ladder.receiver_for(dept, level)
+        if target is None or level > cfg.levels:
+            Issue.objects.filter(pk=issue.pk, level=issue.level).update(next_escalation_at=None)
+            break
         following = ladder.due_at(dept, issue.raised_at, level + 1, cfg)
         if following is not None and ladder.receiver_for(dept, level + 1)[0] is None:
             following = None
-        with transaction.atomic():
-            if target is None or level > cfg.levels:
-                Issue.objects.filter(pk=issue.pk, level=issue.level).update(next_escalation_at=None)
-                break
-            rows = Issue.objects.filter(pk=issue.pk, status=IssueStatus.OPEN, level=issue.level).update(
-                level=level, next_escalation_at=following
-            )
-            if rows != 1:
-                break
-            _esc, created = Escalation.objects.get_or_create(
-                issue=issue,
-                level=level,
-                defaults={
-                    "escalated_to": person,
-                    "department": target,
-                    "due_at": issue.next_escalation_at,
-                    "created_at": now,
-                },
-            )
-            if not created:
-                continue
-            record_event(
-                task=issue.task,
-                actor=None,
-                verb="issue_escalated",
-                after={"issue": issue.pk, "level": level, "to": person.pk if person else None},
-                note=issue.problem,
-            )
-            recipients = [person, issue.resolver]
-            if level == 1:
-                recipients.append(dept.deputy)
-            _notify_issue(
-                issue=issue,
-                kind="issue.escalated",
-                data=_issue_data(
-                    issue,
-                    None,
+        # The claim: only the worker that moves the level from the value it read goes on.
+        rows = Issue.objects.filter(pk=issue.pk, status=IssueStatus.OPEN, level=issue.level).update(
+            level=level, next_escalation_at=following
+        )
+        if rows != 1:
+            break
+        due = issue.next_escalation_at
+        issue.level, issue.next_escalation_at = level, following
+        try:
+            with transaction.atomic():
+                Escalation.objects.create(
+                    issue=issue,
                     level=level,
-                    department=target.name,
-                    to=person.display_name if person else "",
-                ),
-                recipients=recipients,
-                actor=None,
-            )
-            recorded += 1
+                    escalated_to=person,
+                    department=target,
+                    due_at=due,
+                    created_at=now,
+                )
+        except IntegrityError:
+            continue  # recorded before: the database keeps one rung per (issue, level)
+        record_event(
+            task=issue.task,
+            actor=None,
+            verb="issue_escalated",
+            after={"issue": issue.pk, "level": level, "to": person.pk if person else None},
+            note=issue.problem,
+        )
+        recipients = [person, issue.resolver]
+        if level == 1:
+            recipients.append(dept.deputy)
+        _notify_issue(
+            issue=issue,
+            kind="issue.escalated",
+            data=_issue_data(
+                issue, None, level=level, department=target.name, to=person.display_name if person else ""
+            ),
+            recipients=recipients,
+            actor=None,
+        )
+        recorded += 1
     return recorded
+
+
+def _due_issues(now: datetime):
+    qs = Issue.objects.filter(status=IssueStatus.OPEN, next_escalation_at__lte=now).select_related(
+        "task", "task__owner", "raised_by", "resolver"
+    )
+    if connection.features.has_select_for_update_skip_locked:
+        # Another worker's batch is skipped, not waited for (PostgreSQL).
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
+    return qs
+
+
+def issues_escalate_due(*, now: datetime, limit: int = 500) -> tuple[int, int]:
+    """One batch of the escalation sweep: up to `limit` open issues whose next rung is due,
+    in one transaction. Returns (issues read, rungs recorded); fewer issues than `limit`
+    means the sweep is done.
+
+    Each rung is claimed by a conditional UPDATE of the issue's `level` (a worker holding a
+    stale row changes nothing) and recorded under the unique (issue, level) constraint, so
+    a rung is written and notified exactly once, whoever runs and however often. On
+    PostgreSQL the batch also locks its rows with SKIP LOCKED, so two workers split the
+    work instead of queueing behind each other. Level 1 goes to the head of the task's
+    department (and its deputy), level n to the head n-1 departments up; the ladder ends at
+    the department's last level or the top of the tree."""
+    depts = department_tree()
+    with transaction.atomic():
+        issues = list(_due_issues(now).order_by("next_escalation_at", "id")[:limit])
+        prefetch_related_objects(issues, "party_users", "party_departments")
+        recorded = sum(_climb(issue, depts, now) for issue in issues)
+    return len(issues), recorded
+
+
+def issue_escalate(*, issue_id: int, now: datetime) -> int:
+    """Record every rung of one issue that is due by `now` (see `issues_escalate_due`);
+    returns how many this call recorded."""
+    depts = department_tree()
+    with transaction.atomic():
+        issue = _due_issues(now).filter(pk=issue_id).first()
+        if issue is None:
+            return 0
+        return _climb(issue, depts, now)
 
 
 # -- communication plan -------------------------------------------------------------------
