@@ -11,7 +11,7 @@ from closeloop.tasks import extensions
 
 
 def panel_context(request, task, *, form=None) -> dict:
-    _task, issues = selectors.task_issues(request.user, task.pk)
+    issues = selectors.issue_rows(task)
     plan = selectors.task_plan(task)
     return {
         "task": task,
@@ -19,7 +19,7 @@ def panel_context(request, task, *, form=None) -> dict:
         "open_count": sum(1 for i in issues if i.is_open),
         "plan": plan,
         "next_sync": selectors.next_sync_for(plan, task, timezone.now()),
-        "minutes": list(selectors.minutes_list(request.user, task=task)[:5]),
+        "minutes": selectors.task_minutes(task),
         "form": form or IssueQuickForm(task=task),
         "task_open": task.is_open,
     }

@@ -9,7 +9,15 @@ from datetime import datetime
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from closeloop.collab.models import ActionItem, CommunicationPlan, Escalation, Issue, IssueStatus, Minutes
+from closeloop.collab.models import (
+    ActionItem,
+    CommunicationPlan,
+    Escalation,
+    Issue,
+    IssueStatus,
+    Minutes,
+    PlanContact,
+)
 from closeloop.collab.permissions import sees_task
 from closeloop.core.errors import NotFound
 from closeloop.orgs.models import User
@@ -37,6 +45,24 @@ def task_issues(user: User, task_id: int | str) -> tuple[Task, list[Issue]]:
         issue.task = task
     issues.sort(key=lambda i: (i.status != IssueStatus.OPEN,))
     return task, issues
+
+
+def issue_rows(task: Task) -> list[Issue]:
+    """The issue log of a task the caller has already accessed, for the task page: open
+    first, then newest; one query (the resolver joined; the ladder shows as `level`)."""
+    issues = list(
+        Issue.objects.filter(task_id=task.pk).select_related("resolver").order_by("-raised_at", "-id")
+    )
+    for issue in issues:
+        issue.task = task
+    issues.sort(key=lambda i: i.status != IssueStatus.OPEN)
+    return issues
+
+
+def task_minutes(task: Task, *, limit: int = 5) -> list[Minutes]:
+    """Minutes of a task the caller has already accessed (whoever sees a task reads its
+    minutes); one query."""
+    return list(Minutes.objects.filter(task_id=task.pk).order_by("-held_on", "-id")[:limit])
 
 
 def access_issue(user: User, pk: int | str) -> Issue:
@@ -82,12 +108,14 @@ def my_issues(user: User) -> MyIssues:
 
 
 def task_plan(task: Task) -> CommunicationPlan | None:
-    """The plan of a task the caller has already accessed, with its contacts."""
-    return (
-        CommunicationPlan.objects.filter(task_id=task.pk)
-        .prefetch_related("contacts__department", "contacts__contact")
-        .first()
-    )
+    """The plan of a task the caller has already accessed, with its contacts (`contact_list`):
+    one query without a plan, two with one."""
+    plan = CommunicationPlan.objects.filter(task_id=task.pk).first()
+    if plan is not None:
+        plan.contact_list = list(
+            PlanContact.objects.filter(plan=plan).select_related("department", "contact").order_by("id")
+        )
+    return plan
 
 
 def _minutes_q(user: User) -> Q:

@@ -144,7 +144,7 @@ def plan_edit(request, pk: int):
             "channel_detail": plan.channel_detail,
             "sync_time": plan.sync_time,
         }
-        contacts = {c.department_id: c.contact_id for c in plan.contacts.all()}
+        contacts = {c.department_id: c.contact_id for c in plan.contact_list}
     form = PlanForm(request.POST or None, initial=initial or {"sync_time": dt.time(9, 30)})
     status = 200
     if request.method == "POST":
