@@ -174,3 +174,97 @@ def next_sync_for(plan: CommunicationPlan | None, task: Task, now: datetime) -> 
     from closeloop.collab.schedule import next_sync
 
     return next_sync(plan, task.department, now) if plan else None
+
+
+# -- 仪表盘 ----------------------------------------------------------------------------------
+
+DASHBOARD_ROWS = 10
+
+
+@dataclass
+class LoadRow:
+    person: User
+    tasks: int
+    issues: int
+
+
+@dataclass
+class DepartmentCollab:
+    """What a head sees of collaboration on 仪表盘: the open issues of their departments'
+    tasks (those already escalated listed first) and their people's cross-department load —
+    open tasks they own or help on, and open issues they resolve or are party to, in
+    departments they are not members of."""
+
+    open_count: int
+    escalated: list[Issue]
+    escalated_count: int
+    load: list[LoadRow]
+
+
+def department_collab(departments: list, *, limit: int = DASHBOARD_ROWS) -> DepartmentCollab:
+    """Seven queries whatever the number of issues and people. The caller passes the
+    departments the viewer sees whole (a head's, from `insights.selectors`)."""
+    from collections import Counter, defaultdict
+
+    from closeloop.orgs.models import Membership
+    from closeloop.tasks.models import TaskCollaborator
+    from closeloop.tasks.states import CLOSED_STATUSES
+
+    dept_ids = [d.pk for d in departments]
+    if not dept_ids:
+        return DepartmentCollab(open_count=0, escalated=[], escalated_count=0, load=[])
+    open_issues = Issue.objects.filter(status=IssueStatus.OPEN)
+    mine = open_issues.filter(task__department_id__in=dept_ids)
+    open_count = mine.count()
+    escalated_qs = mine.filter(level__gte=1)
+    escalated = list(
+        escalated_qs.select_related("task__department", "resolver").order_by("-level", "raised_at", "id")[
+            :limit
+        ]
+    )
+    escalated_count = escalated_qs.count() if len(escalated) == limit else len(escalated)
+
+    memberships: dict[int, set[int]] = defaultdict(set)
+    people = Membership.objects.filter(department_id__in=dept_ids).values("user_id")
+    for user_id, dept_id in Membership.objects.filter(user_id__in=people).values_list(
+        "user_id", "department_id"
+    ):
+        memberships[user_id].add(dept_id)
+    member_ids = list(memberships)
+    tasks: Counter = Counter()
+    open_task = ~Q(task__status__in=CLOSED_STATUSES)
+    for user_id, _task_id, dept_id in TaskCollaborator.objects.filter(
+        open_task, user_id__in=member_ids
+    ).values_list("user_id", "task_id", "task__department_id"):
+        if dept_id not in memberships[user_id]:
+            tasks[user_id] += 1
+    for user_id, dept_id in (
+        Task.objects.filter(owner_id__in=member_ids)
+        .exclude(status__in=CLOSED_STATUSES)
+        .exclude(department_id__in=dept_ids)
+        .values_list("owner_id", "department_id")
+    ):
+        if dept_id not in memberships[user_id]:
+            tasks[user_id] += 1
+    issues: Counter = Counter()
+    seen: set[tuple[int, int]] = set()
+    rows = list(
+        open_issues.filter(resolver_id__in=member_ids).values_list("resolver_id", "pk", "task__department_id")
+    ) + list(
+        Issue.party_users.through.objects.filter(
+            user_id__in=member_ids, issue__status=IssueStatus.OPEN
+        ).values_list("user_id", "issue_id", "issue__task__department_id")
+    )
+    for user_id, issue_id, dept_id in rows:
+        if dept_id not in memberships[user_id] and (user_id, issue_id) not in seen:
+            seen.add((user_id, issue_id))
+            issues[user_id] += 1
+    busy = set(tasks) | set(issues)
+    names = {u.pk: u for u in User.objects.filter(pk__in=busy)}
+    load = sorted(
+        (LoadRow(person=names[i], tasks=tasks[i], issues=issues[i]) for i in busy if i in names),
+        key=lambda r: (-(r.tasks + r.issues), r.person.display_name),
+    )
+    return DepartmentCollab(
+        open_count=open_count, escalated=escalated, escalated_count=escalated_count, load=load
+    )

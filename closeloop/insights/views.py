@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from closeloop.collab import selectors as collab_selectors
 from closeloop.core.errors import DomainError
 from closeloop.insights import charts, selectors, services
 from closeloop.insights.export import weekly_review_xlsx
@@ -28,6 +29,7 @@ def dashboard(request):
         # Where the cut-short lists continue.
         "more_overdue": f"{in_list}status=open&overdue=on",
         "more_blocked": f"{in_list}status=blocked",
+        "collab": collab_selectors.department_collab(data.departments),
     }
     return render(request, "insights/dashboard.html", ctx)
 

@@ -224,3 +224,24 @@ def test_the_task_page_and_the_issue_list_do_not_grow_with_issues(
     few = count(1)
     many = count(20)
     assert many == few
+
+
+def test_the_head_sees_escalated_issues_and_cross_department_load_on_the_dashboard(
+    client, head, member, outsider, shared, marketing, ceo
+):
+    from closeloop.core.testing.factories import UserFactory, add_member
+
+    mkt_head = UserFactory(username="marketing_head", name="陈静")
+    add_member(mkt_head, marketing)
+    marketing.head = mkt_head
+    marketing.save(update_fields=["head"])
+    raised = timezone.now() - dt.timedelta(hours=25)
+    services.issue_raise(actor=member, task=shared, problem="用户数据不完整", resolver=outsider, now=raised)
+    jobs.escalate_issues(timezone.now())
+    page = english_client(head).get("/dashboard/").content.decode()
+    assert "Cross-department issues" in page and "用户数据不完整" in page and "Escalated L1" in page
+    # 市场部's head sees that 赵市场 helps on one SALES task and resolves one SALES issue.
+    page = english_client(mkt_head).get("/dashboard/").content.decode()
+    load = page.split('id="collab-load"', 1)[1]
+    assert "<td>赵市场</td><td>1</td><td>1</td>" in load
+    assert "用户数据不完整" not in page.split('id="collab-issues"', 1)[1].split("</section>", 1)[0]
