@@ -10,4 +10,5 @@ urlpatterns = [
     path("weekly-review/print/", views.weekly_review_print, name="weekly_review_print"),
     path("weekly-review/export.xlsx", views.weekly_review_export, name="weekly_review_export"),
     path("weekly-review/notes/", views.weekly_review_notes, name="weekly_review_notes"),
+    path("weekly-review/minutes/", views.weekly_review_minutes, name="weekly_review_minutes"),
 ]

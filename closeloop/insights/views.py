@@ -12,9 +12,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from closeloop.collab import selectors as collab_selectors
+from closeloop.collab import services as collab_services
 from closeloop.core.errors import DomainError
 from closeloop.insights import charts, selectors, services
 from closeloop.insights.export import weekly_review_xlsx
+from closeloop.insights.models import WeeklyReview
 
 
 @login_required
@@ -120,3 +122,33 @@ def weekly_review_notes(request):
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect(services.review_url(department, week - timedelta(days=week.weekday())))
+
+
+@login_required
+@require_POST
+def weekly_review_minutes(request):
+    """Turn the week's saved meeting notes into department minutes (会议纪要), so every member
+    reads the same conclusions; the writer is the first attendee."""
+    department = selectors.access_department(request.user, request.POST.get("department"))
+    week = _week_param(request.POST.get("week"))
+    week = week - timedelta(days=week.weekday())
+    notes = (
+        WeeklyReview.objects.filter(department=department, week_start=week)
+        .values_list("notes", flat=True)
+        .first()
+        or ""
+    )
+    try:
+        minutes = collab_services.minutes_create(
+            actor=request.user,
+            department=department,
+            title=_("Weekly review %(week)s") % {"week": week.isoformat()},
+            held_on=min(timezone.localdate(), week + timedelta(days=6)),
+            attendees=[request.user],
+            notes=notes,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(services.review_url(department, week))
+    messages.success(request, _("Minutes saved; the attendees receive the summary."))
+    return redirect(minutes.get_absolute_url())

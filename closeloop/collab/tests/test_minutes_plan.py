@@ -218,3 +218,21 @@ def test_the_plan_refuses_bad_input_and_outsiders(shared, member, outsider, mark
     )
     assert r.status_code == 302
     assert shared.communication_plan.contacts.get().contact == outsider
+
+
+def test_the_weekly_review_notes_become_department_minutes(sales, head, member):
+    from closeloop.insights.services import weekly_review_notes_save
+
+    monday = timezone.localdate() - dt.timedelta(days=timezone.localdate().weekday())
+    weekly_review_notes_save(actor=head, department=sales, week_start=monday, notes="下周重点:B客户签约")
+    c = english_client(head)
+    r = c.post("/weekly-review/minutes/", {"department": sales.pk, "week": monday.isoformat()})
+    m = Minutes.objects.get()
+    assert r.status_code == 302 and r["Location"] == m.get_absolute_url()
+    assert m.department == sales and m.task is None and m.notes == "下周重点:B客户签约"
+    # Someone outside the department cannot read them.
+    from closeloop.core.testing.factories import UserFactory
+
+    stranger = UserFactory(username="nobody", name="路人")
+    c2 = english_client(stranger)
+    assert c2.get(m.get_absolute_url()).status_code == 404
