@@ -7,9 +7,9 @@ import zoneinfo
 
 import pytest
 
-from closeloop.core.testing.factories import UserFactory, add_member, make_task
 from closeloop.orgs.models import Membership
 from closeloop.tasks.services import task_collaborator_add
+from closeloop.testing.factories import UserFactory, add_member, make_task
 
 SH = zoneinfo.ZoneInfo("Asia/Shanghai")
 

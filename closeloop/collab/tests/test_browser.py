@@ -5,10 +5,10 @@ a reload, then the resolver resolves it. Screenshots go to test-artifacts/."""
 import pytest
 
 from closeloop.collab.models import Issue
-from closeloop.core.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 from closeloop.orgs.models import Membership
 from closeloop.tasks.services import task_collaborator_add
 from closeloop.tasks.tests.test_browser import ARTIFACTS, PASSWORD, _no_horizontal_scroll, _shoot, browser  # noqa: F401
+from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
 PHONE = {"width": 390, "height": 844}
 

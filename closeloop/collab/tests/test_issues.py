@@ -6,9 +6,9 @@ from django.utils import timezone
 from closeloop.collab import services
 from closeloop.collab.models import Issue, IssueStatus
 from closeloop.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from closeloop.core.testing.factories import UserFactory, add_member
 from closeloop.notify.models import Channel, ChannelKind, Delivery, Notification
 from closeloop.tasks.models import TaskEvent
+from closeloop.testing.factories import UserFactory, add_member
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ from closeloop.collab import jobs, schedule, services
 from closeloop.collab.models import ActionItem, Minutes
 from closeloop.collab.tests.conftest import at
 from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed
-from closeloop.core.testing.clients import english_client
 from closeloop.notify.models import Notification
 from closeloop.orgs.services import api_token_create
 from closeloop.tasks.models import Task
+from closeloop.testing.clients import english_client
 
 pytestmark = pytest.mark.django_db
 
@@ -231,7 +231,7 @@ def test_the_weekly_review_notes_become_department_minutes(sales, head, member):
     assert r.status_code == 302 and r["Location"] == m.get_absolute_url()
     assert m.department == sales and m.task is None and m.notes == "下周重点:B客户签约"
     # Someone outside the department cannot read them.
-    from closeloop.core.testing.factories import UserFactory
+    from closeloop.testing.factories import UserFactory
 
     stranger = UserFactory(username="nobody", name="路人")
     c2 = english_client(stranger)

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from closeloop.collab import jobs, services
 from closeloop.collab.models import Issue, IssueStatus
-from closeloop.core.testing.clients import english_client
 from closeloop.orgs.services import api_token_create
+from closeloop.testing.clients import english_client
 
 pytestmark = pytest.mark.django_db
 
@@ -122,8 +122,8 @@ def test_the_api_raises_resolves_and_withdraws(client, member, outsider, shared,
 def test_the_api_refuses_bad_input_naming_the_field(
     client, member, outsider, shared, private, payload, field, sales
 ):
-    from closeloop.core.testing.factories import UserFactory, add_member
     from closeloop.orgs.models import Department
+    from closeloop.testing.factories import UserFactory, add_member
 
     stranger = UserFactory(username="ops_x", name="运营某")
     add_member(stranger, Department.objects.create(code="OPS", name="运营部"))
@@ -229,7 +229,7 @@ def test_the_task_page_and_the_issue_list_do_not_grow_with_issues(
 def test_the_head_sees_escalated_issues_and_cross_department_load_on_the_dashboard(
     client, head, member, outsider, shared, marketing, ceo
 ):
-    from closeloop.core.testing.factories import UserFactory, add_member
+    from closeloop.testing.factories import UserFactory, add_member
 
     mkt_head = UserFactory(username="marketing_head", name="陈静")
     add_member(mkt_head, marketing)
