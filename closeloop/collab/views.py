@@ -36,7 +36,8 @@ def _status(exc: DomainError) -> int:
 @login_required
 def issue_add(request, pk: int):
     """GET: the form as a page. POST: raise the issue; an htmx request gets the task's
-    collaboration panel back (with the errors, status 422, when refused)."""
+    collaboration panel back (with the errors and the input when refused — status 200, as
+    htmx swaps only 2xx; without htmx the page answers 422)."""
     task = access_task(request.user, pk)
     form = IssueQuickForm(request.POST or None, task=task)
     status = 200
@@ -65,12 +66,8 @@ def issue_add(request, pk: int):
                 _errors_into(form, exc)
                 status = _status(exc)
         if request.htmx:
-            return render(
-                request,
-                "collab/_panel.html",
-                extensions.panel_context(request, task, form=form),
-                status=status,
-            )
+            # htmx swaps 2xx only by default: answer 200 so the errors show in place.
+            return render(request, "collab/_panel.html", extensions.panel_context(request, task, form=form))
     return render(request, "collab/issue_form.html", {"task": task, "form": form}, status=status)
 
 

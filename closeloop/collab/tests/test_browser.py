@@ -43,6 +43,12 @@ def test_it_raises_and_resolves_an_issue_at_phone_width(browser, live_server, tr
     page = context.new_page()
     _login(page, live_server.url, "product_head")
     page.goto(live_server.url + task.get_absolute_url())
+    # A send with nothing typed: the panel says what is missing, in place.
+    page.click("#collab summary:has-text('提出问题')")
+    page.click("#collab button[type=submit]")
+    page.wait_for_selector("#collab .field-error")
+    assert Issue.objects.count() == 0
+    page.reload()
     page.click("#collab summary:has-text('提出问题')")  # tap 1
     page.fill("#collab textarea[name=problem]", "市场部提供的用户数据不完整")
     page.click("#collab button[type=submit]")  # tap 2
