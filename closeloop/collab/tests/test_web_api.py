@@ -250,3 +250,20 @@ def test_the_head_sees_escalated_issues_and_cross_department_load_on_the_dashboa
     load = page.split('id="collab-load"', 1)[1]
     assert "<td>赵市场</td><td>1</td><td>1</td>" in load
     assert "用户数据不完整" not in page.split('id="collab-issues"', 1)[1].split("</section>", 1)[0]
+
+
+def test_my_work_lists_my_issues_in_a_fixed_number_of_queries(client, member, outsider, shared, private):
+    def count(n):
+        for i in range(n):
+            services.issue_raise(actor=member, task=shared, problem=f"请补数据{i}", resolver=outsider)
+        c = english_client(outsider)
+        with CaptureQueriesContext(connection) as q:
+            page = c.get("/").content.decode()
+        return len(q), page
+
+    few, page = count(1)
+    assert "You resolve" in page and "请补数据0" in page
+    many, page = count(15)
+    assert many == few and "请补数据14" in page
+    # Someone with no issue sees no box.
+    assert 'id="my-issues"' not in english_client(member).get("/").content.decode()
