@@ -24,6 +24,8 @@ from closeloop.tasks.states import CLOSED_STATUSES
 log = logging.getLogger("closeloop.collab.jobs")
 
 BATCH = 500
+# A bound on one run (500,000 issues); the next run goes on where this one stopped.
+MAX_BATCHES = 1000
 REMIND_BEFORE = timedelta(minutes=15)
 
 
@@ -31,7 +33,7 @@ def escalate_issues(now: datetime) -> int:
     """Returns the number of rungs recorded. Reads only open issues whose time has come
     (a partial index), in batches of `BATCH`, one transaction each."""
     recorded = 0
-    while True:
+    for _batch in range(MAX_BATCHES):
         read, done = services.issues_escalate_due(now=now, limit=BATCH)
         recorded += done
         if read < BATCH:

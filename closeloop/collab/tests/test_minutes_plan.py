@@ -236,3 +236,27 @@ def test_the_weekly_review_notes_become_department_minutes(sales, head, member):
     stranger = UserFactory(username="nobody", name="路人")
     c2 = english_client(stranger)
     assert c2.get(m.get_absolute_url()).status_code == 404
+
+
+def test_the_minutes_list_runs_a_fixed_number_of_queries(client, shared, member, outsider):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    h = auth(member)
+    client.get("/api/v1/minutes", **h)  # the token's first use records itself
+
+    def count(n):
+        for i in range(n):
+            services.minutes_create(
+                actor=member,
+                task=shared,
+                title=f"站会{i}",
+                held_on=timezone.localdate(),
+                attendees=[member, outsider],
+                action_items=[services.ActionItemIn(title="跟进", owner=outsider, due_date=shared.due_date)],
+            )
+        with CaptureQueriesContext(connection) as q:
+            assert client.get("/api/v1/minutes", **h).status_code == 200
+        return len(q)
+
+    assert count(1) == count(10)
