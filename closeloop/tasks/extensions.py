@@ -6,11 +6,15 @@ each app registers its callables in `AppConfig.ready()`, as jobs register with t
 - A *context* is `fn(request, task, *, suggest) -> dict`, merged into the task page's template
   context (planning's plan: subtasks, dependencies, milestones, recurrence, comments).
 - A *panel* is `fn(request, task) -> str` (rendered HTML), shown on the task page.
+- A *decision source* is `fn(user, limit) -> (count, [Decision])`: what waits for this
+  person's decision (tracking's delay warnings; collab may add escalations), shown on
+  我的工作 next to the tasks awaiting their acceptance.
 - *Row flags* are a pair: `prepare(queryset) -> queryset` loads what the flags need with the
   list's own query (so lists stay constant-query), and `render(task, today) -> str`.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import QuerySet
@@ -27,6 +31,37 @@ Context = Callable[..., dict]
 _contexts: list[Context] = []
 _panels: list[Panel] = []
 _row_flags: list[tuple[Prepare, RenderFlags]] = []
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One thing waiting for someone's decision: what kind (a short label, "延期预警"), the
+    line to show, where to decide it, and an optional date to decide by."""
+
+    kind: str
+    text: str
+    url: str
+    by: str = ""
+
+
+DecisionSource = Callable[..., tuple[int, list[Decision]]]
+_decisions: list[DecisionSource] = []
+
+
+def register_decision_source(fn: DecisionSource) -> None:
+    if fn not in _decisions:
+        _decisions.append(fn)
+
+
+def decisions_for(user, *, limit: int = 10) -> tuple[int, list[Decision]]:
+    """Everything the registered sources say waits for `user`'s decision: (total count, the
+    first `limit` of each source)."""
+    total, rows = 0, []
+    for fn in _decisions:
+        count, items = fn(user, limit)
+        total += count
+        rows.extend(items)
+    return total, rows
 
 
 def register_task_context(fn: Context) -> None:

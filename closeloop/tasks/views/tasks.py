@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from closeloop.core.errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from closeloop.core.pagination import IdPaginator
 from closeloop.orgs.models import User
-from closeloop.orgs.selectors import department_visible_list, departments_for
+from closeloop.orgs.selectors import department_visible_list, departments_for, led_department_ids
 from closeloop.orgs.widgets import PeopleSuggestions
 from closeloop.tasks import extensions, permissions, selectors, services
 from closeloop.tasks.forms import (
@@ -82,10 +82,18 @@ def home(request):
         ("week", _("This week"), work.this_week, work.counts["this_week"], base),
         ("later", _("Later"), work.later, work.counts["later"], base),
     ]
+    decision_count, decisions = extensions.decisions_for(request.user)
     return render(
         request,
         "tasks/home.html",
-        {"work": work, "groups": groups, "today": selectors.local_today()},
+        {
+            "work": work,
+            "groups": groups,
+            "today": selectors.local_today(),
+            "decisions": decisions,
+            "decision_count": decision_count,
+            "leads": bool(led_department_ids(request.user)),
+        },
     )
 
 
