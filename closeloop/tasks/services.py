@@ -756,7 +756,9 @@ def dependency_override(*, actor: User, task: Task, note: str) -> TaskEvent:
     """The head or deputy lets `task` start before its finish-to-start predecessors are done
     (a reason is required). Recorded as a `dependency_overridden` event; the owner is told."""
     if not permissions.can_override_dependencies(actor, task):
-        raise NotAllowed(_("Only the department head or deputy can let a task start before its predecessors."))
+        raise NotAllowed(
+            _("Only the department head or deputy can let a task start before its predecessors.")
+        )
     note = (note or "").strip()
     errors: dict[str, list[str]] = {}
     if not note:

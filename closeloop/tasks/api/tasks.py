@@ -144,7 +144,8 @@ def get_task(request: HttpRequest, task_id: int):
 @router.patch("/tasks/{task_id}", response={200: TaskOut, **WRITE_ERRORS}, summary="Edit a task")
 def patch_task(request: HttpRequest, task_id: int, payload: TaskPatchIn):
     """Change some fields (owner, initiator, head or deputy). `owner` reassigns (initiator or
-    head only); `criteria` replaces them all; `version` guards against overwriting someone
+    head only); `due_date` is moved by the initiator, head or deputy with a `reason` (the owner
+    raises a delay warning; `original_due_date` never changes); `criteria` replaces them all; `version` guards against overwriting someone
     else's change (409 `version_conflict`). All or nothing."""
     user: User = request.auth
     data = payload.model_dump(exclude_unset=True)
@@ -189,6 +190,7 @@ def patch_task(request: HttpRequest, task_id: int, payload: TaskPatchIn):
                 task=task,
                 expected_version=version,
                 criteria=_criteria(payload.criteria) if criteria is not None else None,
+                reason=reason,
                 **changes,
             )
         if owner is not None:

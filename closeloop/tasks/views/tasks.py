@@ -470,11 +470,28 @@ def task_edit(request, pk: int):
         messages.error(request, _("The task is closed; reopen is not possible, create a follow-up task."))
         return redirect(task)
     people = PeopleSuggestions(department_ids=[task.department_id])
+    rights = {
+        "can_move_due": permissions.can_move_due_date(user, task),
+        "can_name_reviewer": permissions.can_reassign(user, task),
+    }
+    initial = {
+        "title": task.title,
+        "goal": task.goal,
+        "expected_outcome": task.expected_outcome,
+        "value": task.value,
+        "task_type": task.task_type,
+        "priority": task.priority,
+        "reviewer": task.reviewer_id,
+        "start_date": task.start_date,
+        "due_date": task.due_date,
+        "notes": task.notes,
+        "version": task.version,
+    }
     if request.method == "POST":
-        form = TaskForm(request.POST, edit=True, suggest=people)
+        form = TaskForm(request.POST, initial=initial, edit=True, suggest=people, **rights)
         rows = parse_criteria(request.POST)
         if "add_criterion" in request.POST:
-            form = TaskForm(initial=request.POST.dict(), edit=True, suggest=people)
+            form = TaskForm(initial=request.POST.dict(), edit=True, suggest=people, **rights)
             rows = _blank_rows(rows, len(rows) + 1)
             return render(request, "tasks/form.html", _form_context(request, form, rows, task=task))
         if form.is_valid():
@@ -498,6 +515,7 @@ def task_edit(request, pk: int):
                         project=_named("project", data["project"]),
                         customer=_named("customer", data["customer"]),
                         notes=data["notes"],
+                        reason=data.get("reason") or "",
                     )
             except NotAllowed as exc:
                 return _forbidden(request, exc.message, task.get_absolute_url())
@@ -527,23 +545,10 @@ def task_edit(request, pk: int):
         else ""
     )
     form = TaskForm(
-        initial={
-            "title": task.title,
-            "goal": task.goal,
-            "expected_outcome": task.expected_outcome,
-            "value": task.value,
-            "task_type": task.task_type,
-            "priority": task.priority,
-            "reviewer": task.reviewer_id,
-            "start_date": task.start_date,
-            "due_date": task.due_date,
-            "project": project,
-            "customer": customer,
-            "notes": task.notes,
-            "version": task.version,
-        },
+        initial={**initial, "project": project, "customer": customer},
         edit=True,
         suggest=people,
+        **rights,
     )
     rows = [
         {
