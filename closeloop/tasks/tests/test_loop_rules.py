@@ -169,7 +169,8 @@ def test_a_predecessor_moving_past_the_successors_start_warns_its_owner(chain, h
 
     plan = task_plan(head, fresh(first.parent))
     assert any(
-        second.code in w and "2026-12-21" in w and first.code in w and "2026-12-22" in w for w in plan.warnings
+        second.code in w and "2026-12-21" in w and first.code in w and "2026-12-22" in w
+        for w in plan.warnings
     ), plan.warnings
 
 
