@@ -38,6 +38,25 @@ MAX_DEPTH = 10
 THRESHOLD_LIMIT = Decimal("1e10")
 
 
+ID_MAX = 2**63 - 1
+
+
+def parse_int(value, default: int | None = None) -> int | None:
+    """An integer typed as ASCII digits (optionally signed) within ±ID_MAX, else `default`:
+    "²", "٣", full-width digits and 30-digit numbers in ids and query parameters are not
+    numbers a person meant, and a huge one overflows SQLite's integer (a 500)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if -ID_MAX <= value <= ID_MAX else default
+    if not isinstance(value, str):
+        return default
+    text = value.strip()
+    digits = text[1:] if text[:1] in "+-" else text
+    if not digits or not digits.isascii() or not digits.isdigit() or len(digits) > 19:
+        return default
+    number = int(text)
+    return number if -ID_MAX <= number <= ID_MAX else default
+
+
 def date_errors(errors: dict[str, list[str]], field: str, value: date | None) -> bool:
     """Add a message on `field` when `value` lies outside DATE_MIN..DATE_MAX; True if it did."""
     if value is not None and not DATE_MIN <= value <= DATE_MAX:

@@ -14,6 +14,7 @@ from closeloop.orgs.selectors import led_department_ids
 from closeloop.tasks.models import Priority, Task
 from closeloop.tasks.selectors import access_task
 from closeloop.tasks.states import Status
+from closeloop.tasks.validation import parse_int
 from closeloop.tracking import cadence
 from closeloop.tracking.models import DelayWarning, ProgressUpdate, TaskForecast, WarningStatus
 
@@ -112,10 +113,9 @@ def task_warnings(user: User, task_id: int | str) -> tuple[Task, list[DelayWarni
 
 def access_warning(user: User, pk: int | str) -> DelayWarning:
     """A delay warning on a task the user may see, or NotFound."""
-    try:
-        pk_int = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound(_("Delay warning not found.")) from None
+    pk_int = parse_int(pk)
+    if pk_int is None or pk_int < 1:
+        raise NotFound(_("Delay warning not found."))
     warning = (
         DelayWarning.objects.filter(pk=pk_int, task__in=Task.objects.visible_to(user))
         .select_related("task", "task__department", "task__owner", "raised_by", "decided_by", "escalated_to")

@@ -25,6 +25,7 @@ from closeloop.orgs.selectors import leads, superior_of
 from closeloop.tasks.models import Task
 from closeloop.tasks.services import due_date_moved, record_event, task_transition, task_update
 from closeloop.tasks.states import CLOSED_STATUSES, Status
+from closeloop.tasks.validation import date_errors, date_in_range
 from closeloop.tracking import cadence, forecast
 from closeloop.tracking.models import (
     DelayReason,
@@ -210,7 +211,9 @@ def forecast_refresh(*, task: Task, now: datetime | None = None) -> TaskForecast
     )
     rows.reverse()
     previous = TaskForecast.objects.filter(task_id=task.pk).values_list("at_risk", flat=True).first()
-    start = task.start_date or _created_day(task)
+    start = task.start_date if date_in_range(task.start_date) and task.start_date else _created_day(task)
+    if not date_in_range(task.due_date):
+        return None  # a row from before the date checks: nothing sensible to forecast
     start = min(start, task.due_date)
     result = forecast.compute(
         history=rows, start=start, due=task.due_date, today=today, was_at_risk=bool(previous)
@@ -267,6 +270,8 @@ def delay_warning_raise(
         errors["explanation"] = [_("Explain what happened.")]
     if new_due_date is None:
         errors["new_due_date"] = [_("Give the new due date.")]
+    elif date_errors(errors, "new_due_date", new_due_date):
+        pass
     elif new_due_date < today:
         errors["new_due_date"] = [_("The new due date cannot be before today.")]
     elif new_due_date <= task.due_date:
