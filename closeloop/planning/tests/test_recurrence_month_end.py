@@ -113,4 +113,4 @@ def test_the_summary_names_the_rule_fully(month_end, head):
         rule.frequency, rule.nth_workday = Frequency.MONTHLY_LAST_WORKDAY, None
         assert rule.summary == "每月最后一个工作日"
         rule.frequency, rule.weekday = Frequency.WEEKLY, 2
-        assert rule.summary == "每周三"
+        assert rule.summary == "每星期三"

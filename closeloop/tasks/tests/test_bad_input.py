@@ -39,8 +39,14 @@ def task_body(**kw):
         ({"title": "周报\x00"}, "title"),
         ({"goal": "x" * 10_001}, "goal"),
         ({"notes": "备注\x00"}, "notes"),
-        ({"criteria": [{"text": "准确", "metric": "准确率", "comparator": ">=", "threshold": "1e309"}]}, "criteria.1"),
-        ({"criteria": [{"text": "准确", "metric": "准确率", "comparator": ">=", "threshold": "NaN"}]}, "criteria.1"),
+        (
+            {"criteria": [{"text": "准确", "metric": "准确率", "comparator": ">=", "threshold": "1e309"}]},
+            "criteria.1",
+        ),
+        (
+            {"criteria": [{"text": "准确", "metric": "准确率", "comparator": ">=", "threshold": "NaN"}]},
+            "criteria.1",
+        ),
     ],
 )
 def test_a_task_with_bad_input_is_refused_naming_the_field(head, member, sales, change, field):
