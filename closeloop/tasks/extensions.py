@@ -9,6 +9,8 @@ each app registers its callables in `AppConfig.ready()`, as jobs register with t
 - A *decision source* is `fn(user, limit) -> (count, [Decision])`: what waits for this
   person's decision (tracking's delay warnings; collab may add escalations), shown on
   我的工作 next to the tasks awaiting their acceptance.
+- A *quick action* source is `fn(request, task) -> [(label, url)]`: links shown at the top
+  of the task page with the status buttons (tracking: 更新进度, 发起延期预警 for the owner).
 - *Row flags* are a pair: `prepare(queryset) -> queryset` loads what the flags need with the
   list's own query (so lists stay constant-query), and `render(task, today) -> str`.
 """
@@ -75,6 +77,20 @@ def task_context(request: HttpRequest, task, *, suggest=None) -> dict:
     for fn in _contexts:
         ctx.update(fn(request, task, suggest=suggest))
     return ctx
+
+
+QuickActions = Callable[[HttpRequest, object], list[tuple[str, str]]]
+_quick_actions: list[QuickActions] = []
+
+
+def register_quick_actions(fn: QuickActions) -> None:
+    if fn not in _quick_actions:
+        _quick_actions.append(fn)
+
+
+def quick_actions(request: HttpRequest, task) -> list[tuple[str, str]]:
+    """The (label, url) links every registered source offers on this task, in order."""
+    return [pair for fn in _quick_actions for pair in fn(request, task)]
 
 
 def register_task_panel(fn: Panel) -> None:

@@ -66,7 +66,18 @@ def pending_decisions(user, limit: int) -> tuple[int, list[extensions.Decision]]
     return count, rows
 
 
+def owner_actions(request, task) -> list[tuple[str, str]]:
+    """更新进度 and 发起延期预警 at the top of the task page, for the owner of an open task."""
+    if request.user.pk != task.owner_id or not task.is_open:
+        return []
+    return [
+        (str(_("Update progress")), reverse("tracking:task_updates", args=[task.pk])),
+        (str(_("Raise a delay warning")), reverse("tracking:warning_new", args=[task.pk])),
+    ]
+
+
 def register() -> None:
+    extensions.register_quick_actions(owner_actions)
     extensions.register_decision_source(pending_decisions)
     extensions.register_task_panel(task_panel)
     extensions.register_row_flags(prepare=with_flags, render=risk_flag)

@@ -171,13 +171,13 @@ def template_apply(
         i
         for i, item in enumerate(template.items, start=1)
         if not all(
-            isinstance(item.get(k, 0), int) and 0 <= item.get(k, 0) <= STEP_MAX_WORKDAYS
+            isinstance(item.get(k, 0), int) and abs(item.get(k, 0)) <= STEP_MAX_WORKDAYS
             for k in ("offset", "duration")
         )
     ] + [
         i
         for i, m in enumerate(template.milestones or [], start=1)
-        if not (isinstance(m.get("offset", 0), int) and 0 <= m.get("offset", 0) <= STEP_MAX_WORKDAYS)
+        if not (isinstance(m.get("offset", 0), int) and abs(m.get("offset", 0)) <= STEP_MAX_WORKDAYS)
     ]
     if far:
         raise ValidationFailed(

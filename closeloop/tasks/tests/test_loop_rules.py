@@ -174,6 +174,27 @@ def test_a_predecessor_moving_past_the_successors_start_warns_its_owner(chain, h
     ), plan.warnings
 
 
+def test_the_override_on_the_web_and_the_api(chain, head, member):
+    _first, second = chain
+    page = english_client(member).get(f"/tasks/{second.pk}/")
+    assert "Waits for:" in page.content.decode() and "Let it start anyway" not in page.content.decode()
+    refused = english_client(member).post(
+        f"/api/v1/tasks/{second.pk}/transition", {"to": "in_progress"}, content_type="application/json"
+    )
+    assert refused.status_code == 409 and "用户画像分析" in refused.json()["message"]
+    assert "Let it start anyway" in english_client(head).get(f"/tasks/{second.pk}/").content.decode()
+    r = english_client(head).post(
+        f"/api/v1/tasks/{second.pk}/override-dependencies",
+        {"note": "先用上周数据"},
+        content_type="application/json",
+    )
+    assert r.status_code == 200, r.content
+    r = english_client(member).post(
+        f"/api/v1/tasks/{second.pk}/transition", {"to": "in_progress"}, content_type="application/json"
+    )
+    assert r.status_code == 200, r.content
+
+
 # -- 3. the parent follows its subtasks ---------------------------------------------------------
 
 

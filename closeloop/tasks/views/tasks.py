@@ -221,6 +221,11 @@ def _detail_context(request, task: Task, **extra) -> dict:
         "action_error": None,
         "open_panel": "",
         "extension_panels": extensions.task_panels(request, task),
+        "quick_actions": extensions.quick_actions(request, task),
+        # The head may let a task start before its predecessors (recorded); others see why not.
+        "waiting_for": services.open_predecessors(task) if task.status == Status.NOT_STARTED else [],
+        "may_override": task.status == Status.NOT_STARTED
+        and permissions.can_override_dependencies(user, task),
     }
     ctx.update(extensions.task_context(request, task, suggest=people))
     ctx.update(extra)
@@ -261,6 +266,22 @@ def task_transition(request, pk: int):
     except ValueError:
         label = to
     messages.success(request, _("The task is now “%(status)s”.") % {"status": label})
+    return redirect(task)
+
+
+@login_required
+@require_POST
+def dependency_override(request, pk: int):
+    """The head or deputy lets the task start before its predecessors are done."""
+    task = selectors.access_task(request.user, pk)
+    note = request.POST.get("note", "")
+    try:
+        services.dependency_override(actor=request.user, task=task, note=note)
+    except NotAllowed as exc:
+        return _forbidden(request, exc.message, task.get_absolute_url())
+    except DomainError as exc:
+        return _action_failed(request, pk, exc, open_panel="override", posted_note=note)
+    messages.success(request, _("The owner may start the task now; the override is in the activity log."))
     return redirect(task)
 
 
