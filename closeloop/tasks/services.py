@@ -40,6 +40,7 @@ from closeloop.tasks.validation import (
     _check_fields,
     _check_intake,
     _clean_criteria,
+    date_in_range,
     department_policy,
     known_names,
     reviewer_errors,
@@ -341,6 +342,11 @@ def task_update(
             task_type=merged["task_type"],
             priority=merged["priority"],
         )
+        for f in ("start_date", "due_date"):
+            # A row from before the date checks keeps working (progress, notes…) until the
+            # date itself is corrected; only a date being written must be in range.
+            if f not in changed and not date_in_range(getattr(current, f)):
+                errors.pop(f, None)
         if "due_date" in changed:
             if not permissions.can_move_due_date(actor, current):
                 errors.setdefault("due_date", []).append(

@@ -85,3 +85,27 @@ def test_my_work_of_a_head_lists_the_warnings_to_decide(started, head, member):
     assert "Waiting for my decision" in text and started.title in text
     # The member asked; it is not theirs to decide.
     assert "Waiting for my decision" not in english_client(member).get("/").content.decode()
+
+
+def test_an_old_row_starting_on_0001_01_01_still_takes_daily_updates(started, member):
+    from closeloop.tasks.models import Task
+
+    Task.objects.filter(pk=started.pk).update(start_date=dt.date(1, 1, 1))
+    web = english_client(member)
+    assert web.get("/updates/today/").status_code == 200
+    assert web.get(f"/tasks/{started.pk}/updates/").status_code == 200
+    r = web.post(
+        f"/api/v1/tasks/{started.pk}/updates",
+        {"state": "in_progress", "percent": 30},
+        content_type="application/json",
+    )
+    assert r.status_code in (200, 201), r.content
+
+
+def test_a_delay_to_year_9999_is_refused_naming_the_field(started, member):
+    r = english_client(member).post(
+        f"/api/v1/tasks/{started.pk}/delay-warnings",
+        {"reason": "resources", "explanation": "人手不够", "new_due_date": "9999-12-31"},
+        content_type="application/json",
+    )
+    assert r.status_code == 422 and "new_due_date" in r.json()["fields"], r.content
