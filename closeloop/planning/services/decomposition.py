@@ -170,6 +170,8 @@ def milestone_add(*, actor: User, task: Task, title: str, date_: date | None) ->
     title = (title or "").strip()
     if not title:
         errors.setdefault("title", []).append(_("A milestone needs a name."))
+    elif "\x00" in title:
+        errors.setdefault("title", []).append(_("The text contains a NUL character."))
     elif len(title) > 200:
         errors.setdefault("title", []).append(_("The name is longer than 200 characters."))
     if date_ is None:

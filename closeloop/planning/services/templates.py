@@ -101,6 +101,9 @@ def template_validate(items: Any) -> list[dict]:
         if not title:
             errors.setdefault(key, []).append(_("Step %(n)s needs a title.") % {"n": i})
             continue
+        if "\x00" in title:
+            errors.setdefault(key, []).append(_("The text contains a NUL character."))
+            continue
         try:
             offset = int(item.get("offset", 0))
             duration = int(item.get("duration", 0))

@@ -109,3 +109,11 @@ def test_rows_already_holding_out_of_range_dates_still_render_flagged(task, head
     assert b"\xe2\x9a\xa0" in calendar_for(member)  # ⚠ on the odd row, the feed still builds
     owner = english_client(member)
     assert owner.get(f"/tasks/{task.pk}/").status_code == 200
+
+
+def test_nul_in_a_comment_or_milestone_is_refused(task, head):
+    api = english_client(head)
+    r = post_json(api, f"/api/v1/tasks/{task.pk}/comments", {"body": "看这里\x00"})
+    assert r.status_code == 422 and "body" in r.json()["fields"]
+    r = post_json(api, f"/api/v1/tasks/{task.pk}/milestones", {"title": "上线\x00", "date": "2026-12-18"})
+    assert r.status_code == 422 and "title" in r.json()["fields"]
