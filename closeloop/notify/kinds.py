@@ -106,6 +106,26 @@ for _kind in [
         action=_("Update progress or ask for a delay"),
     ),
     Kind(
+        "task.due_date_changed",
+        _("%(by)s moved the due date of %(code)s %(title)s from %(old_due)s to %(due)s"),
+        "%(note)s",
+        personal=True,
+        action=_("Open the task"),
+    ),
+    Kind(
+        "task.dependency_slipped",
+        _("%(pred)s is now due %(due)s, after %(code)s %(title)s was to start (%(start)s)"),
+        personal=True,
+        action=_("Check the plan"),
+    ),
+    Kind(
+        "task.dependency_overridden",
+        _("%(by)s let %(code)s %(title)s start before its predecessors are done"),
+        "%(note)s",
+        personal=True,
+        action=_("Open the task"),
+    ),
+    Kind(
         "mentioned",
         _("%(by)s mentioned you on %(code)s %(title)s"),
         "%(note)s",

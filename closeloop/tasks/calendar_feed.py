@@ -5,7 +5,7 @@ The token in the URL is the only credential (calendar apps cannot log in): ungue
 per person, resettable, gone with the account and refused once the person has left."""
 
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -21,6 +21,7 @@ from icalendar import Calendar, Event
 from closeloop.orgs.models import User
 from closeloop.tasks.models import CalendarToken, Milestone, Task
 from closeloop.tasks.states import CLOSED_STATUSES
+from closeloop.tasks.validation import date_in_range
 
 FEED_LIMIT = 1000
 
@@ -52,6 +53,12 @@ def feed_url(token: CalendarToken) -> str:
     return f"{settings.SITE_URL.rstrip('/')}/calendar/{token.token}.ics"
 
 
+def _day_after(d):
+    """The exclusive end of an all-day event; a row at date.max (written before the date checks)
+    ends on its own day rather than overflowing."""
+    return d + timedelta(days=1) if d < date.max else d
+
+
 def calendar_for(user: User) -> bytes:
     host = urlsplit(settings.SITE_URL).hostname or "closeloop"
     cal = Calendar()
@@ -70,8 +77,9 @@ def calendar_for(user: User) -> bytes:
         event.add("uid", f"task-{task.pk}@{host}")
         event.add("dtstamp", task.updated_at or timezone.now())
         event.add("dtstart", task.due_date)
-        event.add("dtend", task.due_date + timedelta(days=1))
-        event.add("summary", _("Due: %(code)s %(title)s") % {"code": task.full_code, "title": task.title})
+        event.add("dtend", _day_after(task.due_date))
+        summary = _("Due: %(code)s %(title)s") % {"code": task.full_code, "title": task.title}
+        event.add("summary", summary if date_in_range(task.due_date) else f"⚠ {summary}")
         url = settings.SITE_URL.rstrip("/") + task.get_absolute_url()
         event.add("url", url)
         event.add(
@@ -94,7 +102,7 @@ def calendar_for(user: User) -> bytes:
         event.add("uid", f"milestone-{milestone.pk}@{host}")
         event.add("dtstamp", milestone.created_at or timezone.now())
         event.add("dtstart", milestone.date)
-        event.add("dtend", milestone.date + timedelta(days=1))
+        event.add("dtend", _day_after(milestone.date))
         event.add(
             "summary",
             _("Milestone: %(title)s (%(code)s)") % {"title": milestone.title, "code": task.full_code},

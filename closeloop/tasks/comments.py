@@ -32,6 +32,11 @@ def comment_add(*, actor: User, task: Task, body: str) -> Comment:
     body = (body or "").strip()
     if not body:
         raise ValidationFailed(_("body: Write something."), fields={"body": [_("Write something.")]})
+    if "\x00" in body:  # PostgreSQL cannot store it
+        raise ValidationFailed(
+            _("The text contains a NUL character."),
+            fields={"body": [_("The text contains a NUL character.")]},
+        )
     if len(body) > COMMENT_MAX:
         raise ValidationFailed(
             _("body: A comment is at most 5000 characters."), fields={"body": [_("At most 5000 characters.")]}

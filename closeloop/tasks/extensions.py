@@ -7,11 +7,17 @@ each app registers its callables in `AppConfig.ready()`, as jobs register with t
   context (planning's plan: subtasks, dependencies, milestones, recurrence, comments).
 - A *panel* is `fn(request, task) -> str` (rendered HTML), shown on the task page.
 - A *home panel* is `fn(request) -> str` (rendered HTML, "" for nothing), shown on 我的工作.
+- A *decision source* is `fn(user, limit) -> (count, [Decision])`: what waits for this
+  person's decision (tracking's delay warnings; collab may add escalations), shown on
+  我的工作 next to the tasks awaiting their acceptance.
+- A *quick action* source is `fn(request, task) -> [(label, url)]`: links shown at the top
+  of the task page with the status buttons (tracking: 更新进度, 发起延期预警 for the owner).
 - *Row flags* are a pair: `prepare(queryset) -> queryset` loads what the flags need with the
   list's own query (so lists stay constant-query), and `render(task, today) -> str`.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import QuerySet
@@ -31,6 +37,37 @@ _home_panels: list[Callable[[HttpRequest], str]] = []
 _row_flags: list[tuple[Prepare, RenderFlags]] = []
 
 
+@dataclass(frozen=True)
+class Decision:
+    """One thing waiting for someone's decision: what kind (a short label, "延期预警"), the
+    line to show, where to decide it, and an optional date to decide by."""
+
+    kind: str
+    text: str
+    url: str
+    by: str = ""
+
+
+DecisionSource = Callable[..., tuple[int, list[Decision]]]
+_decisions: list[DecisionSource] = []
+
+
+def register_decision_source(fn: DecisionSource) -> None:
+    if fn not in _decisions:
+        _decisions.append(fn)
+
+
+def decisions_for(user, *, limit: int = 10) -> tuple[int, list[Decision]]:
+    """Everything the registered sources say waits for `user`'s decision: (total count, the
+    first `limit` of each source)."""
+    total, rows = 0, []
+    for fn in _decisions:
+        count, items = fn(user, limit)
+        total += count
+        rows.extend(items)
+    return total, rows
+
+
 def register_task_context(fn: Context) -> None:
     if fn not in _contexts:
         _contexts.append(fn)
@@ -42,6 +79,20 @@ def task_context(request: HttpRequest, task, *, suggest=None) -> dict:
     for fn in _contexts:
         ctx.update(fn(request, task, suggest=suggest))
     return ctx
+
+
+QuickActions = Callable[[HttpRequest, object], list[tuple[str, str]]]
+_quick_actions: list[QuickActions] = []
+
+
+def register_quick_actions(fn: QuickActions) -> None:
+    if fn not in _quick_actions:
+        _quick_actions.append(fn)
+
+
+def quick_actions(request: HttpRequest, task) -> list[tuple[str, str]]:
+    """The (label, url) links every registered source offers on this task, in order."""
+    return [pair for fn in _quick_actions for pair in fn(request, task)]
 
 
 def register_task_panel(fn: Panel) -> None:

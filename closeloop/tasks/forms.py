@@ -131,16 +131,44 @@ class TaskForm(forms.Form):
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, departments=None, edit: bool = False, suggest=None, **kwargs):
+    reason = forms.CharField(
+        label=_("Why the due date moves"),
+        required=False,
+        max_length=500,
+        help_text=_("Required when you change the due date; kept in the activity log, the owner is told."),
+    )
+
+    def __init__(
+        self,
+        *args,
+        departments=None,
+        edit: bool = False,
+        suggest=None,
+        can_move_due: bool = True,
+        can_name_reviewer: bool = True,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         people = active_people()
         self.fields["owner"].queryset = people
         self.fields["reviewer"].queryset = people
         self.fields["collaborators"].queryset = people
         suggest_people(self, suggest)
+        if not edit:
+            del self.fields["reason"]
         if edit:
             for name in ("department", "owner", "collaborators"):
                 del self.fields[name]
+            if not can_move_due:
+                # The owner moves the due date through a delay warning (DESIGN.md).
+                self.fields["due_date"].disabled = True
+                self.fields["due_date"].help_text = _(
+                    "To move the due date, raise a delay warning on the task page: the head decides."
+                )
+                del self.fields["reason"]
+            if not can_name_reviewer:
+                self.fields["reviewer"].disabled = True
+                self.fields["reviewer"].help_text = _("Named by the initiator or the department head.")
         else:
             self.fields["department"].queryset = departments
             del self.fields["version"]

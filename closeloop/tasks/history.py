@@ -124,6 +124,21 @@ def describe_event(event, names: dict) -> list[str]:
             _("%(actor)s removed collaborator %(person)s")
             % {"actor": actor, "person": _value("user", before.get("user"), names)}
         ]
+    if verb == "due_date_changed":
+        return [
+            _("%(actor)s changed the due date from %(before)s to %(after)s: %(reason)s")
+            % {
+                "actor": actor,
+                "before": before.get("due_date", ""),
+                "after": after.get("due_date", ""),
+                "reason": event.note,
+            }
+        ]
+    if verb == "dependency_overridden":
+        return [
+            _("%(actor)s let the task start before its predecessors were done: %(reason)s")
+            % {"actor": actor, "reason": event.note}
+        ]
     if verb == "became_overdue":
         return [_("The task became overdue (it was due %(date)s)") % {"date": after.get("due_date", "")}]
     values = {

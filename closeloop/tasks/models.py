@@ -491,6 +491,7 @@ class Frequency(models.TextChoices):
     WEEKLY = "weekly", _("Weekly")
     MONTHLY_WORKDAY = "monthly_workday", _("Monthly, on the Nth working day")
     MONTHLY_DATE = "monthly_date", _("Monthly, on a date (next working day if not one)")
+    MONTHLY_LAST_WORKDAY = "monthly_last_workday", _("Monthly, on the last working day")
 
 
 class RecurrenceRule(models.Model):
@@ -524,4 +525,35 @@ class RecurrenceRule(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_frequency_display()} {self.prototype_id}"
+        return f"{self.summary} {self.prototype_id}"
+
+    @property
+    def summary(self) -> str:
+        """The rule in full words: "每周三", "每月第 3 个工作日", "每月 31 日", "每月最后一个工作日"."""
+        from django.utils.translation import gettext
+
+        if self.frequency == Frequency.WEEKLY:
+            names = [
+                gettext("Monday"),
+                gettext("Tuesday"),
+                gettext("Wednesday"),
+                gettext("Thursday"),
+                gettext("Friday"),
+                gettext("Saturday"),
+                gettext("Sunday"),
+            ]
+            day = names[self.weekday] if self.weekday is not None and 0 <= self.weekday <= 6 else "?"
+            return gettext("Every %(weekday)s") % {"weekday": day}
+        if self.frequency == Frequency.MONTHLY_WORKDAY:
+            return gettext("Monthly on working day %(n)s") % {"n": self.nth_workday}
+        if self.frequency == Frequency.MONTHLY_DATE:
+            if (self.day_of_month or 0) >= 29:
+                return gettext(
+                    "Monthly on day %(n)s (the month's last day when shorter; the working day before a day off)"
+                ) % {"n": self.day_of_month}
+            return gettext("Monthly on day %(n)s (the next working day after a day off)") % {
+                "n": self.day_of_month
+            }
+        if self.frequency == Frequency.MONTHLY_LAST_WORKDAY:
+            return gettext("Monthly on the last working day")
+        return str(self.frequency)

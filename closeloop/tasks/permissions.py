@@ -17,6 +17,17 @@ def can_reassign(user, task) -> bool:
     return user.pk == task.initiator_id or leads(user, task.department_id)
 
 
+def can_move_due_date(user, task) -> bool:
+    """Change a due date directly (with a reason): initiator, head or deputy. The owner moves
+    it only through a delay warning the head or deputy decides."""
+    return user.pk == task.initiator_id or leads(user, task.department_id)
+
+
+def can_override_dependencies(user, task) -> bool:
+    """Let a task start before its predecessors are done: the department's head or deputy."""
+    return leads(user, task.department_id)
+
+
 def can_cancel(user, task) -> bool:
     return user.pk == task.initiator_id or leads(user, task.department_id)
 

@@ -17,6 +17,7 @@ from closeloop.tasks.models import AcceptanceCriterion, Comment, Task, TaskColla
 from closeloop.tasks.permissions import plays
 from closeloop.tasks.search import match_sql
 from closeloop.tasks.states import CLOSED_STATUSES, TRANSITIONS, Status
+from closeloop.tasks.validation import parse_int
 from closeloop.tasks.visibility import Visibility, forget_visibility, visibility, visibility_q
 
 
@@ -24,10 +25,9 @@ def access_task(user, pk: int | str, *, for_update: bool = False) -> Task:
     """Fetch a task the user may see, or raise NotFound (never tells "exists but hidden").
     Loads the row by its key and checks it against the same rule as `visible_to`, rather
     than compiling the whole visibility clause for one row."""
-    try:
-        pk_int = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound(_("Task not found.")) from None
+    pk_int = parse_int(pk)
+    if pk_int is None or pk_int < 1:
+        raise NotFound(_("Task not found."))
     qs = Task.objects.select_related("department", "owner", "initiator", "reviewer", "project", "customer")
     if for_update:
         qs = qs.select_for_update(of=("self",))

@@ -32,13 +32,19 @@ from closeloop.tasks.models import (
 from closeloop.tasks.search import task_index_text
 from closeloop.tasks.states import CLOSED_STATUSES, TRANSITIONS, Actor, Status, targets_from
 from closeloop.tasks.validation import (
+    MAX_DEPTH,
+    REASON_MAX,
+    TEXT_MAX,
     TITLE_MAX,
     CriterionIn,
     _check_fields,
     _check_intake,
     _clean_criteria,
+    date_in_range,
     department_policy,
     known_names,
+    reviewer_errors,
+    text_errors,
 )
 
 # -- helpers -------------------------------------------------------------------------------
@@ -75,6 +81,14 @@ def _reviewers(task: Task) -> list[User]:
         return [task.reviewer]
     dept = task.department
     return [u for u in (dept.head, dept.deputy) if u is not None]
+
+
+LONG_TEXT_FIELDS = ("goal", "expected_outcome", "value", "notes")
+
+
+def _check_texts(errors: dict[str, list[str]], texts: dict[str, str | None]) -> None:
+    for field, text in texts.items():
+        text_errors(errors, field, text, TEXT_MAX)
 
 
 def _differs(task: Task, field: str, value: Any) -> bool:
@@ -130,6 +144,18 @@ def task_create(
         task_type=task_type,
         priority=priority,
     )
+    if reviewer is not None:
+        reviewer_errors(
+            errors=errors,
+            reviewer=reviewer,
+            department=parent.department if parent is not None else department,
+            owner=owner,
+        )
+    _check_texts(errors, {"goal": goal, "expected_outcome": expected_outcome, "value": value, "notes": notes})
+    if parent is not None and parent.depth + 1 > MAX_DEPTH:
+        errors.setdefault("parent", []).append(
+            _("Subtasks nest at most %(n)s levels deep; add this one higher up.") % {"n": MAX_DEPTH}
+        )
     criterion_rows = _clean_criteria(criteria, errors)
     if require_criteria and parent is None and not criterion_rows and "criteria" not in errors:
         errors.setdefault("criteria", []).append(_("Write at least one acceptance criterion."))
@@ -269,11 +295,18 @@ def task_update(
     task: Task,
     expected_version: int | None = None,
     criteria: Sequence[CriterionIn] | None = None,
+    reason: str = "",
     **changes: Any,
 ) -> Task:
-    """Edit a task's fields (owner, initiator, head or deputy). Moving the due date of a
-    started task is for the initiator and the head; the owner asks through a delay warning.
-    Progress is the owner's, on leaf tasks only. Compare-and-sets on `version`."""
+    """Edit a task's fields (owner, initiator, head or deputy). Compare-and-sets on `version`.
+
+    The due date (DESIGN.md "Who may do what"): the initiator, head or deputy move it directly
+    and must give `reason` (kept in the event log, ValidationFailed on `reason` without one);
+    the owner never does (ValidationFailed on `due_date`: they raise a delay warning).
+    `original_due_date` is never touched; the owner and the head are notified and successors
+    whose start the new date passes are warned (`due_date_moved`). The reviewer is named by the
+    initiator, head or deputy only, and only a lead or manager/supervisor of the department
+    (`validation.reviewer_errors`). Progress is the owner's, on leaf tasks only."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationFailed(
@@ -309,12 +342,33 @@ def task_update(
             task_type=merged["task_type"],
             priority=merged["priority"],
         )
-        if "due_date" in changed and current.status != Status.NOT_STARTED:
-            if not permissions.can_reassign(actor, current):
+        for f in ("start_date", "due_date"):
+            # A row from before the date checks keeps working (progress, notes…) until the
+            # date itself is corrected; only a date being written must be in range.
+            if f not in changed and not date_in_range(getattr(current, f)):
+                errors.pop(f, None)
+        if "due_date" in changed:
+            if not permissions.can_move_due_date(actor, current):
                 errors.setdefault("due_date", []).append(
                     _(
                         "Only the initiator or the department head can move the due date; raise a delay warning instead."
                     )
+                )
+            elif not (reason or "").strip():
+                errors.setdefault("reason", []).append(_("Say why the due date moves."))
+            elif len(reason) > REASON_MAX or "\x00" in reason:
+                errors.setdefault("reason", []).append(_("The reason is longer than 500 characters."))
+        if "reviewer" in changed:
+            if not permissions.can_reassign(actor, current):
+                errors.setdefault("reviewer", []).append(
+                    _("Only the initiator or the department head names the reviewer.")
+                )
+            elif changed["reviewer"] is not None:
+                reviewer_errors(
+                    errors=errors,
+                    reviewer=changed["reviewer"],
+                    department=current.department,
+                    owner=current.owner,
                 )
         if "progress" in changed:
             p = changed["progress"]
@@ -330,6 +384,7 @@ def task_update(
             not isinstance(changed["weight"], int) or not 1 <= changed["weight"] <= 100
         ):
             errors.setdefault("weight", []).append(_("The weight is a whole number from 1 to 100."))
+        _check_texts(errors, {k: v for k, v in changed.items() if k in LONG_TEXT_FIELDS})
         criterion_rows = _clean_criteria(criteria, errors) if criteria is not None else None
         if criterion_rows is not None and not criterion_rows and current.parent_id is None:
             errors.setdefault("criteria", []).append(_("Write at least one acceptance criterion."))
@@ -340,8 +395,6 @@ def task_update(
         updates = dict(changed)
         if "title" in updates:
             updates["title"] = updates["title"].strip()
-        if "due_date" in updates and current.status == Status.NOT_STARTED:
-            updates["original_due_date"] = updates["due_date"]
         if {"title", "customer", "project"} & set(updates):
             customer = updates.get("customer", current.customer)
             project = updates.get("project", current.project)
@@ -359,8 +412,8 @@ def task_update(
             raise Conflict(
                 _("Someone else changed this task meanwhile; reload and try again."), code="version_conflict"
             )
-        before = {k: _plain(getattr(current, k)) for k in changed}
-        after = {k: _plain(v) for k, v in changed.items()}
+        before = {k: _plain(getattr(current, k)) for k in changed if k != "due_date"}
+        after = {k: _plain(v) for k, v in changed.items() if k != "due_date"}
         if criterion_rows is not None:
             old = list(AcceptanceCriterion.objects.filter(task=current).values_list("text", flat=True))
             AcceptanceCriterion.objects.filter(task=current).delete()
@@ -373,9 +426,73 @@ def task_update(
                 after["criteria"] = new
         if before or after:
             record_event(task=current, actor=actor, verb="updated", before=before, after=after)
+        if "due_date" in changed:
+            old_due = current.due_date
+            current.due_date = changed["due_date"]
+            record_event(
+                task=current,
+                actor=actor,
+                verb="due_date_changed",
+                before={"due_date": old_due.isoformat()},
+                after={"due_date": current.due_date.isoformat()},
+                note=reason.strip(),
+            )
+            dept = current.department
+            notify(
+                recipients=[u for u in (current.owner, dept.head) if u is not None],
+                kind="task.due_date_changed",
+                data=task_message(
+                    current, actor, due=current.due_date.isoformat(), old_due=old_due.isoformat(), note=reason
+                ),
+                link=current.get_absolute_url(),
+                actor=actor,
+            )
+            due_date_moved(actor=actor, task=current, old_due=old_due)
         if current.parent_id and ({"progress", "weight"} & set(changed)):
             progress_roll_up(actor=actor, task=current)
     return Task.objects.select_related("department", "owner", "initiator", "reviewer").get(pk=task.pk)
+
+
+def successors_passed(task: Task) -> list[Task]:
+    """Open finish-to-start successors of `task` that would start on or before its due date:
+    their plan no longer holds (DESIGN.md "The loop" 2)."""
+    return list(
+        Task.objects.filter(
+            predecessor_links__predecessor_id=task.pk,
+            start_date__isnull=False,
+            start_date__lte=task.due_date,
+        )
+        .exclude(status__in=CLOSED_STATUSES)
+        .select_related("owner")
+        .order_by("id")
+    )
+
+
+def due_date_moved(*, actor: User | None, task: Task, old_due: date) -> list[Task]:
+    """After `task.due_date` moved from `old_due` (by `task_update` or an approved delay
+    warning): warn the owner of each open successor whose start the new date now reaches
+    (kind `task.dependency_slipped`), once per move. Returns those successors. Call inside the
+    writing transaction, with `task.due_date` already the new date."""
+    if task.due_date <= old_due:
+        return []
+    hit = [s for s in successors_passed(task) if s.start_date > old_due]
+    for succ in hit:
+        notify(
+            recipients=[succ.owner],
+            kind="task.dependency_slipped",
+            data={
+                "task": succ.pk,
+                "code": succ.full_code,
+                "title": succ.title,
+                "by": actor.display_name if actor is not None else "",
+                "pred": task.full_code,
+                "due": task.due_date.isoformat(),
+                "start": succ.start_date.isoformat(),
+            },
+            link=succ.get_absolute_url(),
+            actor=actor,
+        )
+    return hit
 
 
 def rolled_up_progress(children: Iterable[tuple[int, int, str]]) -> int | None:
@@ -502,10 +619,42 @@ _TIMESTAMP_ON = {
 }
 
 
-def task_transition(*, actor: User, task: Task, to: str, note: str = "") -> Task:
+def open_predecessors(task: Task) -> list[Task]:
+    """Finish-to-start predecessors of `task` not finished yet (neither done nor cancelled)."""
+    return list(
+        Task.objects.filter(successor_links__successor_id=task.pk)
+        .exclude(status__in=CLOSED_STATUSES)
+        .select_related("department")
+        .order_by("id")
+    )
+
+
+def open_subtasks(task: Task) -> list[Task]:
+    """The children of `task` neither done nor cancelled."""
+    return list(
+        Task.objects.filter(parent_id=task.pk)
+        .exclude(status__in=CLOSED_STATUSES)
+        .select_related("department")
+        .order_by("id")
+    )
+
+
+def _codes(tasks: Sequence[Task]) -> str:
+    return "、".join(f"{t.full_code} {t.title}" for t in tasks)
+
+
+def task_transition(
+    *, actor: User, task: Task, to: str, note: str = "", override_dependencies: bool = False
+) -> Task:
     """Move a task along the status machine (`states.TRANSITIONS`). Refuses a move the table
     does not have (naming the allowed ones) or one the actor may not take. Compare-and-sets
-    the status: if another request moved the task first, answers Conflict, never overwrites."""
+    the status: if another request moved the task first, answers Conflict, never overwrites.
+
+    Starting a task whose finish-to-start predecessor is open is refused (Conflict
+    `predecessor_open`, naming it) unless a head or deputy overrode it (`dependency_override`,
+    or `override_dependencies=True` when the actor leads the department: recorded as an event).
+    Submitting a task with an open subtask is refused (Conflict `subtask_open`, naming it).
+    Starting a subtask starts its 未开始 ancestors (DESIGN.md "The loop" 2)."""
     try:
         target = Status(to)
     except ValueError:
@@ -534,6 +683,27 @@ def task_transition(*, actor: User, task: Task, to: str, note: str = "") -> Task
     if target == Status.REWORK and not note.strip():
         raise ValidationFailed(_("Say what must be reworked."), fields={"note": [_("Give comments.")]})
 
+    overriding = False
+    if target == Status.IN_PROGRESS and source == Status.NOT_STARTED:
+        waiting = open_predecessors(task)
+        if waiting and not TaskEvent.objects.filter(task=task, verb="dependency_overridden").exists():
+            if override_dependencies and permissions.can_override_dependencies(actor, task):
+                overriding = True
+            else:
+                raise Conflict(
+                    _("%(code)s waits for %(preds)s to finish first; ask the department head to override.")
+                    % {"code": task.full_code, "preds": _codes(waiting)},
+                    code="predecessor_open",
+                )
+    if target == Status.SUBMITTED:
+        children = open_subtasks(task)
+        if children:
+            raise Conflict(
+                _("Subtasks still open: %(subs)s. Finish or cancel them before submitting.")
+                % {"subs": _codes(children)},
+                code="subtask_open",
+            )
+
     now = timezone.now()
     updates: dict[str, Any] = {"status": target, "version": F("version") + 1, "updated_at": now}
     stamp = _TIMESTAMP_ON.get(target)
@@ -547,6 +717,8 @@ def task_transition(*, actor: User, task: Task, to: str, note: str = "") -> Task
             raise Conflict(
                 _("Someone else changed this task meanwhile; reload and try again."), code="version_conflict"
             )
+        if overriding:
+            record_event(task=task, actor=actor, verb="dependency_overridden", note=note)
         record_event(
             task=task,
             actor=actor,
@@ -558,7 +730,58 @@ def task_transition(*, actor: User, task: Task, to: str, note: str = "") -> Task
         _notify_transition(actor=actor, task=task, target=target, note=note)
         if task.parent_id and target in (Status.DONE, Status.CANCELLED):
             progress_roll_up(actor=actor, task=task)
+        if task.parent_id and target == Status.IN_PROGRESS:
+            _start_ancestors(actor=actor, task=task, now=now)
     return Task.objects.select_related("department", "owner", "initiator", "reviewer").get(pk=task.pk)
+
+
+def _start_ancestors(*, actor: User, task: Task, now: datetime) -> None:
+    """A parent follows its subtasks: each 未开始 ancestor of a started subtask becomes 进行中,
+    with an event saying which subtask started it."""
+    ids = task.ancestor_ids() if task.path else Task.objects.get(pk=task.pk).ancestor_ids()
+    for ancestor_id in reversed(ids):
+        rows = Task.objects.filter(pk=ancestor_id, status=Status.NOT_STARTED).update(
+            status=Status.IN_PROGRESS,
+            started_at=now,
+            version=F("version") + 1,
+            updated_at=now,
+        )
+        if rows != 1:
+            continue  # already started (or closed)
+        record_event(
+            task=Task(pk=ancestor_id),
+            actor=actor,
+            verb="status_changed",
+            before={"status": Status.NOT_STARTED},
+            after={"status": Status.IN_PROGRESS, "by_subtask": task.pk},
+            note=_("Started with its subtask %(code)s.") % {"code": task.full_code},
+        )
+
+
+def dependency_override(*, actor: User, task: Task, note: str) -> TaskEvent:
+    """The head or deputy lets `task` start before its finish-to-start predecessors are done
+    (a reason is required). Recorded as a `dependency_overridden` event; the owner is told."""
+    if not permissions.can_override_dependencies(actor, task):
+        raise NotAllowed(
+            _("Only the department head or deputy can let a task start before its predecessors.")
+        )
+    note = (note or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not note:
+        errors["note"] = [_("Say why the task may start before its predecessors are done.")]
+    else:
+        text_errors(errors, "note", note, REASON_MAX)
+    raise_if_errors(errors)
+    with transaction.atomic():
+        event = record_event(task=task, actor=actor, verb="dependency_overridden", note=note)
+        notify(
+            recipients=[task.owner],
+            kind="task.dependency_overridden",
+            data=task_message(task, actor, note=note),
+            link=task.get_absolute_url(),
+            actor=actor,
+        )
+    return event
 
 
 def task_message(task: Task, actor: User, **extra) -> dict:
@@ -618,6 +841,10 @@ __all__ = [
     "progress_roll_up",
     "rolled_up_progress",
     "customer_get_or_create",
+    "dependency_override",
+    "due_date_moved",
+    "open_predecessors",
+    "open_subtasks",
     "project_get_or_create",
     "record_event",
     "task_cancel",

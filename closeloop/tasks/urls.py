@@ -17,6 +17,7 @@ urlpatterns = [
     path("tasks/<int:pk>/edit/", views.task_edit, name="edit"),
     path("tasks/<int:pk>/transition/", views.task_transition, name="transition"),
     path("tasks/<int:pk>/reassign/", views.task_reassign, name="reassign"),
+    path("tasks/<int:pk>/override-dependencies/", views.dependency_override, name="dependency_override"),
     path("tasks/<int:pk>/collaborators/", views.collaborator_add, name="collaborator_add"),
     path(
         "tasks/<int:pk>/collaborators/<int:user_id>/remove/",

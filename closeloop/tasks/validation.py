@@ -10,7 +10,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
-from closeloop.orgs.models import Department, User
+from closeloop.orgs.models import Department, Membership, User
+from closeloop.orgs.selectors import leads
 from closeloop.tasks import intake
 from closeloop.tasks.models import (
     AcceptanceCriterion,
@@ -23,6 +24,92 @@ from closeloop.tasks.models import (
 )
 
 TITLE_MAX = 200
+REASON_MAX = 500
+# Long free text (goal, expected outcome, value, notes): enough for a page of prose.
+TEXT_MAX = 10_000
+# Dates a person can mean: anything outside is a typo or a fuzzer, and breaks date arithmetic
+# (a timeline or .ics feed around 9999-12-31, "daily updates since 0001-01-01").
+DATE_MIN = date(1900, 1, 1)
+DATE_MAX = date(2100, 12, 31)
+# Subtasks under subtasks: deeper than this is no longer a plan (and the materialised path of
+# 11 characters a level fills its 255 at 23).
+MAX_DEPTH = 10
+# A criterion threshold fits the column: 14 digits, 4 after the point.
+THRESHOLD_LIMIT = Decimal("1e10")
+
+
+ID_MAX = 2**63 - 1
+
+
+def parse_int(value, default: int | None = None) -> int | None:
+    """An integer typed as ASCII digits (optionally signed) within ±ID_MAX, else `default`:
+    "²", "٣", full-width digits and 30-digit numbers in ids and query parameters are not
+    numbers a person meant, and a huge one overflows SQLite's integer (a 500)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if -ID_MAX <= value <= ID_MAX else default
+    if not isinstance(value, str):
+        return default
+    text = value.strip()
+    digits = text[1:] if text[:1] in "+-" else text
+    if not digits or not digits.isascii() or not digits.isdigit() or len(digits) > 19:
+        return default
+    number = int(text)
+    return number if -ID_MAX <= number <= ID_MAX else default
+
+
+def date_errors(errors: dict[str, list[str]], field: str, value: date | None) -> bool:
+    """Add a message on `field` when `value` lies outside DATE_MIN..DATE_MAX; True if it did."""
+    if value is not None and not DATE_MIN <= value <= DATE_MAX:
+        errors.setdefault(field, []).append(
+            _("The date must be between %(min)s and %(max)s.")
+            % {"min": DATE_MIN.isoformat(), "max": DATE_MAX.isoformat()}
+        )
+        return True
+    return False
+
+
+def date_in_range(value: date | None) -> bool:
+    """Whether a stored date can be shown and computed with (rows written before the checks)."""
+    return value is None or DATE_MIN <= value <= DATE_MAX
+
+
+def text_errors(errors: dict[str, list[str]], field: str, value: str | None, max_length: int) -> None:
+    """Refuse NUL characters (PostgreSQL cannot store them) and text over `max_length`."""
+    if not value:
+        return
+    if "\x00" in value:
+        errors.setdefault(field, []).append(_("The text contains a NUL character."))
+    elif len(value) > max_length:
+        errors.setdefault(field, []).append(
+            _("The text is longer than %(n)s characters.") % {"n": max_length}
+        )
+
+
+def reviewer_errors(
+    *, errors: dict[str, list[str]], reviewer: User, department: Department, owner: User | None
+) -> None:
+    """The reviewer (DESIGN.md "Who may do what"): the head or deputy of the task's department
+    (or of one above it), or a manager/supervisor member of it — never the owner."""
+    if owner is not None and reviewer.pk == owner.pk:
+        errors.setdefault("reviewer", []).append(_("The owner cannot review their own task."))
+        return
+    if not reviewer.is_active:
+        errors.setdefault("reviewer", []).append(_("The reviewer's account is inactive."))
+        return
+    if reviewer.pk in (department.head_id, department.deputy_id) or leads(reviewer, department.pk):
+        return
+    if Membership.objects.filter(
+        user=reviewer,
+        department=department,
+        role__in=(Membership.Role.MANAGER, Membership.Role.SUPERVISOR),
+    ).exists():
+        return
+    errors.setdefault("reviewer", []).append(
+        _(
+            "%(name)s cannot review tasks of %(dept)s: choose its head, deputy or a manager or supervisor there."
+        )
+        % {"name": reviewer.display_name, "dept": department.name}
+    )
 
 
 @dataclass(frozen=True)
@@ -52,6 +139,12 @@ def _clean_criteria(
             continue
         if len(text) > 500:
             errors.setdefault(key, []).append(_("Criterion %(n)s is longer than 500 characters.") % {"n": i})
+        if len(metric) > 100 or len(unit) > 20:
+            errors.setdefault(key, []).append(
+                _("Criterion %(n)s: the metric is at most 100 characters, the unit 20.") % {"n": i}
+            )
+        if "\x00" in text + metric + unit:
+            errors.setdefault(key, []).append(_("Criterion %(n)s contains a NUL character.") % {"n": i})
         threshold: Decimal | None = None
         if raw_threshold not in (None, ""):
             try:
@@ -60,6 +153,15 @@ def _clean_criteria(
                 errors.setdefault(key, []).append(
                     _("Criterion %(n)s: the threshold must be a number.") % {"n": i}
                 )
+            else:
+                if not threshold.is_finite() or abs(threshold) >= THRESHOLD_LIMIT:
+                    errors.setdefault(key, []).append(
+                        _("Criterion %(n)s: the threshold must be a finite number below 10,000,000,000.")
+                        % {"n": i}
+                    )
+                    threshold = None
+                else:
+                    threshold = threshold.quantize(Decimal("0.0001"))
         measurable = [bool(metric), bool(comparator), threshold is not None]
         if any(measurable) and not all(measurable):
             errors.setdefault(key, []).append(
@@ -93,8 +195,13 @@ def _check_fields(
             errors.setdefault("title", []).append(_("A task needs a title."))
         elif len(title or "") > TITLE_MAX:
             errors.setdefault("title", []).append(_("The title is longer than 200 characters."))
+        elif "\x00" in (title or ""):
+            errors.setdefault("title", []).append(_("The text contains a NUL character."))
+    bad_dates = date_errors(errors, "start_date", start_date)
     if due_date is None:
         errors.setdefault("due_date", []).append(_("A task needs a due date."))
+    elif date_errors(errors, "due_date", due_date) or bad_dates:
+        pass
     elif start_date is not None and due_date < start_date:
         errors.setdefault("due_date", []).append(_("The due date is before the start date."))
     if owner is None:

@@ -4,12 +4,14 @@ links to post an update or raise a warning) and the 有风险 flag on task rows 
 blocked are shown by the tasks app itself)."""
 
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from closeloop.tasks import extensions
 from closeloop.tracking import cadence
 from closeloop.tracking.models import DelayWarning, ProgressUpdate, TaskForecast
-from closeloop.tracking.selectors import Flags, flags_for, with_flags
+from closeloop.tracking.selectors import Flags, flags_for, pending_warnings_for, with_flags
 from closeloop.tracking.templatetags.tracking import flags_html
 
 
@@ -41,6 +43,41 @@ def risk_flag(task, today) -> str:
     return flags_html(only_risk)
 
 
+def pending_decisions(user, limit: int) -> tuple[int, list[extensions.Decision]]:
+    """Delay warnings waiting for `user`'s decision, for 我的工作 (two queries)."""
+    qs = pending_warnings_for(user)
+    count = qs.count()
+    rows = [
+        extensions.Decision(
+            kind=str(_("Delay warning")),
+            text=_("%(code)s %(title)s: %(owner)s asks to move %(due)s → %(new_due)s")
+            % {
+                "code": w.task.full_code,
+                "title": w.task.title,
+                "owner": w.raised_by.display_name,
+                "due": w.old_due_date.isoformat(),
+                "new_due": w.new_due_date.isoformat(),
+            },
+            url=reverse("tracking:warning_decide", args=[w.pk]),
+            by=timezone.localtime(w.decide_by).strftime("%Y-%m-%d %H:%M"),
+        )
+        for w in qs[:limit]
+    ]
+    return count, rows
+
+
+def owner_actions(request, task) -> list[tuple[str, str]]:
+    """更新进度 and 发起延期预警 at the top of the task page, for the owner of an open task."""
+    if request.user.pk != task.owner_id or not task.is_open:
+        return []
+    return [
+        (str(_("Update progress")), reverse("tracking:task_updates", args=[task.pk])),
+        (str(_("Raise a delay warning")), reverse("tracking:warning_new", args=[task.pk])),
+    ]
+
+
 def register() -> None:
+    extensions.register_quick_actions(owner_actions)
+    extensions.register_decision_source(pending_decisions)
     extensions.register_task_panel(task_panel)
     extensions.register_row_flags(prepare=with_flags, render=risk_flag)

@@ -4,7 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,6 +14,7 @@ from closeloop.orgs.selectors import led_department_ids
 from closeloop.tasks.models import Priority, Task
 from closeloop.tasks.selectors import access_task
 from closeloop.tasks.states import Status
+from closeloop.tasks.validation import parse_int
 from closeloop.tracking import cadence
 from closeloop.tracking.models import DelayWarning, ProgressUpdate, TaskForecast, WarningStatus
 
@@ -112,10 +113,9 @@ def task_warnings(user: User, task_id: int | str) -> tuple[Task, list[DelayWarni
 
 def access_warning(user: User, pk: int | str) -> DelayWarning:
     """A delay warning on a task the user may see, or NotFound."""
-    try:
-        pk_int = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound(_("Delay warning not found.")) from None
+    pk_int = parse_int(pk)
+    if pk_int is None or pk_int < 1:
+        raise NotFound(_("Delay warning not found."))
     warning = (
         DelayWarning.objects.filter(pk=pk_int, task__in=Task.objects.visible_to(user))
         .select_related("task", "task__department", "task__owner", "raised_by", "decided_by", "escalated_to")
@@ -127,11 +127,15 @@ def access_warning(user: User, pk: int | str) -> DelayWarning:
 
 
 def pending_warnings_for(user: User) -> QuerySet[DelayWarning]:
-    """Warnings awaiting this person's decision: pending, in departments they lead."""
+    """Warnings awaiting this person's decision: pending, in departments they lead, not their
+    own, and a head's own warning only for those leading the department above
+    (`services.can_decide`)."""
     led = led_department_ids(user)
-    qs = DelayWarning.objects.filter(status=WarningStatus.PENDING)
+    qs = DelayWarning.objects.filter(status=WarningStatus.PENDING).exclude(raised_by=user)
     if not user.is_superuser:
-        qs = qs.filter(task__department_id__in=led)
+        qs = qs.filter(task__department_id__in=led).filter(
+            ~Q(raised_by_id=F("task__department__head_id")) | Q(task__department__parent_id__in=led)
+        )
     return qs.select_related("task", "task__department", "task__owner", "raised_by").order_by(
         "decide_by", "id"
     )

@@ -2,10 +2,11 @@
 
 Task rows belong to the tasks app. Progress and status go through `tasks.services`
 (`task_update`, `task_transition`; task_update also rolls a percent up to the ancestors).
-One write cannot: the due date an approved delay moves (`task_update` treats a new due date
-on a not-started task as re-planning and overwrites `original_due_date`, which a delay must
-keep). That one compare-and-sets the Task row on `version` and records a TaskEvent through
-`tasks.services.record_event`, exactly as the tasks services do.
+One write cannot: the due date an approved delay moves (`task_update` refuses the owner's
+due-date change and asks the head for a reason; an approved warning is that decision). That
+one compare-and-sets the Task row on `version`, records a TaskEvent through
+`tasks.services.record_event` and warns the successors through `tasks.services.due_date_moved`,
+exactly as the tasks services do.
 """
 
 from datetime import date, datetime
@@ -22,8 +23,9 @@ from closeloop.orgs.calendar import add_workdays
 from closeloop.orgs.models import User
 from closeloop.orgs.selectors import leads, superior_of
 from closeloop.tasks.models import Task
-from closeloop.tasks.services import record_event, task_transition, task_update
+from closeloop.tasks.services import due_date_moved, record_event, task_transition, task_update
 from closeloop.tasks.states import CLOSED_STATUSES, Status
+from closeloop.tasks.validation import date_errors, date_in_range
 from closeloop.tracking import cadence, forecast
 from closeloop.tracking.models import (
     DelayReason,
@@ -35,6 +37,29 @@ from closeloop.tracking.models import (
 )
 
 BLOCKER_MAX = 300
+
+
+def warning_deciders(task: Task, raiser_id: int) -> list[User]:
+    """Who is asked to decide a warning raised by `raiser_id` (nobody decides their own): the
+    head's goes to the superior (上级主管), the deputy's to the head, anyone else's to the head
+    and the deputy."""
+    dept = task.department
+    if raiser_id == dept.head_id:
+        superior = superior_of(dept)
+        return [superior] if superior is not None else []
+    return [u for u in (dept.head, dept.deputy) if u is not None and u.pk != raiser_id]
+
+
+def can_decide(user: User, warning: DelayWarning) -> bool:
+    """May `user` decide `warning`: never the one who raised it; a head's warning only someone
+    leading the department above; otherwise anyone leading the task's department (head,
+    deputy, or from above once escalated)."""
+    if user.pk == warning.raised_by_id:
+        return False
+    dept = warning.task.department
+    if warning.raised_by_id == dept.head_id:
+        return user.is_superuser or (dept.parent_id is not None and leads(user, dept.parent_id))
+    return leads(user, dept.pk)
 
 
 def _has_children(task: Task) -> bool:
@@ -186,7 +211,9 @@ def forecast_refresh(*, task: Task, now: datetime | None = None) -> TaskForecast
     )
     rows.reverse()
     previous = TaskForecast.objects.filter(task_id=task.pk).values_list("at_risk", flat=True).first()
-    start = task.start_date or _created_day(task)
+    start = task.start_date if date_in_range(task.start_date) and task.start_date else _created_day(task)
+    if not date_in_range(task.due_date):
+        return None  # a row from before the date checks: nothing sensible to forecast
     start = min(start, task.due_date)
     result = forecast.compute(
         history=rows, start=start, due=task.due_date, today=today, was_at_risk=bool(previous)
@@ -243,6 +270,8 @@ def delay_warning_raise(
         errors["explanation"] = [_("Explain what happened.")]
     if new_due_date is None:
         errors["new_due_date"] = [_("Give the new due date.")]
+    elif date_errors(errors, "new_due_date", new_due_date):
+        pass
     elif new_due_date < today:
         errors["new_due_date"] = [_("The new due date cannot be before today.")]
     elif new_due_date <= task.due_date:
@@ -280,9 +309,8 @@ def delay_warning_raise(
                 },
                 note=explanation,
             )
-            dept = task.department
             notify(
-                recipients=[u for u in (dept.head, dept.deputy) if u is not None],
+                recipients=warning_deciders(task, actor.pk),
                 kind="delay_warning.raised",
                 data={
                     **_task_data(task, actor),
@@ -307,10 +335,13 @@ def delay_warning_decide(
 ) -> DelayWarning:
     """The head or deputy (or, once escalated, anyone leading the department from above)
     approves — the due date moves, `original_due_date` stays — or rejects with a comment.
-    Compare-and-sets the warning's status: a second decision answers Conflict."""
+    Nobody decides their own warning (`can_decide`: a deputy's goes to the head, a head's to
+    the superior). Compare-and-sets the warning's status: a second decision answers Conflict."""
     now = now or timezone.now()
     task = warning.task
-    if not leads(actor, task.department_id):
+    if actor.pk == warning.raised_by_id:
+        raise NotAllowed(_("Nobody decides their own delay warning: it goes to the one above."))
+    if not can_decide(actor, warning):
         raise NotAllowed(_("Only the department head or deputy decides a delay warning."))
     comment = (comment or "").strip()
     if not approve and not comment:
@@ -342,7 +373,9 @@ def delay_warning_decide(
                 after={"due_date": warning.new_due_date.isoformat(), "warning": warning.pk},
                 note=comment,
             )
+            old_due = current.due_date
             current = Task.objects.select_related("department", "owner").get(pk=current.pk)
+            due_date_moved(actor=actor, task=current, old_due=old_due)
         record_event(
             task=current,
             actor=actor,

@@ -8,7 +8,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.errors import DomainError
-from closeloop.orgs.selectors import leads
 from closeloop.tracking import cadence, selectors, services
 from closeloop.tracking.forms import DecisionForm, UpdateForm, WarningForm
 from closeloop.tracking.models import UpdateState, WarningStatus
@@ -181,7 +180,7 @@ def warning_new(request, pk: int):
 @login_required
 def warning_decide(request, pk: int):
     warning = selectors.access_warning(request.user, pk)
-    may_decide = warning.status == WarningStatus.PENDING and leads(request.user, warning.task.department_id)
+    may_decide = warning.status == WarningStatus.PENDING and services.can_decide(request.user, warning)
     form = DecisionForm(request.POST or None)
     status = 200
     if request.method == "POST":

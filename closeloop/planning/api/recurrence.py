@@ -22,7 +22,9 @@ OPENAPI_MODULE = "closeloop.tasks.api_plan"
 
 
 class RecurrenceIn(StrictIn):
-    frequency: Literal["weekly", "monthly_workday", "monthly_date"]
+    frequency: Literal["weekly", "monthly_workday", "monthly_date", "monthly_last_workday"] = Field(
+        description="monthly_last_workday: 每月最后一个工作日."
+    )
     weekday: int | None = Field(None, description="0 Monday … 6 Sunday (weekly).")
     nth_workday: int | None = Field(None, description="Nth working day of the month (monthly_workday).")
     day_of_month: int | None = Field(
@@ -39,6 +41,7 @@ class RecurrenceOut(Schema):
     day_of_month: int | None
     lead_days: int
     active: bool
+    summary: str = Field(description="The rule in words, e.g. 每月第 3 个工作日.")
     next_due: list[dt.date] = Field(description="The next due dates (up to 3).")
 
 
@@ -55,6 +58,7 @@ def _rule(rule: RecurrenceRule) -> dict[str, Any]:
         "day_of_month": rule.day_of_month,
         "lead_days": rule.lead_days,
         "active": rule.active,
+        "summary": rule.summary,
         "next_due": upcoming if rule.active else [],
     }
 

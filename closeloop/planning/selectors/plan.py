@@ -35,8 +35,8 @@ class Plan:
 
 
 def plan_warnings(tree: list[Task], dependencies: list[TaskDependency]) -> list[str]:
-    """Dates that contradict the plan: a subtask due after its parent, or due before a task it
-    depends on (finish-to-start). Warnings only: the plan may be being reworked."""
+    """Dates that contradict the plan: a subtask due after its parent, starting before a task
+    it depends on (finish-to-start) is due, or due before it. Warnings only: the plan may be being reworked."""
     by_id = {t.pk: t for t in tree}
     out = []
     for t in tree:
@@ -51,6 +51,16 @@ def plan_warnings(tree: list[Task], dependencies: list[TaskDependency]) -> list[
             by_id.get(dep.predecessor_id) or dep.predecessor,
             by_id.get(dep.successor_id) or dep.successor,
         )
+        if (
+            succ.start_date is not None
+            and pred.due_date >= succ.start_date
+            and succ.status not in CLOSED_STATUSES
+            and pred.status not in CLOSED_STATUSES
+        ):
+            out.append(
+                _("%(code)s starts %(start)s, but %(pred)s it waits for is due %(pred_due)s.")
+                % {"code": succ.code, "start": succ.start_date, "pred": pred.code, "pred_due": pred.due_date}
+            )
         if succ.due_date < pred.due_date and succ.status not in CLOSED_STATUSES:
             out.append(
                 _("%(code)s is due %(due)s, before %(pred)s it depends on (due %(pred_due)s).")

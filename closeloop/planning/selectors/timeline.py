@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.utils.translation import gettext as _
+
 from closeloop.orgs.calendar import is_workday
 from closeloop.tasks.models import (
     Milestone,
@@ -12,6 +14,7 @@ from closeloop.tasks.models import (
 )
 from closeloop.tasks.selectors import local_today
 from closeloop.tasks.states import CLOSED_STATUSES, Status
+from closeloop.tasks.validation import date_in_range
 
 # -- timeline --------------------------------------------------------------------------------
 
@@ -92,9 +95,13 @@ def timeline(
         if ids
         else []
     )
-    if tasks:
-        first = min([t.start_date or t.due_date for t in tasks] + [m.date for m in milestones] + [today])
-        last = max([t.due_date for t in tasks] + [m.date for m in milestones] + [today])
+    # Rows written before the date checks (9999-12-31, 0001-01-01) are shown clamped to the
+    # window and flagged, and do not stretch it.
+    milestones = [m for m in milestones if date_in_range(m.date)]
+    sane = [t for t in tasks if date_in_range(t.start_date) and date_in_range(t.due_date)]
+    if sane or milestones:
+        first = min([t.start_date or t.due_date for t in sane] + [m.date for m in milestones] + [today])
+        last = max([t.due_date for t in sane] + [m.date for m in milestones] + [today])
     else:
         first = last = today
     start = first - timedelta(days=first.weekday() + 1)  # the Sunday before: a margin
@@ -105,9 +112,11 @@ def timeline(
     rows = []
     index = {}
     for i, t in enumerate(tasks):
-        s = t.start_date or t.due_date
+        bad_date = not (date_in_range(t.start_date) and date_in_range(t.due_date))
+        due = min(max(t.due_date, start), end)
+        s = min(max(t.start_date or t.due_date, start), due)
         x = LABEL_W + (s - start).days * dw
-        w = max(dw, ((t.due_date - s).days + 1) * dw)
+        w = max(dw, ((due - s).days + 1) * dw)
         y = HEADER_H + i * ROW_H
         overdue = t.status not in CLOSED_STATUSES and t.due_date < today
         index[t.pk] = {"x": x, "w": w, "y": y}
@@ -122,7 +131,8 @@ def timeline(
                 "progress_w": round(w * t.progress / 100, 1),
                 "overdue": overdue,
                 "indent": 8 + min(6, max(0, t.depth - base_depth)) * 10,
-                "label": f"{t.code} {t.title}",
+                "label": f"{t.code} {t.title}" + (" ⚠ " + _("date out of range") if bad_date else ""),
+                "bad_date": bad_date,
             }
         )
     height = HEADER_H + max(1, len(rows)) * ROW_H + 10

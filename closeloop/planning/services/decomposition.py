@@ -24,6 +24,7 @@ from closeloop.tasks.services import (
     task_create,
 )
 from closeloop.tasks.states import CLOSED_STATUSES
+from closeloop.tasks.validation import date_errors
 
 # -- subtasks, dependencies, milestones ------------------------------------------------------
 
@@ -169,10 +170,13 @@ def milestone_add(*, actor: User, task: Task, title: str, date_: date | None) ->
     title = (title or "").strip()
     if not title:
         errors.setdefault("title", []).append(_("A milestone needs a name."))
+    elif "\x00" in title:
+        errors.setdefault("title", []).append(_("The text contains a NUL character."))
     elif len(title) > 200:
         errors.setdefault("title", []).append(_("The name is longer than 200 characters."))
     if date_ is None:
         errors.setdefault("date", []).append(_("A milestone needs a date."))
+    date_errors(errors, "date", date_)
     raise_if_errors(errors)
     with transaction.atomic():
         milestone = Milestone.objects.create(task=task, title=title, date=date_, created_by=actor)
@@ -202,6 +206,9 @@ def milestone_update(
             )
         changes["title"] = title.strip()[:200]
     if date_ is not None:
+        bad: dict[str, list[str]] = {}
+        date_errors(bad, "date", date_)
+        raise_if_errors(bad)
         changes["date"] = date_
     if reached is not None:
         changes["reached_at"] = timezone.now() if reached else None

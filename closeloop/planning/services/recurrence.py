@@ -2,6 +2,7 @@
 setting and stopping a rule, and creating one instance (the worker's job in `planning.jobs`).
 """
 
+import calendar
 from datetime import date, timedelta
 
 from django.db import transaction
@@ -47,17 +48,36 @@ def _nth_workday(year: int, month: int, n: int) -> date:
         d += timedelta(days=1)
 
 
-def _date_in_month(year: int, month: int, day: int) -> date:
-    import calendar
+def _last_day(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
 
-    last = calendar.monthrange(year, month)[1]
-    return next_workday(date(year, month, min(day, last)), include=True)
+
+def _workday_back(d: date) -> date:
+    """`d`, or the last working day before it."""
+    while not is_workday(d):
+        d -= timedelta(days=1)
+    return d
+
+
+def _date_in_month(year: int, month: int, day: int) -> date:
+    """The due date of "monthly on `day`" in that month, always inside it (one per month): the
+    day, or the month's last day when the month is shorter. On a day off, a day 1–28 moves to
+    the next working day (the last one before when the month ends first); a 29th, 30th or
+    31st — a month-end deadline — moves back to the working day before (issue 10: "monthly on
+    the 31st" from 2026-12-31 gives 2027-01-29, 2027-02-26, 2027-03-31)."""
+    last = _last_day(year, month)
+    d = date(year, month, min(day, last.day))
+    if day >= 29:
+        return _workday_back(d)
+    forward = next_workday(d, include=True)
+    return forward if forward.month == month else _workday_back(d)
 
 
 def occurrences(rule: RecurrenceRule, *, start: date, end: date) -> list[date]:
     """Due dates of `rule` within [start, end]: weekly on the weekday (the next working day
-    when it is a holiday), monthly on the Nth working day, or monthly on a date moved to the
-    next working day."""
+    when it is a holiday), monthly on the Nth working day, monthly on a date
+    (`_date_in_month`: exactly one per month, inside it), or monthly on the last working
+    day."""
     out: list[date] = []
     if rule.frequency == Frequency.WEEKLY:
         d = start + timedelta(days=(rule.weekday - start.weekday()) % 7)
@@ -71,6 +91,8 @@ def occurrences(rule: RecurrenceRule, *, start: date, end: date) -> list[date]:
     while date(y, m, 1) <= end:
         if rule.frequency == Frequency.MONTHLY_WORKDAY:
             due = _nth_workday(y, m, rule.nth_workday or 1)
+        elif rule.frequency == Frequency.MONTHLY_LAST_WORKDAY:
+            due = _workday_back(_last_day(y, m))
         else:
             due = _date_in_month(y, m, rule.day_of_month or 1)
         if start <= due <= end:
@@ -108,7 +130,10 @@ def recurrence_set(
 ) -> RecurrenceRule:
     """Make `task` (a top-level task) come back every week or month: the job creates each
     period's instance ahead of time, copying its subtasks and criteria. One rule per task;
-    setting it again changes it."""
+    setting it again changes it. A task that is itself an instance of a series is refused
+    (ValidationFailed on `frequency`, naming the series) instead of starting a second one.
+    `frequency` is one of `Frequency` (weekly + `weekday` 0–6; monthly_workday + `nth_workday`
+    1–23; monthly_date + `day_of_month` 1–31; monthly_last_workday); `lead_days` 0–60."""
     # Last period's task may well be done: it is the pattern, so only the right to edit counts.
     if not permissions.can_edit(actor, task):
         raise NotAllowed(_("Only the owner, the initiator or the department head can make this task recur."))
@@ -117,6 +142,12 @@ def recurrence_set(
             _("Only a top-level task can recur."),
             fields={"frequency": [_("Only a top-level task can recur.")]},
         )
+    if task.recurrence_id is not None:
+        series = RecurrenceRule.objects.select_related("prototype__department").get(pk=task.recurrence_id)
+        message = _(
+            "This task is already an occurrence of %(code)s, which recurs %(rule)s; change the rule there."
+        ) % {"code": series.prototype.full_code, "rule": series.summary}
+        raise ValidationFailed(message, fields={"frequency": [message]})
     _validate_rule(
         frequency=frequency,
         weekday=weekday,

@@ -26,6 +26,8 @@ from closeloop.tasks.services import (
     record_event,
 )
 
+# A step further away than this (about four years of working days) is a typo.
+STEP_MAX_WORKDAYS = 1000
 # -- decomposition templates -----------------------------------------------------------------
 
 
@@ -99,16 +101,25 @@ def template_validate(items: Any) -> list[dict]:
         if not title:
             errors.setdefault(key, []).append(_("Step %(n)s needs a title.") % {"n": i})
             continue
+        if "\x00" in title:
+            errors.setdefault(key, []).append(_("The text contains a NUL character."))
+            continue
         try:
             offset = int(item.get("offset", 0))
             duration = int(item.get("duration", 0))
             weight = int(item.get("weight", 1))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             errors.setdefault(key, []).append(
                 _("Step %(n)s: offset, duration and weight are numbers.") % {"n": i}
             )
             continue
         after = [int(a) - 1 for a in item.get("after", []) if str(a).isdigit()]
+        if offset > STEP_MAX_WORKDAYS or duration > STEP_MAX_WORKDAYS:
+            errors.setdefault(key, []).append(
+                _("Step %(n)s: offsets and durations are at most %(max)s working days.")
+                % {"n": i, "max": STEP_MAX_WORKDAYS}
+            )
+            continue
         if offset < 0 or duration < 0 or not 1 <= weight <= 100 or any(a < 0 or a >= i - 1 for a in after):
             errors.setdefault(key, []).append(
                 _("Step %(n)s: offsets and durations are not negative; it may only follow earlier steps.")
@@ -159,6 +170,24 @@ def template_apply(
     _require_edit(
         actor, task, _("Only the owner, the initiator or the department head can decompose this task.")
     )
+    far = [
+        i
+        for i, item in enumerate(template.items, start=1)
+        if not all(
+            isinstance(item.get(k, 0), int) and abs(item.get(k, 0)) <= STEP_MAX_WORKDAYS
+            for k in ("offset", "duration")
+        )
+    ] + [
+        i
+        for i, m in enumerate(template.milestones or [], start=1)
+        if not (isinstance(m.get("offset", 0), int) and abs(m.get("offset", 0)) <= STEP_MAX_WORKDAYS)
+    ]
+    if far:
+        raise ValidationFailed(
+            _("Step %(n)s of the template is more than %(max)s working days away; fix the template first.")
+            % {"n": far[0], "max": STEP_MAX_WORKDAYS},
+            fields={"template": [_("A step is too far away.")]},
+        )
     base = next_workday(start or task.start_date or timezone.localdate(), include=True)
     owners = owners or {}
     created: list[Task] = []

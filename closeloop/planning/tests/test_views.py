@@ -341,7 +341,7 @@ def test_the_api_decomposes_with_the_same_rules(task, head, member):
         start_date=TODAY,
     )
     applied = a.post(f"/tasks/{other.pk}/apply-template", {"template": tpl.json()["id"]})
-    assert applied.status_code == 201 and len(applied.json()["subtasks"]) == 2
+    assert applied.status_code == 201 and len(applied.json()["subtasks"]) == 2, applied.content
     assert a.delete(f"/milestones/{m['id']}").status_code == 204
     adhoc = a.post(
         "/adhoc-tasks",

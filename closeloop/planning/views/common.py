@@ -1,13 +1,11 @@
 """Helpers the plan views share: reading an int from a query, the department a view shows."""
 
 from closeloop.orgs.selectors import department_visible_list, departments_for
+from closeloop.tasks.validation import parse_int
 
 
 def _int(value, default=None):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+    return parse_int(value, default)
 
 
 def _department_choice(request):

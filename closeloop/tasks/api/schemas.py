@@ -180,7 +180,10 @@ class TaskPatchIn(StrictIn):
     customer: str | None = None
     progress: int | None = None
     owner: PersonIn | None = Field(None, description="Reassign (initiator or head only).")
-    reason: str = Field("", description="Why the owner changes; kept in the activity log.")
+    reason: str = Field(
+        "",
+        description="Why the owner or the due date changes (required for a due date); kept in the activity log.",
+    )
     criteria: list[CriterionIn] | None = Field(None, description="Replaces all criteria.")
 
 

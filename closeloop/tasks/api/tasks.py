@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Query, Router
+from ninja import Field, Query, Router
 
 from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS
 from closeloop.core.errors import NotFound, raise_if_errors
@@ -19,6 +19,7 @@ from closeloop.tasks.api.schemas import (
     CollaboratorsOut,
     EventPage,
     PageParams,
+    StrictIn,
     TaskCreateIn,
     TaskListParams,
     TaskOut,
@@ -144,7 +145,8 @@ def get_task(request: HttpRequest, task_id: int):
 @router.patch("/tasks/{task_id}", response={200: TaskOut, **WRITE_ERRORS}, summary="Edit a task")
 def patch_task(request: HttpRequest, task_id: int, payload: TaskPatchIn):
     """Change some fields (owner, initiator, head or deputy). `owner` reassigns (initiator or
-    head only); `criteria` replaces them all; `version` guards against overwriting someone
+    head only); `due_date` is moved by the initiator, head or deputy with a `reason` (the owner
+    raises a delay warning; `original_due_date` never changes); `criteria` replaces them all; `version` guards against overwriting someone
     else's change (409 `version_conflict`). All or nothing."""
     user: User = request.auth
     data = payload.model_dump(exclude_unset=True)
@@ -189,6 +191,7 @@ def patch_task(request: HttpRequest, task_id: int, payload: TaskPatchIn):
                 task=task,
                 expected_version=version,
                 criteria=_criteria(payload.criteria) if criteria is not None else None,
+                reason=reason,
                 **changes,
             )
         if owner is not None:
@@ -209,6 +212,24 @@ def transition_task(request: HttpRequest, task_id: int, payload: TransitionIn):
     task = access_task(user, task_id)
     _check_version(task, payload.version)
     task = services.task_transition(actor=user, task=task, to=Status(payload.to), note=payload.note)
+    return _detail(user, task.pk)
+
+
+class OverrideIn(StrictIn):
+    note: str = Field(description="Why the task may start before its predecessors are done.")
+
+
+@router.post(
+    "/tasks/{task_id}/override-dependencies",
+    response={200: TaskOut, **WRITE_ERRORS},
+    summary="Let a task start before its predecessors are done",
+)
+def override_dependencies(request: HttpRequest, task_id: int, payload: OverrideIn):
+    """The head or deputy lets the owner start the task although a finish-to-start predecessor
+    is open (otherwise starting answers 409 `predecessor_open`). Recorded in the event log."""
+    user: User = request.auth
+    task = access_task(user, task_id)
+    services.dependency_override(actor=user, task=task, note=payload.note)
     return _detail(user, task.pk)
 
 

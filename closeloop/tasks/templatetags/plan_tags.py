@@ -123,12 +123,29 @@ def timeline_svg(tl, label: str = "") -> str:
 
     detail = task_url_pattern()
     w, h = tl.width, tl.height
+    lw = tl.label_w
+    # Two pictures side by side: the names stay put in their own column (narrower on a phone,
+    # see plan.css), the bars scroll under the dates; plan.js scrolls them to today on load.
+    today_attr = f' data-today-x="{tl.today_x - lw}"' if tl.today_x is not None else ""
     out = [
-        f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
-        f'viewBox="0 0 {w} {h}" role="img" aria-label="{escape(label)}">'
+        '<div class="timeline-frame">'
+        f'<div class="timeline-names"><svg class="timeline timeline--names" xmlns="http://www.w3.org/2000/svg" '
+        f'width="{lw}" height="{h}" viewBox="0 0 {lw} {h}" aria-hidden="true">'
+        f'<rect class="tl-labels-bg" x="0" y="0" width="{lw}" height="{h}"/>'
+    ]
+    for r in tl.rows:
+        text = r["label"] if len(r["label"]) <= 15 else r["label"][:14] + "…"
+        out.append(
+            f'<a href="{detail.format(r["task"].pk)}"><text class="tl-label{" is-overdue" if r["overdue"] else ""}" '
+            f'x="{r["indent"]}" y="{r["text_y"]}"><title>{escape(r["label"])}</title>{escape(text)}</text></a>'
+        )
+    out.append(
+        f'</svg></div><div class="timeline-scroll" tabindex="0"{today_attr}>'
+        f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="{w - lw}" height="{h}" '
+        f'viewBox="{lw} 0 {w - lw} {h}" role="img" aria-label="{escape(label)}">'
         '<defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path d="M0,0 L8,4 L0,8 z" class="tl-arrowhead"/></marker></defs>'
-    ]
+    )
     for d in tl.days:
         out.append(f'<rect class="tl-off" x="{d["x"]}" y="0" width="{d["w"]}" height="{h}"/>')
     for t in tl.ticks:
@@ -164,12 +181,5 @@ def timeline_svg(tl, label: str = "") -> str:
         )
     if tl.today_x is not None:
         out.append(f'<line class="tl-today" x1="{tl.today_x}" x2="{tl.today_x}" y1="20" y2="{h}"/>')
-    out.append(f'<rect class="tl-labels-bg" x="0" y="0" width="{tl.label_w}" height="{h}"/>')
-    for r in tl.rows:
-        text = r["label"] if len(r["label"]) <= 15 else r["label"][:14] + "…"
-        out.append(
-            f'<a href="{detail.format(r["task"].pk)}"><text class="tl-label{" is-overdue" if r["overdue"] else ""}" '
-            f'x="{r["indent"]}" y="{r["text_y"]}">{escape(text)}</text></a>'
-        )
-    out.append("</svg>")
+    out.append("</svg></div></div>")
     return mark_safe("".join(out))  # noqa: S308 - every interpolated text is escaped above

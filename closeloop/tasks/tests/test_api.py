@@ -235,7 +235,7 @@ def _project(name: str) -> Project:
 # -- create -------------------------------------------------------------------------------------
 
 
-def test_it_creates_a_task(as_member, member, colleague, outsider, sales):
+def test_it_creates_a_task(as_member, member, colleague, outsider, sales, head):
     response = as_member.post(
         "/tasks",
         valid_task(
@@ -246,7 +246,7 @@ def test_it_creates_a_task(as_member, member, colleague, outsider, sales):
             priority="high",
             task_type="collaborative",
             start_date=TODAY.isoformat(),
-            reviewer="sales_specialist",
+            reviewer="sales_head",
             criteria=[
                 {"text": "召回率提升"},
                 {
@@ -264,7 +264,7 @@ def test_it_creates_a_task(as_member, member, colleague, outsider, sales):
     assert body["code"] == "T001" and body["full_code"] == "SALES-T001"
     assert body["owner"]["username"] == "sales_colleague"
     assert body["initiator"]["username"] == "sales_specialist"
-    assert body["reviewer"]["username"] == "sales_specialist"
+    assert body["reviewer"]["username"] == "sales_head"
     assert body["priority"] == 1
     assert body["project"] == "老用户召回" and body["customer"] == "华东大客户"
     assert [c["username"] for c in body["collaborators"]] == ["marketing_specialist"]

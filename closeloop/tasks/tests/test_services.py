@@ -110,7 +110,9 @@ def test_the_owner_cannot_move_a_started_tasks_due_date(task, member, head):
     with pytest.raises(ValidationFailed) as exc:
         services.task_update(actor=member, task=task, due_date=task.due_date + dt.timedelta(days=3))
     assert "due_date" in exc.value.fields
-    moved = services.task_update(actor=head, task=task, due_date=task.due_date + dt.timedelta(days=3))
+    moved = services.task_update(
+        actor=head, task=task, due_date=task.due_date + dt.timedelta(days=3), reason="客户推迟了会议"
+    )
     assert moved.due_date == task.due_date + dt.timedelta(days=3)
     assert moved.original_due_date == task.due_date
 

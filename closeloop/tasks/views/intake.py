@@ -16,13 +16,11 @@ from closeloop.tasks.forms import (
     colleagues,
 )
 from closeloop.tasks.models import Customer
+from closeloop.tasks.validation import parse_int
 
 
 def _int(value, default=None):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+    return parse_int(value, default)
 
 
 # -- intake ------------------------------------------------------------------------------------

@@ -12,13 +12,11 @@ from closeloop.orgs.models import Department
 from closeloop.orgs.selectors import leads
 from closeloop.tasks import policy as policy_services
 from closeloop.tasks import services
+from closeloop.tasks.validation import parse_int
 
 
 def _int(value, default=None):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+    return parse_int(value, default)
 
 
 @login_required

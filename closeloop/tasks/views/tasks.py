@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from closeloop.core.errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from closeloop.core.pagination import IdPaginator
 from closeloop.orgs.models import User
-from closeloop.orgs.selectors import department_visible_list, departments_for
+from closeloop.orgs.selectors import department_visible_list, departments_for, led_department_ids
 from closeloop.orgs.widgets import PeopleSuggestions
 from closeloop.tasks import extensions, permissions, selectors, services
 from closeloop.tasks.forms import (
@@ -82,6 +82,7 @@ def home(request):
         ("week", _("This week"), work.this_week, work.counts["this_week"], base),
         ("later", _("Later"), work.later, work.counts["later"], base),
     ]
+    decision_count, decisions = extensions.decisions_for(request.user)
     return render(
         request,
         "tasks/home.html",
@@ -90,6 +91,9 @@ def home(request):
             "groups": groups,
             "today": selectors.local_today(),
             "extension_panels": extensions.home_panels(request),
+            "decisions": decisions,
+            "decision_count": decision_count,
+            "leads": bool(led_department_ids(request.user)),
         },
     )
 
@@ -218,6 +222,11 @@ def _detail_context(request, task: Task, **extra) -> dict:
         "action_error": None,
         "open_panel": "",
         "extension_panels": extensions.task_panels(request, task),
+        "quick_actions": extensions.quick_actions(request, task),
+        # The head may let a task start before its predecessors (recorded); others see why not.
+        "waiting_for": services.open_predecessors(task) if task.status == Status.NOT_STARTED else [],
+        "may_override": task.status == Status.NOT_STARTED
+        and permissions.can_override_dependencies(user, task),
     }
     ctx.update(extensions.task_context(request, task, suggest=people))
     ctx.update(extra)
@@ -258,6 +267,22 @@ def task_transition(request, pk: int):
     except ValueError:
         label = to
     messages.success(request, _("The task is now “%(status)s”.") % {"status": label})
+    return redirect(task)
+
+
+@login_required
+@require_POST
+def dependency_override(request, pk: int):
+    """The head or deputy lets the task start before its predecessors are done."""
+    task = selectors.access_task(request.user, pk)
+    note = request.POST.get("note", "")
+    try:
+        services.dependency_override(actor=request.user, task=task, note=note)
+    except NotAllowed as exc:
+        return _forbidden(request, exc.message, task.get_absolute_url())
+    except DomainError as exc:
+        return _action_failed(request, pk, exc, open_panel="override", posted_note=note)
+    messages.success(request, _("The owner may start the task now; the override is in the activity log."))
     return redirect(task)
 
 
@@ -467,11 +492,28 @@ def task_edit(request, pk: int):
         messages.error(request, _("The task is closed; reopen is not possible, create a follow-up task."))
         return redirect(task)
     people = PeopleSuggestions(department_ids=[task.department_id])
+    rights = {
+        "can_move_due": permissions.can_move_due_date(user, task),
+        "can_name_reviewer": permissions.can_reassign(user, task),
+    }
+    initial = {
+        "title": task.title,
+        "goal": task.goal,
+        "expected_outcome": task.expected_outcome,
+        "value": task.value,
+        "task_type": task.task_type,
+        "priority": task.priority,
+        "reviewer": task.reviewer_id,
+        "start_date": task.start_date,
+        "due_date": task.due_date,
+        "notes": task.notes,
+        "version": task.version,
+    }
     if request.method == "POST":
-        form = TaskForm(request.POST, edit=True, suggest=people)
+        form = TaskForm(request.POST, initial=initial, edit=True, suggest=people, **rights)
         rows = parse_criteria(request.POST)
         if "add_criterion" in request.POST:
-            form = TaskForm(initial=request.POST.dict(), edit=True, suggest=people)
+            form = TaskForm(initial=request.POST.dict(), edit=True, suggest=people, **rights)
             rows = _blank_rows(rows, len(rows) + 1)
             return render(request, "tasks/form.html", _form_context(request, form, rows, task=task))
         if form.is_valid():
@@ -495,6 +537,7 @@ def task_edit(request, pk: int):
                         project=_named("project", data["project"]),
                         customer=_named("customer", data["customer"]),
                         notes=data["notes"],
+                        reason=data.get("reason") or "",
                     )
             except NotAllowed as exc:
                 return _forbidden(request, exc.message, task.get_absolute_url())
@@ -524,23 +567,10 @@ def task_edit(request, pk: int):
         else ""
     )
     form = TaskForm(
-        initial={
-            "title": task.title,
-            "goal": task.goal,
-            "expected_outcome": task.expected_outcome,
-            "value": task.value,
-            "task_type": task.task_type,
-            "priority": task.priority,
-            "reviewer": task.reviewer_id,
-            "start_date": task.start_date,
-            "due_date": task.due_date,
-            "project": project,
-            "customer": customer,
-            "notes": task.notes,
-            "version": task.version,
-        },
+        initial={**initial, "project": project, "customer": customer},
         edit=True,
         suggest=people,
+        **rights,
     )
     rows = [
         {

@@ -136,3 +136,16 @@
 
   document.addEventListener("DOMContentLoaded", function () { tick(); initBoard(); });
 })();
+
+// The timeline opens on today: scroll the bars so today's line sits near the left edge.
+(function () {
+  "use strict";
+  function toToday() {
+    document.querySelectorAll(".timeline-scroll[data-today-x]").forEach(function (box) {
+      var x = parseFloat(box.getAttribute("data-today-x"));
+      if (!isNaN(x)) box.scrollLeft = Math.max(0, x - 48);
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", toToday);
+  else toToday();
+})();
