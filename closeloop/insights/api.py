@@ -3,7 +3,6 @@
 from datetime import date
 
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
@@ -87,7 +86,7 @@ def _line(t) -> dict:
 
 def _review(request, department_id: int, week: date | None) -> dict:
     dept = selectors.access_department(request.auth, department_id)
-    w = selectors.weekly_review(request.auth, dept, week or timezone.localdate())
+    w = selectors.weekly_review(request.auth, dept, week or dept.local_today())
     return {
         "department": department_ref(dept),
         "week_start": w.week_start,

@@ -2,9 +2,11 @@
 The rule itself (who sees what) is in `tasks.visibility`; its names are re-exported here."""
 
 import re
+import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -45,7 +47,10 @@ def access_task(user, pk: int | str, *, for_update: bool = False) -> Task:
 
 
 def local_today(tz=None) -> date:
-    return timezone.localdate(timezone=tz)
+    """Today for lists that mix tasks (groups, filters): the company's date
+    (settings.TIME_ZONE), never the viewer's zone, so everyone sees the same overdue rows. A
+    single task's answer uses its department's date (`Task.is_overdue()`)."""
+    return timezone.localdate(timezone=tz or zoneinfo.ZoneInfo(settings.TIME_ZONE))
 
 
 def list_base(user) -> QuerySet[Task]:

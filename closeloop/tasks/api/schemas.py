@@ -18,7 +18,6 @@ from closeloop.tasks.models import Priority, Task
 from closeloop.tasks.selectors import (
     SORTS,
     allowed_transitions,
-    local_today,
     task_detail,
 )
 
@@ -254,7 +253,7 @@ def _list_item(task: Task, today: date) -> dict[str, Any]:
         "start_date": task.start_date,
         "due_date": task.due_date,
         "original_due_date": task.original_due_date,
-        "overdue": task.is_overdue(today),
+        "overdue": task.is_overdue(),
         "project": task.project.name if task.project_id else None,
         "customer": task.customer.name if task.customer_id else None,
         "source": task.source,
@@ -284,7 +283,7 @@ def _detail(user: User, pk: int) -> dict[str, Any]:
     selectors.forget_visibility(user)
     task = task_detail(user, pk)
     return {
-        **_list_item(task, local_today()),
+        **_list_item(task, task.department.local_today()),
         "goal": task.goal,
         "expected_outcome": task.expected_outcome,
         "value": task.value,

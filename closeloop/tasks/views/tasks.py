@@ -169,7 +169,7 @@ def _transition_actions(user, task: Task) -> list[dict]:
 
 def _detail_context(request, task: Task, **extra) -> dict:
     user = request.user
-    today = selectors.local_today()
+    today = task.department.local_today()
     names = _event_names(task.event_list)
     activity = [
         {

@@ -4,8 +4,8 @@ seeded table ends with 2026, so 2027 follows the statutory holidays (元旦 on F
 import datetime as dt
 
 from closeloop.orgs.calendar import unknown_years
+from closeloop.tasks.adhoc import respond_by_for
 from closeloop.tasks.models import Priority
-from closeloop.tasks.services_plan import respond_by_for
 from closeloop.tracking import cadence
 
 from .conftest import at
