@@ -17,7 +17,7 @@ from closeloop.orgs.selectors import visible_department_ids
 from closeloop.tasks import extensions
 from closeloop.tasks.models import AcceptanceCriterion, Comment, Task, TaskCollaborator, TaskEvent, subtree_q
 from closeloop.tasks.permissions import plays
-from closeloop.tasks.search import match_sql
+from closeloop.tasks.search import match_sql, normalize
 from closeloop.tasks.states import CLOSED_STATUSES, TRANSITIONS, Status
 from closeloop.tasks.visibility import Visibility, forget_visibility, visibility, visibility_q
 
@@ -193,7 +193,7 @@ def task_list(user, filters: TaskFilters, *, today: date | None = None) -> Query
         qs = qs.overdue(today)
     if filters.top_level_only:
         qs = qs.filter(parent__isnull=True)
-    text = filters.q.strip()
+    text = normalize(filters.q).strip()  # NFKC: "Ｔ００１" and "Ｑ３" read as "t001", "q3"
     if text:
         match = CODE_RE.match(text)
         if match:
@@ -205,8 +205,8 @@ def task_list(user, filters: TaskFilters, *, today: date | None = None) -> Query
             # Through the search index (words + CJK bigrams of code, title, customer and
             # project): an index look-up, never a scan of every row.
             condition = match_sql(connection.vendor, text)
-            if condition is not None:
-                qs = qs.filter(condition)
+            # Nothing searchable ("！？", "@#"): no task, never every task.
+            qs = qs.filter(condition) if condition is not None else qs.none()
     return qs.order_by(*SORTS.get(filters.sort, SORTS["code"]))
 
 

@@ -38,6 +38,7 @@ from closeloop.tasks.history import (
     describe_event,
 )
 from closeloop.tasks.models import Customer, Project, Task
+from closeloop.tasks.search import has_terms
 from closeloop.tasks.states import Status
 
 # -- helpers -------------------------------------------------------------------------------
@@ -123,6 +124,7 @@ def task_list(request):
         "page": page,
         "filters": filters,
         "filtered": any(request.GET.get(k) for k in form.fields),
+        "unsearchable": bool(filters.q.strip()) and not has_terms(filters.q),
         "today": selectors.local_today(),
     }
     if request.htmx and not request.htmx.boosted:
