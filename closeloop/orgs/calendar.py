@@ -123,6 +123,19 @@ def is_workday(d: date) -> bool:
     return d.weekday() < 5 and d not in statutory_holidays(d.year)
 
 
+def day_off_name(d: date) -> str | None:
+    """Why `d` is a day off — the holiday's name (元旦, 春节…) or "" for a plain weekend — or
+    None when it is a working day."""
+    if is_workday(d):
+        return None
+    exceptions = _year(d.year)
+    if exceptions is not None:
+        if d in exceptions:
+            return WorkDay.objects.filter(date=d).values_list("name", flat=True).first() or ""
+        return ""
+    return statutory_holidays(d.year).get(d, "")
+
+
 def add_workdays(d: date, n: int) -> date:
     """The date `n` working days after `d` (before it when n < 0); `d` itself is not counted.
     With n == 0: `d` if it is a working day, else the next one."""
