@@ -22,3 +22,13 @@ def test_chinese_mentions_notify_and_only_they_are_highlighted(head, member, out
     c2 = comments.comment_add(actor=head, task=task, body="麻烦@李娜 确认, 抄送 a@example.com")
     assert c2.mentions == [lina.pk] and c2.html.count('class="mention"') == 1
     assert Notification.objects.filter(recipient=lina, kind="mentioned").count() == 2
+
+
+def test_the_owner_is_told_the_due_date_when_assigned(head, member, sales):
+    import datetime as dt
+
+    from closeloop.notify.kinds import render
+
+    make_task(actor=head, department=sales, owner=member, title="编写销售周报", due=dt.date(2026, 12, 18))
+    n = Notification.objects.get(recipient=member, kind="task.assigned")
+    assert "2026-12-18" in render(n.kind, n.data, language="zh-hans").title
