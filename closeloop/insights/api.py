@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
-from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS
+from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS, InRangeDate
 from closeloop.insights import selectors, services
 from closeloop.orgs.api import DepartmentRef, department_ref
 
@@ -23,7 +23,7 @@ class DashboardOut(Schema):
 
 class ReviewParams(Schema):
     department: int
-    week: date | None = Field(None, description="Any day of the week; default this week.")
+    week: InRangeDate | None = Field(None, description="Any day of the week; default this week.")
 
 
 class TaskLine(Schema):
@@ -68,7 +68,7 @@ class WeeklyReviewOut(Schema):
 class NotesIn(Schema):
     model_config = ConfigDict(extra="forbid")
     department: int
-    week: date
+    week: InRangeDate
     notes: str
 
 

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from pydantic import ConfigDict
 
-from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS
+from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS, InRangeDate
 from closeloop.orgs.api import UserRef, user_ref
 from closeloop.orgs.models import User
 from closeloop.tracking import selectors, services
@@ -31,7 +31,7 @@ class UpdateIn(StrictIn):
         description="Whom or what the task waits on; required when blocked. Left out: today's update keeps its blocker.",
     )
     note: str | None = Field(None, description="Left out: today's update keeps its note.")
-    day: date | None = Field(
+    day: InRangeDate | None = Field(
         None, description="Default today; an earlier day without an update is filled in late."
     )
 
@@ -56,7 +56,7 @@ class UpdateOut(Schema):
 class WarningIn(StrictIn):
     reason: Literal["requirements", "resources", "dependency", "priority", "other"]
     explanation: str
-    new_due_date: date
+    new_due_date: InRangeDate
 
 
 class DecisionIn(StrictIn):

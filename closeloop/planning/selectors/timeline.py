@@ -3,6 +3,9 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.utils.translation import gettext as _
+
+from closeloop.core.dates import clamp, in_range
 from closeloop.orgs.calendar import is_workday
 from closeloop.tasks.models import (
     Milestone,
@@ -92,11 +95,11 @@ def timeline(
         if ids
         else []
     )
-    if tasks:
-        first = min([t.start_date or t.due_date for t in tasks] + [m.date for m in milestones] + [today])
-        last = max([t.due_date for t in tasks] + [m.date for m in milestones] + [today])
-    else:
-        first = last = today
+    # Rows stored before dates were limited (a milestone on 9999-12-31) are drawn clamped to
+    # the span of the others and flagged, rather than stretching it over millennia.
+    sane = [d for t in tasks for d in (t.start_date, t.due_date) if d and in_range(d)]
+    sane += [m.date for m in milestones if in_range(m.date)]
+    first, last = min([*sane, today]), max([*sane, today])
     start = first - timedelta(days=first.weekday() + 1)  # the Sunday before: a margin
     end = last + timedelta(days=7 - last.weekday() + 6)
     n_days = (end - start).days + 1
@@ -104,10 +107,13 @@ def timeline(
     base_depth = root.depth if root is not None else 0
     rows = []
     index = {}
+    odd_milestones = {m.task_id for m in milestones if not in_range(m.date)}
     for i, t in enumerate(tasks):
-        s = t.start_date or t.due_date
+        out_of_range = not (in_range(t.start_date) and in_range(t.due_date)) or t.pk in odd_milestones
+        due = clamp(t.due_date, start, end)
+        s = clamp(t.start_date or t.due_date, start, due)
         x = LABEL_W + (s - start).days * dw
-        w = max(dw, ((t.due_date - s).days + 1) * dw)
+        w = max(dw, ((due - s).days + 1) * dw)
         y = HEADER_H + i * ROW_H
         overdue = t.status not in CLOSED_STATUSES and t.due_date < today
         index[t.pk] = {"x": x, "w": w, "y": y}
@@ -122,7 +128,8 @@ def timeline(
                 "progress_w": round(w * t.progress / 100, 1),
                 "overdue": overdue,
                 "indent": 8 + min(6, max(0, t.depth - base_depth)) * 10,
-                "label": f"{t.code} {t.title}",
+                "label": f"{t.code} {t.title}" + (f" ⚠ {_('date out of range')}" if out_of_range else ""),
+                "out_of_range": out_of_range,
             }
         )
     height = HEADER_H + max(1, len(rows)) * ROW_H + 10
@@ -142,13 +149,14 @@ def timeline(
         row = index.get(m.task_id)
         if row is None:
             continue
-        cx = LABEL_W + (m.date - start).days * dw + dw / 2
+        cx = LABEL_W + (clamp(m.date, start, end) - start).days * dw + dw / 2
         cy = row["y"] + ROW_H / 2
         marks.append(
             {
                 "m": m,
                 "points": f"{cx},{cy - 8} {cx + 8},{cy} {cx},{cy + 8} {cx - 8},{cy}",
                 "reached": m.reached_at is not None,
+                "out_of_range": not in_range(m.date),
             }
         )
     arrows = []
