@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, ConfigDict
 
 from closeloop.core.api_schemas import PageMeta
 from closeloop.core.errors import Conflict
-from closeloop.core.ids import is_id
+from closeloop.core.ids import MAX_ID, is_id
 from closeloop.orgs.api import DepartmentRef, UserRef, department_ref, user_ref
 from closeloop.orgs.models import Department, User
 from closeloop.tasks import permissions, selectors, services
@@ -139,7 +139,9 @@ class TaskCreateIn(StrictIn):
     department: int | str | None = Field(
         None, description="Department id or code (e.g. SALES). Not needed for a subtask.", examples=["SALES"]
     )
-    parent: int | None = Field(None, description="Id of the parent task, to create a subtask.")
+    parent: int | None = Field(
+        None, ge=1, le=MAX_ID, description="Id of the parent task, to create a subtask."
+    )
     title: str = Field(examples=["月度销售报表"])
     owner: PersonIn | None = Field(None, description="Person id or username; the caller when left out.")
     due_date: date
@@ -221,7 +223,7 @@ class TaskListParams(Schema):
         "", description="Text in title, notes, customer or project; or a code like T001 / SALES-T001."
     )
     top_level: bool = Field(False, description="Only tasks without a parent.")
-    parent: int | None = Field(None, description="Only the direct subtasks of this task.")
+    parent: int | None = Field(None, ge=1, le=MAX_ID, description="Only the direct subtasks of this task.")
     ordering: Literal[tuple(SORTS)] = Field("code", description="Sort key; `-` reverses.")  # type: ignore[valid-type]
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
     offset: int = Field(0, ge=0, le=1_000_000_000)
