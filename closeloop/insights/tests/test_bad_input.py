@@ -7,12 +7,12 @@ import datetime as dt
 import pytest
 from django.test import Client
 
-from closeloop.core.testing.clients import english_client
-from closeloop.core.testing.factories import make_task
 from closeloop.orgs.services import api_token_create
 from closeloop.tasks.calendar_feed import calendar_token_get
 from closeloop.tasks.models import Milestone, Task
 from closeloop.tasks.services import task_transition
+from closeloop.testing.clients import english_client
+from closeloop.testing.factories import make_task
 from closeloop.tracking.models import DelayWarning, ProgressUpdate
 
 BIG = "99999999999999999999999"

@@ -6,12 +6,12 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from closeloop.core.testing.clients import english_client
-from closeloop.core.testing.factories import make_task
 from closeloop.insights import selectors
 from closeloop.orgs.models import User
 from closeloop.orgs.services import api_token_create
 from closeloop.tasks.models import Task
+from closeloop.testing.clients import english_client
+from closeloop.testing.factories import make_task
 
 # 18:00 UTC on Dec 1: already Dec 2 in Shanghai (the department), still Dec 1 in Los Angeles.
 NOW = dt.datetime(2026, 12, 1, 18, 0, tzinfo=dt.UTC)

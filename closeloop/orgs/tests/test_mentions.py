@@ -1,8 +1,8 @@
 """@mentions as Chinese users type them: no space after the name, `@` right after a Chinese
 character, the longest known name wins, only people the caller allows."""
 
-from closeloop.core.testing.factories import UserFactory
 from closeloop.orgs.mentions import find_mentions, people_of
+from closeloop.testing.factories import UserFactory
 
 
 def everyone(_person):

@@ -5,11 +5,11 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from closeloop.core.testing.clients import english_client
-from closeloop.core.testing.factories import make_task
 from closeloop.tasks.models import Task
 from closeloop.tasks.search import has_terms, index_text
 from closeloop.tasks.selectors import TaskFilters, task_list
+from closeloop.testing.clients import english_client
+from closeloop.testing.factories import make_task
 
 
 @pytest.fixture

@@ -1,10 +1,10 @@
 """Issue 10 item 7: a comment's @李娜 in running Chinese text notifies 李娜, and only what
 notified someone is highlighted."""
 
-from closeloop.core.testing.factories import UserFactory, add_member, make_task
 from closeloop.notify.models import Notification
 from closeloop.orgs.models import Membership
 from closeloop.tasks import comments
+from closeloop.testing.factories import UserFactory, add_member, make_task
 
 
 def test_chinese_mentions_notify_and_only_they_are_highlighted(head, member, outsider, sales):

@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 
 from closeloop.core.errors import ValidationFailed
-from closeloop.core.testing.clients import english_client
 from closeloop.orgs.calendar import next_workday
 from closeloop.tasks.models import Task
+from closeloop.testing.clients import english_client
 from closeloop.tracking.models import ProgressUpdate
 from closeloop.tracking.services import update_post
 from closeloop.tracking.tests.conftest import at, fresh
