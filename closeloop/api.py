@@ -21,6 +21,7 @@ import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import re_path
 from django.utils.translation import gettext as _
@@ -29,6 +30,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from closeloop.collab.api import router as collab_router
 from closeloop.core.errors import DomainError
+from closeloop.core.middleware import out_of_range
 from closeloop.insights.api import router as insights_router
 from closeloop.notify.api import router as notify_router
 from closeloop.orgs.api import router as orgs_router
@@ -199,6 +201,23 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     code = STATUS_CODES.get(exc.status_code, "error")
     return api.create_response(request, error_body(code, exc.message), status=exc.status_code)
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def _out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A number the database cannot hold (an id of 30 digits, an offset past 2^63): the
+    caller's input, so a 422 — not a server error."""
+    if not out_of_range(exc):
+        return _server_error(request, exc)
+    return api.create_response(
+        request,
+        error_body(
+            "validation_error",
+            _("A number in the request is out of range: ids are whole numbers up to 9223372036854775807."),
+        ),
+        status=422,
+    )
 
 
 @api.exception_handler(Exception)

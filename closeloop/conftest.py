@@ -15,6 +15,17 @@ from closeloop.testing.factories import DepartmentFactory, UserFactory, add_memb
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_work_calendar():
+    """A test's WorkDay rows are rolled back but the calendar's per-year cache is not: start
+    every test from what the database holds."""
+    from closeloop.orgs.calendar import clear_cache
+
+    clear_cache()
+    yield
+    clear_cache()
+
+
 @pytest.fixture
 def company(db):
     return DepartmentFactory(code="HQ", name="总公司")

@@ -1,5 +1,6 @@
 DEMO_USERS = [
     ("admin", "管理员 / admin"),
+    ("ceo", "总公司负责人 / head of the company (superior of every department head)"),
     ("sales_head", "销售部负责人 / head of sales"),
     ("sales_manager", "销售部经理 / sales manager"),
     ("sales_specialist", "销售专员 / sales specialist"),

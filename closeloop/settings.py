@@ -15,8 +15,16 @@ VAR_DIR = Path(env_str("CLOSELOOP_VAR_DIR", str(PROJECT_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", False)
-# Demo mode: the demo logins work and a development secret key is allowed.
-DEMO_MODE = env_bool("CLOSELOOP_DEMO", False)
+# Demo mode: the demo logins work and a development secret key is allowed. `make run` also
+# leaves a marker beside its SQLite database, so the README's `closeloop …` commands work in a
+# second terminal with no variable set; the marker counts only for that default SQLite
+# database (no DATABASE_URL) and CLOSELOOP_DEMO=0 overrides it, so production still refuses
+# to start without a SECRET_KEY.
+DEMO_MARKER = VAR_DIR / "demo-mode"
+DEMO_MODE = env_bool(
+    "CLOSELOOP_DEMO",
+    not env_str("DATABASE_URL", "") and DEMO_MARKER.is_file() and not env_str("SECRET_KEY", ""),
+)
 
 _dev_secret = "closeloop-insecure-development-key-change-me-0123456789abcdef"
 SECRET_KEY = env_str("SECRET_KEY", _dev_secret if (DEBUG or DEMO_MODE) else None)

@@ -1,7 +1,16 @@
 """Shapes every API router shares: the one error body and the list envelope."""
 
+from datetime import date
+from typing import Annotated
+
 from ninja import Schema
-from pydantic import Field
+from pydantic import AfterValidator, Field
+
+from closeloop.core.dates import check_in_range
+
+# A date within 1900–2100 (closeloop.core.dates): outside it the request answers 422 naming
+# the field, instead of failing later on date arithmetic.
+InRangeDate = Annotated[date, AfterValidator(check_in_range)]
 
 
 class ErrorOut(Schema):

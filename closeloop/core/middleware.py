@@ -1,9 +1,64 @@
+import json
+import logging
 import zoneinfo
 
-from django.http import Http404
+from django.db import DataError, IntegrityError
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import render
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from closeloop.core.errors import NotFound
+from closeloop.core.ids import MAX_ID
+
+log = logging.getLogger("closeloop.request")
+
+
+def _nul_fields(request) -> list[str]:
+    """The query parameters and JSON fields (dotted paths, e.g. `items.0.title`) of the
+    request that hold a NUL character; [] when none does."""
+    found = [name for name, values in request.GET.lists() if any("\x00" in v for v in values)]
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return found
+    if not request.META.get("CONTENT_TYPE", "").startswith("application/json"):
+        # Form posts are left to their forms: Django's form fields refuse a NUL with a message
+        # on the field, which says more than a bare 400.
+        return found
+    try:
+        body = request.body
+    except Exception:  # noqa: BLE001  (too large / already read: the view answers)
+        return found
+    if b"\\u0000" not in body.lower() and b"\x00" not in body:
+        return found
+    try:
+        _json_nul_paths(json.loads(body), "", found)
+    except ValueError:
+        found.append("body")  # a raw NUL byte: not JSON a client meant
+    return found
+
+
+def _json_nul_paths(value, path: str, found: list[str]) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            found.append(path or "body")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _json_nul_paths(v, f"{path}.{k}" if path else str(k), found)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _json_nul_paths(v, f"{path}.{i}" if path else str(i), found)
+
+
+def out_of_range(exception: BaseException) -> bool:
+    """A number (or date) the database cannot hold: SQLite's OverflowError, PostgreSQL's
+    "out of range" DataError. Always the input's fault, never a server error."""
+    if isinstance(exception, OverflowError):
+        return True
+    text = str(exception).lower()
+    if isinstance(exception, DataError):
+        return "out of range" in text
+    # SQLite's answer to an OFFSET or LIMIT beyond 64 bits.
+    return isinstance(exception, IntegrityError) and "datatype mismatch" in text
 
 
 class UserTimezoneMiddleware:
@@ -42,7 +97,32 @@ class NotFoundMiddleware:
     def __call__(self, request):
         return self.get_response(request)
 
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # An id in the address beyond the database's integers names nothing: 404, not 500.
+        for value in (*view_args, *view_kwargs.values()):
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_ID:
+                raise Http404
+        nul_fields = _nul_fields(request)
+        if nul_fields:
+            # PostgreSQL cannot store a NUL character in text, and no one types one: refuse the
+            # request before any of it is stored, naming the fields.
+            message = _("Text may not contain NUL characters (\\u0000).")
+            if request.path.startswith("/api/"):
+                body = {
+                    "code": "validation_error",
+                    "message": message,
+                    "fields": {name: [message] for name in nul_fields},
+                }
+                return JsonResponse(body, status=422)
+            return HttpResponseBadRequest(message)
+        return None
+
     def process_exception(self, request, exception):
         if isinstance(exception, NotFound):
             raise Http404(exception.message) from exception
+        if out_of_range(exception):
+            # A number or date typed into a form or a query string that the database cannot
+            # hold: say so (400) instead of failing.
+            log.info("out-of-range input on %s %s: %s", request.method, request.path, exception)
+            return render(request, "400.html", status=400)
         return None

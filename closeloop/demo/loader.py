@@ -120,6 +120,20 @@ def _backdate(task: Task, days_ago: int) -> None:
         TaskEvent.objects.filter(pk=pk).update(created_at=start + step * i)
 
 
+def _done_on(task: Task, day: dt.date) -> None:
+    """Date a demo task's submission and acceptance on `day` (16:00 and 17:30 in its
+    department) instead of the moment the demo was loaded, so 周复盘 counts it in the week it
+    was done and on-time rates compare that day with its due date. Run after `_backdate`."""
+    tz = task.department.tzinfo
+    submitted = dt.datetime.combine(day, dt.time(16, 0), tzinfo=tz)
+    completed = dt.datetime.combine(day, dt.time(17, 30), tzinfo=tz)
+    Task.objects.filter(pk=task.pk).update(submitted_at=submitted, completed_at=completed)
+    for status, when in (("submitted", submitted), ("done", completed)):
+        TaskEvent.objects.filter(task=task, verb="status_changed", after__status=status).update(
+            created_at=when
+        )
+
+
 def load_tasks(d: Demo) -> None:
     p, depts = d.people, d.depts
     sales, mkt, prod, ops, tech = (depts[c] for c in ("SALES", "MKT", "PROD", "OPS", "TECH"))
@@ -157,6 +171,7 @@ def load_tasks(d: Demo) -> None:
         ("活动页面原型设计", "marketing_specialist", 2, 6, Status.NOT_STARTED),
         ("文案撰写", "sales_specialist", 4, 8, Status.NOT_STARTED),
     ]
+    done_subtasks: list[Task] = []
     for title, owner, start, due, status in subtasks:
         sub = services.task_create(
             actor=p["sales_manager"],
@@ -173,10 +188,13 @@ def load_tasks(d: Demo) -> None:
         if status == Status.DONE:
             sub = _walk(sub, [(Status.IN_PROGRESS, owner, ""), (Status.SUBMITTED, owner, "")], p)
             _move(sub, Status.DONE, p["sales_manager"] if owner != "sales_manager" else p["sales_head"])
+            done_subtasks.append(sub)
         elif status == Status.IN_PROGRESS:
             sub = _walk(sub, [(Status.IN_PROGRESS, owner, "")], p)
             _progress(sub, 40)
     _backdate(t001, 12)
+    for sub in done_subtasks:  # finished on its due day, on time
+        _done_on(sub, min(sub.due_date, d.today))
 
     # T002 月度销售报表: done and accepted.
     t002 = services.task_create(
@@ -202,6 +220,7 @@ def load_tasks(d: Demo) -> None:
     )
     _move(t002, Status.DONE, p["sales_head"], "数据核对无误")
     _backdate(t002, 9)
+    _done_on(t002, t002.due_date)  # accepted on its due day: on time, and in that day's week
 
     # T003 客户需求调研: collaborative, with product and marketing.
     t003 = services.task_create(
@@ -396,7 +415,25 @@ def load(*, if_empty: bool = False, stdout=None) -> bool:
         load_tasks(Demo(today=timezone.localdate(), people=people, depts=depts))
     for seed in extension_seeders():
         seed()
+    _align_weekly_review_times()
     return True
+
+
+def _align_weekly_review_times() -> None:
+    """The demo's "周复盘 ready" notifications and group message say the review was sent when
+    it was posted (on its review day), not at some fixed hours ago."""
+    from closeloop.insights.models import WeeklyReview
+    from closeloop.notify.models import Delivery, DeliveryState, Notification
+
+    review = WeeklyReview.objects.filter(posted_at__isnull=False).order_by("-week_start").first()
+    if review is None:
+        return
+    posted = review.posted_at
+    Notification.objects.filter(kind="weekly_review.ready").update(created_at=posted)
+    read_at = min(posted + dt.timedelta(hours=1), timezone.now())
+    Notification.objects.filter(kind="weekly_review.ready", read_at__isnull=False).update(read_at=read_at)
+    Delivery.objects.filter(kind="weekly_review.ready").update(created_at=posted, run_after=posted)
+    Delivery.objects.filter(kind="weekly_review.ready", state=DeliveryState.SENT).update(sent_at=posted)
 
 
 def extension_seeders():

@@ -3,11 +3,10 @@
 from datetime import date
 
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
-from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS
+from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS, InRangeDate
 from closeloop.insights import selectors, services
 from closeloop.orgs.api import DepartmentRef, department_ref
 
@@ -24,7 +23,7 @@ class DashboardOut(Schema):
 
 class ReviewParams(Schema):
     department: int
-    week: date | None = Field(None, description="Any day of the week; default this week.")
+    week: InRangeDate | None = Field(None, description="Any day of the week; default this week.")
 
 
 class TaskLine(Schema):
@@ -69,7 +68,7 @@ class WeeklyReviewOut(Schema):
 class NotesIn(Schema):
     model_config = ConfigDict(extra="forbid")
     department: int
-    week: date
+    week: InRangeDate
     notes: str
 
 
@@ -87,7 +86,7 @@ def _line(t) -> dict:
 
 def _review(request, department_id: int, week: date | None) -> dict:
     dept = selectors.access_department(request.auth, department_id)
-    w = selectors.weekly_review(request.auth, dept, week or timezone.localdate())
+    w = selectors.weekly_review(request.auth, dept, week or dept.local_today())
     return {
         "department": department_ref(dept),
         "week_start": w.week_start,

@@ -74,20 +74,21 @@ def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
     count and a list — and each person's on-time rate over the last four weeks."""
     now = now or timezone.now()
     departments = _scope_departments(user)
-    today = timezone.localdate(now)
+    today = departments[0].local_today(now) if departments else timezone.localdate(now)
     out = Dashboard(departments=departments, today=today)
     if not departments:
         return out
     base = _tasks(user, departments)
     open_ = base.exclude(status__in=CLOSED_STATUSES)
     risk_q = Q(forecast__at_risk=True)
+    overdue_q = _overdue_q(departments, now)
     counts = open_.aggregate(
         at_risk=Count("id", filter=risk_q),
-        overdue=Count("id", filter=Q(due_date__lt=today)),
+        overdue=Count("id", filter=overdue_q),
         blocked=Count("id", filter=Q(status=Status.BLOCKED)),
     )
     out.at_risk = list(open_.filter(risk_q).order_by("due_date", "id")[:LIST_LIMIT])
-    out.overdue = list(open_.filter(due_date__lt=today).order_by("due_date", "id")[:LIST_LIMIT])
+    out.overdue = list(open_.filter(overdue_q).order_by("due_date", "id")[:LIST_LIMIT])
     out.blocked = list(open_.filter(status=Status.BLOCKED).order_by("due_date", "id")[:LIST_LIMIT])
     out.warnings = list(tracking.pending_warnings_for(user).filter(task__in=base.values("pk"))[:LIST_LIMIT])
     led = led_department_ids(user)
@@ -115,20 +116,42 @@ def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
     return out
 
 
+def _overdue_q(departments: list[Department], now: datetime) -> Q:
+    """Due before today, where today is each department's own calendar date (one clause per
+    time zone, usually just `due_date < today`), so every viewer counts the same tasks."""
+    by_day: dict[date, list[int]] = {}
+    for d in departments:
+        by_day.setdefault(d.local_today(now), []).append(d.pk)
+    if len(by_day) == 1:
+        return Q(due_date__lt=next(iter(by_day)))
+    q = Q(pk__in=[])
+    for day, ids in by_day.items():
+        q |= Q(department_id__in=ids, due_date__lt=day)
+    return q
+
+
 def on_time_rates(user: User, departments: list[Department], *, since: datetime) -> list[PersonRate]:
     """Per owner, tasks completed since `since`: how many by the approved and by the original
-    due date (completion day in the server's zone). One query; the day comparison is done
+    due date (completion day in the task's department). One query; the day comparison is done
     here because SQLite would call a Python function per row for it."""
     rows = (
         Task.objects.visible_in_departments(user, [d.pk for d in departments])
         .filter(status=Status.DONE, completed_at__gte=since)
         .values_list(
-            "owner_id", "owner__name", "owner__username", "completed_at", "due_date", "original_due_date"
+            "owner_id",
+            "owner__name",
+            "owner__username",
+            "completed_at",
+            "due_date",
+            "original_due_date",
+            "department_id",
         )
     )
+    zones = {d.pk: d.tzinfo for d in departments}
     people: dict[int, PersonRate] = {}
-    for owner_id, name, username, completed_at, due, original in rows:
-        day = timezone.localdate(completed_at)
+    for owner_id, name, username, completed_at, due, original, department_id in rows:
+        # The completion day in the task's department, as its due date is (not the viewer's).
+        day = timezone.localtime(completed_at, zones.get(department_id) or departments[0].tzinfo).date()
         r = people.setdefault(owner_id, PersonRate(owner_id, name or username, 0, 0, 0))
         r.done += 1
         r.on_time += day <= due

@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -36,11 +35,14 @@ def dashboard(request):
     return render(request, "insights/dashboard.html", ctx)
 
 
-def _week_param(raw: str | None) -> date:
+def _week_param(raw: str | None, today: date) -> date:
+    """The week asked for, else this week (`today` is the department's date). A date outside
+    1900–2100 or not a date is this week too."""
     try:
-        return date.fromisoformat(raw) if raw else timezone.localdate()
+        day = date.fromisoformat(raw) if raw else today
     except ValueError:
-        return timezone.localdate()
+        return today
+    return day if 1900 <= day.year <= 2100 else today
 
 
 def _week_context(request, *, limit: int = 50):
@@ -52,10 +54,10 @@ def _week_context(request, *, limit: int = 50):
         department = departments[0]
     else:
         return None
-    week = _week_param(request.GET.get("week") or request.POST.get("week"))
+    today = department.local_today()
+    week = _week_param(request.GET.get("week") or request.POST.get("week"), today)
     data = selectors.weekly_review(request.user, department, week, limit=limit)
     labels = [w.strftime("%m-%d") for w, _a, _o in data.trend]
-    today = timezone.localdate()
     in_list = f"{reverse('tasks:list')}?department={department.pk}&"
     return {
         "w": data,
@@ -113,7 +115,7 @@ def weekly_review_export(request):
 @require_POST
 def weekly_review_notes(request):
     department = selectors.access_department(request.user, request.POST.get("department"))
-    week = _week_param(request.POST.get("week"))
+    week = _week_param(request.POST.get("week"), department.local_today())
     try:
         services.weekly_review_notes_save(
             actor=request.user, department=department, week_start=week, notes=request.POST.get("notes", "")
@@ -130,7 +132,7 @@ def weekly_review_minutes(request):
     """Turn the week's saved meeting notes into department minutes (会议纪要), so every member
     reads the same conclusions; the writer is the first attendee."""
     department = selectors.access_department(request.user, request.POST.get("department"))
-    week = _week_param(request.POST.get("week"))
+    week = _week_param(request.POST.get("week"), department.local_today())
     week = week - timedelta(days=week.weekday())
     notes = (
         WeeklyReview.objects.filter(department=department, week_start=week)
@@ -143,7 +145,7 @@ def weekly_review_minutes(request):
             actor=request.user,
             department=department,
             title=_("Weekly review %(week)s") % {"week": week.isoformat()},
-            held_on=min(timezone.localdate(), week + timedelta(days=6)),
+            held_on=min(department.local_today(), week + timedelta(days=6)),
             attendees=[request.user],
             notes=notes,
         )

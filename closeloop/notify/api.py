@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from closeloop.core.errors import NotFound, ValidationFailed
+from closeloop.core.ids import is_id
 from closeloop.notify import channel_check, selectors, services
 from closeloop.notify.models import Channel
 from closeloop.orgs.models import Department
@@ -20,7 +21,7 @@ MAX_LIMIT = 200
 class NotificationParams(Schema):
     unread: bool = False
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=1_000_000_000)
 
 
 def _notification(n, language: str) -> dict[str, Any]:
@@ -127,7 +128,7 @@ def _department(value: str | None) -> Department | None:
     if value in (None, ""):
         return None
     dept = Department.objects.filter(code__iexact=value).first()
-    if dept is None and str(value).isdigit():
+    if dept is None and is_id(value):
         dept = Department.objects.filter(pk=int(value)).first()
     if dept is None:
         raise ValidationFailed(_("No such department."), fields={"department": [_("No such department.")]})

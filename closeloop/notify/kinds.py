@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class _Blank(dict):
@@ -29,6 +30,8 @@ class Kind:
     body: Any = ""
     # What the person should do on the linked page; the button text.
     action: Any = _("Open")
+    # The same in at most 4 characters, for buttons that hold no more (WeCom's textcard).
+    button: Any = pgettext_lazy("short button", "Open")
     # Asks one person to act: goes to that person's own channels by default.
     personal: bool = False
     # Department-wide news: goes to the department's group by default.
@@ -53,6 +56,13 @@ def _decided(data: Mapping[str, Any]) -> tuple[str, str]:
     return str(title), str(data.get("note") or "")
 
 
+def _assigned(data: Mapping[str, Any]) -> tuple[str, str]:
+    values = _Blank(data)
+    if data.get("due"):
+        return str(_("%(by)s assigned you %(code)s %(title)s, due %(due)s") % values), ""
+    return str(_("%(by)s assigned you %(code)s %(title)s") % values), ""
+
+
 def _reminder(data: Mapping[str, Any]) -> tuple[str, str]:
     items = data.get("tasks") or []
     if items:
@@ -68,7 +78,11 @@ def _reminder(data: Mapping[str, Any]) -> tuple[str, str]:
 
 for _kind in [
     Kind(
-        "task.assigned", _("%(by)s assigned you %(code)s %(title)s"), personal=True, action=_("Open the task")
+        "task.assigned",
+        _("%(by)s assigned you %(code)s %(title)s"),
+        personal=True,
+        action=_("Open the task"),
+        render_fn=_assigned,
     ),
     Kind(
         "task.collaborator_added",
@@ -82,6 +96,7 @@ for _kind in [
         "%(note)s",
         personal=True,
         action=_("Accept or send back"),
+        button=pgettext_lazy("short button", "Accept"),
     ),
     Kind("task.accepted", _("%(by)s accepted %(code)s %(title)s"), "%(note)s"),
     Kind(
@@ -98,12 +113,14 @@ for _kind in [
         "%(note)s",
         personal=True,
         action=_("Help unblock"),
+        button=pgettext_lazy("short button", "Help"),
     ),
     Kind(
         "task.overdue",
         _("%(code)s %(title)s is overdue (due %(due)s)"),
         personal=True,
         action=_("Update progress or ask for a delay"),
+        button=pgettext_lazy("short button", "Update"),
     ),
     Kind(
         "task.due_date_changed",
@@ -147,6 +164,7 @@ for _kind in [
         "%(note)s",
         personal=True,
         action=_("Approve or reject the delay"),
+        button=pgettext_lazy("short button", "Decide"),
     ),
     Kind(
         "delay_warning.decided",
@@ -176,6 +194,7 @@ for _kind in [
         _("The weekly review of %(department)s is ready"),
         group=True,
         action=_("Open the weekly review"),
+        button=pgettext_lazy("short button", "Review"),
     ),
     Kind(
         "channel.disabled",
@@ -194,6 +213,7 @@ class Rendered:
     title: str
     body: str
     action: str
+    button: str = ""
 
 
 def render(kind: str, data: Mapping[str, Any] | None, *, language: str | None = None) -> Rendered:
@@ -211,7 +231,9 @@ def render(kind: str, data: Mapping[str, Any] | None, *, language: str | None = 
         else:
             title = str(spec.title) % values
             body = str(spec.body) % values if spec.body else ""
-        return Rendered(title=" ".join(title.split()), body=body.strip(), action=str(spec.action))
+        return Rendered(
+            title=" ".join(title.split()), body=body.strip(), action=str(spec.action), button=str(spec.button)
+        )
 
 
 def absolute(link: str) -> str:

@@ -173,6 +173,7 @@ def build_message(group: list[Delivery], people: dict[int, Person] | None = None
             title=r.title,
             body=r.body,
             action=r.action,
+            button=r.button,
             link=absolute(first.link),
             data=dict(first.data or {}),
             language=language,

@@ -2,15 +2,19 @@
 
 The `WorkDay` table holds every holiday and every 调休 make-up workday (seeded from the
 `chinese-calendar` package, editable by the admin). A date not in the table follows the
-Monday–Friday rule. A year with no rows at all is *unknown*: it falls back to Monday–Friday
-and `unknown_years()` names it, so the admin status page can warn that its schedule still has
-to be entered.
+Monday–Friday rule. A year with no rows at all is *unknown*: the State Council publishes
+each year's schedule in November, so until the admin enters it the fallback is Monday–Friday
+minus the statutory holidays fixed by the 全国年节及纪念日放假办法 (元旦; 春节 除夕 through
+初三; 清明; 劳动节 May 1–2; 端午; 中秋; 国庆 Oct 1–3). That fallback is provisional —
+`unknown_years()` names such years and the admin status page says so — because the 调休
+make-up days and bridge days are unknowable before the official schedule.
 """
 
 import logging
 import threading
 import time as _time
 from datetime import date, timedelta
+from functools import lru_cache
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -65,11 +69,71 @@ def _workday_changed(sender, **kwargs) -> None:
     clear_cache()
 
 
+# Years the lunar conversion is trusted for; outside them the fallback is plain Monday–Friday.
+_STATUTORY_YEARS = range(1901, 2100)
+
+
+@lru_cache(maxsize=64)
+def statutory_holidays(year: int) -> dict[date, str]:
+    """The statutory days off of `year` as the 全国年节及纪念日放假办法 (2025 revision) fixes
+    them, without the State Council's yearly 调休 arrangement: {date: Chinese name}.
+
+    元旦 Jan 1; 春节 from 除夕 (the last day of the twelfth lunar month, the 29th or the 30th)
+    through 初三; 清明 on the solar term; 劳动节 May 1–2; 端午 on 5/5 and 中秋 on 8/15 of the
+    lunar calendar; 国庆 Oct 1–3. Lunar dates and the solar term come from `lunar-python`.
+    Years outside 1901–2099 give an empty dict.
+    """
+    if year not in _STATUTORY_YEARS:
+        return {}
+    from lunar_python import Lunar, Solar
+
+    def solar(lunar_month: int, lunar_day: int) -> date:
+        s = Lunar.fromYmd(year, lunar_month, lunar_day).getSolar()
+        return date(s.getYear(), s.getMonth(), s.getDay())
+
+    days: dict[date, str] = {}
+
+    def add(d: date, name: str) -> None:
+        # Two festivals may share a day (中秋 on 10/3 in 2028): one day off, both names.
+        days[d] = f"{days[d]}、{name}" if d in days else name
+
+    add(date(year, 1, 1), "元旦")
+    new_year = solar(1, 1)  # 初一 is never before Jan 21, so 除夕 stays in `year`
+    for offset in range(-1, 3):  # 除夕, 初一, 初二, 初三
+        add(new_year + timedelta(days=offset), "春节")
+    qingming = Solar.fromYmd(year, 4, 15).getLunar().getJieQiTable()["清明"]
+    add(date(qingming.getYear(), qingming.getMonth(), qingming.getDay()), "清明节")
+    for day in (1, 2):
+        add(date(year, 5, day), "劳动节")
+    add(solar(5, 5), "端午节")
+    for day in (1, 2, 3):
+        add(date(year, 10, day), "国庆节")
+    add(solar(8, 15), "中秋节")
+    return {d: name for d, name in days.items() if d.year == year}
+
+
 def is_workday(d: date) -> bool:
+    """Is `d` a working day? The table's row for `d` when the table knows d's year; for a year
+    it does not know, Monday–Friday minus the statutory holidays (`statutory_holidays`)."""
     exceptions = _year(d.year)
-    if exceptions is not None and d in exceptions:
-        return exceptions[d]
-    return d.weekday() < 5
+    if exceptions is not None:
+        if d in exceptions:
+            return exceptions[d]
+        return d.weekday() < 5
+    return d.weekday() < 5 and d not in statutory_holidays(d.year)
+
+
+def day_off_name(d: date) -> str | None:
+    """Why `d` is a day off — the holiday's name (元旦, 春节…) or "" for a plain weekend — or
+    None when it is a working day."""
+    if is_workday(d):
+        return None
+    exceptions = _year(d.year)
+    if exceptions is not None:
+        if d in exceptions:
+            return WorkDay.objects.filter(date=d).values_list("name", flat=True).first() or ""
+        return ""
+    return statutory_holidays(d.year).get(d, "")
 
 
 def add_workdays(d: date, n: int) -> date:
@@ -102,6 +166,7 @@ def workdays_between(start: date, end: date) -> int:
 
 
 def unknown_years(years: list[int]) -> list[int]:
+    """Those of `years` the table holds no schedule for (their working days are provisional)."""
     return [y for y in years if _year(y) is None]
 
 
@@ -141,8 +206,25 @@ def status_warnings() -> list[str]:
     this_year = timezone.localdate().year
     return [
         _(
-            "The work calendar has no schedule for %(year)s: Monday to Friday is assumed. Enter the State Council's holidays and make-up days in the admin."
+            "The work calendar for %(year)s is provisional: Monday to Friday minus the statutory holidays (%(holidays)s). Enter the State Council's schedule, with its make-up days, in the admin."
         )
-        % {"year": year}
+        % {"year": year, "holidays": _provisional_summary(year)}
         for year in unknown_years([this_year, this_year + 1])
     ]
+
+
+def _provisional_summary(year: int) -> str:
+    """'元旦 1/1, 春节 2/5–2/8, …' for the status page: the days the fallback takes off."""
+    by_name: dict[str, list[date]] = {}
+    for d, name in sorted(statutory_holidays(year).items()):
+        by_name.setdefault(name, []).append(d)
+    parts = []
+    for name, days in by_name.items():
+        first, last = days[0], days[-1]
+        span = (
+            f"{first.month}/{first.day}"
+            if first == last
+            else f"{first.month}/{first.day}–{last.month}/{last.day}"
+        )
+        parts.append(f"{name} {span}")
+    return ", ".join(parts)

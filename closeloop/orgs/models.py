@@ -1,4 +1,5 @@
-from datetime import time
+import zoneinfo
+from datetime import date, datetime, time
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -87,6 +88,24 @@ class Department(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        """The department's time zone (the company's, settings.TIME_ZONE, when unset or unknown)."""
+        for name in (self.time_zone, settings.TIME_ZONE, "Asia/Shanghai"):
+            try:
+                return zoneinfo.ZoneInfo(name)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+                continue
+        raise AssertionError("unreachable: Asia/Shanghai is always known")
+
+    def local_today(self, now: datetime | None = None) -> date:
+        """Today's calendar date in the department (`now` aware, default the current time).
+        Due dates and overdue are decided on this date, whoever looks (DESIGN.md: "today" for
+        overdue is the date in the task's department time zone)."""
+        from django.utils import timezone
+
+        return (now or timezone.now()).astimezone(self.tzinfo).date()
 
     @property
     def leaders(self) -> set[int]:

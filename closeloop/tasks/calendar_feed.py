@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from icalendar import Calendar, Event
 
+from closeloop.core.dates import in_range
 from closeloop.orgs.models import User
 from closeloop.tasks.models import CalendarToken, Milestone, Task
 from closeloop.tasks.states import CLOSED_STATUSES
-from closeloop.tasks.validation import date_in_range
 
 FEED_LIMIT = 1000
 
@@ -78,8 +78,11 @@ def calendar_for(user: User) -> bytes:
         event.add("dtstamp", task.updated_at or timezone.now())
         event.add("dtstart", task.due_date)
         event.add("dtend", _day_after(task.due_date))
-        summary = _("Due: %(code)s %(title)s") % {"code": task.full_code, "title": task.title}
-        event.add("summary", summary if date_in_range(task.due_date) else f"⚠ {summary}")
+        event.add(
+            "summary",
+            _flag(task.due_date)
+            + _("Due: %(code)s %(title)s") % {"code": task.full_code, "title": task.title},
+        )
         url = settings.SITE_URL.rstrip("/") + task.get_absolute_url()
         event.add("url", url)
         event.add(
@@ -105,12 +108,24 @@ def calendar_for(user: User) -> bytes:
         event.add("dtend", _day_after(milestone.date))
         event.add(
             "summary",
-            _("Milestone: %(title)s (%(code)s)") % {"title": milestone.title, "code": task.full_code},
+            _flag(milestone.date)
+            + _("Milestone: %(title)s (%(code)s)") % {"title": milestone.title, "code": task.full_code},
         )
         event.add("url", settings.SITE_URL.rstrip("/") + task.get_absolute_url())
         event.add("transp", "TRANSPARENT")
         cal.add_component(event)
     return cal.to_ical()
+
+
+def _day_after(d: date) -> date:
+    """The all-day event's end; a row stored on date.max (9999-12-31) ends the same day."""
+    return d + timedelta(days=1) if d < date.max else d
+
+
+def _flag(d: date) -> str:
+    """A mark on an event whose date lies outside 1900–2100 (a row stored before dates were
+    limited): shown so it gets corrected, not dropped."""
+    return "" if in_range(d) else "⚠ "
 
 
 def feed(request: HttpRequest, token: str) -> HttpResponse:

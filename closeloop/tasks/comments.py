@@ -1,13 +1,11 @@
 """Comments on a task, with @mentions that notify the person mentioned."""
 
-import re
-
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from closeloop.core.errors import ValidationFailed
 from closeloop.notify.services import notify
+from closeloop.orgs import mentions
 from closeloop.orgs.models import User
 from closeloop.tasks import markup
 from closeloop.tasks.models import (
@@ -21,7 +19,6 @@ from closeloop.tasks.services import (
 
 # -- comments --------------------------------------------------------------------------------
 
-MENTION_RE = re.compile(r"(?<![\w@])@([\w.\-\u4e00-\u9fff]{1,40})")
 COMMENT_MAX = 5000
 
 
@@ -41,16 +38,17 @@ def comment_add(*, actor: User, task: Task, body: str) -> Comment:
         raise ValidationFailed(
             _("body: A comment is at most 5000 characters."), fields={"body": [_("At most 5000 characters.")]}
         )
-    handles = list(dict.fromkeys(MENTION_RE.findall(body)))[:20]
-    people: list[User] = []
-    if handles:
-        candidates = User.objects.filter(Q(username__in=handles) | Q(name__in=handles), is_active=True)
-        for person in candidates:
-            if Task.objects.visible_to(person).filter(pk=task.pk).exists():
-                people.append(person)
+    found = mentions.find_mentions(
+        body, allowed=lambda person: Task.objects.visible_to(person).filter(pk=task.pk).exists()
+    )
+    people = mentions.people_of(found)
     with transaction.atomic():
         comment = Comment.objects.create(
-            task=task, author=actor, body=body, html=markup.render(body), mentions=[p.pk for p in people]
+            task=task,
+            author=actor,
+            body=body,
+            html=markup.render(body, [m.handle for m in found]),
+            mentions=[p.pk for p in people],
         )
         record_event(task=task, actor=actor, verb="commented", after={"comment": comment.pk}, note=body[:300])
         if people:

@@ -15,20 +15,29 @@ _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
 _ITALIC = re.compile(r"(?<![*\w])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![*\w])")
 _LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)]+|mailto:[^\s)]+)\)")
 _BARE_URL = re.compile(r"(?<![\"'=>])\b(https?://[^\s<]+[^\s<.,;:!?)\]'\"。，；：！？）])")
-_MENTION = re.compile(r"(?<![\w@&])@([\w.\-\u4e00-\u9fff]{1,40})")
 _UL = re.compile(r"^\s*[-*+]\s+(.*)$")
 _OL = re.compile(r"^\s*\d+[.)]\s+(.*)$")
 
 
-def _inline(text: str) -> str:
+def _mention_re(handles) -> re.Pattern | None:
+    """Only the handles that notified someone are highlighted, longest first (`@李娜请确认`
+    highlights `@李娜`); an `@` inside an e-mail address never is."""
+    escaped = sorted({html.escape(h, quote=False) for h in handles or () if h}, key=len, reverse=True)
+    if not escaped:
+        return None
+    return re.compile(r"(?<![A-Za-z0-9_.\-+@＠&])([@＠])(" + "|".join(map(re.escape, escaped)) + r")")
+
+
+def _inline(text: str, mentions: re.Pattern | None = None) -> str:
     """Escape, then mark up. Code spans are cut out first so nothing inside them is styled."""
     parts = _CODE.split(text)
     return "".join(
-        f"<code>{html.escape(part)}</code>" if i % 2 else _inline_text(part) for i, part in enumerate(parts)
+        f"<code>{html.escape(part)}</code>" if i % 2 else _inline_text(part, mentions)
+        for i, part in enumerate(parts)
     )
 
 
-def _inline_text(part: str) -> str:
+def _inline_text(part: str, mentions: re.Pattern | None = None) -> str:
     s = html.escape(part, quote=False)
     links: list[str] = []
 
@@ -41,12 +50,15 @@ def _inline_text(part: str) -> str:
     s = _BARE_URL.sub(lambda m: keep(m.group(1), m.group(1)), s)
     s = _BOLD.sub(r"<strong>\1</strong>", s)
     s = _ITALIC.sub(r"<em>\1</em>", s)
-    s = _MENTION.sub(r'<span class="mention">@\1</span>', s)
+    if mentions is not None:
+        s = mentions.sub(r'<span class="mention">\1\2</span>', s)
     return re.sub(r"\x00(\d+)\x00", lambda m: links[int(m.group(1))], s)
 
 
-def to_html(text: str) -> str:
-    """The markup as HTML, before sanitizing."""
+def to_html(text: str, mentioned=()) -> str:
+    """The markup as HTML, before sanitizing; `mentioned`: the handles (names or usernames,
+    as typed after the `@`) that notified someone, the only ones highlighted."""
+    mentions = _mention_re(mentioned)
     lines = (text or "").replace("\r\n", "\n").split("\n")
     blocks: list[str] = []
     para: list[str] = []
@@ -56,13 +68,15 @@ def to_html(text: str) -> str:
 
     def flush_para() -> None:
         if para:
-            blocks.append("<p>" + "<br>".join(_inline(x) for x in para) + "</p>")
+            blocks.append("<p>" + "<br>".join(_inline(x, mentions) for x in para) + "</p>")
             para.clear()
 
     def flush_list() -> None:
         nonlocal list_tag
         if lst:
-            blocks.append(f"<{list_tag}>" + "".join(f"<li>{_inline(x)}</li>" for x in lst) + f"</{list_tag}>")
+            blocks.append(
+                f"<{list_tag}>" + "".join(f"<li>{_inline(x, mentions)}</li>" for x in lst) + f"</{list_tag}>"
+            )
             lst.clear()
         list_tag = ""
 
@@ -99,10 +113,10 @@ def to_html(text: str) -> str:
     return "".join(blocks)
 
 
-def render(text: str) -> str:
-    """Safe HTML for a comment."""
+def render(text: str, mentioned=()) -> str:
+    """Safe HTML for a comment; `mentioned` as in `to_html`."""
     return nh3.clean(
-        to_html(text),
+        to_html(text, mentioned),
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},

@@ -245,8 +245,10 @@ class Task(models.Model):
     def is_open(self) -> bool:
         return self.status not in CLOSED_STATUSES
 
-    def is_overdue(self, today) -> bool:
-        return self.is_open and self.due_date < today
+    def is_overdue(self, today=None) -> bool:
+        """Past due and open, on `today` — by default the date in the task's department, so
+        a viewer's own time zone never changes the answer (needs `department` loaded)."""
+        return self.is_open and self.due_date < (today or self.department.local_today())
 
     @staticmethod
     def make_path(parent_path: str | None, pk: int) -> str:

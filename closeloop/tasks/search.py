@@ -1,7 +1,10 @@
 """Chinese search through an index (DESIGN.md "Chinese search").
 
-A task's code, title, customer and project are indexed as words plus overlapping CJK
-bigrams ("月度销售报表" → 月度 度销 销售 售报 报表), stored in `Task.search_text`. SQLite
+A task's code, title, customer and project are NFKC-normalized (full-width `Ｑ３` is `q3`)
+and indexed as words plus overlapping CJK bigrams plus the last character of each CJK run
+("月度销售报表" → 月度 度销 销售 售报 报表 表), stored in `Task.search_text`: every character
+then starts some token, so a one-character query (a prefix match) finds it anywhere in a
+title, the end included (`报` finds 编写销售周报). SQLite
 indexes that column with an FTS5 table kept in step by triggers; PostgreSQL with a GIN index
 over `to_tsvector('simple', search_text)`. A query is tokenised the same way and every token
 must match, so a two-character term like 报表 is one index look-up and no search reads every
@@ -12,6 +15,7 @@ row. The tokeniser is pure; `install()` and `match_sql()` are the two database-s
 # bound parameter.
 # ruff: noqa: S608, S611
 import re
+import unicodedata
 
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
@@ -24,10 +28,15 @@ FTS_TABLE = "tasks_task_fts"
 PG_INDEX = "task_search_gin"
 
 
+def normalize(text: str | None) -> str:
+    """NFKC and lower case: full-width letters and digits (Ｑ３) read as their ASCII forms."""
+    return unicodedata.normalize("NFKC", text or "").lower()
+
+
 def tokens(text: str) -> list[str]:
     """Words (latin letters and digits) and CJK bigrams; a lone CJK character is kept as is."""
     out: list[str] = []
-    for run in _RUN.findall((text or "").lower()):
+    for run in _RUN.findall(normalize(text)):
         if _IS_CJK.match(run):
             if len(run) == 1:
                 out.append(run)
@@ -39,11 +48,22 @@ def tokens(text: str) -> list[str]:
 
 
 def index_text(*parts: str | None) -> str:
+    """The indexed form of `parts`: their tokens, plus the last character of each CJK run so
+    a one-character prefix query also finds a run's final character."""
     seen: dict[str, None] = {}
     for part in parts:
         for tok in tokens(part or ""):
             seen.setdefault(tok, None)
+        for run in _RUN.findall(normalize(part)):
+            if len(run) > 1 and _IS_CJK.match(run):
+                seen.setdefault(run[-1], None)
     return " ".join(seen)
+
+
+def has_terms(text: str) -> bool:
+    """Does `text` hold anything searchable (a latin word, a digit or a CJK character)? A
+    query of punctuation or symbols alone does not, and must find nothing — not everything."""
+    return bool(tokens(text))
 
 
 def task_index_text(
@@ -66,7 +86,8 @@ def query_terms(text: str) -> list[tuple[str, bool]]:
 
 
 def match_sql(vendor: str, text: str, *, table: str = "tasks_task") -> RawSQL | None:
-    """A WHERE condition "the task matches `text`" for `vendor`, or None for an empty query.
+    """A WHERE condition "the task matches `text`" for `vendor`, or None when the query has
+    no searchable term (the caller then finds nothing, see `has_terms`).
     Tokens hold only letters, digits and CJK characters, so they need no escaping beyond
     the parameter binding."""
     terms = query_terms(text)

@@ -2,9 +2,11 @@
 The rule itself (who sees what) is in `tasks.visibility`; its names are re-exported here."""
 
 import re
+import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -15,7 +17,7 @@ from closeloop.orgs.selectors import visible_department_ids
 from closeloop.tasks import extensions
 from closeloop.tasks.models import AcceptanceCriterion, Comment, Task, TaskCollaborator, TaskEvent, subtree_q
 from closeloop.tasks.permissions import plays
-from closeloop.tasks.search import match_sql
+from closeloop.tasks.search import match_sql, normalize
 from closeloop.tasks.states import CLOSED_STATUSES, TRANSITIONS, Status
 from closeloop.tasks.validation import parse_int
 from closeloop.tasks.visibility import Visibility, forget_visibility, visibility, visibility_q
@@ -45,7 +47,10 @@ def access_task(user, pk: int | str, *, for_update: bool = False) -> Task:
 
 
 def local_today(tz=None) -> date:
-    return timezone.localdate(timezone=tz)
+    """Today for lists that mix tasks (groups, filters): the company's date
+    (settings.TIME_ZONE), never the viewer's zone, so everyone sees the same overdue rows. A
+    single task's answer uses its department's date (`Task.is_overdue()`)."""
+    return timezone.localdate(timezone=tz or zoneinfo.ZoneInfo(settings.TIME_ZONE))
 
 
 def list_base(user) -> QuerySet[Task]:
@@ -188,7 +193,7 @@ def task_list(user, filters: TaskFilters, *, today: date | None = None) -> Query
         qs = qs.overdue(today)
     if filters.top_level_only:
         qs = qs.filter(parent__isnull=True)
-    text = filters.q.strip()
+    text = normalize(filters.q).strip()  # NFKC: "Ｔ００１" and "Ｑ３" read as "t001", "q3"
     if text:
         match = CODE_RE.match(text)
         if match:
@@ -200,8 +205,8 @@ def task_list(user, filters: TaskFilters, *, today: date | None = None) -> Query
             # Through the search index (words + CJK bigrams of code, title, customer and
             # project): an index look-up, never a scan of every row.
             condition = match_sql(connection.vendor, text)
-            if condition is not None:
-                qs = qs.filter(condition)
+            # Nothing searchable ("！？", "@#"): no task, never every task.
+            qs = qs.filter(condition) if condition is not None else qs.none()
     return qs.order_by(*SORTS.get(filters.sort, SORTS["code"]))
 
 

@@ -786,8 +786,16 @@ def dependency_override(*, actor: User, task: Task, note: str) -> TaskEvent:
 
 def task_message(task: Task, actor: User, **extra) -> dict:
     """What a notification about a task carries (see notify.kinds): the task, its code and
-    title, and who acted; `extra` adds kind-specific fields (a note, a reason)."""
-    return {"task": task.pk, "code": task.full_code, "title": task.title, "by": actor.display_name, **extra}
+    title, its due date, and who acted; `extra` adds kind-specific fields (a note, a reason)."""
+    due = task.due_date.isoformat() if task.due_date else ""
+    return {
+        "task": task.pk,
+        "code": task.full_code,
+        "title": task.title,
+        "by": actor.display_name,
+        "due": due,
+        **extra,
+    }
 
 
 def _notify_transition(*, actor: User, task: Task, target: Status, note: str) -> None:

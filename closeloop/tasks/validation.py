@@ -10,6 +10,9 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
+from closeloop.core import ids
+from closeloop.core.dates import DATE_MAX, DATE_MIN, in_range
+from closeloop.core.ids import MAX_ID
 from closeloop.orgs.models import Department, Membership, User
 from closeloop.orgs.selectors import leads
 from closeloop.tasks import intake
@@ -29,8 +32,6 @@ REASON_MAX = 500
 TEXT_MAX = 10_000
 # Dates a person can mean: anything outside is a typo or a fuzzer, and breaks date arithmetic
 # (a timeline or .ics feed around 9999-12-31, "daily updates since 0001-01-01").
-DATE_MIN = date(1900, 1, 1)
-DATE_MAX = date(2100, 12, 31)
 # Subtasks under subtasks: deeper than this is no longer a plan (and the materialised path of
 # 11 characters a level fills its 255 at 23).
 MAX_DEPTH = 10
@@ -38,23 +39,15 @@ MAX_DEPTH = 10
 THRESHOLD_LIMIT = Decimal("1e10")
 
 
-ID_MAX = 2**63 - 1
-
-
 def parse_int(value, default: int | None = None) -> int | None:
-    """An integer typed as ASCII digits (optionally signed) within ±ID_MAX, else `default`:
+    """An integer typed as ASCII digits (optionally signed) within ±MAX_ID, else `default`:
     "²", "٣", full-width digits and 30-digit numbers in ids and query parameters are not
     numbers a person meant, and a huge one overflows SQLite's integer (a 500)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return value if -ID_MAX <= value <= ID_MAX else default
+        return value if -MAX_ID <= value <= MAX_ID else default
     if not isinstance(value, str):
         return default
-    text = value.strip()
-    digits = text[1:] if text[:1] in "+-" else text
-    if not digits or not digits.isascii() or not digits.isdigit() or len(digits) > 19:
-        return default
-    number = int(text)
-    return number if -ID_MAX <= number <= ID_MAX else default
+    return ids.parse_int(value.strip().lstrip("+"), default, low=-MAX_ID, high=MAX_ID)
 
 
 def date_errors(errors: dict[str, list[str]], field: str, value: date | None) -> bool:
@@ -68,9 +61,8 @@ def date_errors(errors: dict[str, list[str]], field: str, value: date | None) ->
     return False
 
 
-def date_in_range(value: date | None) -> bool:
-    """Whether a stored date can be shown and computed with (rows written before the checks)."""
-    return value is None or DATE_MIN <= value <= DATE_MAX
+# Whether a stored date can be shown and computed with (rows written before the checks).
+date_in_range = in_range
 
 
 def text_errors(errors: dict[str, list[str]], field: str, value: str | None, max_length: int) -> None:

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from pydantic import ConfigDict
 
-from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS
+from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS, InRangeDate
 from closeloop.orgs.api import UserRef, user_ref
 from closeloop.orgs.models import User
 from closeloop.tracking import selectors, services
@@ -23,10 +23,15 @@ class StrictIn(Schema):
 
 class UpdateIn(StrictIn):
     percent: int | None = Field(None, description="0–100; leave out on a task with subtasks (it rolls up).")
-    state: Literal["in_progress", "blocked"] = "in_progress"
-    blocker: str = Field("", description="Whom or what the task waits on; required when blocked.")
-    note: str = ""
-    day: date | None = Field(
+    state: Literal["in_progress", "blocked"] | None = Field(
+        None, description="Default: what today's update says, else in_progress."
+    )
+    blocker: str | None = Field(
+        None,
+        description="Whom or what the task waits on; required when blocked. Left out: today's update keeps its blocker.",
+    )
+    note: str | None = Field(None, description="Left out: today's update keeps its note.")
+    day: InRangeDate | None = Field(
         None, description="Default today; an earlier day without an update is filled in late."
     )
 
@@ -43,12 +48,15 @@ class UpdateOut(Schema):
     author: UserRef
     created_at: datetime
     updated_at: datetime
+    warnings: list[str] = Field(
+        default_factory=list, description="Saved, but worth a look: e.g. the task is past its due date."
+    )
 
 
 class WarningIn(StrictIn):
     reason: Literal["requirements", "resources", "dependency", "priority", "other"]
     explanation: str
-    new_due_date: date
+    new_due_date: InRangeDate
 
 
 class DecisionIn(StrictIn):
@@ -72,6 +80,9 @@ class WarningOut(Schema):
     decided_at: datetime | None
     decision_comment: str
     escalated_at: datetime | None
+    warnings: list[str] = Field(
+        default_factory=list, description="Raised, but worth a look: e.g. the new date is a day off."
+    )
 
 
 def _update(u: ProgressUpdate) -> dict:
@@ -126,8 +137,8 @@ def post_update(request: HttpRequest, task_id: int, payload: UpdateIn):
     user: User = request.auth
     task = selectors.access_task(user, task_id)
     u = services.update_post(actor=user, task=task, **payload.model_dump())
-    u = ProgressUpdate.objects.select_related("author").get(pk=u.pk)
-    return 201, _update(u)
+    u = ProgressUpdate.objects.select_related("author", "task__department").get(pk=u.pk)
+    return 201, {**_update(u), "warnings": services.update_warnings(u.task)}
 
 
 @router.get(
@@ -151,7 +162,10 @@ def raise_warning(request: HttpRequest, task_id: int, payload: WarningIn):
     user: User = request.auth
     task = selectors.access_task(user, task_id)
     w = services.delay_warning_raise(actor=user, task=task, **payload.model_dump())
-    return 201, _warning(selectors.access_warning(user, w.pk))
+    return 201, {
+        **_warning(selectors.access_warning(user, w.pk)),
+        "warnings": services.day_off_warnings(w.new_due_date),
+    }
 
 
 @router.post(

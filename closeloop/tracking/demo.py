@@ -47,6 +47,21 @@ def _history(task: Task, points: list[tuple[int, int, str, str]], today: dt.date
         )
 
 
+def last_review_due(department: Department, now: dt.datetime) -> tuple[dt.date, dt.datetime]:
+    """(week start, moment) of the department's latest weekly review whose posting time on its
+    review day (default Friday 16:00) is not after `now`."""
+    settings = cadence.settings_for(department)
+    week = cadence.week_start(cadence.local_today(department, now))
+    for _ in range(8):
+        day = cadence.review_day(week, settings.review_weekday)
+        if day is not None:
+            moment = cadence.at_local(department, day, settings.weekly_review_at)
+            if moment <= now:
+                return week, moment
+        week -= dt.timedelta(days=7)
+    return week, now
+
+
 def seed_demo() -> bool:
     sales = Department.objects.filter(code="SALES").first()
     if sales is None or ProgressUpdate.objects.filter(task__department=sales).exists():
@@ -136,11 +151,13 @@ def seed_demo() -> bool:
         ):
             if ProgressUpdate.objects.filter(task=t).exists():
                 services.forecast_refresh(task=t, now=now)
-        # This week's review, ready and posted.
+        # The last review that is due by now, ready and posted at its time on its review day
+        # (this week's once Friday 16:00 has passed, else last week's): its "sent" time is
+        # never before its review day.
         from closeloop.insights.services import weekly_review_notes_save, weekly_review_ready
 
-        week = cadence.week_start(today)
-        weekly_review_ready(department=sales, week_start=week, now=now)
+        week, posted = last_review_due(sales, now)
+        weekly_review_ready(department=sales, week_start=week, now=posted)
         if head is not None:
             weekly_review_notes_save(
                 actor=head,

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from closeloop.core.dates import validate_in_range
 from closeloop.tracking.models import DelayReason, UpdateState
 
 
@@ -12,6 +13,7 @@ class UpdateForm(forms.Form):
     day = forms.DateField(
         label=_("Day"),
         required=False,
+        validators=[validate_in_range],
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("Leave empty for today. An earlier day without an update is filled in late (补报)."),
     )
@@ -20,7 +22,11 @@ class UpdateForm(forms.Form):
 class WarningForm(forms.Form):
     reason = forms.ChoiceField(label=_("Reason"), choices=DelayReason.choices)
     explanation = forms.CharField(label=_("Explanation"), widget=forms.Textarea(attrs={"rows": 3}))
-    new_due_date = forms.DateField(label=_("New due date"), widget=forms.DateInput(attrs={"type": "date"}))
+    new_due_date = forms.DateField(
+        label=_("New due date"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_in_range],
+    )
 
 
 class DecisionForm(forms.Form):

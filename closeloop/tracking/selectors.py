@@ -16,7 +16,7 @@ from closeloop.tasks.selectors import access_task
 from closeloop.tasks.states import Status
 from closeloop.tasks.validation import parse_int
 from closeloop.tracking import cadence
-from closeloop.tracking.models import DelayWarning, ProgressUpdate, TaskForecast, WarningStatus
+from closeloop.tracking.models import DelayWarning, ProgressUpdate, TaskForecast, UpdateState, WarningStatus
 
 # Statuses whose owner owes updates: the work is under way.
 WORKING_STATUSES = (Status.IN_PROGRESS, Status.BLOCKED, Status.REWORK)
@@ -91,6 +91,23 @@ def todays_updates(tasks: list[Task], day_by_dept: dict[int, date]) -> dict[int,
         if day_by_dept.get(dept_of[row.task_id]) == row.day:
             out[row.task_id] = row
     return out
+
+
+def update_initial(task: Task, *, now: datetime | None = None) -> dict:
+    """What the update form opens with: today's update when there is one (to correct it),
+    else the last values — percent, and state and blocker while the task is still blocked —
+    so the owner changes what moved instead of retyping. The note starts empty on a new day."""
+    today = cadence.local_today(task.department, now or timezone.now())
+    last = ProgressUpdate.objects.filter(task=task, day__lte=today).order_by("-day", "-id").first()
+    if last is not None and last.day == today:
+        return {"percent": last.percent, "state": last.state, "blocker": last.blocker, "note": last.note}
+    blocked = task.status == Status.BLOCKED
+    return {
+        "percent": last.percent if last and last.percent is not None else task.progress,
+        "state": UpdateState.BLOCKED if blocked else UpdateState.IN_PROGRESS,
+        "blocker": last.blocker if last and blocked else "",
+        "note": "",
+    }
 
 
 def task_updates(user: User, task_id: int | str, *, limit: int = 60) -> tuple[Task, list[ProgressUpdate]]:

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed, raise_if_errors
 from closeloop.notify.services import notify
-from closeloop.orgs.calendar import add_workdays
+from closeloop.orgs.calendar import add_workdays, day_off_name
 from closeloop.orgs.models import User
 from closeloop.orgs.selectors import leads, superior_of
 from closeloop.tasks.models import Task
@@ -80,18 +80,50 @@ def _created_day(task: Task) -> date:
 # -- updates --------------------------------------------------------------------------------
 
 
+def update_warnings(task: Task, *, now: datetime | None = None) -> list[str]:
+    """What the owner should hear after an update, without refusing it: the task's due date
+    has passed (raise a delay warning with a new date instead of reporting past it)."""
+    today = cadence.local_today(task.department, now or timezone.now())
+    if task.status not in CLOSED_STATUSES and task.due_date < today:
+        return [
+            _(
+                "%(code)s was due on %(due)s and is overdue: if it needs more time, raise a delay warning with a new date."
+            )
+            % {"code": task.full_code, "due": task.due_date.isoformat()}
+        ]
+    return []
+
+
+def day_off_warnings(day: date) -> list[str]:
+    """A warning when `day` (a new due date) is not a working day on the work calendar."""
+    name = day_off_name(day)
+    if name is None:
+        return []
+    if name:
+        return [
+            _("%(day)s is a day off (%(name)s). Is that the date you mean?")
+            % {"day": day.isoformat(), "name": name}
+        ]
+    return [_("%(day)s is a weekend day. Is that the date you mean?") % {"day": day.isoformat()}]
+
+
 def update_post(
     *,
     actor: User,
     task: Task,
-    state: str = UpdateState.IN_PROGRESS,
+    state: str | None = None,
     percent: int | None = None,
-    blocker: str = "",
-    note: str = "",
+    blocker: str | None = None,
+    note: str | None = None,
     day: date | None = None,
     now: datetime | None = None,
 ) -> ProgressUpdate:
     """Post the owner's update for `day` (default: today in the department's time zone).
+
+    `state`, `blocker` and `note` left out (None) keep what today's update already says
+    (saving again the same day does not wipe the blocker or the note); with no update yet they
+    are 进行中 and empty. An update that says nothing — no percent, note or blocker, nothing to
+    change — is refused (ValidationFailed), not stored as 0 %.
 
     Today's update may be posted again and replaces the first; a past day without an update
     may be filled in (补报) and is marked late; a past day's update is immutable. The latest
@@ -108,9 +140,33 @@ def update_post(
         )
     today = cadence.local_today(task.department, now)
     day = day or today
-    blocker = (blocker or "").strip()
-    note = (note or "").strip()
     errors: dict[str, list[str]] = {}
+    if not 1900 <= day.year <= 2100:
+        raise ValidationFailed(
+            _("day: Give a day between 1900 and 2100."),
+            fields={"day": [_("Give a day between 1900 and 2100.")]},
+        )
+    earlier = ProgressUpdate.objects.filter(task=task, day=day).first()
+    before_state = earlier.state if earlier else UpdateState.IN_PROGRESS
+    says_something = (
+        percent is not None
+        or bool((blocker or "").strip())
+        or bool((note or "").strip())
+        or (state is not None and state != before_state)
+        # Clearing what today's update said is a change too.
+        or bool(earlier and ((blocker == "" and earlier.blocker) or (note == "" and earlier.note)))
+    )
+    if not says_something:
+        raise ValidationFailed(
+            _("percent: Give the progress, a note or what the task waits on."),
+            fields={"percent": [_("Give the progress, a note or what the task waits on.")]},
+        )
+    state = before_state if state is None else state
+    blocker = (earlier.blocker if earlier and blocker is None else blocker or "").strip()
+    note = (earlier.note if earlier and note is None else note or "").strip()
+    if earlier and earlier.state == UpdateState.BLOCKED and state != UpdateState.BLOCKED:
+        # Unblocked: the blocker it kept no longer holds, unless a new one was typed.
+        blocker = "" if blocker == earlier.blocker else blocker
     if state not in UpdateState.values:
         errors["state"] = [_("Choose in progress or blocked.")]
     elif state == UpdateState.BLOCKED and not blocker:
@@ -131,7 +187,7 @@ def update_post(
         errors["day"] = [_("The task did not exist on that day.")]
     raise_if_errors(errors)
     if percent is None and not has_children:
-        percent = task.progress
+        percent = earlier.percent if earlier and earlier.percent is not None else task.progress
 
     with transaction.atomic():
         current = Task.objects.select_for_update().select_related("department", "owner").get(pk=task.pk)
@@ -274,6 +330,8 @@ def delay_warning_raise(
         pass
     elif new_due_date < today:
         errors["new_due_date"] = [_("The new due date cannot be before today.")]
+    elif new_due_date.year > 2100:
+        errors["new_due_date"] = [_("Give a date between 1900 and 2100.")]
     elif new_due_date <= task.due_date:
         errors["new_due_date"] = [
             _("The new due date must be after the current one (%(due)s).")

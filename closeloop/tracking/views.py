@@ -118,7 +118,7 @@ def today(request):
 @login_required
 def task_updates(request, pk: int):
     task = selectors.access_task(request.user, pk)
-    form = UpdateForm(request.POST or None)
+    form = UpdateForm(request.POST or None, initial=selectors.update_initial(task))
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -134,6 +134,8 @@ def task_updates(request, pk: int):
                     day=d["day"],
                 )
                 messages.success(request, _("Update saved."))
+                for warning in services.update_warnings(task):
+                    messages.warning(request, warning)
                 return redirect("tracking:task_updates", pk=task.pk)
             except DomainError as exc:
                 _errors_into(form, exc)
@@ -164,6 +166,8 @@ def warning_new(request, pk: int):
                     new_due_date=d["new_due_date"],
                 )
                 messages.success(request, _("Delay warning sent to the department head."))
+                for warning in services.day_off_warnings(d["new_due_date"]):
+                    messages.warning(request, warning)
                 return redirect(task.get_absolute_url())
             except DomainError as exc:
                 _errors_into(form, exc)

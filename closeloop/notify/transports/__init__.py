@@ -66,7 +66,7 @@ class Message:
     kind: str
     title: str
     body: str
-    action: str
+    action: str  # the button text: a whole phrase
     link: str  # absolute
     data: dict[str, Any]
     language: str
@@ -75,9 +75,16 @@ class Message:
     # For a digest: the (title, body, link) of each message it stands for.
     items: list[tuple[str, str, str]] = field(default_factory=list)
 
-    def text_lines(self) -> list[str]:
+    # A short form of `action` for buttons that hold a few characters (WeCom's textcard: 4).
+    button: str = ""
+
+    def text_lines(self, *, markdown: bool = False) -> list[str]:
+        """The body as lines; a digest's lines each link to their own task (a Markdown link
+        with `markdown`, else the address on the line below)."""
         if self.items:
-            return [f"• {t}" + (f" — {b}" if b else "") for t, b, _link in self.items]
+            if markdown:
+                return [f"- [{t}]({link})" + (f" — {b}" if b else "") for t, b, link in self.items]
+            return [f"• {t}" + (f" — {b}" if b else "") + f"\n  {link}" for t, b, link in self.items]
         return [self.body] if self.body else []
 
 
@@ -151,8 +158,24 @@ def check_http_status(resp, *, secrets: tuple[str, ...] = ()) -> None:
 
     if 200 <= resp.status < 300:
         return
-    text = scrub(resp.body[:300].decode("utf-8", "replace"), *secrets)
-    msg = _("HTTP %(status)s: %(text)s") % {"status": resp.status, "text": text}
+    text = scrub(resp.body[:300].decode("utf-8", "replace"), *secrets).strip()
+    # An empty JSON object or a blank body says nothing: leave it out of what the admin reads.
+    said = text if text.strip("{}[] \n\"'") else ""
+    if resp.status == 401:
+        msg = _(
+            "Signature refused (HTTP 401): the endpoint did not accept the channel's secret. Check the secret on both sides."
+        )
+    elif resp.status == 403:
+        msg = _("Access refused (HTTP 403): the endpoint does not accept messages from Closeloop.")
+    elif resp.status in (404, 410):
+        msg = _("The address does not exist (HTTP %(status)s): check the channel's URL.") % {
+            "status": resp.status
+        }
+    else:
+        msg = _("HTTP %(status)s: %(text)s") % {"status": resp.status, "text": said or "-"}
+        said = ""
+    if said:
+        msg = f"{msg} ({said})"
     if resp.status in (408, 425, 429) or resp.status >= 500:
         raise TransportError(msg, retry_after=retry_after_header(resp))
     permanent = resp.status in (401, 403, 404, 410)

@@ -83,7 +83,7 @@ def _check(data: dict) -> None:
 def build(channel, message: Message) -> dict:
     # The same content to the same person arrives once a day: the delivery number varies it.
     tail = f"\n\n#{message.delivery_id}"
-    text = clip_bytes("\n\n".join([f"### {message.title}", *message.text_lines()]), 1500, tail)
+    text = clip_bytes("\n\n".join([f"### {message.title}", *message.text_lines(markdown=True)]), 1500, tail)
     return {
         "agent_id": int(channel.config.get("agent_id")),
         "userid_list": message.recipient.dingtalk_id if message.recipient else "",

@@ -64,7 +64,7 @@ def signed_url(url: str, secret: str) -> str:
 
 def build(channel, message: Message) -> dict:
     at_tail = " ".join(f"@{p.dingtalk_id or p.mobile}" for p in message.mentions if p.dingtalk_id or p.mobile)
-    lines = [f"#### {message.title}", *message.text_lines()]
+    lines = [f"#### {message.title}", *message.text_lines(markdown=True)]
     keyword = channel.keyword.strip()
     if keyword and not any(keyword in line for line in lines):
         lines.insert(0, f"【{keyword}】")

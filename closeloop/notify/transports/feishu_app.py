@@ -72,7 +72,7 @@ def _parse(resp) -> dict:
 
 
 def card(message: Message) -> dict:
-    text = clip_bytes("\n".join(message.text_lines()), 20000)
+    text = clip_bytes("\n".join(message.text_lines(markdown=True)), 20000)
     elements: list[dict] = []
     if text:
         elements.append({"tag": "div", "text": {"tag": "lark_md", "content": text}})

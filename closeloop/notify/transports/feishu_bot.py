@@ -52,10 +52,18 @@ def sign(secret: str, timestamp_s: int) -> str:
 
 def build(channel, message: Message) -> dict:
     lang = "en_us" if (message.language or "").startswith("en") else "zh_cn"
-    text = clip_bytes("\n".join(message.text_lines()), SIZE_LIMIT)
     rows: list[list[dict]] = []
-    if text:
-        rows.append([{"tag": "text", "text": text}])
+    if message.items:
+        # A digest: one line per message, its title a link to its own task.
+        for title, body, link in message.items:
+            row: list[dict] = [{"tag": "text", "text": "• "}, {"tag": "a", "text": title, "href": link}]
+            if body:
+                row.append({"tag": "text", "text": " — " + clip_bytes(body, 500)})
+            rows.append(row)
+    else:
+        text = clip_bytes("\n".join(message.text_lines()), SIZE_LIMIT)
+        if text:
+            rows.append([{"tag": "text", "text": text}])
     rows.append([{"tag": "a", "text": message.action, "href": message.link}])
     mentions = [{"tag": "at", "user_id": p.feishu_id} for p in message.mentions if p.feishu_id]
     if mentions:

@@ -56,6 +56,8 @@ def payload(message: Message) -> dict:
     data = {k: v for k, v in message.data.items()}
     data["link"] = message.link
     data["summary"] = message.title
+    if message.items:
+        data["items"] = [{"summary": t, "body": b, "link": link} for t, b, link in message.items]
     return {"type": message.kind, "timestamp": int(time.time()), "data": data}
 
 

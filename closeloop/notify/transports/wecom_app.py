@@ -76,18 +76,35 @@ def _check(data: dict) -> None:
     raise TransportError(text)
 
 
+# WeCom cuts a textcard's button text after 4 characters ("验收或退回" would read "验收或退").
+BUTTON_MAX = 4
+
+
+def button_text(message: Message) -> str | None:
+    """The button text: the action if it fits whole, else its short form, else None (WeCom
+    then shows its own 详情 / Details) — never a phrase cut mid-word."""
+    for text in (message.action, message.button):
+        text = (text or "").strip()
+        if text and len(text) <= BUTTON_MAX:
+            return text
+    return None
+
+
 def build(channel, message: Message) -> dict:
     description = clip_bytes("\n".join(message.text_lines()) or message.title, 500)
+    card = {
+        "title": clip_bytes(message.title, 128),
+        "description": description,
+        "url": message.link,
+    }
+    button = button_text(message)
+    if button:
+        card["btntxt"] = button
     return {
         "touser": message.recipient.wecom_id if message.recipient else "",
         "agentid": int(channel.config.get("agent_id")),
         "msgtype": "textcard",
-        "textcard": {
-            "title": clip_bytes(message.title, 128),
-            "description": description,
-            "url": message.link,
-            "btntxt": message.action[:4],
-        },
+        "textcard": card,
     }
 
 

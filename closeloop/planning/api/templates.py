@@ -9,6 +9,7 @@ from ninja import Field, Query, Router, Schema
 
 from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS
 from closeloop.core.errors import NotFound, raise_if_errors
+from closeloop.core.ids import is_id
 from closeloop.orgs.models import User
 from closeloop.planning.api.decomposition import PlanOut, _plan
 from closeloop.planning.services import templates as template_services
@@ -134,7 +135,7 @@ def apply_template(request: HttpRequest, task_id: int, payload: ApplyTemplateIn)
     owners = {}
     for key, value in payload.owners.items():
         person = _person(value, errors, f"owners.{key}")
-        if person is not None and key.isdigit():
+        if person is not None and is_id(key):
             owners[int(key) - 1] = person
     raise_if_errors(errors)
     template_services.template_apply(

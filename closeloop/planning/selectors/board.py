@@ -72,7 +72,7 @@ def board(
             cards = list(board_cards(base, status=s, offset=0, limit=per_column))
             for c in cards:
                 c.moves = allowed_transitions(user, c)
-                c.overdue = c.is_overdue(today)
+                c.overdue = c.is_overdue()
         columns.append(Column(status=s, cards=cards, count=totals[s.value]))
     return columns
 
@@ -101,6 +101,7 @@ def board_cards(base, *, status: str, offset: int, limit: int):
             "owner__username",
             "department__code",
             "department__name",
+            "department__time_zone",
         )
         .order_by("priority", "due_date", "id")[offset : offset + limit]
     )
@@ -120,5 +121,5 @@ def board_more(
     cards = list(board_cards(base, status=status, offset=offset, limit=limit))
     for c in cards:
         c.moves = allowed_transitions(user, c)
-        c.overdue = c.is_overdue(today)
+        c.overdue = c.is_overdue()
     return cards

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from django.utils.translation import gettext as _
 
+from closeloop.core.dates import clamp, in_range
 from closeloop.orgs.calendar import is_workday
 from closeloop.tasks.models import (
     Milestone,
@@ -14,7 +15,6 @@ from closeloop.tasks.models import (
 )
 from closeloop.tasks.selectors import local_today
 from closeloop.tasks.states import CLOSED_STATUSES, Status
-from closeloop.tasks.validation import date_in_range
 
 # -- timeline --------------------------------------------------------------------------------
 
@@ -95,15 +95,11 @@ def timeline(
         if ids
         else []
     )
-    # Rows written before the date checks (9999-12-31, 0001-01-01) are shown clamped to the
-    # window and flagged, and do not stretch it.
-    milestones = [m for m in milestones if date_in_range(m.date)]
-    sane = [t for t in tasks if date_in_range(t.start_date) and date_in_range(t.due_date)]
-    if sane or milestones:
-        first = min([t.start_date or t.due_date for t in sane] + [m.date for m in milestones] + [today])
-        last = max([t.due_date for t in sane] + [m.date for m in milestones] + [today])
-    else:
-        first = last = today
+    # Rows stored before dates were limited (a milestone on 9999-12-31) are drawn clamped to
+    # the span of the others and flagged, rather than stretching it over millennia.
+    sane = [d for t in tasks for d in (t.start_date, t.due_date) if d and in_range(d)]
+    sane += [m.date for m in milestones if in_range(m.date)]
+    first, last = min([*sane, today]), max([*sane, today])
     start = first - timedelta(days=first.weekday() + 1)  # the Sunday before: a margin
     end = last + timedelta(days=7 - last.weekday() + 6)
     n_days = (end - start).days + 1
@@ -111,10 +107,11 @@ def timeline(
     base_depth = root.depth if root is not None else 0
     rows = []
     index = {}
+    odd_milestones = {m.task_id for m in milestones if not in_range(m.date)}
     for i, t in enumerate(tasks):
-        bad_date = not (date_in_range(t.start_date) and date_in_range(t.due_date))
-        due = min(max(t.due_date, start), end)
-        s = min(max(t.start_date or t.due_date, start), due)
+        out_of_range = not (in_range(t.start_date) and in_range(t.due_date)) or t.pk in odd_milestones
+        due = clamp(t.due_date, start, end)
+        s = clamp(t.start_date or t.due_date, start, due)
         x = LABEL_W + (s - start).days * dw
         w = max(dw, ((due - s).days + 1) * dw)
         y = HEADER_H + i * ROW_H
@@ -131,8 +128,8 @@ def timeline(
                 "progress_w": round(w * t.progress / 100, 1),
                 "overdue": overdue,
                 "indent": 8 + min(6, max(0, t.depth - base_depth)) * 10,
-                "label": f"{t.code} {t.title}" + (" ⚠ " + _("date out of range") if bad_date else ""),
-                "bad_date": bad_date,
+                "label": f"{t.code} {t.title}" + (f" ⚠ {_('date out of range')}" if out_of_range else ""),
+                "out_of_range": out_of_range,
             }
         )
     height = HEADER_H + max(1, len(rows)) * ROW_H + 10
@@ -152,13 +149,14 @@ def timeline(
         row = index.get(m.task_id)
         if row is None:
             continue
-        cx = LABEL_W + (m.date - start).days * dw + dw / 2
+        cx = LABEL_W + (clamp(m.date, start, end) - start).days * dw + dw / 2
         cy = row["y"] + ROW_H / 2
         marks.append(
             {
                 "m": m,
                 "points": f"{cx},{cy - 8} {cx + 8},{cy} {cx},{cy + 8} {cx - 8},{cy}",
                 "reached": m.reached_at is not None,
+                "out_of_range": not in_range(m.date),
             }
         )
     arrows = []

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.errors import NotAllowed, ValidationFailed, raise_if_errors
+from closeloop.core.ids import is_id
 from closeloop.orgs.calendar import add_workdays, next_workday, workdays_between
 from closeloop.orgs.models import Department, User
 from closeloop.planning.services.decomposition import _require_edit, subtask_add
@@ -113,7 +114,7 @@ def template_validate(items: Any) -> list[dict]:
                 _("Step %(n)s: offset, duration and weight are numbers.") % {"n": i}
             )
             continue
-        after = [int(a) - 1 for a in item.get("after", []) if str(a).isdigit()]
+        after = [int(a) - 1 for a in item.get("after", []) if is_id(a)]
         if offset > STEP_MAX_WORKDAYS or duration > STEP_MAX_WORKDAYS:
             errors.setdefault(key, []).append(
                 _("Step %(n)s: offsets and durations are at most %(max)s working days.")

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, ConfigDict
 
 from closeloop.core.api_schemas import PageMeta
 from closeloop.core.errors import Conflict
+from closeloop.core.ids import MAX_ID, is_id
 from closeloop.orgs.api import DepartmentRef, UserRef, department_ref, user_ref
 from closeloop.orgs.models import Department, User
 from closeloop.tasks import permissions, selectors, services
@@ -18,7 +19,6 @@ from closeloop.tasks.models import Priority, Task
 from closeloop.tasks.selectors import (
     SORTS,
     allowed_transitions,
-    local_today,
     task_detail,
 )
 
@@ -139,7 +139,9 @@ class TaskCreateIn(StrictIn):
     department: int | str | None = Field(
         None, description="Department id or code (e.g. SALES). Not needed for a subtask.", examples=["SALES"]
     )
-    parent: int | None = Field(None, description="Id of the parent task, to create a subtask.")
+    parent: int | None = Field(
+        None, ge=1, le=MAX_ID, description="Id of the parent task, to create a subtask."
+    )
     title: str = Field(examples=["月度销售报表"])
     owner: PersonIn | None = Field(None, description="Person id or username; the caller when left out.")
     due_date: date
@@ -224,15 +226,15 @@ class TaskListParams(Schema):
         "", description="Text in title, notes, customer or project; or a code like T001 / SALES-T001."
     )
     top_level: bool = Field(False, description="Only tasks without a parent.")
-    parent: int | None = Field(None, description="Only the direct subtasks of this task.")
+    parent: int | None = Field(None, ge=1, le=MAX_ID, description="Only the direct subtasks of this task.")
     ordering: Literal[tuple(SORTS)] = Field("code", description="Sort key; `-` reverses.")  # type: ignore[valid-type]
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=1_000_000_000)
 
 
 class PageParams(Schema):
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=1_000_000_000)
 
 
 # -- building answers ---------------------------------------------------------------------------
@@ -257,7 +259,7 @@ def _list_item(task: Task, today: date) -> dict[str, Any]:
         "start_date": task.start_date,
         "due_date": task.due_date,
         "original_due_date": task.original_due_date,
-        "overdue": task.is_overdue(today),
+        "overdue": task.is_overdue(),
         "project": task.project.name if task.project_id else None,
         "customer": task.customer.name if task.customer_id else None,
         "source": task.source,
@@ -287,7 +289,7 @@ def _detail(user: User, pk: int) -> dict[str, Any]:
     selectors.forget_visibility(user)
     task = task_detail(user, pk)
     return {
-        **_list_item(task, local_today()),
+        **_list_item(task, task.department.local_today()),
         "goal": task.goal,
         "expected_outcome": task.expected_outcome,
         "value": task.value,
@@ -330,7 +332,7 @@ def _department(
 ) -> Department | None:
     """By id or code. The department list is public, so "no such department" leaks nothing."""
     qs = Department.objects.all()
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+    if is_id(value):  # ASCII digits within range: "²" and 30-digit ids are names, not ids
         found = qs.filter(pk=int(value)).first()
     else:
         found = qs.filter(code__iexact=str(value).strip()).first()
@@ -345,7 +347,7 @@ def _person(
     """By id or username (`me` for the caller, where given)."""
     if me is not None and value == "me":
         return me
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+    if is_id(value):  # ASCII digits within range: "²" and 30-digit ids are names, not ids
         found = User.objects.filter(pk=int(value)).first()
     else:
         found = User.objects.filter(username=str(value).strip()).first()
@@ -355,13 +357,13 @@ def _person(
 
 
 def _people(values: list[PersonIn], errors: dict[str, list[str]], field: str) -> list[User]:
-    ids = {int(v) for v in values if isinstance(v, int) or str(v).isdigit()}
-    names = {str(v).strip() for v in values if not (isinstance(v, int) or str(v).isdigit())}
+    ids = {int(v) for v in values if is_id(v)}
+    names = {str(v).strip() for v in values if not is_id(v)}
     by_id = {u.pk: u for u in User.objects.filter(pk__in=ids)} if ids else {}
     by_name = {u.username: u for u in User.objects.filter(username__in=names)} if names else {}
     found: list[User] = []
     for i, v in enumerate(values, start=1):
-        user = by_id.get(int(v)) if (isinstance(v, int) or str(v).isdigit()) else by_name.get(str(v).strip())
+        user = by_id.get(int(v)) if is_id(v) else by_name.get(str(v).strip())
         if user is None:
             errors.setdefault(f"{field}.{i}", []).append(_("No person %(value)s.") % {"value": v})
         else:

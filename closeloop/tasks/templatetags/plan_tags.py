@@ -177,7 +177,7 @@ def timeline_svg(tl, label: str = "") -> str:
     for m in tl.milestones:
         out.append(
             f'<polygon class="tl-milestone{" is-reached" if m["reached"] else ""}" points="{m["points"]}">'
-            f"<title>{escape(m['m'].title)} · {m['m'].date}</title></polygon>"
+            f"<title>{escape(m['m'].title)} · {m['m'].date}{' ⚠' if m.get('out_of_range') else ''}</title></polygon>"
         )
     if tl.today_x is not None:
         out.append(f'<line class="tl-today" x1="{tl.today_x}" x2="{tl.today_x}" y1="20" y2="{h}"/>')

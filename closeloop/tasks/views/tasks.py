@@ -38,6 +38,7 @@ from closeloop.tasks.history import (
     describe_event,
 )
 from closeloop.tasks.models import Customer, Project, Task
+from closeloop.tasks.search import has_terms
 from closeloop.tasks.states import Status
 
 # -- helpers -------------------------------------------------------------------------------
@@ -132,6 +133,7 @@ def task_list(request):
         "page": page,
         "filters": filters,
         "filtered": any(request.GET.get(k) for k in form.fields),
+        "unsearchable": bool(filters.q.strip()) and not has_terms(filters.q),
         "today": selectors.local_today(),
     }
     if request.htmx and not request.htmx.boosted:
@@ -178,7 +180,7 @@ def _transition_actions(user, task: Task) -> list[dict]:
 
 def _detail_context(request, task: Task, **extra) -> dict:
     user = request.user
-    today = selectors.local_today()
+    today = task.department.local_today()
     names = _event_names(task.event_list)
     activity = [
         {

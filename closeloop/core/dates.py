@@ -1,0 +1,43 @@
+"""The range of dates Closeloop works with: 1900-01-01 … 2100-12-31.
+
+Forms and the API refuse dates outside it (a typo such as 0001-01-01 or 9999-12-31); rows
+stored before that rule may still hold one, and pages that lay dates out (the timeline, the
+calendar feed) show such a row clamped to the range and flagged instead of failing on date
+arithmetic past `date.max`.
+"""
+
+from datetime import date
+
+DATE_MIN = date(1900, 1, 1)
+DATE_MAX = date(2100, 12, 31)
+
+
+def in_range(d: date | None) -> bool:
+    """True for None (no date) and for a date within DATE_MIN…DATE_MAX."""
+    return d is None or DATE_MIN <= d <= DATE_MAX
+
+
+def clamp(d: date, low: date = DATE_MIN, high: date = DATE_MAX) -> date:
+    """`d` moved into low…high."""
+    return min(max(d, low), high)
+
+
+def range_error() -> str:
+    from django.utils.translation import gettext as _
+
+    return _("Give a date between 1900 and 2100.")
+
+
+def validate_in_range(value: date | None) -> None:
+    """A form field validator: ValidationError (naming the range) outside DATE_MIN…DATE_MAX."""
+    from django.core.exceptions import ValidationError
+
+    if not in_range(value):
+        raise ValidationError(range_error(), code="date_range")
+
+
+def check_in_range(value: date | None) -> date | None:
+    """The same for API schemas (pydantic AfterValidator): ValueError outside the range."""
+    if not in_range(value):
+        raise ValueError(range_error())
+    return value

@@ -1,0 +1,88 @@
+"""Issue 10 item 8: search as Chinese users type — full-width letters and digits, queries
+with nothing searchable, one-character queries anywhere in a title."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from closeloop.tasks.models import Task
+from closeloop.tasks.search import has_terms, index_text
+from closeloop.tasks.selectors import TaskFilters, task_list
+from closeloop.testing.clients import english_client
+from closeloop.testing.factories import make_task
+
+
+@pytest.fixture
+def tasks(head, member, sales):
+    return {
+        "q3": make_task(actor=head, department=sales, owner=member, title="Q3 销售复盘"),
+        "weekly": make_task(actor=head, department=sales, owner=member, title="编写销售周报"),
+        "report": make_task(actor=head, department=sales, owner=member, title="月度销售报表"),
+        "other": make_task(actor=head, department=sales, owner=member, title="客户需求调研"),
+    }
+
+
+def found(user, q):
+    return {t.title for t in task_list(user, TaskFilters(q=q))}
+
+
+def test_full_width_letters_and_digits_find_what_ascii_finds(tasks, head, outsider):
+    assert found(head, "Ｑ３") == found(head, "Q3") == found(head, "q3") == {"Q3 销售复盘"}
+    assert found(head, "ｑ３ 复盘") == {"Q3 销售复盘"}
+    assert found(head, "Ｔ００１") == found(head, "T001")
+    assert found(outsider, "Ｑ３") == set()
+
+
+def test_a_title_typed_in_full_width_is_found_by_ascii(head, member, sales):
+    make_task(actor=head, department=sales, owner=member, title="ＫＰＩ２０２７拆解")
+    assert found(head, "kpi2027") == {"ＫＰＩ２０２７拆解"}
+
+
+def test_a_query_with_nothing_searchable_finds_nothing_and_says_why(tasks, head):
+    for q in ("！？", "@#$", "——", "。"):
+        assert not has_terms(q)
+        assert found(head, q) == set(), q
+    page = english_client(head).get("/tasks/", {"q": "！？"})
+    html = page.content.decode()
+    assert "Nothing to search for" in html
+    assert not any(f"/tasks/{t.pk}/" in html for t in tasks.values())
+
+
+def test_a_one_character_query_finds_the_character_anywhere_in_a_title(tasks, head):
+    assert found(head, "报") == {"编写销售周报", "月度销售报表"}
+    assert found(head, "表") == {"月度销售报表"}
+    assert found(head, "研") == {"客户需求调研"}
+    assert found(head, "售") == {"Q3 销售复盘", "编写销售周报", "月度销售报表"}
+
+
+def test_the_api_answers_the_same(tasks, head):
+    from closeloop.orgs.services import api_token_create
+
+    _t, raw = api_token_create(actor=head, name="t")
+    c = english_client(head)
+
+    def titles(q):
+        r = c.get("/api/v1/tasks", {"q": q}, HTTP_AUTHORIZATION=f"Bearer {raw}")
+        assert r.status_code == 200
+        return {i["title"] for i in r.json()["items"]}
+
+    assert titles("Ｑ３") == {"Q3 销售复盘"}
+    assert titles("报") == {"编写销售周报", "月度销售报表"}
+    assert titles("！？") == set()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_reindexes_rows_indexed_the_old_way(head, member, sales):
+    t = make_task(actor=head, department=sales, owner=member, title="编写销售周报 Ｑ３")
+    # As the old tokenizer stored it: bigrams only, full-width letters dropped.
+    Task.objects.filter(pk=t.pk).update(search_text="编写 写销 销售 售周 周报")
+    assert found(head, "Q3") == set()
+    executor = MigrationExecutor(connection)
+    executor.migrate([("tasks", "0005_path_byte_order")])
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes("tasks"))
+    assert Task.objects.get(pk=t.pk).search_text == index_text(
+        "T001", "SALES-T001", "编写销售周报 Ｑ３", "", ""
+    )
+    assert found(head, "Q3") == found(head, "报") == {"编写销售周报 Ｑ３"}
