@@ -15,7 +15,7 @@
 import logging
 import uuid
 import zoneinfo
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -361,8 +361,9 @@ def process(group: list[Delivery], now: datetime) -> None:
 
 def process_batch(groups: list[list[Delivery]], now: datetime) -> None:
     """Prepare every message, send those whose transport needs no database in parallel
-    (`NOTIFY_SEND_CONCURRENCY` threads; a slow endpoint does not hold up the rest), then
-    record the results."""
+    (`NOTIFY_SEND_CONCURRENCY` threads; a slow endpoint does not hold up the rest), and record
+    each result as soon as it is in: a worker killed mid-batch re-sends at most the messages
+    that were on the wire, never the ones already delivered (issue 11, item 6)."""
     user_ids = {g[0].recipient_id for g in groups if g[0].recipient_id}
     prefs: dict[int, Preference | None] = dict.fromkeys(user_ids)
     prefs.update({p.user_id: p for p in Preference.objects.filter(user_id__in=user_ids)})
@@ -378,42 +379,33 @@ def process_batch(groups: list[list[Delivery]], now: datetime) -> None:
             ready.append((group, *prepared))
     concurrency = max(int(_setting("NOTIFY_SEND_CONCURRENCY", 8)), 1)
     parallel = [r for r in ready if not getattr(r[1], "USES_DB", False)]
-    results: dict[int, tuple[str, TransportError | None]] = {}
-    if concurrency > 1 and len(parallel) > 1:
-        with ThreadPoolExecutor(max_workers=min(concurrency, len(parallel))) as pool:
-            language = get_language()
-            futures = {id(g): pool.submit(send, t, g[0].channel, m, language) for g, t, m in parallel}
-            for key, future in futures.items():
-                results[key] = future.result()
+    if concurrency <= 1 or len(parallel) <= 1:
+        parallel = []
+    in_pool = {id(g) for g, _t, _m in parallel}
     succeeded: set[int] = set()
-    plain_ok: list[Delivery] = []
-    for group, transport, message in ready:
-        result = results.get(id(group))
-        if result is None:
-            if not group[0].channel.enabled:  # a permanent error earlier in this batch
-                _mine(group).update(state=DeliveryState.HELD, claim="", lease_until=None)
-                continue
-            result = send(transport, group[0].channel, message)
-        if result == ("", None):
-            plain_ok.extend(group)  # recorded together below
-            succeeded.add(group[0].channel_id)
-            continue
+
+    def record(group: list[Delivery], result: tuple[str, TransportError | None]) -> None:
         try:
             finish(group, group[0].channel, *result, now)
         except Exception:
             log.exception("delivery %s result could not be recorded", [d.pk for d in group])
-            continue
+            return
         if result[1] is None:
             succeeded.add(group[0].channel_id)
-    if plain_ok:
-        _mine(plain_ok).update(
-            state=DeliveryState.SENT,
-            sent_at=timezone.now(),
-            claim="",
-            lease_until=None,
-            last_error="",
-            detail="",
-        )
+
+    if parallel:
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(parallel))) as pool:
+            language = get_language()
+            futures = {pool.submit(send, t, g[0].channel, m, language): g for g, t, m in parallel}
+            for future in as_completed(futures):
+                record(futures[future], future.result())
+    for group, transport, message in ready:
+        if id(group) in in_pool:
+            continue
+        if not group[0].channel.enabled:  # a permanent error earlier in this batch
+            _mine(group).update(state=DeliveryState.HELD, claim="", lease_until=None)
+            continue
+        record(group, send(transport, group[0].channel, message))
     if succeeded:
         Channel.objects.filter(pk__in=succeeded).update(last_success_at=timezone.now())
 

@@ -258,3 +258,51 @@ def test_it_is_drained_by_the_core_worker(admin_user, member, receiver):
     run_jobs_once(timezone.now())
     run_jobs_once(timezone.now())  # twice: still one message
     assert len(receiver.hits) == 1 and Delivery.objects.get().state == DeliveryState.SENT
+
+
+def test_each_send_is_recorded_as_soon_as_it_succeeds(admin_user, member, receiver, settings, monkeypatch):
+    """A worker that dies on the third message of a batch has recorded the first two as sent,
+    so nothing already delivered goes out again when its lease runs out (issue 11, item 6)."""
+    from closeloop.notify.transports import webhook as webhook_transport
+
+    settings.NOTIFY_SEND_CONCURRENCY = 1
+    webhook(admin_user, receiver.base + "/hook")
+    for code in ("A", "B", "C"):
+        notify(recipients=[member], kind="task.assigned", data={"code": code})
+    real = webhook_transport.send
+    calls = []
+
+    def dies_on_the_third(channel, message):
+        calls.append(message.delivery_id)
+        if len(calls) == 3:
+            raise SystemExit("killed")
+        return real(channel, message)
+
+    monkeypatch.setattr(webhook_transport, "send", dies_on_the_third)
+    now = timezone.now()
+    with pytest.raises(SystemExit):
+        outbox.drain(now, "w1", 50)
+    monkeypatch.undo()
+    assert Delivery.objects.filter(state=DeliveryState.SENT).count() == 2
+    drain_all(now + dt.timedelta(seconds=settings.NOTIFY_LEASE_SECONDS + 1), "w2")
+    assert len(receiver.hits) == 3  # the two sent before the crash, the third once
+    assert Delivery.objects.filter(state=DeliveryState.SENT).count() == 3
+
+
+def test_wecom_app_messages_ask_wecom_to_drop_a_repeated_send(admin_user, member, receiver, settings):
+    settings.NOTIFY_WECOM_API_BASE = receiver.base
+    receiver.handler = lambda hit: (200, {"errcode": 0, "access_token": "t", "expires_in": 7200}, {})
+    member.wecom_id = "lizy"
+    member.save()
+    channel_create(
+        actor=admin_user,
+        name="企业微信应用",
+        kind=ChannelKind.WECOM_APP,
+        config={"corp_id": "ww1", "agent_id": "1000002"},
+        secret="S",
+    )
+    notify(recipients=[member], kind="task.assigned", data={"code": "A"})
+    drain_all(timezone.now())
+    body = [h for h in receiver.hits if h.path == "/cgi-bin/message/send"][0].json()
+    assert body["enable_duplicate_check"] == 1
+    assert body["duplicate_check_interval"] >= settings.NOTIFY_LEASE_SECONDS * 10
