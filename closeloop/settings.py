@@ -200,6 +200,8 @@ NOTIFY_BACKOFF_BASE = env_int("NOTIFY_BACKOFF_BASE", 30)
 NOTIFY_BACKOFF_MAX = env_int("NOTIFY_BACKOFF_MAX", 3600)
 NOTIFY_GIVE_UP_AFTER = env_int("NOTIFY_GIVE_UP_AFTER", 3 * 86400)
 NOTIFY_KEEP_DAYS = env_int("NOTIFY_KEEP_DAYS", 90)
+# Messages kept per disabled channel until it is enabled again; the oldest beyond go.
+NOTIFY_HOLD_MAX = env_int("NOTIFY_HOLD_MAX", 1000)
 NOTIFY_TOKEN_REFRESH_MARGIN = env_int("NOTIFY_TOKEN_REFRESH_MARGIN", 300)
 # Base URLs of the IM apps' APIs (tests point them at local fake servers).
 NOTIFY_WECOM_API_BASE = env_str("NOTIFY_WECOM_API_BASE", "https://qyapi.weixin.qq.com")

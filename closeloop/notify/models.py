@@ -88,6 +88,11 @@ class Channel(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
     last_success_at = models.DateTimeField(_("last success at"), null=True, blank=True)
+    held_dropped = models.PositiveIntegerField(
+        _("held messages dropped"),
+        default=0,
+        help_text=_("Messages dropped, oldest first, because more were held than the limit."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -126,7 +131,8 @@ class DeliveryState(models.TextChoices):
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
-    # Waiting for its channel to be enabled again.
+    # Waiting for its channel to be enabled again (disabled by the admin or by a permanent
+    # error); bounded per channel by NOTIFY_HOLD_MAX, oldest dropped and counted.
     HELD = "held", _("Held (channel disabled)")
 
 

@@ -5,7 +5,8 @@
   our token, so two workers never send the same row. A claim is a lease: a worker that dies
   leaves rows in `sending` whose lease runs out, and any worker takes them again.
 - Transient errors retry with exponential backoff (at least the platform's retry-after);
-  a permanent one disables the channel; a rejected message fails alone.
+  a permanent one disables the channel and holds its messages (this one included) until the
+  admin enables it again; a rejected message fails alone.
 - Budgets: per-channel (and per-recipient) rate windows counted in `RateBucket` rows shared by
   all workers; an exhausted budget delays the message to the next window, never drops it.
 - Quiet hours delay a personal message to the next allowed time; a digest row waits for its
@@ -416,8 +417,10 @@ def _failed(group: list[Delivery], channel: Channel, exc: TransportError, now: d
     log.warning("delivery %s via channel %s failed: %s", first.pk, channel.pk, error)
     Channel.objects.filter(pk=channel.pk).update(last_error=error, last_error_at=now)
     if exc.permanent:
+        # The channel is at fault, not the message: hold it with the others until the admin
+        # fixes the channel and enables it again (issue 11, item 7).
         channel.enabled = False
-        _mine(group).update(state=DeliveryState.FAILED, claim="", lease_until=None, last_error=error)
+        _mine(group).update(state=DeliveryState.HELD, claim="", lease_until=None, last_error=error)
         channel_disable(actor=None, channel=channel, reason=error)
         return
     if exc.rejected:

@@ -133,7 +133,7 @@ def test_it_disables_the_channel_on_a_permanent_error_and_tells_the_admin(
     channel.refresh_from_db()
     assert not channel.enabled and "410" in channel.disabled_reason and "endpoint gone" in channel.last_error
     states = sorted(Delivery.objects.filter(channel=channel).values_list("state", flat=True))
-    assert states == [DeliveryState.FAILED, DeliveryState.HELD]
+    assert states == [DeliveryState.HELD, DeliveryState.HELD]  # the channel's fault, not the messages'
     assert Notification.objects.filter(recipient=admin_user, kind="channel.disabled").exists()
     assert len(receiver.hits) == 1
 
@@ -306,3 +306,58 @@ def test_wecom_app_messages_ask_wecom_to_drop_a_repeated_send(admin_user, member
     body = [h for h in receiver.hits if h.path == "/cgi-bin/message/send"][0].json()
     assert body["enable_duplicate_check"] == 1
     assert body["duplicate_check_interval"] >= settings.NOTIFY_LEASE_SECONDS * 10
+
+
+def test_messages_held_by_a_permanent_error_or_a_disabled_channel_go_out_when_it_is_enabled(
+    admin_user, member, receiver, settings
+):
+    """Issue 11, item 7: the message that met the permanent error and those written while the
+    channel was disabled are all sent, once, after the admin fixes it and enables it again."""
+    from closeloop.notify.services import channel_enable, channel_update
+
+    settings.NOTIFY_SEND_CONCURRENCY = 1
+    channel = webhook(admin_user, receiver.base + "/old")
+    receiver.handler = lambda hit: (410, {"error": "gone"}, {}) if hit.path == "/old" else (200, {}, {})
+    notify(recipients=[member], kind="task.assigned", data={"code": "A"})
+    drain_all(timezone.now())
+    channel.refresh_from_db()
+    assert not channel.enabled
+    notify(recipients=[member], kind="task.assigned", data={"code": "B"})  # while disabled
+    drain_all(timezone.now())
+    assert Delivery.objects.filter(channel=channel, state=DeliveryState.HELD).count() == 2
+    channel_update(actor=admin_user, channel=channel, url=receiver.base + "/new")
+    channel_enable(actor=admin_user, channel=channel)
+    drain_all(timezone.now())
+    drain_all(timezone.now())
+    new = [h.json()["data"]["code"] for h in receiver.hits if h.path == "/new"]
+    assert sorted(new) == ["A", "B"]
+    assert set(Delivery.objects.filter(channel=channel).values_list("state", flat=True)) == {
+        DeliveryState.SENT
+    }
+
+
+def test_a_disabled_channel_holds_a_bounded_number_and_tells_the_admin_how_many_it_dropped(
+    admin_user, member, receiver, settings
+):
+    from closeloop.core.testing.clients import english_client
+    from closeloop.notify.services import channel_disable, channel_enable
+
+    admin_client = english_client(admin_user)
+
+    settings.NOTIFY_HOLD_MAX = 3
+    channel = webhook(admin_user, receiver.base + "/hook")
+    channel_disable(actor=admin_user, channel=channel)
+    for i in range(5):
+        notify(recipients=[member], kind="task.assigned", data={"code": f"T{i}"})
+    held = Delivery.objects.filter(channel=channel, state=DeliveryState.HELD)
+    assert sorted(d.data["code"] for d in held) == ["T2", "T3", "T4"]  # the oldest went
+    channel.refresh_from_db()
+    assert channel.held_dropped == 2
+    page = admin_client.get("/admin/status/")
+    text = page.content.decode()
+    assert "holds 3 message(s)" in text and "2 older one(s) were dropped" in text
+    listing = admin_client.get("/admin/notify/channel/").content.decode()
+    assert ">3<" in listing and ">2<" in listing
+    channel_enable(actor=admin_user, channel=channel)
+    drain_all(timezone.now())
+    assert sorted(h.json()["data"]["code"] for h in receiver.hits) == ["T2", "T3", "T4"]
