@@ -7,8 +7,9 @@
 - Transient errors retry with exponential backoff (at least the platform's retry-after);
   a permanent one disables the channel and holds its messages (this one included) until the
   admin enables it again; a rejected message fails alone.
-- Budgets: per-channel (and per-recipient) rate windows counted in `RateBucket` rows shared by
-  all workers; an exhausted budget delays the message to the next window, never drops it.
+- Budgets: per-channel (and per-recipient) rolling windows ("at most N in any S seconds", as
+  the platforms count) kept in `RateWindow` rows shared by all workers; an exhausted budget
+  delays the message until a place frees, never drops it.
 - Quiet hours delay a personal message to the next allowed time; a digest row waits for its
   window and goes out together with its siblings as one message.
 """
@@ -17,10 +18,10 @@ import logging
 import uuid
 import zoneinfo
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import get_language, override
@@ -28,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from closeloop.notify import transports
 from closeloop.notify.kinds import absolute, render
-from closeloop.notify.models import Channel, Delivery, DeliveryState, Preference, RateBucket
+from closeloop.notify.models import Channel, Delivery, DeliveryState, Preference, RateWindow
 from closeloop.notify.secrets import scrub
 from closeloop.notify.services import channel_disable
 from closeloop.notify.transports import Message, Person, TransportError
@@ -229,27 +230,42 @@ def quiet_until(pref: Preference | None, tz_name: str, now: datetime) -> datetim
     return datetime.combine(end_day, end, tzinfo=tz)
 
 
-def take_budget(key: str, seconds: int, limit: int, now: datetime) -> tuple[bool, datetime]:
-    """Count one send against `key` in the current window. Returns (allowed, window end)."""
-    epoch = int(now.timestamp())
-    start = datetime.fromtimestamp(epoch - epoch % seconds, tz=now.tzinfo or timezone.get_current_timezone())
-    end = start + timedelta(seconds=seconds)
-    updated = RateBucket.objects.filter(key=key, window_start=start, used__lt=limit).update(
-        used=F("used") + 1
-    )
-    if updated:
-        return True, end
-    if RateBucket.objects.filter(key=key, window_start=start).exists():
-        return False, end
-    try:
-        with transaction.atomic():
-            RateBucket.objects.create(key=key, window_start=start, used=1)
-        return True, end
-    except IntegrityError:  # another worker opened the window first
-        updated = RateBucket.objects.filter(key=key, window_start=start, used__lt=limit).update(
-            used=F("used") + 1
-        )
-        return bool(updated), end
+def budget_span(seconds: float) -> float:
+    """The window a budget is counted over: the platform's, plus 5 % for the time between
+    taking the budget and the message reaching the platform (a batch is sent after it is
+    prepared), so the platform never counts more than the limit in its own window."""
+    return seconds * 1.05
+
+
+def take_budgets(budgets: list[tuple[str, int, int]], now: datetime) -> tuple[bool, datetime]:
+    """Take one send from every (key, seconds, limit) budget, all or none, counted over a
+    rolling window (at most `limit` sends in any `seconds`, as WeCom and DingTalk robots count:
+    spec "Delivery rules"). Returns (True, now) when taken, else (False, the moment the
+    budget that is furthest from allowing it frees a place). Rows are locked in key order
+    (PostgreSQL `SELECT … FOR UPDATE`; SQLite takes its write lock at BEGIN), so two workers
+    never both take the last place."""
+    if not budgets:
+        return True, now
+    at = max(now, timezone.now()).timestamp()
+    keys = sorted({key for key, _s, _l in budgets})
+    with transaction.atomic():
+        RateWindow.objects.bulk_create([RateWindow(key=k) for k in keys], ignore_conflicts=True)
+        rows = {r.key: r for r in RateWindow.objects.select_for_update().filter(key__in=keys).order_by("key")}
+        recent: dict[str, list[float]] = {}
+        free_at = 0.0
+        for key, seconds, limit in budgets:
+            span = budget_span(seconds)
+            kept = sorted(float(t) for t in rows[key].sends if isinstance(t, int | float) and t > at - span)
+            recent[key] = kept
+            if len(kept) >= limit:
+                free_at = max(free_at, kept[-limit] + span)
+        if free_at:
+            return False, datetime.fromtimestamp(free_at, tz=UTC)
+        for key, _seconds, limit in budgets:
+            RateWindow.objects.filter(pk=rows[key].pk).update(
+                sends=[*recent[key], at][-limit:], updated_at=timezone.now()
+            )
+    return True, now
 
 
 def backoff(attempts: int) -> float:
@@ -304,11 +320,10 @@ def prepare(
             return None
     message = build_message(group, people)
     transport = transports.get(channel.kind)
-    for key, seconds, limit in transport.budgets(channel, message):
-        allowed, window_end = take_budget(key, seconds, limit, now)
-        if not allowed:
-            _release(group, window_end)
-            return None
+    allowed, free_at = take_budgets(list(transport.budgets(channel, message)), now)
+    if not allowed:  # over the platform's budget: wait for a free place, never drop
+        _release(group, free_at)
+        return None
     return transport, message
 
 
@@ -447,7 +462,7 @@ def _failed(group: list[Delivery], channel: Channel, exc: TransportError, now: d
 
 def cleanup(now: datetime) -> int:
     """Forget old rate windows and, after `NOTIFY_KEEP_DAYS`, sent deliveries."""
-    n, _rows = RateBucket.objects.filter(window_start__lt=now - timedelta(days=2)).delete()
+    n, _rows = RateWindow.objects.filter(updated_at__lt=now - timedelta(days=2)).delete()
     keep = timedelta(days=_setting("NOTIFY_KEEP_DAYS", 90))
     m, _rows = Delivery.objects.filter(state=DeliveryState.SENT, sent_at__lt=now - keep).delete()
     return n + m

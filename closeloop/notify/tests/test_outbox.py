@@ -234,7 +234,9 @@ def test_it_waits_out_the_rate_budget_instead_of_dropping(admin_user, head, memb
     drain_all(now)
     assert len(receiver.hits) == 20  # WeCom's 20 a minute, counted by Closeloop itself
     assert Delivery.objects.filter(state=DeliveryState.QUEUED).count() == 5
-    drain_all(now + dt.timedelta(minutes=1))
+    drain_all(now + dt.timedelta(seconds=59))  # still within 60 s of the first 20
+    assert len(receiver.hits) == 20
+    drain_all(now + dt.timedelta(seconds=70))
     assert len(receiver.hits) == 25
 
 
@@ -361,3 +363,30 @@ def test_a_disabled_channel_holds_a_bounded_number_and_tells_the_admin_how_many_
     channel_enable(actor=admin_user, channel=channel)
     drain_all(timezone.now())
     assert sorted(h.json()["data"]["code"] for h in receiver.hits) == ["T2", "T3", "T4"]
+
+
+@pytest.mark.parametrize("kind", [ChannelKind.WECOM_ROBOT, ChannelKind.DINGTALK_ROBOT])
+def test_a_robot_gets_at_most_20_messages_in_any_60_seconds_across_a_minute_boundary(
+    admin_user, member, sales, receiver, kind
+):
+    """Issue 11, item 9: per clock minute, 40 went out within 48 s (20 at hh:mm:50, 20 more
+    at hh:mm+1:00); the platforms count any 60 s."""
+    path = (
+        "/cgi-bin/webhook/send?key=abc" if kind == ChannelKind.WECOM_ROBOT else "/robot/send?access_token=t"
+    )
+    channel = channel_create(
+        actor=admin_user, name="群", kind=kind, department=sales, url=receiver.base + path, keyword="闭环"
+    )
+    for i in range(40):
+        notify(recipients=[member], kind="update_reminder", data={"code": f"T{i}"}, department=sales)
+    assert Delivery.objects.filter(channel=channel).count() == 40
+    start = (timezone.now() + dt.timedelta(minutes=2)).replace(second=50, microsecond=0)
+    sent_at = []
+    for step in range(0, 180, 5):
+        t = start + dt.timedelta(seconds=step)
+        before = len(receiver.hits)
+        drain_all(t)
+        sent_at += [t] * (len(receiver.hits) - before)
+    assert len(sent_at) == 40  # all of them, none dropped
+    busiest = max(sum(1 for u in sent_at if t <= u < t + dt.timedelta(seconds=60)) for t in sent_at)
+    assert busiest == 20
