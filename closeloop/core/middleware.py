@@ -46,3 +46,17 @@ class NotFoundMiddleware:
         if isinstance(exception, NotFound):
             raise Http404(exception.message) from exception
         return None
+
+
+def client_ip(request) -> str:
+    """The address a request came from, for login throttling (django-axes). Behind the TLS
+    proxy (`BEHIND_TLS_PROXY`), the last X-Forwarded-For hop: the one our proxy appended, so
+    a client cannot pick its own address by sending the header; else REMOTE_ADDR."""
+    from django.conf import settings
+
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        if hops:
+            return hops[-1][:100]
+    return (request.META.get("REMOTE_ADDR") or "")[:100]

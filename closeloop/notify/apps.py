@@ -13,5 +13,6 @@ class NotifyConfig(AppConfig):
         from closeloop.notify import outbox, selectors
 
         register_status_warning(selectors.held_status_warnings)
+        register_status_warning(selectors.account_mail_warnings)
         register_queue("notify.deliveries", fn=outbox.drain)
         register_periodic("notify.cleanup", every=3600, fn=outbox.cleanup)

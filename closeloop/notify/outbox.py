@@ -37,6 +37,9 @@ from closeloop.orgs.models import User
 
 log = logging.getLogger("closeloop.notify")
 
+# Asked for by the person right now (a password reset, the admin's test): no quiet hours.
+URGENT_KINDS = frozenset({"account.password_reset", "channel.test"})
+
 
 def _setting(name: str, default):
     return getattr(settings, name, default)
@@ -314,7 +317,7 @@ def prepare(
             pref = prefs[user.pk]
         else:
             pref = Preference.objects.filter(user_id=user.pk).first()
-        until = quiet_until(pref, user.time_zone, now)
+        until = None if first.kind in URGENT_KINDS else quiet_until(pref, user.time_zone, now)
         if until is not None:
             _release(group, until)
             return None

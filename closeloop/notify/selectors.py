@@ -53,3 +53,19 @@ def held_status_warnings() -> list[str]:
             % {"name": c.name, "held": c.held, "dropped": c.held_dropped}
         )
     return out
+
+
+def account_mail_warnings() -> list[str]:
+    """For the admin status page: password-reset mail that has not gone out."""
+    stuck = Delivery.objects.filter(
+        kind="account.password_reset",
+        state__in=[DeliveryState.QUEUED, DeliveryState.FAILED, DeliveryState.HELD],
+    ).exclude(last_error="")
+    n = stuck.count()
+    if not n:
+        return []
+    last = stuck.order_by("-id").values_list("last_error", flat=True).first()
+    return [
+        _("%(n)s password-reset mail(s) could not be sent yet (last error: %(error)s).")
+        % {"n": n, "error": last[:200]}
+    ]

@@ -420,6 +420,34 @@ def channel_enable(*, actor: User, channel: Channel) -> Channel:
     return Channel.objects.get(pk=channel.pk)
 
 
+def account_mail(*, user: User, kind: str, data: dict[str, Any], link: str) -> Delivery:
+    """Queue mail about a person's account (a password reset) through the outbox, so a mail
+    server that is down means retries with backoff and an entry the admin sees (channel
+    status, status page) instead of an error lost in the log (issue 11, item 4). Goes by the
+    company's email channel, or a "System mail" channel created for account mail only.
+    Call inside a transaction; the caller may try to send it at once with `process_one`."""
+    channel = (
+        Channel.objects.filter(kind=ChannelKind.EMAIL, department__isnull=True)
+        .order_by("-enabled", "id")
+        .first()
+    )
+    if channel is None:
+        channel = Channel.objects.create(
+            name="System mail", kind=ChannelKind.EMAIL, events=[kind], config={"system": True}
+        )
+    now = timezone.now()
+    return Delivery.objects.create(
+        channel=channel,
+        recipient=user,
+        kind=kind,
+        data=data,
+        link=link,
+        state=DeliveryState.QUEUED if channel.enabled else DeliveryState.HELD,
+        run_after=now,
+        created_at=now,
+    )
+
+
 def delivery_resend(*, actor: User, delivery: Delivery) -> Delivery:
     """Queue a delivery again (admin): a failed one, or a sent one someone missed."""
     _require_admin(actor)
