@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 from closeloop.env import env_bool, env_int, env_list, env_str, load_dotenv
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "axes",
+    "csp",
     "closeloop.core",
     "closeloop.orgs",
     "closeloop.notify",
@@ -51,6 +53,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "closeloop.core.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -81,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "closeloop.core.context_processors.site",
+                "closeloop.core.context_processors.csp_nonce",
             ],
         },
     },
@@ -186,6 +191,30 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", Fals
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy (issue 11, item 5; django-csp). Scripts and <style> only from here
+# or with this response's nonce; style="" attributes stay allowed (layout only, they run
+# nothing). IM in-app browsers (WeCom, DingTalk, Feishu) open pages top-level, so nobody may
+# frame them unless CSP_FRAME_ANCESTORS lists a workbench origin (e.g. https://*.feishu.cn).
+CSP_FRAME_ANCESTORS = env_list("CSP_FRAME_ANCESTORS", "")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": CSP_FRAME_ANCESTORS or [NONE],
+    }
+}
+if CSP_FRAME_ANCESTORS:
+    X_FRAME_OPTIONS = "SAMEORIGIN"  # CSP frame-ancestors decides in every current browser
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", "")
 
 LOGGING = {

@@ -60,3 +60,18 @@ def client_ip(request) -> str:
         if hops:
             return hops[-1][:100]
     return (request.META.get("REMOTE_ADDR") or "")[:100]
+
+
+class PermissionsPolicyMiddleware:
+    """Turns off browser features Closeloop never uses, so an injected script could not ask
+    for them either (issue 11, item 5)."""
+
+    POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", self.POLICY)
+        return response
