@@ -196,8 +196,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Content-Security-Policy (issue 11, item 5; django-csp). Scripts and <style> only from here
 # or with this response's nonce; style="" attributes stay allowed (layout only, they run
 # nothing). IM in-app browsers (WeCom, DingTalk, Feishu) open pages top-level, so nobody may
-# frame them unless CSP_FRAME_ANCESTORS lists a workbench origin (e.g. https://*.feishu.cn).
-CSP_FRAME_ANCESTORS = env_list("CSP_FRAME_ANCESTORS", "")
+# frame them unless FRAME_ANCESTORS lists a workbench origin (e.g. https://*.feishu.cn).
+FRAME_ANCESTORS = env_list("FRAME_ANCESTORS", "")
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -210,10 +210,10 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
         "base-uri": [NONE],
         "form-action": [SELF],
-        "frame-ancestors": CSP_FRAME_ANCESTORS or [NONE],
+        "frame-ancestors": FRAME_ANCESTORS or [NONE],
     }
 }
-if CSP_FRAME_ANCESTORS:
+if FRAME_ANCESTORS:
     X_FRAME_OPTIONS = "SAMEORIGIN"  # CSP frame-ancestors decides in every current browser
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", "")
 
