@@ -7,9 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from closeloop.core.backup import current_manifest, manifest_path
-from closeloop.core.testing.factories import DepartmentFactory, UserFactory, make_task
 from closeloop.orgs.models import Membership, User
 from closeloop.tasks.models import Task
+from closeloop.testing.factories import DepartmentFactory, UserFactory, make_task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,7 +18,7 @@ def _data():
     company = DepartmentFactory(code="HQ", name="总公司")
     sales = DepartmentFactory(code="SALES", name="销售部", parent=company)
     head = UserFactory(username="head", name="王总")
-    from closeloop.core.testing.factories import add_member
+    from closeloop.testing.factories import add_member
 
     add_member(head, sales, Membership.Role.MANAGER)
     sales.head = head

@@ -4,9 +4,9 @@ without 'unsafe-inline'."""
 
 import pytest
 
-from closeloop.core.testing.factories import DepartmentFactory, UserFactory, add_member
 from closeloop.orgs.models import Membership
 from closeloop.tasks.tests.test_browser import ARTIFACTS, PASSWORD, PHONE, browser  # noqa: F401
+from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,7 @@ carries an inline script, style block or event handler without the nonce."""
 import re
 from pathlib import Path
 
-from closeloop.core.testing.clients import english_client
+from closeloop.testing.clients import english_client
 
 ROOT = Path(__file__).resolve().parents[2]
 

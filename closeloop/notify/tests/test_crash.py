@@ -18,12 +18,12 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from closeloop.core.testing.factories import UserFactory
 from closeloop.notify import outbox
 from closeloop.notify.models import ChannelKind, Delivery, DeliveryState
 from closeloop.notify.services import channel_create, notify
 from closeloop.notify.tests.receivers import Receiver
 from closeloop.notify.tests.test_outbox import SECRET
+from closeloop.testing.factories import UserFactory
 
 KILLS = 50
 PEOPLE = 24

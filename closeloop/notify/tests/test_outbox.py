@@ -341,8 +341,8 @@ def test_messages_held_by_a_permanent_error_or_a_disabled_channel_go_out_when_it
 def test_a_disabled_channel_holds_a_bounded_number_and_tells_the_admin_how_many_it_dropped(
     admin_user, member, receiver, settings
 ):
-    from closeloop.core.testing.clients import english_client
     from closeloop.notify.services import channel_disable, channel_enable
+    from closeloop.testing.clients import english_client
 
     admin_client = english_client(admin_user)
 

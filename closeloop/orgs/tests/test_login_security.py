@@ -4,7 +4,7 @@ django-axes, at most 10 in a row; the session key changes at login."""
 from django.conf import settings
 from django.test import Client
 
-from closeloop.core.testing.factories import UserFactory
+from closeloop.testing.factories import UserFactory
 
 PASSWORD = "pw-closeloop-1"
 
@@ -94,9 +94,9 @@ def test_a_password_reset_mail_that_cannot_be_sent_is_retried_and_shown_to_the_a
 
     from django.utils import timezone
 
-    from closeloop.core.testing.clients import english_client
     from closeloop.notify import outbox
     from closeloop.notify.models import Delivery, DeliveryState
+    from closeloop.testing.clients import english_client
 
     settings.EMAIL_BACKEND = "closeloop.orgs.tests.test_login_security.DownMailServer"
     response = _client().post("/password/reset/", {"email": member.email})
