@@ -59,3 +59,19 @@ def test_the_main_pages_run_under_the_csp_without_a_violation(browser, live_serv
     page.set_viewport_size(PHONE)
     page.screenshot(path=str(ARTIFACTS / "csp-board-phone.png"), full_page=True)
     assert violations == []
+
+
+def test_the_lockout_page_reads_well_on_a_phone(browser, live_server, transactional_db):  # noqa: F811
+    """Issue 11, item 4, as a person sees it: after 10 failed logins, a clear page at 390 px."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    UserFactory(username="li", name="李专员", password=PASSWORD)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    for _ in range(10):
+        page.goto(live_server.url + "/login/")
+        page.fill("input[name=username]", "li")
+        page.fill("input[name=password]", "wrong")
+        page.click("button[type=submit]:not(.visually-hidden)")
+    assert "连续 10 次登录失败" in page.inner_text("[role=alert]")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.screenshot(path=str(ARTIFACTS / "login-locked-out-phone.png"), full_page=True)
