@@ -352,7 +352,11 @@ def endpoints_for(user, rng: random.Random) -> list[Endpoint]:
     page_size = settings.PAGE_SIZE
 
     def patch_body(i: int) -> dict:
-        return {"notes": f"基准测试编辑 #{i}:需包含区域/产品线数据对比"}
+        # The API refuses a write without the version it read (428): send the current one of
+        # the task this request goes to (paths are taken in turn, i modulo their number).
+        pk = editable[i % len(editable)]
+        version = Task.objects.values_list("version", flat=True).get(pk=pk)
+        return {"notes": f"基准测试编辑 #{i}:需包含区域/产品线数据对比", "version": version}
 
     return [
         Endpoint("my_work", "我的工作 /", "web", "GET", ["/"], TARGET_LIST_MS),
@@ -474,9 +478,9 @@ def count_queries(user, token: str, ep: Endpoint, result: Result) -> None:
         client.force_login(user)
     else:
         headers["Authorization"] = f"Bearer {token}"
-    path = ep.paths[0]
 
     def call(i: int):
+        path = ep.paths[i % len(ep.paths)]
         if ep.method == "GET":
             return client.get(path, headers=headers)
         return client.generic(

@@ -1,9 +1,11 @@
 """Closeloop settings. Everything that differs between machines comes from the environment
 (see `.env.example`)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 from closeloop.env import env_bool, env_int, env_list, env_str, load_dotenv
@@ -44,6 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "ninja",
+    "axes",
+    "csp",
     "closeloop.core",
     "closeloop.orgs",
     "closeloop.notify",
@@ -58,6 +62,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "closeloop.core.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -69,6 +75,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "closeloop.core.middleware.UserTimezoneMiddleware",
     "closeloop.core.middleware.NotFoundMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its "try again later" page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "closeloop.urls"
@@ -86,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "closeloop.core.context_processors.site",
+                "closeloop.core.context_processors.csp_nonce",
             ],
         },
     },
@@ -131,6 +140,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed logins (issue 11, item 4): django-axes counts them per account and per address
+# separately; after 10 in a row either is paused for AXES_COOLOFF_MINUTES with a clear page
+# (registration/locked_out.html, HTTP 429). A successful login clears the account's count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "closeloop.core.middleware.client_ip"
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "tasks:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -177,6 +200,30 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", Fals
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy (issue 11, item 5; django-csp). Scripts and <style> only from here
+# or with this response's nonce; style="" attributes stay allowed (layout only, they run
+# nothing). IM in-app browsers (WeCom, DingTalk, Feishu) open pages top-level, so nobody may
+# frame them unless FRAME_ANCESTORS lists a workbench origin (e.g. https://*.feishu.cn).
+FRAME_ANCESTORS = env_list("FRAME_ANCESTORS", "")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": FRAME_ANCESTORS or [NONE],
+    }
+}
+if FRAME_ANCESTORS:
+    X_FRAME_OPTIONS = "SAMEORIGIN"  # CSP frame-ancestors decides in every current browser
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", "")
 
 LOGGING = {
@@ -185,7 +232,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes logs every successful login at INFO ("Deleted 0 failed login attempts"); lockouts are WARNING.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # Worker tuning.
@@ -209,6 +257,8 @@ NOTIFY_BACKOFF_BASE = env_int("NOTIFY_BACKOFF_BASE", 30)
 NOTIFY_BACKOFF_MAX = env_int("NOTIFY_BACKOFF_MAX", 3600)
 NOTIFY_GIVE_UP_AFTER = env_int("NOTIFY_GIVE_UP_AFTER", 3 * 86400)
 NOTIFY_KEEP_DAYS = env_int("NOTIFY_KEEP_DAYS", 90)
+# Messages kept per disabled channel until it is enabled again; the oldest beyond go.
+NOTIFY_HOLD_MAX = env_int("NOTIFY_HOLD_MAX", 1000)
 NOTIFY_TOKEN_REFRESH_MARGIN = env_int("NOTIFY_TOKEN_REFRESH_MARGIN", 300)
 # Base URLs of the IM apps' APIs (tests point them at local fake servers).
 NOTIFY_WECOM_API_BASE = env_str("NOTIFY_WECOM_API_BASE", "https://qyapi.weixin.qq.com")

@@ -1,13 +1,21 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from closeloop.api import api
 from closeloop.core.status import status_page
+from closeloop.notify.forms import OutboxPasswordResetForm
 from closeloop.planning.urls import urlpatterns as planning_urls
 from closeloop.tasks.urls import urlpatterns as task_urls
 
 urlpatterns = [
     path("", include("closeloop.core.urls")),
+    # Before orgs: the reset mail goes through the outbox (orgs may not import notify).
+    path(
+        "password/reset/",
+        auth_views.PasswordResetView.as_view(form_class=OutboxPasswordResetForm),
+        name="password_reset",
+    ),
     path("", include("closeloop.orgs.urls")),
     # Before tasks: its placeholder "dashboard/" and "weekly-review/" pages are these now.
     path("", include("closeloop.insights.urls")),

@@ -46,6 +46,14 @@ class Conflict(DomainError):
     status = 409
 
 
+class PreconditionRequired(DomainError):
+    """A write that must say which version it read (field `version` or header `If-Match`)
+    came without one (HTTP 428, RFC 6585)."""
+
+    code = "version_required"
+    status = 428
+
+
 def raise_if_errors(errors: dict[str, list[str]]) -> None:
     """Raise ValidationFailed for collected field errors, if any. The message is the first
     error's sentence (it names the field in words); `fields` carries every field's messages

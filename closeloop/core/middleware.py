@@ -126,3 +126,32 @@ class NotFoundMiddleware:
             log.info("out-of-range input on %s %s: %s", request.method, request.path, exception)
             return render(request, "400.html", status=400)
         return None
+
+
+def client_ip(request) -> str:
+    """The address a request came from, for login throttling (django-axes). Behind the TLS
+    proxy (`BEHIND_TLS_PROXY`), the last X-Forwarded-For hop: the one our proxy appended, so
+    a client cannot pick its own address by sending the header; else REMOTE_ADDR."""
+    from django.conf import settings
+
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        if hops:
+            return hops[-1][:100]
+    return (request.META.get("REMOTE_ADDR") or "")[:100]
+
+
+class PermissionsPolicyMiddleware:
+    """Turns off browser features Closeloop never uses, so an injected script could not ask
+    for them either (issue 11, item 5)."""
+
+    POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", self.POLICY)
+        return response

@@ -2,12 +2,15 @@
 weekday, default Friday) at the configured time (default 16:00), each department's 周复盘 is
 made ready and posted to its group — once per department and week, however many workers."""
 
+import logging
 from datetime import datetime
 
-from closeloop.core.jobs import claim_slot, register_periodic
+from closeloop.core.jobs import register_periodic, run_slot
 from closeloop.insights.services import weekly_review_ready
 from closeloop.orgs.models import Department
 from closeloop.tracking import cadence
+
+log = logging.getLogger("closeloop.insights.jobs")
 
 
 def post_weekly_reviews(now: datetime) -> int:
@@ -22,10 +25,12 @@ def post_weekly_reviews(now: datetime) -> int:
         if local.time() < settings.weekly_review_at:
             continue
         week = cadence.week_start(local.date())
-        if claim_slot(job="insights.weekly_review", scope=dept.pk, slot=week.isoformat()) is None:
-            continue
-        if weekly_review_ready(department=dept, week_start=week, now=now) is not None:
-            posted += 1
+        try:
+            with run_slot(job="insights.weekly_review", scope=dept.pk, slot=week.isoformat()) as mine:
+                if mine and weekly_review_ready(department=dept, week_start=week, now=now) is not None:
+                    posted += 1
+        except Exception:  # rolled back with its claim: the next tick tries again
+            log.exception("weekly review of department %s failed", dept.pk)
     return posted
 
 

@@ -3,6 +3,7 @@ guard and platform checks run on save); secrets are never shown back in full."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Count, Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -71,11 +72,32 @@ class ChannelAdmin(admin.ModelAdmin):
         "department",
         "shown_url",
         "enabled",
+        "held",
+        "held_dropped",
         "last_error_short",
         "last_success_at",
     ]
     list_filter = ["kind", "enabled", "department"]
-    readonly_fields = ["enabled", "disabled_reason", "last_error", "last_error_at", "last_success_at"]
+    readonly_fields = [
+        "enabled",
+        "disabled_reason",
+        "held_dropped",
+        "last_error",
+        "last_error_at",
+        "last_success_at",
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(held_count=Count("deliveries", filter=Q(deliveries__state=DeliveryState.HELD)))
+        )
+
+    @admin.display(description=_("held messages"), ordering="held_count")
+    def held(self, obj):
+        return obj.held_count
+
     actions = ["send_test", "disable", "enable", "fill_ids"]
 
     @admin.display(description=_("URL"))

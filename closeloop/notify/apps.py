@@ -9,7 +9,10 @@ class NotifyConfig(AppConfig):
 
     def ready(self) -> None:
         from closeloop.core.jobs import register_periodic, register_queue
-        from closeloop.notify import outbox
+        from closeloop.core.status import register_status_warning
+        from closeloop.notify import outbox, selectors
 
+        register_status_warning(selectors.held_status_warnings)
+        register_status_warning(selectors.account_mail_warnings)
         register_queue("notify.deliveries", fn=outbox.drain)
         register_periodic("notify.cleanup", every=3600, fn=outbox.cleanup)

@@ -63,6 +63,11 @@ def _assigned(data: Mapping[str, Any]) -> tuple[str, str]:
     return str(_("%(by)s assigned you %(code)s %(title)s") % values), ""
 
 
+def _prerendered(data: Mapping[str, Any]) -> tuple[str, str]:
+    # Account mail is worded when it is asked for, in the asker's language.
+    return str(data.get("subject") or ""), str(data.get("body") or "")
+
+
 def _reminder(data: Mapping[str, Any]) -> tuple[str, str]:
     items = data.get("tasks") or []
     if items:
@@ -204,6 +209,13 @@ for _kind in [
         action=_("Check the channel"),
     ),
     Kind("channel.test", _("Test message from Closeloop"), _("If you can read this, the channel works.")),
+    Kind(
+        "account.password_reset",
+        _("Closeloop password reset"),
+        personal=True,
+        action=_("Set a new password"),
+        render_fn=_prerendered,
+    ),
 ]:
     register_kind(_kind)
 

@@ -88,6 +88,11 @@ class Channel(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
     last_success_at = models.DateTimeField(_("last success at"), null=True, blank=True)
+    held_dropped = models.PositiveIntegerField(
+        _("held messages dropped"),
+        default=0,
+        help_text=_("Messages dropped, oldest first, because more were held than the limit."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -126,7 +131,8 @@ class DeliveryState(models.TextChoices):
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
-    # Waiting for its channel to be enabled again.
+    # Waiting for its channel to be enabled again (disabled by the admin or by a permanent
+    # error); bounded per channel by NOTIFY_HOLD_MAX, oldest dropped and counted.
     HELD = "held", _("Held (channel disabled)")
 
 
@@ -207,19 +213,18 @@ class Preference(models.Model):
         return f"preferences of {self.user_id}"
 
 
-class RateBucket(models.Model):
-    """A shared rate budget: how many sends under `key` began in the window starting at
-    `window_start`. Rows in the database so every worker draws on the same budget."""
+class RateWindow(models.Model):
+    """A shared rolling rate budget: the times (Unix seconds) of the latest sends under `key`,
+    at most as many as the budget's limit. One row per key, locked while a worker takes from
+    it, so every worker draws on the same budget the way the platform counts it: "at most 20
+    in any 60 s", not "20 per clock minute" (issue 11, item 9)."""
 
-    key = models.CharField(max_length=120)
-    window_start = models.DateTimeField()
-    used = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="ratebucket_once")]
+    key = models.CharField(max_length=120, unique=True)
+    sends = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"{self.key}@{self.window_start}: {self.used}"
+        return f"{self.key}: {len(self.sends)}"
 
 
 class AccessToken(models.Model):

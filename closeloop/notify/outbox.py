@@ -5,9 +5,11 @@
   our token, so two workers never send the same row. A claim is a lease: a worker that dies
   leaves rows in `sending` whose lease runs out, and any worker takes them again.
 - Transient errors retry with exponential backoff (at least the platform's retry-after);
-  a permanent one disables the channel; a rejected message fails alone.
-- Budgets: per-channel (and per-recipient) rate windows counted in `RateBucket` rows shared by
-  all workers; an exhausted budget delays the message to the next window, never drops it.
+  a permanent one disables the channel and holds its messages (this one included) until the
+  admin enables it again; a rejected message fails alone.
+- Budgets: per-channel (and per-recipient) rolling windows ("at most N in any S seconds", as
+  the platforms count) kept in `RateWindow` rows shared by all workers; an exhausted budget
+  delays the message until a place frees, never drops it.
 - Quiet hours delay a personal message to the next allowed time; a digest row waits for its
   window and goes out together with its siblings as one message.
 """
@@ -15,11 +17,11 @@
 import logging
 import uuid
 import zoneinfo
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import get_language, override
@@ -27,13 +29,16 @@ from django.utils.translation import gettext as _
 
 from closeloop.notify import transports
 from closeloop.notify.kinds import absolute, render
-from closeloop.notify.models import Channel, Delivery, DeliveryState, Preference, RateBucket
+from closeloop.notify.models import Channel, Delivery, DeliveryState, Preference, RateWindow
 from closeloop.notify.secrets import scrub
 from closeloop.notify.services import channel_disable
 from closeloop.notify.transports import Message, Person, TransportError
 from closeloop.orgs.models import User
 
 log = logging.getLogger("closeloop.notify")
+
+# Asked for by the person right now (a password reset, the admin's test): no quiet hours.
+URGENT_KINDS = frozenset({"account.password_reset", "channel.test"})
 
 
 def _setting(name: str, default):
@@ -229,27 +234,42 @@ def quiet_until(pref: Preference | None, tz_name: str, now: datetime) -> datetim
     return datetime.combine(end_day, end, tzinfo=tz)
 
 
-def take_budget(key: str, seconds: int, limit: int, now: datetime) -> tuple[bool, datetime]:
-    """Count one send against `key` in the current window. Returns (allowed, window end)."""
-    epoch = int(now.timestamp())
-    start = datetime.fromtimestamp(epoch - epoch % seconds, tz=now.tzinfo or timezone.get_current_timezone())
-    end = start + timedelta(seconds=seconds)
-    updated = RateBucket.objects.filter(key=key, window_start=start, used__lt=limit).update(
-        used=F("used") + 1
-    )
-    if updated:
-        return True, end
-    if RateBucket.objects.filter(key=key, window_start=start).exists():
-        return False, end
-    try:
-        with transaction.atomic():
-            RateBucket.objects.create(key=key, window_start=start, used=1)
-        return True, end
-    except IntegrityError:  # another worker opened the window first
-        updated = RateBucket.objects.filter(key=key, window_start=start, used__lt=limit).update(
-            used=F("used") + 1
-        )
-        return bool(updated), end
+def budget_span(seconds: float) -> float:
+    """The window a budget is counted over: the platform's, plus 5 % for the time between
+    taking the budget and the message reaching the platform (a batch is sent after it is
+    prepared), so the platform never counts more than the limit in its own window."""
+    return seconds * 1.05
+
+
+def take_budgets(budgets: list[tuple[str, int, int]], now: datetime) -> tuple[bool, datetime]:
+    """Take one send from every (key, seconds, limit) budget, all or none, counted over a
+    rolling window (at most `limit` sends in any `seconds`, as WeCom and DingTalk robots count:
+    spec "Delivery rules"). Returns (True, now) when taken, else (False, the moment the
+    budget that is furthest from allowing it frees a place). Rows are locked in key order
+    (PostgreSQL `SELECT … FOR UPDATE`; SQLite takes its write lock at BEGIN), so two workers
+    never both take the last place."""
+    if not budgets:
+        return True, now
+    at = max(now, timezone.now()).timestamp()
+    keys = sorted({key for key, _s, _l in budgets})
+    with transaction.atomic():
+        RateWindow.objects.bulk_create([RateWindow(key=k) for k in keys], ignore_conflicts=True)
+        rows = {r.key: r for r in RateWindow.objects.select_for_update().filter(key__in=keys).order_by("key")}
+        recent: dict[str, list[float]] = {}
+        free_at = 0.0
+        for key, seconds, limit in budgets:
+            span = budget_span(seconds)
+            kept = sorted(float(t) for t in rows[key].sends if isinstance(t, int | float) and t > at - span)
+            recent[key] = kept
+            if len(kept) >= limit:
+                free_at = max(free_at, kept[-limit] + span)
+        if free_at:
+            return False, datetime.fromtimestamp(free_at, tz=UTC)
+        for key, _seconds, limit in budgets:
+            RateWindow.objects.filter(pk=rows[key].pk).update(
+                sends=[*recent[key], at][-limit:], updated_at=timezone.now()
+            )
+    return True, now
 
 
 def backoff(attempts: int) -> float:
@@ -298,17 +318,16 @@ def prepare(
             pref = prefs[user.pk]
         else:
             pref = Preference.objects.filter(user_id=user.pk).first()
-        until = quiet_until(pref, user.time_zone, now)
+        until = None if first.kind in URGENT_KINDS else quiet_until(pref, user.time_zone, now)
         if until is not None:
             _release(group, until)
             return None
     message = build_message(group, people)
     transport = transports.get(channel.kind)
-    for key, seconds, limit in transport.budgets(channel, message):
-        allowed, window_end = take_budget(key, seconds, limit, now)
-        if not allowed:
-            _release(group, window_end)
-            return None
+    allowed, free_at = take_budgets(list(transport.budgets(channel, message)), now)
+    if not allowed:  # over the platform's budget: wait for a free place, never drop
+        _release(group, free_at)
+        return None
     return transport, message
 
 
@@ -362,8 +381,9 @@ def process(group: list[Delivery], now: datetime) -> None:
 
 def process_batch(groups: list[list[Delivery]], now: datetime) -> None:
     """Prepare every message, send those whose transport needs no database in parallel
-    (`NOTIFY_SEND_CONCURRENCY` threads; a slow endpoint does not hold up the rest), then
-    record the results."""
+    (`NOTIFY_SEND_CONCURRENCY` threads; a slow endpoint does not hold up the rest), and record
+    each result as soon as it is in: a worker killed mid-batch re-sends at most the messages
+    that were on the wire, never the ones already delivered (issue 11, item 6)."""
     user_ids = {g[0].recipient_id for g in groups if g[0].recipient_id}
     prefs: dict[int, Preference | None] = dict.fromkeys(user_ids)
     prefs.update({p.user_id: p for p in Preference.objects.filter(user_id__in=user_ids)})
@@ -379,42 +399,33 @@ def process_batch(groups: list[list[Delivery]], now: datetime) -> None:
             ready.append((group, *prepared))
     concurrency = max(int(_setting("NOTIFY_SEND_CONCURRENCY", 8)), 1)
     parallel = [r for r in ready if not getattr(r[1], "USES_DB", False)]
-    results: dict[int, tuple[str, TransportError | None]] = {}
-    if concurrency > 1 and len(parallel) > 1:
-        with ThreadPoolExecutor(max_workers=min(concurrency, len(parallel))) as pool:
-            language = get_language()
-            futures = {id(g): pool.submit(send, t, g[0].channel, m, language) for g, t, m in parallel}
-            for key, future in futures.items():
-                results[key] = future.result()
+    if concurrency <= 1 or len(parallel) <= 1:
+        parallel = []
+    in_pool = {id(g) for g, _t, _m in parallel}
     succeeded: set[int] = set()
-    plain_ok: list[Delivery] = []
-    for group, transport, message in ready:
-        result = results.get(id(group))
-        if result is None:
-            if not group[0].channel.enabled:  # a permanent error earlier in this batch
-                _mine(group).update(state=DeliveryState.HELD, claim="", lease_until=None)
-                continue
-            result = send(transport, group[0].channel, message)
-        if result == ("", None):
-            plain_ok.extend(group)  # recorded together below
-            succeeded.add(group[0].channel_id)
-            continue
+
+    def record(group: list[Delivery], result: tuple[str, TransportError | None]) -> None:
         try:
             finish(group, group[0].channel, *result, now)
         except Exception:
             log.exception("delivery %s result could not be recorded", [d.pk for d in group])
-            continue
+            return
         if result[1] is None:
             succeeded.add(group[0].channel_id)
-    if plain_ok:
-        _mine(plain_ok).update(
-            state=DeliveryState.SENT,
-            sent_at=timezone.now(),
-            claim="",
-            lease_until=None,
-            last_error="",
-            detail="",
-        )
+
+    if parallel:
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(parallel))) as pool:
+            language = get_language()
+            futures = {pool.submit(send, t, g[0].channel, m, language): g for g, t, m in parallel}
+            for future in as_completed(futures):
+                record(futures[future], future.result())
+    for group, transport, message in ready:
+        if id(group) in in_pool:
+            continue
+        if not group[0].channel.enabled:  # a permanent error earlier in this batch
+            _mine(group).update(state=DeliveryState.HELD, claim="", lease_until=None)
+            continue
+        record(group, send(transport, group[0].channel, message))
     if succeeded:
         Channel.objects.filter(pk__in=succeeded).update(last_success_at=timezone.now())
 
@@ -425,8 +436,10 @@ def _failed(group: list[Delivery], channel: Channel, exc: TransportError, now: d
     log.warning("delivery %s via channel %s failed: %s", first.pk, channel.pk, error)
     Channel.objects.filter(pk=channel.pk).update(last_error=error, last_error_at=now)
     if exc.permanent:
+        # The channel is at fault, not the message: hold it with the others until the admin
+        # fixes the channel and enables it again (issue 11, item 7).
         channel.enabled = False
-        _mine(group).update(state=DeliveryState.FAILED, claim="", lease_until=None, last_error=error)
+        _mine(group).update(state=DeliveryState.HELD, claim="", lease_until=None, last_error=error)
         channel_disable(actor=None, channel=channel, reason=error)
         return
     if exc.rejected:
@@ -453,7 +466,7 @@ def _failed(group: list[Delivery], channel: Channel, exc: TransportError, now: d
 
 def cleanup(now: datetime) -> int:
     """Forget old rate windows and, after `NOTIFY_KEEP_DAYS`, sent deliveries."""
-    n, _rows = RateBucket.objects.filter(window_start__lt=now - timedelta(days=2)).delete()
+    n, _rows = RateWindow.objects.filter(updated_at__lt=now - timedelta(days=2)).delete()
     keep = timedelta(days=_setting("NOTIFY_KEEP_DAYS", 90))
     m, _rows = Delivery.objects.filter(state=DeliveryState.SENT, sent_at__lt=now - keep).delete()
     return n + m

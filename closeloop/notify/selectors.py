@@ -1,9 +1,10 @@
 """Reads of the notification layer. A person sees only their own notifications; channels and
 deliveries are for administrators."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
-from closeloop.notify.models import Channel, Delivery, Notification
+from closeloop.notify.models import Channel, Delivery, DeliveryState, Notification
 from closeloop.orgs.models import User
 
 
@@ -31,3 +32,40 @@ def delivery_list(user: User) -> QuerySet[Delivery]:
     if not user.is_superuser:
         return Delivery.objects.none()
     return Delivery.objects.select_related("channel", "recipient").order_by("-created_at", "-id")
+
+
+def held_status_warnings() -> list[str]:
+    """For the admin status page: each disabled channel that holds messages or dropped some."""
+    out = []
+    rows = (
+        Channel.objects.filter(Q(enabled=False) | Q(held_dropped__gt=0))
+        .annotate(held=Count("deliveries", filter=Q(deliveries__state=DeliveryState.HELD)))
+        .order_by("name", "id")
+    )
+    for c in rows:
+        if not c.held and not c.held_dropped:
+            continue
+        out.append(
+            _(
+                "Channel %(name)s holds %(held)s message(s) until it is enabled again; "
+                "%(dropped)s older one(s) were dropped over the limit."
+            )
+            % {"name": c.name, "held": c.held, "dropped": c.held_dropped}
+        )
+    return out
+
+
+def account_mail_warnings() -> list[str]:
+    """For the admin status page: password-reset mail that has not gone out."""
+    stuck = Delivery.objects.filter(
+        kind="account.password_reset",
+        state__in=[DeliveryState.QUEUED, DeliveryState.FAILED, DeliveryState.HELD],
+    ).exclude(last_error="")
+    n = stuck.count()
+    if not n:
+        return []
+    last = stuck.order_by("-id").values_list("last_error", flat=True).first()
+    return [
+        _("%(n)s password-reset mail(s) could not be sent yet (last error: %(error)s).")
+        % {"n": n, "error": last[:200]}
+    ]

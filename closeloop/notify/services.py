@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -111,7 +112,11 @@ def notify(
     channel_q |= Q(kind=ChannelKind.WEBHOOK, department__isnull=True)
     if dept_id is not None:
         channel_q |= Q(kind__in=GROUP_KINDS, department_id=dept_id)
-    channels = [c for c in Channel.objects.filter(channel_q, enabled=True) if _channel_carries(c, kind)]
+    # Disabled channels too: their messages are held until the admin enables them again
+    # (not the notices about channels themselves, which are for the admins now).
+    if kind.startswith("channel."):
+        channel_q &= Q(enabled=True)
+    channels = [c for c in Channel.objects.filter(channel_q) if _channel_carries(c, kind)]
     if not channels:
         return notifications
 
@@ -165,8 +170,35 @@ def notify(
                     created_at=now,
                 )
             )
+    _hold_for_disabled(rows)
     Delivery.objects.bulk_create(rows)
+    held_trim({r.channel_id for r in rows if r.state == DeliveryState.HELD})
     return notifications
+
+
+def _hold_for_disabled(rows: list[Delivery]) -> None:
+    for row in rows:
+        if not row.channel.enabled:
+            row.state = DeliveryState.HELD
+
+
+def held_trim(channel_ids: Iterable[int]) -> int:
+    """Keep at most `NOTIFY_HOLD_MAX` held messages per channel: delete the oldest beyond it
+    and add their number to the channel's `held_dropped`, which the admin sees on the channel
+    list and the status page (issue 11, item 7). Returns how many were dropped."""
+    limit = max(int(getattr(settings, "NOTIFY_HOLD_MAX", 1000)), 0)
+    dropped = 0
+    for channel_id in sorted(set(channel_ids)):
+        held = Delivery.objects.filter(channel_id=channel_id, state=DeliveryState.HELD)
+        over = held.count() - limit
+        if over <= 0:
+            continue
+        oldest = list(held.order_by("created_at", "id").values_list("id", flat=True)[:over])
+        n, _rows = Delivery.objects.filter(pk__in=oldest, state=DeliveryState.HELD).delete()
+        n = min(n, len(oldest))  # a cascade would count related rows too; there are none
+        Channel.objects.filter(pk=channel_id).update(held_dropped=F("held_dropped") + n)
+        dropped += n
+    return dropped
 
 
 def notify_group(
@@ -183,19 +215,19 @@ def notify_group(
     dept_id = department.pk if isinstance(department, Department) else department
     channels = [
         c
-        for c in Channel.objects.filter(kind__in=GROUP_KINDS, department_id=dept_id, enabled=True)
+        for c in Channel.objects.filter(kind__in=GROUP_KINDS, department_id=dept_id)
         if _channel_carries(c, kind)
     ]
     now = timezone.now()
     people = list(dict.fromkeys(u.pk for u in mentions if u is not None and u.is_active))
-    return Delivery.objects.bulk_create(
-        [
-            Delivery(
-                channel=c, kind=kind, data=data, link=link, mentions=people, run_after=now, created_at=now
-            )
-            for c in channels
-        ]
-    )
+    rows = [
+        Delivery(channel=c, kind=kind, data=data, link=link, mentions=people, run_after=now, created_at=now)
+        for c in channels
+    ]
+    _hold_for_disabled(rows)
+    rows = Delivery.objects.bulk_create(rows)
+    held_trim({r.channel_id for r in rows if r.state == DeliveryState.HELD})
+    return rows
 
 
 # -- in-app ------------------------------------------------------------------
@@ -362,6 +394,7 @@ def channel_disable(*, actor: User | None, channel: Channel, reason: str = "") -
         Delivery.objects.filter(channel_id=channel.pk, state=DeliveryState.QUEUED).update(
             state=DeliveryState.HELD
         )
+        held_trim([channel.pk])
         if changed and actor is None:
             admins = User.objects.filter(is_superuser=True, is_active=True)
             notify(
@@ -374,7 +407,8 @@ def channel_disable(*, actor: User | None, channel: Channel, reason: str = "") -
 
 
 def channel_enable(*, actor: User, channel: Channel) -> Channel:
-    """Enable a channel again and release its held deliveries."""
+    """Enable a channel again and release its held deliveries: those queued while it was
+    disabled and those that met the permanent error that disabled it."""
     _require_admin(actor)
     _validate_channel(Channel.objects.get(pk=channel.pk))
     now = timezone.now()
@@ -384,6 +418,34 @@ def channel_enable(*, actor: User, channel: Channel) -> Channel:
             state=DeliveryState.QUEUED, run_after=now
         )
     return Channel.objects.get(pk=channel.pk)
+
+
+def account_mail(*, user: User, kind: str, data: dict[str, Any], link: str) -> Delivery:
+    """Queue mail about a person's account (a password reset) through the outbox, so a mail
+    server that is down means retries with backoff and an entry the admin sees (channel
+    status, status page) instead of an error lost in the log (issue 11, item 4). Goes by the
+    company's email channel, or a "System mail" channel created for account mail only.
+    Call inside a transaction; the caller may try to send it at once with `process_one`."""
+    channel = (
+        Channel.objects.filter(kind=ChannelKind.EMAIL, department__isnull=True)
+        .order_by("-enabled", "id")
+        .first()
+    )
+    if channel is None:
+        channel = Channel.objects.create(
+            name="System mail", kind=ChannelKind.EMAIL, events=[kind], config={"system": True}
+        )
+    now = timezone.now()
+    return Delivery.objects.create(
+        channel=channel,
+        recipient=user,
+        kind=kind,
+        data=data,
+        link=link,
+        state=DeliveryState.QUEUED if channel.enabled else DeliveryState.HELD,
+        run_after=now,
+        created_at=now,
+    )
 
 
 def delivery_resend(*, actor: User, delivery: Delivery) -> Delivery:

@@ -14,6 +14,7 @@ class TrackingConfig(AppConfig):
         jobs.register()
         extensions.register()
         # The notification layer's registry lacks this kind; add it unless it is there by now.
+        # An escalation is department-wide news: it also goes to the department's group.
         if "delay_warning.escalated" not in KINDS:
             register_kind(
                 Kind(
@@ -21,6 +22,7 @@ class TrackingConfig(AppConfig):
                     _("Undecided for a working day: %(code)s %(title)s asks to move to %(new_due)s"),
                     "%(note)s",
                     personal=True,
+                    group=True,
                     action=_("Approve or reject the delay"),
                 )
             )

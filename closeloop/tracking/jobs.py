@@ -1,6 +1,7 @@
-"""Periodic jobs of progress tracking. Each takes `now`, claims each (job, department, day)
-slot with `claim_slot` before acting, so running twice — or on two workers at once — sends
-nothing twice.
+"""Periodic jobs of progress tracking. Each takes `now` and does each (job, department, day)
+slot inside `run_slot`: the claim commits with the work, so running twice — or on two
+workers at once — sends nothing twice, and a crash half-way loses nothing (the next tick
+redoes the slot).
 
 - `send_update_reminders`: at each department's end of day minus 15 minutes, on working days
   (make-up weekend days count, holidays don't): one digest per person listing all their owed
@@ -22,7 +23,8 @@ from datetime import datetime, timedelta
 from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 
-from closeloop.core.jobs import claim_slot, register_periodic
+from closeloop.core.jobs import claim_slot, register_periodic, run_slot
+from closeloop.core.models import JobRun
 from closeloop.notify import services as notify_services
 from closeloop.notify.services import notify
 from closeloop.orgs.calendar import is_workday, next_workday
@@ -48,7 +50,7 @@ def send_update_reminders(now: datetime) -> int:
         today = cadence.local_today(dept, now)
         if not is_workday(today) or now < cadence.reminder_time(dept, today):
             continue
-        if claim_slot(job="tracking.update_reminder", scope=dept.pk, slot=today.isoformat()) is None:
+        if _done("tracking.update_reminder", dept.pk, today.isoformat()):
             continue
         firing.append(dept)
     if not firing:
@@ -65,10 +67,30 @@ def send_update_reminders(now: datetime) -> int:
     link = reverse("tracking:today")
     reminded = 0
     for dept in firing:
-        today = cadence.local_today(dept, now)
+        try:
+            reminded += _remind_department(dept, now, everyone, by_owner, link)
+        except Exception:  # rolled back with its claim: the next tick tries again
+            log.exception("update reminder of department %s failed", dept.pk)
+    if reminded:
+        log.info("reminded %s people to post their updates", reminded)
+    return reminded
+
+
+def _done(job: str, scope, slot: str) -> bool:
+    return JobRun.objects.filter(job=job, scope=str(scope), slot=slot).exists()
+
+
+def _remind_department(dept, now, everyone, by_owner, link) -> int:
+    """One department's end-of-day reminder: the people who owe updates, each once a day,
+    and the department's group — claimed and queued in one transaction."""
+    reminded = 0
+    today = cadence.local_today(dept, now)
+    with run_slot(job="tracking.update_reminder", scope=dept.pk, slot=today.isoformat()) as mine:
+        if not mine:
+            return 0
         owed = [t for t in everyone if t.department_id == dept.pk]
         if not owed:
-            continue
+            return 0
         people = selectors.owed_by_person(owed)
         for person, _tasks in people:
             if (
@@ -100,8 +122,6 @@ def send_update_reminders(now: datetime) -> int:
             link=link,
             mentions=[p for p, _t in people],
         )
-    if reminded:
-        log.info("reminded %s people to post their updates", reminded)
     return reminded
 
 
@@ -112,37 +132,46 @@ def send_due_soon(now: datetime) -> int:
         today = local.date()
         if not is_workday(today) or local.time() < dept.workday_start:
             continue
-        if claim_slot(job="tracking.due_soon", scope=dept.pk, slot=today.isoformat()) is None:
-            continue
-        horizon = next_workday(today)
-        warned = Exists(
-            DelayWarning.objects.filter(
-                task_id=OuterRef("pk"), status__in=[WarningStatus.PENDING, WarningStatus.APPROVED]
-            )
+        try:
+            with run_slot(job="tracking.due_soon", scope=dept.pk, slot=today.isoformat()) as mine:
+                if mine:
+                    sent += _due_soon_department(dept, today)
+        except Exception:  # rolled back with its claim: the next tick tries again
+            log.exception("due-soon reminder of department %s failed", dept.pk)
+    return sent
+
+
+def _due_soon_department(dept, today) -> int:
+    sent = 0
+    horizon = next_workday(today)
+    warned = Exists(
+        DelayWarning.objects.filter(
+            task_id=OuterRef("pk"), status__in=[WarningStatus.PENDING, WarningStatus.APPROVED]
         )
-        tasks = (
-            Task.objects.filter(department=dept, due_date__gt=today, due_date__lte=horizon)
-            .exclude(status__in=[*CLOSED_STATUSES, Status.SUBMITTED])
-            .annotate(warned=warned)
-            .select_related("department", "owner")
+    )
+    tasks = (
+        Task.objects.filter(department=dept, due_date__gt=today, due_date__lte=horizon)
+        .exclude(status__in=[*CLOSED_STATUSES, Status.SUBMITTED])
+        .annotate(warned=warned)
+        .select_related("department", "owner")
+    )
+    for task in tasks:
+        prompt = task.progress < 100 and not task.warned
+        link = reverse("tracking:warning_new", args=[task.pk]) if prompt else task.get_absolute_url()
+        notify(
+            recipients=[task.owner],
+            kind="due_soon",
+            data={
+                "task": task.pk,
+                "code": task.full_code,
+                "title": task.title,
+                "due": task.due_date.isoformat(),
+                "progress": task.progress,
+                "prompt_warning": prompt,
+            },
+            link=link,
         )
-        for task in tasks:
-            prompt = task.progress < 100 and not task.warned
-            link = reverse("tracking:warning_new", args=[task.pk]) if prompt else task.get_absolute_url()
-            notify(
-                recipients=[task.owner],
-                kind="due_soon",
-                data={
-                    "task": task.pk,
-                    "code": task.full_code,
-                    "title": task.title,
-                    "due": task.due_date.isoformat(),
-                    "progress": task.progress,
-                    "prompt_warning": prompt,
-                },
-                link=link,
-            )
-            sent += 1
+        sent += 1
     return sent
 
 
@@ -164,34 +193,43 @@ def forecast_sweep(now: datetime) -> int:
     changed = 0
     for dept in _departments():
         today = cadence.local_today(dept, now)
-        if claim_slot(job="tracking.forecast_sweep", scope=dept.pk, slot=today.isoformat()) is None:
-            continue
-        mine = TaskForecast.objects.filter(task__department_id=dept.pk)
-        # Due dates moved outside tracking (a head's edit): recompute those few in full.
-        for task in (
-            Task.objects.filter(department=dept, forecast__isnull=False)
-            .exclude(forecast__due_date=F("due_date"))
-            .select_related("department")
-        ):
-            services.forecast_refresh(task=task, now=now)
-            changed += 1
-        changed += mine.filter(at_risk=True, task__status__in=CLOSED_STATUSES).update(at_risk=False)
-        open_rows = mine.exclude(task__status__in=CLOSED_STATUSES).filter(
-            judge_from__lte=today, last_percent__lt=100
-        )
-        stale = today - timedelta(days=forecast.STALE_DAYS - 1)
-        changed += (
-            open_rows.filter(Q(forecast_date__isnull=True) | Q(last_day__lt=stale))
-            .exclude(at_risk=True, reason="stalled")
-            .update(at_risk=True, reason="stalled")
-        )
-        changed += open_rows.filter(
-            at_risk=False, forecast_date__gt=F("due_date"), last_day__gte=stale
-        ).update(at_risk=True, reason="behind")
-        changed += open_rows.filter(
-            at_risk=True, forecast_date__lt=F("due_date"), last_day__gte=stale
-        ).update(at_risk=False, reason="on_track")
-        changed += open_rows.filter(reason="too_early").update(reason="on_track")
+        try:
+            with run_slot(job="tracking.forecast_sweep", scope=dept.pk, slot=today.isoformat()) as mine:
+                if mine:
+                    changed += _sweep_department(dept, today, now)
+        except Exception:  # rolled back with its claim: the next tick tries again
+            log.exception("forecast sweep of department %s failed", dept.pk)
+    return changed
+
+
+def _sweep_department(dept, today, now) -> int:
+    changed = 0
+    mine = TaskForecast.objects.filter(task__department_id=dept.pk)
+    # Due dates moved outside tracking (a head's edit): recompute those few in full.
+    for task in (
+        Task.objects.filter(department=dept, forecast__isnull=False)
+        .exclude(forecast__due_date=F("due_date"))
+        .select_related("department")
+    ):
+        services.forecast_refresh(task=task, now=now)
+        changed += 1
+    changed += mine.filter(at_risk=True, task__status__in=CLOSED_STATUSES).update(at_risk=False)
+    open_rows = mine.exclude(task__status__in=CLOSED_STATUSES).filter(
+        judge_from__lte=today, last_percent__lt=100
+    )
+    stale = today - timedelta(days=forecast.STALE_DAYS - 1)
+    changed += (
+        open_rows.filter(Q(forecast_date__isnull=True) | Q(last_day__lt=stale))
+        .exclude(at_risk=True, reason="stalled")
+        .update(at_risk=True, reason="stalled")
+    )
+    changed += open_rows.filter(at_risk=False, forecast_date__gt=F("due_date"), last_day__gte=stale).update(
+        at_risk=True, reason="behind"
+    )
+    changed += open_rows.filter(at_risk=True, forecast_date__lt=F("due_date"), last_day__gte=stale).update(
+        at_risk=False, reason="on_track"
+    )
+    changed += open_rows.filter(reason="too_early").update(reason="on_track")
     return changed
 
 

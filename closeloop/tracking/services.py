@@ -487,6 +487,9 @@ def delay_warning_escalate(*, warning: DelayWarning, now: datetime) -> bool:
                 "note": warning.explanation,
             },
             link=reverse("tracking:warning_decide", args=[warning.pk]),
+            # Department-wide news: the department's group channels hear of it too (spec
+            # "Delivery rules": escalations go to the department's group).
+            department=dept,
         )
     return True
 

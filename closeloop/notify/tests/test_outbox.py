@@ -133,7 +133,7 @@ def test_it_disables_the_channel_on_a_permanent_error_and_tells_the_admin(
     channel.refresh_from_db()
     assert not channel.enabled and "410" in channel.disabled_reason and "endpoint gone" in channel.last_error
     states = sorted(Delivery.objects.filter(channel=channel).values_list("state", flat=True))
-    assert states == [DeliveryState.FAILED, DeliveryState.HELD]
+    assert states == [DeliveryState.HELD, DeliveryState.HELD]  # the channel's fault, not the messages'
     assert Notification.objects.filter(recipient=admin_user, kind="channel.disabled").exists()
     assert len(receiver.hits) == 1
 
@@ -234,7 +234,9 @@ def test_it_waits_out_the_rate_budget_instead_of_dropping(admin_user, head, memb
     drain_all(now)
     assert len(receiver.hits) == 20  # WeCom's 20 a minute, counted by Closeloop itself
     assert Delivery.objects.filter(state=DeliveryState.QUEUED).count() == 5
-    drain_all(now + dt.timedelta(minutes=1))
+    drain_all(now + dt.timedelta(seconds=59))  # still within 60 s of the first 20
+    assert len(receiver.hits) == 20
+    drain_all(now + dt.timedelta(seconds=70))
     assert len(receiver.hits) == 25
 
 
@@ -258,3 +260,133 @@ def test_it_is_drained_by_the_core_worker(admin_user, member, receiver):
     run_jobs_once(timezone.now())
     run_jobs_once(timezone.now())  # twice: still one message
     assert len(receiver.hits) == 1 and Delivery.objects.get().state == DeliveryState.SENT
+
+
+def test_each_send_is_recorded_as_soon_as_it_succeeds(admin_user, member, receiver, settings, monkeypatch):
+    """A worker that dies on the third message of a batch has recorded the first two as sent,
+    so nothing already delivered goes out again when its lease runs out (issue 11, item 6)."""
+    from closeloop.notify.transports import webhook as webhook_transport
+
+    settings.NOTIFY_SEND_CONCURRENCY = 1
+    webhook(admin_user, receiver.base + "/hook")
+    for code in ("A", "B", "C"):
+        notify(recipients=[member], kind="task.assigned", data={"code": code})
+    real = webhook_transport.send
+    calls = []
+
+    def dies_on_the_third(channel, message):
+        calls.append(message.delivery_id)
+        if len(calls) == 3:
+            raise SystemExit("killed")
+        return real(channel, message)
+
+    monkeypatch.setattr(webhook_transport, "send", dies_on_the_third)
+    now = timezone.now()
+    with pytest.raises(SystemExit):
+        outbox.drain(now, "w1", 50)
+    monkeypatch.undo()
+    assert Delivery.objects.filter(state=DeliveryState.SENT).count() == 2
+    drain_all(now + dt.timedelta(seconds=settings.NOTIFY_LEASE_SECONDS + 1), "w2")
+    assert len(receiver.hits) == 3  # the two sent before the crash, the third once
+    assert Delivery.objects.filter(state=DeliveryState.SENT).count() == 3
+
+
+def test_wecom_app_messages_ask_wecom_to_drop_a_repeated_send(admin_user, member, receiver, settings):
+    settings.NOTIFY_WECOM_API_BASE = receiver.base
+    receiver.handler = lambda hit: (200, {"errcode": 0, "access_token": "t", "expires_in": 7200}, {})
+    member.wecom_id = "lizy"
+    member.save()
+    channel_create(
+        actor=admin_user,
+        name="企业微信应用",
+        kind=ChannelKind.WECOM_APP,
+        config={"corp_id": "ww1", "agent_id": "1000002"},
+        secret="S",
+    )
+    notify(recipients=[member], kind="task.assigned", data={"code": "A"})
+    drain_all(timezone.now())
+    body = [h for h in receiver.hits if h.path == "/cgi-bin/message/send"][0].json()
+    assert body["enable_duplicate_check"] == 1
+    assert body["duplicate_check_interval"] >= settings.NOTIFY_LEASE_SECONDS * 10
+
+
+def test_messages_held_by_a_permanent_error_or_a_disabled_channel_go_out_when_it_is_enabled(
+    admin_user, member, receiver, settings
+):
+    """Issue 11, item 7: the message that met the permanent error and those written while the
+    channel was disabled are all sent, once, after the admin fixes it and enables it again."""
+    from closeloop.notify.services import channel_enable, channel_update
+
+    settings.NOTIFY_SEND_CONCURRENCY = 1
+    channel = webhook(admin_user, receiver.base + "/old")
+    receiver.handler = lambda hit: (410, {"error": "gone"}, {}) if hit.path == "/old" else (200, {}, {})
+    notify(recipients=[member], kind="task.assigned", data={"code": "A"})
+    drain_all(timezone.now())
+    channel.refresh_from_db()
+    assert not channel.enabled
+    notify(recipients=[member], kind="task.assigned", data={"code": "B"})  # while disabled
+    drain_all(timezone.now())
+    assert Delivery.objects.filter(channel=channel, state=DeliveryState.HELD).count() == 2
+    channel_update(actor=admin_user, channel=channel, url=receiver.base + "/new")
+    channel_enable(actor=admin_user, channel=channel)
+    drain_all(timezone.now())
+    drain_all(timezone.now())
+    new = [h.json()["data"]["code"] for h in receiver.hits if h.path == "/new"]
+    assert sorted(new) == ["A", "B"]
+    assert set(Delivery.objects.filter(channel=channel).values_list("state", flat=True)) == {
+        DeliveryState.SENT
+    }
+
+
+def test_a_disabled_channel_holds_a_bounded_number_and_tells_the_admin_how_many_it_dropped(
+    admin_user, member, receiver, settings
+):
+    from closeloop.notify.services import channel_disable, channel_enable
+    from closeloop.testing.clients import english_client
+
+    admin_client = english_client(admin_user)
+
+    settings.NOTIFY_HOLD_MAX = 3
+    channel = webhook(admin_user, receiver.base + "/hook")
+    channel_disable(actor=admin_user, channel=channel)
+    for i in range(5):
+        notify(recipients=[member], kind="task.assigned", data={"code": f"T{i}"})
+    held = Delivery.objects.filter(channel=channel, state=DeliveryState.HELD)
+    assert sorted(d.data["code"] for d in held) == ["T2", "T3", "T4"]  # the oldest went
+    channel.refresh_from_db()
+    assert channel.held_dropped == 2
+    page = admin_client.get("/admin/status/")
+    text = page.content.decode()
+    assert "holds 3 message(s)" in text and "2 older one(s) were dropped" in text
+    listing = admin_client.get("/admin/notify/channel/").content.decode()
+    assert ">3<" in listing and ">2<" in listing
+    channel_enable(actor=admin_user, channel=channel)
+    drain_all(timezone.now())
+    assert sorted(h.json()["data"]["code"] for h in receiver.hits) == ["T2", "T3", "T4"]
+
+
+@pytest.mark.parametrize("kind", [ChannelKind.WECOM_ROBOT, ChannelKind.DINGTALK_ROBOT])
+def test_a_robot_gets_at_most_20_messages_in_any_60_seconds_across_a_minute_boundary(
+    admin_user, member, sales, receiver, kind
+):
+    """Issue 11, item 9: per clock minute, 40 went out within 48 s (20 at hh:mm:50, 20 more
+    at hh:mm+1:00); the platforms count any 60 s."""
+    path = (
+        "/cgi-bin/webhook/send?key=abc" if kind == ChannelKind.WECOM_ROBOT else "/robot/send?access_token=t"
+    )
+    channel = channel_create(
+        actor=admin_user, name="群", kind=kind, department=sales, url=receiver.base + path, keyword="闭环"
+    )
+    for i in range(40):
+        notify(recipients=[member], kind="update_reminder", data={"code": f"T{i}"}, department=sales)
+    assert Delivery.objects.filter(channel=channel).count() == 40
+    start = (timezone.now() + dt.timedelta(minutes=2)).replace(second=50, microsecond=0)
+    sent_at = []
+    for step in range(0, 180, 5):
+        t = start + dt.timedelta(seconds=step)
+        before = len(receiver.hits)
+        drain_all(t)
+        sent_at += [t] * (len(receiver.hits) - before)
+    assert len(sent_at) == 40  # all of them, none dropped
+    busiest = max(sum(1 for u in sent_at if t <= u < t + dt.timedelta(seconds=60)) for t in sent_at)
+    assert busiest == 20

@@ -90,7 +90,7 @@ def test_it_shortens_a_long_wecom_message_and_keeps_the_link(admin_user, sales, 
         ((200, {"errcode": -1, "errmsg": "system busy"}, {}), DeliveryState.QUEUED, True),
         ((502, b"bad gateway", {}), DeliveryState.QUEUED, True),
         ("hang", DeliveryState.QUEUED, True),
-        ((200, {"errcode": 93000, "errmsg": "invalid webhook url"}, {}), DeliveryState.FAILED, False),
+        ((200, {"errcode": 93000, "errmsg": "invalid webhook url"}, {}), DeliveryState.HELD, False),
         ((200, {"errcode": 45002, "errmsg": "content exceed max length"}, {}), DeliveryState.FAILED, True),
     ],
 )

@@ -63,7 +63,7 @@ def test_it_checks_again_at_send_time(admin_user, member, receiver, settings):
     outbox.drain(timezone.now(), "w", 10)
     assert receiver.hits == []
     d = Delivery.objects.get()
-    assert d.state == DeliveryState.FAILED and "loopback" in d.last_error
+    assert d.state == DeliveryState.HELD and "loopback" in d.last_error
     channel.refresh_from_db()
     assert not channel.enabled
 
@@ -94,7 +94,7 @@ def test_it_never_follows_a_redirect(admin_user, member, receiver, receiver2, ta
     outbox.drain(timezone.now(), "w", 10)
     assert len(receiver.hits) == 1 and receiver2.hits == []
     d = Delivery.objects.get()
-    assert d.state == DeliveryState.FAILED and "redirect" in d.last_error
+    assert d.state == DeliveryState.HELD and "redirect" in d.last_error
     channel.refresh_from_db()
     assert not channel.enabled
 

@@ -17,6 +17,8 @@ from closeloop.notify.transports import (
 )
 
 TOKEN_ERRORS = {40014, 42001, 41001}
+# Longer than any lease after which a dead worker's message is sent again (WeCom allows ≤ 4 h).
+DUPLICATE_CHECK_SECONDS = 3600
 
 # The access token lives in the database: send from the worker's own thread.
 USES_DB = True
@@ -105,6 +107,10 @@ def build(channel, message: Message) -> dict:
         "agentid": int(channel.config.get("agent_id")),
         "msgtype": "textcard",
         "textcard": card,
+        # WeCom shows the same content to the same person once within the interval: a send
+        # repeated after a worker died before recording it is not shown twice (issue 11, item 6).
+        "enable_duplicate_check": 1,
+        "duplicate_check_interval": DUPLICATE_CHECK_SECONDS,
     }
 
 

@@ -83,10 +83,11 @@ def test_it_wants_the_csrf_token_for_session_writes(member, sales, task):
     browser = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
     browser.force_login(member)
     url = f"/api/v1/tasks/{task.pk}"
-    assert_error(browser.patch(url, data={"notes": "x"}, content_type="application/json"), 403, "forbidden")
+    data = {"notes": "x", "version": task.version}
+    assert_error(browser.patch(url, data=data, content_type="application/json"), 403, "forbidden")
     browser.get("/api/v1/docs")  # sets the csrftoken cookie, as any page would
     csrf = browser.cookies["csrftoken"].value
-    response = browser.patch(url, data={"notes": "x"}, content_type="application/json", HTTP_X_CSRFTOKEN=csrf)
+    response = browser.patch(url, data=data, content_type="application/json", HTTP_X_CSRFTOKEN=csrf)
     assert response.status_code == 200, response.content
     assert response.json()["notes"] == "x"
 

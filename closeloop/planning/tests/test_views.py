@@ -321,11 +321,13 @@ def test_the_api_decomposes_with_the_same_rules(task, head, member):
         {
             "criteria": [
                 {"text": "召回率达标", "metric": "召回率", "comparator": ">=", "threshold": 15, "unit": "%"}
-            ]
+            ],
+            "version": Task.objects.get(pk=task.pk).version,
         },
     )
     assert crit.status_code == 200 and crit.json()["items"][0]["display"] == "召回率 ≥ 15%"
-    assert a.put(f"/tasks/{task.pk}/criteria", {"criteria": []}).status_code == 422
+    version = Task.objects.get(pk=task.pk).version
+    assert a.put(f"/tasks/{task.pk}/criteria", {"criteria": [], "version": version}).status_code == 422
     rule = a.put(f"/tasks/{task.pk}/recurrence", {"frequency": "monthly_workday", "nth_workday": 3})
     assert rule.status_code == 200 and rule.json()["next_due"]
     bad = a.put(f"/tasks/{task.pk}/recurrence", {"frequency": "weekly"})

@@ -5,12 +5,13 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS
+from closeloop.core.api_schemas import READ_ERRORS, VERSIONED_WRITE_ERRORS
 from closeloop.tasks import services
 from closeloop.tasks.api.schemas import (
     CriterionIn,
     CriterionOut,
     StrictIn,
+    _check_version,
     _criteria,
 )
 from closeloop.tasks.selectors import access_task
@@ -59,12 +60,16 @@ def list_criteria(request: HttpRequest, task_id: int):
 
 
 @router.put(
-    "/tasks/{task_id}/criteria", response={200: CriteriaList, **WRITE_ERRORS}, summary="Replace the criteria"
+    "/tasks/{task_id}/criteria",
+    response={200: CriteriaList, **VERSIONED_WRITE_ERRORS},
+    summary="Replace the criteria",
 )
 def put_criteria(request: HttpRequest, task_id: int, payload: CriteriaIn):
-    """All criteria at once (a top-level task keeps at least one)."""
+    """All criteria at once (a top-level task keeps at least one). `version` (or If-Match)
+    is required: 428 without it, 409 when the task moved."""
     task = access_task(request.auth, task_id)
+    version = _check_version(task, payload.version, request)
     task = services.task_update(
-        actor=request.auth, task=task, expected_version=payload.version, criteria=_criteria(payload.criteria)
+        actor=request.auth, task=task, expected_version=version, criteria=_criteria(payload.criteria)
     )
     return _criteria_out(task)

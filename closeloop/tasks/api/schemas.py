@@ -5,12 +5,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import AwareDatetime, ConfigDict
 
 from closeloop.core.api_schemas import PageMeta
-from closeloop.core.errors import Conflict
+from closeloop.core.errors import Conflict, PreconditionRequired, ValidationFailed
 from closeloop.core.ids import MAX_ID, is_id
 from closeloop.orgs.api import DepartmentRef, UserRef, department_ref, user_ref
 from closeloop.orgs.models import Department, User
@@ -167,7 +168,13 @@ class TaskCreateIn(StrictIn):
 class TaskPatchIn(StrictIn):
     """Send only what changes. `null` clears reviewer, project, customer and start date."""
 
-    version: int | None = Field(None, description="The version you read; 409 version_conflict if it moved.")
+    version: int | None = Field(
+        None,
+        description=(
+            "The version you read (or send If-Match); 409 version_conflict if it moved, "
+            "428 version_required if neither is sent."
+        ),
+    )
     title: str | None = None
     goal: str | None = None
     expected_outcome: str | None = None
@@ -380,8 +387,39 @@ def _criteria(rows: list[CriterionIn]) -> list[services.CriterionIn]:
     ]
 
 
-def _check_version(task: Task, version: int | None) -> None:
-    if version is not None and task.version != version:
+def _if_match(request: HttpRequest | None) -> int | None:
+    """The version in an `If-Match` header: `"7"`, `W/"7"` or `7` (the ETag of GET)."""
+    raw = (request.headers.get("If-Match", "") if request is not None else "").strip()
+    if not raw:
+        return None
+    value = raw.removeprefix("W/").strip().strip('"')
+    if not value.isdigit() or len(value) > 18:
+        raise ValidationFailed(
+            _('If-Match must be the task\'s version in quotes, e.g. "7".'), fields={"If-Match": [raw[:50]]}
+        )
+    return int(value)
+
+
+def _check_version(task: Task, version: int | None, request: HttpRequest | None = None) -> int:
+    """The version the caller read, from the body's `version` or the `If-Match` header, and
+    that it is still the task's. Raises PreconditionRequired (428) when neither was sent: a
+    write that says nothing about what it read would silently overwrite someone else's change
+    (issue 11, item 3); Conflict (409 `version_conflict`) when the task moved since."""
+    header = _if_match(request)
+    if version is not None and header is not None and version != header:
+        raise ValidationFailed(
+            _("The version in the body and in If-Match differ."), fields={"version": [str(version)]}
+        )
+    version = version if version is not None else header
+    if version is None:
+        raise PreconditionRequired(
+            _(
+                "Send the version of the task you read (field version, or header If-Match), so that "
+                "nobody's change is overwritten; the task is at version %(now)s."
+            )
+            % {"now": task.version}
+        )
+    if task.version != version:
         raise Conflict(
             _(
                 "Someone else changed this task meanwhile (version %(now)s, you sent %(sent)s); reload and try again."
@@ -389,6 +427,7 @@ def _check_version(task: Task, version: int | None) -> None:
             % {"now": task.version, "sent": version},
             code="version_conflict",
         )
+    return version
 
 
 # -- operations ---------------------------------------------------------------------------------

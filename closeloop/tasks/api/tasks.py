@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router
 
-from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS
+from closeloop.core.api_schemas import READ_ERRORS, VERSIONED_WRITE_ERRORS, WRITE_ERRORS
 from closeloop.core.errors import NotFound, raise_if_errors
 from closeloop.core.pagination import slice_by_ids
 from closeloop.orgs.api import user_ref
@@ -142,12 +142,13 @@ def get_task(request: HttpRequest, task_id: int):
     return _detail(request.auth, task_id)
 
 
-@router.patch("/tasks/{task_id}", response={200: TaskOut, **WRITE_ERRORS}, summary="Edit a task")
+@router.patch("/tasks/{task_id}", response={200: TaskOut, **VERSIONED_WRITE_ERRORS}, summary="Edit a task")
 def patch_task(request: HttpRequest, task_id: int, payload: TaskPatchIn):
     """Change some fields (owner, initiator, head or deputy). `owner` reassigns (initiator or
     head only); `due_date` is moved by the initiator, head or deputy with a `reason` (the owner
-    raises a delay warning; `original_due_date` never changes); `criteria` replaces them all; `version` guards against overwriting someone
-    else's change (409 `version_conflict`). All or nothing."""
+    raises a delay warning; `original_due_date` never changes); `criteria` replaces them all;
+    `version` guards against overwriting someone else's change (409 `version_conflict`; without
+    it or If-Match, 428 `version_required`). All or nothing."""
     user: User = request.auth
     data = payload.model_dump(exclude_unset=True)
     version = data.pop("version", None)
@@ -156,7 +157,7 @@ def patch_task(request: HttpRequest, task_id: int, payload: TaskPatchIn):
     criteria = data.pop("criteria", None)
     errors: dict[str, list[str]] = {}
     task = access_task(user, task_id)
-    _check_version(task, version)
+    version = _check_version(task, version, request)
     changes: dict[str, Any] = {}
     for field in ("title", "goal", "expected_outcome", "value", "notes"):
         if field in data:
@@ -201,7 +202,7 @@ def patch_task(request: HttpRequest, task_id: int, payload: TaskPatchIn):
 
 @router.post(
     "/tasks/{task_id}/transition",
-    response={200: TaskOut, **WRITE_ERRORS},
+    response={200: TaskOut, **VERSIONED_WRITE_ERRORS},
     summary="Move a task to another status",
 )
 def transition_task(request: HttpRequest, task_id: int, payload: TransitionIn):
@@ -210,7 +211,7 @@ def transition_task(request: HttpRequest, task_id: int, payload: TransitionIn):
     caller may not take answers 403."""
     user: User = request.auth
     task = access_task(user, task_id)
-    _check_version(task, payload.version)
+    _check_version(task, payload.version, request)
     task = services.task_transition(actor=user, task=task, to=Status(payload.to), note=payload.note)
     return _detail(user, task.pk)
 

@@ -50,11 +50,20 @@ class Api:
     def get(self, url: str, **params):
         return self.client.get("/api/v1" + url, params, **self.headers)
 
-    def post(self, url: str, data=None):
-        return self.client.post("/api/v1" + url, data or {}, content_type="application/json", **self.headers)
+    def post(self, url: str, data=None, **extra):
+        return self.client.post(
+            "/api/v1" + url, data or {}, content_type="application/json", **self.headers, **extra
+        )
 
-    def patch(self, url: str, data):
-        return self.client.patch("/api/v1" + url, data, content_type="application/json", **self.headers)
+    def patch(self, url: str, data, **extra):
+        return self.client.patch(
+            "/api/v1" + url, data, content_type="application/json", **self.headers, **extra
+        )
+
+    def put(self, url: str, data, **extra):
+        return self.client.put(
+            "/api/v1" + url, data, content_type="application/json", **self.headers, **extra
+        )
 
     def delete(self, url: str):
         return self.client.delete("/api/v1" + url, **self.headers)
@@ -367,6 +376,11 @@ def test_it_answers_404_to_the_outsider_for_a_sales_task(as_outsider, task):
 # -- patch --------------------------------------------------------------------------------------
 
 
+def _v(task) -> int:
+    """The task's version now (the API's writes must send the one they read)."""
+    return Task.objects.values_list("version", flat=True).get(pk=task.pk)
+
+
 def test_it_lets_the_owner_edit_fields_and_criteria(as_member, task):
     response = as_member.patch(
         f"/tasks/{task.pk}",
@@ -391,7 +405,9 @@ def test_it_lets_the_owner_edit_fields_and_criteria(as_member, task):
 
 def test_it_answers_403_to_a_member_who_may_not_edit(client, colleague, task):
     body = assert_error(
-        Api(client, colleague).patch(f"/tasks/{task.pk}", {"title": "改掉"}), 403, "forbidden"
+        Api(client, colleague).patch(f"/tasks/{task.pk}", {"title": "改掉", "version": _v(task)}),
+        403,
+        "forbidden",
     )
     assert "owner" in body["message"]
     task.refresh_from_db()
@@ -418,7 +434,8 @@ def test_it_refuses_a_bad_edit_naming_the_field(as_member, task):
     before = (task.start_date, task.due_date)
     body = assert_error(
         as_member.patch(
-            f"/tasks/{task.pk}", {"start_date": (task.due_date + dt.timedelta(days=1)).isoformat()}
+            f"/tasks/{task.pk}",
+            {"start_date": (task.due_date + dt.timedelta(days=1)).isoformat(), "version": _v(task)},
         ),
         422,
         "validation_error",
@@ -426,15 +443,19 @@ def test_it_refuses_a_bad_edit_naming_the_field(as_member, task):
     assert "due_date" in body["fields"]
     assert (
         "progress"
-        in assert_error(as_member.patch(f"/tasks/{task.pk}", {"progress": 120}), 422, "validation_error")[
-            "fields"
-        ]
+        in assert_error(
+            as_member.patch(f"/tasks/{task.pk}", {"progress": 120, "version": _v(task)}),
+            422,
+            "validation_error",
+        )["fields"]
     )
     assert (
         "owner"
-        in assert_error(as_member.patch(f"/tasks/{task.pk}", {"owner": None}), 422, "validation_error")[
-            "fields"
-        ]
+        in assert_error(
+            as_member.patch(f"/tasks/{task.pk}", {"owner": None, "version": _v(task)}),
+            422,
+            "validation_error",
+        )["fields"]
     )
     task.refresh_from_db()
     assert (task.start_date, task.due_date, task.progress) == (*before, 0)
@@ -442,14 +463,18 @@ def test_it_refuses_a_bad_edit_naming_the_field(as_member, task):
 
 def test_it_lets_the_head_reassign_but_not_the_owner(as_member, as_head, task, colleague):
     assert_error(
-        as_member.patch(f"/tasks/{task.pk}", {"owner": "sales_colleague", "notes": "交给同事"}),
+        as_member.patch(
+            f"/tasks/{task.pk}", {"owner": "sales_colleague", "notes": "交给同事", "version": _v(task)}
+        ),
         403,
         "forbidden",
     )
     task.refresh_from_db()
     assert task.owner_id != colleague.pk
     assert task.notes == ""  # all or nothing
-    response = as_head.patch(f"/tasks/{task.pk}", {"owner": colleague.pk, "reason": "资源调整"})
+    response = as_head.patch(
+        f"/tasks/{task.pk}", {"owner": colleague.pk, "reason": "资源调整", "version": _v(task)}
+    )
     assert response.status_code == 200, response.content
     assert response.json()["owner"]["username"] == "sales_colleague"
     assert TaskEvent.objects.get(task=task, verb="reassigned").note == "资源调整"
@@ -459,18 +484,27 @@ def test_it_lets_the_head_reassign_but_not_the_owner(as_member, as_head, task, c
 
 
 def test_it_moves_a_task_along_the_status_machine(as_member, as_head, task):
-    response = as_member.post(f"/tasks/{task.pk}/transition", {"to": "in_progress", "note": "开工"})
+    response = as_member.post(
+        f"/tasks/{task.pk}/transition", {"to": "in_progress", "note": "开工", "version": _v(task)}
+    )
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "in_progress"
-    assert as_member.post(f"/tasks/{task.pk}/transition", {"to": "submitted"}).json()["status"] == "submitted"
-    done = as_head.post(f"/tasks/{task.pk}/transition", {"to": "done"})
+    assert (
+        as_member.post(f"/tasks/{task.pk}/transition", {"to": "submitted", "version": _v(task)}).json()[
+            "status"
+        ]
+        == "submitted"
+    )
+    done = as_head.post(f"/tasks/{task.pk}/transition", {"to": "done", "version": _v(task)})
     assert done.json()["status"] == "done" and done.json()["allowed_transitions"] == []
     assert TaskEvent.objects.filter(task=task, verb="status_changed").count() == 3
 
 
 def test_it_refuses_a_transition_the_machine_does_not_have_naming_the_allowed_ones(as_member, task):
     body = assert_error(
-        as_member.post(f"/tasks/{task.pk}/transition", {"to": "done"}), 409, "transition_not_allowed"
+        as_member.post(f"/tasks/{task.pk}/transition", {"to": "done", "version": _v(task)}),
+        409,
+        "transition_not_allowed",
     )
     assert "In progress" in body["message"] and "Blocked" in body["message"]
     task.refresh_from_db()
@@ -479,7 +513,11 @@ def test_it_refuses_a_transition_the_machine_does_not_have_naming_the_allowed_on
 
 def test_it_answers_403_when_the_wrong_person_moves_the_task(as_head, task):
     # Starting is the owner's; the head sees the task but may not start it for them.
-    assert_error(as_head.post(f"/tasks/{task.pk}/transition", {"to": "in_progress"}), 403, "forbidden")
+    assert_error(
+        as_head.post(f"/tasks/{task.pk}/transition", {"to": "in_progress", "version": _v(task)}),
+        403,
+        "forbidden",
+    )
     task.refresh_from_db()
     assert task.status == "not_started"
 
@@ -494,13 +532,17 @@ def test_it_refuses_a_bad_transition_request(as_member, task):
     assert (
         "to"
         in assert_error(
-            as_member.post(f"/tasks/{task.pk}/transition", {"to": "lost"}), 422, "validation_error"
+            as_member.post(f"/tasks/{task.pk}/transition", {"to": "lost", "version": _v(task)}),
+            422,
+            "validation_error",
         )["fields"]
     )
     assert (
         "note"
         in assert_error(
-            as_member.post(f"/tasks/{task.pk}/transition", {"to": "blocked"}), 422, "validation_error"
+            as_member.post(f"/tasks/{task.pk}/transition", {"to": "blocked", "version": _v(task)}),
+            422,
+            "validation_error",
         )["fields"]
     )
     assert_error(
@@ -542,7 +584,7 @@ def test_it_refuses_collaborator_changes_from_the_wrong_people(client, as_outsid
 
 
 def test_it_shows_the_activity_log_newest_first(as_member, task):
-    as_member.post(f"/tasks/{task.pk}/transition", {"to": "in_progress"})
+    as_member.post(f"/tasks/{task.pk}/transition", {"to": "in_progress", "version": _v(task)})
     body = as_member.get(f"/tasks/{task.pk}/events").json()
     assert body["count"] == 2
     assert [e["verb"] for e in body["items"]] == ["status_changed", "created"]
@@ -569,3 +611,41 @@ def test_it_shows_a_task_in_constant_queries_however_big_its_tree(client, head, 
     many = _detail_queries(api, task.pk)
     assert len(api.get(f"/tasks/{task.pk}").json()["subtasks"]) == 30
     assert few == many
+
+
+# -- lost updates (issue 11, item 3) ------------------------------------------------------------
+
+
+def test_a_write_without_the_version_it_read_is_refused_with_428(as_member, task):
+    before = _v(task)
+    for response in (
+        as_member.patch(f"/tasks/{task.pk}", {"notes": "盲改"}),
+        as_member.post(f"/tasks/{task.pk}/transition", {"to": "in_progress"}),
+        as_member.put(f"/tasks/{task.pk}/criteria", {"criteria": [{"text": "盲改的标准"}]}),
+    ):
+        body = assert_error(response, 428, "version_required")
+        assert "version" in body["message"] and "If-Match" in body["message"]
+    task.refresh_from_db()
+    assert task.version == before and task.notes != "盲改" and task.status == "not_started"
+
+
+def test_if_match_carries_the_version_and_a_stale_one_answers_409(as_member, task):
+    v = _v(task)
+    ok = as_member.patch(f"/tasks/{task.pk}", {"notes": "用 If-Match"}, HTTP_IF_MATCH=f'"{v}"')
+    assert ok.status_code == 200 and ok.json()["version"] == v + 1
+    assert_error(
+        as_member.patch(f"/tasks/{task.pk}", {"notes": "旧的"}, HTTP_IF_MATCH=f'W/"{v}"'),
+        409,
+        "version_conflict",
+    )
+    assert_error(
+        as_member.patch(f"/tasks/{task.pk}", {"notes": "乱写"}, HTTP_IF_MATCH="*"), 422, "validation_error"
+    )
+    moved = as_member.post(f"/tasks/{task.pk}/transition", {"to": "in_progress"}, HTTP_IF_MATCH=f'"{v + 1}"')
+    assert moved.status_code == 200 and moved.json()["status"] == "in_progress"
+
+
+def test_the_schema_documents_428_on_versioned_writes(as_member):
+    spec = as_member.get("/openapi.json").json()
+    assert "428" in spec["paths"]["/api/v1/tasks/{task_id}"]["patch"]["responses"]
+    assert "428" in spec["paths"]["/api/v1/tasks/{task_id}/transition"]["post"]["responses"]

@@ -71,17 +71,21 @@ def test_existing_rows_keep_their_original_due_date(due_task, head):
 def test_the_api_patch_follows_the_same_rule(due_task, head, member):
     owner_api = english_client(member)
     r = owner_api.patch(
-        f"/api/v1/tasks/{due_task.pk}", {"due_date": "2026-12-24"}, content_type="application/json"
+        f"/api/v1/tasks/{due_task.pk}",
+        {"due_date": "2026-12-24", "version": fresh(due_task).version},
+        content_type="application/json",
     )
     assert r.status_code == 422 and "due_date" in r.json()["fields"]
     head_api = english_client(head)
     r = head_api.patch(
-        f"/api/v1/tasks/{due_task.pk}", {"due_date": "2026-12-24"}, content_type="application/json"
+        f"/api/v1/tasks/{due_task.pk}",
+        {"due_date": "2026-12-24", "version": fresh(due_task).version},
+        content_type="application/json",
     )
     assert r.status_code == 422 and "reason" in r.json()["fields"]
     r = head_api.patch(
         f"/api/v1/tasks/{due_task.pk}",
-        {"due_date": "2026-12-24", "reason": "客户推迟验收"},
+        {"due_date": "2026-12-24", "reason": "客户推迟验收", "version": fresh(due_task).version},
         content_type="application/json",
     )
     assert r.status_code == 200, r.content
@@ -179,7 +183,9 @@ def test_the_override_on_the_web_and_the_api(chain, head, member):
     page = english_client(member).get(f"/tasks/{second.pk}/")
     assert "Waits for:" in page.content.decode() and "Let it start anyway" not in page.content.decode()
     refused = english_client(member).post(
-        f"/api/v1/tasks/{second.pk}/transition", {"to": "in_progress"}, content_type="application/json"
+        f"/api/v1/tasks/{second.pk}/transition",
+        {"to": "in_progress", "version": fresh(second).version},
+        content_type="application/json",
     )
     assert refused.status_code == 409 and "用户画像分析" in refused.json()["message"]
     assert "Let it start anyway" in english_client(head).get(f"/tasks/{second.pk}/").content.decode()
@@ -190,7 +196,9 @@ def test_the_override_on_the_web_and_the_api(chain, head, member):
     )
     assert r.status_code == 200, r.content
     r = english_client(member).post(
-        f"/api/v1/tasks/{second.pk}/transition", {"to": "in_progress"}, content_type="application/json"
+        f"/api/v1/tasks/{second.pk}/transition",
+        {"to": "in_progress", "version": fresh(second).version},
+        content_type="application/json",
     )
     assert r.status_code == 200, r.content
 
@@ -238,6 +246,8 @@ def test_only_the_initiator_or_head_names_the_reviewer(due_task, member, sales):
         services.task_update(actor=member, task=due_task, reviewer=manager)
     assert "reviewer" in exc.value.fields
     r = english_client(member).patch(
-        f"/api/v1/tasks/{due_task.pk}", {"reviewer": "sales_mgr"}, content_type="application/json"
+        f"/api/v1/tasks/{due_task.pk}",
+        {"reviewer": "sales_mgr", "version": fresh(due_task).version},
+        content_type="application/json",
     )
     assert r.status_code == 422 and "reviewer" in r.json()["fields"]

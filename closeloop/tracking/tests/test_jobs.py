@@ -152,3 +152,65 @@ def test_the_department_group_gets_one_reminder_mentioning_everyone_who_owes(
     assert len(group.get().data["tasks"]) == 2
     # Each person still gets their own digest in the app, and no second in-app copy from the group post.
     assert reminders(member).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_reminder_run_that_crashed_half_way_is_done_by_the_next_run_once(
+    holiday_2023, head, member, sales, monkeypatch
+):
+    """Issue 11, item 8: the claim of (job, department, day) commits with the work, so a crash
+    after the person's reminder was queued but before the group message neither loses the
+    day's reminders nor sends the person's twice."""
+    from closeloop.core.models import JobRun
+    from closeloop.notify import services as notify_services
+    from closeloop.notify.models import Channel, Delivery
+
+    robot = Channel.objects.create(
+        name="销售部群",
+        kind="wecom_robot",
+        department=sales,
+        url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+    )
+    _t002(head, member, sales)
+    real = notify_services.notify_group
+
+    def crash(**kwargs):
+        raise RuntimeError("worker died here")
+
+    monkeypatch.setattr(notify_services, "notify_group", crash)
+    assert send_update_reminders(at(2023, 9, 28, 17, 50)) == 0
+    assert not reminders(member).exists()
+    assert not JobRun.objects.filter(job="tracking.update_reminder", scope=str(sales.pk)).exists()
+
+    monkeypatch.setattr(notify_services, "notify_group", real)
+    assert send_update_reminders(at(2023, 9, 28, 17, 51)) == 1
+    assert send_update_reminders(at(2023, 9, 28, 17, 52)) == 0
+    assert reminders(member).count() == 1
+    assert Delivery.objects.filter(channel=robot, kind="update_reminder").count() == 1
+    run = JobRun.objects.get(job="tracking.update_reminder", scope=str(sales.pk))
+    assert run.finished_at is not None
+
+
+@pytest.mark.django_db
+def test_a_crashed_due_soon_and_sweep_run_is_retried(holiday_2023, head, member, sales, monkeypatch):
+    from closeloop.tracking import jobs
+
+    t = _t002(head, member, sales)
+    Task.objects.filter(pk=t.pk).update(due_date=dt.date(2023, 9, 29), original_due_date=dt.date(2023, 9, 29))
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("worker died here")
+
+    monkeypatch.setattr(jobs, "notify", crash)
+    assert send_due_soon(at(2023, 9, 28, 10, 0)) == 0
+    monkeypatch.undo()
+    assert send_due_soon(at(2023, 9, 28, 10, 5)) == 1
+    assert send_due_soon(at(2023, 9, 28, 10, 10)) == 0
+    assert Notification.objects.filter(recipient=member, kind="due_soon").count() == 1
+
+
+def test_claiming_a_slot_outside_the_works_transaction_is_refused(transactional_db):
+    from closeloop.core.jobs import claim_slot
+
+    with pytest.raises(RuntimeError):
+        claim_slot(job="x", scope=1, slot="2023-09-28")

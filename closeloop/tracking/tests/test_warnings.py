@@ -99,3 +99,30 @@ def test_an_undecided_warning_escalates_to_the_superior_after_one_working_day(st
     # The superior leads the department from above, so may decide.
     delay_warning_decide(actor=ceo, warning=w, approve=True)
     assert fresh(started).due_date == NEW
+
+
+def test_an_escalation_reaches_the_departments_group_channels(started, member, company):
+    """Issue 11, item 10: it reached only the superior's own channels and the webhooks."""
+    from closeloop.notify.models import Channel, Delivery
+
+    robot = Channel.objects.create(
+        name="销售部群",
+        kind="wecom_robot",
+        department=started.department,
+        url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+    )
+    other = Channel.objects.create(
+        name="别的部门群",
+        kind="wecom_robot",
+        department=company,
+        url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=o",
+    )
+    ceo = UserFactory(username="ceo")
+    company.head = ceo
+    company.save(update_fields=["head"])
+    raise_on(started, member, at(2026, 3, 27, 10))
+    assert escalate_delay_warnings(at(2026, 3, 30, 10, 0)) == 1
+    group = Delivery.objects.filter(channel=robot, kind="delay_warning.escalated")
+    assert group.count() == 1 and group.get().recipient_id is None
+    assert started.code in str(group.get().data) or started.title in str(group.get().data)
+    assert not Delivery.objects.filter(channel=other).exists()

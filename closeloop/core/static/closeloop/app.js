@@ -26,6 +26,25 @@
     var status = document.getElementById(ev.target.id + "_status");
     if (status) status.textContent = "";
   });
+  // An htmx request from an element with data-row-count="selector" sends n = rows + 1
+  // (instead of hx-vals="js:…", which needs eval and so 'unsafe-eval' in the CSP).
+  document.addEventListener("htmx:configRequest", function (ev) {
+    var elt = ev.detail && ev.detail.elt;
+    var selector = elt && elt.getAttribute && elt.getAttribute("data-row-count");
+    if (selector) ev.detail.parameters.n = document.querySelectorAll(selector).length + 1;
+  });
+  // A form marked data-form-change hears "form-change" when one of its own controls changes
+  // (an htmx trigger filter like change[!!target.form] would need eval).
+  document.addEventListener("change", function (ev) {
+    var form = ev.target && ev.target.form;
+    if (form && form.hasAttribute("data-form-change") && window.htmx) window.htmx.trigger(form, "form-change");
+  });
+  // A select marked data-autosubmit sends its form when changed (no inline handlers: CSP).
+  document.addEventListener("change", function (ev) {
+    if (ev.target.matches && ev.target.matches("select[data-autosubmit]") && ev.target.form) {
+      ev.target.form.submit();
+    }
+  });
   // Close an open <details> menu when clicking elsewhere.
   document.addEventListener("click", function (ev) {
     document.querySelectorAll("details.menu[open]").forEach(function (d) {
