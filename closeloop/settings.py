@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "closeloop.tracking",
     "closeloop.collab",
     "closeloop.insights",
+    "closeloop.sheets",
     "closeloop.demo",
 ]
 
@@ -242,6 +243,11 @@ WORKER_LEASE_SECONDS = env_int("WORKER_LEASE_SECONDS", 300)
 
 # Lists
 PAGE_SIZE = env_int("PAGE_SIZE", 30)
+
+# Spreadsheet import (closeloop.sheets): the largest file taken, and the largest total an
+# .xlsx (a zip) may unpack to — a small file that unpacks to gigabytes is a zip bomb.
+SHEETS_MAX_UPLOAD_BYTES = env_int("SHEETS_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+SHEETS_MAX_UNPACKED_BYTES = env_int("SHEETS_MAX_UNPACKED_BYTES", 200 * 1024 * 1024)
 
 # Notifications (closeloop.notify) ---------------------------------------------------------
 # Hosts or CIDRs on an intranet that notifications may reach although they are private

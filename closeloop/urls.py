@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("closeloop.imsignin.urls")),
     path("", include("closeloop.tracking.urls")),
     path("", include("closeloop.collab.urls")),
+    path("", include("closeloop.sheets.urls")),
     path("api/v1/", api.urls),
     path("admin/status/", status_page, name="admin-status"),
     path("admin/", admin.site.urls),

@@ -12,6 +12,8 @@ each app registers its callables in `AppConfig.ready()`, as jobs register with t
   我的工作 next to the tasks awaiting their acceptance.
 - A *quick action* source is `fn(request, task) -> [(label, url)]`: links shown at the top
   of the task page with the status buttons (tracking: 更新进度, 发起延期预警 for the owner).
+- A *list action* is `fn(request) -> str` (rendered HTML), shown under the task list with
+  its current filters (the sheets app's 导出 / 导入).
 - *Row flags* are a pair: `prepare(queryset) -> queryset` loads what the flags need with the
   list's own query (so lists stay constant-query), and `render(task, today) -> str`.
 """
@@ -35,6 +37,7 @@ _contexts: list[Context] = []
 _panels: list[Panel] = []
 _home_panels: list[Callable[[HttpRequest], str]] = []
 _row_flags: list[tuple[Prepare, RenderFlags]] = []
+_list_actions: list[Callable[[HttpRequest], str]] = []
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,13 @@ def register_home_panel(fn: Callable[[HttpRequest], str]) -> None:
 
 def home_panels(request: HttpRequest) -> list[str]:
     return [html for html in (fn(request) for fn in _home_panels) if html]
+def register_list_action(fn: Callable[[HttpRequest], str]) -> None:
+    if fn not in _list_actions:
+        _list_actions.append(fn)
+
+
+def list_actions(request: HttpRequest) -> list[str]:
+    return [fn(request) for fn in _list_actions]
 
 
 def register_row_flags(*, prepare: Prepare, render: RenderFlags) -> None:

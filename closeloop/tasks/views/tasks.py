@@ -135,6 +135,7 @@ def task_list(request):
         "filtered": any(request.GET.get(k) for k in form.fields),
         "unsearchable": bool(filters.q.strip()) and not has_terms(filters.q),
         "today": selectors.local_today(),
+        "list_actions": extensions.list_actions(request),
     }
     if request.htmx and not request.htmx.boosted:
         return render(request, "tasks/_table.html", context)

@@ -1,0 +1,384 @@
+"""Export of the handbook's four templates as .xlsx, streamed.
+
+A template (`SheetTemplate`) names its handbook title, its columns (header, width, kind,
+drop-down choices) and yields rows for what the person may see. `write_workbook` writes
+them with openpyxl's write-only workbook into an anonymous temporary file (gone when
+closed): rows are produced chunk by chunk from the database (`iterator(chunk_size=…)`), so
+100,000 tasks never sit in memory at once.
+
+The collaboration (跨部门协作任务表) and retrospective (任务复盘总结表) templates belong to
+the apps that own their data (`collab`, `review`); they plug in with `register(template)`.
+Until they do, `template_for` answers that the template is not available.
+
+Formula injection: a text cell that starts with = + - @ tab or CR is written as a string
+cell (never a formula) with Excel's quotePrefix style — how Excel itself stores text typed
+after an apostrophe — so it shows as typed, stays text when edited, and reads back unchanged.
+"""
+
+import datetime as dt
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import IO, Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from closeloop.core.errors import NotFound, ValidationFailed
+from closeloop.orgs.models import Department, User
+from closeloop.sheets.importing import ambiguous_names
+from closeloop.tasks.models import Milestone, Priority, Task, TaskCollaborator, TaskType, subtree_q
+from closeloop.tasks.states import Status
+
+CHUNK = 2000
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+PRIORITY_LABELS = {Priority.HIGH: "高", Priority.MEDIUM: "中", Priority.LOW: "低"}
+TYPE_LABELS = {TaskType.PROJECT: "项目型", TaskType.ROUTINE: "事务型", TaskType.COLLABORATIVE: "协作型"}
+STATUS_LABELS = {
+    Status.NOT_STARTED: "未开始",
+    Status.IN_PROGRESS: "进行中",
+    Status.BLOCKED: "阻塞",
+    Status.SUBMITTED: "待验收",
+    Status.DONE: "已完成",
+    Status.REWORK: "返工",
+    Status.CANCELLED: "已取消",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its header as the handbook writes it, width in characters, kind (text,
+    date, percent, number) and, for a drop-down, the allowed labels."""
+
+    header: str
+    width: int = 14
+    kind: str = "text"
+    choices: tuple[str, ...] = ()
+
+
+@dataclass
+class Scope:
+    """What to export: a department's tasks (optionally narrowed by the task list's filters),
+    or one task with its subtasks. `period` is shown in the title row."""
+
+    user: User
+    department: Department | None = None
+    task: Task | None = None
+    queryset: Any = None  # a visible, filtered Task queryset (the task list's current view)
+    period: str = ""
+
+
+@dataclass
+class SheetTemplate:
+    key: str
+    title: str  # the handbook's name, e.g. 日常任务清单表
+    columns: list[Column]
+    rows: Callable[[Scope], Iterator[list[Any]]]
+    filename: str = ""
+    needs: str = ""  # the app the data comes from, for "not available" messages
+    available: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+REGISTRY: dict[str, SheetTemplate] = {}
+
+
+def register(template: SheetTemplate) -> SheetTemplate:
+    """Add or replace a template (collab and review call this from their AppConfig.ready)."""
+    REGISTRY[template.key] = template
+    return template
+
+
+def template_for(key: str) -> SheetTemplate:
+    """The registered template; ValidationFailed naming the known keys, or saying which app
+    is still missing for collaboration / retrospective."""
+    template = REGISTRY.get(key)
+    if template is None:
+        raise ValidationFailed(
+            _("Unknown template '%(key)s'. Known: %(keys)s.") % {"key": key, "keys": ", ".join(REGISTRY)},
+            fields={"template": [_("Unknown template.")]},
+        )
+    if not template.available:
+        raise ValidationFailed(
+            _("The %(title)s export needs the %(app)s app, which is not installed yet.")
+            % {"title": template.title, "app": template.needs},
+            fields={"template": [_("Not available yet.")]},
+        )
+    return template
+
+
+def chunks(iterable: Iterable, size: int = CHUNK) -> Iterator[list]:
+    it = iter(iterable)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def safe(value: Any) -> Any:
+    """Whether a text value must be written as literal text (a formula trigger first)."""
+    return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
+
+
+# -- the rows of the templates ------------------------------------------------------------
+
+
+def scope_tasks(scope: Scope):
+    """The tasks of the scope the person may see, in tree order, streamed."""
+    if scope.queryset is not None:
+        qs = scope.queryset
+    elif scope.task is not None:
+        qs = Task.objects.visible_to(scope.user).filter(subtree_q(scope.task.path)).order_by("path")
+    elif scope.department is not None:
+        qs = Task.objects.visible_in_department(scope.user, scope.department.pk).order_by("path")
+    else:
+        qs = Task.objects.none()
+    return qs.select_related("owner", "department", "parent")
+
+
+class OwnerNames:
+    """How an owner is written: 姓名, or '姓名 (username)' when two people share the name, so
+    the sheet imports back to the same person."""
+
+    def __init__(self) -> None:
+        self.shared = ambiguous_names()
+
+    def __call__(self, user: User) -> str:
+        name = user.display_name
+        return f"{name} ({user.username})" if name in self.shared else name
+
+
+def task_list_rows(scope: Scope) -> Iterator[list[Any]]:
+    owner = OwnerNames()
+    for t in scope_tasks(scope).iterator(chunk_size=CHUNK):
+        yield [
+            t.code,
+            t.title,
+            TYPE_LABELS.get(t.task_type, t.task_type),
+            PRIORITY_LABELS.get(t.priority, ""),
+            owner(t.owner),
+            t.due_date,
+            t.progress / 100,
+            STATUS_LABELS.get(t.status, t.status),
+            t.notes,
+        ]
+
+
+def progress_rows(scope: Scope) -> Iterator[list[Any]]:
+    """任务进度跟踪表: every task and subtask with owner, collaborators, next milestone and the
+    latest daily update. Extras are read per chunk of tasks (a handful of queries each)."""
+    from closeloop.tracking.models import ProgressUpdate
+
+    owner = OwnerNames()
+    for batch in chunks(scope_tasks(scope).iterator(chunk_size=CHUNK)):
+        ids = [t.pk for t in batch]
+        people: dict[int, list[str]] = {}
+        for task_id, name, username in TaskCollaborator.objects.filter(task_id__in=ids).values_list(
+            "task_id", "user__name", "user__username"
+        ):
+            people.setdefault(task_id, []).append(name or username)
+        milestones: dict[int, Milestone] = {}
+        for m in Milestone.objects.filter(task_id__in=ids, reached_at__isnull=True).order_by(
+            "task_id", "date", "id"
+        ):
+            milestones.setdefault(m.task_id, m)
+        latest: dict[int, Any] = {}
+        for u in (
+            ProgressUpdate.objects.filter(task_id__in=ids)
+            .order_by("task_id", "-day")
+            .only("task_id", "day", "note", "blocker", "percent")
+        ):
+            latest.setdefault(u.task_id, u)
+        for t in batch:
+            m = milestones.get(t.pk)
+            u = latest.get(t.pk)
+            yield [
+                t.code,
+                t.title,
+                t.parent.code if t.parent_id else "",
+                owner(t.owner),
+                "、".join(people.get(t.pk, [])),
+                t.start_date,
+                t.due_date,
+                t.progress / 100,
+                STATUS_LABELS.get(t.status, t.status),
+                m.title if m else "",
+                m.date if m else None,
+                u.day if u else None,
+                u.note if u else "",
+                u.blocker if u else "",
+            ]
+
+
+register(
+    SheetTemplate(
+        key="task-list",
+        title="日常任务清单表",
+        columns=[
+            Column("任务ID", 12),
+            Column("任务名称", 36),
+            Column("任务类型", 10, choices=tuple(TYPE_LABELS.values())),
+            Column("优先级", 8, choices=tuple(PRIORITY_LABELS.values())),
+            Column("负责人", 14),
+            Column("截止日期", 12, "date"),
+            Column("当前进度", 10, "percent"),
+            Column("状态", 10, choices=tuple(STATUS_LABELS.values())),
+            Column("备注(如关联项目/客户)", 40),
+        ],
+        rows=task_list_rows,
+    )
+)
+register(
+    SheetTemplate(
+        key="progress",
+        title="任务进度跟踪表",
+        columns=[
+            Column("任务ID", 12),
+            Column("任务名称", 36),
+            Column("上级任务", 10),
+            Column("负责人", 14),
+            Column("协作人", 20),
+            Column("开始日期", 12, "date"),
+            Column("截止日期", 12, "date"),
+            Column("当前进度", 10, "percent"),
+            Column("状态", 10, choices=tuple(STATUS_LABELS.values())),
+            Column("下一个里程碑", 24),
+            Column("里程碑日期", 12, "date"),
+            Column("最新更新日期", 12, "date"),
+            Column("最新进展", 40),
+            Column("阻塞/等待", 24),
+        ],
+        rows=progress_rows,
+    )
+)
+# Placeholders until the apps owning the data register the real templates (see module doc).
+register(
+    SheetTemplate(
+        key="collaboration",
+        title="跨部门协作任务表",
+        columns=[
+            Column("任务ID", 12),
+            Column("任务名称", 30),
+            Column("问题", 40),
+            Column("提出人", 12),
+            Column("涉及方", 20),
+            Column("解决人", 12),
+            Column("解决期限", 12, "date"),
+            Column("状态", 10),
+            Column("解决结果", 40),
+            Column("解决时间", 16, "date"),
+        ],
+        rows=lambda scope: iter(()),
+        needs="collab",
+        available=False,
+    )
+)
+register(
+    SheetTemplate(
+        key="retrospective",
+        title="任务复盘总结表",
+        columns=[
+            Column("任务ID", 12),
+            Column("任务名称", 30),
+            Column("负责人", 12),
+            Column("完成时间", 12, "date"),
+            Column("成功经验", 40),
+            Column("改进点", 40),
+            Column("标签", 20),
+        ],
+        rows=lambda scope: iter(()),
+        needs="review",
+        available=False,
+    )
+)
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+def _letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index)
+
+
+def write_workbook(template: SheetTemplate, scope: Scope, out: IO[bytes] | None = None) -> IO[bytes]:
+    """Write the template for `scope` into `out` (default: an anonymous temporary file, deleted
+    when closed) and return it rewound. Row 1: title (department, period, date of export);
+    row 2: the header, frozen; dates as date cells, progress as percent; drop-downs on the
+    columns with choices."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(template.title)
+    ws.freeze_panes = "A3"
+    for i, col in enumerate(template.columns, start=1):
+        ws.column_dimensions[_letter(i)].width = col.width
+        if col.choices:
+            dv = DataValidation(type="list", formula1='"' + ",".join(col.choices) + '"', allow_blank=True)
+            dv.add(f"{_letter(i)}3:{_letter(i)}1048576")
+            ws.data_validations.append(dv)
+    where = scope.task.code if scope.task is not None else (scope.department.name if scope.department else "")
+    exported = timezone.localdate().isoformat()
+    title = " ".join(
+        x for x in (where, template.title, scope.period, _("exported %(date)s") % {"date": exported}) if x
+    )
+    title_cell = WriteOnlyCell(ws, title)
+    title_cell.font = Font(bold=True, size=14)
+    ws.append([title_cell])
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="FFE8EEF7")
+    header = []
+    for col in template.columns:
+        c = WriteOnlyCell(ws, col.header)
+        c.font = bold
+        c.fill = fill
+        c.alignment = Alignment(vertical="center")
+        header.append(c)
+    ws.append(header)
+    kinds = [c.kind for c in template.columns]
+    for row in template.rows(scope):
+        cells = []
+        for kind, value in zip(kinds, row, strict=False):
+            if kind == "date" and isinstance(value, (dt.date, dt.datetime)):
+                c = WriteOnlyCell(ws, value)
+                c.number_format = "yyyy-mm-dd"
+                cells.append(c)
+            elif kind == "percent" and value is not None:
+                c = WriteOnlyCell(ws, value)
+                c.number_format = "0%"
+                cells.append(c)
+            elif isinstance(value, str) and safe(value := ILLEGAL_CHARACTERS_RE.sub("", value)):
+                c = WriteOnlyCell(ws, value)
+                c.data_type = "s"
+                c.quotePrefix = True
+                cells.append(c)
+            else:
+                cells.append(value)
+        ws.append(cells)
+    if out is None:
+        out = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - the response closes it
+    wb.save(out)
+    out.seek(0)
+    return out
+
+
+def export_filename(template: SheetTemplate, scope: Scope) -> str:
+    where = (
+        scope.task.full_code
+        if scope.task is not None
+        else (scope.department.code if scope.department else "")
+    )
+    return f"{where}-{template.title}-{timezone.localdate():%Y%m%d}.xlsx"
+
+
+def department_scope(code: str) -> Department:
+    """The department by its code (department names and codes are not secret; which of its
+    tasks a person gets is decided by the rows' visibility query). NotFound if none."""
+    department = Department.objects.filter(code__iexact=(code or "").strip()).first()
+    if department is None:
+        raise NotFound(_("Department not found."))
+    return department

@@ -1,0 +1,539 @@
+"""Import of the 日常任务清单表: read every row, validate it, preview, then apply all or nothing.
+
+`plan_task_import(actor=, department=, path=)` reads the file (see `reading`), finds the
+header row by its names, and returns an `ImportPlan`: one `RowResult` per data row (create,
+update, unchanged or error, with the cells that change and every warning), plus the rows it
+ignored (blank, totals, notes). Nothing is written. `services.task_import_apply` writes a plan
+that has no errors, through the tasks services, in one transaction.
+"""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.db.models import Count
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from closeloop.core.errors import NotFound, ValidationFailed
+from closeloop.orgs.models import Department, User
+from closeloop.orgs.selectors import member_department_ids, visible_department_ids
+from closeloop.sheets import values as V
+from closeloop.sheets.reading import Formula, open_rows
+from closeloop.tasks import permissions
+from closeloop.tasks.models import Priority, Task, TaskType
+from closeloop.tasks.services import TITLE_MAX
+from closeloop.tasks.states import CLOSED_STATUSES, TRANSITIONS, Status
+
+NOTES_MAX = 5000
+HEADER_SCAN_ROWS = 30
+
+# The handbook's column names first, then the variants real sheets carry. Compared after
+# `_header_key` (no spaces, half-width brackets, lower case); 备注(…) matches by its start.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "code": ("任务id", "任务编号", "编号", "任务号", "序号id", "id", "taskid", "code"),
+    "title": ("任务名称", "任务", "任务标题", "名称", "title", "task"),
+    "task_type": ("任务类型", "类型", "type", "tasktype"),
+    "priority": ("优先级", "priority"),
+    "owner": ("负责人", "责任人", "执行人", "owner"),
+    "due_date": ("截止日期", "截止时间", "期望完成时间", "完成时间", "完成期限", "截止", "duedate", "due"),
+    "progress": ("当前进度", "进度", "完成进度", "progress"),
+    "status": ("状态", "当前状态", "任务状态", "status"),
+    "notes": ("备注", "说明", "notes", "note", "remarks"),
+}
+LABELS = {
+    "code": gettext_lazy("Task ID"),
+    "title": gettext_lazy("Task name"),
+    "task_type": gettext_lazy("Task type"),
+    "priority": gettext_lazy("Priority"),
+    "owner": gettext_lazy("Owner"),
+    "due_date": gettext_lazy("Due date"),
+    "progress": gettext_lazy("Progress"),
+    "status": gettext_lazy("Status"),
+    "notes": gettext_lazy("Notes"),
+}
+TOTALS = ("合计", "总计", "小计", "汇总", "total", "totals", "sum")
+CODE_RE = re.compile(r"^(?:(?P<dept>[A-Za-z][A-Za-z0-9_]*)-)?(?P<code>[Tt]\d+(?:-\d+)*)$")
+OWNER_WITH_LOGIN = re.compile(r"^(?P<name>.+?)\s*[(（](?P<login>[^()（）]+)[)）]$")
+YEAR_RE = re.compile(r"(19\d{2}|20\d{2}|2100)\s*年?")
+
+
+def _header_key(value: Any) -> str:
+    raw = V.text(value).replace("（", "(").replace("）", ")").replace(" ", "").replace("\n", "")
+    return raw.lower()
+
+
+def column_for(header: Any) -> str | None:
+    """The task field a header cell names, or None."""
+    key = _header_key(header)
+    if not key:
+        return None
+    for name, words in COLUMNS.items():
+        if key in words:
+            return name
+    if key.startswith("备注") or key.startswith("notes"):
+        return "notes"
+    return None
+
+
+@dataclass
+class RowResult:
+    """One data row of the sheet. `action` is create, update, unchanged or error; `changes`
+    maps a field to (before, after) as shown; `values` holds the parsed fields."""
+
+    row: int
+    action: str = "create"
+    code: str = ""
+    title: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    changes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    task_id: int | None = None
+    priority_assumed: bool = False
+    labels: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def label(self, column: str) -> str:
+        return self.labels.get(column) or str(LABELS[column])
+
+    def error(self, column: str, message: str) -> None:
+        self.errors.append(
+            _("Row %(row)s %(column)s: %(message)s")
+            % {"row": self.row, "column": self.label(column), "message": message}
+        )
+        self.action = "error"
+
+    def warn(self, column: str, message: str) -> None:
+        self.warnings.append(
+            _("Row %(row)s %(column)s: %(message)s")
+            % {"row": self.row, "column": self.label(column), "message": message}
+        )
+
+
+@dataclass
+class ImportPlan:
+    department: Department
+    header_row: int = 0
+    columns: dict[str, int] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    rows: list[RowResult] = field(default_factory=list)
+    ignored: list[tuple[int, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not any(r.action == "error" for r in self.rows)
+
+    def counts(self) -> dict[str, int]:
+        out = {"create": 0, "update": 0, "unchanged": 0, "error": 0, "ignored": len(self.ignored)}
+        for r in self.rows:
+            out[r.action] += 1
+        return out
+
+    def errors(self) -> list[str]:
+        return self.problems + [e for r in self.rows for e in r.errors]
+
+    def as_dict(self) -> dict:
+        return {
+            "department": self.department.code,
+            "ok": self.ok,
+            "header_row": self.header_row,
+            "counts": self.counts(),
+            "problems": self.problems,
+            "rows": [
+                {
+                    "row": r.row,
+                    "action": r.action,
+                    "code": r.code,
+                    "title": r.title,
+                    "changes": {k: list(v) for k, v in r.changes.items()},
+                    "errors": r.errors,
+                    "warnings": r.warnings,
+                }
+                for r in self.rows
+            ],
+            "ignored": [{"row": n, "reason": why} for n, why in self.ignored],
+        }
+
+
+# -- who is meant -----------------------------------------------------------------------------
+
+
+class People:
+    """Owner look-up by 姓名, username or mobile, loaded once per import (active people only).
+    A name two people share resolves to the department's member if exactly one is."""
+
+    def __init__(self, department: Department):
+        self.by_login: dict[str, User] = {}
+        self.by_mobile: dict[str, list[User]] = {}
+        self.by_name: dict[str, list[User]] = {}
+        members = set(User.objects.filter(memberships__department=department).values_list("id", flat=True))
+        self.members = members
+        for user in User.objects.filter(is_active=True).only("id", "username", "name", "mobile", "is_active"):
+            self.by_login[user.username.lower()] = user
+            if user.mobile:
+                self.by_mobile.setdefault(re.sub(r"\D", "", user.mobile), []).append(user)
+            if user.name:
+                self.by_name.setdefault(user.name.replace(" ", ""), []).append(user)
+
+    def find(self, raw: str) -> tuple[User | None, str]:
+        """(person, '') or (None, the reason)."""
+        value = raw.strip()
+        match = OWNER_WITH_LOGIN.match(value)
+        if match and match["login"].strip().lower() in self.by_login:
+            return self.by_login[match["login"].strip().lower()], ""
+        candidates = self.by_name.get(value.replace(" ", ""), [])
+        if not candidates:
+            digits = re.sub(r"\D", "", value)
+            if len(digits) >= 7 and digits == value.replace("-", "").replace(" ", "").lstrip("+"):
+                candidates = self.by_mobile.get(digits, [])
+        if not candidates and value.lower() in self.by_login:
+            candidates = [self.by_login[value.lower()]]
+        if len(candidates) > 1:
+            own = [u for u in candidates if u.pk in self.members]
+            if len(own) == 1:
+                return own[0], ""
+            return None, _("'%(who)s' is ambiguous (%(n)s people); write the username") % {
+                "who": value,
+                "n": len(candidates),
+            }
+        if not candidates:
+            return None, _("cannot find '%(who)s'") % {"who": value}
+        return candidates[0], ""
+
+
+def ambiguous_names() -> set[str]:
+    """Names two active people share: exports write these as '姓名 (username)'."""
+    return set(
+        User.objects.filter(is_active=True)
+        .exclude(name="")
+        .values("name")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .values_list("name", flat=True)
+    )
+
+
+# -- reading the sheet ------------------------------------------------------------------------
+
+
+def _find_header(rows: Iterable[tuple[int, list[Any]]], plan: ImportPlan) -> tuple[int | None, int | None]:
+    """Consume rows until the header; return (header row number, year named above it)."""
+    year: int | None = None
+    for number, cells in rows:
+        found = {}
+        for i, cell in enumerate(cells):
+            name = column_for(cell)
+            if name and name not in found:
+                found[name] = i
+        if "title" in found and len(found) >= 3:
+            plan.columns = found
+            plan.headers = {name: V.text(cells[i]).split("(")[0].split("（")[0] for name, i in found.items()}
+            return number, year
+        for cell in cells:
+            match = YEAR_RE.search(V.text(cell)) if isinstance(cell, str) else None
+            if match and year is None:
+                year = int(match[1])
+        if number >= HEADER_SCAN_ROWS:
+            break
+    return None, year
+
+
+def _cell(cells: list[Any], index: int | None) -> Any:
+    if index is None or index >= len(cells):
+        return None
+    return cells[index]
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _show(field_name: str, value: Any) -> str:
+    """A field's value as the sheet shows it, for the diff."""
+    if value is None:
+        return ""
+    if field_name == "priority":
+        return str(Priority(value).label)
+    if field_name == "task_type":
+        return str(TaskType(value).label)
+    if field_name == "status":
+        return str(Status(value).label)
+    if field_name == "owner":
+        return value.display_name
+    if field_name == "progress":
+        return f"{value}%"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _parse_row(
+    result: RowResult, cells: list[Any], plan: ImportPlan, people: People, year: int | None
+) -> None:
+    cols = plan.columns
+    for name, index in cols.items():
+        value = _cell(cells, index)
+        if isinstance(value, Formula):
+            result.error(
+                name,
+                _(
+                    "a formula without a computed value (%(f)s); open and save the file in Excel, or type the value"
+                )
+                % {"f": value.text[:40]},
+            )
+    if result.errors:
+        return
+    result.code = V.text(_cell(cells, cols.get("code")))
+    title = V.text(_cell(cells, cols.get("title")))
+    result.title = title
+    values = result.values
+    if len(title) > TITLE_MAX:
+        result.error("title", _("longer than 200 characters"))
+    values["title"] = title
+    for name, parser in (
+        ("task_type", V.parse_type),
+        ("priority", V.parse_priority),
+        ("status", V.parse_status),
+    ):
+        if name not in cols:
+            continue
+        try:
+            values[name] = parser(_cell(cells, cols[name]))
+        except V.CellError as exc:
+            result.error(name, str(exc))
+    if values.get("priority") is None and not any(result.label("priority") in e for e in result.errors):
+        values["priority"] = int(Priority.MEDIUM)
+        result.warn("priority", _("empty; 中 (medium) assumed"))
+        result.priority_assumed = True
+    if "due_date" in cols:
+        raw = _cell(cells, cols["due_date"])
+        if _is_blank(raw):
+            values["due_date"] = None
+        else:
+            try:
+                values["due_date"], warning = V.parse_date(raw, year=year)
+                if warning:
+                    result.warn("due_date", warning)
+            except V.CellError as exc:
+                result.error("due_date", str(exc))
+    if "progress" in cols:
+        raw = _cell(cells, cols["progress"])
+        if not _is_blank(raw):
+            try:
+                values["progress"] = V.parse_progress(raw)
+            except V.CellError as exc:
+                result.error("progress", str(exc))
+    if "owner" in cols:
+        raw = V.text(_cell(cells, cols["owner"]))
+        if raw:
+            person, why = people.find(raw)
+            if person is None:
+                result.error("owner", why)
+            values["owner"] = person
+        else:
+            values["owner"] = None
+    if "notes" in cols:
+        notes = V.text(_cell(cells, cols["notes"]))
+        if len(notes) > NOTES_MAX:
+            result.error("notes", _("longer than 5000 characters"))
+        values["notes"] = notes
+
+
+def _plan_create(result: RowResult, actor: User, department: Department) -> None:
+    values = result.values
+    if not values.get("title"):
+        result.error("title", _("required"))
+    if "owner" not in values or values.get("owner") is None:
+        if not any(result.label("owner") in e for e in result.errors):
+            result.error("owner", _("required: exactly one owner"))
+    if values.get("due_date") is None and not any(result.label("due_date") in e for e in result.errors):
+        result.error("due_date", _("required"))
+    if values.get("task_type") is None:
+        values["task_type"] = str(TaskType.PROJECT)
+        result.warn("task_type", _("empty; 项目型 (project) assumed"))
+    status = values.get("status") or Status.NOT_STARTED
+    values["status"] = str(status)
+    if status == Status.DONE and values.get("progress") is None:
+        values["progress"] = 100
+    if not permissions.can_create_in(actor, department.pk):
+        result.error("code", _("only members of %(dept)s can create tasks there") % {"dept": department.name})
+    if result.action != "error":
+        result.action = "create"
+        for name in ("title", "task_type", "priority", "owner", "due_date", "progress", "status", "notes"):
+            if values.get(name) not in (None, ""):
+                result.changes[name] = ("", _show(name, values[name]))
+
+
+def _plan_update(result: RowResult, actor: User, task: Task) -> None:
+    values = result.values
+    result.task_id = task.pk
+    if not values.get("title"):
+        values.pop("title", None)  # an empty cell keeps the title
+    for name in ("owner", "due_date", "task_type", "priority", "progress", "status"):
+        if values.get(name) is None:
+            values.pop(name, None)
+    if result.priority_assumed:
+        values.pop("priority", None)  # an empty priority on an existing task keeps its priority
+        result.warnings = [w for w in result.warnings if result.label("priority") not in w]
+    current = {
+        "title": task.title,
+        "task_type": task.task_type,
+        "priority": task.priority,
+        "owner": task.owner,
+        "due_date": task.due_date,
+        "progress": task.progress,
+        "status": task.status,
+        "notes": task.notes,
+    }
+    changed = {}
+    for name, value in values.items():
+        if name == "owner":
+            if value.pk != task.owner_id:
+                changed[name] = value
+        elif value != current[name]:
+            changed[name] = value
+    for name, value in changed.items():
+        result.changes[name] = (_show(name, current[name]), _show(name, value))
+    result.values = changed
+    if not changed:
+        result.action = "unchanged"
+        return
+    result.action = "update"
+    if not permissions.can_edit(actor, task):
+        result.error(
+            "code", _("only the owner, the initiator or the head may change %(code)s") % {"code": task.code}
+        )
+        return
+    if task.status in CLOSED_STATUSES:
+        result.error(
+            "status",
+            _("%(code)s is closed (%(status)s) and no longer changes")
+            % {"code": task.code, "status": Status(task.status).label},
+        )
+        return
+    if "owner" in changed and not permissions.can_reassign(actor, task):
+        result.error("owner", _("only the initiator or the head can hand the task to someone else"))
+    if (
+        "due_date" in changed
+        and task.status != Status.NOT_STARTED
+        and not permissions.can_reassign(actor, task)
+    ):
+        result.error(
+            "due_date", _("only the initiator or the head can move the due date; raise a delay warning")
+        )
+    if "progress" in changed:
+        if actor.pk != task.owner_id:
+            result.error("progress", _("only the owner reports progress"))
+        elif task.next_child_number > 1 and Task.objects.filter(parent=task).exists():
+            result.error("progress", _("a task with subtasks takes its progress from them"))
+    if "status" in changed:
+        kind = TRANSITIONS.get((Status(task.status), Status(changed["status"])))
+        if kind is None:
+            result.error(
+                "status",
+                _("%(from)s cannot become %(to)s in one step")
+                % {"from": Status(task.status).label, "to": Status(changed["status"]).label},
+            )
+        elif not permissions.plays(actor, kind, task):
+            result.error(
+                "status",
+                _("only %(who)s can make it %(to)s")
+                % {"who": kind.label, "to": Status(changed["status"]).label},
+            )
+
+
+def check_import_access(actor: User, department: Department) -> None:
+    """The importer must see the whole department (member, or head above it); someone who
+    may not see its tasks gets NotFound, as for any object they may not see."""
+    if actor.is_superuser:
+        return
+    if department.pk not in visible_department_ids(actor) and department.pk not in member_department_ids(
+        actor
+    ):
+        raise NotFound(_("Department not found."))
+
+
+def plan_task_import(*, actor: User, department: Department, path: Path | str) -> ImportPlan:
+    """Read and validate the whole file; write nothing.
+
+    Raises ValidationFailed (field `file`) for a file over the limits, unreadable, or with no
+    header row; NotFound when `actor` may not see `department`. Every row problem is in the
+    plan instead (`plan.ok` is False)."""
+    check_import_access(actor, department)
+    plan = ImportPlan(department=department)
+    rows = open_rows(path)
+    header, year = _find_header(rows, plan)
+    if header is None:
+        raise ValidationFailed(
+            _(
+                "No header row found: the sheet needs a row with 任务名称 and at least two more of 任务ID, 任务类型, 优先级, 负责人, 截止日期, 当前进度, 状态, 备注."
+            ),
+            fields={"file": [_("No header row found.")]},
+        )
+    plan.header_row = header
+    people = People(department)
+    tasks = (
+        {
+            t.code.upper(): t
+            for t in Task.objects.visible_in_department(actor, department.pk).select_related(
+                "department", "owner"
+            )
+        }
+        if "code" in plan.columns
+        else {}
+    )
+    seen: dict[str, int] = {}
+    for number, cells in rows:
+        data = [cells[i] if i < len(cells) else None for i in plan.columns.values()]
+        if all(_is_blank(c) for c in data):
+            if not all(_is_blank(c) for c in cells):
+                plan.ignored.append((number, _("no task columns filled (a note)")))
+            else:
+                plan.ignored.append((number, _("blank row")))
+            continue
+        first = next((V.text(c) for c in cells if not _is_blank(c)), "")
+        if _header_key(first).rstrip(":：") in TOTALS or _header_key(first).startswith(
+            ("合计", "总计", "小计")
+        ):
+            plan.ignored.append((number, _("totals row")))
+            continue
+        result = RowResult(row=number, labels=plan.headers)
+        _parse_row(result, cells, plan, people, year)
+        filled = sum(not _is_blank(c) for c in data)
+        if not result.values.get("title") and filled < 3 and not result.errors:
+            plan.ignored.append((number, _("no task name (a note or trailing row)")))
+            continue
+        plan.rows.append(result)
+        if result.action == "error":
+            continue
+        code = result.code.strip()
+        match = CODE_RE.match(code) if code else None
+        if code and match and match["dept"] and match["dept"].upper() != department.code.upper():
+            result.error("code", _("%(code)s belongs to another department") % {"code": code})
+            continue
+        key = match["code"].upper() if match else code.upper()
+        if key and key in seen:
+            result.error("code", _("%(code)s is also on row %(row)s") % {"code": code, "row": seen[key]})
+            continue
+        if key:
+            seen[key] = number
+        task = tasks.get(key) if key else None
+        if task is not None:
+            _plan_update(result, actor, task)
+        else:
+            if code:
+                result.warn(
+                    "code",
+                    _("%(code)s is not a task of %(dept)s: a new task, numbered by Closeloop")
+                    % {"code": code, "dept": department.code},
+                )
+            _plan_create(result, actor, department)
+    if not plan.rows:
+        plan.problems.append(
+            _("The sheet has no task rows below its header (row %(row)s).") % {"row": header}
+        )
+    return plan

@@ -1,0 +1,152 @@
+"""Pages of the sheets app: upload → preview → confirm an import, and the .xlsx exports.
+
+Thin: reading and validating is `importing`, writing is `services`, exporting is `exporting`.
+The uploaded file lives only between preview and confirm (`uploads`).
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from closeloop.core.errors import DomainError
+from closeloop.orgs.models import Department
+from closeloop.orgs.selectors import department_visible_list, departments_for
+from closeloop.sheets import uploads
+from closeloop.sheets.exporting import Scope, export_filename, template_for, write_workbook
+from closeloop.sheets.importing import LABELS
+from closeloop.sheets.services import ImportRefused, task_import_apply
+from closeloop.tasks import selectors as task_selectors
+from closeloop.tasks.forms import FilterForm
+from closeloop.tasks.selectors import access_task
+
+
+def _departments(user):
+    return list(departments_for(user).order_by("code"))
+
+
+def _render_form(request, *, error: str = "", status: int = 200, department_id=None):
+    return render(
+        request,
+        "sheets/import.html",
+        {"departments": _departments(request.user), "error": error, "department_id": department_id},
+        status=status,
+    )
+
+
+def _preview(request, plan, *, token: str = "", filename: str = "", status: int = 200):
+    rows = [
+        {
+            "r": r,
+            "changes": [(str(r.labels.get(k) or LABELS[k]), a, b) for k, (a, b) in r.changes.items()],
+        }
+        for r in plan.rows
+    ]
+    return render(
+        request,
+        "sheets/preview.html",
+        {"plan": plan, "rows": rows, "counts": plan.counts(), "token": token, "filename": filename},
+        status=status,
+    )
+
+
+@login_required
+def import_upload(request):
+    """GET: the upload form. POST: store the file, validate every row, show the preview; a
+    file with errors is deleted at once (fix it and upload again)."""
+    if request.method != "POST":
+        return _render_form(request)
+    department = Department.objects.filter(
+        pk__in=[d.pk for d in _departments(request.user)], pk=request.POST.get("department") or 0
+    ).first()
+    if department is None:
+        return _render_form(request, error=_("Choose a department."), status=422)
+    try:
+        token, path = uploads.save(request.FILES.get("file"))
+    except DomainError as exc:
+        return _render_form(request, error=exc.message, status=422, department_id=department.pk)
+    filename = getattr(request.FILES.get("file"), "name", "")[:200]
+    try:
+        plan = task_import_apply(
+            actor=request.user, department=department, path=path, source_name=filename, dry_run=True
+        )
+    except DomainError as exc:
+        path.unlink(missing_ok=True)
+        return _render_form(request, error=exc.message, status=422, department_id=department.pk)
+    if not plan.ok:
+        path.unlink(missing_ok=True)
+        return _preview(request, plan, filename=filename, status=422)
+    uploads.remember(request.session, token, {"department": department.pk, "name": filename})
+    return _preview(request, plan, token=token, filename=filename)
+
+
+@login_required
+@require_POST
+def import_confirm(request, token: str):
+    """Validate again and write everything, or nothing; the file is deleted either way."""
+    found = uploads.recall(request.session, token)
+    if found is None:
+        messages.error(request, _("That upload has expired or was already imported; upload the file again."))
+        return redirect("sheets:import")
+    info, path = found
+    department = Department.objects.filter(pk=info["department"]).first()
+    try:
+        plan = task_import_apply(
+            actor=request.user, department=department, path=path, source_name=info["name"]
+        )
+    except ImportRefused as exc:
+        return _preview(request, exc.plan, filename=info["name"], status=422)
+    except DomainError as exc:
+        return _render_form(request, error=exc.message, status=422)
+    finally:
+        uploads.discard(request.session, token)
+    counts = plan.counts()
+    messages.success(
+        request,
+        _("Imported: %(create)s created, %(update)s updated, %(unchanged)s unchanged.") % counts,
+    )
+    return redirect(f"{reverse('tasks:list')}?department={department.pk}")
+
+
+@login_required
+@require_POST
+def import_cancel(request, token: str):
+    uploads.discard(request.session, token)
+    return redirect("sheets:import")
+
+
+@login_required
+def export(request, template: str):
+    """A template as .xlsx: `?task=<id>` for a task with its subtasks, else the task list with
+    the same filters as the 任务 page (department, type, priority, owner, status, search)."""
+    try:
+        sheet = template_for(template)
+    except DomainError as exc:
+        return render(request, "404.html", {"message": exc.message}, status=404)
+    user = request.user
+    if request.GET.get("task"):
+        task = access_task(user, request.GET["task"])
+        scope = Scope(user=user, task=task)
+    else:
+        form = FilterForm(request.GET, departments=department_visible_list(user))
+        form.is_valid()
+        data = getattr(form, "cleaned_data", {})
+        filters = task_selectors.TaskFilters(
+            department=data.get("department"),
+            task_type=data.get("task_type") or None,
+            priority=data.get("priority"),
+            owner=data["owner"].pk if data.get("owner") else None,
+            status=data.get("status") or None,
+            overdue=bool(data.get("overdue")),
+            q=data.get("q") or "",
+            sort=request.GET.get("sort") if request.GET.get("sort") in task_selectors.SORTS else "code",
+        )
+        department = Department.objects.filter(pk=filters.department).first() if filters.department else None
+        scope = Scope(
+            user=user, department=department, queryset=task_selectors.task_list(user, filters), period=""
+        )
+    out = write_workbook(sheet, scope)
+    return FileResponse(out, as_attachment=True, filename=export_filename(sheet, scope))
