@@ -52,9 +52,7 @@ def test_the_task_list_has_the_handbooks_header_title_row_and_typed_cells(head, 
     assert ws["G3"].number_format == "0%"
     assert [c.value for c in ws[3]][:5] == ["T001", "老用户召回活动", "项目型", "中", "李专员"]
     assert ws["H3"].value == "进行中"
-    lists = {
-        str(dv.sqref)[0]: dv.formula1 for dv in ws.data_validations.dataValidation
-    }
+    lists = {str(dv.sqref)[0]: dv.formula1 for dv in ws.data_validations.dataValidation}
     assert lists == {
         "C": '"项目型,事务型,协作型"',
         "D": '"高,中,低"',

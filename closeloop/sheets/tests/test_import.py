@@ -6,6 +6,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 from openpyxl import load_workbook
 
 from closeloop.core.errors import NotFound, ValidationFailed
@@ -251,7 +252,8 @@ def test_reimporting_an_edited_export_updates_the_same_tasks_and_shows_the_diff(
     ws["H4"] = "进行中"
     wb.save(path)
 
-    plan = task_import_apply(actor=head, department=sales, path=path)
+    with translation.override("zh-hans"):
+        plan = task_import_apply(actor=head, department=sales, path=path)
 
     assert [(r.code, r.action) for r in plan.rows] == [("T001", "update"), ("T002", "update")]
     assert plan.rows[0].changes == {
