@@ -1,0 +1,112 @@
+"""A real Chromium at phone width: a head uploads the department's sheet, reads the preview,
+confirms, and finds the tasks in the list. Screenshots go to test-artifacts/."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from closeloop.core.testing.factories import DepartmentFactory, UserFactory, add_member
+from closeloop.orgs.models import Membership
+from closeloop.sheets.tests.conftest import HEADER, write_xlsx
+from closeloop.tasks.models import Task
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(settings.PROJECT_DIR) / "test-artifacts"
+PHONE = {"width": 390, "height": 844}
+PASSWORD = "closeloop-demo"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def browser():
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing and REQUIRE_BROWSER=1")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+        from django.db import connections
+
+        connections.close_all()
+
+
+def test_a_head_uploads_previews_and_confirms_a_sheet_on_a_phone(
+    browser, live_server, transactional_db, tmp_path, settings
+):
+    settings.SHEETS_UPLOAD_DIR = str(tmp_path / "uploads")
+    ARTIFACTS.mkdir(exist_ok=True)
+    sales = DepartmentFactory(code="SALES", name="销售部")
+    head = UserFactory(username="sales_head", name="王强", password=PASSWORD)
+    add_member(head, sales, Membership.Role.MANAGER)
+    sales.head = head
+    sales.save(update_fields=["head"])
+    add_member(UserFactory(username="sales_manager", name="李娜"), sales, Membership.Role.MANAGER)
+    sheet = write_xlsx(
+        tmp_path / "销售部任务清单.xlsx",
+        [
+            ["销售部 2026年10月 日常任务清单"],
+            HEADER,
+            [
+                "T001",
+                "老用户召回活动",
+                "项目型",
+                "高",
+                "李娜",
+                "2026-10-15",
+                "60%",
+                "进行中",
+                "关联Q3用户活跃度目标",
+            ],
+            [
+                "T002",
+                "月度销售报表",
+                "事务型",
+                "",
+                "王强",
+                "2026/10/08",
+                1,
+                "已完成",
+                "需包含区域/产品线数据对比",
+            ],
+            [None] * 9,
+            ["合计"],
+        ],
+        merges=["A1:I1"],
+    )
+
+    page = browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
+    page.goto(live_server.url + "/login/")
+    page.fill("input[name=username]", "sales_head")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]:not(.visually-hidden)")
+    page.wait_for_url(live_server.url + "/")
+
+    page.goto(live_server.url + "/tasks/")
+    page.click("text=从 Excel 导入")
+    page.set_input_files("input[name=file]", str(sheet))
+    page.click("button:has-text('检查文件')")
+    page.wait_for_selector("text=导入预览")
+    assert page.locator(".sheet-row--create").count() == 2
+    assert "为空，按“中”处理" in page.content()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.screenshot(path=str(ARTIFACTS / "sheets-import-preview-phone.png"), full_page=True)
+    assert not Task.objects.exists()
+
+    page.click("button:has-text('确认导入')")
+    page.wait_for_url("**/tasks/?department=*")
+    assert "已导入：新建 2 个" in page.content()
+    page.screenshot(path=str(ARTIFACTS / "sheets-import-done-phone.png"), full_page=True)
+    assert sorted(Task.objects.values_list("title", "status", "progress")) == [
+        ("月度销售报表", "done", 100),
+        ("老用户召回活动", "in_progress", 60),
+    ]
+    assert list((tmp_path / "uploads").glob("*.upload")) == []
