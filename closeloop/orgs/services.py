@@ -87,3 +87,57 @@ def profile_update(*, actor: User, language: str | None = None, time_zone: str |
         for k, v in fields.items():
             setattr(actor, k, v)
     return actor
+
+
+# -- people directory (admin) ---------------------------------------------------------------
+
+PERSON_FIELDS = ("name", "email", "mobile", "wecom_id", "dingtalk_id", "feishu_id")
+
+
+def person_upsert(
+    *,
+    actor: User,
+    username: str,
+    fields: dict[str, str],
+    department=None,
+    role: str | None = None,
+) -> tuple[User, bool]:
+    """Create the person `username` or update the directory fields given in `fields` (keys from
+    PERSON_FIELDS), and, with `department`, make them a member with `role` (manager,
+    supervisor or specialist). Admins only (NotAllowed otherwise). A new person gets an
+    unusable password: they sign in after the admin sets one or through single sign-on.
+    Returns (person, created). Used by the people import (sheets)."""
+    from closeloop.core.errors import NotAllowed
+    from closeloop.orgs.models import Membership
+
+    if not actor.is_superuser:
+        raise NotAllowed(_("Only an administrator can add or change people."))
+    unknown = set(fields) - set(PERSON_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            _("These fields cannot be set: %(f)s") % {"f": ", ".join(sorted(unknown))},
+            fields={f: [_("Not editable.")] for f in unknown},
+        )
+    if role is not None and role not in Membership.Role.values:
+        raise ValidationFailed(_("Unknown role."), fields={"role": [_("Unknown role.")]})
+    with transaction.atomic():
+        person = User.objects.select_for_update().filter(username=username).first()
+        created = person is None
+        if created:
+            person = User(username=username, **fields)
+            person.set_unusable_password()
+            person.full_clean(exclude=["password"])
+            person.save()
+        else:
+            changed = {k: v for k, v in fields.items() if getattr(person, k) != v}
+            if changed:
+                User.objects.filter(pk=person.pk).update(**changed)
+                for k, v in changed.items():
+                    setattr(person, k, v)
+        if department is not None:
+            membership, made = Membership.objects.get_or_create(
+                user=person, department=department, defaults={"role": role or Membership.Role.SPECIALIST}
+            )
+            if not made and role is not None and membership.role != role:
+                Membership.objects.filter(pk=membership.pk).update(role=role)
+    return person, created

@@ -18,6 +18,8 @@ from closeloop.orgs.selectors import department_visible_list, departments_for
 from closeloop.sheets import uploads
 from closeloop.sheets.exporting import Scope, export_filename, template_for, write_workbook
 from closeloop.sheets.importing import LABELS
+from closeloop.sheets.people import LABELS as PEOPLE_LABELS
+from closeloop.sheets.people import PeopleImportRefused, people_import_apply, write_people
 from closeloop.sheets.services import ImportRefused, task_import_apply
 from closeloop.tasks import selectors as task_selectors
 from closeloop.tasks.forms import FilterForm
@@ -37,18 +39,28 @@ def _render_form(request, *, error: str = "", status: int = 200, department_id=N
     )
 
 
-def _preview(request, plan, *, token: str = "", filename: str = "", status: int = 200):
+def _preview(request, plan, *, token: str = "", filename: str = "", status: int = 200, people: bool = False):
+    labels = PEOPLE_LABELS if people else LABELS
     rows = [
         {
             "r": r,
-            "changes": [(str(r.labels.get(k) or LABELS[k]), a, b) for k, (a, b) in r.changes.items()],
+            "changes": [(str(r.labels.get(k) or labels[k]), a, b) for k, (a, b) in r.changes.items()],
         }
         for r in plan.rows
     ]
+    target = _("People directory") if people else f"{plan.department.name} ({plan.department.code})"
     return render(
         request,
         "sheets/preview.html",
-        {"plan": plan, "rows": rows, "counts": plan.counts(), "token": token, "filename": filename},
+        {
+            "plan": plan,
+            "rows": rows,
+            "counts": plan.counts(),
+            "token": token,
+            "filename": filename,
+            "target": target,
+            "again_url": reverse("sheets:people_import" if people else "sheets:import"),
+        },
         status=status,
     )
 
@@ -79,7 +91,7 @@ def import_upload(request):
     if not plan.ok:
         path.unlink(missing_ok=True)
         return _preview(request, plan, filename=filename, status=422)
-    uploads.remember(request.session, token, {"department": department.pk, "name": filename})
+    uploads.remember(request.session, token, {"kind": "tasks", "department": department.pk, "name": filename})
     return _preview(request, plan, token=token, filename=filename)
 
 
@@ -92,6 +104,8 @@ def import_confirm(request, token: str):
         messages.error(request, _("That upload has expired or was already imported; upload the file again."))
         return redirect("sheets:import")
     info, path = found
+    if info.get("kind") == "people":
+        return _people_confirm(request, token, info, path)
     department = Department.objects.filter(pk=info["department"]).first()
     try:
         plan = task_import_apply(
@@ -111,11 +125,68 @@ def import_confirm(request, token: str):
     return redirect(f"{reverse('tasks:list')}?department={department.pk}")
 
 
+def _people_confirm(request, token, info, path):
+    try:
+        plan = people_import_apply(actor=request.user, path=path)
+    except PeopleImportRefused as exc:
+        return _preview(request, exc.plan, filename=info["name"], status=422, people=True)
+    except DomainError as exc:
+        return render(request, "403.html", {"message": exc.message}, status=403)
+    finally:
+        uploads.discard(request.session, token)
+    messages.success(
+        request,
+        _("Imported: %(create)s created, %(update)s updated, %(unchanged)s unchanged.") % plan.counts(),
+    )
+    return redirect("sheets:people_import")
+
+
+@login_required
+def people_import(request):
+    """The people directory: GET the form (and the export link), POST a sheet → preview.
+    Administrators only."""
+    if not request.user.is_superuser:
+        return render(
+            request, "403.html", {"message": _("Only an administrator can add or change people.")}, status=403
+        )
+    if request.method != "POST":
+        return render(request, "sheets/people.html", {})
+    try:
+        token, path = uploads.save(request.FILES.get("file"))
+    except DomainError as exc:
+        return render(request, "sheets/people.html", {"error": exc.message}, status=422)
+    filename = getattr(request.FILES.get("file"), "name", "")[:200]
+    try:
+        plan = people_import_apply(actor=request.user, path=path, dry_run=True)
+    except DomainError as exc:
+        path.unlink(missing_ok=True)
+        return render(request, "sheets/people.html", {"error": exc.message}, status=422)
+    if not plan.ok:
+        path.unlink(missing_ok=True)
+        return _preview(request, plan, filename=filename, status=422, people=True)
+    uploads.remember(request.session, token, {"kind": "people", "name": filename})
+    return _preview(request, plan, token=token, filename=filename, people=True)
+
+
+@login_required
+def people_export(request):
+    if not request.user.is_superuser:
+        return render(
+            request,
+            "403.html",
+            {"message": _("Only an administrator can export the people directory.")},
+            status=403,
+        )
+    out = write_people(request.user)
+    return FileResponse(out, as_attachment=True, filename="people.xlsx")
+
+
 @login_required
 @require_POST
 def import_cancel(request, token: str):
+    info = (request.session.get(uploads.SESSION_KEY) or {}).get(token) or {}
     uploads.discard(request.session, token)
-    return redirect("sheets:import")
+    return redirect("sheets:people_import" if info.get("kind") == "people" else "sheets:import")
 
 
 @login_required
