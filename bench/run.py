@@ -663,6 +663,11 @@ BACKGROUND_TARGETS = {
     "notify_500_ms": ("an event notifying 500 people, committed", "≤ 100 ms", 100.0),
     "deliveries_per_s": ("worker deliveries (in-app + signed webhook) per second", "≥ 200 /s", 200.0),
     "escalation_sweep_s": ("escalation sweep over 100,000 open issues (steady state)", "≤ 3 s", 3.0),
+    # Issue 14: spreadsheets (bench/sheets_step.py), each in a forked child for its own peak.
+    "import_10k_s": ("import of a 10,000-row 日常任务清单表 (validate + write)", "≤ 10 s", 10.0),
+    "import_10k_peak_mb": ("… its peak memory (RSS of the process)", "≤ 300 MB", 300.0),
+    "export_100k_s": ("export of up to 100,000 tasks as .xlsx", "≤ 20 s", 20.0),
+    "export_100k_peak_mb": ("… its peak memory (RSS of the process)", "≤ 300 MB", 300.0),
 }
 
 
@@ -726,6 +731,9 @@ def measure_background(deliveries: int = 1000) -> dict[str, float]:
     finally:
         receiver.terminate()
         receiver.wait()
+    from bench.sheets_step import measure_sheets
+
+    out.update(measure_sheets())
     return out
 
 
