@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from closeloop.core.testing.factories import UserFactory, add_member
+from closeloop.testing.factories import UserFactory, add_member
 
 HEADER = [
     "任务ID",
@@ -40,7 +40,7 @@ def write_xlsx(path: Path, rows, *, merges=(), cached: dict[str, str] | None = N
             parts = {name: zf.read(name) for name in zf.namelist()}
         xml = parts["xl/worksheets/sheet1.xml"].decode()
         for ref, value in cached.items():
-            xml = re.sub(rf'(<c r="{ref}"[^>]*>\s*<f>[^<]*</f>)\s*<v\s*/>', rf"\1<v>{value}</v>", xml)
+            xml = re.sub(rf'(<c r="{ref}"[^>]*>\s*<f>[^<]*</f>)\s*(?:<v\s*/>|<v></v>)', rf"\1<v>{value}</v>", xml)
         parts["xl/worksheets/sheet1.xml"] = xml.encode()
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, data in parts.items():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from closeloop.core.testing.factories import DepartmentFactory, UserFactory, add_member
+from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member
 from closeloop.orgs.models import Membership
 from closeloop.sheets.tests.conftest import HEADER, write_xlsx
 from closeloop.tasks.models import Task

@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from openpyxl import load_workbook
 
-from closeloop.core.testing.clients import english_client
-from closeloop.core.testing.factories import make_task
+from closeloop.testing.clients import english_client
+from closeloop.testing.factories import make_task
 from closeloop.sheets.exporting import Scope, template_for, write_workbook
 from closeloop.sheets.tests.conftest import read_rows
 from closeloop.tasks.services import task_transition
@@ -80,7 +80,7 @@ def test_someone_who_may_not_see_the_department_gets_none_of_its_tasks(outsider,
 
 
 def test_the_progress_sheet_lists_subtasks_milestones_and_the_latest_update(head, member, sales, tasks):
-    from closeloop.tasks.services_plan import milestone_add
+    from closeloop.planning.services.decomposition import milestone_add
 
     t1 = tasks[0]
     make_task(

@@ -10,7 +10,7 @@ from django.utils import translation
 from openpyxl import load_workbook
 
 from closeloop.core.errors import NotFound, ValidationFailed
-from closeloop.core.testing.factories import make_task
+from closeloop.testing.factories import make_task
 from closeloop.sheets.exporting import Scope, template_for, write_workbook
 from closeloop.sheets.importing import plan_task_import
 from closeloop.sheets.services import ImportRefused, task_import_apply
@@ -215,7 +215,7 @@ def test_each_bad_cell_is_named_with_its_row(tmp_path, head, sales, manager, zh,
 
 
 def test_an_ambiguous_owner_is_an_error_unless_one_is_in_the_department(tmp_path, head, sales, marketing, zh):
-    from closeloop.core.testing.factories import UserFactory, add_member
+    from closeloop.testing.factories import UserFactory, add_member
 
     add_member(UserFactory(username="wang1", name="王芳"), marketing)
     add_member(UserFactory(username="wang2", name="王芳"), marketing)

@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from closeloop.core.errors import NotAllowed
-from closeloop.core.testing.clients import english_client
+from closeloop.testing.clients import english_client
 from closeloop.orgs.models import Membership, User
 from closeloop.sheets.people import (
     HEADERS,

@@ -3,7 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from closeloop.core.testing.clients import english_client
+from closeloop.testing.clients import english_client
 from closeloop.sheets import uploads
 from closeloop.sheets.tests.conftest import HEADER, write_xlsx
 from closeloop.tasks.models import Task, TaskEvent
