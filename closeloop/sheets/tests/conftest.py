@@ -40,7 +40,9 @@ def write_xlsx(path: Path, rows, *, merges=(), cached: dict[str, str] | None = N
             parts = {name: zf.read(name) for name in zf.namelist()}
         xml = parts["xl/worksheets/sheet1.xml"].decode()
         for ref, value in cached.items():
-            xml = re.sub(rf'(<c r="{ref}"[^>]*>\s*<f>[^<]*</f>)\s*(?:<v\s*/>|<v></v>)', rf"\1<v>{value}</v>", xml)
+            xml = re.sub(
+                rf'(<c r="{ref}"[^>]*>\s*<f>[^<]*</f>)\s*(?:<v\s*/>|<v></v>)', rf"\1<v>{value}</v>", xml
+            )
         parts["xl/worksheets/sheet1.xml"] = xml.encode()
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, data in parts.items():

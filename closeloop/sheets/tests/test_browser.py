@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member
 from closeloop.orgs.models import Membership
 from closeloop.sheets.tests.conftest import HEADER, write_xlsx
 from closeloop.tasks.models import Task
+from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(settings.PROJECT_DIR) / "test-artifacts"

@@ -10,11 +10,11 @@ import pytest
 from django.core.management import call_command
 from openpyxl import load_workbook
 
-from closeloop.testing.clients import english_client
-from closeloop.testing.factories import make_task
 from closeloop.sheets.exporting import Scope, template_for, write_workbook
 from closeloop.sheets.tests.conftest import read_rows
 from closeloop.tasks.services import task_transition
+from closeloop.testing.clients import english_client
+from closeloop.testing.factories import make_task
 
 
 @pytest.fixture

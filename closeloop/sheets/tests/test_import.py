@@ -10,13 +10,13 @@ from django.utils import translation
 from openpyxl import load_workbook
 
 from closeloop.core.errors import NotFound, ValidationFailed
-from closeloop.testing.factories import make_task
 from closeloop.sheets.exporting import Scope, template_for, write_workbook
 from closeloop.sheets.importing import plan_task_import
 from closeloop.sheets.services import ImportRefused, task_import_apply
 from closeloop.sheets.tests.conftest import HEADER, write_csv, write_xlsx
 from closeloop.tasks.models import Priority, Task, TaskEvent, TaskType
 from closeloop.tasks.states import Status
+from closeloop.testing.factories import make_task
 
 MESSY_HEADER = ["任务编号", "任务名称", "任务类型", "优先级", "负责人", "截止时间", "进度", "状态", "备注"]
 

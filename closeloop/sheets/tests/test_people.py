@@ -4,7 +4,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from closeloop.core.errors import NotAllowed
-from closeloop.testing.clients import english_client
 from closeloop.orgs.models import Membership, User
 from closeloop.sheets.people import (
     HEADERS,
@@ -14,6 +13,7 @@ from closeloop.sheets.people import (
     write_people,
 )
 from closeloop.sheets.tests.conftest import read_rows, write_csv, write_xlsx
+from closeloop.testing.clients import english_client
 
 
 @pytest.fixture

@@ -3,10 +3,10 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from closeloop.testing.clients import english_client
 from closeloop.sheets import uploads
 from closeloop.sheets.tests.conftest import HEADER, write_xlsx
 from closeloop.tasks.models import Task, TaskEvent
+from closeloop.testing.clients import english_client
 
 GOOD = [
     ["销售部 2026年10月"],
