@@ -6,9 +6,9 @@ them with openpyxl's write-only workbook into an anonymous temporary file (gone 
 closed): rows are produced chunk by chunk from the database (`iterator(chunk_size=…)`), so
 100,000 tasks never sit in memory at once.
 
-The collaboration (跨部门协作任务表) and retrospective (任务复盘总结表) templates belong to
-the apps that own their data (`collab`, `review`); they plug in with `register(template)`.
-Until they do, `template_for` answers that the template is not available.
+The collaboration (跨部门协作任务表) and retrospective (任务复盘总结表) templates read the
+data of `collab` and `review` (apps to the left of sheets, which never import it); while an
+app is not installed, `template_for` answers that its template is not available.
 
 Formula injection: a text cell that starts with = + - @ tab or CR is written as a string
 cell (never a formula) with Excel's quotePrefix style — how Excel itself stores text typed
@@ -18,10 +18,11 @@ after an apostrophe — so it shows as typed, stays text when edited, and reads 
 import datetime as dt
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from typing import IO, Any
 
+from django.apps import apps
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -76,16 +77,14 @@ class SheetTemplate:
     columns: list[Column]
     rows: Callable[[Scope], Iterator[list[Any]]]
     filename: str = ""
-    needs: str = ""  # the app the data comes from, for "not available" messages
-    available: bool = True
-    extra: dict = field(default_factory=dict)
+    needs: str = ""  # the app the data comes from: the template is unavailable without it
 
 
 REGISTRY: dict[str, SheetTemplate] = {}
 
 
 def register(template: SheetTemplate) -> SheetTemplate:
-    """Add or replace a template (collab and review call this from their AppConfig.ready)."""
+    """Add or replace a template (key → SheetTemplate)."""
     REGISTRY[template.key] = template
     return template
 
@@ -99,7 +98,7 @@ def template_for(key: str) -> SheetTemplate:
             _("Unknown template '%(key)s'. Known: %(keys)s.") % {"key": key, "keys": ", ".join(REGISTRY)},
             fields={"template": [_("Unknown template.")]},
         )
-    if not template.available:
+    if template.needs and not apps.is_installed(f"closeloop.{template.needs}"):
         raise ValidationFailed(
             _("The %(title)s export needs the %(app)s app, which is not installed yet.")
             % {"title": template.title, "app": template.needs},
@@ -250,7 +249,72 @@ register(
         rows=progress_rows,
     )
 )
-# Placeholders until the apps owning the data register the real templates (see module doc).
+
+
+def _local(value):
+    """An aware timestamp as the naive local time a sheet shows (Excel has no time zones)."""
+    if value is None:
+        return None
+    return timezone.localtime(value).replace(tzinfo=None)
+
+
+def collaboration_rows(scope: Scope) -> Iterator[list[Any]]:
+    """跨部门协作任务表: the issue log of every task in the scope the person may see (an issue
+    is visible with its task), per chunk of tasks."""
+    from closeloop.collab.models import Issue
+
+    for batch in chunks(scope_tasks(scope).only("id", "code", "title", "path").iterator(chunk_size=CHUNK)):
+        by_id = {t.pk: t for t in batch}
+        issues = (
+            Issue.objects.filter(task_id__in=list(by_id))
+            .select_related("raised_by", "resolver")
+            .prefetch_related("party_users", "party_departments")
+            .order_by("task_id", "raised_at", "id")
+        )
+        for issue in sorted(issues, key=lambda i: (by_id[i.task_id].path, i.raised_at, i.pk)):
+            t = by_id[issue.task_id]
+            parties = [d.name for d in issue.party_departments.all()] + [
+                u.display_name for u in issue.party_users.all()
+            ]
+            yield [
+                t.code,
+                t.title,
+                issue.problem,
+                issue.raised_by.display_name,
+                "、".join(parties),
+                issue.resolver.display_name if issue.resolver_id else "",
+                _local(issue.deadline),
+                str(issue.get_status_display()),
+                issue.resolution,
+                _local(issue.resolved_at),
+            ]
+
+
+def retrospective_rows(scope: Scope) -> Iterator[list[Any]]:
+    """任务复盘总结表: the retrospective of every task in the scope the person may see."""
+    from closeloop.review.models import Retrospective
+
+    owner = OwnerNames()
+    for batch in chunks(scope_tasks(scope).iterator(chunk_size=CHUNK)):
+        by_id = {t.pk: t for t in batch}
+        retros = {r.task_id: r for r in Retrospective.objects.filter(task_id__in=list(by_id))}
+        for t in batch:
+            r = retros.get(t.pk)
+            if r is None:
+                continue
+            yield [
+                t.code,
+                t.title,
+                owner(t.owner),
+                _local(t.completed_at),
+                r.what_worked,
+                r.to_improve,
+                "、".join(str(x) for x in (r.tags or [])),
+            ]
+
+
+# The data of these two belongs to apps to the left of sheets (collab, review): sheets reads
+# them, they never know sheets. Until an app is installed its template answers "not available".
 register(
     SheetTemplate(
         key="collaboration",
@@ -260,16 +324,15 @@ register(
             Column("任务名称", 30),
             Column("问题", 40),
             Column("提出人", 12),
-            Column("涉及方", 20),
+            Column("涉及方", 24),
             Column("解决人", 12),
-            Column("解决期限", 12, "date"),
+            Column("解决期限", 16, "date"),
             Column("状态", 10),
             Column("解决结果", 40),
             Column("解决时间", 16, "date"),
         ],
-        rows=lambda scope: iter(()),
+        rows=collaboration_rows,
         needs="collab",
-        available=False,
     )
 )
 register(
@@ -285,9 +348,8 @@ register(
             Column("改进点", 40),
             Column("标签", 20),
         ],
-        rows=lambda scope: iter(()),
+        rows=retrospective_rows,
         needs="review",
-        available=False,
     )
 )
 
@@ -345,7 +407,8 @@ def write_workbook(template: SheetTemplate, scope: Scope, out: IO[bytes] | None 
         for kind, value in zip(kinds, row, strict=False):
             if kind == "date" and isinstance(value, (dt.date, dt.datetime)):
                 c = WriteOnlyCell(ws, value)
-                c.number_format = "yyyy-mm-dd"
+                timed = isinstance(value, dt.datetime) and (value.hour or value.minute)
+                c.number_format = "yyyy-mm-dd hh:mm" if timed else "yyyy-mm-dd"
                 cells.append(c)
             elif kind == "percent" and value is not None:
                 c = WriteOnlyCell(ws, value)

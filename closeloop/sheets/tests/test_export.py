@@ -97,11 +97,16 @@ def test_the_progress_sheet_lists_subtasks_milestones_and_the_latest_update(head
 
 
 def test_collaboration_and_retrospective_say_what_they_wait_for(head):
+    from django.apps import apps
+
     from closeloop.core.errors import ValidationFailed
 
     for key, app in (("collaboration", "collab"), ("retrospective", "review")):
-        with pytest.raises(ValidationFailed, match=app):
-            template_for(key)
+        if apps.is_installed(f"closeloop.{app}"):
+            assert template_for(key).key == key
+        else:
+            with pytest.raises(ValidationFailed, match=app):
+                template_for(key)
 
 
 def test_the_task_list_page_exports_with_its_filters(head, sales, tasks):

@@ -1,0 +1,67 @@
+"""跨部门协作任务表 and 任务复盘总结表: read from the collab and review apps. Skipped while an app
+is not installed (they are built in parallel); the template answers "not available" then."""
+
+import datetime as dt
+
+import pytest
+from django.apps import apps
+
+from closeloop.sheets.exporting import Scope, template_for, write_workbook
+from closeloop.sheets.tests.conftest import read_rows
+from closeloop.tasks.services import task_transition, task_update
+from closeloop.testing.factories import make_task
+
+needs_collab = pytest.mark.skipif(not apps.is_installed("closeloop.collab"), reason="collab not installed")
+needs_review = pytest.mark.skipif(not apps.is_installed("closeloop.review"), reason="review not installed")
+
+
+@needs_collab
+def test_the_collaboration_sheet_lists_the_issue_log_of_visible_tasks(
+    head, member, outsider, sales, marketing
+):
+    from closeloop.collab.services import issue_raise
+
+    task = make_task(actor=head, department=sales, owner=member, title="老用户召回活动")
+    issue_raise(
+        actor=member,
+        task=task,
+        problem="市场部提供的用户数据不完整",
+        resolver=head,
+        party_departments=[marketing],
+        deadline=dt.datetime(2030, 10, 12, 18, 0, tzinfo=dt.UTC),
+    )
+
+    rows = read_rows(write_workbook(template_for("collaboration"), Scope(user=head, department=sales)).read())
+
+    assert rows[1][:3] == ("任务ID", "任务名称", "问题")
+    assert rows[2][:6] == ("T001", "老用户召回活动", "市场部提供的用户数据不完整", "李专员", "市场部", "王总")
+    assert isinstance(rows[2][6], dt.datetime)
+    hidden = read_rows(
+        write_workbook(template_for("collaboration"), Scope(user=outsider, department=sales)).read()
+    )
+    assert len(hidden) == 2
+
+
+@needs_review
+def test_the_retrospective_sheet_lists_the_lessons_of_visible_tasks(head, member, outsider, sales):
+    from closeloop.review.services import CheckIn, retrospective_write, submission_create, submission_review
+    from closeloop.tasks.models import Task
+
+    t = make_task(actor=head, department=sales, owner=member, title="月度销售报表")
+    t = task_update(actor=member, task=task_transition(actor=member, task=t, to="in_progress"), progress=100)
+    sub = submission_create(actor=member, task=Task.objects.get(pk=t.pk), key_results="完成", confirm=True)
+    submission_review(
+        actor=head, submission=sub, checks=[CheckIn(c.pk, measured="99") for c in sub.checks.all()]
+    )
+    retrospective_write(
+        actor=member, task=t, what_worked="模板复用", to_improve="口径先与财务对齐", tags=["报表"]
+    )
+
+    rows = read_rows(write_workbook(template_for("retrospective"), Scope(user=head, department=sales)).read())
+
+    assert rows[2][:3] == ("T001", "月度销售报表", "李专员")
+    assert rows[2][4:] == ("模板复用", "口径先与财务对齐", "报表")
+    hidden = read_rows(
+        write_workbook(template_for("retrospective"), Scope(user=outsider, department=sales)).read()
+    )
+    assert len(hidden) == 2
