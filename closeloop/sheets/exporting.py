@@ -263,7 +263,7 @@ def collaboration_rows(scope: Scope) -> Iterator[list[Any]]:
     is visible with its task), per chunk of tasks."""
     from closeloop.collab.models import Issue
 
-    for batch in chunks(scope_tasks(scope).only("id", "code", "title", "path").iterator(chunk_size=CHUNK)):
+    for batch in chunks(scope_tasks(scope).iterator(chunk_size=CHUNK)):
         by_id = {t.pk: t for t in batch}
         issues = (
             Issue.objects.filter(task_id__in=list(by_id))

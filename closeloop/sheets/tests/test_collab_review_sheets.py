@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 from django.apps import apps
+from django.utils import timezone
 
 from closeloop.sheets.exporting import Scope, template_for, write_workbook
 from closeloop.sheets.tests.conftest import read_rows
@@ -28,7 +29,7 @@ def test_the_collaboration_sheet_lists_the_issue_log_of_visible_tasks(
         problem="市场部提供的用户数据不完整",
         resolver=head,
         party_departments=[marketing],
-        deadline=dt.datetime(2030, 10, 12, 18, 0, tzinfo=dt.UTC),
+        deadline=timezone.now() + dt.timedelta(days=2),
     )
 
     rows = read_rows(write_workbook(template_for("collaboration"), Scope(user=head, department=sales)).read())
