@@ -248,6 +248,8 @@ PAGE_SIZE = env_int("PAGE_SIZE", 30)
 # .xlsx (a zip) may unpack to — a small file that unpacks to gigabytes is a zip bomb.
 SHEETS_MAX_UPLOAD_BYTES = env_int("SHEETS_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 SHEETS_MAX_UNPACKED_BYTES = env_int("SHEETS_MAX_UNPACKED_BYTES", 200 * 1024 * 1024)
+# Where an upload waits between preview and confirm (empty: the system's temp folder).
+SHEETS_UPLOAD_DIR = env_str("SHEETS_UPLOAD_DIR", "")
 
 # Notifications (closeloop.notify) ---------------------------------------------------------
 # Hosts or CIDRs on an intranet that notifications may reach although they are private
