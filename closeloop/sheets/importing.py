@@ -285,6 +285,8 @@ def _parse_row(
                 )
                 % {"f": value.text[:40]},
             )
+        elif isinstance(value, str) and "\x00" in value:
+            result.error(name, _("contains a NUL character"))
     if result.errors:
         return
     result.code = V.text(_cell(cells, cols.get("code")))

@@ -167,6 +167,10 @@ def plan_people_import(*, actor: User, path: Path | str) -> PeoplePlan:
             row=number, labels=plan.headers, code=data.get("username", ""), title=data.get("name", "")
         )
         plan.rows.append(r)
+        for name, value in data.items():
+            if "\x00" in value:
+                r.error(name, _("contains a NUL character"))
+                data[name] = ""
         username = data.get("username", "")
         if not username:
             r.error("username", _("required"))

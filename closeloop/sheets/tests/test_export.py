@@ -159,3 +159,20 @@ def test_the_cli_exports(tmp_path, head, sales, tasks):
     assert len(read_rows(out.read_bytes())) == 4
     call_command("export_sheet", "progress", "--department", "SALES", "-o", str(out))
     assert read_rows(out.read_bytes())[1][0] == "任务ID"
+
+
+def test_the_export_runs_the_same_queries_for_3_or_30_tasks(head, member, sales):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            write_workbook(template_for("progress"), Scope(user=head, department=sales)).close()
+        return len(ctx.captured_queries)
+
+    for i in range(3):
+        make_task(actor=head, department=sales, owner=member, title=f"任务{i}", due=dt.date(2026, 10, 15))
+    few = count()
+    for i in range(27):
+        make_task(actor=head, department=sales, owner=member, title=f"任务{i}", due=dt.date(2026, 10, 15))
+    assert count() == few

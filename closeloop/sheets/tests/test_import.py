@@ -369,3 +369,11 @@ def test_ten_thousand_rows_import(tmp_path, head, sales, manager):
         "备注9999",
     )
     assert Task.objects.get(department=sales, code="T101").progress == 100  # 1.0 is 100%
+
+
+def test_a_nul_byte_in_a_cell_is_a_row_error(tmp_path, head, sales, manager, zh):
+    rows = [HEADER, ["", "报表\x00", "项目型", "高", "李娜", "2026-10-15"]]
+    path = write_csv(tmp_path / "nul.csv", rows)
+
+    with pytest.raises(ValidationFailed, match="NUL"):
+        plan_task_import(actor=head, department=sales, path=path)
