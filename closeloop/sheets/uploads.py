@@ -38,7 +38,7 @@ def _path(token: str) -> Path | None:
 def sweep(now: float | None = None) -> None:
     """Delete uploads older than a day (abandoned previews)."""
     cutoff = (now or time.time()) - MAX_AGE_SECONDS
-    for f in upload_dir().glob("*.upload"):
+    for f in [*upload_dir().glob("*.upload"), *upload_dir().glob("*.claimed")]:
         try:
             if f.stat().st_mtime < cutoff:
                 f.unlink()
@@ -88,6 +88,22 @@ def recall(session, token: str) -> tuple[dict, Path] | None:
     return info, path
 
 
+def claim(session, token: str) -> tuple[dict, Path] | None:
+    """Take this session's upload `token` for the one confirm that may use it: the file is
+    renamed first, so a double click (two confirms at once) imports once and the second
+    finds nothing. Returns (info, claimed path) or None."""
+    found = recall(session, token)
+    if found is None:
+        return None
+    info, path = found
+    claimed = path.with_suffix(".claimed")
+    try:
+        path.rename(claimed)
+    except FileNotFoundError:
+        return None
+    return info, claimed
+
+
 def discard(session, token: str) -> None:
     uploads = dict(session.get(SESSION_KEY) or {})
     uploads.pop(token, None)
@@ -95,3 +111,4 @@ def discard(session, token: str) -> None:
     path = _path(token)
     if path is not None:
         path.unlink(missing_ok=True)
+        path.with_suffix(".claimed").unlink(missing_ok=True)

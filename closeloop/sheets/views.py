@@ -20,10 +20,24 @@ from closeloop.sheets.exporting import Scope, export_filename, template_for, wri
 from closeloop.sheets.importing import LABELS
 from closeloop.sheets.people import LABELS as PEOPLE_LABELS
 from closeloop.sheets.people import PeopleImportRefused, people_import_apply, write_people
+from closeloop.sheets.reading import check_size
 from closeloop.sheets.services import ImportRefused, task_import_apply
 from closeloop.tasks import selectors as task_selectors
 from closeloop.tasks.forms import FilterForm
 from closeloop.tasks.selectors import access_task
+
+
+def _too_big(request) -> str:
+    """Refuse an oversized upload from its Content-Length, before Django reads the body."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    try:
+        check_size(max(length - 64 * 1024, 0))  # the form's other fields and boundaries
+    except DomainError as exc:
+        return exc.message
+    return ""
 
 
 def _departments(user):
@@ -71,6 +85,8 @@ def import_upload(request):
     file with errors is deleted at once (fix it and upload again)."""
     if request.method != "POST":
         return _render_form(request)
+    if too_big := _too_big(request):
+        return _render_form(request, error=too_big, status=413)
     department = Department.objects.filter(
         pk__in=[d.pk for d in _departments(request.user)], pk=request.POST.get("department") or 0
     ).first()
@@ -99,7 +115,7 @@ def import_upload(request):
 @require_POST
 def import_confirm(request, token: str):
     """Validate again and write everything, or nothing; the file is deleted either way."""
-    found = uploads.recall(request.session, token)
+    found = uploads.claim(request.session, token)
     if found is None:
         messages.error(request, _("That upload has expired or was already imported; upload the file again."))
         return redirect("sheets:import")
@@ -151,6 +167,8 @@ def people_import(request):
         )
     if request.method != "POST":
         return render(request, "sheets/people.html", {})
+    if too_big := _too_big(request):
+        return render(request, "sheets/people.html", {"error": too_big}, status=413)
     try:
         token, path = uploads.save(request.FILES.get("file"))
     except DomainError as exc:

@@ -147,3 +147,14 @@ def test_the_api_import_is_a_404_for_a_department_one_may_not_see(tmp_path, outs
 
     assert response.status_code == 404
     assert not Task.objects.exists()
+
+
+def test_a_huge_upload_is_refused_before_it_is_read(tmp_path, head, sales, upload_dir, settings):
+    settings.SHEETS_MAX_UPLOAD_BYTES = 1000
+    big = SimpleUploadedFile("big.csv", b"x" * 200_000)
+
+    page = english_client(head).post("/sheets/import/", {"department": sales.pk, "file": big})
+
+    assert page.status_code == 413
+    assert "the limit is" in page.content.decode()
+    assert not upload_dir.exists() or list(upload_dir.iterdir()) == []
