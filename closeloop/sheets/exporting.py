@@ -147,18 +147,34 @@ class OwnerNames:
 
 
 def task_list_rows(scope: Scope) -> Iterator[list[Any]]:
-    owner = OwnerNames()
-    for t in scope_tasks(scope).iterator(chunk_size=CHUNK):
+    """日常任务清单表 rows as plain tuples from the database (no model instances: a third of
+    the export's time at 100,000 tasks went into building them)."""
+    shared = ambiguous_names()
+    fields = (
+        "code",
+        "title",
+        "task_type",
+        "priority",
+        "owner__name",
+        "owner__username",
+        "due_date",
+        "progress",
+    )
+    rows = scope_tasks(scope).values_list(*fields, "status", "notes")
+    for code, title, task_type, priority, name, username, due, progress, status, notes in rows.iterator(
+        chunk_size=CHUNK
+    ):
+        who = name or username
         yield [
-            t.code,
-            t.title,
-            TYPE_LABELS.get(t.task_type, t.task_type),
-            PRIORITY_LABELS.get(t.priority, ""),
-            owner(t.owner),
-            t.due_date,
-            t.progress / 100,
-            STATUS_LABELS.get(t.status, t.status),
-            t.notes,
+            code,
+            title,
+            TYPE_LABELS.get(task_type, task_type),
+            PRIORITY_LABELS.get(priority, ""),
+            f"{who} ({username})" if who in shared else who,
+            due,
+            progress / 100,
+            STATUS_LABELS.get(status, status),
+            notes,
         ]
 
 
