@@ -13,7 +13,7 @@ approved delay.
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -94,6 +94,13 @@ def task_import_apply(
     current_row = None
     try:
         with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # Check foreign keys as each statement ends instead of queueing them all to the
+                # commit: PostgreSQL's queue of deferred checks grows superlinearly with the
+                # rows a 10,000-row import writes (3,000 rows: 366 s of writes and 23 s of
+                # checks at commit, against 131 s and none).
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for current_row in plan.rows:
                 if current_row.action == "create":
                     _apply_create(actor, department, current_row.values, source, current_row)
