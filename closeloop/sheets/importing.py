@@ -419,11 +419,7 @@ def _plan_update(result: RowResult, actor: User, task: Task) -> None:
         return
     if "owner" in changed and not permissions.can_reassign(actor, task):
         result.error("owner", _("only the initiator or the head can hand the task to someone else"))
-    if (
-        "due_date" in changed
-        and task.status != Status.NOT_STARTED
-        and not permissions.can_reassign(actor, task)
-    ):
+    if "due_date" in changed and not permissions.can_reassign(actor, task):
         result.error(
             "due_date", _("only the initiator or the head can move the due date; raise a delay warning")
         )

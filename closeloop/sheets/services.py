@@ -148,6 +148,6 @@ def _apply_update(actor: User, task_id: int, changes: dict, note: str) -> None:
         if k in ("title", "task_type", "priority", "due_date", "notes", "progress")
     }
     if fields:
-        task = task_update(actor=actor, task=task, expected_version=task.version, **fields)
+        task = task_update(actor=actor, task=task, expected_version=task.version, reason=note, **fields)
     if "status" in changes:
         task_transition(actor=actor, task=task, to=changes["status"], note=note)

@@ -110,6 +110,8 @@ def register_home_panel(fn: Callable[[HttpRequest], str]) -> None:
 
 def home_panels(request: HttpRequest) -> list[str]:
     return [html for html in (fn(request) for fn in _home_panels) if html]
+
+
 def register_list_action(fn: Callable[[HttpRequest], str]) -> None:
     if fn not in _list_actions:
         _list_actions.append(fn)
