@@ -12,8 +12,9 @@ import os
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
-from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, transaction
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -63,8 +64,16 @@ def fuzz_world(django_db_setup, django_db_blocker):
                 "channel_id": [w.extra["channel"].pk],
                 "notification_id": [w.extra["peer_notification"].pk],
             }
-            yield schema, tokens, ids
-            transaction.set_rollback(True)
+            # As Django's test client does: a request through the WSGI handler must not close the
+            # connection that holds the test's transaction.
+            request_started.disconnect(close_old_connections)
+            request_finished.disconnect(close_old_connections)
+            try:
+                yield schema, tokens, ids
+            finally:
+                request_started.connect(close_old_connections)
+                request_finished.connect(close_old_connections)
+                transaction.set_rollback(True)
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
@@ -83,7 +92,7 @@ def test_fuzz(fuzz_world, operation, role, mode):
         derandomize=True,
         database=None,
         suppress_health_check=list(HealthCheck),
-        phases=None,
+        phases=[Phase.generate],
     )
     @given(case=op.as_strategy(generation_mode=mode), pick=real_ids, use_real=st.booleans())
     def run(case, pick, use_real):
