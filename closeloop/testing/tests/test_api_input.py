@@ -44,7 +44,7 @@ def test_a_huge_id_in_the_path_is_not_found_and_in_the_query_bad_input(api_clien
 
 
 def test_a_lone_surrogate_is_a_422(api_client, sales):
-    raw = '{"department": %d, "title": "\\udad2", "due_date": "2030-01-10"}' % sales.pk
+    raw = '{"department": ' + str(sales.pk) + ', "title": "\\udad2", "due_date": "2030-01-10"}'
     response = api_client.post("/api/v1/tasks", raw, content_type="application/json")
     assert response.status_code == 422
 
