@@ -434,7 +434,7 @@ BLOCKS["planning"] = [
     Row(
         "closeloop_tasks_api_plan_add_dependency",
         "POST",
-        per_object("CCCFFNNL", "CCCNNNNL", "CNNNNNNL", "CCCFFFNL"),
+        per_object("CCCFFNNL", "CCCNNNNL", "CNNNNNNL", "CCCFFFFL"),
         kw=api_task,
         data=lambda w, o: {
             "predecessor": w.things[o].subtask.pk,
@@ -652,6 +652,17 @@ BLOCKS["insights"] = [
             "notes": "本周重点：回款",
         },
     ),
+]
+
+BLOCKS["imsignin"] = [
+    Row(
+        "imsignin:start", "GET", "VVVVVVVV", kw=fixed(platform="wecom"), note="not set up: no OAuth to start"
+    ),
+    Row("imsignin:callback", "GET", "VVVVVVVV", kw=fixed(platform="wecom"), note="no state: refused"),
+    Row("imsignin:admin_index", "GET", "ALLLLLLL"),
+    Row("imsignin:admin_people", "GET", "ALLLLLLL"),
+    Row("imsignin:admin_platform", "GET", "ALLLLLLL", kw=fixed(platform="wecom")),
+    Row("imsignin:admin_platform", "POST", "VLLLLLLL", kw=fixed(platform="wecom"), data={}),
 ]
 
 

@@ -17,8 +17,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from closeloop.api import api
 from closeloop.orgs.services import api_token_create
-from closeloop.testing.authz_matrix import OBJECTS, ROLES, all_rows
-from closeloop.testing.world import build_world
+from closeloop.testing.authz_matrix import all_rows
+from closeloop.testing.world import OBJECTS, ROLES, build_world
 
 # Marked so pytest-django creates the test database; the world fixture holds its own transaction.
 pytestmark = pytest.mark.django_db
