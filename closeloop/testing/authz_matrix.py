@@ -666,5 +666,123 @@ BLOCKS["imsignin"] = [
 ]
 
 
+def issue(w: World, obj: str, user) -> dict:
+    return {"pk": w.things[obj].issue.pk}
+
+
+def api_issue(w: World, obj: str, user) -> dict:
+    return {"issue_id": w.things[obj].issue.pk}
+
+
+def minutes(w: World, obj: str, user) -> dict:
+    return {"pk": w.things[obj].minutes.pk}
+
+
+def api_minutes(w: World, obj: str, user) -> dict:
+    return {"minutes_id": w.things[obj].minutes.pk}
+
+
+def minutes_item(w: World, obj: str, user) -> dict:
+    return {"pk": w.things[obj].minutes.pk, "item_id": 0}
+
+
+def api_minutes_item(w: World, obj: str, user) -> dict:
+    return {"minutes_id": w.things[obj].minutes.pk, "item_id": 0}
+
+
+BLOCKS["collab"] = [
+    Row("collab:issue_add", "GET", per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"), kw=task),
+    Row("collab:issue", "GET", per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"), kw=issue),
+    Row(
+        "collab:issue_resolve",
+        "POST",
+        per_object("VVVFFNNL", "VVVNNNNL", "VNNNNNNL", "VVVFFFFL"),
+        kw=issue,
+        data={},
+    ),
+    Row(
+        "collab:issue_withdraw",
+        "POST",
+        per_object("CCCFFNNL", "CCCNNNNL", "CNNNNNNL", "CCCFFFFL"),
+        kw=issue,
+        data={},
+    ),
+    Row("collab:plan", "GET", per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"), kw=task),
+    Row("collab:minutes_new", "GET", per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"), kw=task),
+    Row("collab:minutes", "GET", per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"), kw=minutes),
+    Row(
+        "collab:action_item_task",
+        "POST",
+        per_object("NNNNNNNL", "NNNNNNNL", "NNNNNNNL", "NNNNNNNL"),
+        kw=minutes_item,
+        note="no such item: 404 to all",
+    ),
+    Row("insights:weekly_review_minutes", "POST", "NNNNNNNL", data={}),
+    Row(
+        "closeloop_collab_api_list_issues",
+        "GET",
+        per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"),
+        kw=api_task,
+    ),
+    Row(
+        "closeloop_collab_api_raise_issue",
+        "POST",
+        per_object("VVVVVVVL", "VVVVVVVL", "VVVVVVVL", "VVVVVVVL"),
+        kw=api_task,
+        data={"problem": "缺少报价单，需要财务确认。"},
+    ),
+    Row(
+        "closeloop_collab_api_get_issue",
+        "GET",
+        per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"),
+        kw=api_issue,
+    ),
+    Row(
+        "closeloop_collab_api_resolve_issue",
+        "POST",
+        per_object("CCCFFNNL", "CCCNNNNL", "CNNNNNNL", "CCCFFFFL"),
+        kw=api_issue,
+        data={"resolution": "已补齐资料"},
+    ),
+    Row(
+        "closeloop_collab_api_withdraw_issue",
+        "POST",
+        per_object("CCCFFNNL", "CCCNNNNL", "CNNNNNNL", "CCCFFFFL"),
+        kw=api_issue,
+        data={"reason": "重复提出"},
+    ),
+    Row("closeloop_collab_api_list_minutes", "GET", "AAAAAAAL"),
+    Row(
+        "closeloop_collab_api_create_minutes",
+        "POST",
+        per_object("VVVVVVVL", "VVVVVVVL", "VVVVVVVL", "VVVVVVVL"),
+        data=lambda w, o: {
+            "title": "周例会",
+            "task": w.things[o].task.pk,
+            "attendees": [],
+        },
+    ),
+    Row(
+        "closeloop_collab_api_get_minutes",
+        "GET",
+        per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"),
+        kw=api_minutes,
+    ),
+    Row(
+        "closeloop_collab_api_list_action_items",
+        "GET",
+        per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"),
+        kw=api_minutes,
+    ),
+    Row(
+        "closeloop_collab_api_action_item_task",
+        "POST",
+        per_object("NNNNNNNL", "NNNNNNNL", "NNNNNNNL", "NNNNNNNL"),
+        kw=api_minutes_item,
+        note="no such item",
+    ),
+]
+
+
 def all_rows() -> list[Row]:
     return [row for rows in BLOCKS.values() for row in rows]

@@ -48,6 +48,8 @@ class Thing:
     milestone: Any = None
     warning: Any = None
     dependency: tuple[int, int] | None = None
+    issue: Any = None
+    minutes: Any = None
 
 
 @dataclass
@@ -183,6 +185,16 @@ def build_world() -> World:
         )
         for obj, t in {"own": own, "child": child, "other": other, "on": on}.items()
     }
+    # collab: an issue and meeting minutes on every object's task.
+    from closeloop.collab.services import issue_raise, minutes_create
+
+    for name, t in {"own": own, "child": child, "other": other, "on": on}.items():
+        owner = t.task.owner
+        resolver = {"child": east_head, "other": fin_head}.get(name, head)
+        t.issue = issue_raise(actor=owner, task=t.task, problem="客户资料缺失，需要协调。", resolver=resolver)
+        t.minutes = minutes_create(
+            actor=owner, title="周例会", held_on=today, attendees=[owner], notes="讨论进度", task=t.task
+        )
     people = {
         "admin": admin,
         "head": head,
