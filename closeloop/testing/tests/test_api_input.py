@@ -25,7 +25,8 @@ def test_a_nul_in_a_body_is_a_422_naming_the_field_and_nothing_is_stored(api_cli
     body = {"department": sales.pk, "title": "客户\x00回访", "due_date": "2030-01-10"}
     response = api_client.post("/api/v1/tasks", json.dumps(body), content_type="application/json")
     assert response.status_code == 422
-    assert response.json()["fields"] == {"title": ["Text may not contain NUL characters."]}
+    fields = response.json()["fields"]
+    assert list(fields) == ["title"] and "NUL" in fields["title"][0]
     assert not Task.objects.exists()
 
 
