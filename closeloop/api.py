@@ -203,12 +203,12 @@ def _unstorable(request: HttpRequest, kwargs: dict[str, Any]) -> tuple[int, dict
     PostgreSQL) and the API answered 500."""
     for value in kwargs.values():
         text = str(value)
-        if "\x00" in text or (text.lstrip("-").isdigit() and abs(int(text)) > INT_MAX):
+        if "\x00" in text or (text.lstrip("-").isdecimal() and abs(int(text)) > INT_MAX):
             return 404, error_body("not_found", _("Not found."))
     for name, values in request.GET.lists():
         for value in values:
             found = _bad_value(value, name) or (
-                _bad_value(int(value), name) if value.strip().lstrip("-").isdigit() else None
+                _bad_value(int(value), name) if value.strip().lstrip("-").isdecimal() else None
             )
             if found:
                 return 422, _invalid(*found)

@@ -517,6 +517,24 @@ BLOCKS["planning"] = [
     ),
 ]
 
+BLOCKS["planning"] += [
+    Row(
+        "tasks:dependency_override",
+        "POST",
+        per_object("VVVFFNNL", "VVVNNNNL", "VNNNNNNL", "VVVFFFFL"),
+        kw=task,
+        data={},
+    ),
+    Row(
+        "closeloop_tasks_api_override_dependencies",
+        "POST",
+        per_object("VVVVVVVL", "VVVVVVVL", "VVVVVVVL", "VVVVVVVL"),
+        kw=api_task,
+        data={"reason": "客户催促，先行开始"},
+        note="TODO: a valid body, so the denied roles show 404/403 rather than the 422 of the body",
+    ),
+]
+
 BLOCKS["notify"] = [
     Row("notify:list", "GET", "AAAAAAAL"),
     Row(
