@@ -801,6 +801,23 @@ BLOCKS["collab"] = [
     ),
 ]
 
+BLOCKS["sheets"] = [
+    Row("sheets:import", "GET", "AAAAAAAL"),
+    Row("sheets:import_confirm", "POST", "AAAAAAAL", kw=fixed(token="no-such-import")),
+    Row("sheets:import_cancel", "POST", "AAAAAAAL", kw=fixed(token="no-such-import")),
+    Row("sheets:export", "GET", "NNNNNNNL", kw=fixed(template="tasks")),
+    Row("sheets:people_import", "GET", "AFFFFFFL"),
+    Row("sheets:people_export", "GET", "AFFFFFFL"),
+    Row(
+        "closeloop_sheets_api_export_sheet",
+        "GET",
+        "VVVVVVVL",
+        kw=fixed(template="tasks"),
+        note="TODO: a real template and department",
+    ),
+    Row("closeloop_sheets_api_import_tasks", "POST", "VVVVVVVL", data={}),
+]
+
 
 def all_rows() -> list[Row]:
     return [row for rows in BLOCKS.values() for row in rows]
