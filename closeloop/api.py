@@ -17,6 +17,7 @@ the input was at fault) with the matching status:
 """
 
 import functools
+import json
 import logging
 import sys
 from typing import Any
@@ -30,6 +31,7 @@ from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from closeloop.collab.api import router as collab_router
+from closeloop.core.api_schemas import ErrorOut
 from closeloop.core.errors import DomainError
 from closeloop.core.middleware import out_of_range
 from closeloop.insights.api import router as insights_router
@@ -74,6 +76,9 @@ STATUS_CODES = {
     500: "server_error",
 }
 
+# Error answers every operation may give (declared on each in the OpenAPI spec).
+ANY_OPERATION_ERRORS = (400, 401, 403, 404, 409, 413, 414, 422, 429)
+
 # Where a parameter came from is not part of its name for the caller.
 _SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
 _BODY_PARAMS = {"payload", "filters"}
@@ -97,6 +102,27 @@ class CloseloopAPI(NinjaAPI):
         name = getattr(module, "OPENAPI_MODULE", operation.view_func.__module__)
         return (name + "_" + operation.view_func.__name__).replace(".", "_")
 
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        """The spec, with the error answers any operation can give declared on every one (the
+        one error shape, `ErrorOut`): a body that is not JSON (400), no or a bad token (401),
+        forbidden (403), not found or not visible (404), a state conflict (409), a body or
+        address too large (413, 414), bad input (422), throttled (429). Clients and the fuzzing
+        in CI (closeloop/testing/tests/test_api_fuzz.py) check every answer against it."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        error = {
+            "description": "Error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+        }
+        schema.setdefault("components", {}).setdefault("schemas", {}).setdefault(
+            "ErrorOut", ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status in ANY_OPERATION_ERRORS:
+                    responses.setdefault(str(status), error)
+        return schema
+
     def _get_urls(self) -> list:
         patterns = super()._get_urls()
         for pattern in patterns:
@@ -107,6 +133,10 @@ class CloseloopAPI(NinjaAPI):
     def _json_fallbacks(self, view):
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            refused = _unstorable(request, kwargs)
+            if refused is not None:
+                status, body = refused
+                return self.create_response(request, body, status=status)
             try:
                 response = view(request, *args, **kwargs)
             except Http404:
@@ -131,6 +161,70 @@ class CloseloopAPI(NinjaAPI):
             return response
 
         return wrapper
+
+
+# The widest integer both databases store (a signed 64-bit column).
+INT_MAX = 2**63 - 1
+
+
+def _bad_value(value: Any, path: str) -> tuple[str, str] | None:
+    """The first value under `value` no database can store, as (field, message): a NUL
+    character or half of a UTF-16 surrogate pair in a string, an integer beyond 64 bits."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path, _("Text may not contain NUL characters.")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path, _("Text contains characters that are not valid Unicode.")
+    elif isinstance(value, bool):
+        return None
+    elif isinstance(value, int):
+        if not -INT_MAX - 1 <= value <= INT_MAX:
+            return path, _("This number is out of range.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = _bad_value(str(key), path) or _bad_value(item, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value, start=1):
+            found = _bad_value(item, f"{path}.{i}" if path else str(i))
+            if found:
+                return found
+    return None
+
+
+def _unstorable(request: HttpRequest, kwargs: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+    """Input no operation can store, refused before any runs, for every operation at once:
+    an id in the path beyond 64 bits is no object (404); a query parameter or a JSON body
+    holding a NUL, a lone surrogate or such a number is bad input (422, naming the field).
+    Without this the database raised (OverflowError on SQLite, DataError or ValueError on
+    PostgreSQL) and the API answered 500."""
+    for value in kwargs.values():
+        text = str(value)
+        if "\x00" in text or (text.lstrip("-").isdecimal() and abs(int(text)) > INT_MAX):
+            return 404, error_body("not_found", _("Not found."))
+    for name, values in request.GET.lists():
+        for value in values:
+            found = _bad_value(value, name) or (
+                _bad_value(int(value), name) if value.strip().lstrip("-").isdecimal() else None
+            )
+            if found:
+                return 422, _invalid(*found)
+    if request.body and request.content_type == "application/json":
+        try:
+            data = json.loads(request.body)
+        except ValueError:
+            return None  # the operation answers 400 bad_request
+        found = _bad_value(data, "")
+        if found:
+            return 422, _invalid(found[0] or "body", found[1])
+    return None
+
+
+def _invalid(field: str, message: str) -> dict[str, Any]:
+    return error_body("validation_error", f"{field}: {message}", {field: [message]})
 
 
 def _unknown_path(request: HttpRequest) -> HttpResponse:

@@ -1,16 +1,31 @@
 """Shapes every API router shares: the one error body and the list envelope."""
 
-from datetime import date
+from datetime import date, time
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from closeloop.core.dates import check_in_range
 
 # A date within 1900–2100 (closeloop.core.dates): outside it the request answers 422 naming
 # the field, instead of failing later on date arithmetic.
 InRangeDate = Annotated[date, AfterValidator(check_in_range)]
+
+# A local time of day ("09:00:00"). JSON Schema's `format: time` is RFC 3339's full-time,
+# which requires an offset ("09:00:00+08:00"); a department's working hours are wall-clock
+# times in its own time zone, so the spec says what is sent: HH:MM[:SS].
+LocalTime = Annotated[
+    time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$",
+            "description": "Local time of day, HH:MM:SS, in the department's time zone.",
+            "examples": ["09:00:00"],
+        }
+    ),
+]
 
 
 class ErrorOut(Schema):

@@ -1,13 +1,12 @@
 """API: who am I, and the company's departments."""
 
-from datetime import time
 from typing import Literal
 
 from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from closeloop.core.api_schemas import AUTH_ERRORS
+from closeloop.core.api_schemas import AUTH_ERRORS, LocalTime
 from closeloop.orgs.models import Department, Membership, User
 from closeloop.orgs.selectors import department_visible_list
 
@@ -67,8 +66,8 @@ class DepartmentOut(Schema):
     head: UserRef | None
     deputy: UserRef | None
     time_zone: str
-    workday_start: time
-    workday_end: time
+    workday_start: LocalTime
+    workday_end: LocalTime
 
 
 @router.get("/me", response={200: MeOut, **AUTH_ERRORS}, summary="The calling person")

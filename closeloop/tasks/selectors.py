@@ -20,7 +20,7 @@ from closeloop.tasks.permissions import plays
 from closeloop.tasks.search import match_sql, normalize
 from closeloop.tasks.states import CLOSED_STATUSES, TRANSITIONS, Status
 from closeloop.tasks.validation import parse_int
-from closeloop.tasks.visibility import Visibility, forget_visibility, visibility, visibility_q
+from closeloop.tasks.visibility import Visibility, forget_visibility, need_to_know, visibility, visibility_q
 
 
 def access_task(user, pk: int | str, *, for_update: bool = False) -> Task:
@@ -212,10 +212,17 @@ def task_list(user, filters: TaskFilters, *, today: date | None = None) -> Query
 
 def task_detail(user, pk: int | str) -> Task:
     """A task page: the task, its criteria, subtasks, collaborators and recent activity, in a
-    fixed number of queries."""
+    fixed number of queries. Only the subtasks `user` needs to know (`subtask_list`); the others
+    are a count (`hidden_subtask_count`), see `visibility.need_to_know`."""
     task = access_task(user, pk)
-    task.subtask_list = list(
-        Task.objects.filter(subtree_q(task.path)).exclude(pk=task.pk).select_related("owner").order_by("path")
+    task.subtask_list, task.hidden_subtask_count = need_to_know(
+        user,
+        list(
+            Task.objects.filter(subtree_q(task.path))
+            .exclude(pk=task.pk)
+            .select_related("owner")
+            .order_by("path")
+        ),
     )
     attach_people_and_criteria([task, *task.subtask_list])
     task.ancestor_list = list(Task.objects.filter(pk__in=task.ancestor_ids()).order_by("depth"))

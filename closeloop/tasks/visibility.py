@@ -54,8 +54,8 @@ def visibility(user) -> Visibility:
     """Who sees what (DESIGN.md), memoised on the user for the request.
 
     Members see their departments' tasks (heads also those below). Beyond that, anyone sees a
-    task they own, help on or review, the subtasks under it, and the tasks above a subtask
-    they own. Subtasks live in their root task's department, so only the person's tasks
+    task they own, help on or review, the subtasks under it, the tasks above a subtask they
+    own, and the tasks linked to one they own by a dependency. Subtasks live in their root task's department, so only the person's tasks
     outside their departments need the path walk: one small query, and one more for the
     subtasks under them.
     """
@@ -79,12 +79,23 @@ def visibility(user) -> Visibility:
     )
     ids: set[int] = set()
     subtrees: list[str] = []
+    owned: list[int] = []
     for pk, path, owner_id, next_child in direct:
         ids.add(pk)
         if next_child > 1:  # has had subtasks
             subtrees.append(path)
         if owner_id == user.pk:
+            owned.append(pk)
             ids.update(int(p) for p in path.strip("/").split("/") if p)
+    if owned:
+        # Need-to-know around subtasks (docs/architecture.md): beside the tasks above their own,
+        # a subtask owner from outside sees the tasks linked to theirs by a dependency — not
+        # the other siblings, which the parent shows only as a count.
+        links = _model("TaskDependency").objects.filter(
+            Q(predecessor_id__in=owned) | Q(successor_id__in=owned)
+        )
+        for pred, succ in links.values_list("predecessor_id", "successor_id"):
+            ids.update((pred, succ))
     if subtrees and connection.vendor == "sqlite":
         # The tasks under those subtrees, as ids: SQLite gives up its index plan for a clause
         # of many path ranges as soon as a list adds a filter (priority, status) and scans
@@ -110,3 +121,16 @@ def forget_visibility(user) -> None:
 def visibility_q(user) -> Q:
     """The WHERE clause of "tasks `user` may see"."""
     return visibility(user).q()
+
+
+def need_to_know(user, subtasks: list) -> tuple[list, int]:
+    """The subtasks of a task that `user` is shown on its page and in the API, and how many
+    others there are (shown only as a count). Someone who sees the parent only because they
+    own a subtask under it sees their own subtasks (and what is below them) and those linked
+    to theirs by a dependency; members of the department and collaborators on the parent see
+    every one. No query beyond the (memoised) visibility. Source: issue 11, item 1."""
+    if user.is_superuser:
+        return list(subtasks), 0
+    rule = visibility(user)
+    shown = [s for s in subtasks if rule.allows(s)]
+    return shown, len(subtasks) - len(shown)

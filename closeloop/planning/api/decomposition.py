@@ -66,7 +66,8 @@ class SubtaskItem(Schema):
 
 
 class PlanOut(Schema):
-    subtasks: list[SubtaskItem]
+    subtasks: list[SubtaskItem] = Field(description="The subtasks the caller needs to know, in tree order.")
+    hidden_subtasks: int = Field(0, description="How many other subtasks there are, not shown to the caller.")
     warnings: list[str]
 
 
@@ -126,6 +127,7 @@ def _plan(user: User, task) -> dict[str, Any]:
             }
             for s in plan.subtasks
         ],
+        "hidden_subtasks": plan.hidden,
         "warnings": plan.warnings,
     }
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from closeloop.tasks import permissions
 from closeloop.tasks.models import (
     Comment,
     DecompositionTemplate,
@@ -16,7 +17,7 @@ from closeloop.tasks.models import (
     TaskDependency,
     subtree_q,
 )
-from closeloop.tasks.selectors import attach_people_and_criteria, task_comments
+from closeloop.tasks.selectors import attach_people_and_criteria, need_to_know, task_comments
 from closeloop.tasks.states import CLOSED_STATUSES
 
 # -- the decomposition on the task page ------------------------------------------------------
@@ -32,6 +33,8 @@ class Plan:
     recurrence: RecurrenceRule | None
     comments: list[Comment]
     tree: list[Task] = field(default_factory=list)
+    # Subtasks the person is not shown (need-to-know): only their number.
+    hidden: int = 0
 
 
 def plan_warnings(tree: list[Task], dependencies: list[TaskDependency]) -> list[str]:
@@ -70,36 +73,50 @@ def plan_warnings(tree: list[Task], dependencies: list[TaskDependency]) -> list[
 
 
 def task_plan(user, task: Task, *, subtasks: list[Task] | None = None) -> Plan:
-    """Subtasks with owners, collaborators and criteria counts; dependencies, milestones,
+    """The subtasks `user` needs to know (others only counted in `hidden`), with owners,
+    collaborators and criteria counts; dependencies, milestones,
     warnings; the department's templates; the recurrence rule; comments. Nine queries.
     `subtasks`, when given, come from `selectors.task_detail` with their people and criteria
     attached already."""
     if subtasks is None:
-        subtasks = list(
-            Task.objects.filter(subtree_q(task.path))
-            .exclude(pk=task.pk)
-            .select_related("owner")
-            .order_by("path")
+        subtasks, hidden = need_to_know(
+            user,
+            list(
+                Task.objects.filter(subtree_q(task.path))
+                .exclude(pk=task.pk)
+                .select_related("owner")
+                .order_by("path")
+            ),
         )
         attach_people_and_criteria(subtasks)
+    else:
+        hidden = getattr(task, "hidden_subtask_count", 0)
     tree = [task, *subtasks]
     ids = [t.pk for t in tree]
     for s in subtasks:
         s.indent = max(0, s.depth - task.depth - 1)
         s.is_leaf = s.next_child_number == 1 or not any(x.parent_id == s.pk for x in subtasks)
-    deps = list(
+    deps = [
+        d
         # By id, not by a path range across two joins, so each side uses its FK index.
-        TaskDependency.objects.filter(Q(successor_id__in=ids) | Q(predecessor_id__in=ids))
+        for d in TaskDependency.objects.filter(Q(successor_id__in=ids) | Q(predecessor_id__in=ids))
         .select_related("predecessor", "successor")
         .order_by("id")
-    )
+        # Only links between tasks the person is shown: a hidden sibling stays a count.
+        if hidden == 0 or (d.successor_id in ids and d.predecessor_id in ids)
+    ]
     milestones = list(Milestone.objects.filter(task_id__in=ids).order_by("date", "id"))
     by_pred: dict[int, list[str]] = {}
     for d in deps:
         by_pred.setdefault(d.successor_id, []).append(d.predecessor.code)
     for s in subtasks:
         s.after_codes = by_pred.get(s.pk, [])
-    templates = list(DecompositionTemplate.objects.filter(department_id=task.department_id).order_by("name"))
+    # The department's templates are its members' (shared things, docs/architecture.md).
+    templates = (
+        list(DecompositionTemplate.objects.filter(department_id=task.department_id).order_by("name"))
+        if permissions.can_create_in(user, task.department_id)
+        else []
+    )
     recurrence = RecurrenceRule.objects.filter(prototype=task).first()
     comments = task_comments(task)
     return Plan(
@@ -111,4 +128,5 @@ def task_plan(user, task: Task, *, subtasks: list[Task] | None = None) -> Plan:
         recurrence=recurrence,
         comments=comments,
         tree=tree,
+        hidden=hidden,
     )

@@ -38,8 +38,12 @@ def _span(start: date | None, due: date) -> int:
 
 def template_save(*, actor: User, task: Task, name: str) -> DecompositionTemplate:
     """Save the direct subtasks of `task` as a template of its department: each step's offset
-    and length in working days, its dependencies, criteria and weight, and the milestones."""
-    if not permissions.can_create_in(actor, task.department_id) and not permissions.can_edit(actor, task):
+    and length in working days, its dependencies, criteria and weight, and the milestones.
+
+    Templates are the department's shared things: only its members (and those who lead it)
+    save or overwrite one, never someone from another department who owns or helps on one of
+    its tasks (docs/architecture.md "Need-to-know"; issue 11). Raises `NotAllowed` (403)."""
+    if not permissions.can_create_in(actor, task.department_id):
         raise NotAllowed(_("Only members of the department can save templates."))
     name = (name or "").strip()
     if not name:

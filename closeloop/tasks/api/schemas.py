@@ -129,7 +129,12 @@ class TaskOut(TaskListItem):
     cancelled_at: datetime | None
     criteria: list[CriterionOut]
     collaborators: list[UserRef]
-    subtasks: list[SubtaskOut] = Field(description="The whole tree below, in tree order.")
+    subtasks: list[SubtaskOut] = Field(
+        description="The tree below, in tree order: the subtasks the caller needs to know (all of "
+        "them for the department; for the owner of a subtask from outside, theirs and those linked "
+        "to theirs by a dependency)."
+    )
+    hidden_subtasks: int = Field(0, description="How many other subtasks there are, not shown to the caller.")
     ancestors: list[AncestorOut] = Field(description="The chain above, from the top.")
     allowed_transitions: list[str] = Field(description="Statuses the caller may move the task to now.")
     can_edit: bool
@@ -324,6 +329,7 @@ def _detail(user: User, pk: int) -> dict[str, Any]:
         ],
         "collaborators": [user_ref(u) for u in task.collaborator_list],
         "subtasks": [subtask_ref(s) for s in task.subtask_list],
+        "hidden_subtasks": getattr(task, "hidden_subtask_count", 0),
         "ancestors": [{"id": a.pk, "code": a.code, "title": a.title} for a in task.ancestor_list],
         "allowed_transitions": [str(s) for s in allowed_transitions(user, task)],
         "can_edit": permissions.can_edit(user, task),
