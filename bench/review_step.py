@@ -113,11 +113,11 @@ def _synthetic(n: int) -> None:
 
     from django.utils import timezone
 
-    from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member
     from closeloop.orgs.models import Membership
     from closeloop.review.models import Retrospective
     from closeloop.tasks.models import Task
     from closeloop.tasks.search import task_index_text
+    from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member
 
     rng = random.Random(13)
     now = timezone.now()

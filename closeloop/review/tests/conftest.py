@@ -1,8 +1,8 @@
 import pytest
 
-from closeloop.testing.factories import make_task
 from closeloop.tasks.models import Task
 from closeloop.tasks.services import CriterionIn, task_transition, task_update
+from closeloop.testing.factories import make_task
 
 
 @pytest.fixture(autouse=True)

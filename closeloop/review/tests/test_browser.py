@@ -3,12 +3,12 @@ criterion by criterion (the measured value judged as it is typed)."""
 
 import pytest
 
-from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 from closeloop.orgs.models import Membership
 from closeloop.review.models import Submission
 from closeloop.tasks.models import Task
 from closeloop.tasks.services import CriterionIn, task_transition, task_update
 from closeloop.tasks.tests.test_browser import ARTIFACTS, PASSWORD, browser  # noqa: F401
+from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}

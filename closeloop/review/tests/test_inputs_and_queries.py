@@ -5,12 +5,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from closeloop.core.errors import ValidationFailed
-from closeloop.testing.clients import english_client
-from closeloop.testing.factories import make_task
 from closeloop.review.models import Retrospective, Submission
 from closeloop.review.services import CheckIn, retrospective_write, submission_create, submission_review
 from closeloop.review.tests.conftest import fresh
 from closeloop.tasks.services import task_transition, task_update
+from closeloop.testing.clients import english_client
+from closeloop.testing.factories import make_task
 
 
 @pytest.mark.parametrize(

@@ -4,14 +4,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from closeloop.core.errors import Conflict, ValidationFailed
-from closeloop.testing.clients import english_client
-from closeloop.testing.factories import make_task
 from closeloop.notify.models import Notification
 from closeloop.review.jobs import remind_missing_retrospectives
 from closeloop.review.selectors import quality_by, similar_lessons
 from closeloop.review.services import CheckIn, retrospective_write, submission_create, submission_review
 from closeloop.review.tests.conftest import fresh
 from closeloop.tasks.services import customer_get_or_create, task_transition, task_update
+from closeloop.testing.clients import english_client
+from closeloop.testing.factories import make_task
 
 
 def accept(task, owner, reviewer, *, rework_first=False):

@@ -2,13 +2,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed
-from closeloop.testing.clients import english_client
-from closeloop.testing.factories import UserFactory, add_member, make_task
 from closeloop.notify.models import Notification
 from closeloop.review.models import Deliverable, Submission, Verdict
 from closeloop.review.services import CheckIn, submission_create, submission_review
 from closeloop.review.tests.conftest import fresh
 from closeloop.tasks.services import CriterionIn, task_transition, task_update
+from closeloop.testing.clients import english_client
+from closeloop.testing.factories import UserFactory, add_member, make_task
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
