@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -38,7 +39,14 @@ def _parse_date(raw: str) -> tuple[dt.date | None, bool]:
 def submit(request, pk: int):
     task = access_task(request.user, pk)
     criteria = list(AcceptanceCriterion.objects.filter(task=task).order_by("position", "id"))
-    ctx = {"task": task, "criteria": criteria, "error": None, "posted": {}, "need_confirm": False}
+    today = timezone.localdate().isoformat()
+    ctx = {
+        "task": task,
+        "criteria": criteria,
+        "error": None,
+        "posted": {"completed_on": today},
+        "need_confirm": False,
+    }
     if not services.may_submit(request.user, task):
         ctx["refused"] = _("Only the owner submits an in-progress or reworked task for acceptance.")
         return render(request, "review/submit.html", ctx, status=403 if request.method == "POST" else 200)
