@@ -80,6 +80,14 @@ def seed_demo() -> None:
                 links=["https://docs.example.com/sales/monthly-report"],
             )
             _review(head, second, {1: ("97", None, ""), 2: (None, True, "")})
+            # Demo only: the second attempt was accepted the day before the due date, so the
+            # demo's on-time figures stay true (the services stamp the real time).
+            t = _fresh(t002)
+            accepted_at = timezone.make_aware(
+                dt.datetime.combine(t.due_date - dt.timedelta(days=1), dt.time(17, 0))
+            )
+            Task.objects.filter(pk=t.pk).update(completed_at=accepted_at, submitted_at=accepted_at)
+            Submission.objects.filter(pk=second.pk).update(submitted_at=accepted_at, reviewed_at=accepted_at)
             retrospective_write(
                 actor=head,
                 task=_fresh(t002),
@@ -126,6 +134,14 @@ def seed_demo() -> None:
         launch = task_update(actor=manager, task=launch, progress=100)
         sub = submission_create(actor=manager, task=launch, key_results="首月销量 5600 件", confirm=True)
         _review(head, sub, {1: ("5600", None, "")})
+        # Demo only: a past launch, accepted the day before its due date.
+        done_at = timezone.make_aware(
+            dt.datetime.combine(launch.due_date - dt.timedelta(days=1), dt.time(17, 0))
+        )
+        Task.objects.filter(pk=launch.pk).update(
+            completed_at=done_at, submitted_at=done_at, created_at=done_at - dt.timedelta(days=40)
+        )
+        Submission.objects.filter(pk=sub.pk).update(submitted_at=done_at, reviewed_at=done_at)
         retrospective_write(
             actor=head,
             task=_fresh(launch),

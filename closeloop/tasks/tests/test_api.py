@@ -492,10 +492,15 @@ def test_it_moves_a_task_along_the_status_machine(as_member, as_head, task):
     # Submitting and accepting need deliverables and a check of each criterion: they go
     # through review's tasks/{id}/submissions and submissions/{id}/review, not one tap here.
     assert_error(
-        as_member.post(f"/tasks/{task.pk}/transition", {"to": "submitted", "version": _v(task)}), 409, "transition_not_allowed"
+        as_member.post(f"/tasks/{task.pk}/transition", {"to": "submitted", "version": _v(task)}),
+        409,
+        "transition_not_allowed",
     )
     assert (
-        as_member.post(f"/tasks/{task.pk}/transition", {"to": "blocked", "note": "等数据", "version": _v(task)}).status_code == 200
+        as_member.post(
+            f"/tasks/{task.pk}/transition", {"to": "blocked", "note": "等数据", "version": _v(task)}
+        ).status_code
+        == 200
     )
     assert TaskEvent.objects.filter(task=task, verb="status_changed").count() == 2
 
