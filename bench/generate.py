@@ -1149,6 +1149,10 @@ from bench.plan_step import plan_data  # noqa: E402
 
 step("plan: search index, dependencies, milestones")(plan_data)
 
+from bench.review_step import review_data  # noqa: E402
+
+step("review: submissions, retrospectives")(review_data)
+
 
 # -- running -------------------------------------------------------------------------------
 

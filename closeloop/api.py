@@ -39,6 +39,7 @@ from closeloop.notify.api import router as notify_router
 from closeloop.orgs.api import router as orgs_router
 from closeloop.orgs.api_auth import api_auth
 from closeloop.planning.api import router as planning_router
+from closeloop.review.api import router as review_router
 from closeloop.sheets.api import router as sheets_router
 from closeloop.tasks.api import router as tasks_router
 from closeloop.tracking.api import router as tracking_router
@@ -332,5 +333,6 @@ api.add_router("", planning_router)
 api.add_router("", notify_router)
 api.add_router("", tracking_router)
 api.add_router("", collab_router)
+api.add_router("", review_router)
 api.add_router("", insights_router)
 api.add_router("", sheets_router)

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "closeloop.planning",
     "closeloop.tracking",
     "closeloop.collab",
+    "closeloop.review",
     "closeloop.insights",
     "closeloop.sheets",
     "closeloop.demo",
@@ -176,7 +177,20 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_ROOT = env_str("MEDIA_ROOT", str(VAR_DIR / "media"))
+# Deliverables (review): stored through STORAGES["review"] when set, else "default" (the local
+# folder MEDIA_ROOT). An S3-compatible bucket: install django-storages[s3] and set
+# STORAGES["review"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {...}}.
+# Files are never served from MEDIA_URL: only through review's authorized download view.
+REVIEW_UPLOAD_MAX_BYTES = env_int("REVIEW_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+REVIEW_UPLOAD_MAX_FILES = 10
+REVIEW_UPLOAD_EXTENSIONS = env_list(
+    "REVIEW_UPLOAD_EXTENSIONS",
+    "pdf,doc,docx,xls,xlsx,ppt,pptx,csv,txt,md,png,jpg,jpeg,gif,webp,zip,html,htm,svg",
+)
+# Uploads above this stay on disk while they are checked, not in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Static files are served by the app itself (an intranet needs no separate file server);
 # `collectstatic` is optional, the app directories are read at start-up.
 WHITENOISE_USE_FINDERS = True

@@ -19,6 +19,8 @@ urlpatterns = [
     path("", include("closeloop.orgs.urls")),
     # Before tasks: its placeholder "dashboard/" and "weekly-review/" pages are these now.
     path("", include("closeloop.insights.urls")),
+    # Before tasks too: its placeholder "knowledge/" page is review's knowledge base now.
+    path("", include("closeloop.review.urls")),
     # Tasks and planning share the "tasks" namespace: the names predate the planning app.
     path("", include((task_urls + planning_urls, "tasks"))),
     path("", include("closeloop.tasks.calendar_urls")),

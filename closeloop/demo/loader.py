@@ -215,10 +215,9 @@ def load_tasks(d: Demo) -> None:
             CriterionIn(text="包含区域与产品线对比"),
         ],
     )
-    t002 = _walk(
-        t002, [(Status.IN_PROGRESS, "sales_specialist", ""), (Status.SUBMITTED, "sales_specialist", "")], p
-    )
-    _move(t002, Status.DONE, p["sales_head"], "数据核对无误")
+    # Submitted, sent back once and accepted by `closeloop.review.demo` (one rework round).
+    t002 = _walk(t002, [(Status.IN_PROGRESS, "sales_specialist", "")], p)
+    _progress(t002, 100)
     _backdate(t002, 9)
     _done_on(t002, t002.due_date)  # accepted on its due day: on time, and in that day's week
 
@@ -319,16 +318,16 @@ def load_tasks(d: Demo) -> None:
         owner=p["sales_manager"],
         start_date=d.day(-5),
         due_date=d.workday(1),
-        criteria=[CriterionIn(text="纪要覆盖全部重点客户")],
-    )
-    _walk(
-        t007,
-        [
-            (Status.IN_PROGRESS, "sales_manager", ""),
-            (Status.SUBMITTED, "sales_manager", "纪要已上传共享文档"),
+        criteria=[
+            CriterionIn(
+                text="纪要覆盖全部重点客户", metric="重点客户覆盖率", comparator=">=", threshold=100, unit="%"
+            ),
+            CriterionIn(text="每份纪要写明下一步行动和负责人"),
         ],
-        p,
     )
+    # Submitted with a deliverable by `closeloop.review.demo`.
+    _walk(t007, [(Status.IN_PROGRESS, "sales_manager", "")], p)
+    _progress(Task.objects.get(pk=t007.pk), 100)
     _backdate(t007, 5)
 
     # Due today for the specialist, so 我的工作 has every group.
@@ -441,6 +440,14 @@ def extension_seeders():
     from closeloop.collab import demo as collab_demo
     from closeloop.notify import demo as notify_demo
     from closeloop.planning import demo as planning_demo
+    from closeloop.review import demo as review_demo
     from closeloop.tracking import demo as tracking_demo
 
-    return [planning_demo.seed_demo, tracking_demo.seed_demo, collab_demo.seed_demo, notify_demo.seed_demo]
+    # Review first: it submits T007 and accepts T002 before tracking writes their history.
+    return [
+        review_demo.seed_demo,
+        planning_demo.seed_demo,
+        tracking_demo.seed_demo,
+        collab_demo.seed_demo,
+        notify_demo.seed_demo,
+    ]

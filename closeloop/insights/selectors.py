@@ -13,6 +13,7 @@ from closeloop.core.errors import NotFound
 from closeloop.insights.models import WeeklyReview
 from closeloop.orgs.models import Department, User
 from closeloop.orgs.selectors import led_department_ids, visible_department_ids
+from closeloop.review import selectors as review_selectors
 from closeloop.tasks.models import Task
 from closeloop.tasks.states import CLOSED_STATUSES, Status
 from closeloop.tracking import cadence
@@ -44,6 +45,18 @@ class PersonRate:
     done: int
     on_time: int
     on_time_original: int
+    # From review: accepted tasks, how many at the first attempt, attempts in all.
+    accepted: int = 0
+    first_pass: int = 0
+    attempts: int = 0
+
+    @property
+    def first_pass_rate(self) -> int | None:
+        return round(100 * self.first_pass / self.accepted) if self.accepted else None
+
+    @property
+    def average_attempts(self) -> float | None:
+        return round(self.attempts / self.accepted, 1) if self.accepted else None
 
     @property
     def rate(self) -> int | None:
@@ -156,6 +169,14 @@ def on_time_rates(user: User, departments: list[Department], *, since: datetime)
         r.done += 1
         r.on_time += day <= due
         r.on_time_original += day <= original
+    # First-pass acceptance and attempts (review), over the same people and window.
+    quality = review_selectors.quality_by(
+        user, group="owner", since=since, department_ids=[d.pk for d in departments]
+    )
+    for owner_id, q in quality.items():
+        if owner_id in people:
+            r = people[owner_id]
+            r.accepted, r.first_pass, r.attempts = q.accepted, q.first_pass, q.attempts
     return sorted(people.values(), key=lambda r: r.name)
 
 
@@ -202,6 +223,8 @@ class WeekData:
     trend: list[tuple[date, int | None, int | None]]
     # Totals of each list; the lists hold at most `limit` rows.
     totals: dict[str, int] = field(default_factory=dict)
+    # From review: this week's accepted tasks of the department (first pass, attempts).
+    quality: object = None
 
 
 def _week_bounds(department: Department, week_start: date) -> tuple[datetime, datetime]:
@@ -275,6 +298,9 @@ def weekly_review(
         rate_original=rate_original,
         trend=trend,
         totals=totals,
+        quality=review_selectors.quality_by(
+            user, group="department", since=start_dt, until=end_dt, department_ids=[department.pk]
+        ).get(department.pk),
     )
 
 

@@ -139,3 +139,66 @@ def prepare_rows(qs: QuerySet) -> QuerySet:
 def row_flags(task, today: date) -> SafeString:
     # Each renderer returns template output, which is already escaped.
     return format_html_join("", "{}", ((render(task, today),) for _p, render in _row_flags))
+
+
+# -- acceptance and intake hooks (used by review) -------------------------------------------
+#
+# - A *routed transition*: `register_routed_transition(status, url_fn)` says that moving a task
+#   to `status` happens on another app's page (`url_fn(task) -> str`), with more than a note
+#   (submitting deliverables, checking each criterion). The task page links there instead of
+#   offering a one-tap button, and the generic transition endpoints (web and API) refuse it.
+# - A *criteria guard*: `fn(actor, task)` raises a DomainError when the task's acceptance
+#   criteria may not change now; `task_update` calls it, inside its transaction, before it
+#   replaces changed criteria.
+# - A *form panel*: `fn(request) -> str` (rendered HTML) shown on the new-task form.
+
+RouteUrl = Callable[[object], str]
+CriteriaGuard = Callable[[object, object], None]
+FormPanel = Callable[[HttpRequest], str]
+
+_routed: dict[str, RouteUrl] = {}
+_criteria_guards: list[CriteriaGuard] = []
+_form_panels: list[FormPanel] = []
+
+
+def register_routed_transition(status: str, url_fn: RouteUrl) -> None:
+    _routed[str(status)] = url_fn
+
+
+def routed_transition_url(task, status: str) -> str | None:
+    fn = _routed.get(str(status))
+    return fn(task) if fn is not None else None
+
+
+def register_criteria_guard(fn: CriteriaGuard) -> None:
+    if fn not in _criteria_guards:
+        _criteria_guards.append(fn)
+
+
+def check_criteria_change(actor, task) -> None:
+    for fn in _criteria_guards:
+        fn(actor, task)
+
+
+def register_form_panel(fn: FormPanel) -> None:
+    if fn not in _form_panels:
+        _form_panels.append(fn)
+
+
+def form_panels(request: HttpRequest) -> list[str]:
+    return [fn(request) for fn in _form_panels]
+
+
+# - *Create lessons*: `fn(user, task) -> list[dict]` with the keys of `api.LessonOut`: what the
+#   knowledge base offers for a task just created through the API.
+CreateLessons = Callable[[object, object], list[dict]]
+_create_lessons: list[CreateLessons] = []
+
+
+def register_create_lessons(fn: CreateLessons) -> None:
+    if fn not in _create_lessons:
+        _create_lessons.append(fn)
+
+
+def create_lessons(user, task) -> list[dict]:
+    return [lesson for fn in _create_lessons for lesson in fn(user, task)]

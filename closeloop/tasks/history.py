@@ -151,6 +151,7 @@ def describe_event(event, names: dict) -> list[str]:
         "title": after.get("title", ""),
         "date": after.get("date", after.get("new_due_date", "")),
         "person": _value("owner", after.get("owner"), names),
+        "attempt": after.get("attempt", ""),
     }
     template = EVENT_SENTENCES.get(verb)
     if template is not None:
@@ -184,4 +185,9 @@ EVENT_SENTENCES = {
     "issue_escalated": gettext_lazy("An open issue went up the escalation ladder"),
     "communication_plan_set": gettext_lazy("%(actor)s set the communication plan"),
     "minutes_recorded": gettext_lazy("%(actor)s recorded the meeting minutes %(title)s"),
+    "submission_created": gettext_lazy("%(actor)s handed in attempt %(attempt)s for acceptance"),
+    "submission_reviewed": gettext_lazy("%(actor)s reviewed attempt %(attempt)s criterion by criterion"),
+    "criteria_change_agreed": gettext_lazy("%(actor)s agreed to a change of the frozen acceptance criteria"),
+    "retrospective_written": gettext_lazy("%(actor)s wrote the retrospective"),
+    "retrospective_updated": gettext_lazy("%(actor)s updated the retrospective"),
 }

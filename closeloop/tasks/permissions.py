@@ -33,10 +33,17 @@ def can_cancel(user, task) -> bool:
 
 
 def can_review(user, task) -> bool:
-    """The reviewer: the named reviewer, or the head or deputy — never the owner."""
+    """The reviewer: the named reviewer, or the head or deputy — never the owner. Nobody
+    accepts their own task: a deputy's goes to the head, and a head's to the superior (who
+    leads the department from above), not to the head's own deputy. Needs `task.department`."""
     if user.pk == task.owner_id:
         return False
-    return user.pk == task.reviewer_id or leads(user, task.department_id)
+    if user.pk == task.reviewer_id:
+        return True
+    if not leads(user, task.department_id):
+        return False
+    dept = task.department
+    return not (task.owner_id == dept.head_id and user.pk == dept.deputy_id and not user.is_superuser)
 
 
 def plays(user, actor: Actor, task) -> bool:

@@ -85,11 +85,14 @@ def query_terms(text: str) -> list[tuple[str, bool]]:
     return out
 
 
-def match_sql(vendor: str, text: str, *, table: str = "tasks_task") -> RawSQL | None:
-    """A WHERE condition "the task matches `text`" for `vendor`, or None when the query has
-    no searchable term (the caller then finds nothing, see `has_terms`).
-    Tokens hold only letters, digits and CJK characters, so they need no escaping beyond
-    the parameter binding."""
+def match_sql(
+    vendor: str, text: str, *, table: str = "tasks_task", fts_table: str = FTS_TABLE
+) -> RawSQL | None:
+    """A WHERE condition "the row of `table` matches `text`" for `vendor`, or None when the
+    query has no searchable term (the caller then finds nothing, see `has_terms`). Another app
+    indexes its own `search_text` column the same way and names its own FTS5 table
+    (`fts_table`, SQLite) — e.g. review's knowledge base. Tokens hold only letters, digits and
+    CJK characters, so they need no escaping beyond the parameter binding."""
     terms = query_terms(text)
     if not terms:
         return None
@@ -103,7 +106,7 @@ def match_sql(vendor: str, text: str, *, table: str = "tasks_task") -> RawSQL | 
     if vendor == "sqlite":
         query = " ".join(f'"{t}"*' if prefix else f'"{t}"' for t, prefix in terms)
         return RawSQL(
-            f"{table}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)",
+            f"{table}.id IN (SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH %s)",
             [query],
             output_field=BooleanField(),
         )

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed, raise_if_errors
 from closeloop.notify.services import notify
 from closeloop.orgs.models import Department, User
-from closeloop.tasks import permissions
+from closeloop.tasks import extensions, permissions
 from closeloop.tasks.models import (
     AcceptanceCriterion,
     AdhocCategory,
@@ -89,6 +89,11 @@ LONG_TEXT_FIELDS = ("goal", "expected_outcome", "value", "notes")
 def _check_texts(errors: dict[str, list[str]], texts: dict[str, str | None]) -> None:
     for field, text in texts.items():
         text_errors(errors, field, text, TEXT_MAX)
+
+
+def _criterion_key(c: AcceptanceCriterion) -> tuple:
+    threshold = c.threshold.normalize() if c.threshold is not None else None
+    return (c.text, c.metric, c.comparator, threshold, c.unit)
 
 
 def _differs(task: Task, field: str, value: Any) -> bool:
@@ -415,15 +420,16 @@ def task_update(
         before = {k: _plain(getattr(current, k)) for k in changed if k != "due_date"}
         after = {k: _plain(v) for k, v in changed.items() if k != "due_date"}
         if criterion_rows is not None:
-            old = list(AcceptanceCriterion.objects.filter(task=current).values_list("text", flat=True))
-            AcceptanceCriterion.objects.filter(task=current).delete()
-            for row in criterion_rows:
-                row.task = current
-            AcceptanceCriterion.objects.bulk_create(criterion_rows)
-            new = [r.text for r in criterion_rows]
-            if old != new:
-                before["criteria"] = old
-                after["criteria"] = new
+            existing = list(AcceptanceCriterion.objects.filter(task=current).order_by("position", "id"))
+            if [_criterion_key(c) for c in existing] != [_criterion_key(c) for c in criterion_rows]:
+                # Criteria may be frozen (review: from the first submission on).
+                extensions.check_criteria_change(actor, current)
+                AcceptanceCriterion.objects.filter(task=current).delete()
+                for row in criterion_rows:
+                    row.task = current
+                AcceptanceCriterion.objects.bulk_create(criterion_rows)
+                before["criteria"] = [c.text for c in existing]
+                after["criteria"] = [r.text for r in criterion_rows]
         if before or after:
             record_event(task=current, actor=actor, verb="updated", before=before, after=after)
         if "due_date" in changed:

@@ -141,6 +141,25 @@ class TaskOut(TaskListItem):
     can_reassign: bool
 
 
+class LessonOut(Schema):
+    """A lesson of a similar past task (from the knowledge base), offered when creating one."""
+
+    task_id: int
+    full_code: str
+    title: str
+    what_worked: str
+    to_improve: str
+    tags: list[str]
+
+
+class TaskCreatedOut(TaskOut):
+    lessons: list[LessonOut] = Field(
+        default_factory=list,
+        description="Lessons of the most similar past tasks the caller may see (same customer, "
+        "project or type; similar title), best first.",
+    )
+
+
 class TaskCreateIn(StrictIn):
     department: int | str | None = Field(
         None, description="Department id or code (e.g. SALES). Not needed for a subtask.", examples=["SALES"]

@@ -10,16 +10,17 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router
 
 from closeloop.core.api_schemas import READ_ERRORS, VERSIONED_WRITE_ERRORS, WRITE_ERRORS
-from closeloop.core.errors import NotFound, raise_if_errors
+from closeloop.core.errors import Conflict, NotFound, raise_if_errors
 from closeloop.core.pagination import slice_by_ids
 from closeloop.orgs.api import user_ref
 from closeloop.orgs.models import User
-from closeloop.tasks import services
+from closeloop.tasks import extensions, services
 from closeloop.tasks.api.schemas import (
     CollaboratorsOut,
     EventPage,
     PageParams,
     StrictIn,
+    TaskCreatedOut,
     TaskCreateIn,
     TaskListParams,
     TaskOut,
@@ -42,7 +43,7 @@ from closeloop.tasks.selectors import (
     local_today,
     task_list,
 )
-from closeloop.tasks.states import Status
+from closeloop.tasks.states import TRANSITIONS, Status
 
 router = Router(tags=["tasks"])
 OPENAPI_MODULE = "closeloop.tasks.api"
@@ -80,10 +81,10 @@ def list_tasks(request: HttpRequest, filters: Query[TaskListParams]):
     return {"count": count, "limit": filters.limit, "offset": filters.offset, "items": items}
 
 
-@router.post("/tasks", response={201: TaskOut, **WRITE_ERRORS}, summary="Create a task")
+@router.post("/tasks", response={201: TaskCreatedOut, **WRITE_ERRORS}, summary="Create a task")
 def create_task(request: HttpRequest, payload: TaskCreateIn):
     """Take a task in (members of the department; for a subtask, whoever may edit the parent).
-    Answers 201 with the task."""
+    Answers 201 with the task, and the lessons of similar past tasks (`lessons`)."""
     user: User = request.auth
     errors: dict[str, list[str]] = {}
     parent = None
@@ -132,7 +133,7 @@ def create_task(request: HttpRequest, payload: TaskCreateIn):
             respond_by=payload.respond_by,
             require_intake=True,
         )
-    return 201, _detail(user, task.pk)
+    return 201, {**_detail(user, task.pk), "lessons": extensions.create_lessons(user, task)}
 
 
 @router.get("/tasks/{task_id}", response={200: TaskOut, **READ_ERRORS}, summary="Get a task")
@@ -206,12 +207,18 @@ def patch_task(request: HttpRequest, task_id: int, payload: TaskPatchIn):
     summary="Move a task to another status",
 )
 def transition_task(request: HttpRequest, task_id: int, payload: TransitionIn):
-    """Start, block, unblock, submit, accept, send back or cancel. A move the status machine
-    does not have answers 409 `transition_not_allowed`, naming the allowed ones; a move the
-    caller may not take answers 403."""
+    """Start, block, unblock or cancel. A move the status machine does not have answers 409
+    `transition_not_allowed`, naming the allowed ones; a move the caller may not take answers
+    403. Submitting, accepting and sending back go through `tasks/{id}/submissions` and
+    `submissions/{id}/review` (deliverables, criterion by criterion): here they answer 409."""
     user: User = request.auth
     task = access_task(user, task_id)
     _check_version(task, payload.version, request)
+    if (task.status, payload.to) in TRANSITIONS and extensions.routed_transition_url(task, payload.to):
+        raise Conflict(
+            _("Submit through tasks/{id}/submissions and review through submissions/{id}/review."),
+            code="transition_not_allowed",
+        )
     task = services.task_transition(actor=user, task=task, to=Status(payload.to), note=payload.note)
     return _detail(user, task.pk)
 

@@ -39,7 +39,7 @@ from closeloop.tasks.history import (
 )
 from closeloop.tasks.models import Customer, Project, Task
 from closeloop.tasks.search import has_terms
-from closeloop.tasks.states import Status
+from closeloop.tasks.states import TRANSITIONS, Status
 
 # -- helpers -------------------------------------------------------------------------------
 
@@ -164,6 +164,15 @@ def _transition_actions(user, task: Task) -> list[dict]:
     actions = []
     for to in selectors.allowed_transitions(user, task):
         label = TRANSITION_LABELS.get(to, to.label)
+        routed = extensions.routed_transition_url(task, to)
+        if routed is not None:
+            # Taken on another app's page (review: deliverables, criterion by criterion); one
+            # link when two targets share it (accept / send back are one review page).
+            if all(a.get("url") != routed for a in actions):
+                if to == Status.REWORK:
+                    label = TRANSITION_LABELS[Status.DONE]
+                actions.append({"to": to.value, "label": label, "url": routed, "primary": True})
+            continue
         if to == Status.IN_PROGRESS and task.status != Status.NOT_STARTED:
             label = RESUME_LABEL
         actions.append(
@@ -259,6 +268,11 @@ def task_transition(request, pk: int):
     form = TransitionForm(request.POST)
     to, note = request.POST.get("to", ""), request.POST.get("note", "")
     try:
+        if (task.status, to) in TRANSITIONS and extensions.routed_transition_url(task, to):
+            raise Conflict(
+                _("This step is taken on its own page (deliverables, criterion by criterion)."),
+                code="transition_not_allowed",
+            )
         version = form.data.get("version")
         if version and str(task.version) != str(version):
             raise Conflict(_("Someone else changed this task meanwhile; reload and try again."))
@@ -388,6 +402,8 @@ def _form_context(request, form, rows, *, task=None, loose=None) -> dict:
         "loose_errors": loose or [],
         "projects": Project.objects.filter(active=True).values_list("name", flat=True),
         "customers": Customer.objects.filter(active=True).values_list("name", flat=True),
+        # On the new-task form: what other apps offer (review: lessons of similar past tasks).
+        "form_panels": extensions.form_panels(request) if task is None else [],
     }
 
 

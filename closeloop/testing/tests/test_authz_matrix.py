@@ -142,7 +142,7 @@ def _letter(response) -> str:
         return "L"
     if status == 405:
         return "M"
-    if status in (400, 409, 422):
+    if status in (400, 409, 422, 428):
         return "V"
     return "A"
 

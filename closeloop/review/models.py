@@ -1,0 +1,248 @@
+"""Acceptance (结果验收) and what was learned (经验沉淀): submissions with their deliverables,
+the reviewer's check of each acceptance criterion, consent to change frozen criteria,
+retrospectives (任务复盘总结表) and each department's retrospective rules. Task rows stay the
+tasks app's: everything here is keyed by task."""
+
+from django.conf import settings
+from django.core.files.storage import storages
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+def deliverable_storage():
+    """The storage deliverables go to: `STORAGES["review"]` when configured (e.g. an
+    S3-compatible bucket through django-storages), else the default storage under
+    MEDIA_ROOT. A callable, so the setting is read at run time, not at import."""
+    return storages["review"] if "review" in settings.STORAGES else storages["default"]
+
+
+class Verdict(models.TextChoices):
+    PENDING = "pending", _("Awaiting review")
+    ACCEPTED = "accepted", _("Accepted")
+    REWORK = "rework", _("Sent back for rework")
+
+
+class Submission(models.Model):
+    """One attempt at acceptance (提交验收): numbered per task from 1; every round stays."""
+
+    task = models.ForeignKey("tasks.Task", on_delete=models.CASCADE, related_name="submissions")
+    attempt = models.PositiveSmallIntegerField(_("attempt"))
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(_("submitted at"))
+    key_results = models.TextField(_("key results"))
+    completed_on = models.DateField(_("completed on"))
+    # The owner confirmed submitting below 100 % or without a deliverable.
+    confirmed_incomplete = models.BooleanField(default=False)
+    progress_at_submit = models.PositiveSmallIntegerField(default=0)
+    verdict = models.CharField(_("verdict"), max_length=10, choices=Verdict.choices, default=Verdict.PENDING)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        ordering = ["task_id", "attempt"]
+        verbose_name = _("submission")
+        verbose_name_plural = _("submissions")
+        constraints = [
+            models.UniqueConstraint(fields=["task", "attempt"], name="submission_attempt_once"),
+            models.CheckConstraint(condition=Q(attempt__gte=1), name="submission_attempt_positive"),
+            models.CheckConstraint(
+                condition=Q(verdict__in=[v.value for v in Verdict]), name="submission_verdict_valid"
+            ),
+            # At most one attempt of a task waits for review.
+            models.UniqueConstraint(
+                fields=["task"], condition=Q(verdict="pending"), name="submission_one_pending"
+            ),
+            models.CheckConstraint(
+                condition=Q(verdict="pending") | Q(reviewed_at__isnull=False),
+                name="submission_reviewed_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} #{self.attempt}"
+
+
+class DeliverableKind(models.TextChoices):
+    FILE = "file", _("File")
+    LINK = "link", _("Link")
+
+
+class Deliverable(models.Model):
+    """A file (stored through Django's storage API, served only after an authorization
+    check) or a link handed in with a submission."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="deliverables")
+    kind = models.CharField(max_length=4, choices=DeliverableKind.choices)
+    file = models.FileField(
+        storage=deliverable_storage, upload_to="deliverables/%Y/%m/", blank=True, max_length=255
+    )
+    name = models.CharField(_("name"), max_length=255)
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    url = models.URLField(_("link"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["submission_id", "id"]
+        verbose_name = _("deliverable")
+        verbose_name_plural = _("deliverables")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="file") & ~Q(file="") & Q(url=""))
+                | (Q(kind="link") & Q(file="") & ~Q(url="")),
+                name="deliverable_file_xor_link",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CriterionCheck(models.Model):
+    """One criterion as it stood at submission (a snapshot: criteria are frozen from the first
+    submission on), and the reviewer's result for it. `passed` is null until reviewed; for a
+    measurable criterion it is what the comparator says of `measured`, never typed."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="checks")
+    criterion = models.ForeignKey(
+        "tasks.AcceptanceCriterion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    text = models.CharField(max_length=500)
+    metric = models.CharField(max_length=100, blank=True)
+    comparator = models.CharField(max_length=2, blank=True)
+    threshold = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    unit = models.CharField(max_length=20, blank=True)
+    passed = models.BooleanField(null=True, blank=True)
+    measured = models.DecimalField(
+        _("measured value"), max_digits=14, decimal_places=4, null=True, blank=True
+    )
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        ordering = ["submission_id", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(metric="") | Q(passed__isnull=True) | Q(measured__isnull=False),
+                name="check_measurable_has_value",
+            ),
+            models.CheckConstraint(
+                condition=~Q(passed=False) | ~Q(comment=""), name="check_failed_has_comment"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def is_measurable(self) -> bool:
+        return bool(self.metric)
+
+    @property
+    def measure_display(self) -> str:
+        if not self.metric:
+            return ""
+        threshold = f"{self.threshold.normalize():f}" if self.threshold is not None else ""
+        symbol = {">=": "≥", "<=": "≤"}.get(self.comparator, self.comparator)
+        return f"{self.metric} {symbol} {threshold}{self.unit}"
+
+    @property
+    def measured_display(self) -> str:
+        return f"{self.measured.normalize():f}{self.unit}" if self.measured is not None else ""
+
+
+class CriteriaConsent(models.Model):
+    """The reviewer's recorded consent to change criteria frozen by a submission; one change
+    of the criteria uses it up (`used_at`)."""
+
+    task = models.ForeignKey("tasks.Task", on_delete=models.CASCADE, related_name="criteria_consents")
+    given_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    given_at = models.DateTimeField()
+    note = models.TextField(_("reason"))
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-given_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task"], condition=Q(used_at__isnull=True), name="consent_one_open_per_task"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"consent {self.task_id}"
+
+
+class Retrospective(models.Model):
+    """任务复盘总结表: one per task, written after completion; the knowledge base is these."""
+
+    task = models.OneToOneField("tasks.Task", on_delete=models.CASCADE, related_name="retrospective")
+    # The task's department, copied when written: the knowledge base filters on the row itself,
+    # so SQLite can drive a search from the full-text index (through a join to tasks it probed
+    # the match list once per task of the department).
+    department = models.ForeignKey(
+        "orgs.Department", on_delete=models.CASCADE, related_name="retrospectives", db_index=False
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    what_worked = models.TextField(_("what worked"))
+    to_improve = models.TextField(_("what to improve"))
+    # ["跨部门", "资源"]; `tags_text` is ",跨部门,资源," so a tag filter is one indexed-free LIKE on a
+    # short column of rows already narrowed by visibility.
+    tags = models.JSONField(_("tags"), default=list, blank=True)
+    tags_text = models.CharField(max_length=500, blank=True, default="")
+    # Link to the meeting minutes (会议纪要); a plain link until the collaboration app has minutes.
+    minutes_link = models.CharField(_("minutes"), max_length=500, blank=True)
+    # Words plus CJK bigrams of the task's code, title, customer and project and of the lesson
+    # (see `tasks.search`); FTS5 on SQLite, a GIN tsvector index on PostgreSQL.
+    search_text = models.TextField(default="", blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("retrospective")
+        verbose_name_plural = _("retrospectives")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(what_worked="") | ~Q(to_improve=""), name="retrospective_not_empty"
+            ),
+        ]
+        indexes = [models.Index(fields=["department", "-created_at"], name="retro_dept_time")]
+
+    def __str__(self) -> str:
+        return f"retrospective of {self.task_id}"
+
+
+def default_required_types() -> list[str]:
+    return ["project"]
+
+
+class ReviewPolicy(models.Model):
+    """A department's retrospective rules: which task types need one, and after how many
+    working days a missing one is reminded. Defaults when no row is saved."""
+
+    department = models.OneToOneField(
+        "orgs.Department", on_delete=models.CASCADE, related_name="review_policy"
+    )
+    retro_required_types = models.JSONField(
+        _("task types that need a retrospective"), default=default_required_types, blank=True
+    )
+    retro_reminder_workdays = models.PositiveSmallIntegerField(
+        _("remind after this many working days"), default=3
+    )
+
+    class Meta:
+        verbose_name = _("department review policy")
+        verbose_name_plural = _("department review policies")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(retro_reminder_workdays__gte=1) & Q(retro_reminder_workdays__lte=60),
+                name="review_policy_reminder_1_60",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"review policy of {self.department_id}"

@@ -1,0 +1,251 @@
+"""Every read of acceptance and the knowledge base a person can see. Authorization is the
+query: submissions, files and retrospectives are reached only through tasks the person may
+see (`Task.objects.visible_to`); anything else is NotFound."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.utils.translation import gettext as _
+
+from closeloop.core.errors import NotFound
+from closeloop.review import search
+from closeloop.review.models import CriterionCheck, Deliverable, Retrospective, Submission, Verdict
+from closeloop.tasks.models import Task, subtree_q
+from closeloop.tasks.selectors import access_task, visibility
+from closeloop.tasks.states import Status
+
+
+def rounds(task: Task) -> list[Submission]:
+    """Every attempt of a task, oldest first, with its checks and deliverables (three queries)."""
+    return list(
+        Submission.objects.filter(task=task)
+        .select_related("submitted_by", "reviewed_by")
+        .prefetch_related(
+            Prefetch("checks", queryset=CriterionCheck.objects.order_by("position", "id")),
+            Prefetch("deliverables", queryset=Deliverable.objects.order_by("id")),
+        )
+        .order_by("attempt")
+    )
+
+
+def access_submission(user, pk) -> Submission:
+    """A submission of a task the user may see, or NotFound."""
+    try:
+        pk_int = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound(_("Submission not found.")) from None
+    sub = Submission.objects.filter(pk=pk_int).only("id", "task_id").first()
+    if sub is None:
+        raise NotFound(_("Submission not found."))
+    try:
+        access_task(user, sub.task_id)
+    except NotFound:
+        raise NotFound(_("Submission not found.")) from None
+    return Submission.objects.select_related("task", "task__department", "submitted_by", "reviewed_by").get(
+        pk=pk_int
+    )
+
+
+def access_deliverable(user, pk) -> Deliverable:
+    """A stored file of a submission of a task the user may see, or NotFound."""
+    try:
+        pk_int = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound(_("File not found.")) from None
+    d = Deliverable.objects.select_related("submission").filter(pk=pk_int, kind="file").first()
+    if d is None:
+        raise NotFound(_("File not found."))
+    try:
+        access_task(user, d.submission.task_id)
+    except NotFound:
+        raise NotFound(_("File not found.")) from None
+    return d
+
+
+def rework_banner(task: Task) -> Submission | None:
+    """The latest attempt when it was sent back and not yet resubmitted (the task is 返工)."""
+    if task.status != Status.REWORK:
+        return None
+    return (
+        Submission.objects.filter(task=task, verdict=Verdict.REWORK)
+        .prefetch_related(Prefetch("checks", queryset=CriterionCheck.objects.order_by("position")))
+        .select_related("reviewed_by")
+        .order_by("-attempt")
+        .first()
+    )
+
+
+def retrospective_of(user, task_id) -> Retrospective | None:
+    task = access_task(user, task_id)
+    return Retrospective.objects.select_related("author").filter(task=task).first()
+
+
+# -- knowledge base ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KnowledgeFilters:
+    q: str = ""
+    tag: str = ""
+    task_type: str = ""
+    customer: int | None = None
+    project: int | None = None
+    department: int | None = None
+
+
+def visible_task_q(user, prefix: str = "task__") -> Q:
+    """ "Its task is visible to `user`" on a row joined to its task: the same rule as
+    `Task.objects.visible_to` (`tasks.selectors.visibility`), on the joined columns. A
+    `task IN (visible tasks)` subquery beside the full-text match made SQLite scan tens of
+    thousands of rows per match."""
+    v = visibility(user)
+    q = Q(**{f"{prefix}department_id__in": v.departments}) | Q(**{f"{prefix}id__in": v.ids})
+    for path in v.subtrees:
+        q |= subtree_q(path, field=f"{prefix}path")
+    return q
+
+
+def visible_retrospectives(user) -> QuerySet[Retrospective]:
+    qs = Retrospective.objects.all()
+    if user.is_superuser:
+        return qs
+    v = visibility(user)
+    q = Q(department_id__in=v.departments) | Q(task_id__in=v.ids)
+    for path in v.subtrees:
+        q |= subtree_q(path, field="task__path")
+    return qs.filter(q)
+
+
+def knowledge(user, filters: KnowledgeFilters) -> QuerySet[Retrospective]:
+    """Every retrospective the reader may see, newest first, searched with the task-search
+    rule (every token: words and CJK bigrams; full-width input folded) and filtered. Two
+    queries for a page (rows and count), whatever the number of results."""
+    qs = visible_retrospectives(user)
+    cond = search.match(connection.vendor, filters.q)
+    if cond is not None:
+        qs = qs.filter(cond)
+    if filters.tag:
+        qs = qs.filter(tags_text__contains="," + search.normalise(filters.tag).strip().lstrip("#") + ",")
+    if filters.task_type:
+        qs = qs.filter(task__task_type=filters.task_type)
+    if filters.customer:
+        qs = qs.filter(task__customer_id=filters.customer)
+    if filters.project:
+        qs = qs.filter(task__project_id=filters.project)
+    if filters.department:
+        qs = qs.filter(department_id=filters.department)
+    return qs.select_related(
+        "task", "task__department", "task__customer", "task__project", "author"
+    ).order_by("-created_at", "-id")
+
+
+def similar_lessons(
+    user,
+    *,
+    title: str,
+    customer_id: int | None = None,
+    project_id: int | None = None,
+    task_type: str = "",
+    department_id: int | None = None,
+    limit: int = 3,
+) -> list[Retrospective]:
+    """Lessons of the most similar past tasks the person may see: title words and bigrams in
+    common (through the index, any token), the same customer, project, type or department.
+    Scores at most 60 candidates in Python; two queries."""
+    visible = visible_retrospectives(user)
+    cond = search.match_any(connection.vendor, title)
+    by_field = Q()
+    if customer_id:
+        by_field |= Q(task__customer_id=customer_id)
+    if project_id:
+        by_field |= Q(task__project_id=project_id)
+    if cond is None and not by_field:
+        return []
+    candidates = list(
+        visible.filter(cond if cond is not None else Q(pk__in=[]))
+        .select_related("task", "task__department", "task__customer", "task__project")
+        .order_by("-created_at")[:40]
+    )
+    if by_field:
+        seen = {c.pk for c in candidates}
+        candidates += [
+            c
+            for c in visible.filter(by_field)
+            .select_related("task", "task__department", "task__customer", "task__project")
+            .order_by("-created_at")[:20]
+            if c.pk not in seen
+        ]
+    wanted = set(search.task_search.tokens(search.normalise(title)))
+    scored = []
+    for r in candidates:
+        have = set(search.task_search.tokens(r.task.title)) | set(r.search_text.split())
+        title_overlap = len(wanted & set(search.task_search.tokens(r.task.title)))
+        score = 2 * title_overlap + len(wanted & have) * 0.5
+        if customer_id and r.task.customer_id == customer_id:
+            score += 4
+        if project_id and r.task.project_id == project_id:
+            score += 4
+        if task_type and r.task.task_type == task_type:
+            score += 1
+        if department_id and r.task.department_id == department_id:
+            score += 0.5
+        if score >= 2:
+            scored.append((score, r.created_at, r))
+    scored.sort(key=lambda x: (x[0], x[1]), reverse=True)
+    return [r for _s, _t, r in scored[:limit]]
+
+
+def tags_in_use(user, limit: int = 30) -> list[str]:
+    counts: dict[str, int] = defaultdict(int)
+    for tags in visible_retrospectives(user).order_by("-created_at").values_list("tags", flat=True)[:500]:
+        for t in tags or []:
+            counts[t] += 1
+    return [t for t, _n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:limit]]
+
+
+# -- quality figures (read by insights) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quality:
+    accepted: int
+    first_pass: int
+    attempts: int
+
+    @property
+    def first_pass_rate(self) -> float | None:
+        return self.first_pass / self.accepted if self.accepted else None
+
+    @property
+    def average_attempts(self) -> float | None:
+        return self.attempts / self.accepted if self.accepted else None
+
+
+def quality_by(user, *, group: str, since=None, until=None, department_ids=None) -> dict[int, Quality]:
+    """First-pass acceptance rate and average attempts of accepted tasks the person may see,
+    per owner (`group="owner"`) or per department (`group="department"`), keyed by id. A
+    task counts once, by its accepted attempt; `since`/`until` bound the acceptance time
+    (aware datetimes). One query."""
+    field = {"owner": "task__owner_id", "department": "task__department_id"}[group]
+    qs = Submission.objects.filter(verdict=Verdict.ACCEPTED)
+    if not user.is_superuser:
+        qs = qs.filter(visible_task_q(user))
+    if department_ids is not None:
+        qs = qs.filter(task__department_id__in=list(department_ids))
+    if since is not None:
+        qs = qs.filter(reviewed_at__gte=since)
+    if until is not None:
+        qs = qs.filter(reviewed_at__lt=until)
+    rows = (
+        qs.order_by()
+        .values(field)
+        .annotate(accepted=Count("id"), first_pass=Count("id", filter=Q(attempt=1)), attempts=Sum("attempt"))
+    )
+    return {
+        row[field]: Quality(
+            accepted=row["accepted"], first_pass=row["first_pass"], attempts=row["attempts"] or 0
+        )
+        for row in rows
+    }

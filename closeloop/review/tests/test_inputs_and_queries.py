@@ -1,0 +1,123 @@
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from closeloop.core.errors import ValidationFailed
+from closeloop.review.models import Retrospective, Submission
+from closeloop.review.services import CheckIn, retrospective_write, submission_create, submission_review
+from closeloop.review.tests.conftest import fresh
+from closeloop.tasks.services import task_transition, task_update
+from closeloop.testing.clients import english_client
+from closeloop.testing.factories import make_task
+
+
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        ({"key_results": "结果\x00"}, "key_results"),
+        ({"key_results": "长" * 5001}, "key_results"),
+        ({"key_results": "   "}, "key_results"),
+        ({"completed_on": dt.date(1899, 12, 31)}, "completed_on"),
+        ({"completed_on": dt.date(2101, 1, 1)}, "completed_on"),
+        ({"completed_on": dt.date.today() + dt.timedelta(days=30)}, "completed_on"),
+        ({"links": ["javascript:alert(1)"]}, "links.1"),
+        ({"links": ["https://x.example/" + "a" * 600]}, "links.1"),
+    ],
+)
+def test_bad_submissions_are_refused_naming_the_field(measurable, member, kwargs, field):
+    kwargs = {"key_results": "完成", "confirm": True, **kwargs}
+    with pytest.raises(ValidationFailed) as exc:
+        submission_create(actor=member, task=fresh(measurable), **kwargs)
+    assert field in exc.value.fields
+    assert not Submission.objects.exists() and fresh(measurable).status == "in_progress"
+
+
+@pytest.mark.parametrize("value", ["1e400", "NaN", "inf", "12345678901234", "９７x"])
+def test_a_measured_value_that_is_not_a_reasonable_number_is_refused(measurable, member, head, value):
+    sub = submission_create(actor=member, task=fresh(measurable), key_results="完成", confirm=True)
+    m, p = sub.checks.order_by("position")
+    with pytest.raises(ValidationFailed) as exc:
+        submission_review(
+            actor=head, submission=sub, checks=[CheckIn(m.pk, measured=value), CheckIn(p.pk, passed=True)]
+        )
+    assert "checks.1.measured" in exc.value.fields
+    assert fresh(measurable).status == "submitted"
+
+
+def test_full_width_measured_values_are_read(measurable, member, head):
+    sub = submission_create(actor=member, task=fresh(measurable), key_results="完成", confirm=True)
+    m, p = sub.checks.order_by("position")
+    done = submission_review(
+        actor=head, submission=sub, checks=[CheckIn(m.pk, measured="９７％"), CheckIn(p.pk, passed=True)]
+    )
+    assert done.verdict == "accepted"
+
+
+def test_the_api_refuses_bad_input_with_the_field(measurable, member):
+    c = english_client(member)
+    r = c.post(
+        f"/api/v1/tasks/{measurable.pk}/submissions", {"key_results": "完成", "completed_on": "2101-13-40"}
+    )
+    assert r.status_code == 422 and "completed_on" in str(r.json().get("fields"))
+    r = c.post(
+        f"/api/v1/tasks/{measurable.pk}/submissions",
+        {"key_results": "完成", "confirm": "true", "completed_on": "1800-01-01"},
+    )
+    assert r.status_code == 422 and "completed_on" in r.json()["fields"]
+    r = c.put(
+        f"/api/v1/tasks/{measurable.pk}/retrospective",
+        {"what_worked": "x", "extra": 1},
+        content_type="application/json",
+    )
+    assert r.status_code == 422
+    assert c.get("/api/v1/knowledge", {"limit": 0}).status_code == 422
+    assert c.get("/api/v1/knowledge", {"q": "x" * 500}).status_code == 422
+    assert not Submission.objects.exists()
+
+
+def _accepted(head, member, sales, n):
+    for i in range(n):
+        t = make_task(actor=head, department=sales, owner=member, title=f"月度销售报表{i}")
+        t = task_update(
+            actor=member, task=task_transition(actor=member, task=t, to="in_progress"), progress=100
+        )
+        sub = submission_create(actor=member, task=fresh(t), key_results="完成", confirm=True)
+        submission_review(
+            actor=head, submission=sub, checks=[CheckIn(c.pk, measured="99") for c in sub.checks.all()]
+        )
+        retrospective_write(
+            actor=member, task=fresh(t), what_worked="按时", to_improve="报表口径", tags=["报表", f"t{i}"]
+        )
+
+
+def _count(client, url, params=None) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url, params or {}).status_code == 200
+    return len(ctx)
+
+
+def test_the_knowledge_page_and_api_take_the_same_queries_for_3_or_12_lessons(head, member, sales):
+    c = english_client(head)
+    _accepted(head, member, sales, 3)
+    few = (_count(c, "/knowledge/", {"q": "报表"}), _count(c, "/api/v1/knowledge", {"q": "报表"}))
+    _accepted(head, member, sales, 9)
+    assert Retrospective.objects.count() == 12
+    many = (_count(c, "/knowledge/", {"q": "报表"}), _count(c, "/api/v1/knowledge", {"q": "报表"}))
+    assert few == many
+
+
+def test_the_task_page_takes_the_same_queries_for_one_or_three_rounds(measurable, member, head):
+    c = english_client(head)
+    sub = submission_create(actor=member, task=fresh(measurable), key_results="完成", confirm=True)
+    one = _count(c, f"/tasks/{measurable.pk}/")
+    for _ in range(2):
+        m, p = sub.checks.order_by("position")
+        submission_review(
+            actor=head,
+            submission=sub,
+            checks=[CheckIn(m.pk, measured="90", comment="不足"), CheckIn(p.pk, passed=True)],
+        )
+        sub = submission_create(actor=member, task=fresh(measurable), key_results="完成", confirm=True)
+    assert _count(c, f"/tasks/{measurable.pk}/") == one

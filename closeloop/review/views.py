@@ -1,0 +1,338 @@
+"""Review pages: submit for acceptance (phone first, with files), review criterion by
+criterion, download a deliverable (authorized, always as an attachment), the retrospective,
+the knowledge base and the lessons offered on the new-task form. Thin: selectors read,
+services write."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from closeloop.core.errors import DomainError, NotFound
+from closeloop.orgs.selectors import departments_for
+from closeloop.review import selectors, services
+from closeloop.review.models import CriterionCheck, Submission, Verdict
+from closeloop.tasks.models import AcceptanceCriterion, Customer, Project, TaskType
+from closeloop.tasks.selectors import access_task
+
+# Served as plain bytes: a browser must never render an uploaded page or drawing as ours.
+_NEVER_INLINE = {"text/html", "image/svg+xml", "text/markdown"}
+
+
+def _parse_date(raw: str) -> tuple[dt.date | None, bool]:
+    raw = (raw or "").strip()
+    if not raw:
+        return None, True
+    try:
+        return dt.date.fromisoformat(raw), True
+    except ValueError:
+        return None, False
+
+
+@login_required
+def submit(request, pk: int):
+    task = access_task(request.user, pk)
+    criteria = list(AcceptanceCriterion.objects.filter(task=task).order_by("position", "id"))
+    today = timezone.localdate().isoformat()
+    ctx = {
+        "task": task,
+        "criteria": criteria,
+        "error": None,
+        "posted": {"completed_on": today},
+        "need_confirm": False,
+    }
+    if not services.may_submit(request.user, task):
+        ctx["refused"] = _("Only the owner submits an in-progress or reworked task for acceptance.")
+        return render(request, "review/submit.html", ctx, status=403 if request.method == "POST" else 200)
+    if request.method == "POST":
+        posted = {
+            "key_results": request.POST.get("key_results", ""),
+            "completed_on": request.POST.get("completed_on", ""),
+            "links": [x for x in request.POST.getlist("links") if x.strip()],
+        }
+        ctx["posted"] = posted
+        completed_on, ok = _parse_date(posted["completed_on"])
+        try:
+            if not ok:
+                from closeloop.core.errors import ValidationFailed
+
+                raise ValidationFailed(
+                    _("The completion date is not a date (YYYY-MM-DD)."),
+                    fields={"completed_on": [_("Not a date.")]},
+                )
+            services.submission_create(
+                actor=request.user,
+                task=task,
+                key_results=posted["key_results"],
+                completed_on=completed_on,
+                links=posted["links"],
+                files=request.FILES.getlist("files"),
+                confirm=bool(request.POST.get("confirm")),
+            )
+        except DomainError as exc:
+            ctx["error"] = exc
+            ctx["need_confirm"] = exc.code == "confirm_required"
+            return render(request, "review/submit.html", ctx, status=exc.status)
+        messages.success(request, _("Submitted for acceptance; the reviewer has been notified."))
+        return redirect(task)
+    return render(request, "review/submit.html", ctx)
+
+
+def _review_context(request, task, submission, **extra) -> dict:
+    checks = list(CriterionCheck.objects.filter(submission=submission).order_by("position", "id"))
+    posted = extra.get("posted") or {}
+    errors = extra.pop("field_errors", {})
+    rows = [
+        {
+            "check": c,
+            "measured": posted.get(f"measured-{c.pk}", ""),
+            "passed": posted.get(f"passed-{c.pk}", ""),
+            "comment": posted.get(f"comment-{c.pk}", ""),
+            "errors": [
+                m for k, msgs in errors.items() if k.startswith(f"checks.{c.position}.") for m in msgs
+            ],
+        }
+        for c in checks
+    ]
+    return {
+        "rows": rows,
+        "task": task,
+        "submission": submission,
+        "deliverables": list(submission.deliverables.order_by("id")),
+        "checks": checks,
+        "rounds": [s for s in selectors.rounds(task) if s.pk != submission.pk],
+        "error": None,
+        "posted": {},
+        **extra,
+    }
+
+
+@login_required
+def task_review(request, pk: int):
+    """The pending attempt of a task, criterion by criterion."""
+    task = access_task(request.user, pk)
+    submission = Submission.objects.filter(task=task, verdict=Verdict.PENDING).first()
+    if submission is None:
+        messages.info(request, _("Nothing is waiting for acceptance on this task."))
+        return redirect(task)
+    if not services.may_review(request.user, task):
+        return render(
+            request,
+            "403.html",
+            {
+                "message": _(
+                    "Only the reviewer (the head, the deputy or the named reviewer, never the owner) accepts."
+                ),
+                "back_url": task.get_absolute_url(),
+            },
+            status=403,
+        )
+    if request.method == "POST":
+        checks = list(CriterionCheck.objects.filter(submission=submission))
+        items = []
+        posted: dict[str, str] = dict(request.POST.items())
+        for c in checks:
+            raw_pass = request.POST.get(f"passed-{c.pk}", "")
+            items.append(
+                services.CheckIn(
+                    check=c.pk,
+                    passed={"1": True, "0": False}.get(raw_pass),
+                    measured=request.POST.get(f"measured-{c.pk}"),
+                    comment=request.POST.get(f"comment-{c.pk}", ""),
+                )
+            )
+        try:
+            done = services.submission_review(
+                actor=request.user,
+                submission=submission,
+                checks=items,
+                verdict=request.POST.get("verdict") or None,
+                comment=request.POST.get("comment", ""),
+            )
+        except DomainError as exc:
+            ctx = _review_context(
+                request, task, submission, error=exc, posted=posted, field_errors=exc.fields
+            )
+            return render(request, "review/review.html", ctx, status=exc.status)
+        if done.verdict == Verdict.ACCEPTED:
+            messages.success(request, _("Accepted: the task is done."))
+        else:
+            messages.warning(request, _("Sent back for rework with your comments."))
+        return redirect(task)
+    return render(request, "review/review.html", _review_context(request, task, submission))
+
+
+@login_required
+def judge(request, pk: int):
+    """What the comparator says of a typed value (htmx, as the reviewer types)."""
+    check = CriterionCheck.objects.select_related("submission").filter(pk=pk).first()
+    if check is None or not check.metric:
+        raise Http404
+    access_task(request.user, check.submission.task_id)
+    try:
+        value = services.parse_measure(request.GET.get(f"measured-{pk}"))
+    except ValueError:
+        return render(request, "review/_judge.html", {"state": "bad"})
+    if value is None:
+        return render(request, "review/_judge.html", {"state": ""})
+    passed = services.compare(value, check.comparator, check.threshold)
+    return render(request, "review/_judge.html", {"state": "pass" if passed else "fail", "check": check})
+
+
+@login_required
+def download(request, pk: int):
+    """A deliverable file, after the same visibility check as its task; always a download."""
+    d = selectors.access_deliverable(request.user, pk)
+    try:
+        handle = d.file.open("rb")
+    except (FileNotFoundError, OSError):
+        raise NotFound(_("File not found.")) from None
+    content_type = "application/octet-stream" if d.content_type in _NEVER_INLINE else d.content_type
+    response = FileResponse(handle, as_attachment=True, filename=d.name, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+def criteria_consent(request, pk: int):
+    task = access_task(request.user, pk)
+    try:
+        services.criteria_change_consent(actor=request.user, task=task, note=request.POST.get("note", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(task)
+    messages.success(request, _("Recorded: the acceptance criteria may be changed once."))
+    return redirect(task)
+
+
+@login_required
+def retrospective(request, pk: int):
+    task = access_task(request.user, pk)
+    retro = selectors.retrospective_of(request.user, pk)
+    may_write = services.may_write_retrospective(request.user, task) and task.status == "done"
+    ctx = {"task": task, "retro": retro, "may_write": may_write, "error": None, "posted": {}}
+    if request.method == "POST":
+        if not may_write:
+            ctx["error"] = DomainError(
+                _(
+                    "Only the owner, the initiator, the head or the reviewer writes the retrospective of a done task."
+                )
+            )
+            return render(request, "review/retrospective.html", ctx, status=403)
+        posted = {k: request.POST.get(k, "") for k in ("what_worked", "to_improve", "tags", "minutes_link")}
+        ctx["posted"] = posted
+        try:
+            services.retrospective_write(actor=request.user, task=task, **posted)
+        except DomainError as exc:
+            ctx["error"] = exc
+            return render(request, "review/retrospective.html", ctx, status=exc.status)
+        messages.success(request, _("Retrospective saved and shared with the team."))
+        return redirect(task.get_absolute_url() + "#retrospective")
+    if retro is not None:
+        ctx["posted"] = {
+            "what_worked": retro.what_worked,
+            "to_improve": retro.to_improve,
+            "tags": "，".join(retro.tags),
+            "minutes_link": retro.minutes_link,
+        }
+    return render(request, "review/retrospective.html", ctx)
+
+
+def _int(raw) -> int | None:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        return None
+    return value if 0 < value < 2**31 else None
+
+
+@login_required
+def knowledge(request):
+    g = request.GET
+    filters = selectors.KnowledgeFilters(
+        q=g.get("q", "")[:200].replace("\x00", ""),
+        tag=g.get("tag", "")[:40].replace("\x00", ""),
+        task_type=g.get("type", "") if g.get("type", "") in TaskType.values else "",
+        customer=_int(g.get("customer")),
+        project=_int(g.get("project")),
+        department=_int(g.get("department")),
+    )
+    page = Paginator(selectors.knowledge(request.user, filters), 20).get_page(g.get("page"))
+    return render(
+        request,
+        "review/knowledge.html",
+        {
+            "page": page,
+            "filters": filters,
+            "tags": selectors.tags_in_use(request.user),
+            "types": TaskType.choices,
+            "customers": Customer.objects.filter(active=True).order_by("name")[:200],
+            "projects": Project.objects.filter(active=True).order_by("name")[:200],
+            "departments": departments_for(request.user).order_by("code"),
+        },
+    )
+
+
+@login_required
+def similar(request):
+    """The lessons of similar past tasks for the new-task form (htmx fragment)."""
+    g = request.GET
+    customer = (
+        Customer.objects.filter(name=(g.get("customer") or "").strip()).first() if g.get("customer") else None
+    )
+    project = (
+        Project.objects.filter(name=(g.get("project") or "").strip()).first() if g.get("project") else None
+    )
+    lessons = selectors.similar_lessons(
+        request.user,
+        title=(g.get("title") or "")[:200],
+        customer_id=customer.pk if customer else None,
+        project_id=project.pk if project else None,
+        task_type=g.get("task_type", ""),
+        department_id=_int(g.get("department")),
+    )
+    return render(request, "review/_similar.html", {"lessons": lessons})
+
+
+@login_required
+def department_rules(request, dept_id: int):
+    """A department's retrospective rules (head or deputy; others see them)."""
+    from closeloop.orgs.models import Department
+    from closeloop.orgs.selectors import leads
+
+    department = Department.objects.filter(
+        pk=dept_id, pk__in=departments_for(request.user).values("pk")
+    ).first()
+    if department is None:
+        raise Http404
+    policy = services.policy_for(department.pk)
+    ctx = {
+        "department": department,
+        "policy": policy,
+        "types": TaskType.choices,
+        "error": None,
+        "may_edit": leads(request.user, department.pk),
+    }
+    if request.method == "POST":
+        try:
+            services.review_policy_update(
+                actor=request.user,
+                department=department,
+                required_types=request.POST.getlist("required_types"),
+                reminder_workdays=request.POST.get("reminder_workdays"),
+            )
+        except DomainError as exc:
+            ctx["error"] = exc
+            return render(request, "review/rules.html", ctx, status=exc.status)
+        messages.success(request, _("Retrospective rules saved."))
+        return redirect("review:department_rules", dept_id=department.pk)
+    return render(request, "review/rules.html", ctx)
