@@ -1,18 +1,20 @@
-"""API of collaboration: a task's issues, one issue (resolve, withdraw), minutes and their
-action items. Thin: the same selectors and services as the web pages. Errors are the API's
+"""API of collaboration: a task's issues, one issue (resolve, withdraw), a task's
+communication plan, minutes and their action items. Thin: the same selectors and services as the web pages. Errors are the API's
 one shape (`closeloop.api`); an issue or minutes whose task the caller does not see is 404."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from pydantic import ConfigDict
 
 from closeloop.collab import selectors, services
-from closeloop.collab.models import ActionItem, Issue, Minutes
+from closeloop.collab.models import ActionItem, CommunicationPlan, Issue, Minutes
+from closeloop.collab.services.common import MAX_CONTACTS
 from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS
-from closeloop.core.errors import ValidationFailed
+from closeloop.core.errors import NotFound, ValidationFailed, raise_if_errors
 from closeloop.orgs.api import UserRef, user_ref
 from closeloop.orgs.models import Department, User
 from closeloop.tasks.selectors import access_task
@@ -68,6 +70,41 @@ class IssueOut(Schema):
     level: int
     next_escalation_at: datetime | None
     escalations: list[EscalationOut]
+
+
+class PlanContactIn(StrictIn):
+    department_id: int
+    contact_id: int = Field(description="The department's contact; must see the task.")
+
+
+class PlanIn(StrictIn):
+    cadence: str = Field(description="`daily` (working days), `weekly` (on `weekdays`) or `custom`.")
+    weekdays: list[int] = Field(default_factory=list, max_length=7, description="Monday=0 … Sunday=6.")
+    custom: str = Field("", description="The cadence in words, for `custom` (at most 200 characters).")
+    channel: str = Field(description="`document`, `phone`, `im` or `meeting`.")
+    channel_detail: str = Field("", description="A link or a place (at most 500 characters).")
+    sync_time: time = Field(time(9, 30), description="Local time of the sync, HH:MM.")
+    contacts: list[PlanContactIn] = Field(default_factory=list, max_length=MAX_CONTACTS)
+
+
+class PlanContactOut(Schema):
+    department_id: int
+    contact: UserRef
+
+
+class PlanOut(Schema):
+    task_id: int
+    cadence: str
+    weekdays: list[int]
+    custom: str
+    channel: str
+    channel_detail: str
+    sync_time: time
+    summary: str
+    next_sync_at: datetime | None
+    contacts: list[PlanContactOut]
+    updated_by: UserRef
+    updated_at: datetime
 
 
 class ActionItemIn(StrictIn):
@@ -256,6 +293,83 @@ def withdraw_issue(request: HttpRequest, issue_id: int, payload: WithdrawIn):
     issue = selectors.access_issue(user, issue_id)
     services.issue_withdraw(actor=user, issue=issue, reason=payload.reason)
     return _issue(selectors.access_issue(user, issue_id))
+
+
+def _plan(plan: CommunicationPlan, task) -> dict:
+    return {
+        "task_id": task.pk,
+        "cadence": plan.cadence,
+        "weekdays": plan.weekdays,
+        "custom": plan.custom,
+        "channel": plan.channel,
+        "channel_detail": plan.channel_detail,
+        "sync_time": plan.sync_time,
+        "summary": services.plan_summary(plan),
+        "next_sync_at": selectors.next_sync_for(plan, task, timezone.now()),
+        "contacts": [
+            {"department_id": c.department_id, "contact": user_ref(c.contact)} for c in plan.contact_list
+        ],
+        "updated_by": user_ref(plan.updated_by),
+        "updated_at": plan.updated_at,
+    }
+
+
+def _plan_of(user: User, task_id: int) -> dict:
+    task = access_task(user, task_id)
+    plan = selectors.task_plan(task)
+    if plan is None:
+        raise NotFound(_("This task has no communication plan yet."))
+    return _plan(plan, task)
+
+
+@router.get(
+    "/tasks/{task_id}/communication-plan",
+    response={200: PlanOut, **READ_ERRORS},
+    summary="A task's communication plan",
+)
+def get_plan(request: HttpRequest, task_id: int):
+    """The 沟通机制 of a task the caller sees: cadence, channel, sync time, one contact per
+    department, and the next sync. 404 when the task is not visible or has no plan yet."""
+    return _plan_of(request.auth, task_id)
+
+
+@router.put(
+    "/tasks/{task_id}/communication-plan",
+    response={200: PlanOut, **WRITE_ERRORS},
+    summary="Set a task's communication plan",
+)
+def put_plan(request: HttpRequest, task_id: int, payload: PlanIn):
+    """Replaces the plan, as the task page's form does: allowed to the owner, the initiator
+    and the department's head or deputy (403 otherwise). Each contact must see the task;
+    errors name `contacts.N` (1-based). The contacts are notified."""
+    user: User = request.auth
+    task = access_task(user, task_id)
+    depts = {d.pk: d for d in Department.objects.filter(pk__in=[c.department_id for c in payload.contacts])}
+    people = {
+        u.pk: u for u in User.objects.filter(pk__in=[c.contact_id for c in payload.contacts], is_active=True)
+    }
+    errors: dict[str, list[str]] = {}
+    contacts = []
+    for i, c in enumerate(payload.contacts, start=1):
+        if c.department_id not in depts:
+            errors[f"contacts.{i}"] = [_("No such department.")]
+        elif c.contact_id not in people:
+            errors[f"contacts.{i}"] = [_("No such person: %(ids)s.") % {"ids": c.contact_id}]
+        else:
+            contacts.append((depts[c.department_id], people[c.contact_id]))
+    raise_if_errors(errors)
+    services.plan_save(
+        actor=user,
+        task=task,
+        cadence=payload.cadence,
+        channel=payload.channel,
+        weekdays=payload.weekdays,
+        custom=payload.custom,
+        channel_detail=payload.channel_detail,
+        sync_time=payload.sync_time,
+        contacts=contacts,
+    )
+    return _plan_of(user, task_id)
 
 
 @router.get("/minutes", response={200: list[MinutesOut], **READ_ERRORS}, summary="Meeting minutes I may read")

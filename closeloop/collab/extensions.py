@@ -1,12 +1,15 @@
 """What collaboration adds to pages the tasks app owns, through `closeloop.tasks.extensions`:
 the 协作 panel on the task page (next sync, the issue log with its ladder, a quick-add form,
-minutes) and, on 我的工作, the open issues the person resolves or that escalated to them."""
+minutes); on 我的工作, the open issues the person resolves or that escalated to them; and,
+for a department's head on 工作量, each member's load in other departments."""
 
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from closeloop.collab import selectors
 from closeloop.collab.forms import IssueQuickForm
+from closeloop.orgs.selectors import leads
 from closeloop.tasks import extensions
 
 
@@ -36,6 +39,28 @@ def home_panel(request) -> str:
     return render_to_string("collab/_home.html", {"mine": mine}, request=request)
 
 
+def workload_columns(user, *, department, people) -> list[extensions.WorkloadColumn]:
+    """工作量's 外部门任务 / 外部门未解决问题 per member, for whoever leads `department` (its head
+    or deputy, or a head above; the same people who see it on 仪表盘); nothing for anyone
+    else. Five queries whatever the number of people (`selectors.cross_department_load`)."""
+    if not leads(user, department.pk):
+        return []
+    tasks, issues = selectors.cross_department_load([p.pk for p in people])
+    return [
+        extensions.WorkloadColumn(
+            label=_("Tasks elsewhere"),
+            values=dict(tasks),
+            hint=_("Open tasks they own or help on in departments they are not members of."),
+        ),
+        extensions.WorkloadColumn(
+            label=_("Open issues elsewhere"),
+            values=dict(issues),
+            hint=_("Open issues they resolve or are party to in departments they are not members of."),
+        ),
+    ]
+
+
 def register() -> None:
     extensions.register_task_panel(task_panel)
     extensions.register_home_panel(home_panel)
+    extensions.register_workload_columns(workload_columns)

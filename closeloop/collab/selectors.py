@@ -3,6 +3,7 @@ task (`tasks.selectors.access_task`, the tasks app's one rule); department minut
 department's members (and heads above), the attendees and the writer. Anything else is
 NotFound, never "exists but hidden"."""
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -213,11 +214,7 @@ class DepartmentCollab:
 def department_collab(departments: list, *, limit: int = DASHBOARD_ROWS) -> DepartmentCollab:
     """Seven queries whatever the number of issues and people. The caller passes the
     departments the viewer sees whole (a head's, from `insights.selectors`)."""
-    from collections import Counter, defaultdict
-
     from closeloop.orgs.models import Membership
-    from closeloop.tasks.models import TaskCollaborator
-    from closeloop.tasks.states import CLOSED_STATUSES
 
     dept_ids = [d.pk for d in departments]
     if not dept_ids:
@@ -233,41 +230,8 @@ def department_collab(departments: list, *, limit: int = DASHBOARD_ROWS) -> Depa
     )
     escalated_count = escalated_qs.count() if len(escalated) == limit else len(escalated)
 
-    memberships: dict[int, set[int]] = defaultdict(set)
     people = Membership.objects.filter(department_id__in=dept_ids).values("user_id")
-    for user_id, dept_id in Membership.objects.filter(user_id__in=people).values_list(
-        "user_id", "department_id"
-    ):
-        memberships[user_id].add(dept_id)
-    member_ids = list(memberships)
-    tasks: Counter = Counter()
-    open_task = ~Q(task__status__in=CLOSED_STATUSES)
-    for user_id, _task_id, dept_id in TaskCollaborator.objects.filter(
-        open_task, user_id__in=member_ids
-    ).values_list("user_id", "task_id", "task__department_id"):
-        if dept_id not in memberships[user_id]:
-            tasks[user_id] += 1
-    for user_id, dept_id in (
-        Task.objects.filter(owner_id__in=member_ids)
-        .exclude(status__in=CLOSED_STATUSES)
-        .exclude(department_id__in=dept_ids)
-        .values_list("owner_id", "department_id")
-    ):
-        if dept_id not in memberships[user_id]:
-            tasks[user_id] += 1
-    issues: Counter = Counter()
-    seen: set[tuple[int, int]] = set()
-    rows = list(
-        open_issues.filter(resolver_id__in=member_ids).values_list("resolver_id", "pk", "task__department_id")
-    ) + list(
-        Issue.party_users.through.objects.filter(
-            user_id__in=member_ids, issue__status=IssueStatus.OPEN
-        ).values_list("user_id", "issue_id", "issue__task__department_id")
-    )
-    for user_id, issue_id, dept_id in rows:
-        if dept_id not in memberships[user_id] and (user_id, issue_id) not in seen:
-            seen.add((user_id, issue_id))
-            issues[user_id] += 1
+    tasks, issues = cross_department_load(people)
     busy = set(tasks) | set(issues)
     names = {u.pk: u for u in User.objects.filter(pk__in=busy)}
     load = sorted(
@@ -277,3 +241,53 @@ def department_collab(departments: list, *, limit: int = DASHBOARD_ROWS) -> Depa
     return DepartmentCollab(
         open_count=open_count, escalated=escalated, escalated_count=escalated_count, load=load
     )
+
+
+def cross_department_load(people) -> tuple[Counter, Counter]:
+    """Per person, their load in departments they are not members of: (open tasks they own
+    or help on, open issues they resolve or are party to), two Counters keyed by user id
+    (people without any are absent). `people` is a list of user ids or a subquery of them.
+    Five queries whatever the number of people, tasks and issues; counts only, so nothing of
+    those departments' tasks is shown (the 仪表盘 and 工作量 rule of issue 12)."""
+    from closeloop.orgs.models import Membership
+    from closeloop.tasks.models import TaskCollaborator
+    from closeloop.tasks.states import CLOSED_STATUSES
+
+    memberships: dict[int, set[int]] = defaultdict(set)
+    for user_id, dept_id in Membership.objects.filter(user_id__in=people).values_list(
+        "user_id", "department_id"
+    ):
+        memberships[user_id].add(dept_id)
+    member_ids = list(memberships)
+    tasks: Counter = Counter()
+    if not member_ids:
+        return tasks, Counter()
+    open_task = ~Q(task__status__in=CLOSED_STATUSES)
+    for user_id, _task_id, dept_id in TaskCollaborator.objects.filter(
+        open_task, user_id__in=member_ids
+    ).values_list("user_id", "task_id", "task__department_id"):
+        if dept_id not in memberships[user_id]:
+            tasks[user_id] += 1
+    for user_id, dept_id in (
+        Task.objects.filter(owner_id__in=member_ids)
+        .exclude(status__in=CLOSED_STATUSES)
+        .values_list("owner_id", "department_id")
+    ):
+        if dept_id not in memberships[user_id]:
+            tasks[user_id] += 1
+    issues: Counter = Counter()
+    seen: set[tuple[int, int]] = set()
+    rows = list(
+        Issue.objects.filter(status=IssueStatus.OPEN, resolver_id__in=member_ids).values_list(
+            "resolver_id", "pk", "task__department_id"
+        )
+    ) + list(
+        Issue.party_users.through.objects.filter(
+            user_id__in=member_ids, issue__status=IssueStatus.OPEN
+        ).values_list("user_id", "issue_id", "issue__task__department_id")
+    )
+    for user_id, issue_id, dept_id in rows:
+        if dept_id not in memberships[user_id] and (user_id, issue_id) not in seen:
+            seen.add((user_id, issue_id))
+            issues[user_id] += 1
+    return tasks, issues

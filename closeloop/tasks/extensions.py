@@ -14,6 +14,10 @@ each app registers its callables in `AppConfig.ready()`, as jobs register with t
   of the task page with the status buttons (tracking: 更新进度, 发起延期预警 for the owner).
 - A *list action* is `fn(request) -> str` (rendered HTML), shown under the task list with
   its current filters (the sheets app's 导出 / 导入).
+- A *workload column* source is `fn(user, *, department, people) -> [WorkloadColumn]`:
+  extra per-person figures on 工作量 (planning's page), e.g. collab's load in other
+  departments. The source decides who may see them (return [] otherwise) and must read in
+  bulk: a constant number of queries whatever the number of people.
 - *Row flags* are a pair: `prepare(queryset) -> queryset` loads what the flags need with the
   list's own query (so lists stay constant-query), and `render(task, today) -> str`.
 """
@@ -202,3 +206,30 @@ def register_create_lessons(fn: CreateLessons) -> None:
 
 def create_lessons(user, task) -> list[dict]:
     return [lesson for fn in _create_lessons for lesson in fn(user, task)]
+
+
+@dataclass(frozen=True)
+class WorkloadColumn:
+    """One extra column of 工作量: its header, an optional hint (the header's title), and the
+    figure per person id (a person missing from `values` shows as none)."""
+
+    label: str
+    values: dict[int, int]
+    hint: str = ""
+
+
+WorkloadColumns = Callable[..., list[WorkloadColumn]]
+_workload_columns: list[WorkloadColumns] = []
+
+
+def register_workload_columns(fn: WorkloadColumns) -> None:
+    if fn not in _workload_columns:
+        _workload_columns.append(fn)
+
+
+def workload_columns(user, *, department, people: list) -> list[WorkloadColumn]:
+    """The extra columns every registered source offers `user` for `people` (User rows, the
+    members of `department` the page lists), in registration order."""
+    if not people:
+        return []
+    return [col for fn in _workload_columns for col in fn(user, department=department, people=people)]

@@ -14,8 +14,8 @@ from closeloop.orgs.selectors import leads
 from closeloop.orgs.widgets import PeopleSuggestions, PersonPicker
 from closeloop.planning.selectors import workload as workload_selectors
 from closeloop.planning.views.common import _department_choice, _int
+from closeloop.tasks import extensions, selectors, services
 from closeloop.tasks import handover as handover_services
-from closeloop.tasks import selectors, services
 from closeloop.tasks.forms import (
     HandoverForm,
 )
@@ -32,6 +32,12 @@ def workload(request):
     if current is None:
         return render(request, "tasks/workload.html", {"departments": departments, "current": None})
     data = workload_selectors.workload(request.user, department=current)
+    # Figures other apps add per person (collab: load in other departments, for heads).
+    extra_columns = extensions.workload_columns(
+        request.user, department=current, people=[p.person for p in data["people"]]
+    )
+    for p in data["people"]:
+        p.extra = [c.values.get(p.person.pk, 0) for c in extra_columns]
     person = None
     person_tasks = []
     pid = _int(request.GET.get("person"))
@@ -60,6 +66,7 @@ def workload(request):
             "person": person,
             "person_tasks": person_tasks,
             "may_lead": may_lead,
+            "extra_columns": extra_columns,
             "handover_form": handover_form,
         },
     )
