@@ -233,7 +233,7 @@ BLOCKS["tasks"] = [
     Row(
         "tasks:comment_add",
         "POST",
-        per_object("CCCCCNNL", "CCCNNNNL", "CNNNNNNL", "CCCCCCCL"),
+        per_object("CCCFFNNL", "CCCNNNNL", "CNNNNNNL", "CCCFFFFL"),
         kw=task,
         data={"body": "看一下"},
     ),
@@ -329,7 +329,7 @@ BLOCKS["tasks"] = [
     Row(
         "closeloop_tasks_api_plan_add_comment",
         "POST",
-        per_object("CCCCCNNL", "CCCNNNNL", "CNNNNNNL", "CCCCCCCL"),
+        per_object("CCCFFNNL", "CCCNNNNL", "CNNNNNNL", "CCCFFFFL"),
         kw=api_task,
         data={"body": "看一下"},
     ),
@@ -783,6 +783,20 @@ BLOCKS["collab"] = [
         per_object("CCCFFNNL", "CCCNNNNL", "CNNNNNNL", "CCCFFFFL"),
         kw=api_issue,
         data={"reason": "重复提出"},
+    ),
+    Row(
+        "closeloop_collab_api_get_plan",
+        "GET",
+        per_object("NNNNNNNL", "NNNNNNNL", "NNNNNNNL", "NNNNNNNL"),
+        kw=api_task,
+        note="no task of the world has a plan: 404 to all (collab's tests read one)",
+    ),
+    Row(
+        "closeloop_collab_api_put_plan",
+        "PUT",
+        per_object("CCCFFNNL", "CCCNNNNL", "CNNNNNNL", "CCCFFFFL"),
+        kw=api_task,
+        data={"cadence": "daily", "channel": "im"},
     ),
     Row("closeloop_collab_api_list_minutes", "GET", "AAAAAAAL"),
     Row(
