@@ -233,7 +233,7 @@ BLOCKS["tasks"] = [
     Row(
         "tasks:comment_add",
         "POST",
-        per_object("CCCFFNNL", "CCCNNNNL", "CNNNNNNL", "CCCFFFFL"),
+        per_object("CCCCCNNL", "CCCNNNNL", "CNNNNNNL", "CCCCCCCL"),
         kw=task,
         data={"body": "看一下"},
     ),
@@ -329,7 +329,7 @@ BLOCKS["tasks"] = [
     Row(
         "closeloop_tasks_api_plan_add_comment",
         "POST",
-        per_object("CCCFFNNL", "CCCNNNNL", "CNNNNNNL", "CCCFFFFL"),
+        per_object("CCCCCNNL", "CCCNNNNL", "CNNNNNNL", "CCCCCCCL"),
         kw=api_task,
         data={"body": "看一下"},
     ),
