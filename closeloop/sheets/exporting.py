@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import IO, Any
 
-from django.apps import apps
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -77,7 +76,6 @@ class SheetTemplate:
     columns: list[Column]
     rows: Callable[[Scope], Iterator[list[Any]]]
     filename: str = ""
-    needs: str = ""  # the app the data comes from: the template is unavailable without it
 
 
 REGISTRY: dict[str, SheetTemplate] = {}
@@ -90,19 +88,12 @@ def register(template: SheetTemplate) -> SheetTemplate:
 
 
 def template_for(key: str) -> SheetTemplate:
-    """The registered template; ValidationFailed naming the known keys, or saying which app
-    is still missing for collaboration / retrospective."""
+    """The registered template; ValidationFailed naming the known keys."""
     template = REGISTRY.get(key)
     if template is None:
         raise ValidationFailed(
             _("Unknown template '%(key)s'. Known: %(keys)s.") % {"key": key, "keys": ", ".join(REGISTRY)},
             fields={"template": [_("Unknown template.")]},
-        )
-    if template.needs and not apps.is_installed(f"closeloop.{template.needs}"):
-        raise ValidationFailed(
-            _("The %(title)s export needs the %(app)s app, which is not installed yet.")
-            % {"title": template.title, "app": template.needs},
-            fields={"template": [_("Not available yet.")]},
         )
     return template
 
@@ -348,7 +339,6 @@ register(
             Column("解决时间", 16, "date"),
         ],
         rows=collaboration_rows,
-        needs="collab",
     )
 )
 register(
@@ -365,7 +355,6 @@ register(
             Column("标签", 20),
         ],
         rows=retrospective_rows,
-        needs="review",
     )
 )
 
