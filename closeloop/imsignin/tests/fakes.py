@@ -8,14 +8,15 @@ signed in to the app)."""
 
 import itertools
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from closeloop.testing.http import LocalServer, send_json
 
 _codes = itertools.count(1)
 
 
-class FakePlatform:
+class FakePlatform(LocalServer):
     kind = ""
 
     def __init__(self):
@@ -68,32 +69,11 @@ class FakePlatform:
                     answer = (status, payload, {})
                 else:
                     answer = fake.route(self.command, parts.path, query, body, headers)
-                status, payload, extra = answer
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in extra.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, *answer)
 
             do_GET = do_POST = _do
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        return self.serve(Handler)
 
     def bounce(self, query: dict, code_param: str = "code"):
         """The authorize page: straight back to redirect_uri with a code and the state."""

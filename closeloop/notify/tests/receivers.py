@@ -1,11 +1,12 @@
 """Real local HTTP receivers standing in for the IM platforms and webhook consumers."""
 
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from closeloop.testing.http import LocalServer, send_json
 
 
 @dataclass
@@ -21,8 +22,15 @@ class Hit:
         return json.loads(self.body.decode("utf-8"))
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # parallel sends must not meet a full listen backlog
+
+    def handle_error(self, request, client_address):
+        pass  # a client that died mid-request (the crash tests kill it on purpose)
+
+
 @dataclass
-class Receiver:
+class Receiver(LocalServer):
     """`handler(hit) -> (status, body, headers)`; the default answers `{"errcode":0,"code":0}`.
     `script` holds answers used before the handler, one per request."""
 
@@ -30,6 +38,7 @@ class Receiver:
     hits: list = field(default_factory=list)
     script: list = field(default_factory=list)
     down: bool = False
+    server_class = _Server
 
     def start(self):
         receiver = self
@@ -60,38 +69,11 @@ class Receiver:
                 if answer == "hang":
                     time.sleep(3)
                     answer = (200, {"errcode": 0, "code": 0}, {})
-                status, payload, headers = answer
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, *answer)
 
             do_GET = do_POST = _do
 
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 256  # parallel sends must not meet a full listen backlog
-
-            def handle_error(self, request, client_address):
-                pass  # a client that died mid-request (the crash tests kill it on purpose)
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        return self.serve(Handler)
 
 
 def closed_port() -> int:
