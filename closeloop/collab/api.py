@@ -8,12 +8,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
-from pydantic import ConfigDict
 
 from closeloop.collab import selectors, services
 from closeloop.collab.models import ActionItem, CommunicationPlan, Issue, Minutes
 from closeloop.collab.services.common import MAX_CONTACTS
-from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS
+from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS, StrictIn
 from closeloop.core.errors import NotFound, ValidationFailed, raise_if_errors
 from closeloop.orgs.api import UserRef, user_ref
 from closeloop.orgs.models import Department, User
@@ -23,10 +22,6 @@ router = Router(tags=["collaboration"])
 
 MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(2100, 12, 31)
-
-
-class StrictIn(Schema):
-    model_config = ConfigDict(extra="forbid")
 
 
 class IssueIn(StrictIn):
@@ -72,27 +67,27 @@ class IssueOut(Schema):
     escalations: list[EscalationOut]
 
 
-class PlanContactIn(StrictIn):
+class CommunicationContactIn(StrictIn):
     department_id: int
     contact_id: int = Field(description="The department's contact; must see the task.")
 
 
-class PlanIn(StrictIn):
+class CommunicationPlanIn(StrictIn):
     cadence: str = Field(description="`daily` (working days), `weekly` (on `weekdays`) or `custom`.")
     weekdays: list[int] = Field(default_factory=list, max_length=7, description="Monday=0 … Sunday=6.")
     custom: str = Field("", description="The cadence in words, for `custom` (at most 200 characters).")
     channel: str = Field(description="`document`, `phone`, `im` or `meeting`.")
     channel_detail: str = Field("", description="A link or a place (at most 500 characters).")
     sync_time: time = Field(time(9, 30), description="Local time of the sync, HH:MM.")
-    contacts: list[PlanContactIn] = Field(default_factory=list, max_length=MAX_CONTACTS)
+    contacts: list[CommunicationContactIn] = Field(default_factory=list, max_length=MAX_CONTACTS)
 
 
-class PlanContactOut(Schema):
+class CommunicationContactOut(Schema):
     department_id: int
     contact: UserRef
 
 
-class PlanOut(Schema):
+class CommunicationPlanOut(Schema):
     task_id: int
     cadence: str
     weekdays: list[int]
@@ -102,7 +97,7 @@ class PlanOut(Schema):
     sync_time: time
     summary: str
     next_sync_at: datetime | None
-    contacts: list[PlanContactOut]
+    contacts: list[CommunicationContactOut]
     updated_by: UserRef
     updated_at: datetime
 
@@ -324,7 +319,7 @@ def _plan_of(user: User, task_id: int) -> dict:
 
 @router.get(
     "/tasks/{task_id}/communication-plan",
-    response={200: PlanOut, **READ_ERRORS},
+    response={200: CommunicationPlanOut, **READ_ERRORS},
     summary="A task's communication plan",
 )
 def get_plan(request: HttpRequest, task_id: int):
@@ -335,10 +330,10 @@ def get_plan(request: HttpRequest, task_id: int):
 
 @router.put(
     "/tasks/{task_id}/communication-plan",
-    response={200: PlanOut, **WRITE_ERRORS},
+    response={200: CommunicationPlanOut, **WRITE_ERRORS},
     summary="Set a task's communication plan",
 )
-def put_plan(request: HttpRequest, task_id: int, payload: PlanIn):
+def put_plan(request: HttpRequest, task_id: int, payload: CommunicationPlanIn):
     """Replaces the plan, as the task page's form does: allowed to the owner, the initiator
     and the department's head or deputy (403 otherwise). Each contact must see the task;
     errors name `contacts.N` (1-based). The contacts are notified."""

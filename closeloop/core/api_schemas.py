@@ -4,7 +4,7 @@ from datetime import date, time
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema
 
 from closeloop.core.dates import check_in_range
 
@@ -26,6 +26,13 @@ LocalTime = Annotated[
         }
     ),
 ]
+
+
+class StrictIn(Schema):
+    """The base of every request body: a misspelt field ("titel") is a 422 naming it, not
+    silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class ErrorOut(Schema):

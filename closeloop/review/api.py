@@ -8,9 +8,8 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
-from pydantic import ConfigDict
 
-from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS, PageMeta
+from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS, PageMeta, StrictIn
 from closeloop.orgs.api import UserRef, user_ref
 from closeloop.orgs.models import User
 from closeloop.review import selectors, services, views
@@ -19,10 +18,6 @@ from closeloop.tasks.models import Customer, Project
 from closeloop.tasks.selectors import access_task
 
 router = Router(tags=["review"])
-
-
-class StrictIn(Schema):
-    model_config = ConfigDict(extra="forbid")
 
 
 class DeliverableOut(Schema):

@@ -6,19 +6,14 @@ from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
-from pydantic import ConfigDict
 
-from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS, InRangeDate
+from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS, InRangeDate, StrictIn
 from closeloop.orgs.api import UserRef, user_ref
 from closeloop.orgs.models import User
 from closeloop.tracking import selectors, services
 from closeloop.tracking.models import DelayWarning, ProgressUpdate
 
 router = Router(tags=["tracking"])
-
-
-class StrictIn(Schema):
-    model_config = ConfigDict(extra="forbid")
 
 
 class UpdateIn(StrictIn):

@@ -8,9 +8,9 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
-from pydantic import AwareDatetime, ConfigDict
+from pydantic import AwareDatetime
 
-from closeloop.core.api_schemas import PageMeta
+from closeloop.core.api_schemas import PageMeta, StrictIn
 from closeloop.core.errors import Conflict, PreconditionRequired, ValidationFailed
 from closeloop.core.ids import MAX_ID, is_id
 from closeloop.orgs.api import DepartmentRef, UserRef, department_ref, user_ref
@@ -40,11 +40,6 @@ def _priority(value: PriorityIn | PriorityQuery | None) -> int | None:
 
 
 # -- shapes -------------------------------------------------------------------------------------
-
-
-class StrictIn(Schema):
-    # A misspelt field ("titel") is an error, not silently ignored.
-    model_config = ConfigDict(extra="forbid")
 
 
 class CriterionIn(StrictIn):

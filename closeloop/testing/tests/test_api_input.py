@@ -64,3 +64,31 @@ def test_working_hours_are_declared_as_the_local_time_that_is_sent(api_client, s
     items = api_client.get("/api/v1/departments").json()
     first = items[0] if isinstance(items, list) else items["items"][0]
     assert first["workday_start"] == "09:00:00"
+
+
+def _schema_classes(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _schema_classes(sub)
+
+
+def test_no_two_api_schemas_share_a_name():
+    """The spec's components are keyed by class name: a second `PlanOut` silently replaced the
+    first, and the subtasks answer was then checked against the communication plan's shape."""
+    from ninja import Schema
+
+    api.get_openapi_schema()  # imports every router
+    by_name: dict[str, set[str]] = {}
+    for cls in _schema_classes(Schema):
+        if cls.__module__.startswith("closeloop."):
+            by_name.setdefault(cls.__name__, set()).add(f"{cls.__module__}.{cls.__qualname__}")
+    shared = {name: sorted(where) for name, where in by_name.items() if len(where) > 1}
+    assert not shared, shared
+
+
+def test_the_subtasks_answer_is_described_by_its_own_schema():
+    spec = api.get_openapi_schema()
+    operation = spec["paths"]["/api/v1/tasks/{task_id}/subtasks"]["get"]
+    ref = operation["responses"][200]["content"]["application/json"]["schema"]["$ref"]
+    component = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert "subtasks" in component["properties"], component
