@@ -7,15 +7,13 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from closeloop.notify.tokens import with_token
 from closeloop.notify.transports import (
     Message,
     TokenError,
     TransportError,
-    check_http_status,
     clip_bytes,
-    http_call,
-    json_body,
-    post_json,
+    errcode,
 )
 
 TOKEN_ERRORS = {40014, 42001, 40001, 41001}
@@ -49,16 +47,12 @@ def budgets(channel, message):
 
 def fetch_token(channel) -> tuple[str, int]:
     query = urlencode({"appkey": channel.config.get("app_key", ""), "appsecret": channel.secret})
-    resp = http_call("GET", f"{base()}/gettoken?{query}", secrets=(channel.secret,))
-    check_http_status(resp)
-    data = json_body(resp)
-    if data.get("errcode") != 0 or not data.get("access_token"):
-        text = _("DingTalk token error %(code)s: %(msg)s") % {
-            "code": data.get("errcode"),
-            "msg": data.get("errmsg", ""),
-        }
-        raise TransportError(text, permanent=data.get("errcode") in (40089, 40001, 40014, 43003))
-    return data["access_token"], int(data.get("expires_in") or 7200)
+    return errcode.fetch_token(
+        f"{base()}/gettoken?{query}",
+        secret=channel.secret,
+        error=_("DingTalk token error %(code)s: %(msg)s"),
+        permanent={40089, 40001, 40014, 43003},
+    )
 
 
 def _check(data: dict) -> None:
@@ -100,30 +94,21 @@ def build(channel, message: Message) -> dict:
 
 
 def send(channel, message: Message) -> str:
-    from closeloop.notify.tokens import with_token
-
     if not message.recipient or not message.recipient.dingtalk_id:
         raise TransportError(_("The person has no DingTalk user id."), rejected=True)
     payload = build(channel, message)
     user = message.recipient.dingtalk_id
 
     def call(token: str) -> dict:
-        resp = post_json(
-            f"{base()}/topapi/message/corpconversation/asyncsend_v2?access_token={token}",
-            payload,
-            secrets=(token,),
+        data = errcode.post(
+            f"{base()}/topapi/message/corpconversation/asyncsend_v2?access_token={token}", payload, token
         )
-        check_http_status(resp, secrets=(token,))
-        data = json_body(resp)
         _check(data)
-        task_id = data.get("task_id")
-        resp = post_json(
+        result = errcode.post(
             f"{base()}/topapi/message/corpconversation/getsendresult?access_token={token}",
-            {"agent_id": payload["agent_id"], "task_id": task_id},
-            secrets=(token,),
+            {"agent_id": payload["agent_id"], "task_id": data.get("task_id")},
+            token,
         )
-        check_http_status(resp, secrets=(token,))
-        result = json_body(resp)
         _check(result)
         return result
 
@@ -145,25 +130,12 @@ def send(channel, message: Message) -> str:
 
 
 def lookup_ids(channel, mobiles: list[str]) -> dict[str, str]:
-    from closeloop.notify.tokens import with_token
-
-    found: dict[str, str] = {}
-    for mobile in mobiles:
-
-        def call(token: str, mobile=mobile) -> dict:
-            resp = post_json(
-                f"{base()}/topapi/v2/user/getbymobile?access_token={token}",
-                {"mobile": mobile},
-                secrets=(token,),
-            )
-            check_http_status(resp, secrets=(token,))
-            data = json_body(resp)
-            if data.get("errcode") in TOKEN_ERRORS:
-                raise TokenError(str(data.get("errmsg")))
-            return data
-
-        data = with_token(channel, lambda: fetch_token(channel), call)
-        userid = (data.get("result") or {}).get("userid")
-        if data.get("errcode") == 0 and userid:
-            found[mobile] = userid
-    return found
+    """{mobile: userid} for the mobiles DingTalk knows."""
+    return errcode.lookup_by_mobile(
+        channel,
+        mobiles,
+        fetch=lambda: fetch_token(channel),
+        url=f"{base()}/topapi/v2/user/getbymobile",
+        token_errors=TOKEN_ERRORS,
+        userid=lambda data: (data.get("result") or {}).get("userid"),
+    )

@@ -5,15 +5,13 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from closeloop.notify.tokens import with_token
 from closeloop.notify.transports import (
     Message,
     TokenError,
     TransportError,
-    check_http_status,
     clip_bytes,
-    http_call,
-    json_body,
-    post_json,
+    errcode,
 )
 
 TOKEN_ERRORS = {40014, 42001, 41001}
@@ -49,17 +47,12 @@ def budgets(channel, message):
 
 def fetch_token(channel) -> tuple[str, int]:
     query = urlencode({"corpid": channel.config.get("corp_id", ""), "corpsecret": channel.secret})
-    resp = http_call("GET", f"{base()}/cgi-bin/gettoken?{query}", secrets=(channel.secret,))
-    check_http_status(resp)
-    data = json_body(resp)
-    if data.get("errcode") != 0 or not data.get("access_token"):
-        text = _("WeCom token error %(code)s: %(msg)s") % {
-            "code": data.get("errcode"),
-            "msg": data.get("errmsg", ""),
-        }
-        permanent = data.get("errcode") in (40001, 40013, 40056, 60020, 40091)
-        raise TransportError(text, permanent=permanent)
-    return data["access_token"], int(data.get("expires_in") or 7200)
+    return errcode.fetch_token(
+        f"{base()}/cgi-bin/gettoken?{query}",
+        secret=channel.secret,
+        error=_("WeCom token error %(code)s: %(msg)s"),
+        permanent={40001, 40013, 40056, 60020, 40091},
+    )
 
 
 def _check(data: dict) -> None:
@@ -115,16 +108,12 @@ def build(channel, message: Message) -> dict:
 
 
 def send(channel, message: Message) -> str:
-    from closeloop.notify.tokens import with_token
-
     if not message.recipient or not message.recipient.wecom_id:
         raise TransportError(_("The person has no WeCom user id."), rejected=True)
     payload = build(channel, message)
 
     def call(token: str) -> dict:
-        resp = post_json(f"{base()}/cgi-bin/message/send?access_token={token}", payload, secrets=(token,))
-        check_http_status(resp, secrets=(token,))
-        data = json_body(resp)
+        data = errcode.post(f"{base()}/cgi-bin/message/send?access_token={token}", payload, token)
         _check(data)
         return data
 
@@ -141,22 +130,11 @@ def send(channel, message: Message) -> str:
 
 def lookup_ids(channel, mobiles: list[str]) -> dict[str, str]:
     """{mobile: userid} for the mobiles WeCom knows."""
-    from closeloop.notify.tokens import with_token
-
-    found: dict[str, str] = {}
-    for mobile in mobiles:
-
-        def call(token: str, mobile=mobile) -> dict:
-            resp = post_json(
-                f"{base()}/cgi-bin/user/getuserid?access_token={token}", {"mobile": mobile}, secrets=(token,)
-            )
-            check_http_status(resp, secrets=(token,))
-            data = json_body(resp)
-            if data.get("errcode") in TOKEN_ERRORS:
-                raise TokenError(str(data.get("errmsg")))
-            return data
-
-        data = with_token(channel, lambda: fetch_token(channel), call)
-        if data.get("errcode") == 0 and data.get("userid"):
-            found[mobile] = data["userid"]
-    return found
+    return errcode.lookup_by_mobile(
+        channel,
+        mobiles,
+        fetch=lambda: fetch_token(channel),
+        url=f"{base()}/cgi-bin/user/getuserid",
+        token_errors=TOKEN_ERRORS,
+        userid=lambda data: data.get("userid"),
+    )
