@@ -10,6 +10,7 @@ import os
 import pytest
 
 from closeloop.orgs.models import Membership
+from closeloop.testing.browser import browser  # noqa: F401 - the Chromium fixture, for every browser test
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

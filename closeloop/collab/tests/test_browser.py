@@ -7,7 +7,7 @@ import pytest
 from closeloop.collab.models import Issue
 from closeloop.orgs.models import Membership
 from closeloop.tasks.services import task_collaborator_add
-from closeloop.tasks.tests.test_browser import ARTIFACTS, PASSWORD, _no_horizontal_scroll, _shoot, browser  # noqa: F401
+from closeloop.testing.browser import ARTIFACTS, PASSWORD, no_horizontal_scroll, shoot
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
 PHONE = {"width": 390, "height": 844}
@@ -23,7 +23,7 @@ def _login(page, url, username):
     page.wait_for_url(url + "/")
 
 
-def test_it_raises_and_resolves_an_issue_at_phone_width(browser, live_server, transactional_db):  # noqa: F811
+def test_it_raises_and_resolves_an_issue_at_phone_width(browser, live_server, transactional_db):
     ARTIFACTS.mkdir(exist_ok=True)
     company = DepartmentFactory(code="HQ", name="总公司")
     mkt = DepartmentFactory(code="MKT", name="市场部", parent=company)
@@ -53,8 +53,8 @@ def test_it_raises_and_resolves_an_issue_at_phone_width(browser, live_server, tr
     page.fill("#collab textarea[name=problem]", "市场部提供的用户数据不完整")
     page.click("#collab button[type=submit]")  # tap 2
     page.wait_for_selector("#collab .issue-row:has-text('市场部提供的用户数据不完整')")
-    assert _no_horizontal_scroll(page)
-    _shoot(page, "collab-issue-raised-phone.png")
+    assert no_horizontal_scroll(page)
+    shoot(page, "collab-issue-raised-phone.png")
     issue = Issue.objects.get()
     assert issue.resolver == owner and issue.raised_by == product
     context.close()
@@ -66,12 +66,12 @@ def test_it_raises_and_resolves_an_issue_at_phone_width(browser, live_server, tr
     page.click("#my-issues a:has-text('市场部提供的用户数据不完整')")
     page.wait_for_url(f"**/issues/{issue.pk}/")
     page.fill("textarea[name=resolution]", "10月12日前补充数据")
-    assert _no_horizontal_scroll(page)
+    assert no_horizontal_scroll(page)
     page.click("button:has-text('标记为已解决')")
     page.wait_for_url(f"**/issues/{issue.pk}/")
     page.locator(".ladder__step--end").wait_for()
-    _shoot(page, "collab-issue-resolved-phone.png")
-    assert _no_horizontal_scroll(page)
+    shoot(page, "collab-issue-resolved-phone.png")
+    assert no_horizontal_scroll(page)
     issue.refresh_from_db()
     assert issue.status == "resolved" and issue.resolution == "10月12日前补充数据"
     context.close()

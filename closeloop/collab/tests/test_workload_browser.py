@@ -6,8 +6,7 @@ import pytest
 from closeloop.collab import services
 from closeloop.orgs.models import Membership
 from closeloop.tasks.services import task_collaborator_add
-from closeloop.tasks.tests.test_browser import ARTIFACTS, PASSWORD
-from closeloop.tasks.tests.test_browser import browser as browser  # noqa: F401 - a fixture, used by name
+from closeloop.testing.browser import ARTIFACTS, PASSWORD
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
 pytestmark = pytest.mark.browser

@@ -5,13 +5,13 @@ without 'unsafe-inline'."""
 import pytest
 
 from closeloop.orgs.models import Membership
-from closeloop.tasks.tests.test_browser import ARTIFACTS, PASSWORD, PHONE, browser  # noqa: F401
+from closeloop.testing.browser import ARTIFACTS, PASSWORD, PHONE
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member
 
 pytestmark = pytest.mark.browser
 
 
-def test_the_main_pages_run_under_the_csp_without_a_violation(browser, live_server, transactional_db):  # noqa: F811
+def test_the_main_pages_run_under_the_csp_without_a_violation(browser, live_server, transactional_db):
     ARTIFACTS.mkdir(exist_ok=True)
     company = DepartmentFactory(code="HQ", name="总公司")
     sales = DepartmentFactory(code="SALES", name="销售部", parent=company)
@@ -61,7 +61,7 @@ def test_the_main_pages_run_under_the_csp_without_a_violation(browser, live_serv
     assert violations == []
 
 
-def test_the_lockout_page_reads_well_on_a_phone(browser, live_server, transactional_db):  # noqa: F811
+def test_the_lockout_page_reads_well_on_a_phone(browser, live_server, transactional_db):
     """Issue 11, item 4, as a person sees it: after 10 failed logins, a clear page at 390 px."""
     ARTIFACTS.mkdir(exist_ok=True)
     UserFactory(username="li", name="李专员", password=PASSWORD)

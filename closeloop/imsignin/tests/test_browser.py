@@ -3,21 +3,15 @@ message to a task page: it goes through WeCom's (fake) OAuth and lands on the ta
 with no password form on the way. The fake authorize page redirects back with a code, as
 WeCom does for someone already in the app."""
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from closeloop.imsignin import services
 from closeloop.imsignin.models import Outcome, SignInEvent
 from closeloop.imsignin.tests.fakes import FakeWeCom
 from closeloop.orgs.models import Membership
+from closeloop.testing.browser import ARTIFACTS
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(settings.PROJECT_DIR) / "test-artifacts"
 PHONE = {"width": 390, "height": 844}
 WECOM_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -25,28 +19,6 @@ WECOM_UA = (
 )
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def browser():
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing and REQUIRE_BROWSER=1")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-        )
-        yield b
-        b.close()
-        # See tasks/tests/test_browser.py: close this context's connections for PostgreSQL.
-        from django.db import connections
-
-        connections.close_all()
 
 
 def test_a_wecom_message_link_opens_the_task_signed_in_at_phone_width(

@@ -11,14 +11,7 @@ from closeloop.orgs.models import Membership
 from closeloop.planning.services import decomposition as decomposition_services
 from closeloop.tasks.models import Task
 from closeloop.tasks.states import Status
-from closeloop.tasks.tests.test_browser import (
-    ARTIFACTS,
-    DESKTOP,
-    PASSWORD,
-    PHONE,
-    _no_horizontal_scroll,
-)
-from closeloop.tasks.tests.test_browser import browser as browser  # noqa: F401 - a fixture, used by name
+from closeloop.testing.browser import ARTIFACTS, DESKTOP, PASSWORD, PHONE, no_horizontal_scroll
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
 pytestmark = pytest.mark.browser
@@ -99,7 +92,7 @@ def test_a_refused_drag_snaps_back_with_the_reason(browser, live_server, transac
     # On a phone: the "move to" menu, same rules. The head may not submit the member's task.
     context, page = _login(browser, live_server, "sales_head", PHONE)
     page.goto(live_server.url + "/board/")
-    assert _no_horizontal_scroll(page)
+    assert no_horizontal_scroll(page)
     sub = Task.objects.get(parent=task, title="用户画像分析")
     page.locator(f"#card-{sub.pk} .board-card__move summary").click()
     page.screenshot(path=str(ARTIFACTS / "board-move-menu-phone.png"), full_page=True)
@@ -115,6 +108,6 @@ def test_a_refused_drag_snaps_back_with_the_reason(browser, live_server, transac
         (f"/tasks/{task.pk}/", "task-plan"),
     ):
         page.goto(live_server.url + path)
-        assert _no_horizontal_scroll(page), path
+        assert no_horizontal_scroll(page), path
         page.screenshot(path=str(ARTIFACTS / f"{name}-phone.png"), full_page=True)
     context.close()

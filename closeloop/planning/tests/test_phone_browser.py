@@ -11,8 +11,7 @@ from django.utils import timezone
 from closeloop.orgs.models import Membership
 from closeloop.planning.services import decomposition as decomposition_services
 from closeloop.planning.tests.test_browser import _login
-from closeloop.tasks.tests.test_browser import ARTIFACTS, PASSWORD, PHONE
-from closeloop.tasks.tests.test_browser import browser as browser  # noqa: F401 - a fixture, used by name
+from closeloop.testing.browser import ARTIFACTS, PASSWORD, PHONE
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
 pytestmark = pytest.mark.browser

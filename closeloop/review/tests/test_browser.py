@@ -7,7 +7,7 @@ from closeloop.orgs.models import Membership
 from closeloop.review.models import Submission
 from closeloop.tasks.models import Task
 from closeloop.tasks.services import CriterionIn, task_transition, task_update
-from closeloop.tasks.tests.test_browser import ARTIFACTS, PASSWORD, browser  # noqa: F401
+from closeloop.testing.browser import ARTIFACTS, PASSWORD
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
 pytestmark = pytest.mark.browser
@@ -23,7 +23,7 @@ def _login(page, base, username):
 
 
 def test_it_submits_with_a_file_and_the_head_accepts_criterion_by_criterion(
-    browser,  # noqa: F811
+    browser,
     live_server,
     transactional_db,
     tmp_path,

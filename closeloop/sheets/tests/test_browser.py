@@ -1,42 +1,17 @@
 """A real Chromium at phone width: a head uploads the department's sheet, reads the preview,
 confirms, and finds the tasks in the list. Screenshots go to test-artifacts/."""
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from closeloop.orgs.models import Membership
 from closeloop.sheets.tests.conftest import HEADER, write_xlsx
 from closeloop.tasks.models import Task
+from closeloop.testing.browser import ARTIFACTS, PASSWORD
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(settings.PROJECT_DIR) / "test-artifacts"
 PHONE = {"width": 390, "height": 844}
-PASSWORD = "closeloop-demo"
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def browser():
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing and REQUIRE_BROWSER=1")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
-        from django.db import connections
-
-        connections.close_all()
 
 
 def test_a_head_uploads_previews_and_confirms_a_sheet_on_a_phone(

@@ -2,63 +2,15 @@
 find it in the list, open it; screenshots at phone and desktop width go to test-artifacts/."""
 
 import datetime as dt
-import os
-import shutil
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from closeloop.orgs.models import Membership
+from closeloop.testing.browser import ARTIFACTS, DESKTOP, PASSWORD, PHONE, no_horizontal_scroll, shoot
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(settings.PROJECT_DIR) / "test-artifacts"
-PHONE = {"width": 375, "height": 812}
-DESKTOP = {"width": 1440, "height": 900}
-PASSWORD = "closeloop-demo"
-
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def browser():
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing and REQUIRE_BROWSER=1")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield b
-        b.close()
-        # Inside sync_playwright the test's database connections live in another context
-        # than pytest-django's teardown sees: close them here, or PostgreSQL refuses to drop
-        # the test database ("accessed by other users").
-        from django.db import connections
-
-        connections.close_all()
-
-
-def _no_horizontal_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
-def _shoot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 def test_it_creates_finds_and_opens_a_task_in_a_real_browser(browser, live_server, transactional_db):
@@ -76,13 +28,13 @@ def test_it_creates_finds_and_opens_a_task_in_a_real_browser(browser, live_serve
     page = context.new_page()
     page.goto(live_server.url + "/")
     assert "/login/" in page.url
-    _shoot(page, "login-desktop.png")
+    shoot(page, "login-desktop.png")
     page.fill("input[name=username]", "sales_manager")
     page.fill("input[name=password]", PASSWORD)
     page.check("input[name=remember_me]")
     page.click("button[type=submit]:not(.visually-hidden)")
     page.wait_for_url(live_server.url + "/")
-    _shoot(page, "my-work-empty-desktop.png")
+    shoot(page, "my-work-empty-desktop.png")
 
     # Create a task with two acceptance criteria through the form.
     page.goto(live_server.url + "/tasks/new/")
@@ -98,7 +50,7 @@ def test_it_creates_finds_and_opens_a_task_in_a_real_browser(browser, live_serve
     page.wait_for_selector("#id_due_date_error")
     assert page.input_value("input[name=title]") == "月度销售报表（浏览器）"
     page.set_viewport_size(PHONE)
-    _shoot(page, "task-form-errors-phone.png")
+    shoot(page, "task-form-errors-phone.png")
     page.set_viewport_size(DESKTOP)
     page.fill("input[name=start_date]", "")
     due = (timezone.localdate() + dt.timedelta(days=3)).isoformat()
@@ -122,10 +74,10 @@ def test_it_creates_finds_and_opens_a_task_in_a_real_browser(browser, live_serve
     page.locator("input[name=c_text]").nth(3).wait_for()  # (wait_for_function would need eval: CSP)
     assert page.input_value("input[name=title]") == "月度销售报表（浏览器）"
     page.set_viewport_size(PHONE)
-    assert _no_horizontal_scroll(page)
-    _shoot(page, "task-form-phone.png")
+    assert no_horizontal_scroll(page)
+    shoot(page, "task-form-phone.png")
     page.set_viewport_size(DESKTOP)
-    _shoot(page, "task-form-desktop.png")
+    shoot(page, "task-form-desktop.png")
     page.click(".form-actions button[type=submit]")
     page.wait_for_url("**/tasks/*/")
     assert page.locator("h1").inner_text() == "月度销售报表（浏览器）"
@@ -137,10 +89,10 @@ def test_it_creates_finds_and_opens_a_task_in_a_real_browser(browser, live_serve
     page.wait_for_url("**/tasks/?*q=*")
     link = page.locator("#task-table a", has_text="月度销售报表（浏览器）")
     link.wait_for()
-    _shoot(page, "task-list-desktop.png")
+    shoot(page, "task-list-desktop.png")
     page.set_viewport_size(PHONE)
-    assert _no_horizontal_scroll(page)
-    _shoot(page, "task-list-phone.png")
+    assert no_horizontal_scroll(page)
+    shoot(page, "task-list-phone.png")
     link.click()
     page.wait_for_url("**/tasks/*/")
     assert "SALES-T001" in page.content()
@@ -155,19 +107,19 @@ def test_it_creates_finds_and_opens_a_task_in_a_real_browser(browser, live_serve
     page.wait_for_selector(".badge.status--blocked")
     assert "等待技术部提供数据接口" in page.locator("#activity").inner_text()
 
-    _shoot(page, "task-detail-phone.png")
-    assert _no_horizontal_scroll(page)
+    shoot(page, "task-detail-phone.png")
+    assert no_horizontal_scroll(page)
     page.set_viewport_size(DESKTOP)
-    _shoot(page, "task-detail-desktop.png")
+    shoot(page, "task-detail-desktop.png")
 
     # The phone menu opens without JavaScript trickery and names every view.
     page.set_viewport_size(PHONE)
     page.click(".nav-mobile summary")
     assert page.locator(".nav-mobile a").count() == 9
-    _shoot(page, "nav-menu-phone.png")
+    shoot(page, "nav-menu-phone.png")
     page.goto(live_server.url + "/")
-    assert _no_horizontal_scroll(page)
-    _shoot(page, "my-work-phone.png")
+    assert no_horizontal_scroll(page)
+    shoot(page, "my-work-phone.png")
     page.set_viewport_size(DESKTOP)
-    _shoot(page, "my-work-desktop.png")
+    shoot(page, "my-work-desktop.png")
     context.close()

@@ -7,8 +7,7 @@ import pytest
 
 from closeloop.orgs.models import Membership
 from closeloop.tasks.models import Task
-from closeloop.tasks.tests.test_browser import ARTIFACTS, PASSWORD, _no_horizontal_scroll
-from closeloop.tasks.tests.test_browser import browser as browser  # noqa: F401 - a fixture, used by name
+from closeloop.testing.browser import ARTIFACTS, PASSWORD, no_horizontal_scroll
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, add_people, make_task
 
 pytestmark = pytest.mark.browser
@@ -55,7 +54,7 @@ def test_the_head_reassigns_to_a_person_found_by_typing_part_of_the_name(
     search.press("Enter")
     assert page.evaluate("document.activeElement.id") == "reassign_owner"
     assert page.url.endswith(f"/tasks/{task.pk}/")
-    assert _no_horizontal_scroll(page)
+    assert no_horizontal_scroll(page)
     page.locator("#people").screenshot(path=str(ARTIFACTS / "picker-search-phone.png"))
     page.select_option("#reassign_owner", str(zhang.pk))
     page.fill("#reassign_reason", "跨部门支援")
@@ -70,7 +69,7 @@ def test_the_head_reassigns_to_a_person_found_by_typing_part_of_the_name(
     page.goto(live_server.url + "/tasks/")
     page.locator("#id_owner_q").press_sequentially("张三", delay=50)
     page.wait_for_selector(f'#id_owner option[value="{zhang.pk}"]', state="attached")
-    assert _no_horizontal_scroll(page)
+    assert no_horizontal_scroll(page)
     page.select_option("#id_owner", str(zhang.pk))
     page.wait_for_url(f"**/tasks/?*owner={zhang.pk}*")
     page.locator("#task-table").get_by_text("李专员的任务").wait_for(state="detached")
