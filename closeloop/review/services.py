@@ -114,16 +114,6 @@ def _has_children(task: Task) -> bool:
     return task.next_child_number > 1 and Task.objects.filter(parent_id=task.pk).exists()
 
 
-def _reviewers(task: Task) -> list[User]:
-    if task.reviewer_id:
-        return [task.reviewer]
-    dept = task.department
-    if task.owner_id == dept.head_id:
-        parent = dept.parent
-        return [parent.head] if parent is not None and parent.head_id else []
-    return [u for u in (dept.head, dept.deputy) if u is not None and u.pk != task.owner_id]
-
-
 def submission_create(
     *,
     actor: User,

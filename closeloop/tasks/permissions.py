@@ -46,6 +46,31 @@ def can_review(user, task) -> bool:
     return not (task.owner_id == dept.head_id and user.pk == dept.deputy_id and not user.is_superuser)
 
 
+def acceptors(task) -> list:
+    """Who is told that `task` waits for acceptance: the people who can actually accept it
+    (`can_review`), nearest first (DESIGN.md "Who may do what": nobody accepts their own
+    task; a deputy's goes to the head, a head's to the superior, the head of the parent
+    department). The named reviewer if there is one; otherwise the department's head and
+    deputy without the owner, and without the deputy when the owner is the head; when that
+    leaves nobody, the head of the nearest department above (its deputy if it has no head),
+    who leads this one from above. Returns a list of User rows (possibly empty: a head of a
+    top-level department has no superior — an administrator accepts). Reads `task.reviewer`,
+    `task.department` and the department's ancestors (one query per level climbed)."""
+    if task.reviewer_id and task.reviewer_id != task.owner_id:
+        return [task.reviewer]
+    dept = task.department
+    excluded = {task.owner_id}
+    if task.owner_id == dept.head_id and dept.deputy_id:
+        excluded.add(dept.deputy_id)
+    found = [u for u in (dept.head, dept.deputy) if u is not None and u.pk not in excluded]
+    seen = {dept.pk}
+    while not found and dept.parent_id and dept.parent_id not in seen:
+        dept = dept.parent
+        seen.add(dept.pk)
+        found = [u for u in (dept.head or dept.deputy,) if u is not None and u.pk not in excluded]
+    return found
+
+
 def plays(user, actor: Actor, task) -> bool:
     if actor == Actor.OWNER:
         return user.pk == task.owner_id

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -126,7 +126,12 @@ def my_work(user, *, today: date | None = None, per_group: int = MY_WORK_GROUP_R
     led = led_department_ids(user)
     if led:
         review_q |= Q(department_id__in=led, reviewer__isnull=True)
-    review = Task.objects.filter(review_q, status=Status.SUBMITTED).exclude(owner=user)
+    # Not the head's own tasks for the head's deputy: they go to the superior (can_review).
+    review = (
+        Task.objects.filter(review_q, status=Status.SUBMITTED)
+        .exclude(owner=user)
+        .exclude(department__deputy=user, owner_id=F("department__head_id"), reviewer__isnull=True)
+    )
     out.counts["to_review"] = review.count()
     out.to_review = list(
         extensions.prepare_rows(review.select_related("department", "owner", "project", "customer")).order_by(

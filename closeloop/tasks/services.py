@@ -76,13 +76,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _reviewers(task: Task) -> list[User]:
-    if task.reviewer_id:
-        return [task.reviewer]
-    dept = task.department
-    return [u for u in (dept.head, dept.deputy) if u is not None]
-
-
 LONG_TEXT_FIELDS = ("goal", "expected_outcome", "value", "notes")
 
 
@@ -808,7 +801,9 @@ def _notify_transition(*, actor: User, task: Task, target: Status, note: str) ->
     data = task_message(task, actor, note=note)
     link = task.get_absolute_url()
     if target == Status.SUBMITTED:
-        notify(recipients=_reviewers(task), kind="task.submitted", data=data, link=link, actor=actor)
+        notify(
+            recipients=permissions.acceptors(task), kind="task.submitted", data=data, link=link, actor=actor
+        )
     elif target == Status.DONE:
         notify(recipients=[task.owner], kind="task.accepted", data=data, link=link, actor=actor)
     elif target == Status.REWORK:

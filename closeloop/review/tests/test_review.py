@@ -6,6 +6,8 @@ from closeloop.notify.models import Notification
 from closeloop.review.models import Deliverable, Submission, Verdict
 from closeloop.review.services import CheckIn, submission_create, submission_review
 from closeloop.review.tests.conftest import fresh
+from closeloop.tasks.permissions import can_review
+from closeloop.tasks.selectors import my_work
 from closeloop.tasks.services import CriterionIn, task_transition, task_update
 from closeloop.testing.clients import english_client
 from closeloop.testing.factories import UserFactory, add_member, make_task
@@ -134,6 +136,62 @@ def test_the_owner_cannot_accept_and_only_the_allowed_reviewer_may(measurable, m
             actor=deputy, submission=sub2, checks=[CheckIn(c.pk, measured="99") for c in checks_of(sub2)]
         )
     assert fresh(own).status == "submitted"
+
+
+def _submitted_to(task) -> set[str]:
+    return set(
+        Notification.objects.filter(kind="task.submitted", data__task=task.pk).values_list(
+            "recipient__username", flat=True
+        )
+    )
+
+
+def test_a_submission_notifies_only_people_who_can_accept_it(head, member, sales, company):
+    """DESIGN.md: nobody accepts their own task; a deputy's goes to the head, a head's to the
+    superior (head of the parent department) — never to the head's own deputy."""
+    deputy = UserFactory(username="sales_deputy")
+    add_member(deputy, sales, "manager")
+    sales.deputy = deputy
+    sales.save(update_fields=["deputy"])
+    boss = UserFactory(username="ceo")
+    add_member(boss, company, "manager")
+    company.head = boss
+    company.save(update_fields=["head"])
+
+    def submitted(owner, **kw):
+        t = make_task(actor=head, department=sales, owner=owner, title="部门年度计划", **kw)
+        t = task_update(
+            actor=owner, task=task_transition(actor=owner, task=t, to="in_progress"), progress=100
+        )
+        submission_create(actor=owner, task=fresh(t), key_results="完成", confirm=True)
+        return fresh(t)
+
+    own = submitted(head)
+    assert _submitted_to(own) == {"ceo"}
+    assert can_review(boss, own) and not can_review(deputy, own)
+    # The deputy's 我的工作 does not offer it for review either; the superior's does.
+    assert own.pk not in [t.pk for t in my_work(deputy).to_review]
+    assert own.pk in [t.pk for t in my_work(boss).to_review]
+    # After rework, the resubmission goes to the same person.
+    sub = Submission.objects.get(task=own)
+    submission_review(
+        actor=boss,
+        submission=sub,
+        checks=[CheckIn(c.pk, measured="90", comment="偏低") for c in checks_of(sub)],
+    )
+    submission_create(actor=head, task=fresh(own), key_results="已补充", confirm=True)
+    assert Notification.objects.filter(kind="task.submitted", data__task=own.pk, recipient=boss).count() == 2
+    assert _submitted_to(own) == {"ceo"}
+
+    assert _submitted_to(submitted(deputy)) == {"sales_head"}
+    assert _submitted_to(submitted(member)) == {"sales_head", "sales_deputy"}
+    named = UserFactory(username="named_reviewer")
+    add_member(named, sales, "supervisor")
+    assert _submitted_to(submitted(member, reviewer=named)) == {"named_reviewer"}
+    # A department whose head owns the task and has no superior: nobody below an administrator.
+    company.head = None
+    company.save(update_fields=["head"])
+    assert _submitted_to(submitted(head)) == set()
 
 
 def test_a_leaf_below_100_or_without_deliverable_asks_for_confirmation(head, member, sales):
