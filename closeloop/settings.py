@@ -179,9 +179,38 @@ STORAGES = {
 }
 MEDIA_ROOT = env_str("MEDIA_ROOT", str(VAR_DIR / "media"))
 # Deliverables (review): stored through STORAGES["review"] when set, else "default" (the local
-# folder MEDIA_ROOT). An S3-compatible bucket: install django-storages[s3] and set
-# STORAGES["review"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {...}}.
-# Files are never served from MEDIA_URL: only through review's authorized download view.
+# folder MEDIA_ROOT). MEDIA_STORAGE=s3 puts them in an S3-compatible bucket (AWS S3, MinIO,
+# Ceph RGW, Aliyun OSS / Tencent COS in S3 mode) through django-storages' S3Storage; the
+# bucket stays private: files are never served from MEDIA_URL or a bucket URL, only streamed
+# through review's authorized download view. `closeloop check --deploy` tries the bucket.
+MEDIA_STORAGE = env_str("MEDIA_STORAGE", "local").strip().lower() or "local"
+if MEDIA_STORAGE == "s3":
+    if not env_str("AWS_STORAGE_BUCKET_NAME", "").strip():
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME (the bucket's name).")
+    STORAGES["review"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME").strip(),
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,  # e.g. http://minio:9000
+            "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
+            # Empty keys: boto3's own chain (instance role, ~/.aws) supplies them.
+            "access_key": env_str("AWS_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY", "") or None,
+            "location": env_str("AWS_LOCATION", "closeloop").strip("/"),
+            "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE", "") or None,  # "path" for MinIO
+            "signature_version": "s3v4",
+            "default_acl": None,  # the bucket's own (private) policy; no public-read objects
+            "querystring_auth": True,
+            "file_overwrite": False,  # two "报表.pdf" get two keys
+            "max_memory_size": 2 * 1024 * 1024,  # a download above 2 MB spools to disk
+        },
+    }
+elif MEDIA_STORAGE != "local":
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"MEDIA_STORAGE={MEDIA_STORAGE!r}: use 'local' (MEDIA_ROOT) or 's3'.")
 REVIEW_UPLOAD_MAX_BYTES = env_int("REVIEW_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 REVIEW_UPLOAD_MAX_FILES = 10
 REVIEW_UPLOAD_EXTENSIONS = env_list(

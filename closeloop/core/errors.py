@@ -46,6 +46,14 @@ class Conflict(DomainError):
     status = 409
 
 
+class Unavailable(DomainError):
+    """Something the request needs outside the database (the file storage, say) did not
+    answer; nothing was changed, and trying again later may work."""
+
+    code = "unavailable"
+    status = 503
+
+
 class PreconditionRequired(DomainError):
     """A write that must say which version it read (field `version` or header `If-Match`)
     came without one (HTTP 428, RFC 6585)."""

@@ -11,7 +11,7 @@ class ReviewConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from closeloop.notify.kinds import KINDS, Kind, register_kind
-        from closeloop.review import extensions, jobs
+        from closeloop.review import checks, extensions, jobs  # noqa: F401  (checks registers)
 
         jobs.register()
         extensions.register()

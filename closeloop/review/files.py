@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 
 import puremagic
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -57,6 +58,19 @@ CONTENT_TYPES = {
     "ppt": "application/vnd.ms-powerpoint",
 }
 NAME_MAX = 120
+# What the deliverable storage raises when it cannot store or read: the local disk (OSError)
+# or an S3-compatible server (botocore: unreachable endpoint, refused keys, missing bucket).
+STORAGE_ERRORS = (OSError, BotoCoreError, ClientError)
+
+
+def is_missing(exc: Exception) -> bool:
+    """Is this storage error "no such file" (as opposed to "the storage is not answering")?"""
+    if isinstance(exc, FileNotFoundError):
+        return True
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        return code in {"404", "NoSuchKey", "NotFound"}
+    return False
 
 
 def max_bytes() -> int:

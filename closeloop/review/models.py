@@ -5,16 +5,37 @@ tasks app's: everything here is keyed by task."""
 
 from django.conf import settings
 from django.core.files.storage import storages
+from django.core.signals import setting_changed
 from django.db import models
 from django.db.models import Q
+from django.dispatch import receiver
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 
 
+class _DeliverableStorage(LazyObject):
+    """`STORAGES["review"]` when configured (MEDIA_STORAGE=s3: an S3-compatible bucket through
+    django-storages), else the default storage under MEDIA_ROOT; resolved on first use and
+    again after STORAGES changes (tests)."""
+
+    def _setup(self) -> None:
+        self._wrapped = storages["review"] if "review" in settings.STORAGES else storages["default"]
+
+
+_deliverables = _DeliverableStorage()
+
+
+@receiver(setting_changed)
+def _storages_changed(*, setting, **kwargs) -> None:
+    if setting == "STORAGES":
+        _deliverables._wrapped = empty
+
+
 def deliverable_storage():
-    """The storage deliverables go to: `STORAGES["review"]` when configured (e.g. an
-    S3-compatible bucket through django-storages), else the default storage under
-    MEDIA_ROOT. A callable, so the setting is read at run time, not at import."""
-    return storages["review"] if "review" in settings.STORAGES else storages["default"]
+    """The storage deliverables go to (see `_DeliverableStorage`). A callable for FileField:
+    Django calls it once, when the model is defined; the lazy object it returns reads the
+    setting when first used, not at import."""
+    return _deliverables
 
 
 class Verdict(models.TextChoices):

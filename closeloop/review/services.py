@@ -7,6 +7,7 @@ acting person, checks permission and state, writes in one transaction, appends a
 and queues notifications in that transaction.
 """
 
+import logging
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed, raise_if_errors
+from closeloop.core.errors import Conflict, NotAllowed, Unavailable, ValidationFailed, raise_if_errors
 from closeloop.notify.services import notify
 from closeloop.orgs.models import User
 from closeloop.review import files as deliverable_files
@@ -37,6 +38,8 @@ from closeloop.tasks import permissions
 from closeloop.tasks.models import AcceptanceCriterion, Task
 from closeloop.tasks.services import record_event, task_message, task_transition
 from closeloop.tasks.states import TRANSITIONS, Status
+
+log = logging.getLogger(__name__)
 
 TEXT_MAX = 5000
 LINK_MAX = 500
@@ -134,7 +137,9 @@ def submission_create(
     `confirm=True` (field `confirm`). Numbers the attempt, snapshots the task's criteria into
     CriterionCheck rows (the criteria are frozen from now on), stores the files through the
     review storage and moves the task to 待验收 through `task_transition`, which notifies the
-    reviewer. Takes the task's row lock. A failure after a file was stored deletes it."""
+    reviewer. Takes the task's row lock. A failure after a file was stored deletes it; a
+    storage that does not answer (disk, S3 endpoint, keys, bucket) raises Unavailable
+    (`storage_unavailable`, 503, naming the file) and nothing is kept."""
     now = now or timezone.now()
     if actor.pk != task.owner_id:
         raise NotAllowed(_("Only the owner submits this task for acceptance."))
@@ -225,7 +230,7 @@ def submission_create(
                 )
                 for i, c in enumerate(criteria, start=1)
             )
-            for f in checked:
+            for n, f in enumerate(checked, start=1):
                 d = Deliverable(
                     submission=submission,
                     kind=DeliverableKind.FILE,
@@ -233,7 +238,17 @@ def submission_create(
                     content_type=f.content_type,
                     size=f.size,
                 )
-                d.file.save(f.name, f.upload, save=False)
+                try:
+                    d.file.save(f.name, f.upload, save=False)
+                except deliverable_files.STORAGE_ERRORS as exc:
+                    log.warning("storing deliverable %r of task %s failed: %s", f.name, current.pk, exc)
+                    message = _(
+                        "%(name)s could not be stored: the file storage did not answer. Nothing was "
+                        "submitted; try again later or tell the administrator."
+                    ) % {"name": f.name}
+                    raise Unavailable(
+                        message, code="storage_unavailable", fields={f"files.{n}": [message]}
+                    ) from exc
                 stored.append(d.file.name)
                 d.save()
             Deliverable.objects.bulk_create(
@@ -255,8 +270,8 @@ def submission_create(
         for name in stored:
             try:
                 storage.delete(name)
-            except OSError:  # pragma: no cover - best effort clean-up
-                pass
+            except deliverable_files.STORAGE_ERRORS:  # pragma: no cover - best effort clean-up
+                log.exception("could not delete %r after a failed submission", name)
         raise
     return submission
 

@@ -4,22 +4,26 @@ the knowledge base and the lessons offered on the new-task form. Thin: selectors
 services write."""
 
 import datetime as dt
+import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from closeloop.core.errors import DomainError, NotFound
+from closeloop.core.errors import DomainError, NotFound, Unavailable
 from closeloop.orgs.selectors import departments_for
 from closeloop.review import selectors, services
+from closeloop.review.files import STORAGE_ERRORS, is_missing
 from closeloop.review.models import CriterionCheck, Submission, Verdict
 from closeloop.tasks.models import AcceptanceCriterion, Customer, Project, TaskType
 from closeloop.tasks.selectors import access_task
+
+log = logging.getLogger(__name__)
 
 # Served as plain bytes: a browser must never render an uploaded page or drawing as ours.
 _NEVER_INLINE = {"text/html", "image/svg+xml", "text/markdown"}
@@ -190,9 +194,17 @@ def download(request, pk: int):
     """A deliverable file, after the same visibility check as its task; always a download."""
     d = selectors.access_deliverable(request.user, pk)
     try:
+        # Read from the storage (local folder or bucket) and streamed from here: the bucket is
+        # private and no address of it is ever handed out.
         handle = d.file.open("rb")
-    except (FileNotFoundError, OSError):
-        raise NotFound(_("File not found.")) from None
+    except STORAGE_ERRORS as exc:
+        if is_missing(exc):
+            raise NotFound(_("File not found.")) from None
+        log.warning("reading deliverable %s failed: %s", d.pk, exc)
+        down = Unavailable(_("The file storage did not answer; try again later."), code="storage_unavailable")
+        if request.path.startswith("/api/"):
+            raise down from exc
+        return HttpResponse(down.message, status=503, content_type="text/plain; charset=utf-8")
     content_type = "application/octet-stream" if d.content_type in _NEVER_INLINE else d.content_type
     response = FileResponse(handle, as_attachment=True, filename=d.name, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
