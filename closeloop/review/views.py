@@ -19,7 +19,7 @@ from closeloop.core.errors import DomainError, NotFound, Unavailable
 from closeloop.orgs.selectors import departments_for
 from closeloop.review import selectors, services
 from closeloop.review.files import STORAGE_ERRORS, is_missing
-from closeloop.review.models import CriterionCheck, Submission, Verdict
+from closeloop.review.models import CriterionCheck, Verdict
 from closeloop.tasks.models import AcceptanceCriterion, Customer, Project, TaskType
 from closeloop.tasks.selectors import access_task
 
@@ -88,8 +88,10 @@ def submit(request, pk: int):
     return render(request, "review/submit.html", ctx)
 
 
-def _review_context(request, task, submission, **extra) -> dict:
-    checks = list(CriterionCheck.objects.filter(submission=submission).order_by("position", "id"))
+def _review_context(request, task, submission, all_rounds, **extra) -> dict:
+    """`submission` is one of `all_rounds` (`selectors.rounds`: checks and deliverables
+    prefetched), so the page's queries do not grow with criteria or rounds."""
+    checks = list(submission.checks.all())
     posted = extra.get("posted") or {}
     errors = extra.pop("field_errors", {})
     rows = [
@@ -108,9 +110,9 @@ def _review_context(request, task, submission, **extra) -> dict:
         "rows": rows,
         "task": task,
         "submission": submission,
-        "deliverables": list(submission.deliverables.order_by("id")),
+        "deliverables": list(submission.deliverables.all()),
         "checks": checks,
-        "rounds": [s for s in selectors.rounds(task) if s.pk != submission.pk],
+        "rounds": [s for s in all_rounds if s.pk != submission.pk],
         "error": None,
         "posted": {},
         **extra,
@@ -121,7 +123,8 @@ def _review_context(request, task, submission, **extra) -> dict:
 def task_review(request, pk: int):
     """The pending attempt of a task, criterion by criterion."""
     task = access_task(request.user, pk)
-    submission = Submission.objects.filter(task=task, verdict=Verdict.PENDING).first()
+    all_rounds = selectors.rounds(task)
+    submission = next((s for s in all_rounds if s.verdict == Verdict.PENDING), None)
     if submission is None:
         messages.info(request, _("Nothing is waiting for acceptance on this task."))
         return redirect(task)
@@ -138,7 +141,7 @@ def task_review(request, pk: int):
             status=403,
         )
     if request.method == "POST":
-        checks = list(CriterionCheck.objects.filter(submission=submission))
+        checks = list(submission.checks.all())
         items = []
         posted: dict[str, str] = dict(request.POST.items())
         for c in checks:
@@ -161,7 +164,7 @@ def task_review(request, pk: int):
             )
         except DomainError as exc:
             ctx = _review_context(
-                request, task, submission, error=exc, posted=posted, field_errors=exc.fields
+                request, task, submission, all_rounds, error=exc, posted=posted, field_errors=exc.fields
             )
             return render(request, "review/review.html", ctx, status=exc.status)
         if done.verdict == Verdict.ACCEPTED:
@@ -169,7 +172,7 @@ def task_review(request, pk: int):
         else:
             messages.warning(request, _("Sent back for rework with your comments."))
         return redirect(task)
-    return render(request, "review/review.html", _review_context(request, task, submission))
+    return render(request, "review/review.html", _review_context(request, task, submission, all_rounds))
 
 
 @login_required

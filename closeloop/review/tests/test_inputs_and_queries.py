@@ -121,3 +121,52 @@ def test_the_task_page_takes_the_same_queries_for_one_or_three_rounds(measurable
         )
         sub = submission_create(actor=member, task=fresh(measurable), key_results="完成", confirm=True)
     assert _count(c, f"/tasks/{measurable.pk}/") == one
+
+
+# The review page of a task with 10 criteria: session, user, task, visibility, the rounds with
+# their checks and deliverables (3, `selectors.rounds`), the unread badge. The same for 1 or 3
+# rounds (it was 12: the pending attempt was read apart from the rounds, its author lazily).
+REVIEW_PAGE_QUERIES = 8
+
+
+def test_the_review_page_takes_a_fixed_number_of_queries_for_one_or_three_rounds(head, member, sales):
+    from closeloop.review.tests.test_review import pdf
+    from closeloop.tasks.services import CriterionIn
+
+    criteria = [
+        CriterionIn(text=f"数据准确率达标{i}", metric="数据准确率", comparator=">=", threshold=95, unit="%")
+        if i % 3 == 0
+        else CriterionIn(text=f"按区域拆分{i}")
+        for i in range(10)
+    ]
+    t = make_task(actor=head, department=sales, owner=member, title="月度销售报表", criteria=criteria)
+    t = task_update(actor=member, task=task_transition(actor=member, task=t, to="in_progress"), progress=100)
+
+    def hand_in():
+        return submission_create(
+            actor=member,
+            task=fresh(t),
+            key_results="完成",
+            files=[pdf()],
+            links=["https://pan.example.com/s/1"],
+        )
+
+    c = english_client(head)
+    sub = hand_in()
+    one = _count(c, f"/tasks/{t.pk}/review/")
+    for _ in range(2):
+        submission_review(
+            actor=head,
+            submission=sub,
+            checks=[
+                CheckIn(x.pk, measured="90", comment="不足") if x.metric else CheckIn(x.pk, passed=True)
+                for x in sub.checks.all()
+            ],
+        )
+        sub = hand_in()
+    assert Submission.objects.filter(task=t).count() == 3 and sub.checks.count() == 10
+    three = _count(c, f"/tasks/{t.pk}/review/")
+    with CaptureQueriesContext(connection) as ctxq:
+        c.get(f"/tasks/{t.pk}/review/")
+    print("\n".join(q["sql"][:300] for q in ctxq.captured_queries))
+    assert (one, three) == (REVIEW_PAGE_QUERIES, REVIEW_PAGE_QUERIES)
