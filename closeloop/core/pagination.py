@@ -6,14 +6,16 @@ found on ids alone, and only its rows are loaded in full.
 """
 
 from django.core.paginator import Page, Paginator
+from django.utils.functional import cached_property
 
 
 def rows_in_order(queryset, ids: list) -> list:
     """Load the rows of `ids`, which were just read from `queryset`, with the queryset's
-    joins, in the order given. By key only: the queryset's filters (a person's whole
+    joins and deferred columns, in the order given. By key only: the queryset's filters (a person's whole
     visibility clause, say) already chose these ids and need not be compiled again."""
     rows = queryset.model._default_manager.filter(pk__in=ids)
     rows.query.select_related = queryset.query.select_related
+    rows.query.deferred_loading = queryset.query.deferred_loading
     by_id = {obj.pk: obj for obj in rows}
     return [by_id[pk] for pk in ids if pk in by_id]
 
@@ -31,3 +33,31 @@ class IdPaginator(Paginator):
         if top + self.orphans >= self.count:
             top = self.count
         return self._get_page(slice_by_ids(self.object_list, bottom, top), number, self)
+
+
+class CappedIdPaginator(IdPaginator):
+    """An IdPaginator whose count stops at `cap`: counting every match of a frequent word
+    over tens of thousands of rows costs more than the page itself, and nobody pages past the
+    first thousand — they narrow the search. `count` is at most `cap` (the pages cover the
+    newest `cap` rows); `capped` says more matched. One `SELECT COUNT(*) FROM (… LIMIT cap+1)`."""
+
+    def __init__(self, object_list, per_page, *, cap: int, **kwargs) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = cap
+
+    @cached_property
+    def _bounded_count(self) -> int:
+        return bounded_count(self.object_list, self.cap)
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._bounded_count, self.cap)
+
+    @property
+    def capped(self) -> bool:
+        return self._bounded_count > self.cap
+
+
+def bounded_count(queryset, cap: int) -> int:
+    """How many rows `queryset` has, counting no further than `cap + 1` (unordered)."""
+    return queryset.order_by()[: cap + 1].count()

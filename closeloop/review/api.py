@@ -103,6 +103,8 @@ class RetrospectiveOut(Schema):
 
 
 class KnowledgePage(PageMeta):
+    count: int = Field(description="How many lessons match, counted up to 1,000 (see `capped`).")
+    capped: bool = Field(description="More than 1,000 match: narrow the search to count them.")
     items: list[RetrospectiveOut]
 
 
@@ -308,22 +310,23 @@ class KnowledgeQuery(Schema):
 
 @router.get("/knowledge", response={200: KnowledgePage, **READ_ERRORS}, summary="Search the knowledge base")
 def knowledge(request: HttpRequest, filters: Query[KnowledgeQuery]):
-    """Every retrospective the caller may see, searched like tasks (words and CJK bigrams; 报表
-    matches) and filtered by tag, type, customer, project and department."""
-    qs = selectors.knowledge(
-        request.auth,
-        selectors.KnowledgeFilters(
-            q=filters.q.replace("\x00", ""),
-            tag=filters.tag.replace("\x00", ""),
-            task_type=filters.type,
-            customer=filters.customer,
-            project=filters.project,
-            department=filters.department,
-        ),
+    """Every retrospective the caller may see, newest first, searched like tasks (words and
+    CJK bigrams; 报表 matches) and filtered by tag, type, customer, project and department.
+    `count` stops at 1,000 (`capped` then true)."""
+    knowledge_filters = selectors.KnowledgeFilters(
+        q=filters.q.replace("\x00", ""),
+        tag=filters.tag.replace("\x00", ""),
+        task_type=filters.type,
+        customer=filters.customer,
+        project=filters.project,
+        department=filters.department,
     )
-    rows = list(qs[filters.offset : filters.offset + filters.limit])
+    rows, count, capped = selectors.knowledge_page(
+        request.auth, knowledge_filters, offset=filters.offset, limit=filters.limit
+    )
     return {
-        "count": qs.count(),
+        "count": count,
+        "capped": capped,
         "limit": filters.limit,
         "offset": filters.offset,
         "items": [_retro(r) for r in rows],

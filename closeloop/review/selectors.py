@@ -118,14 +118,30 @@ def visible_retrospectives(user) -> QuerySet[Retrospective]:
     return qs.filter(q)
 
 
+KNOWLEDGE_COUNT_CAP = 1000
+# Long columns a lesson's card never shows: not read for a page of 20 lessons.
+KNOWLEDGE_UNSHOWN = (
+    "search_text",
+    "task__search_text",
+    "task__notes",
+    "task__goal",
+    "task__expected_outcome",
+    "task__value",
+    "author__password",
+)
+
+
 def knowledge(user, filters: KnowledgeFilters) -> QuerySet[Retrospective]:
-    """Every retrospective the reader may see, newest first, searched with the task-search
-    rule (every token: words and CJK bigrams; full-width input folded) and filtered. Two
-    queries for a page (rows and count), whatever the number of results."""
+    """Every retrospective the reader may see, newest written first, searched with the
+    task-search rule (every token: words and CJK bigrams; full-width input folded) and
+    filtered. Paginate it with `knowledge_page` (ids first, a bounded count).
+
+    Ordered by id, which grows with the time a lesson is written (`created_at` is set on
+    insert): the primary key is the full-text index's rowid, so SQLite walks the matches of
+    the FTS5 table newest first and stops after a page, and PostgreSQL walks the primary key
+    backwards checking the stored tsvector — neither sorts every match (see `search.search`).
+    Long columns no card shows are deferred (KNOWLEDGE_UNSHOWN)."""
     qs = visible_retrospectives(user)
-    cond = search.match(connection.vendor, filters.q)
-    if cond is not None:
-        qs = qs.filter(cond)
     if filters.tag:
         qs = qs.filter(tags_text__contains="," + search.normalise(filters.tag).strip().lstrip("#") + ",")
     if filters.task_type:
@@ -136,9 +152,25 @@ def knowledge(user, filters: KnowledgeFilters) -> QuerySet[Retrospective]:
         qs = qs.filter(task__project_id=filters.project)
     if filters.department:
         qs = qs.filter(department_id=filters.department)
-    return qs.select_related(
-        "task", "task__department", "task__customer", "task__project", "author"
-    ).order_by("-created_at", "-id")
+    qs = qs.select_related("task", "task__department", "task__customer", "task__project", "author").defer(
+        *KNOWLEDGE_UNSHOWN
+    )
+    if filters.q.strip():
+        return search.search(qs, connection.vendor, filters.q)
+    return qs.order_by("-id")
+
+
+def knowledge_page(user, filters: KnowledgeFilters, *, offset: int, limit: int):
+    """One page of `knowledge`: (rows, count, capped). The page's ids are found first (the
+    filters on narrow rows), then only those rows are loaded with their task, department,
+    customer, project and author; the count stops at KNOWLEDGE_COUNT_CAP (`capped` is True
+    when more match). Three queries whatever the number of matches."""
+    from closeloop.core.pagination import bounded_count, slice_by_ids
+
+    qs = knowledge(user, filters)
+    rows = slice_by_ids(qs, offset, offset + limit)
+    n = bounded_count(qs, KNOWLEDGE_COUNT_CAP)
+    return rows, min(n, KNOWLEDGE_COUNT_CAP), n > KNOWLEDGE_COUNT_CAP
 
 
 def similar_lessons(
@@ -198,10 +230,13 @@ def similar_lessons(
 
 
 def tags_in_use(user, limit: int = 30) -> list[str]:
+    """The tags of the reader's 300 newest visible lessons, most used first (one query, on the
+    short `tags_text` column: no JSON to decode per row)."""
     counts: dict[str, int] = defaultdict(int)
-    for tags in visible_retrospectives(user).order_by("-created_at").values_list("tags", flat=True)[:500]:
-        for t in tags or []:
-            counts[t] += 1
+    for text in visible_retrospectives(user).order_by("-id").values_list("tags_text", flat=True)[:300]:
+        for t in (text or "").split(","):
+            if t:
+                counts[t] += 1
     return [t for t, _n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:limit]]
 
 

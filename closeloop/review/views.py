@@ -8,7 +8,6 @@ import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from closeloop.core.errors import DomainError, NotFound, Unavailable
+from closeloop.core.pagination import CappedIdPaginator
 from closeloop.orgs.selectors import departments_for
 from closeloop.review import selectors, services
 from closeloop.review.files import STORAGE_ERRORS, is_missing
@@ -281,7 +281,9 @@ def knowledge(request):
         project=_int(g.get("project")),
         department=_int(g.get("department")),
     )
-    page = Paginator(selectors.knowledge(request.user, filters), 20).get_page(g.get("page"))
+    page = CappedIdPaginator(
+        selectors.knowledge(request.user, filters), 20, cap=selectors.KNOWLEDGE_COUNT_CAP
+    ).get_page(g.get("page"))
     return render(
         request,
         "review/knowledge.html",
