@@ -358,7 +358,11 @@ def endpoints_for(user, rng: random.Random) -> list[Endpoint]:
         version = Task.objects.values_list("version", flat=True).get(pk=pk)
         return {"notes": f"基准测试编辑 #{i}:需包含区域/产品线数据对比", "version": version}
 
+    from bench.review_step import review_endpoints
+
     return [
+        # The floor: a request that does no work (no session, no query); others read as multiples.
+        Endpoint("healthz", "/healthz (floor)", "web", "GET", ["/healthz"], None),
         Endpoint("my_work", "我的工作 /", "web", "GET", ["/"], TARGET_LIST_MS),
         Endpoint(
             "list",
@@ -432,6 +436,7 @@ def endpoints_for(user, rng: random.Random) -> list[Endpoint]:
             body=patch_body,
             rows=f"{len(editable)} own tasks in turn",
         ),
+        *review_endpoints(user, rng),  # 知识库 and the review page (issue 13)
     ]
 
 

@@ -170,3 +170,21 @@ def test_the_review_page_takes_a_fixed_number_of_queries_for_one_or_three_rounds
         c.get(f"/tasks/{t.pk}/review/")
     print("\n".join(q["sql"][:300] for q in ctxq.captured_queries))
     assert (one, three) == (REVIEW_PAGE_QUERIES, REVIEW_PAGE_QUERIES)
+
+
+def test_the_knowledge_count_stops_at_the_cap_and_says_so(head, member, sales, monkeypatch):
+    from closeloop.review import selectors
+
+    _accepted(head, member, sales, 4)
+    monkeypatch.setattr(selectors, "KNOWLEDGE_COUNT_CAP", 3)
+    c = english_client(head)
+    body = c.get("/api/v1/knowledge", {"q": "报表", "limit": 2}).json()
+    assert (body["count"], body["capped"], len(body["items"])) == (3, True, 2)
+    # Newest first: the lesson written last comes first.
+    assert body["items"][0]["task"]["title"] == "月度销售报表3"
+    assert "More than 3 lessons" in c.get("/knowledge/", {"q": "报表"}).content.decode()
+    monkeypatch.setattr(selectors, "KNOWLEDGE_COUNT_CAP", 10)
+    body = c.get("/api/v1/knowledge", {"q": "报表"}).json()
+    assert (body["count"], body["capped"]) == (4, False)
+    # Nothing searchable finds nothing, never everything (the task-search rule).
+    assert c.get("/api/v1/knowledge", {"q": "！？"}).json()["count"] == 0
