@@ -37,8 +37,8 @@ class IdPaginator(Paginator):
 
 class CappedIdPaginator(IdPaginator):
     """An IdPaginator whose count stops at `cap`: counting every match of a frequent word
-    over tens of thousands of rows costs more than the page itself, and nobody pages past the
-    first thousand — they narrow the search. `count` is at most `cap` (the pages cover the
+    over tens of thousands of rows costs more than the page itself, and nobody pages through
+    hundreds of results — they narrow the search. `count` is at most `cap` (the pages cover the
     newest `cap` rows); `capped` says more matched. One `SELECT COUNT(*) FROM (… LIMIT cap+1)`."""
 
     def __init__(self, object_list, per_page, *, cap: int, **kwargs) -> None:

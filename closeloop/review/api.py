@@ -103,8 +103,8 @@ class RetrospectiveOut(Schema):
 
 
 class KnowledgePage(PageMeta):
-    count: int = Field(description="How many lessons match, counted up to 1,000 (see `capped`).")
-    capped: bool = Field(description="More than 1,000 match: narrow the search to count them.")
+    count: int = Field(description="How many lessons match, counted up to 200 (see `capped`).")
+    capped: bool = Field(description="More than 200 match: narrow the search to count them.")
     items: list[RetrospectiveOut]
 
 
@@ -312,7 +312,7 @@ class KnowledgeQuery(Schema):
 def knowledge(request: HttpRequest, filters: Query[KnowledgeQuery]):
     """Every retrospective the caller may see, newest first, searched like tasks (words and
     CJK bigrams; 报表 matches) and filtered by tag, type, customer, project and department.
-    `count` stops at 1,000 (`capped` then true)."""
+    `count` stops at 200 (`capped` then true)."""
     knowledge_filters = selectors.KnowledgeFilters(
         q=filters.q.replace("\x00", ""),
         tag=filters.tag.replace("\x00", ""),

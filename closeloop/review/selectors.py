@@ -118,7 +118,7 @@ def visible_retrospectives(user) -> QuerySet[Retrospective]:
     return qs.filter(q)
 
 
-KNOWLEDGE_COUNT_CAP = 1000
+KNOWLEDGE_COUNT_CAP = 200  # ten pages of 20; past that, narrow the search
 # Long columns a lesson's card never shows: not read for a page of 20 lessons.
 KNOWLEDGE_UNSHOWN = (
     "search_text",
