@@ -9,6 +9,8 @@ size it would unpack to. openpyxl parses the XML through defusedxml (installed, 
 
 import codecs
 import csv
+import itertools
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -126,29 +128,55 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
             raise _refuse(_("The CSV file cannot be read: %(error)s") % {"error": exc}) from None
 
 
+# A formula element in a sheet's XML (`<f>`, `<f t="shared" …/>`, or with a namespace prefix).
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+
+
+def _has_formulas(worksheet: Any) -> bool:
+    """Whether the sheet's XML holds any formula: read as bytes in chunks (overlapping by a
+    tag's length), a scan far cheaper than parsing the cells a second time."""
+    tail = b""
+    with worksheet._get_source() as part:  # the sheet's part of the zip, streamed
+        while chunk := part.read(1 << 20):
+            if _FORMULA_TAG.search(tail + chunk):
+                return True
+            tail = chunk[-32:]
+    return False
+
+
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     """Cached values of the first visible sheet; a formula cell without a cached value comes
-    back as `Formula`. Two read-only passes side by side (values and formulas), so memory
-    stays that of one row."""
+    back as `Formula`. A sheet with formulas is read in two read-only passes side by side
+    (values and formulas), so memory stays that of one row; one without (most sheets, and
+    every export) in one."""
     from openpyxl import load_workbook
 
     # File objects, not the path: openpyxl refuses a path whose name does not end in .xlsx,
     # and an upload is stored under a random token.
-    values_file, formulas_file = open(path, "rb"), open(path, "rb")  # noqa: SIM115 - closed below
+    values_file = open(path, "rb")  # noqa: SIM115 - closed below
+    formulas_file = None
+    formulas_wb = None
     try:
         values_wb = load_workbook(values_file, read_only=True, data_only=True)
-        formulas_wb = load_workbook(formulas_file, read_only=True, data_only=False)
-    except Exception:  # openpyxl raises many kinds on a broken file
-        values_file.close()
-        formulas_file.close()
-        raise _refuse(_("The file is not a readable .xlsx workbook.")) from None
-    try:
         index = next(
             (i for i, ws in enumerate(values_wb.worksheets) if ws.sheet_state == "visible"),
             0,
         )
+        if _has_formulas(values_wb.worksheets[index]):
+            formulas_file = open(path, "rb")  # noqa: SIM115 - closed below
+            formulas_wb = load_workbook(formulas_file, read_only=True, data_only=False)
+    except Exception:  # openpyxl raises many kinds on a broken file
+        values_file.close()
+        if formulas_file is not None:
+            formulas_file.close()
+        raise _refuse(_("The file is not a readable .xlsx workbook.")) from None
+    try:
         values = values_wb.worksheets[index].iter_rows(values_only=True)
-        formulas = formulas_wb.worksheets[index].iter_rows(values_only=True)
+        formulas = (
+            formulas_wb.worksheets[index].iter_rows(values_only=True)
+            if formulas_wb is not None
+            else itertools.repeat(())
+        )
         for number, (row, frow) in enumerate(zip(values, formulas, strict=False), start=1):
             cells: list[Any] = []
             for i, value in enumerate(row):
@@ -165,9 +193,10 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
         raise _refuse(_("The file is not a readable .xlsx workbook.")) from None
     finally:
         values_wb.close()
-        formulas_wb.close()
         values_file.close()
-        formulas_file.close()
+        if formulas_wb is not None:
+            formulas_wb.close()
+            formulas_file.close()
 
 
 def open_rows(path: Path | str) -> Iterator[tuple[int, list[Any]]]:
