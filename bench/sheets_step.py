@@ -76,9 +76,15 @@ def _sheet(path: Path, owners: list[str], rows: int) -> None:
 
 
 def measure_import(rows: int = IMPORT_ROWS) -> dict:
+    from django.db.models import Count
+
     from closeloop.orgs.models import Department, Membership, User
 
-    department = Department.objects.exclude(head=None).order_by("pk").first()
+    # A business department with its people (not the company root, where the head would own
+    # every row and nobody would be told): up to 20 owners, each told once.
+    department = (
+        Department.objects.exclude(head=None).annotate(n=Count("memberships")).order_by("-n", "pk").first()
+    )
     members = list(
         User.objects.filter(memberships__department=department, is_active=True)
         .exclude(name="")
