@@ -63,6 +63,23 @@ def _assigned(data: Mapping[str, Any]) -> tuple[str, str]:
     return str(_("%(by)s assigned you %(code)s %(title)s") % values), ""
 
 
+def _assigned_many(data: Mapping[str, Any]) -> tuple[str, str]:
+    # One message for many tasks handed to one person at once (an import): the count, then
+    # up to `ASSIGNED_MANY_LISTED` of them, one a line.
+    items = [t for t in data.get("tasks") or [] if isinstance(t, dict)]
+    title = _("%(by)s assigned you %(count)s tasks") % {
+        "by": data.get("by", ""),
+        "count": data.get("count", ""),
+    }
+    lines = [" ".join(str(t.get(k, "")) for k in ("code", "title", "due") if t.get(k)) for t in items]
+    more = int(data.get("count") or 0) - len(items)
+    if more > 0:
+        lines.append(str(_("… and %(n)s more") % {"n": more}))
+    if data.get("note"):
+        lines.insert(0, str(data["note"]))
+    return str(title), "\n".join(lines)
+
+
 def _prerendered(data: Mapping[str, Any]) -> tuple[str, str]:
     # Account mail is worded when it is asked for, in the asker's language.
     return str(data.get("subject") or ""), str(data.get("body") or "")
@@ -88,6 +105,13 @@ for _kind in [
         personal=True,
         action=_("Open the task"),
         render_fn=_assigned,
+    ),
+    Kind(
+        "task.assigned_many",
+        _("%(by)s assigned you %(count)s tasks"),
+        personal=True,
+        action=_("Open my tasks"),
+        render_fn=_assigned_many,
     ),
     Kind(
         "task.collaborator_added",

@@ -176,6 +176,94 @@ def notify(
     return notifications
 
 
+def notify_each(
+    *,
+    kind: str,
+    messages: Iterable[tuple[User, dict[str, Any], str]],
+    actor: User | None = None,
+) -> list[Notification]:
+    """Queue one message per (recipient, data, link) of one `kind`: what calling `notify()`
+    once per message would queue (the in-app row, one outbox row per personal channel of the
+    recipient, one per company-wide webhook that carries the kind; never to the actor or an
+    inactive person), in a constant number of queries however many messages — for bulk writes
+    that tell each person their own news (the importer's one digest per owner). No department
+    group copies: that news is personal. Call inside the caller's transaction."""
+    now = timezone.now()
+    todo: list[tuple[User, dict[str, Any], str]] = [
+        (user, data, link)
+        for user, data, link in messages
+        if user is not None and user.is_active and not (actor is not None and user.pk == actor.pk)
+    ]
+    if not todo:
+        return []
+    # Whole rows, once: callers often hold people loaded with a few fields only, and the
+    # channels read their addresses.
+    people = User.objects.in_bulk({u.pk for u, _data, _link in todo})
+    todo = [(people[u.pk], data, link) for u, data, link in todo if u.pk in people]
+    notifications = Notification.objects.bulk_create(
+        [Notification(recipient=u, kind=kind, data=data, link=link, actor=actor) for u, data, link in todo]
+    )
+    channel_q = Q(kind__in=PERSONAL_KINDS, department__isnull=True) | Q(
+        kind=ChannelKind.WEBHOOK, department__isnull=True
+    )
+    channels = [c for c in Channel.objects.filter(channel_q) if _channel_carries(c, kind)]
+    if not channels:
+        return notifications
+    rows: list[Delivery] = []
+    personal = {c.kind: c for c in channels if c.kind in PERSONAL_KINDS}
+    if personal:
+        ids = list({u.pk for u, _data, _link in todo})
+        prefs = {p.user_id: p for p in Preference.objects.filter(user_id__in=ids)}
+        digest_users = [uid for uid, p in prefs.items() if p.digest_minutes]
+        open_digests: dict[tuple[int, int], datetime] = {}
+        if digest_users:
+            for uid, cid, run_after in Delivery.objects.filter(
+                state=DeliveryState.QUEUED, digest=True, recipient_id__in=digest_users
+            ).values_list("recipient_id", "channel_id", "run_after"):
+                open_digests[(uid, cid)] = run_after
+        for (user, data, link), note in zip(todo, notifications, strict=True):
+            pref = prefs.get(user.pk)
+            for ckind in personal_channel_kinds(user, kind, pref, set(personal)):
+                channel = personal[ckind]
+                digest = bool(pref and pref.digest_minutes)
+                run_after = now
+                if digest:
+                    run_after = open_digests.setdefault(
+                        (user.pk, channel.pk), now + timedelta(minutes=pref.digest_minutes)
+                    )
+                rows.append(
+                    Delivery(
+                        channel=channel,
+                        recipient=user,
+                        notification=note,
+                        kind=kind,
+                        data=data,
+                        link=link,
+                        digest=digest,
+                        run_after=run_after,
+                        created_at=now,
+                    )
+                )
+    for channel in channels:
+        if channel.kind == ChannelKind.WEBHOOK:
+            rows += [
+                Delivery(
+                    channel=channel,
+                    kind=kind,
+                    data=data,
+                    link=link,
+                    mentions=[user.pk],
+                    run_after=now,
+                    created_at=now,
+                )
+                for user, data, link in todo
+            ]
+    _hold_for_disabled(rows)
+    Delivery.objects.bulk_create(rows)
+    held_trim({r.channel_id for r in rows if r.state == DeliveryState.HELD})
+    return notifications
+
+
 def _hold_for_disabled(rows: list[Delivery]) -> None:
     for row in rows:
         if not row.channel.enabled:

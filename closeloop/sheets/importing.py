@@ -30,6 +30,7 @@ from closeloop.tasks.states import CLOSED_STATUSES, TRANSITIONS, Status
 
 NOTES_MAX = 5000
 HEADER_SCAN_ROWS = 30
+UPDATE_BATCH = 1000  # tasks read per query when rows update existing tasks
 
 # The handbook's column names first, then the variants real sheets carry. Compared after
 # `_header_key` (no spaces, half-width brackets, lower case); 备注(…) matches by its start.
@@ -370,7 +371,7 @@ def _plan_create(result: RowResult, actor: User, department: Department) -> None
                 result.changes[name] = ("", _show(name, values[name]))
 
 
-def _plan_update(result: RowResult, actor: User, task: Task) -> None:
+def _plan_update(result: RowResult, actor: User, task: Task, *, has_subtasks: bool) -> None:
     values = result.values
     result.task_id = task.pk
     if not values.get("title"):
@@ -426,7 +427,7 @@ def _plan_update(result: RowResult, actor: User, task: Task) -> None:
     if "progress" in changed:
         if actor.pk != task.owner_id:
             result.error("progress", _("only the owner reports progress"))
-        elif task.next_child_number > 1 and Task.objects.filter(parent=task).exists():
+        elif has_subtasks:
             result.error("progress", _("a task with subtasks takes its progress from them"))
     if "status" in changed:
         kind = TRANSITIONS.get((Status(task.status), Status(changed["status"])))
@@ -474,16 +475,17 @@ def plan_task_import(*, actor: User, department: Department, path: Path | str) -
         )
     plan.header_row = header
     people = People(department)
-    tasks = (
+    # Codes first (plain pairs, however many tasks the department has); the tasks a row
+    # updates are read whole after the last row, in batches.
+    task_ids = (
         {
-            t.code.upper(): t
-            for t in Task.objects.visible_in_department(actor, department.pk).select_related(
-                "department", "owner"
-            )
+            code.upper(): pk
+            for code, pk in Task.objects.visible_in_department(actor, department.pk).values_list("code", "id")
         }
         if "code" in plan.columns
         else {}
     )
+    updates: list[tuple[RowResult, int]] = []
     seen: dict[str, int] = {}
     for number, cells in rows:
         data = [cells[i] if i < len(cells) else None for i in plan.columns.values()]
@@ -519,9 +521,9 @@ def plan_task_import(*, actor: User, department: Department, path: Path | str) -
             continue
         if key:
             seen[key] = number
-        task = tasks.get(key) if key else None
-        if task is not None:
-            _plan_update(result, actor, task)
+        task_id = task_ids.get(key) if key else None
+        if task_id is not None:
+            updates.append((result, task_id))
         else:
             if code:
                 result.warn(
@@ -530,6 +532,14 @@ def plan_task_import(*, actor: User, department: Department, path: Path | str) -
                     % {"code": code, "dept": department.code},
                 )
             _plan_create(result, actor, department)
+    for start in range(0, len(updates), UPDATE_BATCH):
+        batch = updates[start : start + UPDATE_BATCH]
+        tasks = Task.objects.select_related("department", "owner").in_bulk([pk for _r, pk in batch])
+        parents = set(
+            Task.objects.filter(parent_id__in=list(tasks)).values_list("parent_id", flat=True).distinct()
+        )
+        for result, pk in batch:
+            _plan_update(result, actor, tasks[pk], has_subtasks=pk in parents)
     if not plan.rows:
         plan.problems.append(
             _("The sheet has no task rows below its header (row %(row)s).") % {"row": header}

@@ -1,39 +1,25 @@
 """Writes of the sheets app: applying a validated import.
 
-Every change goes through the tasks services with the importer as actor (`task_create`,
-`task_reassign`, `task_update`, `task_transition`), so the event log and the notifications
-are those of the same change made by hand. One write cannot go that way: the state a
-department's sheet records for a task that is new to Closeloop (已完成, 60%) — the status
-machine starts every task at 未开始 and only the owner may start it. `_record_sheet_state`
-writes that state on the task the importer has just created, compare-and-set on `version`,
-with an `imported` event through `tasks.services.record_event`, as tracking does for an
-approved delay.
+Every change goes through the tasks services with the importer as actor, so the event log
+and the notifications are those of the same change made by hand. New rows go in one call of
+`tasks.bulk.tasks_bulk_create` (the rules of `task_create`, written in batches, one message
+per owner, the sheet's own state — 已完成, 60% — taken over with an `imported` event);
+changed rows through `task_reassign`, `task_update` and `task_transition`, one row at a time
+(only the rows that differ: the plan compared them all in one read).
 """
 
 from pathlib import Path
-from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.errors import Conflict, DomainError, ValidationFailed
+from closeloop.core.errors import DomainError, ValidationFailed
 from closeloop.orgs.models import Department, User
-from closeloop.sheets.importing import ImportPlan, plan_task_import
+from closeloop.sheets.importing import ImportPlan, RowResult, plan_task_import
+from closeloop.tasks.bulk import BulkRowError, NewTask, tasks_bulk_create
 from closeloop.tasks.models import Task
 from closeloop.tasks.selectors import forget_visibility
-from closeloop.tasks.services import record_event, task_create, task_reassign, task_transition, task_update
-from closeloop.tasks.states import Status
-
-_STAMPS = {
-    Status.IN_PROGRESS: ("started_at",),
-    Status.BLOCKED: ("started_at",),
-    Status.SUBMITTED: ("started_at", "submitted_at"),
-    Status.REWORK: ("started_at", "submitted_at"),
-    Status.DONE: ("started_at", "submitted_at", "completed_at"),
-    Status.CANCELLED: ("cancelled_at",),
-}
+from closeloop.tasks.services import task_reassign, task_transition, task_update
 
 
 class ImportRefused(ValidationFailed):
@@ -43,34 +29,6 @@ class ImportRefused(ValidationFailed):
     def __init__(self, message: str, *, plan: ImportPlan):
         super().__init__(message, fields={"file": plan.errors()[:50]})
         self.plan = plan
-
-
-def _record_sheet_state(*, actor: User, task: Task, status: str, progress: int | None, source: str) -> None:
-    updates: dict[str, Any] = {}
-    if status != task.status:
-        updates["status"] = status
-        now = timezone.now()
-        for stamp in _STAMPS.get(Status(status), ()):
-            updates[stamp] = now
-    if progress is not None and progress != task.progress:
-        updates["progress"] = progress
-    if not updates:
-        return
-    rows = Task.objects.filter(pk=task.pk, version=task.version).update(
-        **updates, version=F("version") + 1, updated_at=timezone.now()
-    )
-    if rows != 1:
-        raise Conflict(
-            _("Someone else changed this task meanwhile; reload and try again."), code="version_conflict"
-        )
-    record_event(
-        task=task,
-        actor=actor,
-        verb="imported",
-        before={"status": task.status, "progress": task.progress},
-        after={k: updates[k] for k in ("status", "progress") if k in updates},
-        note=_("State as recorded in %(file)s") % {"file": source},
-    )
 
 
 def task_import_apply(
@@ -101,11 +59,16 @@ def task_import_apply(
                 # checks at commit, against 131 s and none).
                 with connection.cursor() as cursor:
                     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            creates = [r for r in plan.rows if r.action == "create"]
+            try:
+                _apply_creates(actor, department, creates, source)
+            except BulkRowError as exc:
+                current_row = creates[exc.index]
+                raise
             for current_row in plan.rows:
-                if current_row.action == "create":
-                    _apply_create(actor, department, current_row.values, source, current_row)
-                elif current_row.action == "update":
+                if current_row.action == "update":
                     _apply_update(actor, current_row.task_id, current_row.values, note)
+            current_row = None
     except DomainError as exc:
         if current_row is not None:
             current_row.errors.append(
@@ -119,23 +82,30 @@ def task_import_apply(
     return plan
 
 
-def _apply_create(actor: User, department: Department, values: dict, source: str, row) -> None:
-    task = task_create(
+def _apply_creates(actor: User, department: Department, rows: list[RowResult], source: str) -> None:
+    new = [
+        NewTask(
+            title=r.values["title"],
+            owner=r.values["owner"],
+            due_date=r.values["due_date"],
+            task_type=r.values["task_type"],
+            priority=r.values["priority"],
+            notes=r.values.get("notes", ""),
+            status=r.values["status"],
+            progress=r.values.get("progress"),
+        )
+        for r in rows
+    ]
+    tasks = tasks_bulk_create(
         actor=actor,
         department=department,
-        title=values["title"],
-        owner=values["owner"],
-        due_date=values["due_date"],
-        task_type=values["task_type"],
-        priority=values["priority"],
-        notes=values.get("notes", ""),
+        rows=new,
         require_criteria=False,
+        state_note=_("State as recorded in %(file)s") % {"file": source},
     )
-    row.task_id = task.pk
-    row.code = task.code
-    _record_sheet_state(
-        actor=actor, task=task, status=values["status"], progress=values.get("progress"), source=source
-    )
+    for row, task in zip(rows, tasks, strict=True):
+        row.task_id = task.pk
+        row.code = task.code
 
 
 def _apply_update(actor: User, task_id: int, changes: dict, note: str) -> None:

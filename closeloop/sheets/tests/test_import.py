@@ -371,6 +371,39 @@ def test_ten_thousand_rows_import(tmp_path, head, sales, manager):
     assert Task.objects.get(department=sales, code="T101").progress == 100  # 1.0 is 100%
 
 
+def _import_queries(tmp_path, head, sales, n):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rows = [HEADER] + [
+        ["", f"任务{i:05d}", "事务型", "高", "李娜", dt.date(2026, 10, 1), 0.5, "进行中", ""]
+        for i in range(n)
+    ]
+    path = write_xlsx(tmp_path / f"q{n}.xlsx", rows)
+    with CaptureQueriesContext(connection) as ctx:
+        task_import_apply(actor=head, department=sales, path=path)
+    return len(ctx.captured_queries)
+
+
+def test_the_import_runs_a_number_of_queries_bounded_by_batches_not_rows(tmp_path, head, sales, manager):
+    from django.db import connection
+
+    from closeloop.tasks.models import TaskEvent
+
+    small = _import_queries(tmp_path, head, sales, 100)
+    large = _import_queries(tmp_path, head, sales, 1000)
+
+    def inserts(model, n):  # statements the database needs for n rows (SQLite: 999 parameters)
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        return -(-n // min(connection.ops.bulk_batch_size(fields, [None] * n) or n, n))
+
+    # Each row is a task and two events (created, then the sheet's state imported); + one
+    # statement per table where the service's own batches cut the database's.
+    extra = inserts(Task, 1000) - inserts(Task, 100) + inserts(TaskEvent, 2000) - inserts(TaskEvent, 200) + 2
+    assert large <= small + extra
+    assert large < 1000 / 10  # far from a query per row
+
+
 def test_a_nul_byte_in_a_cell_is_a_row_error(tmp_path, head, sales, manager, zh):
     rows = [HEADER, ["", "报表\x00", "项目型", "高", "李娜", "2026-10-15"]]
     path = write_csv(tmp_path / "nul.csv", rows)
