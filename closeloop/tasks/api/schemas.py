@@ -321,7 +321,7 @@ def _detail(user: User, pk: int) -> dict[str, Any]:
     # A write may have changed what the caller sees (e.g. a new task): drop the per-request
     # memo of the visibility query before reading again.
     selectors.forget_visibility(user)
-    task = task_detail(user, pk)
+    task = task_detail(user, pk, events=False)
     return {
         **_list_item(task, task.department.local_today()),
         "goal": task.goal,
