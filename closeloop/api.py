@@ -58,6 +58,12 @@ Ids are numbers; a task's human code (`T001`) and `full_code` (`SALES-T001`) are
 Lists are paginated with `limit` (1–200, default 50) and `offset` (default 0) and answer
 `{"count": total, "limit": …, "offset": …, "items": […]}`.
 
+Reading in bulk: the task list (`GET /tasks`) takes `limit` up to 5,000, so an integration
+reads a department's every open task in one request, e.g.
+`GET /api/v1/tasks?department=SALES&status=open&limit=5000` — the same items, filters and
+envelope as any page (a department with more pages on with `offset`; `count` is the total).
+Each item carries the task's `version` for a later write (`If-Match`).
+
 Every error is `{"code": "...", "message": "...", "fields": {"field": ["message", …]}}`:
 401 `unauthorized`, 403 `forbidden` (you see it but may not do this), 404 `not_found` (does
 not exist or you may not see it), 409 `conflict` / `version_conflict` /
