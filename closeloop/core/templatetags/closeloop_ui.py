@@ -140,7 +140,11 @@ NAV = (
     ("tasks:workload", _lazy("Workload"), ("tasks:workload",)),
     ("tasks:calendar", _lazy("Calendar"), ("tasks:calendar",)),
     ("insights:dashboard", _lazy("Dashboard"), ("insights:dashboard",)),
-    ("insights:weekly_review", _lazy("Weekly review"), ("insights:weekly_review", "insights:weekly_review_print")),
+    (
+        "insights:weekly_review",
+        _lazy("Weekly review"),
+        ("insights:weekly_review", "insights:weekly_review_print"),
+    ),
     ("review:knowledge", _lazy("Knowledge base"), ("review:knowledge",)),
 )
 _BUILT: dict[tuple, str] = {}
@@ -219,7 +223,9 @@ def _menu_links(is_staff: bool) -> str:
         format_html('<a href="{}">{}{}</a>', reverse("password_change"), icon("lock"), _("Change password")),
     ]
     if is_staff:
-        links.append(format_html('<a href="{}">{}{}</a>', reverse("admin:index"), icon("key"), _("Administration")))
+        links.append(
+            format_html('<a href="{}">{}{}</a>', reverse("admin:index"), icon("key"), _("Administration"))
+        )
     return format_html_join("\n          ", "{}", ((link,) for link in links))
 
 
