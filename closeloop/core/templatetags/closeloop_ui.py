@@ -163,15 +163,16 @@ def _built(key: tuple, build) -> str:
     return html
 
 
+def _nav_link(name: str, label, current: tuple[str, ...], view_name: str | None) -> str:
+    if view_name in current:
+        return format_html('<a href="{}" aria-current="page">{}</a>', reverse(name), label)
+    return format_html('<a href="{}">{}</a>', reverse(name), label)
+
+
 def _nav_html(view_name: str | None) -> str:
-    return format_html_join(
-        "\n",
-        '<a href="{}"{}>{}</a>',
-        (
-            (reverse(name), format_html(' aria-current="page"') if view_name in current else "", label)
-            for name, label, current in NAV
-        ),
-    )
+    # One link a line, as the template had it.
+    links = format_html_join("\n", "{}", ((_nav_link(*item, view_name),) for item in NAV))
+    return format_html("\n{}\n", links)
 
 
 @register.simple_tag(takes_context=True)

@@ -10,7 +10,9 @@ register = template.Library()
 _BELL_SVG = format_html(
     '<svg class="icon" viewBox="0 0 24 24" width="20" height="20" fill="none" stroke="currentColor" '
     'stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">'
-    '<path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9"/><path d="M10.3 21a1.94 1.94 0 0 0 3.4 0"/></svg>'
+    '<path d="{}"/><path d="{}"/></svg>',
+    "M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9",
+    "M10.3 21a1.94 1.94 0 0 0 3.4 0",
 )
 _URLS: dict[tuple, tuple[str, str]] = {}
 
