@@ -199,7 +199,7 @@ def _detail_context(request, task: Task, **extra) -> dict:
     # (htmx) or as the same page with ?activity=all: a long history costs nothing until asked.
     show_all = request.GET.get("activity") == "all"
     shown = task.event_list if show_all else task.event_list[:ACTIVITY_ROWS]
-    names = _event_names(shown)
+    names = _event_names(task.event_list)  # all of them: the same queries whatever is shown
     activity = [
         {
             "event": e,

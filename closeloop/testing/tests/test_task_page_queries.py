@@ -21,7 +21,7 @@ from closeloop.tracking.services import update_post
 
 # The task page of the head, once the rich task below exists. Lower is fine (lower the pin);
 # higher means something on the page reads per row or per panel again.
-TASK_PAGE_QUERIES = 24
+TASK_PAGE_QUERIES = 25
 
 
 def _fresh(task):
@@ -94,8 +94,8 @@ def test_a_rich_task_page_takes_the_same_queries_however_long_its_history(head, 
         start_date=timezone.localdate() - dt.timedelta(days=120),
     )
     _grow(task, head, member, outsider, days=range(100, 50, -1), comments=20, issues=10)
-    # At most the same: one look-up of the people that older events name (a reassignment, a
-    # collaborator added) is left out once those events are no longer among the latest.
+    # At most the same: the look-up of the people older events name (a collaborator added)
+    # is left out once those events are no longer among the latest 100.
     assert _queries(client, url) <= rich
     # The member (owner) and the outsider (collaborator) too.
     for person in (member, outsider):
