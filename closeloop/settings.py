@@ -81,6 +81,9 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Inputs, textareas and selects built in Python, the same HTML as Django's templates (issue 16).
+FORM_RENDERER = "closeloop.core.forms_renderer.FastRenderer"
+
 ROOT_URLCONF = "closeloop.urls"
 WSGI_APPLICATION = "closeloop.wsgi.application"
 

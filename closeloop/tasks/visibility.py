@@ -128,7 +128,7 @@ def need_to_know(user, subtasks: list) -> tuple[list, int]:
     others there are (shown only as a count). Someone who sees the parent only because they
     own a subtask under it sees their own subtasks (and what is below them) and those linked
     to theirs by a dependency; members of the department and collaborators on the parent see
-    every one. No query beyond the (memoised) visibility. Source: issue 11, item 1."""
+    every one. No query beyond the (memoised) department scopes and visibility. Source: issue 11, item 1."""
     if user.is_superuser:
         return list(subtasks), 0
     # Subtasks of a department the person sees whole (its members, its heads): all of them,

@@ -2,10 +2,14 @@
 fields and sortable column headers."""
 
 from django import template
+from django.conf import settings
 from django.templatetags.static import static
-from django.utils.html import format_html
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 register = template.Library()
 
@@ -13,12 +17,25 @@ register = template.Library()
 # have it (`get_status_display`), so core does not import tasks.
 
 
+_ICONS_URL: dict[str, str] = {}  # STATIC_URL and storage → the sprite's URL
+
+
+def _icons_url() -> str:
+    """The sprite's URL, looked up once per STATIC_URL (a storage lookup on every icon was a
+    tenth of the layout's time)."""
+    key = f"{settings.STATIC_URL} {settings.STORAGES.get('staticfiles', {}).get('BACKEND')}"
+    url = _ICONS_URL.get(key)
+    if url is None:
+        url = _ICONS_URL[key] = static("closeloop/icons.svg")
+    return url
+
+
 @register.simple_tag
 def icon(name: str, extra_class: str = "") -> str:
     return format_html(
         '<svg class="icon {}" aria-hidden="true"><use href="{}#{}"></use></svg>',
         extra_class,
-        static("closeloop/icons.svg"),
+        _icons_url(),
         name,
     )
 
@@ -105,3 +122,138 @@ def page_url(context, number: int) -> str:
     params = request.GET.copy()
     params["page"] = str(number)
     return f"{request.path}?{urlencode(sorted(params.lists()), doseq=True)}"
+
+
+# -- the layout around every signed-in page (issue 16, item 1) ------------------------------
+# The header, its two copies of the navigation, the user menu and the language switch were
+# five template includes with 25 `{% url %}` and 30 `{% translate %}` nodes: about two thirds
+# of a signed-in page that shows nothing else. They are built here in Python instead; what
+# depends only on the language, the URL conf and the current page is built once per process
+# and kept (a few hundred short strings at most).
+
+# (URL name, label, the view names that mark the link as the current page)
+NAV = (
+    ("tasks:home", _lazy("My work"), ("tasks:home",)),
+    ("tasks:list", _lazy("Tasks"), ("tasks:list", "tasks:detail", "tasks:create", "tasks:edit")),
+    ("tasks:board", _lazy("Board"), ("tasks:board",)),
+    ("tasks:timeline", _lazy("Timeline"), ("tasks:timeline",)),
+    ("tasks:workload", _lazy("Workload"), ("tasks:workload",)),
+    ("tasks:calendar", _lazy("Calendar"), ("tasks:calendar",)),
+    ("insights:dashboard", _lazy("Dashboard"), ("insights:dashboard",)),
+    (
+        "insights:weekly_review",
+        _lazy("Weekly review"),
+        ("insights:weekly_review", "insights:weekly_review_print"),
+    ),
+    ("review:knowledge", _lazy("Knowledge base"), ("review:knowledge",)),
+)
+_BUILT: dict[tuple, str] = {}
+_BUILT_MAX = 2000
+
+
+def _built(key: tuple, build) -> str:
+    """`build()` once per process for `key` (with the script prefix, URL conf and language in
+    it, so a test that overrides them or a second language gets its own copy)."""
+    full = (get_script_prefix(), get_urlconf(), get_language(), *key)
+    html = _BUILT.get(full)
+    if html is None:
+        if len(_BUILT) >= _BUILT_MAX:
+            _BUILT.clear()
+        html = _BUILT[full] = build()
+    return html
+
+
+def _nav_link(name: str, label, current: tuple[str, ...], view_name: str | None) -> str:
+    if view_name in current:
+        return format_html('<a href="{}" aria-current="page">{}</a>', reverse(name), label)
+    return format_html('<a href="{}">{}</a>', reverse(name), label)
+
+
+def _nav_html(view_name: str | None) -> str:
+    # One link a line, as the template had it.
+    links = format_html_join("\n", "{}", ((_nav_link(*item, view_name),) for item in NAV))
+    return format_html("\n{}\n", links)
+
+
+@register.simple_tag(takes_context=True)
+def nav_links(context) -> str:
+    """The main navigation's links; the current page's link has aria-current="page"."""
+    request = context.get("request")
+    match = getattr(request, "resolver_match", None)
+    view_name = match.view_name if match is not None else None
+    return _built(("nav", view_name), lambda: _nav_html(view_name))
+
+
+def _csrf_input(context) -> str:
+    token = context.get("csrf_token")
+    if not token or token == "NOTPROVIDED":
+        return ""
+    return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
+
+
+@register.simple_tag(takes_context=True)
+def lang_switch(context, css: str = "") -> str:
+    """The 中文 / EN buttons: a form posting to the language switch, back to this page."""
+    request = context.get("request")
+    current = get_language()
+    buttons = _built(
+        ("lang", current),
+        lambda: format_html_join(
+            "\n  ",
+            '<button type="submit" name="language" value="{}" lang="{}" aria-pressed="{}" title="{}">{}</button>',
+            (
+                (code, code, "true" if code == current else "false", title, text)
+                for code, title, text in (("zh-hans", "简体中文", "中文"), ("en", "English", "EN"))
+            ),
+        ),
+    )
+    return format_html(
+        '<form method="post" action="{}" class="{}">{}\n'
+        '  <input type="hidden" name="next" value="{}">\n  {}\n</form>',
+        _built(("url", "language_switch"), lambda: reverse("language_switch")),
+        css,
+        _csrf_input(context),
+        request.get_full_path() if request is not None else "",
+        buttons,
+    )
+
+
+def _menu_links(is_staff: bool) -> str:
+    links = [
+        format_html('<a href="{}">{}{}</a>', reverse("profile"), icon("user"), _("Profile and API tokens")),
+        format_html('<a href="{}">{}{}</a>', reverse("password_change"), icon("lock"), _("Change password")),
+    ]
+    if is_staff:
+        links.append(
+            format_html('<a href="{}">{}{}</a>', reverse("admin:index"), icon("key"), _("Administration"))
+        )
+    return format_html_join("\n          ", "{}", ((link,) for link in links))
+
+
+@register.simple_tag(takes_context=True)
+def user_menu(context) -> str:
+    """The signed-in person's menu: name, profile, password, administration, log out."""
+    user = context["user"]
+    is_staff = bool(user.is_staff)
+    return format_html(
+        '<details class="menu">\n'
+        '        <summary><span class="avatar">{}</span><span class="user-name">{}</span>{}</summary>\n'
+        '        <div class="menu__panel">\n'
+        '          <div class="menu__label">{}</div>\n'
+        "          {}\n"
+        "          <hr>\n"
+        '          <form method="post" action="{}">{}\n'
+        '            <button type="submit" class="menu__item">{}{}</button>\n'
+        "          </form>\n"
+        "        </div>\n"
+        "      </details>",
+        initials(user),
+        user.display_name,
+        icon("chevron-down"),
+        user.username,
+        _built(("menu", is_staff), lambda: _menu_links(is_staff)),
+        _built(("url", "logout"), lambda: reverse("logout")),
+        _csrf_input(context),
+        icon("logout"),
+        _("Log out"),
+    )

@@ -188,10 +188,18 @@ def _transition_actions(user, task: Task) -> list[dict]:
     return actions
 
 
+# Events the task page shows at first (issue 16: a page's cost must not grow with its history).
+ACTIVITY_ROWS = 20
+
+
 def _detail_context(request, task: Task, **extra) -> dict:
     user = request.user
     today = task.department.local_today()
-    names = _event_names(task.event_list)
+    # The latest ACTIVITY_ROWS events; the rest (up to the selector's 100) on request, in place
+    # (htmx) or as the same page with ?activity=all: a long history costs nothing until asked.
+    show_all = request.GET.get("activity") == "all"
+    shown = task.event_list if show_all else task.event_list[:ACTIVITY_ROWS]
+    names = _event_names(task.event_list)  # all of them: the same queries whatever is shown
     activity = [
         {
             "event": e,
@@ -200,7 +208,7 @@ def _detail_context(request, task: Task, **extra) -> dict:
             if e.verb == "became_overdue"
             else ("status" if e.verb == "status_changed" else ""),
         }
-        for e in task.event_list
+        for e in shown
     ]
     for sub in task.subtask_list:
         sub.indent = max(0, sub.depth - task.depth - 1) * 18
@@ -224,6 +232,7 @@ def _detail_context(request, task: Task, **extra) -> dict:
         "today": today,
         "overdue": task.is_overdue(today),
         "activity": activity,
+        "activity_more": len(task.event_list) - len(shown),
         "actions": _transition_actions(user, task),
         "may_edit": may_edit,
         "may_reassign": may_reassign,
