@@ -36,6 +36,20 @@ PAGES = [
 ]
 
 
+# Target p95 at scale M for every page the navigation names (issue 16 item 5).
+TARGET_NAV_MS = 100.0
+
+
+def scale_endpoints(endpoint: type, target_ms: float | None = TARGET_NAV_MS) -> list:
+    """The pages the navigation names that `bench/run.py` did not measure yet: 工作量, 日历
+    and 知识库 (searching 报表). `endpoint` is run.py's Endpoint class."""
+    return [
+        endpoint("workload", "工作量 workload", "web", "GET", ["/workload/"], target_ms),
+        endpoint("calendar", "日历 calendar (this month)", "web", "GET", ["/calendar/"], target_ms),
+        endpoint("knowledge", "知识库 search 报表", "web", "GET", ["/knowledge/?q=%E6%8A%A5%E8%A1%A8"], 50.0),
+    ]
+
+
 def _explain(sql: str) -> list[str]:
     from django.db import connection
 
