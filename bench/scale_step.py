@@ -50,6 +50,33 @@ def scale_endpoints(endpoint: type, target_ms: float | None = TARGET_NAV_MS) -> 
     ]
 
 
+def sweeps() -> dict[str, float]:
+    """The job sweeps at scale (target ≤ 5 s each at scale M): the reminder run and forecast
+    sweep (`bench.tracking_step.measure_sweep`, at a moment the reminders fire), and the
+    escalation sweep over the generated issues at a moment every open issue's next rung is
+    due (three days on: the backlog after downtime, the worst case). Writes rungs and
+    notifications; run it last on a benchmark database."""
+    import os
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bench.tracking_step import measure_sweep
+    from closeloop.collab.jobs import escalate_issues
+    from closeloop.collab.models import Issue
+
+    out: dict[str, float] = {"loadavg_before": os.getloadavg()[0]}
+    for key, seconds in measure_sweep().items():
+        out[f"tracking_{key}_s"] = round(seconds, 3)
+    at = timezone.now() + timedelta(days=3)
+    out["open_issues"] = Issue.objects.filter(status="open").count()
+    t0 = time.perf_counter()
+    out["escalation_rungs"] = escalate_issues(at)
+    out["escalation_sweep_s"] = round(time.perf_counter() - t0, 3)
+    out["loadavg_after"] = os.getloadavg()[0]
+    return out
+
+
 def _explain(sql: str) -> list[str]:
     from django.db import connection
 
@@ -68,8 +95,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--explain", type=int, default=2, help="plans of the N slowest queries per page")
     p.add_argument("--role", choices=("head", "specialist", "both"), default="head")
+    p.add_argument(
+        "--sweeps",
+        action="store_true",
+        help="instead of pages: time the job sweeps over the whole database (writes to it)",
+    )
     args = p.parse_args(argv)
     configure(args.database_url)
+    if args.sweeps:
+        print(sweeps())
+        return 0
 
     from django.db import connection
     from django.db.models import Count
