@@ -61,13 +61,6 @@ class Submission(models.Model):
                 name="submission_reviewed_has_time",
             ),
         ]
-        # Acceptances of a time window (仪表盘's four weeks, 周复盘's week: `quality_by`), a
-        # range of this index rather than every submission of the department (issue 16).
-        indexes = [
-            models.Index(
-                fields=["reviewed_at"], condition=Q(verdict="accepted"), name="submission_accepted_time"
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.task_id} #{self.attempt}"
