@@ -23,7 +23,7 @@ import re
 
 _NEGATED_STATUS = re.compile(r'NOT \((?:"tasks_task"|\w+)\."status" IN \(\'[a-z_]+\'(?:, \'[a-z_]+\')*\)\)')
 _WHOLE_DEPARTMENT = re.compile(
-    r'IN \(SELECT (\w+)\."id" AS "pk" FROM "tasks_task" \1 WHERE \1\."department_id" IN \([\d, ]+\)\)'
+    r'IN \(SELECT (\w+)\."id"(?: AS "(?:pk|id)")? FROM "tasks_task" \1 WHERE \(*\1\."department_id" IN \([\d, ]+\)'
 )
 
 
