@@ -56,6 +56,7 @@ from bench.generate import (
     production_env,
     scale_from,
 )
+from bench.scale_step import scale_endpoints
 
 RESULTS_DIR = Path(os.environ.get("CLOSELOOP_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 LOG_DIR = BENCH_VAR
@@ -442,6 +443,7 @@ def endpoints_for(user, rng: random.Random) -> list[Endpoint]:
         Endpoint(
             "weekly_review", "周复盘 weekly review", "web", "GET", ["/weekly-review/"], TARGET_INSIGHTS_MS
         ),
+        *scale_endpoints(Endpoint),  # 工作量, 日历, 知识库 (bench/scale_step.py)
         Endpoint(
             "api_patch",
             "API patch (notes)",

@@ -251,7 +251,7 @@ def cross_department_load(people) -> tuple[Counter, Counter]:
     those departments' tasks is shown (the 仪表盘 and 工作量 rule of issue 12)."""
     from closeloop.orgs.models import Membership
     from closeloop.tasks.models import TaskCollaborator
-    from closeloop.tasks.states import CLOSED_STATUSES
+    from closeloop.tasks.states import OPEN_STATUSES
 
     memberships: dict[int, set[int]] = defaultdict(set)
     for user_id, dept_id in Membership.objects.filter(user_id__in=people).values_list(
@@ -262,16 +262,17 @@ def cross_department_load(people) -> tuple[Counter, Counter]:
     tasks: Counter = Counter()
     if not member_ids:
         return tasks, Counter()
-    open_task = ~Q(task__status__in=CLOSED_STATUSES)
+    # The open statuses named: a range of the (owner, status, due) index, where NOT IN (done,
+    # cancelled) read every task the members ever owned (issue 16).
+    open_names = sorted(OPEN_STATUSES)
+    open_task = Q(task__status__in=open_names)
     for user_id, _task_id, dept_id in TaskCollaborator.objects.filter(
         open_task, user_id__in=member_ids
     ).values_list("user_id", "task_id", "task__department_id"):
         if dept_id not in memberships[user_id]:
             tasks[user_id] += 1
-    for user_id, dept_id in (
-        Task.objects.filter(owner_id__in=member_ids)
-        .exclude(status__in=CLOSED_STATUSES)
-        .values_list("owner_id", "department_id")
+    for user_id, dept_id in Task.objects.filter(owner_id__in=member_ids, status__in=open_names).values_list(
+        "owner_id", "department_id"
     ):
         if dept_id not in memberships[user_id]:
             tasks[user_id] += 1

@@ -1,6 +1,13 @@
 """Reads across the loop for 仪表盘 (dashboard) and 周复盘 (weekly review). Every task list
 starts from what the person may see (`Task.objects.visible_in_departments`, the visibility
-clause unless they see the departments whole); query counts do not grow with the data."""
+clause unless they see the departments whole); query counts do not grow with the data.
+
+Cost does not grow with the history either (issue 16): every query is bounded by what the
+page shows — open work through the (department, status, due) index with the open statuses
+named (`status IN (…)`, not `NOT IN (done, cancelled)`, which reads every finished task of
+the department too), completions through the partial (department, completed_at) index of
+done tasks over the page's time window (four weeks, eight weeks), never the whole
+department."""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -15,7 +22,7 @@ from closeloop.orgs.models import Department, User
 from closeloop.orgs.selectors import led_department_ids, visible_department_ids
 from closeloop.review import selectors as review_selectors
 from closeloop.tasks.models import Task
-from closeloop.tasks.states import CLOSED_STATUSES, Status
+from closeloop.tasks.states import OPEN_STATUSES, Status
 from closeloop.tracking import cadence
 from closeloop.tracking import selectors as tracking
 from closeloop.tracking.models import DelayReason, DelayWarning
@@ -30,6 +37,18 @@ def _scope_departments(user: User) -> list[Department]:
         return list(Department.objects.order_by("code"))
     ids = led_department_ids(user) or visible_department_ids(user)
     return list(Department.objects.filter(id__in=ids).order_by("code"))
+
+
+def _within(user: User, department_ids: list[int], base: QuerySet[Task], field: str = "task") -> Q:
+    """Rows whose task (`field`) the user sees among these departments' tasks: the plain
+    department filter when they see the departments whole (as `visible_in_departments`
+    decides), so the related rows (warnings, owed updates) are found through their own
+    indexes — `task IN (SELECT id … WHERE department_id = …)` lists every task the
+    department ever had (issue 16); otherwise the visible tasks as a subquery."""
+    if user.is_superuser or visible_department_ids(user).issuperset(department_ids):
+        prefix = f"{field}__" if field != "pk" else ""
+        return Q(**{f"{prefix}department_id__in": list(department_ids)})
+    return Q(**{f"{field}__in": base.values("pk")})
 
 
 def _tasks(user: User, departments: list[Department]) -> QuerySet[Task]:
@@ -92,7 +111,7 @@ def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
     if not departments:
         return out
     base = _tasks(user, departments)
-    open_ = base.exclude(status__in=CLOSED_STATUSES)
+    open_ = base.filter(status__in=_OPEN)
     risk_q = Q(forecast__at_risk=True)
     overdue_q = _overdue_q(departments, now)
     counts = open_.aggregate(
@@ -103,7 +122,10 @@ def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
     out.at_risk = list(open_.filter(risk_q).order_by("due_date", "id")[:LIST_LIMIT])
     out.overdue = list(open_.filter(overdue_q).order_by("due_date", "id")[:LIST_LIMIT])
     out.blocked = list(open_.filter(status=Status.BLOCKED).order_by("due_date", "id")[:LIST_LIMIT])
-    out.warnings = list(tracking.pending_warnings_for(user).filter(task__in=base.values("pk"))[:LIST_LIMIT])
+    dept_ids = [d.pk for d in departments]
+    out.warnings = list(
+        tracking.pending_warnings_for(user).filter(_within(user, dept_ids, base))[:LIST_LIMIT]
+    )
     led = led_department_ids(user)
     review_q = Q(reviewer=user)
     if led or user.is_superuser:
@@ -118,7 +140,9 @@ def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
         .order_by("submitted_at", "id")[:LIST_LIMIT]
     )
     missing = list(
-        tracking.owed_tasks(departments=departments, now=now).filter(pk__in=base.values("pk"))[:500]
+        tracking.owed_tasks(departments=departments, now=now).filter(_within(user, dept_ids, base, "pk"))[
+            :500
+        ]
     )
     out.missing = missing
     out.missing_by_person = tracking.owed_by_person(missing)
@@ -127,6 +151,11 @@ def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
     out.counts = counts
     out.rates = on_time_rates(user, departments, since=now - timedelta(days=28))
     return out
+
+
+# Named, in a fixed order: `status IN (open …)` is a range of the (department, status, due)
+# index; `NOT IN (done, cancelled)` is not, and reads every finished task as well.
+_OPEN = sorted(OPEN_STATUSES)
 
 
 def _overdue_q(departments: list[Department], now: datetime) -> Q:
@@ -252,21 +281,24 @@ def weekly_review(
         "department", "owner", "forecast"
     )
     done_q = Q(status=Status.DONE, completed_at__gte=start_dt, completed_at__lt=end_dt)
-    open_q = ~Q(status__in=CLOSED_STATUSES)
+    open_q = Q(status__in=_OPEN)
     next_start = week_start + timedelta(days=7)
-    next_q = open_q & Q(due_date__gte=next_start, due_date__lte=next_start + timedelta(days=6))
-    totals = base.aggregate(
-        completed=Count("id", filter=done_q),
-        overdue=Count("id", filter=open_q & Q(due_date__lt=as_of)),
+    next_q = Q(due_date__gte=next_start, due_date__lte=next_start + timedelta(days=6))
+    # Over the open tasks only (the completed ones of the week are counted by the trend's
+    # query below): the department's history is never read.
+    totals = base.filter(open_q).aggregate(
+        overdue=Count("id", filter=Q(due_date__lt=as_of)),
         blocked=Count("id", filter=Q(status=Status.BLOCKED)),
         due_next_week=Count("id", filter=next_q),
     )
     completed = list(base.filter(done_q).order_by("-completed_at")[:limit])
     overdue = list(base.filter(open_q, due_date__lt=as_of).order_by("due_date", "id")[:limit])
     blocked = list(base.filter(status=Status.BLOCKED).order_by("due_date", "id")[:limit])
-    due_next = list(base.filter(next_q).order_by("due_date", "id")[:limit])
+    due_next = list(base.filter(open_q, next_q).order_by("due_date", "id")[:limit])
     slipped = list(
-        DelayWarning.objects.filter(task__in=base.values("pk"), raised_at__gte=start_dt, raised_at__lt=end_dt)
+        DelayWarning.objects.filter(
+            _within(user, [department.pk], base), raised_at__gte=start_dt, raised_at__lt=end_dt
+        )
         .select_related("task", "task__department", "task__owner", "raised_by")
         .order_by("reason", "raised_at")
     )
@@ -275,7 +307,8 @@ def weekly_review(
         counts[w.reason] = counts.get(w.reason, 0) + 1
     by_reason = [(str(label), counts[value]) for value, label in DelayReason.choices if counts.get(value)]
 
-    trend = _trend(base, department, week_start)
+    trend, completed_this_week = _trend(base, department, week_start)
+    totals["completed"] = completed_this_week
     _week, rate, rate_original = trend[-1]  # the trend ends with this week
     review = (
         WeeklyReview.objects.filter(department=department, week_start=week_start)
@@ -306,8 +339,10 @@ def weekly_review(
 
 def _trend(
     base: QuerySet[Task], department: Department, week_start: date
-) -> list[tuple[date, int | None, int | None]]:
-    """On-time rate of each of the last eight weeks, from one query of their completions."""
+) -> tuple[list[tuple[date, int | None, int | None]], int]:
+    """On-time rate of each of the last eight weeks, from one query of their completions
+    (the partial index of done tasks by department and completion time); and the number
+    completed in the last of them (`week_start`'s week)."""
     weeks = [week_start - timedelta(days=7 * i) for i in range(TREND_WEEKS - 1, -1, -1)]
     first, _ = _week_bounds(department, weeks[0])
     _, last = _week_bounds(department, weeks[-1])
@@ -324,7 +359,8 @@ def _trend(
         t[0] += 1
         t[1] += day <= due
         t[2] += day <= original
-    return [(w, _rate(tally[w][0], tally[w][1]), _rate(tally[w][0], tally[w][2])) for w in weeks]
+    rates = [(w, _rate(tally[w][0], tally[w][1]), _rate(tally[w][0], tally[w][2])) for w in weeks]
+    return rates, tally[weeks[-1]][0]
 
 
 def reviews_list(user: User, *, limit: int = 50) -> QuerySet[WeeklyReview]:

@@ -5,6 +5,7 @@ completion. Claims (job, task, "once") so running twice, or on two workers, remi
 import zoneinfo
 from datetime import datetime, timedelta
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -51,14 +52,17 @@ def remind_missing_retrospectives(now: datetime) -> int:
             .select_related("owner", "department")
         )
         for task in due:
-            if claim_slot(job="review.retro_reminder", scope=task.pk, slot="once") is None:
-                continue
-            notify(
-                recipients=[task.owner],
-                kind="review.retrospective_due",
-                data={"task": task.pk, "code": task.full_code, "title": task.title},
-                link=task.get_absolute_url() + "#retrospective",
-            )
+            # The claim commits with the notification (claim_slot refuses to run outside a
+            # transaction; the worker calls jobs without one).
+            with transaction.atomic():
+                if claim_slot(job="review.retro_reminder", scope=task.pk, slot="once") is None:
+                    continue
+                notify(
+                    recipients=[task.owner],
+                    kind="review.retrospective_due",
+                    data={"task": task.pk, "code": task.full_code, "title": task.title},
+                    link=task.get_absolute_url() + "#retrospective",
+                )
             sent += 1
     return sent
 

@@ -265,7 +265,11 @@ def quality_by(user, *, group: str, since=None, until=None, department_ids=None)
     (aware datetimes). One query."""
     field = {"owner": "task__owner_id", "department": "task__department_id"}[group]
     qs = Submission.objects.filter(verdict=Verdict.ACCEPTED)
-    if not user.is_superuser:
+    # Who sees the departments whole needs no visibility clause: its OR (department, or ids,
+    # or subtrees) keeps PostgreSQL from reaching tasks through the submissions of the
+    # window, and it hashed every task of the department instead (issue 16).
+    whole = department_ids is not None and visibility(user).departments.issuperset(department_ids)
+    if not user.is_superuser and not whole:
         qs = qs.filter(visible_task_q(user))
     if department_ids is not None:
         qs = qs.filter(task__department_id__in=list(department_ids))

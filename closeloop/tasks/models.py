@@ -228,6 +228,11 @@ class Task(models.Model):
         indexes = [
             models.Index(fields=["department", "status", "due_date"], name="task_dept_status_due"),
             models.Index(fields=["owner", "status", "due_date"], name="task_owner_status_due"),
+            # Completions of a time window (仪表盘's four weeks, 周复盘's eight): a range of
+            # this index, so reports never read a department's whole history (issue 16).
+            models.Index(
+                fields=["department", "completed_at"], condition=Q(status="done"), name="task_dept_done_time"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -22,6 +22,7 @@ BOARD_STATUSES = [
     Status.SUBMITTED,
     Status.DONE,
 ]
+OPEN_ON_BOARD = [s.value for s in BOARD_STATUSES if s != Status.DONE]
 DONE_DAYS = 14
 PER_COLUMN = 12
 
@@ -49,7 +50,11 @@ def _board_base(user, *, department_id: int | None, owner_id: int | None, today:
     cutoff = datetime.combine(
         today - timedelta(days=DONE_DAYS), time.min, tzinfo=timezone.get_current_timezone()
     )
-    return qs.exclude(status=Status.CANCELLED).exclude(status=Status.DONE, completed_at__lt=cutoff)
+    # Named statuses, not "everything but cancelled and old done": the open ones are ranges of
+    # the (department, status, due) index, the recent done ones a range of the partial index
+    # of done tasks by completion time, so the board never reads the department's history
+    # (issue 16).
+    return qs.filter(Q(status__in=OPEN_ON_BOARD) | Q(status=Status.DONE, completed_at__gte=cutoff))
 
 
 def board(

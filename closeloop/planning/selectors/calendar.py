@@ -3,13 +3,29 @@
 import calendar as pycalendar
 from datetime import date, timedelta
 
+from django.db.models import Q
+
 from closeloop.orgs.calendar import is_workday
 from closeloop.tasks.models import (
     Milestone,
     Task,
+    subtree_q,
 )
-from closeloop.tasks.selectors import local_today
+from closeloop.tasks.selectors import local_today, visibility
 from closeloop.tasks.states import CLOSED_STATUSES, Status
+
+
+def _visible_task_q(user) -> Q:
+    """ "Its task is visible to `user`" on a row joined to its task (`task__…`): the rule of
+    `Task.objects.visible_to` (`tasks.visibility`) on the joined columns."""
+    if user.is_superuser:
+        return Q()
+    v = visibility(user)
+    q = Q(task__department_id__in=v.departments) | Q(task__id__in=v.ids)
+    for path in v.subtrees:
+        q |= subtree_q(path, field="task__path")
+    return q
+
 
 # -- calendar --------------------------------------------------------------------------------
 
@@ -33,8 +49,14 @@ def calendar_month(
         .only("id", "code", "title", "status", "priority", "due_date", "department__code")
         .order_by("due_date", "priority", "id")[:1000]
     )
+    # The month's milestones (date index) whose task the user sees, checked on the joined task:
+    # `task IN (visible tasks)` listed every task the user may see to find a few milestones
+    # (issue 16).
+    shown = _visible_task_q(user) & ~Q(task__status=Status.CANCELLED)
+    if department_id:
+        shown &= Q(task__department_id=department_id)
     milestones = list(
-        Milestone.objects.filter(date__range=(grid_start, grid_end), task__in=visible.values("id"))
+        Milestone.objects.filter(shown, date__range=(grid_start, grid_end))
         .select_related("task__department")
         .only("id", "title", "date", "reached_at", "task__id", "task__code", "task__department__code")
         .order_by("date", "id")[:500]

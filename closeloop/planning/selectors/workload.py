@@ -12,7 +12,11 @@ from closeloop.tasks.models import (
 )
 from closeloop.tasks.selectors import local_today
 from closeloop.tasks.services import department_policy
-from closeloop.tasks.states import CLOSED_STATUSES
+from closeloop.tasks.states import OPEN_STATUSES
+
+# The open statuses named: `status IN (…)` is a range of the (owner, status, due) index, while
+# `NOT IN (done, cancelled)` reads every task a person ever had (issue 16).
+_OPEN = sorted(OPEN_STATUSES)
 
 # -- workload --------------------------------------------------------------------------------
 
@@ -42,7 +46,7 @@ def workload(user, *, department: Department, weeks: int = 6, today: date | None
     )
     rows = (
         Task.objects.visible_to(user)
-        .exclude(status__in=CLOSED_STATUSES)
+        .filter(status__in=_OPEN)
         .filter(owner__in=people)
         .values("owner_id", "priority", "due_date")
         .annotate(n=Count("id"))
@@ -101,7 +105,7 @@ def workload(user, *, department: Department, weeks: int = 6, today: date | None
 def person_open_tasks(user, *, person: User, limit: int = 100) -> list[Task]:
     return list(
         Task.objects.visible_to(user)
-        .exclude(status__in=CLOSED_STATUSES)
+        .filter(status__in=_OPEN)
         .filter(owner=person)
         .select_related("department")
         .order_by("due_date", "priority", "id")[:limit]

@@ -108,7 +108,10 @@ def test_quality_figures_count_first_pass_and_attempts(lessons, member, sales, h
     assert quality_by(head, group="department")[sales.pk].accepted == 2
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_reminder_for_a_missing_retrospective_comes_once(head, member, sales):
+    """Outside a test transaction, as the worker runs it (claim_slot refuses to run without
+    one: the job crashed on every tick in a real worker)."""
     import zoneinfo
 
     t = accept(make_task(actor=head, department=sales, owner=member, title="新品上线"), member, head)
