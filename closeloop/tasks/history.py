@@ -153,6 +153,9 @@ def describe_event(event, names: dict) -> list[str]:
         "person": _value("owner", after.get("owner"), names),
         "attempt": after.get("attempt", ""),
     }
+    if verb == "progress_update" and after.get("percent") is None:
+        # A parent's update carries a note, not a percent (its progress rolls up).
+        return [_("%(actor)s posted the update for %(day)s") % values]
     template = EVENT_SENTENCES.get(verb)
     if template is not None:
         return [template % values]

@@ -106,3 +106,21 @@ def test_it_keeps_the_forecast_current_as_updates_arrive(started, member):
         update_post(actor=member, task=fresh(started), percent=pct, now=at(2026, 3, day))
     fc.refresh_from_db()
     assert not fc.at_risk and fc.forecast_date < dt.date(2026, 3, 31)
+
+
+def test_a_parents_update_reads_without_a_percent_in_the_activity(started, member, sales):
+    from closeloop.tasks.history import describe_event
+
+    make_task(
+        actor=member,
+        department=sales,
+        owner=member,
+        title="导出名单",
+        parent=started,
+        due=dt.date(2026, 3, 20),
+    )
+    update_post(actor=member, task=fresh(started), note="等待市场部确认名单", now=at(2026, 3, 10))
+    event = TaskEvent.objects.get(task=started, verb="progress_update")
+    (sentence,) = describe_event(event, {})
+    assert "None" not in sentence and "%" not in sentence
+    assert "2026-03-10" in sentence
