@@ -132,28 +132,9 @@ def notify(
             ).values_list("recipient_id", "channel_id", "run_after"):
                 open_digests[(uid, cid)] = run_after
         for user, note in zip(users, notifications, strict=True):
-            pref = prefs.get(user.pk)
-            for ckind in personal_channel_kinds(user, kind, pref, set(personal)):
-                channel = personal[ckind]
-                run_after = now
-                digest = bool(pref and pref.digest_minutes)
-                if digest:
-                    run_after = open_digests.setdefault(
-                        (user.pk, channel.pk), now + timedelta(minutes=pref.digest_minutes)
-                    )
-                rows.append(
-                    Delivery(
-                        channel=channel,
-                        recipient=user,
-                        notification=note,
-                        kind=kind,
-                        data=data,
-                        link=link,
-                        digest=digest,
-                        run_after=run_after,
-                        created_at=now,
-                    )
-                )
+            rows += _personal_deliveries(
+                user, kind, prefs.get(user.pk), personal, open_digests, note, data, link, now
+            )
     if mention is None:
         mention = kind not in NO_MENTION_KINDS
     mentions = [u.pk for u in users] if mention else []
@@ -222,28 +203,9 @@ def notify_each(
             ).values_list("recipient_id", "channel_id", "run_after"):
                 open_digests[(uid, cid)] = run_after
         for (user, data, link), note in zip(todo, notifications, strict=True):
-            pref = prefs.get(user.pk)
-            for ckind in personal_channel_kinds(user, kind, pref, set(personal)):
-                channel = personal[ckind]
-                digest = bool(pref and pref.digest_minutes)
-                run_after = now
-                if digest:
-                    run_after = open_digests.setdefault(
-                        (user.pk, channel.pk), now + timedelta(minutes=pref.digest_minutes)
-                    )
-                rows.append(
-                    Delivery(
-                        channel=channel,
-                        recipient=user,
-                        notification=note,
-                        kind=kind,
-                        data=data,
-                        link=link,
-                        digest=digest,
-                        run_after=run_after,
-                        created_at=now,
-                    )
-                )
+            rows += _personal_deliveries(
+                user, kind, prefs.get(user.pk), personal, open_digests, note, data, link, now
+            )
     for channel in channels:
         if channel.kind == ChannelKind.WEBHOOK:
             rows += [
@@ -569,3 +531,32 @@ def fill_platform_ids(*, actor: User, channel: Channel) -> int:
                     **{field: found[person.mobile]}
                 )
     return filled
+
+
+def _personal_deliveries(user, kind, pref, personal, open_digests, note, data, link, now) -> list[Delivery]:
+    """The outbox rows of one person's notification on their own channels (`personal`:
+    {channel kind: Channel}); with a digest preference every row joins the person's open
+    digest on that channel (`open_digests`: {(user id, channel id): run_after}, updated)."""
+    rows = []
+    for ckind in personal_channel_kinds(user, kind, pref, set(personal)):
+        channel = personal[ckind]
+        digest = bool(pref and pref.digest_minutes)
+        run_after = now
+        if digest:
+            run_after = open_digests.setdefault(
+                (user.pk, channel.pk), now + timedelta(minutes=pref.digest_minutes)
+            )
+        rows.append(
+            Delivery(
+                channel=channel,
+                recipient=user,
+                notification=note,
+                kind=kind,
+                data=data,
+                link=link,
+                digest=digest,
+                run_after=run_after,
+                created_at=now,
+            )
+        )
+    return rows
