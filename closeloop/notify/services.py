@@ -123,14 +123,7 @@ def notify(
     rows: list[Delivery] = []
     personal = {c.kind: c for c in channels if c.kind in PERSONAL_KINDS}
     if personal and users:
-        prefs = {p.user_id: p for p in Preference.objects.filter(user_id__in=[u.pk for u in users])}
-        digest_users = [uid for uid, p in prefs.items() if p.digest_minutes]
-        open_digests: dict[tuple[int, int], datetime] = {}
-        if digest_users:
-            for uid, cid, run_after in Delivery.objects.filter(
-                state=DeliveryState.QUEUED, digest=True, recipient_id__in=digest_users
-            ).values_list("recipient_id", "channel_id", "run_after"):
-                open_digests[(uid, cid)] = run_after
+        prefs, open_digests = _preferences_and_open_digests([u.pk for u in users])
         for user, note in zip(users, notifications, strict=True):
             rows += _personal_deliveries(
                 user, kind, prefs.get(user.pk), personal, open_digests, note, data, link, now
@@ -193,15 +186,7 @@ def notify_each(
     rows: list[Delivery] = []
     personal = {c.kind: c for c in channels if c.kind in PERSONAL_KINDS}
     if personal:
-        ids = list({u.pk for u, _data, _link in todo})
-        prefs = {p.user_id: p for p in Preference.objects.filter(user_id__in=ids)}
-        digest_users = [uid for uid, p in prefs.items() if p.digest_minutes]
-        open_digests: dict[tuple[int, int], datetime] = {}
-        if digest_users:
-            for uid, cid, run_after in Delivery.objects.filter(
-                state=DeliveryState.QUEUED, digest=True, recipient_id__in=digest_users
-            ).values_list("recipient_id", "channel_id", "run_after"):
-                open_digests[(uid, cid)] = run_after
+        prefs, open_digests = _preferences_and_open_digests(list({u.pk for u, _data, _link in todo}))
         for (user, data, link), note in zip(todo, notifications, strict=True):
             rows += _personal_deliveries(
                 user, kind, prefs.get(user.pk), personal, open_digests, note, data, link, now
@@ -560,3 +545,17 @@ def _personal_deliveries(user, kind, pref, personal, open_digests, note, data, l
             )
         )
     return rows
+
+
+def _preferences_and_open_digests(user_ids: list[int]) -> tuple[dict, dict]:
+    """({user id: Preference}, {(user id, channel id): run_after of the open digest}) for
+    these people, in two queries at most (none for open digests when nobody wants digests)."""
+    prefs = {p.user_id: p for p in Preference.objects.filter(user_id__in=user_ids)}
+    digest_users = [uid for uid, p in prefs.items() if p.digest_minutes]
+    open_digests: dict[tuple[int, int], datetime] = {}
+    if digest_users:
+        for uid, cid, run_after in Delivery.objects.filter(
+            state=DeliveryState.QUEUED, digest=True, recipient_id__in=digest_users
+        ).values_list("recipient_id", "channel_id", "run_after"):
+            open_digests[(uid, cid)] = run_after
+    return prefs, open_digests
