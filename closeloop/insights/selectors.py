@@ -176,11 +176,11 @@ def _overdue_q(departments: list[Department], now: datetime) -> Q:
 def on_time_rates(user: User, departments: list[Department], *, since: datetime) -> list[PersonRate]:
     """Per owner, tasks completed since `since` (aware): how many, and how many by the
     approved and by the original due date, the completion day taken in the task's
-    department's zone (as its due date is, not the viewer's). Counted by the database, one
-    row per person (`localday`), through the partial (department, completed_at) index of done
-    tasks; completions stamped more than a day from now (none are: tasks are completed at
-    now) are counted from their rows by one more query. Sorted by name; with first-pass acceptance
-    and attempts from review over the same window."""
+    department's zone (as its due date is, not the viewer's). Counted by the database, a row
+    per department and person (`localday`), through the partial (department, completed_at)
+    index of done tasks, then the people's names; completions stamped more than a day from
+    now (none are: tasks are completed at now) are counted from their rows by one more query.
+    Sorted by name; with first-pass acceptance and attempts from review over the same window."""
     ids = [d.pk for d in departments]
     cover_end = max(since, timezone.now()) + timedelta(days=1)
     zones: dict[str, tuple] = {}
@@ -189,11 +189,14 @@ def on_time_rates(user: User, departments: list[Department], *, since: datetime)
     pairs = [(tz, None if len(zones) == 1 else members) for tz, members in zones.values()]
     day = LocalDate("completed_at", offset_case(pairs, since, cover_end, moment="completed_at"))
     covered = Q(completed_at__lt=cover_end)
+    # Grouped by department first and without the owner's row: grouped by owner (or joined
+    # to the people), SQLite walks the (owner, status, due) index through every done task
+    # each person ever had rather than the window's completions of the departments.
     rows = (
         Task.objects.visible_in_departments(user, ids)
         .filter(status=Status.DONE, completed_at__gte=since)
         .order_by()
-        .values("owner_id", "owner__name", "owner__username")
+        .values("department_id", "owner_id")
         .annotate(
             done=Count("id", filter=covered),
             on_time=Count("id", filter=covered & Q(due_date__gte=day)),
@@ -201,17 +204,18 @@ def on_time_rates(user: User, departments: list[Department], *, since: datetime)
             beyond=Count("id", filter=Q(completed_at__gte=cover_end)),
         )
     )
-    people: dict[int, PersonRate] = {}
+    tally: dict[int, list[int]] = {}
     beyond = 0
     for row in rows:
-        people[row["owner_id"]] = PersonRate(
-            row["owner_id"],
-            row["owner__name"] or row["owner__username"],
-            row["done"],
-            row["on_time"],
-            row["on_time_original"],
-        )
+        t = tally.setdefault(row["owner_id"], [0, 0, 0])
+        t[0] += row["done"]
+        t[1] += row["on_time"]
+        t[2] += row["on_time_original"]
         beyond += row["beyond"]
+    names = User.objects.filter(pk__in=list(tally)).values_list("pk", "name", "username") if tally else []
+    people = {
+        pk: PersonRate(pk, name or username, *tally[pk]) for pk, name, username in names if tally[pk][0]
+    }
     if beyond:
         _add_completions(user, departments, people, Q(completed_at__gte=cover_end))
     # First-pass acceptance and attempts (review), over the same people and window.
