@@ -7,7 +7,9 @@ page shows — open work through the (department, status, due) index with the op
 named (`status IN (…)`, not `NOT IN (done, cancelled)`, which reads every finished task of
 the department too), completions through the partial (department, completed_at) index of
 done tasks over the page's time window (four weeks, eight weeks), never the whole
-department."""
+department. The on-time rates are counted by the database on each completion's date in its
+department's zone (`insights.localday`): a row per person, a row per day of the trend,
+instead of every completion of the window converted in Python."""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
