@@ -202,18 +202,24 @@ def test_offsets_change_at_the_zones_transitions_to_the_second():
 
 
 @pytest.mark.django_db
-def test_a_reopened_task_counts_once_when_done_again(head, member, sales):
-    """Through the services: done late, reopened, done again — one completion, late."""
+def test_a_task_sent_back_for_rework_counts_once_when_accepted(head, member, sales):
+    """Through the services: submitted, sent back, submitted again and accepted after its
+    due date — one completion, late; cancelled tasks do not count."""
     from closeloop.tasks.services import task_transition
 
     t = make_task(actor=head, department=sales, owner=member, title="返工", due=timezone.localdate())
+    gone = make_task(actor=head, department=sales, owner=member, title="取消")
+    task_transition(actor=head, task=gone, to="cancelled", note="不做了")
     Task.objects.filter(pk=t.pk).update(due_date=timezone.localdate() - dt.timedelta(days=1))
     t = Task.objects.get(pk=t.pk)
-    for step in ("in_progress", "submitted", "done"):
-        t = task_transition(actor=member if step != "done" else head, task=t, to=step)
     since = timezone.now() - dt.timedelta(days=28)
+    for step, who in (("in_progress", member), ("submitted", member), ("rework", head)):
+        t = task_transition(actor=who, task=t, to=step, note="补充数据")
+    assert selectors.on_time_rates(head, [sales], since=since) == []
+    for step, who in (("submitted", member), ("done", head)):
+        t = task_transition(actor=who, task=t, to=step, note="补充数据")
     [rate] = selectors.on_time_rates(head, [sales], since=since)
-    assert (rate.done, rate.on_time) == (1, 0)
+    assert (rate.done, rate.on_time, rate.on_time_original) == (1, 0, 1)
     assert rates_of([rate]) == reference_rates(head, [sales], since)
 
 
