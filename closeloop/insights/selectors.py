@@ -7,7 +7,9 @@ page shows — open work through the (department, status, due) index with the op
 named (`status IN (…)`, not `NOT IN (done, cancelled)`, which reads every finished task of
 the department too), completions through the partial (department, completed_at) index of
 done tasks over the page's time window (four weeks, eight weeks), never the whole
-department."""
+department. The on-time rates are counted by the database on each completion's date in its
+department's zone (`insights.localday`): a row per person, a row per day of the trend,
+instead of every completion of the window converted in Python."""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -17,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.errors import NotFound
+from closeloop.insights.localday import LocalDate, offset_case
 from closeloop.insights.models import WeeklyReview
 from closeloop.orgs.models import Department, User
 from closeloop.orgs.selectors import led_department_ids, visible_department_ids
@@ -173,12 +176,67 @@ def _overdue_q(departments: list[Department], now: datetime) -> Q:
 
 
 def on_time_rates(user: User, departments: list[Department], *, since: datetime) -> list[PersonRate]:
-    """Per owner, tasks completed since `since`: how many by the approved and by the original
-    due date (completion day in the task's department). One query; the day comparison is done
-    here because SQLite would call a Python function per row for it."""
+    """Per owner, tasks completed since `since` (aware): how many, and how many by the
+    approved and by the original due date, the completion day taken in the task's
+    department's zone (as its due date is, not the viewer's). Counted by the database, a row
+    per department and person (`localday`), through the partial (department, completed_at)
+    index of done tasks, then the people's names; completions stamped more than a day from
+    now (none are: tasks are completed at now) are counted from their rows by one more query.
+    Sorted by name; with first-pass acceptance and attempts from review over the same window."""
+    ids = [d.pk for d in departments]
+    cover_end = max(since, timezone.now()) + timedelta(days=1)
+    zones: dict[str, tuple] = {}
+    for d in departments:
+        zones.setdefault(str(d.tzinfo), (d.tzinfo, []))[1].append(d.pk)
+    pairs = [(tz, None if len(zones) == 1 else members) for tz, members in zones.values()]
+    day = LocalDate("completed_at", offset_case(pairs, since, cover_end, moment="completed_at"))
+    covered = Q(completed_at__lt=cover_end)
+    # Grouped by department first and without the owner's row: grouped by owner (or joined
+    # to the people), SQLite walks the (owner, status, due) index through every done task
+    # each person ever had rather than the window's completions of the departments.
+    rows = (
+        Task.objects.visible_in_departments(user, ids)
+        .filter(status=Status.DONE, completed_at__gte=since)
+        .order_by()
+        .values("department_id", "owner_id")
+        .annotate(
+            done=Count("id", filter=covered),
+            on_time=Count("id", filter=covered & Q(due_date__gte=day)),
+            on_time_original=Count("id", filter=covered & Q(original_due_date__gte=day)),
+            beyond=Count("id", filter=Q(completed_at__gte=cover_end)),
+        )
+    )
+    tally: dict[int, list[int]] = {}
+    beyond = 0
+    for row in rows:
+        t = tally.setdefault(row["owner_id"], [0, 0, 0])
+        t[0] += row["done"]
+        t[1] += row["on_time"]
+        t[2] += row["on_time_original"]
+        beyond += row["beyond"]
+    names = User.objects.filter(pk__in=list(tally)).values_list("pk", "name", "username") if tally else []
+    people = {
+        pk: PersonRate(pk, name or username, *tally[pk]) for pk, name, username in names if tally[pk][0]
+    }
+    if beyond:
+        _add_completions(user, departments, people, Q(completed_at__gte=cover_end))
+    # First-pass acceptance and attempts (review), over the same people and window.
+    quality = review_selectors.quality_by(user, group="owner", since=since, department_ids=ids)
+    for owner_id, q in quality.items():
+        if owner_id in people:
+            r = people[owner_id]
+            r.accepted, r.first_pass, r.attempts = q.accepted, q.first_pass, q.attempts
+    return sorted(people.values(), key=lambda r: r.name)
+
+
+def _add_completions(
+    user: User, departments: list[Department], people: dict[int, PersonRate], where: Q
+) -> None:
+    """Count the done tasks matching `where` into `people` row by row (the completion day
+    converted here): for the moments `offset_case` does not cover."""
     rows = (
         Task.objects.visible_in_departments(user, [d.pk for d in departments])
-        .filter(status=Status.DONE, completed_at__gte=since)
+        .filter(where, status=Status.DONE)
         .values_list(
             "owner_id",
             "owner__name",
@@ -190,23 +248,12 @@ def on_time_rates(user: User, departments: list[Department], *, since: datetime)
         )
     )
     zones = {d.pk: d.tzinfo for d in departments}
-    people: dict[int, PersonRate] = {}
     for owner_id, name, username, completed_at, due, original, department_id in rows:
-        # The completion day in the task's department, as its due date is (not the viewer's).
-        day = timezone.localtime(completed_at, zones.get(department_id) or departments[0].tzinfo).date()
+        local = timezone.localtime(completed_at, zones.get(department_id) or departments[0].tzinfo).date()
         r = people.setdefault(owner_id, PersonRate(owner_id, name or username, 0, 0, 0))
         r.done += 1
-        r.on_time += day <= due
-        r.on_time_original += day <= original
-    # First-pass acceptance and attempts (review), over the same people and window.
-    quality = review_selectors.quality_by(
-        user, group="owner", since=since, department_ids=[d.pk for d in departments]
-    )
-    for owner_id, q in quality.items():
-        if owner_id in people:
-            r = people[owner_id]
-            r.accepted, r.first_pass, r.attempts = q.accepted, q.first_pass, q.attempts
-    return sorted(people.values(), key=lambda r: r.name)
+        r.on_time += local <= due
+        r.on_time_original += local <= original
 
 
 # -- weekly review ----------------------------------------------------------------------------
@@ -340,25 +387,33 @@ def weekly_review(
 def _trend(
     base: QuerySet[Task], department: Department, week_start: date
 ) -> tuple[list[tuple[date, int | None, int | None]], int]:
-    """On-time rate of each of the last eight weeks, from one query of their completions
-    (the partial index of done tasks by department and completion time); and the number
-    completed in the last of them (`week_start`'s week)."""
+    """On-time rate of each of the last eight weeks, and the number completed in the last of
+    them (`week_start`'s week): one query through the partial (department, completed_at)
+    index of done tasks, counted by the database per completion day in the department's zone
+    (at most 56 rows, `localday`), the days summed into weeks here."""
     weeks = [week_start - timedelta(days=7 * i) for i in range(TREND_WEEKS - 1, -1, -1)]
     first, _ = _week_bounds(department, weeks[0])
     _, last = _week_bounds(department, weeks[-1])
     tz = cadence.dept_tz(department)
+    day = LocalDate("completed_at", offset_case([(tz, None)], first, last, moment="completed_at"))
     tally = {w: [0, 0, 0] for w in weeks}
-    rows = base.filter(status=Status.DONE, completed_at__gte=first, completed_at__lt=last).values_list(
-        "completed_at", "due_date", "original_due_date"
+    rows = (
+        base.filter(status=Status.DONE, completed_at__gte=first, completed_at__lt=last)
+        .order_by()
+        .values(day=day)
+        .annotate(
+            done=Count("id"),
+            on_time=Count("id", filter=Q(due_date__gte=day)),
+            on_time_original=Count("id", filter=Q(original_due_date__gte=day)),
+        )
     )
-    for completed_at, due, original in rows:
-        day = timezone.localtime(completed_at, tz).date()
-        t = tally.get(cadence.week_start(day))
+    for row in rows:
+        t = tally.get(cadence.week_start(row["day"]))
         if t is None:
             continue
-        t[0] += 1
-        t[1] += day <= due
-        t[2] += day <= original
+        t[0] += row["done"]
+        t[1] += row["on_time"]
+        t[2] += row["on_time_original"]
     rates = [(w, _rate(tally[w][0], tally[w][1]), _rate(tally[w][0], tally[w][2])) for w in weeks]
     return rates, tally[weeks[-1]][0]
 

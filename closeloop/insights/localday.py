@@ -1,0 +1,97 @@
+"""A moment's calendar date in its department's time zone, computed by the database, so the
+on-time rates of 仪表盘 and 周复盘 are counted with COUNT … FILTER instead of converting every
+completion of the window in Python (issue 16 item 4).
+
+The date is the UTC moment shifted by the zone's offset at that moment. The offset is
+constant between the zone's transitions, so for a bounded window it is a short CASE over the
+moment (one branch per transition inside the window, usually none: one branch per zone).
+The transitions come from Python's own zone data, so the database gives exactly the date
+`timezone.localtime(moment, tz).date()` gives, whatever zone data the database has.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from django.db.models import Case, DateField, Func, IntegerField, Q, Value, When
+
+# How far apart the offsets are sampled; a transition between two samples is then found to
+# the second. No zone has two transitions that cancel out within six hours.
+_STEP = timedelta(hours=6)
+
+
+def _offset(tz: tzinfo, seconds: float) -> int:
+    moment = datetime.fromtimestamp(seconds, UTC)
+    return int(moment.astimezone(tz).utcoffset().total_seconds())
+
+
+def offset_pieces(tz: tzinfo, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+    """The zone's UTC offsets over [start, end) (aware datetimes), as [(until, seconds)]: the
+    offset `seconds` holds for moments before `until` (and from the previous `until` on); the
+    last `until` is `end`. Transitions are found to the second (tz data has whole seconds)."""
+    pieces: list[tuple[datetime, int]] = []
+    t = start.timestamp()
+    stop = end.timestamp()
+    current = _offset(tz, t)
+    while t < stop:
+        nxt = min(t + _STEP.total_seconds(), stop)
+        if _offset(tz, nxt) != current:
+            # The first whole second with another offset, in (t, nxt].
+            low, high = math.floor(t), math.ceil(nxt)
+            while high - low > 1:
+                mid = (low + high) // 2
+                if _offset(tz, mid) == current:
+                    low = mid
+                else:
+                    high = mid
+            if high < stop:
+                pieces.append((datetime.fromtimestamp(high, UTC), current))
+                current = _offset(tz, high)
+            t = float(high)
+        else:
+            t = nxt
+    pieces.append((end, current))
+    return pieces
+
+
+def offset_case(
+    zones: Iterable[tuple[tzinfo, list[int] | None]], start: datetime, end: datetime, *, moment: str
+) -> Case:
+    """The UTC offset in seconds of `moment` (a datetime field) in its department's zone, for
+    moments in [start, end); NULL outside. `zones` pairs each zone with the department ids in
+    it (None: every row, when there is one zone)."""
+    whens = []
+    for tz, department_ids in zones:
+        dept_q = Q() if department_ids is None else Q(department_id__in=list(department_ids))
+        for until, seconds in offset_pieces(tz, start, end):
+            whens.append(When(dept_q & Q(**{f"{moment}__lt": until}), then=Value(seconds)))
+    return Case(*whens, default=Value(None), output_field=IntegerField())
+
+
+class LocalDate(Func):
+    """The date of `moment` (a datetime column holding UTC) shifted by `offset` seconds (an
+    integer expression, e.g. `offset_case`). NULL where the offset is NULL.
+
+    SQLite: `date()` keeps milliseconds and rounds the rest, which could carry 23:59:59.9996
+    into the next day, so the moment is cut to the whole second first (day boundaries are
+    whole seconds, so the date is unchanged). PostgreSQL: exact timestamp arithmetic."""
+
+    output_field = DateField()
+
+    def __init__(self, moment, offset):
+        super().__init__(moment, offset, output_field=DateField())
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotImplementedError(f"LocalDate is written for SQLite and PostgreSQL, not {connection.vendor}")
+
+    def as_sqlite(self, compiler, connection, **extra):
+        moment, p1 = compiler.compile(self.source_expressions[0])
+        offset, p2 = compiler.compile(self.source_expressions[1])
+        return f"date(substr({moment}, 1, 19), ({offset}) || ' seconds')", (*p1, *p2)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        moment, p1 = compiler.compile(self.source_expressions[0])
+        offset, p2 = compiler.compile(self.source_expressions[1])
+        return f"((({moment}) AT TIME ZONE 'UTC') + ({offset}) * INTERVAL '1 second')::date", (*p1, *p2)
