@@ -178,6 +178,37 @@ def _retro(r: Retrospective) -> dict:
     }
 
 
+def _lesson(r: dict) -> dict:
+    """`_retro` of a `selectors.lessons` row (plain values, no model instances)."""
+    return {
+        "id": r["id"],
+        "task": {
+            "id": r["task_id"],
+            "code": r["task__code"],
+            "full_code": f"{r['task__department__code']}-{r['task__code']}",
+            "title": r["task__title"],
+            "task_type": r["task__task_type"],
+            "department_id": r["task__department_id"],
+            "customer": r["task__customer__name"],
+            "project": r["task__project__name"],
+        },
+        "author": {
+            "id": r["author_id"],
+            "username": r["author__username"],
+            # User.display_name on the row's columns.
+            "name": r["author__name"]
+            or f"{r['author__first_name']} {r['author__last_name']}".strip()
+            or r["author__username"],
+        },
+        "what_worked": r["what_worked"],
+        "to_improve": r["to_improve"],
+        "tags": r["tags"],
+        "minutes_link": r["minutes_link"],
+        "created_at": r["created_at"],
+        "updated_at": r["updated_at"],
+    }
+
+
 def _one(task_id: int, submission_id: int) -> dict:
     task = access_task_quiet(task_id)
     return _submission(next(s for s in selectors.rounds(task) if s.pk == submission_id))
@@ -329,7 +360,7 @@ def knowledge(request: HttpRequest, filters: Query[KnowledgeQuery]):
         "capped": capped,
         "limit": filters.limit,
         "offset": filters.offset,
-        "items": [_retro(r) for r in rows],
+        "items": [_lesson(r) for r in rows],
     }
 
 

@@ -2,10 +2,10 @@
 query: submissions, files and retrospectives are reached only through tasks the person may
 see (`Task.objects.visible_to`); anything else is NotFound."""
 
-from collections import defaultdict
+from collections import Counter
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
@@ -119,28 +119,45 @@ def visible_retrospectives(user) -> QuerySet[Retrospective]:
 
 
 KNOWLEDGE_COUNT_CAP = 200  # ten pages of 20; past that, narrow the search
-# Long columns a lesson's card never shows: not read for a page of 20 lessons.
-KNOWLEDGE_UNSHOWN = (
-    "search_text",
-    "task__search_text",
-    "task__notes",
-    "task__goal",
-    "task__expected_outcome",
-    "task__value",
-    "author__password",
+
+# What a lesson's card (and the API's item) shows: read as plain values for the page's ids
+# only — model instances of a lesson, its task, department, customer, project and author cost
+# ~800 Python calls per card, more than the search itself.
+LESSON_FIELDS = (
+    "id",
+    "task_id",
+    "what_worked",
+    "to_improve",
+    "tags",
+    "minutes_link",
+    "created_at",
+    "updated_at",
+    "task__code",
+    "task__title",
+    "task__task_type",
+    "task__department_id",
+    "task__department__code",
+    "task__department__name",
+    "task__customer__name",
+    "task__project__name",
+    "author_id",
+    "author__username",
+    "author__name",
+    "author__first_name",
+    "author__last_name",
 )
 
 
 def knowledge(user, filters: KnowledgeFilters) -> QuerySet[Retrospective]:
     """Every retrospective the reader may see, newest written first, searched with the
     task-search rule (every token: words and CJK bigrams; full-width input folded) and
-    filtered. Paginate it with `knowledge_page` (ids first, a bounded count).
+    filtered. Paginate it on ids (`knowledge_page`, or the page's paginator) and load the
+    page's rows with `lessons`.
 
     Ordered by id, which grows with the time a lesson is written (`created_at` is set on
     insert): the primary key is the full-text index's rowid, so SQLite walks the matches of
     the FTS5 table newest first and stops after a page, and PostgreSQL walks the primary key
-    backwards checking the stored tsvector — neither sorts every match (see `search.search`).
-    Long columns no card shows are deferred (KNOWLEDGE_UNSHOWN)."""
+    backwards checking the stored tsvector — neither sorts every match (see `search.search`)."""
     qs = visible_retrospectives(user)
     if filters.tag:
         qs = qs.filter(tags_text__contains="," + search.normalise(filters.tag).strip().lstrip("#") + ",")
@@ -152,23 +169,31 @@ def knowledge(user, filters: KnowledgeFilters) -> QuerySet[Retrospective]:
         qs = qs.filter(task__project_id=filters.project)
     if filters.department:
         qs = qs.filter(department_id=filters.department)
-    qs = qs.select_related("task", "task__department", "task__customer", "task__project", "author").defer(
-        *KNOWLEDGE_UNSHOWN
-    )
     if filters.q.strip():
         return search.search(qs, connection.vendor, filters.q)
     return qs.order_by("-id")
 
 
+def lessons(ids: list[int]) -> list[dict]:
+    """The lessons of `ids` (already authorized: found through `knowledge`) in that order, as
+    dicts of LESSON_FIELDS (`task__customer__name` / `task__project__name` are None when the
+    task has none). One query by key."""
+    if not ids:
+        return []
+    rows = Retrospective.objects.filter(pk__in=ids).order_by().values(*LESSON_FIELDS)
+    by_id = {r["id"]: r for r in rows}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
 def knowledge_page(user, filters: KnowledgeFilters, *, offset: int, limit: int):
-    """One page of `knowledge`: (rows, count, capped). The page's ids are found first (the
-    filters on narrow rows), then only those rows are loaded with their task, department,
-    customer, project and author; the count stops at KNOWLEDGE_COUNT_CAP (`capped` is True
-    when more match). Three queries whatever the number of matches."""
-    from closeloop.core.pagination import bounded_count, slice_by_ids
+    """One page of `knowledge`: (rows, count, capped), rows as `lessons` dicts. The page's ids
+    are found first (the filters on narrow rows), then only those rows are read; the count
+    stops at KNOWLEDGE_COUNT_CAP (`capped` is True when more match). Three queries whatever
+    the number of matches."""
+    from closeloop.core.pagination import bounded_count
 
     qs = knowledge(user, filters)
-    rows = slice_by_ids(qs, offset, offset + limit)
+    rows = lessons(list(qs.values_list("pk", flat=True)[offset : offset + limit]))
     n = bounded_count(qs, KNOWLEDGE_COUNT_CAP)
     return rows, min(n, KNOWLEDGE_COUNT_CAP), n > KNOWLEDGE_COUNT_CAP
 
@@ -230,13 +255,17 @@ def similar_lessons(
 
 
 def tags_in_use(user, limit: int = 30) -> list[str]:
-    """The tags of the reader's 300 newest visible lessons, most used first (one query, on the
-    short `tags_text` column: no JSON to decode per row)."""
-    counts: dict[str, int] = defaultdict(int)
-    for text in visible_retrospectives(user).order_by("-id").values_list("tags_text", flat=True)[:300]:
-        for t in (text or "").split(","):
-            if t:
-                counts[t] += 1
+    """The tags of the reader's 300 newest visible lessons, most used first, then by name (one
+    query, on the short `tags_text` column: no JSON to decode per row). The column is read
+    with the cursor and counted with a Counter: per-row ORM iteration and splitting were a
+    tenth of the knowledge page."""
+    qs = visible_retrospectives(user).order_by("-id").values_list("tags_text")[:300]
+    sql, params = qs.query.get_compiler(using=qs.db).as_sql()
+    with connections[qs.db].cursor() as cur:
+        cur.execute(sql, params)
+        texts = cur.fetchall()
+    counts = Counter(",".join(text or "" for (text,) in texts).split(","))
+    counts.pop("", None)
     return [t for t, _n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:limit]]
 
 

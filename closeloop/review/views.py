@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from closeloop.core.errors import DomainError, NotFound, Unavailable
 from closeloop.core.pagination import CappedIdPaginator
 from closeloop.orgs.selectors import departments_for
-from closeloop.review import selectors, services
+from closeloop.review import html, selectors, services
 from closeloop.review.files import STORAGE_ERRORS, is_missing
 from closeloop.review.models import CriterionCheck, Verdict
 from closeloop.tasks.models import AcceptanceCriterion, Customer, Project, TaskType
@@ -270,6 +270,18 @@ def _int(raw) -> int | None:
     return value if 0 < value < 2**31 else None
 
 
+class LessonPaginator(CappedIdPaginator):
+    """The knowledge page's paginator: the page's ids from the search, then its lessons as
+    plain values (`selectors.lessons`), not model instances."""
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        return self._get_page(selectors.lessons(ids), number, self)
+
+
 @login_required
 def knowledge(request):
     g = request.GET
@@ -281,22 +293,22 @@ def knowledge(request):
         project=_int(g.get("project")),
         department=_int(g.get("department")),
     )
-    page = CappedIdPaginator(
+    page = LessonPaginator(
         selectors.knowledge(request.user, filters), 20, cap=selectors.KNOWLEDGE_COUNT_CAP
     ).get_page(g.get("page"))
-    return render(
-        request,
-        "review/knowledge.html",
-        {
-            "page": page,
-            "filters": filters,
-            "tags": selectors.tags_in_use(request.user),
-            "types": TaskType.choices,
-            "customers": Customer.objects.filter(active=True).order_by("name")[:200],
-            "projects": Project.objects.filter(active=True).order_by("name")[:200],
-            "departments": departments_for(request.user).order_by("code"),
-        },
+    # The drop-downs and the cards are built in Python (review/html.py): through the template
+    # language they were most of the page's time.
+    named = ("id", "name")
+    selects = html.knowledge_selects(
+        filters,
+        departments=departments_for(request.user).order_by("code").values_list(*named),
+        customers=Customer.objects.filter(active=True).order_by("name").values_list(*named)[:200],
+        projects=Project.objects.filter(active=True).order_by("name").values_list(*named)[:200],
     )
+    results = html.knowledge_results(
+        page=page, filters=filters, tags=selectors.tags_in_use(request.user), query_string=g.urlencode()
+    )
+    return render(request, "review/knowledge.html", {"filters": filters, "selects": selects, "results": results})
 
 
 @login_required
