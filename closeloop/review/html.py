@@ -12,13 +12,15 @@ import unicodedata
 from collections.abc import Iterable
 from urllib.parse import quote
 
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from closeloop.review.models import measure_display, measured_display
+from closeloop.review.models import Verdict, measure_display, measured_display
 from closeloop.tasks.models import TaskType
 from closeloop.tasks.templatetags.plan_tags import task_url_pattern
 
@@ -168,9 +170,107 @@ def knowledge_results(*, page, filters, tags: list[str], query_string: str) -> S
     return mark_safe("".join(out))  # noqa: S308 - every text from the database or the request is escaped
 
 
-def review_rows(rows: list[dict], judge_url: str) -> SafeString:
-    """The review form's criteria (`views._review_context` rows: a check dict and what was
-    posted), each a fieldset with the measured value (judged as it is typed, htmx) or pass /
-    fail, the comment and its errors; or the bare verdict when no criteria were written.
-    `judge_url` is the judge view's address with `{}` for the check's id."""
-    raise NotImplementedError
+def deliverables(items: list[dict]) -> SafeString:
+    """A submission's files (download links, with their size) and links (opened apart, no
+    referrer), or "No deliverable handed in."; `items` as `selectors.review_rounds` gives them."""
+    if not items:
+        return mark_safe(f'<p class="small muted">{_("No deliverable handed in.")}</p>')  # noqa: S308
+    download = reverse("review:download", args=[0]).replace("/0/", "/{}/")
+    out = ['<ul class="small">']
+    for d in items:
+        if d["kind"] == "file":
+            out.append(
+                f'<li><a href="{download.format(d["id"])}">{escape(d["name"])}</a> '
+                f'<span class="muted">({escape(filesizeformat(d["size"]))})</span></li>'
+            )
+        else:
+            out.append(
+                f'<li><a href="{escape(d["url"])}" rel="noopener noreferrer" target="_blank">'
+                f"{escape(truncatechars(d['url'], 60))}</a></li>"
+            )
+    out.append("</ul>\n  ")
+    return mark_safe("".join(out))  # noqa: S308 - names and links escaped
+
+
+def review_rows(rows: list[dict]) -> SafeString:
+    """The review form's criteria, each a fieldset with the measured value (judged by the
+    comparator as it is typed, over htmx) or pass / fail, the comment and the field's errors;
+    or, with no criteria, the bare verdict. `rows` are `views._review_context`'s: a check (a
+    `selectors.review_rounds` dict) with what was posted and the errors."""
+    if not rows:
+        return mark_safe(  # noqa: S308 - constant markup and translations
+            '\n  <fieldset class="card card__body"><legend class="small">'
+            f'{_("No criteria were written down: accept or send back.")}</legend>\n'
+            f'    <label class="check"><input type="radio" name="verdict" value="accepted"> {_("Accept")}</label>\n'
+            f'    <label class="check"><input type="radio" name="verdict" value="rework"> {_("Send back for rework")}</label>\n'
+            "  </fieldset>\n  "
+        )
+    judge = reverse("review:judge", args=[0]).replace("/0/", "/{}/")
+    pass_label, fail_label = _("Pass"), _("Fail")
+    comment_label = _("Comment (required when it fails)")
+    out = []
+    for row in rows:
+        c = row["check"]
+        pk = c["id"]
+        if c["metric"]:
+            shown = escape(measure_display(c["metric"], c["comparator"], c["threshold"], c["unit"]))
+            label = _("Measured value (%(m)s)") % {"m": shown}
+            answer = (
+                f'\n      <div class="field{" field--error" if row["errors"] else ""}">\n'
+                f'        <label for="measured-{pk}">{label}</label>\n'
+                f'        <input id="measured-{pk}" name="measured-{pk}" inputmode="decimal" maxlength="30" '
+                f'value="{escape(row["measured"])}"\n'
+                f'               hx-get="{judge.format(pk)}" hx-trigger="input changed delay:300ms" '
+                f'hx-target="#judge-{pk}">\n'
+                f'        <span id="judge-{pk}" aria-live="polite"></span>\n'
+                "      </div>\n    "
+            )
+        else:
+            passed = row["passed"]
+            answer = (
+                '\n      <div class="btn-row" role="radiogroup">\n'
+                f'        <label class="check"><input type="radio" name="passed-{pk}" value="1"'
+                f'{" checked" if passed == "1" else ""}> {pass_label}</label>\n'
+                f'        <label class="check"><input type="radio" name="passed-{pk}" value="0"'
+                f'{" checked" if passed == "0" else ""}> {fail_label}</label>\n'
+                "      </div>\n    "
+            )
+        errors = "".join(f'<p class="field-error">{escape(m)}</p>' for m in row["errors"])
+        out.append(
+            f'\n  <fieldset class="card card__body criterion-check" id="check-{c["position"]}">\n'
+            f'    <legend class="small"><strong>{c["position"]}.</strong> {escape(c["text"])}</legend>\n'
+            f"    {answer}\n"
+            '    <div class="field">\n'
+            f'      <label for="comment-{pk}">{comment_label}</label>\n'
+            f'      <textarea id="comment-{pk}" name="comment-{pk}" rows="2" maxlength="5000">'
+            f"{escape(row['comment'])}</textarea>\n"
+            "    </div>\n"
+            f"    {errors}\n"
+            "  </fieldset>\n  \n  "
+        )
+    return mark_safe("".join(out))  # noqa: S308 - every text a person wrote or posted is escaped
+
+
+def earlier_rounds(rounds: list[dict]) -> SafeString:
+    """The review page's earlier attempts (`selectors.review_rounds` dicts): each attempt's
+    verdict and every criterion's result, measured value and comment; "" when none."""
+    if not rounds:
+        return mark_safe("")
+    verdicts = {value: str(label) for value, label in Verdict.choices}
+    out = [
+        '<section class="card" style="margin-top:16px"><div class="card__head"><h2>'
+        f'{_("Earlier attempts")}</h2></div><div class="card__body">\n  '
+    ]
+    for s in rounds:
+        items = []
+        for c in s["checks"]:
+            measured = f" ({escape(measured_display(c['measured'], c['unit']))})" if c["metric"] else ""
+            comment = f" — {escape(c['comment'])}" if c["comment"] else ""
+            items.append(f"<li>{'✓' if c['passed'] else '✗'} {escape(c['text'])}{measured}{comment}</li>")
+        out.append(
+            '<details class="round"><summary>'
+            f'{_("Attempt %(n)s") % {"n": s["attempt"]}} · {escape(verdicts.get(s["verdict"], s["verdict"]))}</summary>\n'
+            f'    <ul class="small">{"".join(items)}</ul></details>'
+        )
+    out.append("\n</div></section>")
+    return mark_safe("".join(out))  # noqa: S308 - criteria and comments escaped

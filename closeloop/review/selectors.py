@@ -30,6 +30,73 @@ def rounds(task: Task) -> list[Submission]:
     )
 
 
+def display_name(name: str | None, first: str | None, last: str | None, username: str | None) -> str:
+    """`User.display_name` from a row's columns (None for all when there is no such person)."""
+    return name or f"{first or ''} {last or ''}".strip() or username or ""
+
+
+_PERSON = ("name", "first_name", "last_name", "username")
+_ROUND_FIELDS = (
+    "id",
+    "attempt",
+    "verdict",
+    "submitted_at",
+    "key_results",
+    "completed_on",
+    "reviewed_at",
+    "review_comment",
+    *(f"submitted_by__{f}" for f in _PERSON),
+    *(f"reviewed_by__{f}" for f in _PERSON),
+)
+_DELIVERABLE_FIELDS = ("id", "kind", "name", "size", "url")
+_CHECK_FIELDS = (
+    "id",
+    "submission_id",
+    "position",
+    "text",
+    "metric",
+    "comparator",
+    "threshold",
+    "unit",
+    "passed",
+    "measured",
+    "comment",
+)
+
+
+def review_rounds(task: Task) -> list[dict]:
+    """Every attempt of a task, oldest first, as plain values for the pages (two queries, no
+    model instances: the attempts with their people and deliverables in one joined query, then
+    every check). Each dict has `_ROUND_FIELDS` plus `submitted_by` / `reviewed_by` (display
+    names, "" for nobody), `deliverables` (dicts of id, kind, name, size, url; by id) and
+    `checks` (dicts of `_CHECK_FIELDS`, by position and id)."""
+    by_id: dict[int, dict] = {}
+    deliverable_keys = [f"deliverables__{f}" for f in _DELIVERABLE_FIELDS]
+    for row in (
+        Submission.objects.filter(task=task)
+        .order_by("attempt", "deliverables__id")
+        .values(*_ROUND_FIELDS, *deliverable_keys)
+    ):
+        sub = by_id.get(row["id"])
+        if sub is None:
+            sub = {k: row[k] for k in _ROUND_FIELDS}
+            sub["submitted_by"] = display_name(*(row[f"submitted_by__{f}"] for f in _PERSON))
+            sub["reviewed_by"] = display_name(*(row[f"reviewed_by__{f}"] for f in _PERSON))
+            sub["deliverables"] = []
+            sub["checks"] = []
+            by_id[row["id"]] = sub
+        if row["deliverables__id"] is not None:
+            sub["deliverables"].append({f: row[f"deliverables__{f}"] for f in _DELIVERABLE_FIELDS})
+    if by_id:
+        for check in (
+            CriterionCheck.objects.filter(submission_id__in=list(by_id))
+            .order_by("submission_id", "position", "id")
+            .values(*_CHECK_FIELDS)
+        ):
+            by_id[check["submission_id"]]["checks"].append(check)
+    return list(by_id.values())
+
+
 def access_submission(user, pk) -> Submission:
     """A submission of a task the user may see, or NotFound."""
     try:

@@ -19,7 +19,7 @@ from closeloop.core.pagination import CappedIdPaginator
 from closeloop.orgs.selectors import departments_for
 from closeloop.review import html, selectors, services
 from closeloop.review.files import STORAGE_ERRORS, is_missing
-from closeloop.review.models import CriterionCheck, Verdict
+from closeloop.review.models import CriterionCheck, Submission, Verdict
 from closeloop.tasks.models import AcceptanceCriterion, Customer, Project, TaskType
 from closeloop.tasks.selectors import access_task
 
@@ -88,31 +88,30 @@ def submit(request, pk: int):
     return render(request, "review/submit.html", ctx)
 
 
-def _review_context(request, task, submission, all_rounds, **extra) -> dict:
-    """`submission` is one of `all_rounds` (`selectors.rounds`: checks and deliverables
-    prefetched), so the page's queries do not grow with criteria or rounds."""
-    checks = list(submission.checks.all())
+def _review_context(request, task, submission: dict, all_rounds: list[dict], **extra) -> dict:
+    """`submission` is one of `all_rounds` (`selectors.review_rounds` dicts: checks and
+    deliverables included), so the page's queries do not grow with criteria or rounds. The
+    criteria, deliverables and earlier rounds are built in Python (review/html.py)."""
     posted = extra.get("posted") or {}
     errors = extra.pop("field_errors", {})
     rows = [
         {
             "check": c,
-            "measured": posted.get(f"measured-{c.pk}", ""),
-            "passed": posted.get(f"passed-{c.pk}", ""),
-            "comment": posted.get(f"comment-{c.pk}", ""),
+            "measured": posted.get(f"measured-{c['id']}", ""),
+            "passed": posted.get(f"passed-{c['id']}", ""),
+            "comment": posted.get(f"comment-{c['id']}", ""),
             "errors": [
-                m for k, msgs in errors.items() if k.startswith(f"checks.{c.position}.") for m in msgs
+                m for k, msgs in errors.items() if k.startswith(f"checks.{c['position']}.") for m in msgs
             ],
         }
-        for c in checks
+        for c in submission["checks"]
     ]
     return {
-        "rows": rows,
         "task": task,
         "submission": submission,
-        "deliverables": list(submission.deliverables.all()),
-        "checks": checks,
-        "rounds": [s for s in all_rounds if s.pk != submission.pk],
+        "deliverables": html.deliverables(submission["deliverables"]),
+        "criteria": html.review_rows(rows),
+        "rounds": html.earlier_rounds([s for s in all_rounds if s["id"] != submission["id"]]),
         "error": None,
         "posted": {},
         **extra,
@@ -123,9 +122,9 @@ def _review_context(request, task, submission, all_rounds, **extra) -> dict:
 def task_review(request, pk: int):
     """The pending attempt of a task, criterion by criterion."""
     task = access_task(request.user, pk)
-    all_rounds = selectors.rounds(task)
-    submission = next((s for s in all_rounds if s.verdict == Verdict.PENDING), None)
-    if submission is None:
+    all_rounds = selectors.review_rounds(task)
+    pending = next((s for s in all_rounds if s["verdict"] == Verdict.PENDING), None)
+    if pending is None:
         messages.info(request, _("Nothing is waiting for acceptance on this task."))
         return redirect(task)
     if not services.may_review(request.user, task):
@@ -141,30 +140,29 @@ def task_review(request, pk: int):
             status=403,
         )
     if request.method == "POST":
-        checks = list(submission.checks.all())
         items = []
         posted: dict[str, str] = dict(request.POST.items())
-        for c in checks:
-            raw_pass = request.POST.get(f"passed-{c.pk}", "")
+        for c in pending["checks"]:
+            raw_pass = request.POST.get(f"passed-{c['id']}", "")
             items.append(
                 services.CheckIn(
-                    check=c.pk,
+                    check=c["id"],
                     passed={"1": True, "0": False}.get(raw_pass),
-                    measured=request.POST.get(f"measured-{c.pk}"),
-                    comment=request.POST.get(f"comment-{c.pk}", ""),
+                    measured=request.POST.get(f"measured-{c['id']}"),
+                    comment=request.POST.get(f"comment-{c['id']}", ""),
                 )
             )
         try:
             done = services.submission_review(
                 actor=request.user,
-                submission=submission,
+                submission=Submission.objects.get(pk=pending["id"]),
                 checks=items,
                 verdict=request.POST.get("verdict") or None,
                 comment=request.POST.get("comment", ""),
             )
         except DomainError as exc:
             ctx = _review_context(
-                request, task, submission, all_rounds, error=exc, posted=posted, field_errors=exc.fields
+                request, task, pending, all_rounds, error=exc, posted=posted, field_errors=exc.fields
             )
             return render(request, "review/review.html", ctx, status=exc.status)
         if done.verdict == Verdict.ACCEPTED:
@@ -172,7 +170,7 @@ def task_review(request, pk: int):
         else:
             messages.warning(request, _("Sent back for rework with your comments."))
         return redirect(task)
-    return render(request, "review/review.html", _review_context(request, task, submission, all_rounds))
+    return render(request, "review/review.html", _review_context(request, task, pending, all_rounds))
 
 
 @login_required
