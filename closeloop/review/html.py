@@ -24,7 +24,6 @@ from closeloop.review.models import Verdict, measure_display, measured_display
 from closeloop.tasks.models import TaskType
 from closeloop.tasks.templatetags.plan_tags import task_url_pattern
 
-
 # What django.utils.html.escape (html.escape with quotes) replaces, in one str.translate:
 # Django's escape is four Python calls and five str.replace per value, and a page escapes
 # hundreds of values.
@@ -146,9 +145,9 @@ def knowledge_results(*, page, filters, tags: list[str], query_string: str) -> S
         out.append(f'<p class="small">{links}</p>')
     n = page.paginator.count
     if page.paginator.capped:
-        said = _(
-            "More than %(n)s lessons; the newest are shown — narrow the search to find the rest."
-        ) % {"n": n}
+        said = _("More than %(n)s lessons; the newest are shown — narrow the search to find the rest.") % {
+            "n": n
+        }
     else:
         said = ngettext("%(n)s lesson", "%(n)s lessons", n) % {"n": n}
     out.append(f'\n<p class="muted small">{said}</p>\n<div class="stack" id="lessons">\n')
@@ -200,7 +199,7 @@ def review_rows(rows: list[dict]) -> SafeString:
     if not rows:
         return mark_safe(  # noqa: S308 - constant markup and translations
             '\n  <fieldset class="card card__body"><legend class="small">'
-            f'{_("No criteria were written down: accept or send back.")}</legend>\n'
+            f"{_('No criteria were written down: accept or send back.')}</legend>\n"
             f'    <label class="check"><input type="radio" name="verdict" value="accepted"> {_("Accept")}</label>\n'
             f'    <label class="check"><input type="radio" name="verdict" value="rework"> {_("Send back for rework")}</label>\n'
             "  </fieldset>\n  "
@@ -230,9 +229,9 @@ def review_rows(rows: list[dict]) -> SafeString:
             answer = (
                 '\n      <div class="btn-row" role="radiogroup">\n'
                 f'        <label class="check"><input type="radio" name="passed-{pk}" value="1"'
-                f'{" checked" if passed == "1" else ""}> {pass_label}</label>\n'
+                f"{' checked' if passed == '1' else ''}> {pass_label}</label>\n"
                 f'        <label class="check"><input type="radio" name="passed-{pk}" value="0"'
-                f'{" checked" if passed == "0" else ""}> {fail_label}</label>\n'
+                f"{' checked' if passed == '0' else ''}> {fail_label}</label>\n"
                 "      </div>\n    "
             )
         errors = "".join(f'<p class="field-error">{escape(m)}</p>' for m in row["errors"])
@@ -269,7 +268,7 @@ def earlier_rounds(rounds: list[dict]) -> SafeString:
             items.append(f"<li>{'✓' if c['passed'] else '✗'} {escape(c['text'])}{measured}{comment}</li>")
         out.append(
             '<details class="round"><summary>'
-            f'{_("Attempt %(n)s") % {"n": s["attempt"]}} · {escape(verdicts.get(s["verdict"], s["verdict"]))}</summary>\n'
+            f"{_('Attempt %(n)s') % {'n': s['attempt']}} · {escape(verdicts.get(s['verdict'], s['verdict']))}</summary>\n"
             f'    <ul class="small">{"".join(items)}</ul></details>'
         )
     out.append("\n</div></section>")

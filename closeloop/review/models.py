@@ -172,7 +172,7 @@ class CriterionCheck(models.Model):
 
 
 def measure_display(metric: str, comparator: str, threshold, unit: str) -> str:
-    """"数据准确率 ≥ 95%": a measurable criterion as the reviewer reads it ("" when not
+    """ "数据准确率 ≥ 95%": a measurable criterion as the reviewer reads it ("" when not
     measurable); `threshold` a Decimal or None."""
     if not metric:
         return ""
@@ -182,7 +182,7 @@ def measure_display(metric: str, comparator: str, threshold, unit: str) -> str:
 
 
 def measured_display(measured, unit: str) -> str:
-    """"97%": a measured value (a Decimal, or None: "") with its unit."""
+    """ "97%": a measured value (a Decimal, or None: "") with its unit."""
     return f"{measured.normalize():f}{unit}" if measured is not None else ""
 
 

@@ -306,7 +306,9 @@ def knowledge(request):
     results = html.knowledge_results(
         page=page, filters=filters, tags=selectors.tags_in_use(request.user), query_string=g.urlencode()
     )
-    return render(request, "review/knowledge.html", {"filters": filters, "selects": selects, "results": results})
+    return render(
+        request, "review/knowledge.html", {"filters": filters, "selects": selects, "results": results}
+    )
 
 
 @login_required
