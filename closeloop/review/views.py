@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -269,15 +270,23 @@ def _int(raw) -> int | None:
 
 
 class LessonPaginator(CappedIdPaginator):
-    """The knowledge page's paginator: the page's ids from the search, then its lessons as
-    plain values (`selectors.lessons`), not model instances."""
+    """The knowledge page's paginator: the newest cap + 1 ids in one query give both the
+    bounded count and every reachable page (`selectors.newest_ids`); a page's lessons are read
+    as plain values (`selectors.lessons`), not model instances."""
+
+    @cached_property
+    def _ids(self) -> list[int]:
+        return selectors.newest_ids(self.object_list, self.cap)
+
+    @cached_property
+    def _bounded_count(self) -> int:
+        return len(self._ids)
 
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
-        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
-        return self._get_page(selectors.lessons(ids), number, self)
+        return self._get_page(selectors.lessons(self._ids[bottom:top]), number, self)
 
 
 @login_required
