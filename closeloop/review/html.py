@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Iterable
 from urllib.parse import quote
 
-from django.template.defaultfilters import filesizeformat
+from django.template.defaultfilters import filesizeformat, linebreaksbr
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -169,13 +169,9 @@ def knowledge_results(*, page, filters, tags: list[str], query_string: str) -> S
     return mark_safe("".join(out))  # noqa: S308 - every text from the database or the request is escaped
 
 
-def deliverables(items: list[dict]) -> SafeString:
-    """A submission's files (download links, with their size) and links (opened apart, no
-    referrer), or "No deliverable handed in."; `items` as `selectors.review_rounds` gives them."""
-    if not items:
-        return mark_safe(f'<p class="small muted">{_("No deliverable handed in.")}</p>')  # noqa: S308
+def _deliverable_items(items: list[dict]) -> str:
     download = reverse("review:download", args=[0]).replace("/0/", "/{}/")
-    out = ['<ul class="small">']
+    out = []
     for d in items:
         if d["kind"] == "file":
             out.append(
@@ -187,8 +183,55 @@ def deliverables(items: list[dict]) -> SafeString:
                 f'<li><a href="{escape(d["url"])}" rel="noopener noreferrer" target="_blank">'
                 f"{escape(truncatechars(d['url'], 60))}</a></li>"
             )
-    out.append("</ul>\n  ")
-    return mark_safe("".join(out))  # noqa: S308 - names and links escaped
+    return "".join(out)
+
+
+def deliverables(items: list[dict]) -> SafeString:
+    """A submission's files (download links, with their size) and links (opened apart, no
+    referrer), or "No deliverable handed in."; `items` as `selectors.review_rounds` gives them."""
+    if not items:
+        return mark_safe(f'<p class="small muted">{_("No deliverable handed in.")}</p>')  # noqa: S308
+    return mark_safe(f'<ul class="small">{_deliverable_items(items)}</ul>\n  ')  # noqa: S308 - names and links escaped
+
+
+def _when(value) -> str:
+    """`{{ value|date:"Y-m-d H:i" }}` of an aware datetime."""
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if value is not None else ""
+
+
+def acceptance_rounds(rounds: list[dict]) -> SafeString:
+    """The task page's attempts, newest first and the newest open (`selectors.review_rounds`
+    dicts, reversed): when and the verdict, the key results, the deliverables and, once
+    reviewed, every criterion's result with its measure, value and comment; or "Not submitted
+    for acceptance yet."."""
+    if not rounds:
+        return mark_safe(f'<p class="muted small">{_("Not submitted for acceptance yet.")}</p>')  # noqa: S308
+    verdicts = {value: str(label) for value, label in Verdict.choices}
+    out = []
+    for i, s in enumerate(rounds):
+        files = f'<ul class="small">{_deliverable_items(s["deliverables"])}</ul>' if s["deliverables"] else ""
+        results = ""
+        if s["verdict"] != Verdict.PENDING:
+            items = []
+            for c in s["checks"]:
+                measure = ""
+                if c["metric"]:
+                    shown = escape(measure_display(c["metric"], c["comparator"], c["threshold"], c["unit"]))
+                    measure = f' <span class="muted">{shown}: {escape(measured_display(c["measured"], c["unit"]))}</span>'
+                comment = f" — {escape(c['comment'])}" if c["comment"] else ""
+                items.append(f"<li>{'✓' if c['passed'] else '✗'} {escape(c['text'])}{measure}{comment}</li>")
+            note = f'<p class="small">{escape(s["review_comment"])}</p>' if s["review_comment"] else ""
+            results = f'<ul class="small checks">{"".join(items)}</ul>\n      {note}'
+        out.append(
+            f'\n    <details class="round"{" open" if i == 0 else ""}>\n'
+            f"      <summary><strong>{_('Attempt %(n)s') % {'n': s['attempt']}}</strong> · {_when(s['submitted_at'])} · "
+            f'<span class="verdict verdict--{escape(s["verdict"])}">{escape(verdicts.get(s["verdict"], s["verdict"]))}</span></summary>\n'
+            f'      <div class="small prose" style="margin:6px 0">{linebreaksbr(s["key_results"])}</div>\n'
+            f"      {files}\n"
+            f"      {results}\n"
+            "    </details>\n    "
+        )
+    return mark_safe("".join(out))  # noqa: S308 - every text a person wrote is escaped
 
 
 def review_rows(rows: list[dict]) -> SafeString:

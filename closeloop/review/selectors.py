@@ -175,14 +175,25 @@ def visible_task_q(user, prefix: str = "task__") -> Q:
 
 
 def visible_retrospectives(user) -> QuerySet[Retrospective]:
+    """The retrospectives of tasks `user` may see (the `visibility` rule on the lesson's own
+    department and task columns). Memoised on the user for the request, as `visibility` is:
+    the knowledge page filters it twice (the search, the tags in use), and resolving a clause
+    of a few hundred task ids costs ~2,000 Python calls each time; kept while the person's
+    visibility is (`forget_visibility` renews it). Callers chain on it (`filter`, `order_by`
+    clone), never evaluate it as it is."""
+    v = None if user.is_superuser else visibility(user)
+    cached = getattr(user, "_closeloop_visible_retrospectives", None)
+    # Kept while the person's visibility is the same object (`forget_visibility` drops it).
+    if cached is not None and cached[0] is v:
+        return cached[1]
     qs = Retrospective.objects.all()
-    if user.is_superuser:
-        return qs
-    v = visibility(user)
-    q = Q(department_id__in=v.departments) | Q(task_id__in=v.ids)
-    for path in v.subtrees:
-        q |= subtree_q(path, field="task__path")
-    return qs.filter(q)
+    if v is not None:
+        q = Q(department_id__in=v.departments) | Q(task_id__in=v.ids)
+        for path in v.subtrees:
+            q |= subtree_q(path, field="task__path")
+        qs = qs.filter(q)
+    user._closeloop_visible_retrospectives = (v, qs)
+    return qs
 
 
 KNOWLEDGE_COUNT_CAP = 200  # ten pages of 20; past that, narrow the search

@@ -31,10 +31,14 @@ OLD = Path(__file__).parent / "old_templates"
 XSS = '<script>alert("x")</script>'
 
 
+def _mask(html: str) -> str:
+    """The CSRF token masked (a new one each time)."""
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', 'name="csrfmiddlewaretoken"', html)
+
+
 def _main(html: str) -> str:
     """The page's <main> (the layout around it is not these pages'), the CSRF token masked."""
-    main = html[html.index("<main") : html.index("</main>")]
-    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', 'name="csrfmiddlewaretoken"', main)
+    return _mask(html[html.index("<main") : html.index("</main>")])
 
 
 def _old(name: str, context: dict, request) -> str:
@@ -270,3 +274,110 @@ def test_a_refused_verdict_shows_what_was_posted_as_the_template_did(three_round
     assert new == old
     assert "<script>" not in new
     assert AcceptanceCriterion.objects.filter(task=three_rounds).count() == 10
+
+
+# -- the knowledge API ---------------------------------------------------------------------------
+
+
+def test_the_knowledge_api_answers_what_its_schema_wrote(many_lessons, head, monkeypatch):
+    """The API writes its page as JSON directly: the same fields, order and values as Ninja
+    validating the old answer (model instances through `_retro`) against `KnowledgePage`."""
+    import json
+
+    from ninja.responses import NinjaJSONEncoder
+
+    from closeloop.review.api import KnowledgePage, _retro
+
+    c = english_client(head)
+    monkeypatch.setattr(selectors, "KNOWLEDGE_COUNT_CAP", 10)
+    for params in ({}, {"q": "报表", "limit": 5}, {"offset": 8, "limit": 2}, {"offset": 12}, {"offset": 40}):
+        response = c.get("/api/v1/knowledge", params)
+        assert response.status_code == 200 and response["Content-Type"].startswith("application/json")
+        limit, offset = params.get("limit", 50), params.get("offset", 0)
+        qs = selectors.knowledge(head, selectors.KnowledgeFilters(q=params.get("q", ""))).select_related(
+            "task", "task__department", "task__customer", "task__project", "author"
+        )
+        n = qs.count()
+        old = KnowledgePage.model_validate(
+            {
+                "count": min(n, 10),
+                "capped": n > 10,
+                "limit": limit,
+                "offset": offset,
+                "items": [_retro(r) for r in qs[offset : offset + limit]],
+            }
+        ).model_dump()
+        expected = json.loads(json.dumps(old, cls=NinjaJSONEncoder), object_pairs_hook=list)
+        assert json.loads(response.content, object_pairs_hook=list) == expected, params
+
+
+# -- the task page's acceptance panel ------------------------------------------------------------
+
+
+def _old_panel(request, task) -> str:
+    """The panel as the old `extensions.task_panel` rendered it: rounds as model instances."""
+    from closeloop.review import services
+    from closeloop.review.models import Retrospective
+    from closeloop.tasks import permissions
+    from closeloop.tasks.states import Status
+
+    user = request.user
+    rounds = selectors.rounds(task)
+    pending = next((s for s in rounds if s.verdict == Verdict.PENDING), None)
+    banner = (
+        rounds[-1]
+        if rounds and task.status == Status.REWORK and rounds[-1].verdict == Verdict.REWORK
+        else None
+    )
+    context = {
+        "task": task,
+        "rounds": list(reversed(rounds)),
+        "banner": banner,
+        "pending": pending,
+        "may_submit": services.may_submit(user, task),
+        "may_review": pending is not None and permissions.can_review(user, task),
+        "frozen": bool(rounds) and task.is_open,
+        "may_consent": bool(rounds) and task.is_open and permissions.can_review(user, task),
+        "retro": Retrospective.objects.select_related("author").filter(task=task).first(),
+        "may_write_retro": task.status == Status.DONE and services.may_write_retrospective(user, task),
+    }
+    return engines["django"].from_string((OLD / "_panel.html").read_text()).render(context, request)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-hans"])
+def test_the_acceptance_panel_is_the_html_the_template_wrote(three_rounds, head, member, lang):
+    """Three rounds (two sent back), then the rework banner of a fourth sent back, then none."""
+    from closeloop.orgs.models import User
+    from closeloop.review.extensions import task_panel
+    from closeloop.tasks.selectors import access_task
+
+    def same(user, task):
+        User.objects.filter(pk=user.pk).update(language=lang)
+        c = english_client(user)
+        response = c.get(f"/tasks/{task.pk}/")
+        assert response.status_code == 200
+        request = response.wsgi_request
+        task = access_task(request.user, task.pk)
+        new = _mask(task_panel(request, task))
+        assert new == _mask(_old_panel(request, task))
+        assert new[new.index('id="acceptance"') :] in _mask(response.content.decode())
+        assert "<script>" not in new
+        return new
+
+    same(head, three_rounds)
+    same(member, three_rounds)
+    pending = next(s for s in selectors.rounds(three_rounds) if s.verdict == Verdict.PENDING)
+    submission_review(
+        actor=head,
+        submission=pending,
+        checks=[
+            CheckIn(x.pk, measured="99", comment="")
+            if x.metric
+            else CheckIn(x.pk, passed=False, comment=f"再改 {XSS}")
+            for x in pending.checks.all()
+        ],
+        comment=f"整体 {XSS}",
+    )
+    assert 'id="rework-banner"' in same(member, fresh(three_rounds))
+    fresh_task = make_task(actor=head, department=three_rounds.department, owner=member, title="新任务")
+    assert "Not submitted" in same(head, fresh_task) or lang != "en"
