@@ -1,5 +1,5 @@
-"""HTML of the knowledge base's filters and lesson cards and of the review page's criteria and
-earlier rounds, built in Python (issues 13 and 16).
+"""HTML of the knowledge base's filters and lesson cards, of the review page's criteria and
+earlier rounds and of the task page's acceptance rounds, built in Python (issues 13 and 16).
 
 Through the template language a 知识库 page spent ~45,000 Python calls on five drop-downs and
 20 cards (a variable lookup, a filter and an escape per value), more than its search. These
