@@ -6,26 +6,31 @@ criteria freeze, and the lessons of similar past tasks on the new-task form."""
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from closeloop.review import selectors, services
-from closeloop.review.models import Retrospective, Verdict
+from closeloop.review import html, selectors, services
+from closeloop.review.models import Retrospective, Verdict, measured_display
 from closeloop.tasks import extensions, permissions
 from closeloop.tasks.states import Status
 
 
 def task_panel(request, task) -> str:
-    """Four queries whatever the number of rounds."""
+    """Three queries whatever the number of rounds (`selectors.review_rounds`, the
+    retrospective); the rounds are built in Python (review/html.py)."""
     user = request.user
-    rounds = selectors.rounds(task)
-    pending = next((s for s in rounds if s.verdict == Verdict.PENDING), None)
+    rounds = selectors.review_rounds(task)
+    pending = next((s for s in rounds if s["verdict"] == Verdict.PENDING), None)
     banner = (
         rounds[-1]
-        if rounds and task.status == Status.REWORK and rounds[-1].verdict == Verdict.REWORK
+        if rounds and task.status == Status.REWORK and rounds[-1]["verdict"] == Verdict.REWORK
         else None
     )
+    if banner is not None:
+        for c in banner["checks"]:
+            c["measured_display"] = measured_display(c["measured"], c["unit"])
     retro = Retrospective.objects.select_related("author").filter(task=task).first()
     context = {
         "task": task,
-        "rounds": list(reversed(rounds)),
+        "rounds": rounds,
+        "rounds_html": html.acceptance_rounds(list(reversed(rounds))),
         "banner": banner,
         "pending": pending,
         "may_submit": services.may_submit(user, task),

@@ -164,15 +164,26 @@ class CriterionCheck(models.Model):
 
     @property
     def measure_display(self) -> str:
-        if not self.metric:
-            return ""
-        threshold = f"{self.threshold.normalize():f}" if self.threshold is not None else ""
-        symbol = {">=": "≥", "<=": "≤"}.get(self.comparator, self.comparator)
-        return f"{self.metric} {symbol} {threshold}{self.unit}"
+        return measure_display(self.metric, self.comparator, self.threshold, self.unit)
 
     @property
     def measured_display(self) -> str:
-        return f"{self.measured.normalize():f}{self.unit}" if self.measured is not None else ""
+        return measured_display(self.measured, self.unit)
+
+
+def measure_display(metric: str, comparator: str, threshold, unit: str) -> str:
+    """ "数据准确率 ≥ 95%": a measurable criterion as the reviewer reads it ("" when not
+    measurable); `threshold` a Decimal or None."""
+    if not metric:
+        return ""
+    shown = f"{threshold.normalize():f}" if threshold is not None else ""
+    symbol = {">=": "≥", "<=": "≤"}.get(comparator, comparator)
+    return f"{metric} {symbol} {shown}{unit}"
+
+
+def measured_display(measured, unit: str) -> str:
+    """ "97%": a measured value (a Decimal, or None: "") with its unit."""
+    return f"{measured.normalize():f}{unit}" if measured is not None else ""
 
 
 class CriteriaConsent(models.Model):

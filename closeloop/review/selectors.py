@@ -2,10 +2,10 @@
 query: submissions, files and retrospectives are reached only through tasks the person may
 see (`Task.objects.visible_to`); anything else is NotFound."""
 
-from collections import defaultdict
+from collections import Counter
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
@@ -28,6 +28,73 @@ def rounds(task: Task) -> list[Submission]:
         )
         .order_by("attempt")
     )
+
+
+def display_name(name: str | None, first: str | None, last: str | None, username: str | None) -> str:
+    """`User.display_name` from a row's columns (None for all when there is no such person)."""
+    return name or f"{first or ''} {last or ''}".strip() or username or ""
+
+
+_PERSON = ("name", "first_name", "last_name", "username")
+_ROUND_FIELDS = (
+    "id",
+    "attempt",
+    "verdict",
+    "submitted_at",
+    "key_results",
+    "completed_on",
+    "reviewed_at",
+    "review_comment",
+    *(f"submitted_by__{f}" for f in _PERSON),
+    *(f"reviewed_by__{f}" for f in _PERSON),
+)
+_DELIVERABLE_FIELDS = ("id", "kind", "name", "size", "url")
+_CHECK_FIELDS = (
+    "id",
+    "submission_id",
+    "position",
+    "text",
+    "metric",
+    "comparator",
+    "threshold",
+    "unit",
+    "passed",
+    "measured",
+    "comment",
+)
+
+
+def review_rounds(task: Task) -> list[dict]:
+    """Every attempt of a task, oldest first, as plain values for the pages (two queries, no
+    model instances: the attempts with their people and deliverables in one joined query, then
+    every check). Each dict has `_ROUND_FIELDS` plus `submitted_by` / `reviewed_by` (display
+    names, "" for nobody), `deliverables` (dicts of id, kind, name, size, url; by id) and
+    `checks` (dicts of `_CHECK_FIELDS`, by position and id)."""
+    by_id: dict[int, dict] = {}
+    deliverable_keys = [f"deliverables__{f}" for f in _DELIVERABLE_FIELDS]
+    for row in (
+        Submission.objects.filter(task=task)
+        .order_by("attempt", "deliverables__id")
+        .values(*_ROUND_FIELDS, *deliverable_keys)
+    ):
+        sub = by_id.get(row["id"])
+        if sub is None:
+            sub = {k: row[k] for k in _ROUND_FIELDS}
+            sub["submitted_by"] = display_name(*(row[f"submitted_by__{f}"] for f in _PERSON))
+            sub["reviewed_by"] = display_name(*(row[f"reviewed_by__{f}"] for f in _PERSON))
+            sub["deliverables"] = []
+            sub["checks"] = []
+            by_id[row["id"]] = sub
+        if row["deliverables__id"] is not None:
+            sub["deliverables"].append({f: row[f"deliverables__{f}"] for f in _DELIVERABLE_FIELDS})
+    if by_id:
+        for check in (
+            CriterionCheck.objects.filter(submission_id__in=list(by_id))
+            .order_by("submission_id", "position", "id")
+            .values(*_CHECK_FIELDS)
+        ):
+            by_id[check["submission_id"]]["checks"].append(check)
+    return list(by_id.values())
 
 
 def access_submission(user, pk) -> Submission:
@@ -108,39 +175,67 @@ def visible_task_q(user, prefix: str = "task__") -> Q:
 
 
 def visible_retrospectives(user) -> QuerySet[Retrospective]:
+    """The retrospectives of tasks `user` may see (the `visibility` rule on the lesson's own
+    department and task columns). Memoised on the user for the request, as `visibility` is:
+    the knowledge page filters it twice (the search, the tags in use), and resolving a clause
+    of a few hundred task ids costs ~2,000 Python calls each time; kept while the person's
+    visibility is (`forget_visibility` renews it). Callers chain on it (`filter`, `order_by`
+    clone), never evaluate it as it is."""
+    v = None if user.is_superuser else visibility(user)
+    cached = getattr(user, "_closeloop_visible_retrospectives", None)
+    # Kept while the person's visibility is the same object (`forget_visibility` drops it).
+    if cached is not None and cached[0] is v:
+        return cached[1]
     qs = Retrospective.objects.all()
-    if user.is_superuser:
-        return qs
-    v = visibility(user)
-    q = Q(department_id__in=v.departments) | Q(task_id__in=v.ids)
-    for path in v.subtrees:
-        q |= subtree_q(path, field="task__path")
-    return qs.filter(q)
+    if v is not None:
+        q = Q(department_id__in=v.departments) | Q(task_id__in=v.ids)
+        for path in v.subtrees:
+            q |= subtree_q(path, field="task__path")
+        qs = qs.filter(q)
+    user._closeloop_visible_retrospectives = (v, qs)
+    return qs
 
 
 KNOWLEDGE_COUNT_CAP = 200  # ten pages of 20; past that, narrow the search
-# Long columns a lesson's card never shows: not read for a page of 20 lessons.
-KNOWLEDGE_UNSHOWN = (
-    "search_text",
-    "task__search_text",
-    "task__notes",
-    "task__goal",
-    "task__expected_outcome",
-    "task__value",
-    "author__password",
+
+# What a lesson's card (and the API's item) shows: read as plain values for the page's ids
+# only — model instances of a lesson, its task, department, customer, project and author cost
+# ~800 Python calls per card, more than the search itself.
+LESSON_FIELDS = (
+    "id",
+    "task_id",
+    "what_worked",
+    "to_improve",
+    "tags",
+    "minutes_link",
+    "created_at",
+    "updated_at",
+    "task__code",
+    "task__title",
+    "task__task_type",
+    "task__department_id",
+    "task__department__code",
+    "task__department__name",
+    "task__customer__name",
+    "task__project__name",
+    "author_id",
+    "author__username",
+    "author__name",
+    "author__first_name",
+    "author__last_name",
 )
 
 
 def knowledge(user, filters: KnowledgeFilters) -> QuerySet[Retrospective]:
     """Every retrospective the reader may see, newest written first, searched with the
     task-search rule (every token: words and CJK bigrams; full-width input folded) and
-    filtered. Paginate it with `knowledge_page` (ids first, a bounded count).
+    filtered. Paginate it on ids (`knowledge_page`, or the page's paginator) and load the
+    page's rows with `lessons`.
 
     Ordered by id, which grows with the time a lesson is written (`created_at` is set on
     insert): the primary key is the full-text index's rowid, so SQLite walks the matches of
     the FTS5 table newest first and stops after a page, and PostgreSQL walks the primary key
-    backwards checking the stored tsvector — neither sorts every match (see `search.search`).
-    Long columns no card shows are deferred (KNOWLEDGE_UNSHOWN)."""
+    backwards checking the stored tsvector — neither sorts every match (see `search.search`)."""
     qs = visible_retrospectives(user)
     if filters.tag:
         qs = qs.filter(tags_text__contains="," + search.normalise(filters.tag).strip().lstrip("#") + ",")
@@ -152,25 +247,47 @@ def knowledge(user, filters: KnowledgeFilters) -> QuerySet[Retrospective]:
         qs = qs.filter(task__project_id=filters.project)
     if filters.department:
         qs = qs.filter(department_id=filters.department)
-    qs = qs.select_related("task", "task__department", "task__customer", "task__project", "author").defer(
-        *KNOWLEDGE_UNSHOWN
-    )
     if filters.q.strip():
         return search.search(qs, connection.vendor, filters.q)
     return qs.order_by("-id")
 
 
+def lessons(ids: list[int]) -> list[dict]:
+    """The lessons of `ids` (already authorized: found through `knowledge`) in that order, as
+    dicts of LESSON_FIELDS (`task__customer__name` / `task__project__name` are None when the
+    task has none). One query by key."""
+    if not ids:
+        return []
+    rows = Retrospective.objects.filter(pk__in=ids).order_by().values(*LESSON_FIELDS)
+    by_id = {r["id"]: r for r in rows}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def newest_ids(qs: QuerySet[Retrospective], cap: int | None = None) -> list[int]:
+    """The ids of the newest `cap` + 1 rows of `knowledge(...)` (`cap` KNOWLEDGE_COUNT_CAP by
+    default): every page a reader can reach and the bounded count (its length) in one query. The database walks the
+    matches newest first and stops there; a separate `COUNT(*) … LIMIT 201` let PostgreSQL
+    gather every match of a frequent word through the index first (~11 ms at 50,000 lessons)."""
+    cap = KNOWLEDGE_COUNT_CAP if cap is None else cap
+    return list(qs.values_list("pk", flat=True)[: cap + 1])
+
+
 def knowledge_page(user, filters: KnowledgeFilters, *, offset: int, limit: int):
-    """One page of `knowledge`: (rows, count, capped). The page's ids are found first (the
-    filters on narrow rows), then only those rows are loaded with their task, department,
-    customer, project and author; the count stops at KNOWLEDGE_COUNT_CAP (`capped` is True
-    when more match). Three queries whatever the number of matches."""
-    from closeloop.core.pagination import bounded_count, slice_by_ids
+    """One page of `knowledge`: (rows, count, capped), rows as `lessons` dicts; the count stops
+    at KNOWLEDGE_COUNT_CAP (`capped` is True when more match). Within the newest
+    KNOWLEDGE_COUNT_CAP + 1 rows, two queries (`newest_ids`, `lessons`); past them the page's
+    ids, the count (skipped on a last page, whose length tells it) and the rows."""
+    from closeloop.core.pagination import bounded_count
 
     qs = knowledge(user, filters)
-    rows = slice_by_ids(qs, offset, offset + limit)
-    n = bounded_count(qs, KNOWLEDGE_COUNT_CAP)
-    return rows, min(n, KNOWLEDGE_COUNT_CAP), n > KNOWLEDGE_COUNT_CAP
+    if offset + limit <= KNOWLEDGE_COUNT_CAP + 1:
+        ids = newest_ids(qs)
+        n = len(ids)
+        ids = ids[offset : offset + limit]
+    else:
+        ids = list(qs.values_list("pk", flat=True)[offset : offset + limit])
+        n = offset + len(ids) if ids and len(ids) < limit else bounded_count(qs, KNOWLEDGE_COUNT_CAP)
+    return lessons(ids), min(n, KNOWLEDGE_COUNT_CAP), n > KNOWLEDGE_COUNT_CAP
 
 
 def similar_lessons(
@@ -230,13 +347,17 @@ def similar_lessons(
 
 
 def tags_in_use(user, limit: int = 30) -> list[str]:
-    """The tags of the reader's 300 newest visible lessons, most used first (one query, on the
-    short `tags_text` column: no JSON to decode per row)."""
-    counts: dict[str, int] = defaultdict(int)
-    for text in visible_retrospectives(user).order_by("-id").values_list("tags_text", flat=True)[:300]:
-        for t in (text or "").split(","):
-            if t:
-                counts[t] += 1
+    """The tags of the reader's 300 newest visible lessons, most used first, then by name (one
+    query, on the short `tags_text` column: no JSON to decode per row). The column is read
+    with the cursor and counted with a Counter: per-row ORM iteration and splitting were a
+    tenth of the knowledge page."""
+    qs = visible_retrospectives(user).order_by("-id").values_list("tags_text")[:300]
+    sql, params = qs.query.get_compiler(using=qs.db).as_sql()
+    with connections[qs.db].cursor() as cur:
+        cur.execute(sql, params)
+        texts = cur.fetchall()
+    counts = Counter(",".join(text or "" for (text,) in texts).split(","))
+    counts.pop("", None)
     return [t for t, _n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:limit]]
 
 

@@ -11,15 +11,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from closeloop.core.errors import DomainError, NotFound, Unavailable
 from closeloop.core.pagination import CappedIdPaginator
 from closeloop.orgs.selectors import departments_for
-from closeloop.review import selectors, services
+from closeloop.review import html, selectors, services
 from closeloop.review.files import STORAGE_ERRORS, is_missing
-from closeloop.review.models import CriterionCheck, Verdict
+from closeloop.review.models import CriterionCheck, Submission, Verdict
 from closeloop.tasks.models import AcceptanceCriterion, Customer, Project, TaskType
 from closeloop.tasks.selectors import access_task
 
@@ -88,31 +89,30 @@ def submit(request, pk: int):
     return render(request, "review/submit.html", ctx)
 
 
-def _review_context(request, task, submission, all_rounds, **extra) -> dict:
-    """`submission` is one of `all_rounds` (`selectors.rounds`: checks and deliverables
-    prefetched), so the page's queries do not grow with criteria or rounds."""
-    checks = list(submission.checks.all())
+def _review_context(request, task, submission: dict, all_rounds: list[dict], **extra) -> dict:
+    """`submission` is one of `all_rounds` (`selectors.review_rounds` dicts: checks and
+    deliverables included), so the page's queries do not grow with criteria or rounds. The
+    criteria, deliverables and earlier rounds are built in Python (review/html.py)."""
     posted = extra.get("posted") or {}
     errors = extra.pop("field_errors", {})
     rows = [
         {
             "check": c,
-            "measured": posted.get(f"measured-{c.pk}", ""),
-            "passed": posted.get(f"passed-{c.pk}", ""),
-            "comment": posted.get(f"comment-{c.pk}", ""),
+            "measured": posted.get(f"measured-{c['id']}", ""),
+            "passed": posted.get(f"passed-{c['id']}", ""),
+            "comment": posted.get(f"comment-{c['id']}", ""),
             "errors": [
-                m for k, msgs in errors.items() if k.startswith(f"checks.{c.position}.") for m in msgs
+                m for k, msgs in errors.items() if k.startswith(f"checks.{c['position']}.") for m in msgs
             ],
         }
-        for c in checks
+        for c in submission["checks"]
     ]
     return {
-        "rows": rows,
         "task": task,
         "submission": submission,
-        "deliverables": list(submission.deliverables.all()),
-        "checks": checks,
-        "rounds": [s for s in all_rounds if s.pk != submission.pk],
+        "deliverables": html.deliverables(submission["deliverables"]),
+        "criteria": html.review_rows(rows),
+        "rounds": html.earlier_rounds([s for s in all_rounds if s["id"] != submission["id"]]),
         "error": None,
         "posted": {},
         **extra,
@@ -123,9 +123,9 @@ def _review_context(request, task, submission, all_rounds, **extra) -> dict:
 def task_review(request, pk: int):
     """The pending attempt of a task, criterion by criterion."""
     task = access_task(request.user, pk)
-    all_rounds = selectors.rounds(task)
-    submission = next((s for s in all_rounds if s.verdict == Verdict.PENDING), None)
-    if submission is None:
+    all_rounds = selectors.review_rounds(task)
+    pending = next((s for s in all_rounds if s["verdict"] == Verdict.PENDING), None)
+    if pending is None:
         messages.info(request, _("Nothing is waiting for acceptance on this task."))
         return redirect(task)
     if not services.may_review(request.user, task):
@@ -141,30 +141,29 @@ def task_review(request, pk: int):
             status=403,
         )
     if request.method == "POST":
-        checks = list(submission.checks.all())
         items = []
         posted: dict[str, str] = dict(request.POST.items())
-        for c in checks:
-            raw_pass = request.POST.get(f"passed-{c.pk}", "")
+        for c in pending["checks"]:
+            raw_pass = request.POST.get(f"passed-{c['id']}", "")
             items.append(
                 services.CheckIn(
-                    check=c.pk,
+                    check=c["id"],
                     passed={"1": True, "0": False}.get(raw_pass),
-                    measured=request.POST.get(f"measured-{c.pk}"),
-                    comment=request.POST.get(f"comment-{c.pk}", ""),
+                    measured=request.POST.get(f"measured-{c['id']}"),
+                    comment=request.POST.get(f"comment-{c['id']}", ""),
                 )
             )
         try:
             done = services.submission_review(
                 actor=request.user,
-                submission=submission,
+                submission=Submission.objects.get(pk=pending["id"]),
                 checks=items,
                 verdict=request.POST.get("verdict") or None,
                 comment=request.POST.get("comment", ""),
             )
         except DomainError as exc:
             ctx = _review_context(
-                request, task, submission, all_rounds, error=exc, posted=posted, field_errors=exc.fields
+                request, task, pending, all_rounds, error=exc, posted=posted, field_errors=exc.fields
             )
             return render(request, "review/review.html", ctx, status=exc.status)
         if done.verdict == Verdict.ACCEPTED:
@@ -172,7 +171,7 @@ def task_review(request, pk: int):
         else:
             messages.warning(request, _("Sent back for rework with your comments."))
         return redirect(task)
-    return render(request, "review/review.html", _review_context(request, task, submission, all_rounds))
+    return render(request, "review/review.html", _review_context(request, task, pending, all_rounds))
 
 
 @login_required
@@ -270,6 +269,26 @@ def _int(raw) -> int | None:
     return value if 0 < value < 2**31 else None
 
 
+class LessonPaginator(CappedIdPaginator):
+    """The knowledge page's paginator: the newest cap + 1 ids in one query give both the
+    bounded count and every reachable page (`selectors.newest_ids`); a page's lessons are read
+    as plain values (`selectors.lessons`), not model instances."""
+
+    @cached_property
+    def _ids(self) -> list[int]:
+        return selectors.newest_ids(self.object_list, self.cap)
+
+    @cached_property
+    def _bounded_count(self) -> int:
+        return len(self._ids)
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        return self._get_page(selectors.lessons(self._ids[bottom:top]), number, self)
+
+
 @login_required
 def knowledge(request):
     g = request.GET
@@ -281,21 +300,23 @@ def knowledge(request):
         project=_int(g.get("project")),
         department=_int(g.get("department")),
     )
-    page = CappedIdPaginator(
+    page = LessonPaginator(
         selectors.knowledge(request.user, filters), 20, cap=selectors.KNOWLEDGE_COUNT_CAP
     ).get_page(g.get("page"))
+    # The drop-downs and the cards are built in Python (review/html.py): through the template
+    # language they were most of the page's time.
+    named = ("id", "name")
+    selects = html.knowledge_selects(
+        filters,
+        departments=departments_for(request.user).order_by("code").values_list(*named),
+        customers=Customer.objects.filter(active=True).order_by("name").values_list(*named)[:200],
+        projects=Project.objects.filter(active=True).order_by("name").values_list(*named)[:200],
+    )
+    results = html.knowledge_results(
+        page=page, filters=filters, tags=selectors.tags_in_use(request.user), query_string=g.urlencode()
+    )
     return render(
-        request,
-        "review/knowledge.html",
-        {
-            "page": page,
-            "filters": filters,
-            "tags": selectors.tags_in_use(request.user),
-            "types": TaskType.choices,
-            "customers": Customer.objects.filter(active=True).order_by("name")[:200],
-            "projects": Project.objects.filter(active=True).order_by("name")[:200],
-            "departments": departments_for(request.user).order_by("code"),
-        },
+        request, "review/knowledge.html", {"filters": filters, "selects": selects, "results": results}
     )
 
 
