@@ -23,6 +23,7 @@ from typing import Any
 
 from django.db import connection
 
+from closeloop.core import rawrows
 from closeloop.orgs.models import ApiToken, Department, Membership, User
 from closeloop.orgs.selectors import prime_scopes
 
@@ -51,7 +52,7 @@ def _agg(column: str) -> str:
 def _select() -> str:
     """The person's columns and the subqueries, as a SELECT list over `u` (orgs_user)."""
     qn = connection.ops.quote_name
-    columns = ", ".join(f"u.{qn(f.column)}" for f in User._meta.concrete_fields)
+    columns = rawrows.columns(User, "u")
     dept, member = qn(Department._meta.db_table), qn(Membership._meta.db_table)
     member_ids = (
         f"(SELECT {_agg('m.' + qn('department_id'))} FROM {member} m WHERE m.{qn('user_id')} = u.{qn('id')})"
@@ -86,27 +87,10 @@ def _sql(kind: str) -> str:
     return sql
 
 
-_FIELDS: dict[str, list] = {}  # vendor → [(attname, converters, column expression)]
-
-
 def _person(row: tuple) -> User:
-    """A User from the row's leading columns, converted as the ORM converts them, with the
-    scopes and extras memoised on it."""
-    fields = _FIELDS.get(connection.vendor)
-    if fields is None:
-        fields = []
-        for f in User._meta.concrete_fields:
-            col = f.get_col(User._meta.db_table)
-            converters = [*connection.ops.get_db_converters(col), *col.get_db_converters(connection)]
-            fields.append((f.attname, converters, col))
-        _FIELDS[connection.vendor] = fields
-    n = len(fields)
-    values = []
-    for (_name, converters, col), value in zip(fields, row[:n], strict=False):
-        for convert in converters:
-            value = convert(value, col, connection)
-        values.append(value)
-    user = User.from_db(connection.alias, [name for name, _c, _col in fields], values)
+    """A User from the row's leading columns, with the scopes and extras memoised on it."""
+    n = rawrows.width(User)
+    user = rawrows.instance(User, row[:n])
     member, led = row[n], row[n + 1]
     prime_scopes(user, member=_ids(member), led=_ids(led))
     for (_name, _sql_text, apply), value in zip(_EXTRAS, row[n + 2 :], strict=True):
