@@ -16,3 +16,7 @@ class NotifyConfig(AppConfig):
         register_status_warning(selectors.account_mail_warnings)
         register_queue("notify.deliveries", fn=outbox.drain)
         register_periodic("notify.cleanup", every=3600, fn=outbox.cleanup)
+        # The bell's unread count is read with the signed-in person (one query, issue 16).
+        from closeloop.orgs.request_person import register_extra
+
+        register_extra("notify.unread", selectors.unread_count_sql(), selectors.remember_unread_count)

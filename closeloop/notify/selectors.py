@@ -15,11 +15,41 @@ def notification_list(user: User, *, unread: bool = False) -> QuerySet[Notificat
     return qs.order_by("-created_at", "-id")
 
 
+_UNREAD = "_closeloop_unread"
+
+
 def unread_count(user: User) -> int:
-    """One COUNT on the inbox index; the bell calls this on every page."""
+    """The person's unread notifications; the bell calls this on every page. Read with the
+    signed-in person (`unread_count_sql`, no query of its own) unless this request changed
+    what is read (`forget_unread_count`); else one COUNT on the inbox index."""
     if not getattr(user, "is_authenticated", False):
         return 0
+    known = getattr(user, _UNREAD, None)
+    if known is not None:
+        return known
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def unread_count_sql() -> str:
+    """`unread_count` as a scalar subquery on the person's row `u`, for
+    `orgs.request_person.register_extra` (the same COUNT on the inbox index)."""
+    from django.db import connection
+
+    qn = connection.ops.quote_name
+    table = qn(Notification._meta.db_table)
+    where = f"n.{qn('recipient_id')} = u.{qn('id')} AND n.{qn('read_at')} IS NULL"
+    return f"(SELECT COUNT(*) FROM {table} n WHERE {where})"  # noqa: S608 - names from the model
+
+
+def remember_unread_count(user: User, value) -> None:
+    """Memoise the count read with the person for the rest of the request."""
+    setattr(user, _UNREAD, int(value or 0))
+
+
+def forget_unread_count(user: User) -> None:
+    """Drop the memo after a change to the person's notifications in this request (marking
+    read, or a notification to them), so the bell counts again."""
+    user.__dict__.pop(_UNREAD, None)
 
 
 def channel_list(user: User) -> QuerySet[Channel]:

@@ -29,6 +29,7 @@ from closeloop.notify.models import (
     Notification,
     Preference,
 )
+from closeloop.notify.selectors import forget_unread_count
 from closeloop.orgs.models import Department, User
 
 # Which person field a personal channel needs.
@@ -277,10 +278,13 @@ def notification_mark_read(*, actor: User, notification_id: int) -> Notification
     if note.read_at is None:
         note.read_at = timezone.now()
         Notification.objects.filter(pk=note.pk, read_at__isnull=True).update(read_at=note.read_at)
+        forget_unread_count(actor)
     return note
 
 
 def notification_mark_all_read(*, actor: User) -> int:
+    """Mark every unread notification of the actor read; returns how many were."""
+    forget_unread_count(actor)
     return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(read_at=timezone.now())
 
 

@@ -46,11 +46,16 @@ def _scopes(user: User) -> dict[str, frozenset[int]]:
         if user.pk in (head, deputy):
             led.add(dept)
     led_tree = _descendants(led, parents) if led else set()
-    scopes = {
-        "member": frozenset(member),
-        "led": frozenset(led_tree),
-        "visible": frozenset(member | led_tree),
-    }
+    return prime_scopes(user, member=member, led=led_tree)
+
+
+def prime_scopes(user: User, *, member: Iterable[int], led: Iterable[int]) -> dict[str, frozenset[int]]:
+    """Memoise the person's department scopes on `user` for the rest of the request, when they
+    were read elsewhere (`orgs.request_person` reads them in the query that loads the signed-in
+    person). `member`: ids of the departments the person is a member of; `led`: ids of the
+    departments they head or deputise *with every department below them*. Returns the scopes."""
+    member_set, led_set = frozenset(member), frozenset(led)
+    scopes = {"member": member_set, "led": led_set, "visible": member_set | led_set}
     user._closeloop_scopes = scopes  # type: ignore[attr-defined]
     return scopes
 

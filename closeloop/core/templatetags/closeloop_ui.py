@@ -1,12 +1,15 @@
 """Small UI components shared by every app's templates: icons, badges, progress bars, form
 fields and sortable column headers."""
 
+from typing import Any
+
 from django import template
 from django.conf import settings
 from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -27,6 +30,21 @@ def _icons_url() -> str:
     url = _ICONS_URL.get(key)
     if url is None:
         url = _ICONS_URL[key] = static("closeloop/icons.svg")
+    return url
+
+
+_ASSET_URLS: dict[tuple[str, str, str], str] = {}
+
+
+@register.simple_tag
+def asset(path: str) -> str:
+    """`{% static path %}`, looked up once per process and STATIC_URL (the storage's lookup
+    on each of the layout's three assets was a tenth of a signed-in 404's calls; the files are
+    not fingerprinted, and a fingerprinting storage reads its manifest once anyway)."""
+    key = (settings.STATIC_URL, str(settings.STORAGES.get("staticfiles", {}).get("BACKEND")), path)
+    url = _ASSET_URLS.get(key)
+    if url is None:
+        url = _ASSET_URLS[key] = static(path)
     return url
 
 
@@ -147,11 +165,11 @@ NAV = (
     ),
     ("review:knowledge", _lazy("Knowledge base"), ("review:knowledge",)),
 )
-_BUILT: dict[tuple, str] = {}
+_BUILT: dict[tuple, Any] = {}
 _BUILT_MAX = 2000
 
 
-def _built(key: tuple, build) -> str:
+def _built(key: tuple, build) -> Any:
     """`build()` once per process for `key` (with the script prefix, URL conf and language in
     it, so a test that overrides them or a second language gets its own copy)."""
     full = (get_script_prefix(), get_urlconf(), get_language(), *key)
@@ -230,12 +248,12 @@ def _menu_links(is_staff: bool) -> str:
     return format_html_join("\n          ", "{}", ((link,) for link in links))
 
 
-@register.simple_tag(takes_context=True)
-def user_menu(context) -> str:
-    """The signed-in person's menu: name, profile, password, administration, log out."""
-    user = context["user"]
-    is_staff = bool(user.is_staff)
-    return format_html(
+def _user_menu_frame(is_staff: bool) -> tuple[str, ...]:
+    """The user menu's HTML around the person's initials, name and username and the CSRF
+    input, as the pieces between them (language, URL conf and staff-ness are in the cache
+    key of `_built`)."""
+    marks = ("\x00initials\x00", "\x00name\x00", "\x00username\x00", "\x00csrf\x00")
+    html = format_html(
         '<details class="menu">\n'
         '        <summary><span class="avatar">{}</span><span class="user-name">{}</span>{}</summary>\n'
         '        <div class="menu__panel">\n'
@@ -247,13 +265,38 @@ def user_menu(context) -> str:
         "          </form>\n"
         "        </div>\n"
         "      </details>",
-        initials(user),
-        user.display_name,
+        marks[0],  # placeholders: no character escaping changes
+        marks[1],
         icon("chevron-down"),
-        user.username,
-        _built(("menu", is_staff), lambda: _menu_links(is_staff)),
-        _built(("url", "logout"), lambda: reverse("logout")),
-        _csrf_input(context),
+        marks[2],
+        _menu_links(is_staff),
+        reverse("logout"),
+        marks[3],
         icon("logout"),
         _("Log out"),
+    )
+    pieces = [str(html)]
+    for mark in marks:
+        pieces[-1:] = pieces[-1].split(mark)
+    return tuple(pieces)
+
+
+@register.simple_tag(takes_context=True)
+def user_menu(context) -> str:
+    """The signed-in person's menu: name, profile, password, administration, log out. The
+    frame is built once per language (`_user_menu_frame`); the person's initials, name and
+    username are escaped into it on each page."""
+    user = context["user"]
+    is_staff = bool(user.is_staff)
+    frame = _built(("menu-frame", is_staff), lambda: _user_menu_frame(is_staff))
+    return mark_safe(  # noqa: S308 - the frame is format_html's; the rest is escaped here
+        frame[0]
+        + escape(initials(user))
+        + frame[1]
+        + escape(user.display_name)
+        + frame[2]
+        + escape(user.username)
+        + frame[3]
+        + _csrf_input(context)
+        + frame[4]
     )

@@ -15,6 +15,7 @@ from closeloop.orgs.api import user_ref
 from closeloop.orgs.models import User
 from closeloop.tasks import extensions, services
 from closeloop.tasks.api import rows
+from closeloop.tasks.api.detail import task_detail_response
 from closeloop.tasks.api.schemas import (
     MAX_LIMIT,
     CollaboratorsOut,
@@ -151,7 +152,7 @@ def create_task(request: HttpRequest, payload: TaskCreateIn):
 def get_task(request: HttpRequest, task_id: int):
     """The task with its criteria, collaborators, subtasks, the chain above it and the
     transitions the caller may take now."""
-    return _detail(request.auth, task_id)
+    return task_detail_response(request.auth, task_id)
 
 
 @router.patch("/tasks/{task_id}", response={200: TaskOut, **VERSIONED_WRITE_ERRORS}, summary="Edit a task")
