@@ -1,9 +1,10 @@
 """Periodic jobs of collaboration. Each takes `now`; running twice, or on two workers at
 once, records and sends nothing twice.
 
-- `escalate_issues`: every open issue whose next rung is due climbs the ladder
-  (`services.issue_escalate`: a conditional UPDATE per rung plus the unique (issue, level)
-  constraint).
+- `escalate_issues`: every open issue whose next rung is due climbs the ladder, 500 issues
+  per transaction (`services.issues_escalate_due`: conditional UPDATEs of the level, checked
+  against the rungs already in the unique (issue, level) table, then rungs, events and
+  notifications in bulk — a constant number of statements per batch).
 - `send_sync_reminders`: on working days, 15 minutes before a plan's sync time, the contacts
   and the owner of each task with a daily or weekly plan are reminded (claimed per plan and
   day with `claim_slot`).
