@@ -686,6 +686,8 @@ BACKGROUND_TARGETS = {
     "notify_500_ms": ("an event notifying 500 people, committed", "≤ 100 ms", 100.0),
     "deliveries_per_s": ("worker deliveries (in-app + signed webhook) per second", "≥ 200 /s", 200.0),
     "escalation_sweep_s": ("escalation sweep over 100,000 open issues (steady state)", "≤ 3 s", 3.0),
+    # Issue 16, item 5: a worker back after downtime finds every open issue of the dataset due.
+    "escalation_backlog_s": ("escalation backlog: every open issue due at once", "≤ 5 s", 5.0),
     # Issue 14: spreadsheets (bench/sheets_step.py), each in a forked child for its own peak.
     "import_10k_s": ("import of a 10,000-row 日常任务清单表 (validate + write)", "≤ 10 s", 10.0),
     "import_10k_peak_mb": ("… its peak memory (RSS of the process)", "≤ 300 MB", 300.0),
@@ -746,6 +748,12 @@ def measure_background(deliveries: int = 1000) -> dict[str, float]:
     from closeloop.collab.bench import measure_sweep as measure_escalation
 
     out["escalation_sweep_s"] = round(measure_escalation(100_000)["seconds"], 3)
+    from closeloop.collab.bench import measure_backlog
+    from closeloop.collab.models import Issue
+
+    backlog = measure_backlog(max(Issue.objects.filter(status="open").count(), 1000))
+    out["escalation_backlog_s"] = round(backlog["seconds"], 3)
+    out["escalation_backlog_rungs"] = backlog["rungs"]
     settings.NOTIFY_ALLOW_LOOPBACK = True  # the receiver is on this machine
     receiver, url = _receiver()
     try:
@@ -776,6 +784,8 @@ def background_markdown(background: dict[str, float], *, tasks: int) -> list[str
             verdict = "pass" if value >= bound else "**FAIL**"
         else:
             verdict = "pass" if value <= bound else "**FAIL**"
+        if key == "escalation_backlog_s" and background.get("escalation_backlog_rungs"):
+            verdict += f" ({background['escalation_backlog_rungs']:,} rungs)"
         lines.append(f"| {label} | {value:g} | {target} | {verdict} |")
     return lines
 

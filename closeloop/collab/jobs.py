@@ -1,24 +1,27 @@
 """Periodic jobs of collaboration. Each takes `now`; running twice, or on two workers at
 once, records and sends nothing twice.
 
-- `escalate_issues`: every open issue whose next rung is due climbs the ladder
-  (`services.issue_escalate`: a conditional UPDATE per rung plus the unique (issue, level)
-  constraint).
+- `escalate_issues`: every open issue whose next rung is due climbs the ladder, 500 issues
+  per transaction (`services.issues_escalate_due`: conditional UPDATEs of the level, checked
+  against the rungs already in the unique (issue, level) table, then rungs, events and
+  notifications in bulk — a constant number of statements per batch).
 - `send_sync_reminders`: on working days, 15 minutes before a plan's sync time, the contacts
   and the owner of each task with a daily or weekly plan are reminded (claimed per plan and
-  day with `claim_slot`).
+  day with `claim_slots`, in the transaction that queues the messages).
 """
 
 import logging
-from datetime import datetime, timedelta
+from collections import defaultdict
+from datetime import date, datetime, timedelta
 
+from django.db import transaction
 from django.db.models import Q
 
 from closeloop.collab import schedule, services
 from closeloop.collab.ladder import dept_tz
 from closeloop.collab.models import Cadence, CommunicationPlan
-from closeloop.core.jobs import claim_slot, register_periodic
-from closeloop.notify.services import notify
+from closeloop.core.jobs import claim_slots, register_periodic
+from closeloop.notify.services import Message, notify_batch
 from closeloop.tasks.states import CLOSED_STATUSES
 
 log = logging.getLogger("closeloop.collab.jobs")
@@ -44,38 +47,49 @@ def escalate_issues(now: datetime) -> int:
 
 
 def send_sync_reminders(now: datetime) -> int:
-    sent = 0
+    """Returns the number of plans whose people were reminded. The plans due now are claimed
+    (`claim_slots`, per plan and day) and notified (`notify_batch`) in one transaction per
+    day — the claims commit with the messages, and the worker calls jobs without a
+    transaction, where claiming refuses to run."""
     plans = (
         CommunicationPlan.objects.filter(Q(cadence=Cadence.DAILY) | Q(cadence=Cadence.WEEKLY))
         .exclude(task__status__in=CLOSED_STATUSES)
         .select_related("task__department", "task__owner")
         .prefetch_related("contacts__contact")
     )
+    due: dict[date, list[CommunicationPlan]] = defaultdict(list)
     for plan in plans:
-        task = plan.task
-        local = now.astimezone(dept_tz(task.department))
+        local = now.astimezone(dept_tz(plan.task.department))
         day = local.date()
         if not schedule.syncs_on(plan, day):
             continue
         at = datetime.combine(day, plan.sync_time, tzinfo=local.tzinfo)
-        if not (at - REMIND_BEFORE <= local <= at):
-            continue
-        if claim_slot(job="collab.sync_reminder", scope=plan.pk, slot=day.isoformat()) is None:
-            continue
-        notify(
-            recipients=[task.owner, *(c.contact for c in plan.contacts.all())],
-            kind="collab.sync_reminder",
-            data={
-                "task": task.pk,
-                "code": task.full_code,
-                "title": task.title,
-                "time": plan.sync_time.strftime("%H:%M"),
-                "note": schedule.describe(plan),
-            },
-            link=task.get_absolute_url(),
-            department=task.department,
-        )
-        sent += 1
+        if at - REMIND_BEFORE <= local <= at:
+            due[day].append(plan)
+    sent = 0
+    for day, todo in sorted(due.items()):
+        with transaction.atomic():
+            claimed = claim_slots(
+                job="collab.sync_reminder", slot=day.isoformat(), scopes=[p.pk for p in todo]
+            )
+            messages = [
+                Message(
+                    recipients=[plan.task.owner, *(c.contact for c in plan.contacts.all())],
+                    data={
+                        "task": plan.task.pk,
+                        "code": plan.task.full_code,
+                        "title": plan.task.title,
+                        "time": plan.sync_time.strftime("%H:%M"),
+                        "note": schedule.describe(plan),
+                    },
+                    link=plan.task.get_absolute_url(),
+                    department=plan.task.department,
+                )
+                for plan in todo
+                if str(plan.pk) in claimed
+            ]
+            notify_batch(kind="collab.sync_reminder", messages=messages)
+        sent += len(messages)
     return sent
 
 

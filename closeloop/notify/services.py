@@ -7,7 +7,8 @@ the worker drains the outbox. Rendering happens when the message is shown or del
 each recipient's language.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -75,6 +76,20 @@ def personal_channel_kinds(user: User, kind: str, pref: Preference | None, avail
     return {k for k in wanted if k in available and _reachable(user, k)}
 
 
+@dataclass(frozen=True)
+class Message:
+    """One message of `notify_batch()`: what one `notify()` call takes besides the kind and
+    the actor — its recipients, the data to render, the link, the department whose group
+    channels carry it (None: only company-wide webhooks) and whether those @-mention the
+    recipients (None: yes except for the weekly review)."""
+
+    recipients: Sequence[User | None]
+    data: dict[str, Any]
+    link: str = ""
+    department: Department | int | None = None
+    mention: bool | None = None
+
+
 def notify(
     *,
     recipients: Iterable[User],
@@ -92,27 +107,54 @@ def notify(
     Call inside the caller's transaction; a few queries whatever the number of recipients.
     `department` routes department-wide news to the department's group; `mention` (default:
     yes except for the weekly review) @-mentions the recipients there."""
-    now = timezone.now()
-    seen: set[int] = set()
-    users: list[User] = []
-    for user in recipients:
-        if (
-            user is None
-            or user.pk in seen
-            or (actor is not None and user.pk == actor.pk)
-            or not user.is_active
-        ):
-            continue
-        seen.add(user.pk)
-        users.append(user)
-    notifications = Notification.objects.bulk_create(
-        [Notification(recipient=u, kind=kind, data=data, link=link, actor=actor) for u in users]
+    message = Message(
+        recipients=list(recipients), data=data, link=link, department=department, mention=mention
     )
-    dept_id = department.pk if isinstance(department, Department) else department
-    channel_q = Q(kind__in=PERSONAL_KINDS, department__isnull=True) if users else Q(pk__in=[])
+    return notify_batch(kind=kind, messages=[message], actor=actor)
+
+
+def notify_batch(*, kind: str, messages: Iterable[Message], actor: User | None = None) -> list[Notification]:
+    """Queue many messages of one `kind` at once: exactly what calling `notify()` once per
+    `Message` would queue — in-app rows for each message's distinct active recipients (never
+    the actor), their personal channels by their preferences (digests join the open digest,
+    also one opened earlier in the same batch), each message's department group channels and
+    company-wide webhooks — in a constant number of queries however many messages (the
+    inserts are split in batches of the database's parameter limit). For the job sweeps: a
+    reminder per person, a rung per issue. Returns the in-app notifications, message by
+    message. Call inside the caller's transaction."""
+    now = timezone.now()
+    plan: list[tuple[list[User], Message, int | None]] = []
+    for message in messages:
+        seen: set[int] = set()
+        users: list[User] = []
+        for user in message.recipients:
+            if (
+                user is None
+                or user.pk in seen
+                or (actor is not None and user.pk == actor.pk)
+                or not user.is_active
+            ):
+                continue
+            seen.add(user.pk)
+            users.append(user)
+        dept = message.department
+        plan.append((users, message, dept.pk if isinstance(dept, Department) else dept))
+    actor_id = actor.pk if actor is not None else None
+    # Foreign keys by id: a sweep builds thousands of rows, and the descriptors cost more
+    # than the inserts.
+    notifications = Notification.objects.bulk_create(
+        [
+            Notification(recipient_id=u.pk, kind=kind, data=m.data, link=m.link, actor_id=actor_id)
+            for users, m, _dept in plan
+            for u in users
+        ]
+    )
+    anyone = any(users for users, _m, _dept in plan)
+    dept_ids = {dept for _users, _m, dept in plan if dept is not None}
+    channel_q = Q(kind__in=PERSONAL_KINDS, department__isnull=True) if anyone else Q(pk__in=[])
     channel_q |= Q(kind=ChannelKind.WEBHOOK, department__isnull=True)
-    if dept_id is not None:
-        channel_q |= Q(kind__in=GROUP_KINDS, department_id=dept_id)
+    if dept_ids:
+        channel_q |= Q(kind__in=GROUP_KINDS, department_id__in=dept_ids)
     # Disabled channels too: their messages are held until the admin enables them again
     # (not the notices about channels themselves, which are for the admins now).
     if kind.startswith("channel."):
@@ -123,28 +165,43 @@ def notify(
 
     rows: list[Delivery] = []
     personal = {c.kind: c for c in channels if c.kind in PERSONAL_KINDS}
-    if personal and users:
-        prefs, open_digests = _preferences_and_open_digests([u.pk for u in users])
-        for user, note in zip(users, notifications, strict=True):
-            rows += _personal_deliveries(
-                user, kind, prefs.get(user.pk), personal, open_digests, note, data, link, now
-            )
-    if mention is None:
-        mention = kind not in NO_MENTION_KINDS
-    mentions = [u.pk for u in users] if mention else []
-    for channel in channels:
-        if channel.kind in GROUP_KINDS:
-            rows.append(
-                Delivery(
-                    channel=channel,
-                    kind=kind,
-                    data=data,
-                    link=link,
-                    mentions=mentions,
-                    run_after=now,
-                    created_at=now,
+    prefs: dict = {}
+    open_digests: dict = {}
+    if personal and anyone:
+        prefs, open_digests = _preferences_and_open_digests(
+            list({u.pk for users, _m, _dept in plan for u in users})
+        )
+    notes = iter(notifications)
+    for users, message, dept_id in plan:
+        for user in users:
+            note = next(notes)
+            if personal:
+                rows += _personal_deliveries(
+                    user,
+                    kind,
+                    prefs.get(user.pk),
+                    personal,
+                    open_digests,
+                    note,
+                    message.data,
+                    message.link,
+                    now,
                 )
-            )
+        mention = message.mention if message.mention is not None else kind not in NO_MENTION_KINDS
+        mentions = [u.pk for u in users] if mention else []
+        for channel in channels:
+            if channel.kind in GROUP_KINDS and channel.department_id in (None, dept_id):
+                rows.append(
+                    Delivery(
+                        channel=channel,
+                        kind=kind,
+                        data=message.data,
+                        link=message.link,
+                        mentions=mentions,
+                        run_after=now,
+                        created_at=now,
+                    )
+                )
     _hold_for_disabled(rows)
     Delivery.objects.bulk_create(rows)
     held_trim({r.channel_id for r in rows if r.state == DeliveryState.HELD})
@@ -163,7 +220,6 @@ def notify_each(
     inactive person), in a constant number of queries however many messages — for bulk writes
     that tell each person their own news (the importer's one digest per owner). No department
     group copies: that news is personal. Call inside the caller's transaction."""
-    now = timezone.now()
     todo: list[tuple[User, dict[str, Any], str]] = [
         (user, data, link)
         for user, data, link in messages
@@ -174,42 +230,38 @@ def notify_each(
     # Whole rows, once: callers often hold people loaded with a few fields only, and the
     # channels read their addresses.
     people = User.objects.in_bulk({u.pk for u, _data, _link in todo})
-    todo = [(people[u.pk], data, link) for u, data, link in todo if u.pk in people]
-    notifications = Notification.objects.bulk_create(
-        [Notification(recipient=u, kind=kind, data=data, link=link, actor=actor) for u, data, link in todo]
+    return notify_batch(
+        kind=kind,
+        messages=[
+            Message(recipients=[people[u.pk]], data=data, link=link, mention=True)
+            for u, data, link in todo
+            if u.pk in people
+        ],
+        actor=actor,
     )
-    channel_q = Q(kind__in=PERSONAL_KINDS, department__isnull=True) | Q(
-        kind=ChannelKind.WEBHOOK, department__isnull=True
-    )
-    channels = [c for c in Channel.objects.filter(channel_q) if _channel_carries(c, kind)]
-    if not channels:
-        return notifications
-    rows: list[Delivery] = []
-    personal = {c.kind: c for c in channels if c.kind in PERSONAL_KINDS}
-    if personal:
-        prefs, open_digests = _preferences_and_open_digests(list({u.pk for u, _data, _link in todo}))
-        for (user, data, link), note in zip(todo, notifications, strict=True):
-            rows += _personal_deliveries(
-                user, kind, prefs.get(user.pk), personal, open_digests, note, data, link, now
-            )
-    for channel in channels:
-        if channel.kind == ChannelKind.WEBHOOK:
-            rows += [
-                Delivery(
-                    channel=channel,
-                    kind=kind,
-                    data=data,
-                    link=link,
-                    mentions=[user.pk],
-                    run_after=now,
-                    created_at=now,
-                )
-                for user, data, link in todo
-            ]
+
+
+def notify_group_batch(*, kind: str, posts: Iterable[tuple[int, dict[str, Any], str]]) -> list[Delivery]:
+    """Many `notify_group()` posts of one `kind` without mentions — (department id, data,
+    link) each — in a constant number of queries: one message per group channel of each
+    department that carries the kind. Call inside the caller's transaction."""
+    posts = list(posts)
+    if not posts:
+        return []
+    by_dept: dict[int, list[Channel]] = {}
+    for c in Channel.objects.filter(kind__in=GROUP_KINDS, department_id__in={d for d, _data, _link in posts}):
+        if _channel_carries(c, kind):
+            by_dept.setdefault(c.department_id, []).append(c)
+    now = timezone.now()
+    rows = [
+        Delivery(channel=c, kind=kind, data=data, link=link, mentions=[], run_after=now, created_at=now)
+        for dept_id, data, link in posts
+        for c in by_dept.get(dept_id, ())
+    ]
     _hold_for_disabled(rows)
-    Delivery.objects.bulk_create(rows)
+    rows = Delivery.objects.bulk_create(rows)
     held_trim({r.channel_id for r in rows if r.state == DeliveryState.HELD})
-    return notifications
+    return rows
 
 
 def _hold_for_disabled(rows: list[Delivery]) -> None:

@@ -1,16 +1,25 @@
 """Periodic job of review: remind the owner of a done task that needs a retrospective
 (project-type by default, a department setting) and has none N working days after
-completion. Claims (job, task, "once") so running twice, or on two workers, reminds once."""
+completion. Claims (job, task, "once") so running twice, or on two workers, reminds once.
+
+One query reads what is due in every department (tasks reminded before are left out by the
+query), then each batch of `BATCH` tasks is claimed (`claim_slots`) and notified
+(`notify_batch`) in one transaction: a constant number of queries per batch however many
+tasks and departments."""
 
 import zoneinfo
 from datetime import datetime, timedelta
+from functools import reduce
+from operator import or_
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import CharField, Exists, OuterRef, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 
-from closeloop.core.jobs import claim_slot, register_periodic
-from closeloop.notify.services import notify
+from closeloop.core.jobs import claim_slots, register_periodic
+from closeloop.core.models import JobRun
+from closeloop.notify.services import Message, notify_batch
 from closeloop.orgs.calendar import add_workdays, is_workday
 from closeloop.orgs.models import Department
 from closeloop.review.models import Retrospective, ReviewPolicy, default_required_types
@@ -18,52 +27,74 @@ from closeloop.tasks.models import Task
 from closeloop.tasks.states import Status
 
 LOOKBACK_DAYS = 60
+JOB = "review.retro_reminder"
+BATCH = 500
+
+
+def _due_clause(dept: Department, policy: ReviewPolicy | None, now: datetime) -> Q | None:
+    """The department's done top-level tasks whose retrospective is due by `now`, or None
+    when none can be today (no required types, or not a working day there)."""
+    types = policy.retro_required_types if policy else default_required_types()
+    days = policy.retro_reminder_workdays if policy else 3
+    if not types:
+        return None
+    try:
+        tz = zoneinfo.ZoneInfo(dept.time_zone or "Asia/Shanghai")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = zoneinfo.ZoneInfo("Asia/Shanghai")
+    today = timezone.localtime(now, tz).date()
+    if not is_workday(today):
+        return None
+    # Done on or before this day: N working days have passed since.
+    cutoff = add_workdays(today, -days)
+    return Q(
+        department=dept,
+        task_type__in=types,
+        completed_at__lt=datetime.combine(cutoff + timedelta(days=1), datetime.min.time(), tzinfo=tz),
+    )
 
 
 def remind_missing_retrospectives(now: datetime) -> int:
     """Returns the number of reminders queued."""
     policies = {p.department_id: p for p in ReviewPolicy.objects.all()}
-    sent = 0
-    for dept in Department.objects.order_by("id"):
-        policy = policies.get(dept.pk)
-        types = policy.retro_required_types if policy else default_required_types()
-        days = policy.retro_reminder_workdays if policy else 3
-        if not types:
-            continue
-        try:
-            tz = zoneinfo.ZoneInfo(dept.time_zone or "Asia/Shanghai")
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            tz = zoneinfo.ZoneInfo("Asia/Shanghai")
-        today = timezone.localtime(now, tz).date()
-        if not is_workday(today):
-            continue
-        # Done on or before this day: N working days have passed since.
-        cutoff = add_workdays(today, -days)
-        due = (
-            Task.objects.filter(
-                department=dept,
-                parent__isnull=True,
-                status=Status.DONE,
-                task_type__in=types,
-                completed_at__lt=datetime.combine(cutoff + timedelta(days=1), datetime.min.time(), tzinfo=tz),
-                completed_at__gte=now - timedelta(days=LOOKBACK_DAYS),
-            )
-            .exclude(Exists(Retrospective.objects.filter(task=OuterRef("pk"))))
-            .select_related("owner", "department")
+    clauses = [
+        c
+        for dept in Department.objects.order_by("id")
+        if (c := _due_clause(dept, policies.get(dept.pk), now)) is not None
+    ]
+    if not clauses:
+        return 0
+    reminded = JobRun.objects.filter(job=JOB, slot="once", scope=Cast(OuterRef("pk"), CharField()))
+    due = list(
+        Task.objects.filter(
+            reduce(or_, clauses),
+            parent__isnull=True,
+            status=Status.DONE,
+            completed_at__gte=now - timedelta(days=LOOKBACK_DAYS),
         )
-        for task in due:
-            # The claim commits with the notification (claim_slot refuses to run outside a
-            # transaction; the worker calls jobs without one).
-            with transaction.atomic():
-                if claim_slot(job="review.retro_reminder", scope=task.pk, slot="once") is None:
-                    continue
-                notify(
+        .exclude(Exists(Retrospective.objects.filter(task=OuterRef("pk"))))
+        .exclude(Exists(reminded))
+        .select_related("owner", "department")
+        .order_by("department_id", "id")
+    )
+    sent = 0
+    for start in range(0, len(due), BATCH):
+        batch = due[start : start + BATCH]
+        # The claims commit with the notifications (claim_slots refuses to run outside a
+        # transaction; the worker calls jobs without one).
+        with transaction.atomic():
+            claimed = claim_slots(job=JOB, slot="once", scopes=[t.pk for t in batch])
+            messages = [
+                Message(
                     recipients=[task.owner],
-                    kind="review.retrospective_due",
                     data={"task": task.pk, "code": task.full_code, "title": task.title},
                     link=task.get_absolute_url() + "#retrospective",
                 )
-            sent += 1
+                for task in batch
+                if str(task.pk) in claimed
+            ]
+            notify_batch(kind="review.retrospective_due", messages=messages)
+        sent += len(messages)
     return sent
 
 

@@ -65,6 +65,16 @@ def record_event(
     )
 
 
+def record_events(events: list[TaskEvent]) -> list[TaskEvent]:
+    """Append many unsaved events (`TaskEvent(task=…, actor=…, verb=…, after=…, note=…)`) to
+    the event log in one insert per batch of the database's parameter limit — for the job
+    sweeps that record one event per issue or task. Call inside the caller's transaction."""
+    for event in events:
+        if event.pk is not None:
+            raise ValueError("Task events are append-only.")
+    return TaskEvent.objects.bulk_create(events)
+
+
 def _plain(value: Any) -> Any:
     """A JSON-friendly form of a field value for the event log."""
     if isinstance(value, (date, datetime)):

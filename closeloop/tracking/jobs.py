@@ -9,7 +9,7 @@ redoes the slot).
   @-mentioning everyone who owes one.
 - `send_due_soon`: from the start of each working day, a notice to the owner of every task
   due on the next working day; when it is not at 100 % and has no delay warning, the notice
-  links to the delay-warning form.
+  links to the delay-warning form (one `notify_batch` per department).
 - `escalate_delay_warnings`: a warning still undecided one working day after it was raised
   goes to the head's superior.
 - `forecast_sweep`: once a day per department, re-judges stored forecasts in a few UPDATE
@@ -23,10 +23,10 @@ from datetime import datetime, timedelta
 from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 
-from closeloop.core.jobs import claim_slot, register_periodic, run_slot
+from closeloop.core.jobs import claim_slots, register_periodic, run_slot
 from closeloop.core.models import JobRun
 from closeloop.notify import services as notify_services
-from closeloop.notify.services import notify
+from closeloop.notify.services import Message
 from closeloop.orgs.calendar import is_workday, next_workday
 from closeloop.orgs.models import Department
 from closeloop.tasks.models import Task
@@ -42,17 +42,21 @@ def _departments() -> list[Department]:
 
 
 def send_update_reminders(now: datetime) -> int:
-    """Returns the number of people reminded. Owed updates of every department are read in
-    one query, whatever the number of people."""
+    """Returns the number of people reminded. A constant number of queries per department
+    that fires, whatever the number of people: the day's department slots already taken in
+    one query, owed updates of every department in one, and per department its claim, the
+    people's claims (`claim_slots`) and their digests (`notify_batch`) in a few statements."""
     departments = _departments()
-    firing = []
+    cadence.load_settings(departments)  # every department's reminder time in one query
+    due = []
     for dept in departments:
         today = cadence.local_today(dept, now)
-        if not is_workday(today) or now < cadence.reminder_time(dept, today):
-            continue
-        if _done("tracking.update_reminder", dept.pk, today.isoformat()):
-            continue
-        firing.append(dept)
+        if is_workday(today) and now >= cadence.reminder_time(dept, today):
+            due.append((dept, today))
+    if not due:
+        return 0
+    done = _done("tracking.update_reminder", [(dept.pk, today.isoformat()) for dept, today in due])
+    firing = [dept for dept, today in due if (str(dept.pk), today.isoformat()) not in done]
     if not firing:
         return 0
     # Only what the messages show: at 200,000 tasks tens of thousands of rows owe an update.
@@ -62,13 +66,15 @@ def send_update_reminders(now: datetime) -> int:
         )
     )
     by_owner: dict[int, list] = defaultdict(list)
+    by_dept: dict[int, list] = defaultdict(list)
     for t in everyone:
         by_owner[t.owner_id].append(t)
+        by_dept[t.department_id].append(t)
     link = reverse("tracking:today")
     reminded = 0
     for dept in firing:
         try:
-            reminded += _remind_department(dept, now, everyone, by_owner, link)
+            reminded += _remind_department(dept, now, by_dept[dept.pk], by_owner, link)
         except Exception:  # rolled back with its claim: the next tick tries again
             log.exception("update reminder of department %s failed", dept.pk)
     if reminded:
@@ -76,36 +82,41 @@ def send_update_reminders(now: datetime) -> int:
     return reminded
 
 
-def _done(job: str, scope, slot: str) -> bool:
-    return JobRun.objects.filter(job=job, scope=str(scope), slot=slot).exists()
+def _done(job: str, keys: list[tuple[int, str]]) -> set[tuple[str, str]]:
+    """Which (scope, slot) of `keys` ran before, as strings, in one query."""
+    return set(
+        JobRun.objects.filter(
+            job=job, scope__in={str(scope) for scope, _slot in keys}, slot__in={slot for _scope, slot in keys}
+        ).values_list("scope", "slot")
+    )
 
 
-def _remind_department(dept, now, everyone, by_owner, link) -> int:
-    """One department's end-of-day reminder: the people who owe updates, each once a day,
-    and the department's group — claimed and queued in one transaction."""
-    reminded = 0
+def _remind_department(dept, now, owed, by_owner, link) -> int:
+    """One department's end-of-day reminder: the people who owe updates (`owed`: the
+    department's owed tasks), each once a day whichever department reminds them first, and
+    the department's group — claimed and queued in one transaction."""
     today = cadence.local_today(dept, now)
     with run_slot(job="tracking.update_reminder", scope=dept.pk, slot=today.isoformat()) as mine:
-        if not mine:
-            return 0
-        owed = [t for t in everyone if t.department_id == dept.pk]
-        if not owed:
+        if not mine or not owed:
             return 0
         people = selectors.owed_by_person(owed)
+        # Someone reminded today by another department's reminder is not claimed again.
+        claimed = claim_slots(
+            job="tracking.update_reminder.person", slot=today.isoformat(), scopes=[p.pk for p, _t in people]
+        )
+        messages = []
         for person, _tasks in people:
-            if (
-                claim_slot(job="tracking.update_reminder.person", scope=person.pk, slot=today.isoformat())
-                is None
-            ):
-                continue  # already reminded today by another department's reminder
+            if str(person.pk) not in claimed:
+                continue
             items = [{"task": t.pk, "code": t.full_code, "title": t.title} for t in by_owner[person.pk]]
-            notify(
-                recipients=[person],
-                kind="update_reminder",
-                data={"tasks": items, "count": len(items), "day": today.isoformat()},
-                link=link,
+            messages.append(
+                Message(
+                    recipients=[person],
+                    data={"tasks": items, "count": len(items), "day": today.isoformat()},
+                    link=link,
+                )
             )
-            reminded += 1
+        notify_services.notify_batch(kind="update_reminder", messages=messages)
         notify_services.notify_group(
             department=dept,
             kind="update_reminder",
@@ -122,7 +133,7 @@ def _remind_department(dept, now, everyone, by_owner, link) -> int:
             link=link,
             mentions=[p for p, _t in people],
         )
-    return reminded
+    return len(messages)
 
 
 def send_due_soon(now: datetime) -> int:
@@ -142,7 +153,6 @@ def send_due_soon(now: datetime) -> int:
 
 
 def _due_soon_department(dept, today) -> int:
-    sent = 0
     horizon = next_workday(today)
     warned = Exists(
         DelayWarning.objects.filter(
@@ -155,24 +165,26 @@ def _due_soon_department(dept, today) -> int:
         .annotate(warned=warned)
         .select_related("department", "owner")
     )
+    messages = []
     for task in tasks:
         prompt = task.progress < 100 and not task.warned
         link = reverse("tracking:warning_new", args=[task.pk]) if prompt else task.get_absolute_url()
-        notify(
-            recipients=[task.owner],
-            kind="due_soon",
-            data={
-                "task": task.pk,
-                "code": task.full_code,
-                "title": task.title,
-                "due": task.due_date.isoformat(),
-                "progress": task.progress,
-                "prompt_warning": prompt,
-            },
-            link=link,
+        messages.append(
+            Message(
+                recipients=[task.owner],
+                data={
+                    "task": task.pk,
+                    "code": task.full_code,
+                    "title": task.title,
+                    "due": task.due_date.isoformat(),
+                    "progress": task.progress,
+                    "prompt_warning": prompt,
+                },
+                link=link,
+            )
         )
-        sent += 1
-    return sent
+    notify_services.notify_batch(kind="due_soon", messages=messages)
+    return len(messages)
 
 
 def escalate_delay_warnings(now: datetime) -> int:

@@ -1,10 +1,12 @@
 """The issue log (跨部门协作任务表) and its escalation ladder: raise, resolve, withdraw, escalate."""
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import prefetch_related_objects
+from django.db.models import Case, F, Value, When, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,10 +21,10 @@ from closeloop.collab.models import (
 from closeloop.collab.permissions import can_resolve, can_withdraw, sees_task
 from closeloop.collab.services.common import DEFAULT_DEADLINE_HOURS, MAX_DEADLINE_DAYS, _task_row, _text
 from closeloop.core.errors import Conflict, NotAllowed, NotFound, raise_if_errors
-from closeloop.notify.services import notify, notify_group
+from closeloop.notify.services import Message, notify, notify_batch, notify_group, notify_group_batch
 from closeloop.orgs.models import Department, User
-from closeloop.tasks.models import Task
-from closeloop.tasks.services import record_event
+from closeloop.tasks.models import Task, TaskEvent
+from closeloop.tasks.services import record_event, record_events
 from closeloop.tasks.states import CLOSED_STATUSES
 
 
@@ -305,10 +307,168 @@ def _climb(issue: Issue, depts: dict[int, Department], now: datetime) -> int:
     return recorded
 
 
-def _due_issues(now: datetime):
-    qs = Issue.objects.filter(status=IssueStatus.OPEN, next_escalation_at__lte=now).select_related(
-        "task", "task__owner", "raised_by", "resolver"
+class _Raced(Exception):
+    """A batch found an issue changed since it was read: redo the batch issue by issue."""
+
+
+@dataclass
+class _Rung:
+    issue: Issue
+    level: int
+    department: Department
+    person: User | None
+    due: datetime
+
+
+def _plan(issue: Issue, dept: Department, now: datetime) -> tuple[list[_Rung], int, datetime | None]:
+    """The rungs of `issue` due by `now` (what `_climb` records one by one), and the level
+    and next escalation time the issue is left with. Reads nothing from the database."""
+    cfg = ladder.settings_for(dept)
+    rungs: list[_Rung] = []
+    level, following = issue.level, issue.next_escalation_at
+    while following is not None and following <= now:
+        target, person = ladder.receiver_for(dept, level + 1)
+        if target is None or level + 1 > cfg.levels:
+            return rungs, level, None
+        due = following
+        following = ladder.due_at(dept, issue.raised_at, level + 2, cfg)
+        if following is not None and ladder.receiver_for(dept, level + 2)[0] is None:
+            following = None
+        level += 1
+        rungs.append(_Rung(issue=issue, level=level, department=target, person=person, due=due))
+    return rungs, level, following
+
+
+def _climb_batch(
+    issues: list[Issue], parties: dict[int, list[int]], depts: dict[int, Department], now: datetime
+) -> int:
+    """Record every due rung of these open issues, read in this transaction (locked on
+    PostgreSQL, the write lock held on SQLite): `_climb` for a whole batch in a constant
+    number of statements — one conditional UPDATE per (old level, new level), the rungs,
+    their events, the notifications and the group posts each in one bulk insert (`parties`:
+    {issue id: ids of the departments involved}). The claims stay those of `_climb`: each
+    UPDATE moves only rows still open at the level read, and a rung already in the (issue,
+    level) table is neither written nor notified again. Should an UPDATE miss a row (someone
+    moved first), the batch's writes are undone and each issue goes through `_climb`.
+    Returns the rungs recorded."""
+    try:
+        with transaction.atomic():
+            return _write_batch(issues, parties, depts, now)
+    except _Raced:
+        prefetch_related_objects(issues, "party_departments")
+        return sum(_climb(issue, depts, now) for issue in issues)
+
+
+def _write_batch(
+    issues: list[Issue], parties: dict[int, list[int]], depts: dict[int, Department], now: datetime
+) -> int:
+    # (old level, new level, hours after raising or None) → {issue id: next escalation}
+    moves: dict[tuple[int, int, float | None], dict[int, datetime | None]] = defaultdict(dict)
+    planned: list[_Rung] = []
+    for issue in issues:
+        if issue.status != IssueStatus.OPEN:
+            continue
+        dept = depts[issue.task.department_id]
+        issue.task.department = dept
+        rungs, level, following = _plan(issue, dept, now)
+        if level == issue.level and following == issue.next_escalation_at:
+            continue
+        # Clock hours: the next rung is the raising time plus the same hours for every issue
+        # of a department, so one UPDATE computes it; working hours need each issue's value.
+        hours = None
+        if following is not None and not ladder.settings_for(dept).working_hours:
+            hours = (following - issue.raised_at) / timedelta(hours=1)
+        moves[(issue.level, level, hours)][issue.pk] = following
+        planned += rungs
+    for (old, new, hours), nexts in sorted(moves.items(), key=lambda m: (m[0][:2], m[0][2] or -1)):
+        values = set(nexts.values())
+        if hours is not None:
+            following = F("raised_at") + timedelta(hours=hours)
+        elif len(values) == 1:
+            following = values.pop()
+        else:
+            following = Case(
+                *(When(pk=pk, then=Value(at)) for pk, at in nexts.items()),
+                output_field=Issue._meta.get_field("next_escalation_at"),
+            )
+        moved = Issue.objects.filter(pk__in=list(nexts), status=IssueStatus.OPEN, level=old).update(
+            level=new, next_escalation_at=following
+        )
+        if moved != len(nexts):
+            raise _Raced
+    if not planned:
+        return 0
+    recorded = set(
+        Escalation.objects.filter(issue_id__in={r.issue.pk for r in planned})
+        .order_by()
+        .values_list("issue_id", "level")
     )
+    rungs = [r for r in planned if (r.issue.pk, r.level) not in recorded]  # recorded before: once only
+    Escalation.objects.bulk_create(
+        [
+            Escalation(
+                issue_id=r.issue.pk,
+                level=r.level,
+                escalated_to_id=r.person.pk if r.person else None,
+                department_id=r.department.pk,
+                due_at=r.due,
+                created_at=now,
+            )
+            for r in rungs
+        ]
+    )
+    record_events(
+        [
+            TaskEvent(
+                task_id=r.issue.task_id,
+                verb="issue_escalated",
+                after={"issue": r.issue.pk, "level": r.level, "to": r.person.pk if r.person else None},
+                note=r.issue.problem,
+            )
+            for r in rungs
+        ]
+    )
+    messages = []
+    posts = []
+    for r in rungs:
+        issue, task = r.issue, r.issue.task
+        data = _issue_data(
+            issue,
+            None,
+            level=r.level,
+            department=r.department.name,
+            to=r.person.display_name if r.person else "",
+        )
+        recipients = [r.person, issue.resolver]
+        if r.level == 1:
+            recipients.append(task.department.deputy)
+        link = issue.get_absolute_url()
+        messages.append(Message(recipients=recipients, data=data, link=link, department=task.department))
+        posts += [(d, data, link) for d in parties.get(issue.pk, ()) if d != task.department_id]
+    notify_batch(kind="issue.escalated", messages=messages)
+    notify_group_batch(kind="issue.escalated", posts=posts)
+    return len(rungs)
+
+
+# The fields of an issue and its task that a rung reads and writes.
+BATCH_FIELDS = (
+    "id",
+    "task__id",
+    "task__code",
+    "task__title",
+    "task__department",
+    "problem",
+    "raised_at",
+    "resolver",
+    "status",
+    "level",
+    "next_escalation_at",
+)
+
+
+def _due_issues(now: datetime, *, full: bool = True):
+    qs = Issue.objects.filter(status=IssueStatus.OPEN, next_escalation_at__lte=now)
+    qs = qs.select_related(*(("task", "task__owner", "raised_by", "resolver") if full else ("task",)))
     if connection.features.has_select_for_update_skip_locked:
         # Another worker's batch is skipped, not waited for (PostgreSQL).
         qs = qs.select_for_update(skip_locked=True, of=("self",))
@@ -329,9 +489,19 @@ def issues_escalate_due(*, now: datetime, limit: int = 500) -> tuple[int, int]:
     the department's last level or the top of the tree."""
     depts = department_tree()
     with transaction.atomic():
-        issues = list(_due_issues(now).order_by("next_escalation_at", "id")[:limit])
-        prefetch_related_objects(issues, "party_users", "party_departments")
-        recorded = sum(_climb(issue, depts, now) for issue in issues)
+        # What the rungs show and no more: a backlog batch is 500 issues.
+        issues = list(
+            _due_issues(now, full=False).only(*BATCH_FIELDS).order_by("next_escalation_at", "id")[:limit]
+        )
+        people = User.objects.in_bulk({i.resolver_id for i in issues})
+        for issue in issues:
+            issue.resolver = people[issue.resolver_id]
+        parties: dict[int, list[int]] = defaultdict(list)
+        for issue_id, dept_id in Issue.party_departments.through.objects.filter(
+            issue_id__in=[i.pk for i in issues]
+        ).values_list("issue_id", "department_id"):
+            parties[issue_id].append(dept_id)
+        recorded = _climb_batch(issues, parties, depts, now)
     return len(issues), recorded
 
 

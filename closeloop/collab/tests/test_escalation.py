@@ -140,3 +140,156 @@ def test_the_ladder_ends_at_the_top_of_the_tree(shared, member, outsider, sales,
     assert jobs.escalate_issues(RAISED + dt.timedelta(days=9)) == 2
     assert [lvl for lvl, _u in ladder(issue)] == [1, 2]
     assert Issue.objects.get(pk=issue.pk).next_escalation_at is None
+
+
+def _raise_many(task, member, resolver, n, when, marketing):
+    issues = []
+    for i in range(n):
+        issue = services.issue_raise(
+            actor=member,
+            task=task,
+            problem=f"问题{i}",
+            resolver=resolver,
+            party_departments=[marketing],
+            now=when,
+        )
+        issues.append(issue)
+    return issues
+
+
+def _sweep_queries(now):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        recorded = jobs.escalate_issues(now)
+    return recorded, len(ctx.captured_queries)
+
+
+def test_a_sweep_costs_the_same_queries_for_5_and_50_due_issues(shared, member, outsider, marketing, ceo):
+    """Issue 16, item 5: a batch of due issues is read, claimed, recorded and notified in a
+    constant number of statements (a few more on SQLite, whose inserts split by parameters)."""
+    from django.db import connection
+
+    from closeloop.notify.models import Channel, Delivery
+
+    Channel.objects.create(name="mail", kind="email")
+    Channel.objects.create(
+        name="市场部群", kind="feishu_bot", department=marketing, url="https://open.feishu.cn/x/m"
+    )
+    _raise_many(shared, member, outsider, 5, RAISED, marketing)
+    five = _sweep_queries(RAISED + dt.timedelta(hours=24))
+    _raise_many(shared, member, outsider, 50, RAISED + dt.timedelta(hours=1), marketing)
+    fifty = _sweep_queries(RAISED + dt.timedelta(hours=25))
+    assert five[0] == 5 and fifty[0] == 50
+    assert fifty[1] - five[1] <= (4 if connection.vendor == "sqlite" else 0), (five, fifty)
+    assert five[1] <= 19, five
+    # Each rung told the head, the resolver and the deputy-less department's group of marketing.
+    assert Escalation.objects.filter(level=1).count() == 55
+    assert Notification.objects.filter(kind="issue.escalated").count() == 110
+    assert Delivery.objects.filter(channel__name="市场部群", kind="issue.escalated").count() == 55
+    assert TaskEvent.objects.filter(verb="issue_escalated").count() == 55
+
+
+def test_the_batch_notifies_what_one_rung_at_a_time_notifies(shared, member, outsider, marketing, sales, ceo):
+    """The sweep's batch and `issue_escalate` (one issue, one rung at a time) queue the same
+    rows: same recipients, texts, group posts."""
+    from closeloop.notify.models import Channel, Delivery
+
+    Channel.objects.create(name="mail", kind="email")
+    Channel.objects.create(
+        name="销售部群", kind="wecom_robot", department=sales, url="https://qyapi.weixin.qq.com/x?key=s"
+    )
+    Channel.objects.create(
+        name="市场部群", kind="feishu_bot", department=marketing, url="https://open.feishu.cn/x/m"
+    )
+    a, b = _raise_many(shared, member, outsider, 2, RAISED, marketing)
+    late = RAISED + dt.timedelta(hours=49)
+
+    def queued(issue):
+        notes = sorted(
+            (n.recipient_id, repr(n.data), n.link)
+            for n in Notification.objects.filter(kind="issue.escalated", data__issue=issue.pk)
+        )
+        rows = sorted(
+            (d.channel.name, d.recipient_id, repr(d.data), d.link, tuple(d.mentions))
+            for d in Delivery.objects.filter(kind="issue.escalated", data__issue=issue.pk).select_related(
+                "channel"
+            )
+        )
+        events = sorted(
+            (e.after["level"], e.after["to"], e.note)
+            for e in TaskEvent.objects.filter(verb="issue_escalated", after__issue=issue.pk)
+        )
+        return notes, rows, events, ladder(issue)
+
+    assert services.issue_escalate(issue_id=a.pk, now=late) == 2
+    assert jobs.escalate_issues(late) == 2  # b only
+    one, batch = queued(a), queued(b)
+
+    def swap(x):  # b's rows written as a's
+        return (
+            x.replace(f"'issue': {b.pk}", f"'issue': {a.pk}")
+            .replace(f"/issues/{b.pk}/", f"/issues/{a.pk}/")
+            .replace("问题1", "问题0")
+        )
+
+    assert [
+        [tuple(swap(v) if isinstance(v, str) else v for v in row) for row in part] for part in batch[:3]
+    ] == list(one[:3])
+    assert batch[3] == one[3] == [(1, "sales_head"), (2, "ceo")]
+    # per rung: the task department's group and the marketing group, besides personal mail
+    assert {row[0] for row in one[1]} >= {"销售部群", "市场部群"}
+
+
+def test_a_batch_that_meets_an_issue_moved_by_someone_else_redoes_it_issue_by_issue(
+    issues, shared, member, outsider, marketing
+):
+    """Two workers on a database without row locks: the second's batch holds a stale level.
+    Its conditional UPDATE misses, the batch is undone and each issue climbs on its own, so
+    nothing is recorded or notified twice."""
+    from closeloop.collab.services import issues as impl
+
+    open_one, _solved = issues
+    other = services.issue_raise(actor=member, task=shared, problem="另一个", resolver=outsider, now=RAISED)
+    now = RAISED + dt.timedelta(hours=24)
+    depts = impl.department_tree()
+    with transaction.atomic():
+        stale = list(impl._due_issues(now).order_by("id"))
+    assert services.issue_escalate(issue_id=open_one.pk, now=now) == 1  # the first worker
+    with transaction.atomic():
+        assert impl._climb_batch(stale, {}, depts, now) == 1  # only `other`
+    assert ladder(open_one) == [(1, "sales_head")] and ladder(other) == [(1, "sales_head")]
+    assert Notification.objects.filter(kind="issue.escalated", data__issue=open_one.pk).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_sweeping_at_once_record_and_notify_each_rung_once(
+    shared, member, outsider, marketing, ceo
+):
+    import threading
+
+    from django.db import connection
+
+    _raise_many(shared, member, outsider, 12, RAISED, marketing)
+    errors: list[BaseException] = []
+    counts: list[int] = []
+
+    def run():
+        try:
+            counts.append(jobs.escalate_issues(RAISED + dt.timedelta(hours=49)))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    assert sum(counts) == 24
+    assert Escalation.objects.count() == 24
+    assert Notification.objects.filter(kind="issue.escalated").count() == 12 * (2 + 2)
+    assert TaskEvent.objects.filter(verb="issue_escalated").count() == 24

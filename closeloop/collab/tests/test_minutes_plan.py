@@ -260,3 +260,21 @@ def test_the_minutes_list_runs_a_fixed_number_of_queries(client, shared, member,
         return len(q)
 
     assert count(1) == count(10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sync_reminders_run_outside_a_transaction_as_the_worker_runs_them(
+    shared, member, outsider, marketing, sales
+):
+    """The worker calls jobs without a transaction, and claiming a slot refuses to run outside
+    one: the job must open its own (as the retrospective reminder learned at scale M)."""
+    services.plan_save(
+        actor=member,
+        task=shared,
+        cadence="daily",
+        channel="meeting",
+        sync_time=dt.time(10, 0),
+        contacts=[(sales, member), (marketing, outsider)],
+    )
+    assert [jobs.send_sync_reminders(at(2026, 3, 6, 9, 50)) for _ in range(2)] == [1, 0]
+    assert Notification.objects.filter(recipient=outsider, kind="collab.sync_reminder").count() == 1

@@ -121,3 +121,84 @@ def test_the_status_page_shows_workers_and_warns_when_none_is_alive(admin_client
     response = admin_client.get("/admin/status/")
     assert response.status_code == 200
     assert "No worker is running" in response.content.decode() or "没有" in response.content.decode()
+
+
+def test_many_slots_are_claimed_at_once_each_once(db):
+    from django.db import transaction
+
+    from closeloop.core.jobs import claim_slots
+
+    with transaction.atomic():
+        assert claim_slot(job="remind", scope=2, slot="2026-11-27") is not None
+        claimed = claim_slots(job="remind", slot="2026-11-27", scopes=[1, 2, 3, "3"])
+    assert claimed == {"1", "3"}
+    with transaction.atomic():
+        assert claim_slots(job="remind", slot="2026-11-27", scopes=[1, 2, 3, 4]) == {"4"}
+        assert claim_slots(job="remind", slot="2026-11-28", scopes=[1]) == {"1"}
+        assert claim_slots(job="remind", slot="2026-11-28", scopes=[]) == set()
+    assert JobRun.objects.filter(job="remind").count() == 5
+    assert all(r.finished_at is not None for r in JobRun.objects.filter(job="remind"))
+
+
+def test_claiming_300_slots_costs_three_statements(db, django_assert_num_queries):
+    from django.db import transaction
+
+    from closeloop.core.jobs import CLAIM_BATCH, claim_slots
+
+    with transaction.atomic():
+        with django_assert_num_queries(-(-300 // CLAIM_BATCH)):
+            assert len(claim_slots(job="remind", slot="d", scopes=range(300))) == 300
+
+
+def test_claiming_many_slots_outside_the_works_transaction_is_refused(transactional_db):
+    from closeloop.core.jobs import claim_slots
+
+    with pytest.raises(RuntimeError):
+        claim_slots(job="x", slot="d", scopes=[1])
+
+
+def test_without_insert_returning_slots_are_claimed_one_by_one(db, monkeypatch):
+    from django.db import transaction
+
+    from closeloop.core.jobs import claim_slots
+
+    monkeypatch.setattr(type(connection.features), "can_return_rows_from_bulk_insert", False)
+    with transaction.atomic():
+        claim_slot(job="remind", scope=2, slot="d")
+        assert claim_slots(job="remind", slot="d", scopes=[1, 2, 3]) == {"1", "3"}
+
+
+def test_two_workers_claiming_overlapping_slots_at_once_get_each_once(transactional_db):
+    """Each of 4 threads claims 200 scopes (in another order each, overlapping) and holds its
+    transaction a moment: every scope is claimed by exactly one of them, none deadlocks."""
+    import random
+
+    from django.db import transaction
+
+    from closeloop.core.jobs import claim_slots
+
+    results: list[set[str]] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def run(seed):
+        try:
+            scopes = list(range(seed * 50, seed * 50 + 200))
+            random.Random(seed).shuffle(scopes)
+            barrier.wait()
+            with transaction.atomic():
+                results.append(claim_slots(job="remind", slot="d", scopes=scopes))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    everyone = [s for r in results for s in r]
+    assert len(everyone) == len(set(everyone)) == 350
+    assert JobRun.objects.filter(job="remind").count() == 350

@@ -218,3 +218,35 @@ def test_the_head_sets_which_types_need_a_retrospective(head, member, outsider, 
     r = english_client(head).post(url, {"required_types": ["routine", "project"], "reminder_workdays": "2"})
     assert r.status_code == 302
     assert policy_for(sales.pk).retro_required_types == ["routine", "project"]
+
+
+def _done_without_retrospective(head, sales, owners, done_at):
+    for i, owner in enumerate(owners):
+        t = make_task(actor=head, department=sales, owner=owner, title=f"项目{i}")
+        # Done long enough ago: set directly, the reminder reads only status and time.
+        type(t).objects.filter(pk=t.pk).update(status="done", completed_at=done_at)
+
+
+def test_the_retrospective_reminder_costs_the_same_queries_for_5_and_50_tasks(head, sales, marketing):
+    """Issue 16, item 5: what is due in every department in one query, then one claim
+    statement and one batch of messages, not a claim and a notify() per task."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from closeloop.testing.factories import add_people
+
+    people = add_people(sales, 50)
+    done_at = dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)  # a Monday
+    run_at = dt.datetime(2026, 3, 10, 10, tzinfo=dt.UTC)
+    counts = []
+    for owners in (people[:5], people[5:]):
+        _done_without_retrospective(head, sales, owners, done_at)
+        with CaptureQueriesContext(connection) as ctx:
+            assert remind_missing_retrospectives(run_at) == len(owners)
+        counts.append(len(ctx.captured_queries))
+    assert counts[1] - counts[0] <= (4 if connection.vendor == "sqlite" else 0), counts
+    assert counts[0] <= 12, counts
+    assert Notification.objects.filter(kind="review.retrospective_due").count() == 50
+    with CaptureQueriesContext(connection) as ctx:
+        assert remind_missing_retrospectives(run_at) == 0  # reminded before: left out by the read
+    assert len(ctx.captured_queries) <= 4

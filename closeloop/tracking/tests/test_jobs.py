@@ -201,7 +201,7 @@ def test_a_crashed_due_soon_and_sweep_run_is_retried(holiday_2023, head, member,
     def crash(*args, **kwargs):
         raise RuntimeError("worker died here")
 
-    monkeypatch.setattr(jobs, "notify", crash)
+    monkeypatch.setattr(jobs.notify_services, "notify_batch", crash)
     assert send_due_soon(at(2023, 9, 28, 10, 0)) == 0
     monkeypatch.undo()
     assert send_due_soon(at(2023, 9, 28, 10, 5)) == 1
@@ -214,3 +214,102 @@ def test_claiming_a_slot_outside_the_works_transaction_is_refused(transactional_
 
     with pytest.raises(RuntimeError):
         claim_slot(job="x", scope=1, slot="2023-09-28")
+
+
+def _owing(head, sales, people):
+    """One started high-priority task (daily updates) per person."""
+    for p in people:
+        t = make_task(
+            actor=head,
+            department=sales,
+            owner=p,
+            title=f"{p.name}的任务",
+            priority=Priority.HIGH,
+            start_date=dt.date(2026, 3, 2),
+            due=dt.date(2026, 3, 31),
+        )
+        task_transition(actor=p, task=t, to="in_progress")
+
+
+def _reminder_queries(now):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        reminded = send_update_reminders(now)
+    return reminded, len(ctx.captured_queries)
+
+
+@pytest.mark.django_db
+def test_a_reminder_run_costs_the_same_queries_for_5_and_50_people(head, sales, marketing):
+    """Issue 16, item 5: one claim statement and one batch of messages per department, not
+    three queries and a notify() per person."""
+    from closeloop.notify.models import Channel, Delivery, Preference
+    from closeloop.testing.factories import add_people
+
+    Channel.objects.create(name="mail", kind="email")
+    Channel.objects.create(
+        name="销售部群", kind="wecom_robot", department=sales, url="https://qyapi.weixin.qq.com/x?key=k"
+    )
+    people = add_people(sales, 50)
+    Preference.objects.create(user=people[0], digest_minutes=30)
+    _owing(head, sales, people[:5])
+    five = _reminder_queries(at(2026, 3, 3, 17, 50))
+    _owing(head, sales, people[5:])
+    fifty = _reminder_queries(at(2026, 3, 4, 17, 50))
+    assert five[0] == 5 and fifty[0] == 50
+    # SQLite splits a bulk insert by its parameter limit: a few statements more at 50.
+    assert fifty[1] - five[1] <= (4 if connection.vendor == "sqlite" else 0), (five, fifty)
+    assert five[1] <= 28, five  # 3 departments: ~4 each, ~8 for the one that reminds, ~5 reads
+    assert Notification.objects.filter(kind="update_reminder").count() == 55
+    assert Delivery.objects.filter(channel__name="mail", kind="update_reminder").count() == 55
+    group = Delivery.objects.filter(channel__name="销售部群").order_by("id").last()
+    assert len(group.mentions) == 50 and group.data["count"] == 50
+    assert _reminder_queries(at(2026, 3, 4, 17, 55)) == (0, 3)  # run twice: the day's slot is read once
+
+
+@pytest.mark.django_db
+def test_someone_owing_in_two_departments_gets_one_digest_listing_both(head, member, sales, marketing):
+    from closeloop.testing.factories import add_member
+
+    _t002(head, member, sales)
+    add_member(member, marketing)  # and works in marketing too
+    make = make_task(
+        actor=member,
+        department=marketing,
+        owner=member,
+        title="市场活动复盘",
+        priority=Priority.HIGH,
+        start_date=dt.date(2023, 9, 20),
+        due=dt.date(2023, 10, 8),
+    )
+    task_transition(actor=member, task=make, to="in_progress")
+    assert send_update_reminders(at(2023, 9, 28, 17, 50)) == 1
+    note = reminders(member).get()
+    assert note.data["count"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_remind_many_people_once_each(head, sales):
+    from closeloop.testing.factories import add_people
+
+    people = add_people(sales, 12)
+    _owing(head, sales, people)
+    errors: list[BaseException] = []
+    counts: list[int] = []
+
+    def run():
+        try:
+            counts.append(send_update_reminders(at(2026, 3, 3, 17, 50)))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    assert sorted(counts) == [0, 12]
+    assert Notification.objects.filter(kind="update_reminder").count() == 12
