@@ -238,3 +238,55 @@ def timeline_svg(tl, label: str = "") -> str:
         out.append(f'<line class="tl-today" x1="{tl.today_x}" x2="{tl.today_x}" y1="20" y2="{h}"/>')
     out.append("</svg></div></div>")
     return mark_safe("".join(out))  # noqa: S308 - every interpolated text is escaped above
+
+
+@register.simple_tag
+def calendar_weeks(weeks) -> str:
+    """The rows of 日历's month grid (`planning.selectors.calendar.calendar_month`'s `weeks`),
+    built in Python as the task list's rows are: a month of days with their milestones and
+    tasks through the template language cost more than the page's queries. Every text is
+    escaped."""
+    from django.utils.html import escape
+    from django.utils.safestring import mark_safe
+
+    detail = task_url_pattern()
+    overdue = format_html(' <span class="dot dot--overdue" title="{}"></span>', _("Overdue"))
+    more = _("+%(n)s more")
+    out = []
+    for week in weeks:
+        out.append('<div class="cal__row" role="row">\n      ')
+        for day in week:
+            classes = "cal__day"
+            if not day["in_month"]:
+                classes += " is-out"
+            if not day["workday"]:
+                classes += " is-off"
+            if day["today"]:
+                classes += " is-today"
+            if day["tasks"] or day["milestones"]:
+                classes += " has-items"
+            milestones = "".join(
+                f'<li class="cal__ms"><a href="{detail.format(m.task.pk)}#plan"><span class="diamond"></span>'
+                f"{escape(m.title)}</a></li>"
+                for m in day["milestones"]
+            )
+            tasks = "".join(
+                f'<li class="cal__task st-{escape(t.status)}{" is-overdue" if t.late else ""}">'
+                f'<a href="{detail.format(t.pk)}" title="{code} {escape(t.title)}">'
+                f'<span class="code">{code}</span> {escape(t.title)}</a></li>'
+                for t in day["tasks"]
+                for code in (f"{escape(t.department.code)}-{escape(t.code)}",)
+            )
+            extra = f'<li class="small muted">{escape(more % {"n": day["more"]})}</li>' if day["more"] else ""
+            out.append(
+                f'\n      <div class="{classes}" role="gridcell">\n'
+                f'        <div class="cal__date">{day["date"].day}{overdue if day["overdue"] else ""}</div>\n'
+                '        <ul class="cal__items">\n'
+                f"          {milestones}\n"
+                f"          {tasks}\n"
+                f"          {extra}\n"
+                "        </ul>\n"
+                "      </div>\n      "
+            )
+        out.append("\n    </div>")
+    return mark_safe("".join(out))  # noqa: S308 - every interpolated text is escaped above
