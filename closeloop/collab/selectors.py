@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from closeloop.collab.models import (
@@ -265,17 +265,36 @@ def cross_department_load(people) -> tuple[Counter, Counter]:
     # The open statuses named: a range of the (owner, status, due) index, where NOT IN (done,
     # cancelled) read every task the members ever owned (issue 16).
     open_names = sorted(OPEN_STATUSES)
-    open_task = Q(task__status__in=open_names)
-    for user_id, _task_id, dept_id in TaskCollaborator.objects.filter(
-        open_task, user_id__in=member_ids
-    ).values_list("user_id", "task_id", "task__department_id"):
-        if dept_id not in memberships[user_id]:
-            tasks[user_id] += 1
-    for user_id, dept_id in Task.objects.filter(owner_id__in=member_ids, status__in=open_names).values_list(
-        "owner_id", "department_id"
-    ):
-        if dept_id not in memberships[user_id]:
-            tasks[user_id] += 1
+    # Counted in SQL, a row per person: "a department they are not a member of" is a look-up
+    # of the (user, department) membership key per task. Main loaded every open task of the
+    # members (8,000 rows for a department of 20,000 tasks, and SQLite's planner scanned the
+    # whole table for them) to compare departments in Python.
+    member_of_task = Membership.objects.filter(
+        user_id=OuterRef("user_id"), department_id=OuterRef("task__department_id")
+    )
+    tasks.update(
+        dict(
+            TaskCollaborator.objects.filter(task__status__in=open_names, user_id__in=member_ids)
+            .filter(~Exists(member_of_task))
+            .values("user_id")
+            .annotate(n=Count("id"))
+            .order_by()
+            .values_list("user_id", "n")
+        )
+    )
+    owner_of_task = Membership.objects.filter(
+        user_id=OuterRef("owner_id"), department_id=OuterRef("department_id")
+    )
+    tasks.update(
+        dict(
+            Task.objects.filter(owner_id__in=member_ids, status__in=open_names)
+            .filter(~Exists(owner_of_task))
+            .values("owner_id")
+            .annotate(n=Count("id"))
+            .order_by()
+            .values_list("owner_id", "n")
+        )
+    )
     issues: Counter = Counter()
     seen: set[tuple[int, int]] = set()
     rows = list(

@@ -290,3 +290,55 @@ def calendar_weeks(weeks) -> str:
             )
         out.append("\n    </div>")
     return mark_safe("".join(out))  # noqa: S308 - every interpolated text is escaped above
+
+
+@register.simple_tag(takes_context=True)
+def workload_rows(context, people) -> str:
+    """The <tr>s of 工作量's table (`planning.selectors.workload.workload`'s `people`, each with
+    `extra`, the other apps' columns), built in Python: a member's row through the template
+    language, a translated title per week cell, cost more than the page's queries. The
+    selected person (`person` in the context) is marked. Every text is escaped."""
+    from django.utils.html import escape
+    from django.utils.safestring import mark_safe
+
+    current = context.get("current")
+    person = context.get("person")
+    selected = getattr(person, "pk", None)
+    overloaded = format_html('<span class="badge badge--overload">{}</span>', _("Overloaded"))
+    week_title = _("%(n)s open, %(h)s high priority")
+    high = escape(_("high priority"))
+    if not people:
+        return format_html('<tr><td colspan="12" class="muted">{}</td></tr>\n      ', _("No members."))
+
+    def count(n) -> str:
+        return str(n) if n else "·"
+
+    out = []
+    for p in people:
+        classes = ("is-overloaded" if p.overloaded else "") + (
+            " is-selected" if selected == p.person.pk else ""
+        )
+        weeks = "".join(
+            f'<td class="num load{" load--over" if w["over"] else (" load--some" if w["n"] else "")}" '
+            f'title="{week_title % {"n": w["n"], "h": w["high"]}}">{count(w["n"])}'
+            + (f'<sup class="prio-hi" title="{high}">{w["high"]}</sup>' if w["high"] else "")
+            + "</td>"
+            for w in p.weeks
+        )
+        extra = "".join(f'<td class="num workload-extra">{count(n)}</td>' for n in p.extra)
+        prio = p.by_priority
+        out.append(
+            f'\n        <tr class="{classes}">\n'
+            f'          <th scope="row"><a href="?department={current.pk}&person={p.person.pk}#person">'
+            f"{escape(p.person.display_name)}</a>\n"
+            f"            {overloaded if p.overloaded else ''}</th>\n"
+            f'          <td class="num">{p.total}</td>\n'
+            f'          <td class="num nowrap"><span class="prio-hi">{prio.get(1, "")}</span> / {prio.get(2, "")}'
+            f" / {prio.get(3, '')}</td>\n"
+            f'          <td class="num{" due--overdue" if p.overdue else ""}">{count(p.overdue)}</td>\n'
+            f"          {weeks}\n"
+            f'          <td class="num">{count(p.later)}</td>\n'
+            f"          {extra}\n"
+            "        </tr>\n      "
+        )
+    return mark_safe("".join(out))  # noqa: S308 - every interpolated text is escaped above
