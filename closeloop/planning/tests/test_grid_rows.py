@@ -148,3 +148,41 @@ def test_workload_rows_are_the_html_of_the_template_loop_and_escape_names(head, 
     assert workload_rows({}, []) == empty
     html = english_client(head).get(reverse("tasks:workload")).content.decode()
     assert XSS not in html and "&lt;script&gt;" in html
+
+
+def _history(head, member, sales, n, start=0):
+    """`n` finished tasks of the department (done weeks ago, or cancelled), owned by the head
+    and the member: history that none of these pages shows."""
+    for i in range(start, start + n):
+        t = make_task(actor=head, department=sales, owner=member if i % 2 else head, title=f"旧任务{i}")
+        _set(
+            t,
+            status="done" if i % 3 else "cancelled",
+            completed_at=timezone.now() - dt.timedelta(days=30 + i),
+            due_date=TODAY - dt.timedelta(days=i % 40),
+        )
+
+
+@pytest.mark.parametrize(
+    ("url", "most"),
+    [
+        ("tasks:home", 16),
+        ("tasks:list", 14),
+        ("tasks:board", 16),
+        ("tasks:workload", 16),
+        ("tasks:calendar", 16),
+    ],
+)
+def test_the_pages_take_the_same_queries_when_the_history_doubles(url, most, head, member, sales, busy_month):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = english_client(head)
+    _history(head, member, sales, 12)
+    client.get(reverse(url))  # warm the session, the work calendar
+    with CaptureQueriesContext(connection) as before:
+        assert client.get(reverse(url)).status_code == 200
+    _history(head, member, sales, 12, start=12)
+    with CaptureQueriesContext(connection) as after:
+        assert client.get(reverse(url)).status_code == 200
+    assert len(after.captured_queries) == len(before.captured_queries) <= most
