@@ -4,6 +4,7 @@ from SQL. Their rows are built in Python (`plan_tags.calendar_weeks`, `workload_
 same HTML as the template loops they replaced, with every text escaped."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.template import engines
@@ -49,6 +50,39 @@ WORKLOAD_LOOP = """{% load i18n %}{% for p in people %}
         </tr>
       {% empty %}<tr><td colspan="12" class="muted">{% translate "No members." %}</td></tr>
       {% endfor %}"""  # noqa: E501
+
+
+BOARD_CARD_LOOP = (
+    "{% for c in cards %}"
+    + """{% load i18n closeloop_ui plan_tags %}<li class="board-card{% if c.overdue %} board-card--overdue{% endif %}" id="card-{{ c.pk }}" data-task="{{ c.pk }}" data-version="{{ c.version }}"
+    data-moves="{% for m in c.moves %}{{ m.value }} {% endfor %}" draggable="{% if c.moves %}true{% else %}false{% endif %}">
+  <div class="board-card__top"><span class="code">{{ c.department.code }}-{{ c.code }}</span>{% priority_badge c.priority c.get_priority_display %}</div>
+  <a class="board-card__title" href="{% url 'tasks:detail' c.pk %}" draggable="false">{{ c.title }}</a>
+  <div class="board-card__meta small">
+    <span class="person"><span class="avatar avatar--sm">{{ c.owner|initials }}</span>{{ c.owner.display_name }}</span>
+    <span class="nowrap{% if c.overdue %} due--overdue{% endif %}">{% icon "calendar" %}{{ c.due_date|date:"m-d" }}</span>
+    {% if c.respond_by and c.is_open %}{% countdown c.respond_by %}{% endif %}
+  </div>
+  {% if c.progress %}{% progress_bar c.progress %}{% endif %}
+  {% if c.moves %}
+  <details class="menu board-card__move">
+    <summary class="btn btn--sm btn--ghost">{% translate "Move to" %}{% icon "chevron-down" %}</summary>
+    <form method="post" action="{% url 'tasks:transition' c.pk %}" class="menu__panel board-move">{% csrf_token %}<input type="hidden" name="version" value="{{ c.version }}">
+      <label class="visually-hidden" for="to-{{ c.pk }}">{% translate "Move to" %}</label>
+      <select name="to" id="to-{{ c.pk }}">{% for m in c.moves %}<option value="{{ m.value }}">{{ m.label }}</option>{% endfor %}</select>
+      <input type="text" name="note" placeholder="{% translate 'Reason (needed to block, rework or cancel)' %}" aria-label="{% translate 'Reason' %}">
+      <button type="submit" class="btn btn--sm btn--primary">{% translate "Move" %}</button>
+    </form>
+  </details>
+  {% endif %}
+</li>
+"""
+    + "{% endfor %}"
+)
+
+
+def _unmasked(html: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', 'name="csrfmiddlewaretoken"', html)
 
 
 def _set(task, **fields):
@@ -186,3 +220,26 @@ def test_the_pages_take_the_same_queries_when_the_history_doubles(url, most, hea
     with CaptureQueriesContext(connection) as after:
         assert client.get(reverse(url)).status_code == 200
     assert len(after.captured_queries) == len(before.captured_queries) <= most
+
+
+def test_board_cards_are_the_html_of_the_card_template_and_escape_titles(head, member, sales, busy_month):
+    from closeloop.planning.selectors.board import board
+
+    _set(busy_month["tasks"][1], status="in_progress", progress=40)
+    _set(busy_month["tasks"][2], status="blocked", respond_by=timezone.now() + dt.timedelta(hours=3))
+    request = RequestFactory().get("/")
+    for who in (head, member):
+        request.user = who
+        cards = [c for col in board(who, department_id=sales.pk) for c in col.cards]
+        assert any(c.moves for c in cards) and any(c.overdue for c in cards)
+        loop = engines["django"].from_string(BOARD_CARD_LOOP).render({"cards": cards}, request)
+        built = engines["django"].from_string("{% load plan_tags %}{% board_cards cards %}")
+        built = built.render({"cards": cards}, request)
+        assert built.count('name="csrfmiddlewaretoken"') == loop.count('name="csrfmiddlewaretoken"') > 0
+        # Each token is masked afresh.
+        assert _unmasked(built) == _unmasked(loop)
+    client = english_client(head)
+    html = client.get(reverse("tasks:board")).content.decode()
+    assert XSS not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    more = client.get(reverse("tasks:board_more"), {"status": "not_started", "offset": 0}).content.decode()
+    assert "board-card" in more and XSS not in more

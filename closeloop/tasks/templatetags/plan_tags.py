@@ -342,3 +342,66 @@ def workload_rows(context, people) -> str:
             "        </tr>\n      "
         )
     return mark_safe("".join(out))  # noqa: S308 - every interpolated text is escaped above
+
+
+@register.simple_tag(takes_context=True)
+def board_cards(context, cards) -> str:
+    """The <li>s of 看板's cards (`planning.selectors.board.board_cards`, each with `moves` and
+    `overdue`), built in Python: 72 cards through a template include each were most of the
+    board's time. The same HTML as the card template it replaced (kept in
+    planning/tests/test_grid_rows.py, which compares them); every text is escaped. Needs
+    `csrf_token` in the context for the move forms."""
+    from django.utils.html import escape
+    from django.utils.safestring import mark_safe
+
+    from closeloop.core.templatetags.closeloop_ui import initials
+
+    detail = task_url_pattern()
+    transition = reverse("tasks:transition", args=[0]).replace("/0/", "/{}/")
+    token = context.get("csrf_token")
+    csrf = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token) if token else ""
+    calendar = icon("calendar")
+    chevron = icon("chevron-down")
+    move_to = escape(_("Move to"))
+    reason_hint = escape(_("Reason (needed to block, rework or cancel)"))
+    reason = escape(_("Reason"))
+    move = escape(_("Move"))
+    out = []
+    for c in cards:
+        pk = c.pk
+        moves = c.moves
+        late = " due--overdue" if c.overdue else ""
+        menu = ""
+        if moves:
+            options = "".join(f'<option value="{escape(m.value)}">{escape(m.label)}</option>' for m in moves)
+            menu = (
+                '\n  <details class="menu board-card__move">\n'
+                f'    <summary class="btn btn--sm btn--ghost">{move_to}{chevron}</summary>\n'
+                f'    <form method="post" action="{transition.format(pk)}" class="menu__panel board-move">{csrf}'
+                f'<input type="hidden" name="version" value="{c.version}">\n'
+                f'      <label class="visually-hidden" for="to-{pk}">{move_to}</label>\n'
+                f'      <select name="to" id="to-{pk}">{options}</select>\n'
+                f'      <input type="text" name="note" placeholder="{reason_hint}" aria-label="{reason}">\n'
+                f'      <button type="submit" class="btn btn--sm btn--primary">{move}</button>\n'
+                "    </form>\n"
+                "  </details>\n  "
+            )
+        out.append(
+            f'<li class="board-card{" board-card--overdue" if c.overdue else ""}" id="card-{pk}" data-task="{pk}"'
+            f' data-version="{c.version}"\n'
+            f'    data-moves="{"".join(f"{escape(m.value)} " for m in moves)}"'
+            f' draggable="{"true" if moves else "false"}">\n'
+            f'  <div class="board-card__top"><span class="code">{escape(c.department.code)}-{escape(c.code)}</span>'
+            f"{priority_badge(c.priority, c.get_priority_display())}</div>\n"
+            f'  <a class="board-card__title" href="{detail.format(pk)}" draggable="false">{escape(c.title)}</a>\n'
+            '  <div class="board-card__meta small">\n'
+            f'    <span class="person"><span class="avatar avatar--sm">{escape(initials(c.owner))}</span>'
+            f"{escape(c.owner.display_name)}</span>\n"
+            f'    <span class="nowrap{late}">{calendar}{c.due_date:%m-%d}</span>\n'
+            f"    {countdown(c.respond_by) if c.respond_by and c.is_open else ''}\n"
+            "  </div>\n"
+            f"  {progress_bar(c.progress) if c.progress else ''}\n"
+            f"  {menu}\n"
+            "</li>\n"
+        )
+    return mark_safe("".join(out))  # noqa: S308 - every interpolated text is escaped above
