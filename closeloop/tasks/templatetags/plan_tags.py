@@ -3,7 +3,7 @@
 from django import template
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
@@ -34,105 +34,120 @@ def row_flags(task, today):
 @register.simple_tag
 def task_table_rows(tasks, today):
     """The <tr>s of the task list (日常任务清单表's columns), built in Python: thirty rows of
-    nine cells through the template language cost more than the list's queries."""
-    detail = task_url_pattern()
-    labels = (
-        _("Task ID"),
-        _("Task name"),
-        _("Type"),
-        _("Priority"),
-        _("Owner"),
-        _("Due date"),
-        _("Progress"),
-        _("Status"),
-        _("Notes (project / customer)"),
-    )
-    overdue_html = overdue_flag()
+    nine cells through the template language cost more than the list's queries. Plain
+    f-strings over escaped values, each badge and label made once per call: a `format_html`
+    per cell was ~1,200 function calls a row. Every text is escaped."""
+    from django.utils.html import escape
+    from django.utils.safestring import mark_safe
 
-    def row(t):
+    detail = task_url_pattern()
+    labels = [
+        escape(label)
+        for label in (
+            _("Task ID"),
+            _("Task name"),
+            _("Type"),
+            _("Priority"),
+            _("Owner"),
+            _("Due date"),
+            _("Progress"),
+            _("Status"),
+            _("Notes (project / customer)"),
+        )
+    ]
+    overdue_html = f" {overdue_flag()}"
+    made: dict[tuple, str] = {}
+
+    def once(key, fn):
+        html = made.get(key)
+        if html is None:
+            html = made[key] = fn()
+        return html
+
+    out = []
+    for t in tasks:
         late = t.due_date < today and t.is_open
         notes = ""
         if t.project or t.customer or t.notes:
-            notes = format_html(
-                '<div>{}{}<span class="small">{}</span></div>',
-                format_html('<span class="tag">{}</span> ', t.project.name) if t.project else "",
-                format_html('<span class="tag">{}</span> ', t.customer.name) if t.customer else "",
-                Truncator(t.notes).chars(60),
-            )
-        return (
-            labels[0], t.department.code, t.code,
-            labels[1], detail.format(t.pk), t.title, format_html(" {}", overdue_html) if late else "", row_flags(t, today),
-            labels[2], t.get_task_type_display(),
-            labels[3], priority_badge(t.priority, t.get_priority_display()),
-            labels[4], t.owner.display_name,
-            labels[5], " due--overdue" if late else "", f"{t.due_date:%Y-%m-%d}",
-            labels[6], progress_bar(t.progress),
-            labels[7], status_badge(t.status, t.get_status_display()),
-            labels[8], notes,
-        )  # fmt: skip
-
-    return format_html_join(
-        "\n",
-        '<tr><td class="col-code" data-label="{}"><span class="code">{}-{}</span></td>'
-        '<td class="col-title" data-label="{}"><a href="{}">{}</a>{}{}</td>'
-        '<td data-label="{}" class="nowrap">{}</td>'
-        '<td data-label="{}">{}</td>'
-        '<td data-label="{}" class="nowrap">{}</td>'
-        '<td data-label="{}" class="nowrap{}">{}</td>'
-        '<td data-label="{}">{}</td>'
-        '<td data-label="{}">{}</td>'
-        '<td class="col-notes" data-label="{}">{}</td></tr>',
-        (row(t) for t in tasks),
-    )
+            project = f'<span class="tag">{escape(t.project.name)}</span> ' if t.project else ""
+            customer = f'<span class="tag">{escape(t.customer.name)}</span> ' if t.customer else ""
+            notes = f'<div>{project}{customer}<span class="small">{escape(Truncator(t.notes).chars(60))}</span></div>'
+        task_type = once(("type", t.task_type), lambda t=t: escape(t.get_task_type_display()))
+        priority = once(
+            ("priority", t.priority), lambda t=t: priority_badge(t.priority, t.get_priority_display())
+        )
+        status = once(("status", t.status), lambda t=t: status_badge(t.status, t.get_status_display()))
+        progress = once(("progress", t.progress), lambda t=t: progress_bar(t.progress))
+        out.append(
+            f'<tr><td class="col-code" data-label="{labels[0]}"><span class="code">'
+            f"{escape(t.department.code)}-{escape(t.code)}</span></td>"
+            f'<td class="col-title" data-label="{labels[1]}"><a href="{detail.format(t.pk)}">{escape(t.title)}</a>'
+            f"{overdue_html if late else ''}{row_flags(t, today)}</td>"
+            f'<td data-label="{labels[2]}" class="nowrap">{task_type}</td>'
+            f'<td data-label="{labels[3]}">{priority}</td>'
+            f'<td data-label="{labels[4]}" class="nowrap">{escape(t.owner.display_name)}</td>'
+            f'<td data-label="{labels[5]}" class="nowrap{" due--overdue" if late else ""}">{t.due_date:%Y-%m-%d}</td>'
+            f'<td data-label="{labels[6]}">{progress}</td>'
+            f'<td data-label="{labels[7]}">{status}</td>'
+            f'<td class="col-notes" data-label="{labels[8]}">{notes}</td></tr>'
+        )
+    return mark_safe("\n".join(out))  # noqa: S308 - every interpolated text is escaped above
 
 
 @register.simple_tag(takes_context=True)
 def task_rows(context, tasks, today):
     """The <li>s of 我的工作's groups, built in Python as the task list's rows are (one template
     include per row was half of the page): title, code, priority, status, flags, respond-by
-    countdown, the owner when it is someone else, progress and due date."""
+    countdown, the owner when it is someone else, progress and due date. Plain f-strings over
+    escaped values, each badge made once per call. Every text is escaped."""
+    from django.utils.html import escape
+    from django.utils.safestring import mark_safe
+
     detail = task_url_pattern()
     user = context.get("user")
     me = getattr(user, "pk", None)
-    due_label = _("Due date")
+    due_label = escape(_("Due date"))
     calendar = icon("calendar")
+    owner_of = _("Owner: %(name)s")
+    made: dict[tuple, str] = {}
 
-    def row(t):
+    def once(key, fn):
+        html = made.get(key)
+        if html is None:
+            html = made[key] = fn()
+        return html
+
+    out = []
+    for t in tasks:
         owner = ""
         if t.owner_id != me:
-            owner = format_html("<span>{}</span>", _("Owner: %(name)s") % {"name": t.owner.display_name})
-        return (
-            detail.format(t.pk), t.title,
-            t.department.code, t.code,
-            priority_badge(t.priority, t.get_priority_display()),
-            status_badge(t.status, t.get_status_display()), row_flags(t, today),
-            countdown(t.respond_by) if t.respond_by and t.is_open else "",
-            owner,
-            progress_bar(t.progress),
-            " due--overdue" if t.due_date is not None and t.due_date < today else "",
-            due_label, calendar, f"{t.due_date:%Y-%m-%d}" if t.due_date is not None else "",
-        )  # fmt: skip
-
-    return format_html_join(
-        "",
-        '<li class="task-row">\n'
-        '  <div class="task-row__main">\n'
-        '    <a class="task-row__title" href="{}">{}</a>\n'
-        '    <div class="task-row__meta">\n'
-        '      <span class="code">{}-{}</span>\n'
-        "      {}\n"
-        "      {}{}\n"
-        "      {}\n"
-        "      {}\n"
-        "    </div>\n"
-        "  </div>\n"
-        '  <div class="task-row__side">\n'
-        "    {}\n"
-        '    <span class="small nowrap{}" title="{}">{} {}</span>\n'
-        "  </div>\n"
-        "</li>\n",
-        (row(t) for t in tasks),
-    )
+            owner = f"<span>{escape(owner_of % {'name': t.owner.display_name})}</span>"
+        priority = once(
+            ("priority", t.priority), lambda t=t: priority_badge(t.priority, t.get_priority_display())
+        )
+        status = once(("status", t.status), lambda t=t: status_badge(t.status, t.get_status_display()))
+        progress = once(("progress", t.progress), lambda t=t: progress_bar(t.progress))
+        late = " due--overdue" if t.due_date is not None and t.due_date < today else ""
+        due = f"{t.due_date:%Y-%m-%d}" if t.due_date is not None else ""
+        out.append(
+            '<li class="task-row">\n'
+            '  <div class="task-row__main">\n'
+            f'    <a class="task-row__title" href="{detail.format(t.pk)}">{escape(t.title)}</a>\n'
+            '    <div class="task-row__meta">\n'
+            f'      <span class="code">{escape(t.department.code)}-{escape(t.code)}</span>\n'
+            f"      {priority}\n"
+            f"      {status}{row_flags(t, today)}\n"
+            f"      {countdown(t.respond_by) if t.respond_by and t.is_open else ''}\n"
+            f"      {owner}\n"
+            "    </div>\n"
+            "  </div>\n"
+            '  <div class="task-row__side">\n'
+            f"    {progress}\n"
+            f'    <span class="small nowrap{late}" title="{due_label}">{calendar} {due}</span>\n'
+            "  </div>\n"
+            "</li>\n"
+        )
+    return mark_safe("".join(out))  # noqa: S308 - every interpolated text is escaped above
 
 
 @register.simple_tag
