@@ -1,6 +1,7 @@
 """Every read of tasks a person can see starts here, from `Task.objects.visible_to(user)`.
 The rule itself (who sees what) is in `tasks.visibility`; its names are re-exported here."""
 
+import functools
 import re
 import zoneinfo
 from dataclasses import dataclass, field
@@ -113,12 +114,7 @@ def my_work(user, *, today: date | None = None, per_group: int = MY_WORK_GROUP_R
             groups["later"].append(pk)
     out = MyWork(counts={key: len(ids) for key, ids in groups.items()})
     shown = [pk for ids in groups.values() for pk in ids[:per_group]]
-    rows = {
-        t.pk: t
-        for t in extensions.prepare_rows(
-            Task.objects.filter(pk__in=shown).select_related("department", "owner", "project", "customer")
-        )
-    }
+    rows = {t.pk: t for t in extensions.prepare_rows(my_work_rows(Task.objects.filter(pk__in=shown)))}
     for key, ids in groups.items():
         setattr(out, key, [rows[pk] for pk in ids[:per_group] if pk in rows])
     from closeloop.orgs.selectors import led_department_ids
@@ -135,11 +131,40 @@ def my_work(user, *, today: date | None = None, per_group: int = MY_WORK_GROUP_R
     )
     out.counts["to_review"] = review.count()
     out.to_review = list(
-        extensions.prepare_rows(review.select_related("department", "owner", "project", "customer")).order_by(
-            "due_date", "id"
-        )[:MY_WORK_REVIEW_ROWS]
+        extensions.prepare_rows(my_work_rows(review)).order_by("due_date", "id")[:MY_WORK_REVIEW_ROWS]
     )
     return out
+
+
+# What a row of 我的工作 shows (`plan_tags.task_rows`, other apps' row flags), by model: a
+# task has ~40 columns and its owner ~15, most of them dates Django converts one by one.
+MY_WORK_ROW_FIELDS = {
+    "task": {
+        "id", "code", "title", "status", "priority", "progress", "due_date", "respond_by",
+        "department", "owner", "reviewer", "initiator", "parent", "path",
+    },
+    "department": {"id", "code", "name", "time_zone", "head", "deputy", "parent"},
+    "owner": {"id", "username", "name", "first_name", "last_name", "is_active"},
+}  # fmt: skip
+
+
+@functools.cache
+def _my_work_deferred() -> tuple[str, ...]:
+    """The other columns, deferred rather than named with `only()`: other apps join their
+    own relations to the rows (`extensions.prepare_rows`), which `only()` would refuse."""
+    from closeloop.orgs.models import Department, User
+
+    out = [f.name for f in Task._meta.concrete_fields if f.name not in MY_WORK_ROW_FIELDS["task"]]
+    for prefix, model in (("department", Department), ("owner", User)):
+        keep = MY_WORK_ROW_FIELDS[prefix]
+        out += [f"{prefix}__{f.name}" for f in model._meta.concrete_fields if f.name not in keep]
+    return tuple(out)
+
+
+def my_work_rows(qs: QuerySet[Task]) -> QuerySet[Task]:
+    """`qs` with their department and owner joined, reading only the columns 我的工作's rows
+    show (`MY_WORK_ROW_FIELDS`): another field of a row costs a query, so add it there first."""
+    return qs.select_related("department", "owner").defer(*_my_work_deferred())
 
 
 CODE_RE = re.compile(r"^(?:(?P<dept>[A-Za-z][A-Za-z0-9_]*)-)?(?P<code>[Tt]\d+(?:-\d+)*)$")

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Count
+from django.db.models import Case, Count, IntegerField, Value, When
 
 from closeloop.orgs.models import Department, User
 from closeloop.tasks.models import (
@@ -17,6 +17,8 @@ from closeloop.tasks.states import OPEN_STATUSES
 # The open statuses named: `status IN (…)` is a range of the (owner, status, due) index, while
 # `NOT IN (done, cancelled)` reads every task a person ever had (issue 16).
 _OPEN = sorted(OPEN_STATUSES)
+# The slots of a count beside the weeks 0…n-1.
+OVERDUE, LATER = -1, 1000
 
 # -- workload --------------------------------------------------------------------------------
 
@@ -35,7 +37,8 @@ class PersonLoad:
 def workload(user, *, department: Department, weeks: int = 6, today: date | None = None) -> dict:
     """工作量: per member of `department`, their open tasks the viewer may see, by priority and
     by due week (overdue, this week, the next weeks, later), flagged when a week holds more
-    than the department's threshold. Four queries whatever the number of tasks."""
+    than the department's threshold. Four queries whatever the number of tasks, the counts
+    grouped in SQL (a few rows per person)."""
     today = today or local_today()
     monday = today - timedelta(days=today.weekday())
     policy = department_policy(department)
@@ -44,15 +47,27 @@ def workload(user, *, department: Department, weeks: int = 6, today: date | None
         .order_by("name", "username")
         .distinct()
     )
+    week_starts = [monday + timedelta(weeks=i) for i in range(weeks)]
+    # Counted by person, priority and slot in SQL (overdue, each week shown, later): a few
+    # rows per person, where counting by due date returned one per person and day.
+    slot = Case(
+        When(due_date__lt=today, then=Value(OVERDUE)),
+        *(
+            When(due_date__lt=start + timedelta(weeks=1), then=Value(i))
+            for i, start in enumerate(week_starts)
+        ),
+        default=Value(LATER),
+        output_field=IntegerField(),
+    )
     rows = (
         Task.objects.visible_to(user)
         .filter(status__in=_OPEN)
         .filter(owner__in=people)
-        .values("owner_id", "priority", "due_date")
+        .annotate(slot=slot)
+        .values("owner_id", "priority", "slot")
         .annotate(n=Count("id"))
         .order_by()
     )
-    week_starts = [monday + timedelta(weeks=i) for i in range(weeks)]
     loads: dict[int, dict] = {
         p.pk: {
             "weeks": [{"n": 0, "high": 0} for _ in range(weeks)],
@@ -66,18 +81,16 @@ def workload(user, *, department: Department, weeks: int = 6, today: date | None
         load = loads[r["owner_id"]]
         n = r["n"]
         load["prio"][r["priority"]] = load["prio"].get(r["priority"], 0) + n
-        due = r["due_date"]
-        if due < today:
+        i = r["slot"]
+        if i == OVERDUE:
             load["overdue"] += n
-            slot = 0  # still to be done: it weighs on this week
-        else:
-            slot = (due - monday).days // 7
-        if slot >= weeks:
+            i = 0  # still to be done: it weighs on this week
+        if i == LATER:
             load["later"] += n
         else:
-            load["weeks"][slot]["n"] += n
+            load["weeks"][i]["n"] += n
             if r["priority"] == Priority.HIGH:
-                load["weeks"][slot]["high"] += n
+                load["weeks"][i]["high"] += n
     out = []
     for p in people:
         load = loads[p.pk]
