@@ -130,7 +130,7 @@ def review_rounds(ctx: Any) -> None:
             last = attempt == REVIEW_ROUNDS
             subs.append(
                 dict(
-                    id=sub_id, task_id=t.id, attempt=attempt, submitted_by_id=t.owner_id, submitted_at=at,
+                    id=sub_id, task_id=t.id, department_id=t.department_id, attempt=attempt, submitted_by_id=t.owner_id, submitted_at=at,
                     key_results=f"第{attempt}次提交:完成10个区域的月报,附数据明细", completed_on=at.date(),
                     progress_at_submit=100, verdict="pending" if last else "rework",
                     reviewed_by_id=None if last else head_id,
@@ -187,6 +187,7 @@ def review_data(ctx: Any) -> None:
         subs.append(
             {
                 "task_id": t.id,
+                "department_id": t.department_id,
                 "attempt": 1,
                 "submitted_by_id": t.owner_id,
                 "submitted_at": at,

@@ -48,6 +48,13 @@ class Submission(models.Model):
     """One attempt at acceptance (提交验收): numbered per task from 1; every round stays."""
 
     task = models.ForeignKey("tasks.Task", on_delete=models.CASCADE, related_name="submissions")
+    # The task's department, copied when submitted (a task never changes department: it is
+    # not among `tasks.services.EDITABLE_FIELDS`). The first-pass figures (`quality_by`) read
+    # a department's accepted attempts of a window from `submission_dept_accepted` without
+    # going through every task the department ever had.
+    department = models.ForeignKey(
+        "orgs.Department", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     attempt = models.PositiveSmallIntegerField(_("attempt"))
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     submitted_at = models.DateTimeField(_("submitted at"))
@@ -80,6 +87,14 @@ class Submission(models.Model):
             models.CheckConstraint(
                 condition=Q(verdict="pending") | Q(reviewed_at__isnull=False),
                 name="submission_reviewed_has_time",
+            ),
+        ]
+        indexes = [
+            # `quality_by`: the accepted attempts of some departments within a window.
+            models.Index(
+                fields=["department", "reviewed_at"],
+                condition=Q(verdict="accepted"),
+                name="submission_dept_accepted",
             ),
         ]
 

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.db import connection, connections
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils.translation import gettext as _
 
 from closeloop.core.errors import NotFound
@@ -383,28 +383,46 @@ def quality_by(user, *, group: str, since=None, until=None, department_ids=None)
     """First-pass acceptance rate and average attempts of accepted tasks the person may see,
     per owner (`group="owner"`) or per department (`group="department"`), keyed by id. A
     task counts once, by its accepted attempt; `since`/`until` bound the acceptance time
-    (aware datetimes). One query."""
-    field = {"owner": "task__owner_id", "department": "task__department_id"}[group]
+    (aware datetimes); `department_ids` (ids) the departments counted. One query.
+
+    Read through the partial `submission_dept_accepted` index (department, reviewed_at) of
+    accepted attempts, on the submission's own copy of its department: the window's
+    acceptances of those departments only, and their tasks by primary key for the owner.
+    Through the task's department SQLite walked every task of the company by owner, and both
+    databases every task the department ever had (issue 16)."""
     qs = Submission.objects.filter(verdict=Verdict.ACCEPTED)
     # Who sees the departments whole needs no visibility clause: its OR (department, or ids,
     # or subtrees) keeps PostgreSQL from reaching tasks through the submissions of the
     # window, and it hashed every task of the department instead (issue 16).
     whole = department_ids is not None and visibility(user).departments.issuperset(department_ids)
     if not user.is_superuser and not whole:
-        qs = qs.filter(visible_task_q(user))
+        v = visibility(user)
+        visible = Q(department_id__in=v.departments) | Q(task_id__in=v.ids)
+        for path in v.subtrees:
+            visible |= subtree_q(path, field="task__path")
+        qs = qs.filter(visible)
     if department_ids is not None:
-        qs = qs.filter(task__department_id__in=list(department_ids))
+        qs = qs.filter(department_id__in=list(department_ids))
     if since is not None:
         qs = qs.filter(reviewed_at__gte=since)
     if until is not None:
         qs = qs.filter(reviewed_at__lt=until)
+    if group == "owner" and connection.vendor == "postgresql":
+        # The owner as a subquery by primary key, once per acceptance of the window: joined,
+        # PostgreSQL hashed every task of the company to meet a few hundred submissions.
+        # SQLite looks the joined tasks up by primary key already, and evaluates the subquery
+        # twice (select and group by).
+        key = Subquery(Task.objects.filter(pk=OuterRef("task_id")).order_by().values("owner_id")[:1])
+    else:
+        key = F({"owner": "task__owner_id", "department": "department_id"}[group])
     rows = (
         qs.order_by()
-        .values(field)
+        .annotate(key=key)
+        .values("key")
         .annotate(accepted=Count("id"), first_pass=Count("id", filter=Q(attempt=1)), attempts=Sum("attempt"))
     )
     return {
-        row[field]: Quality(
+        row["key"]: Quality(
             accepted=row["accepted"], first_pass=row["first_pass"], attempts=row["attempts"] or 0
         )
         for row in rows

@@ -208,6 +208,7 @@ def submission_create(
             attempt = (last.attempt + 1) if last else 1
             submission = Submission.objects.create(
                 task=current,
+                department_id=current.department_id,
                 attempt=attempt,
                 submitted_by=actor,
                 submitted_at=now,
