@@ -98,13 +98,14 @@ def _count(client, url, params=None) -> int:
     return len(ctx)
 
 
-# The knowledge page of a head: session, user, scopes, the visibility union, the newest 201 ids
-# (page and bounded count at once), the page's lessons, the tags in use, the unread badge, the
-# departments, customers and projects of the drop-downs (it was 12, with a count of its own).
-KNOWLEDGE_PAGE_QUERIES = 11
-# The API (signed in): session, user, scopes, visibility, the newest 201 ids, the page's
-# lessons (it was 7).
-KNOWLEDGE_API_QUERIES = 6
+# The knowledge page of a head: session, the person with their scopes and unread badge
+# (`orgs.request_person`), the visibility union, the newest 201 ids (page and bounded count at
+# once), the page's lessons, the tags in use, the departments, customers and projects of the
+# drop-downs (it was 12 with a count of its own, then 11 with the person in three queries).
+KNOWLEDGE_PAGE_QUERIES = 9
+# The API (signed in): session, the person with scopes, visibility, the newest 201 ids, the
+# page's lessons (it was 7, then 6).
+KNOWLEDGE_API_QUERIES = 5
 
 
 def test_the_knowledge_page_and_api_take_the_same_queries_for_3_or_12_lessons(head, member, sales):
@@ -132,11 +133,12 @@ def test_the_task_page_takes_the_same_queries_for_one_or_three_rounds(measurable
     assert _count(c, f"/tasks/{measurable.pk}/") == one
 
 
-# The review page of a task with 10 criteria: session, user, task, visibility, the rounds with
-# their people and deliverables and then their checks (2, `selectors.review_rounds`), the
-# unread badge. The same for 1 or 3 rounds (it was 12: the pending attempt was read apart from
-# the rounds, its author lazily; then 8, with the deliverables in a query of their own).
-REVIEW_PAGE_QUERIES = 7
+# The review page of a task with 10 criteria: session, the person (with scopes and the unread
+# badge), the task, the rounds with their people and deliverables and then their checks (2,
+# `selectors.review_rounds`). The same for 1 or 3 rounds (it was 12: the pending attempt was
+# read apart from the rounds, its author lazily; then 8, with the deliverables in a query of
+# their own; then 7 with the person in three queries).
+REVIEW_PAGE_QUERIES = 5
 
 
 def test_the_review_page_takes_a_fixed_number_of_queries_for_one_or_three_rounds(head, member, sales):
