@@ -9,20 +9,21 @@ from django.utils.translation import gettext as _
 
 from closeloop.collab import selectors
 from closeloop.collab.forms import IssueQuickForm
+from closeloop.collab.models import CommunicationPlan, Issue, Minutes
 from closeloop.orgs.selectors import leads
 from closeloop.tasks import extensions
 
 
 def panel_context(request, task, *, form=None) -> dict:
-    issues = selectors.issue_rows(task)
-    plan = selectors.task_plan(task)
+    issues = selectors.issue_rows(task) if extensions.task_has(task, "issues") else []
+    plan = selectors.task_plan(task) if extensions.task_has(task, "communication_plan") else None
     return {
         "task": task,
         "issues": issues,
         "open_count": sum(1 for i in issues if i.is_open),
         "plan": plan,
         "next_sync": selectors.next_sync_for(plan, task, timezone.now()),
-        "minutes": selectors.task_minutes(task),
+        "minutes": selectors.task_minutes(task) if extensions.task_has(task, "minutes") else [],
         "form": form or IssueQuickForm(task=task),
         "task_open": task.is_open,
     }
@@ -62,5 +63,8 @@ def workload_columns(user, *, department, people) -> list[extensions.WorkloadCol
 
 def register() -> None:
     extensions.register_task_panel(task_panel)
+    extensions.register_task_presence("issues", Issue)
+    extensions.register_task_presence("communication_plan", CommunicationPlan)
+    extensions.register_task_presence("minutes", Minutes)
     extensions.register_home_panel(home_panel)
     extensions.register_workload_columns(workload_columns)

@@ -24,16 +24,19 @@ from closeloop.tasks.validation import parse_int
 from closeloop.tasks.visibility import Visibility, forget_visibility, need_to_know, visibility, visibility_q
 
 
-def access_task(user, pk: int | str, *, for_update: bool = False) -> Task:
+def access_task(user, pk: int | str, *, for_update: bool = False, annotate: dict | None = None) -> Task:
     """Fetch a task the user may see, or raise NotFound (never tells "exists but hidden").
     Loads the row by its key and checks it against the same rule as `visible_to`, rather
-    than compiling the whole visibility clause for one row."""
+    than compiling the whole visibility clause for one row. `annotate` (name → expression)
+    is read with the row (the task page's presence flags)."""
     pk_int = parse_int(pk)
     if pk_int is None or pk_int < 1:
         raise NotFound(_("Task not found."))
     qs = Task.objects.select_related("department", "owner", "initiator", "reviewer", "project", "customer")
     if for_update:
         qs = qs.select_for_update(of=("self",))
+    if annotate:
+        qs = qs.annotate(**annotate)
     # By key: no ORDER BY (`first()` would compile the model's ordering, ~0.3 ms of ORM work).
     task = next(iter(qs.filter(pk=pk_int).order_by()[:1]), None)
     if task is None:
@@ -245,10 +248,17 @@ def task_detail(user, pk: int | str, *, events: bool = True) -> Task:
     """A task page: the task, its criteria, subtasks, collaborators and recent activity
     (`event_list`; not read with `events=False`, as the API answers without it), in a fixed
     number of queries. Only the subtasks `user` needs to know (`subtask_list`); the others
-    are a count (`hidden_subtask_count`), see `visibility.need_to_know`."""
-    task = access_task(user, pk)
+    are a count (`hidden_subtask_count`), see `visibility.need_to_know`. The task and its
+    subtasks carry the apps' presence flags (`extensions.task_has`), read in the same two
+    queries, so the panels skip the reads of what a task does not have."""
+    present = extensions.presence_annotations(Task._meta.db_table)
+    task = access_task(user, pk, annotate=present)
     below = (
-        Task.objects.filter(subtree_q(task.path)).exclude(pk=task.pk).select_related("owner").order_by("path")
+        Task.objects.filter(subtree_q(task.path))
+        .exclude(pk=task.pk)
+        .select_related("owner")
+        .annotate(**present)
+        .order_by("path")
         if task.next_child_number > 1  # it never had a subtask: nothing to look for
         else []
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from closeloop.tasks import permissions
+from closeloop.tasks import extensions, permissions
 from closeloop.tasks.models import (
     Comment,
     DecompositionTemplate,
@@ -99,13 +99,21 @@ def task_plan(user, task: Task, *, subtasks: list[Task] | None = None) -> Plan:
     deps = [
         d
         # By id, not by a path range across two joins, so each side uses its FK index.
-        for d in TaskDependency.objects.filter(Q(successor_id__in=ids) | Q(predecessor_id__in=ids))
-        .select_related("predecessor", "successor")
-        .order_by("id")
+        for d in (
+            TaskDependency.objects.filter(Q(successor_id__in=ids) | Q(predecessor_id__in=ids))
+            .select_related("predecessor", "successor")
+            .order_by("id")
+            if extensions.task_has(task, "dependencies", tree=True)
+            else ()
+        )
         # Only links between tasks the person is shown: a hidden sibling stays a count.
         if hidden == 0 or (d.successor_id in ids and d.predecessor_id in ids)
     ]
-    milestones = list(Milestone.objects.filter(task_id__in=ids).order_by("date", "id"))
+    milestones = (
+        list(Milestone.objects.filter(task_id__in=ids).order_by("date", "id"))
+        if extensions.task_has(task, "milestones", tree=True)
+        else []
+    )
     by_pred: dict[int, list[str]] = {}
     for d in deps:
         by_pred.setdefault(d.successor_id, []).append(d.predecessor.code)
@@ -117,8 +125,12 @@ def task_plan(user, task: Task, *, subtasks: list[Task] | None = None) -> Plan:
         if permissions.can_create_in(user, task.department_id)
         else []
     )
-    recurrence = RecurrenceRule.objects.filter(prototype=task).first()
-    comments = task_comments(task)
+    recurrence = (
+        RecurrenceRule.objects.filter(prototype=task).first()
+        if extensions.task_has(task, "recurrence")
+        else None
+    )
+    comments = task_comments(task) if extensions.task_has(task, "comments") else []
     return Plan(
         subtasks=subtasks,
         dependencies=deps,

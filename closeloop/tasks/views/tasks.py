@@ -192,6 +192,14 @@ def _transition_actions(user, task: Task) -> list[dict]:
 ACTIVITY_ROWS = 20
 
 
+def _known_people(task: Task) -> dict[int, str]:
+    """Display names of the people the task page has loaded (owner, initiator, reviewer,
+    collaborators, the events' actors), by id."""
+    people = [task.owner, task.initiator, task.reviewer, *task.collaborator_list]
+    people += [e.actor for e in task.event_list]
+    return {p.pk: p.display_name for p in people if p is not None}
+
+
 def _detail_context(request, task: Task, **extra) -> dict:
     user = request.user
     today = task.department.local_today()
@@ -199,7 +207,8 @@ def _detail_context(request, task: Task, **extra) -> dict:
     # (htmx) or as the same page with ?activity=all: a long history costs nothing until asked.
     show_all = request.GET.get("activity") == "all"
     shown = task.event_list if show_all else task.event_list[:ACTIVITY_ROWS]
-    names = _event_names(task.event_list)  # all of them: the same queries whatever is shown
+    # All of them: the same queries whatever is shown; the people on the task are known.
+    names = _event_names(task.event_list, _known_people(task))
     activity = [
         {
             "event": e,

@@ -21,7 +21,7 @@ from closeloop.tracking.services import update_post
 
 # The task page of the head, once the rich task below exists. Lower is fine (lower the pin);
 # higher means something on the page reads per row or per panel again.
-TASK_PAGE_QUERIES = 25
+TASK_PAGE_QUERIES = 15
 
 
 def _fresh(task):
