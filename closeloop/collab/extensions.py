@@ -8,7 +8,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.collab import selectors
-from closeloop.collab.forms import IssueQuickForm
 from closeloop.collab.models import CommunicationPlan, Issue, Minutes
 from closeloop.orgs.selectors import leads
 from closeloop.tasks import extensions
@@ -24,7 +23,9 @@ def panel_context(request, task, *, form=None) -> dict:
         "plan": plan,
         "next_sync": selectors.next_sync_for(plan, task, timezone.now()),
         "minutes": selectors.task_minutes(task) if extensions.task_has(task, "minutes") else [],
-        "form": form or IssueQuickForm(task=task),
+        # The quick-add form only when shown again with errors; else it loads when opened
+        # (`views.issue_add`'s GET from htmx), as its people and departments cost a query.
+        "form": form,
         "task_open": task.is_open,
     }
 

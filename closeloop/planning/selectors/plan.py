@@ -72,12 +72,13 @@ def plan_warnings(tree: list[Task], dependencies: list[TaskDependency]) -> list[
     return out
 
 
-def task_plan(user, task: Task, *, subtasks: list[Task] | None = None) -> Plan:
+def task_plan(user, task: Task, *, subtasks: list[Task] | None = None, templates: bool = True) -> Plan:
     """The subtasks `user` needs to know (others only counted in `hidden`), with owners,
     collaborators and criteria counts; dependencies, milestones,
     warnings; the department's templates; the recurrence rule; comments. Nine queries.
     `subtasks`, when given, come from `selectors.task_detail` with their people and criteria
-    attached already."""
+    attached already. `templates=False` leaves the templates out (the task page reads them
+    when their form is opened)."""
     if subtasks is None:
         subtasks, hidden = need_to_know(
             user,
@@ -122,7 +123,7 @@ def task_plan(user, task: Task, *, subtasks: list[Task] | None = None) -> Plan:
     # The department's templates are its members' (shared things, docs/architecture.md).
     templates = (
         list(DecompositionTemplate.objects.filter(department_id=task.department_id).order_by("name"))
-        if permissions.can_create_in(user, task.department_id)
+        if templates and permissions.can_create_in(user, task.department_id)
         else []
     )
     recurrence = (

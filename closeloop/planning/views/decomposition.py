@@ -33,17 +33,35 @@ from closeloop.tasks.models import DecompositionTemplate, Milestone, subtree_q
 # -- the plan on the task page -------------------------------------------------------------------
 
 
-def plan_context(request, task, *, suggest=None, **extra) -> dict:
+# The plan's forms: each loads when its panel is opened (`plan_form`), or with the page when
+# asked for by name (`?open=milestone`, the link a browser without JavaScript follows).
+PLAN_FORMS = ("subtask", "dependency", "milestone", "templates", "recurrence")
+
+
+def plan_context(request, task, *, suggest=None, open_form: str | None = None, **extra) -> dict:
+    """The plan part of the task page's context (registered as a task context). Its forms are
+    built only for the one open (`open_form`, else the page's `?open=`) or passed in `extra`
+    to be shown again with errors: the closed ones load when opened (issue 16, item 2)."""
+    if open_form is None:
+        open_form = request.GET.get("open", "") if request.method == "GET" else ""
+    if open_form not in PLAN_FORMS:
+        open_form = ""
     subtasks = getattr(task, "subtask_list", None)
-    suggest = suggest or task_people(task)
-    plan = plan_selectors.task_plan(request.user, task, subtasks=subtasks)
+    plan = plan_selectors.task_plan(request.user, task, subtasks=subtasks, templates=open_form == "templates")
     may_edit = permissions.can_edit(request.user, task) and task.is_open
+    may_recur = may_edit and task.parent_id is None
+    if not may_edit or (open_form == "recurrence" and not may_recur):
+        open_form = ""
     ctx = {
         "task": task,
         "plan": plan,
         "may_plan": may_edit,
-        "subtask_form": SubtaskForm(initial={"owner": task.owner_id}, suggest=suggest) if may_edit else None,
-        "milestone_form": MilestoneForm() if may_edit else None,
+        "may_recur": may_recur,
+        "plan_open": open_form,
+        "subtask_form": SubtaskForm(initial={"owner": task.owner_id}, suggest=suggest or task_people(task))
+        if open_form == "subtask"
+        else None,
+        "milestone_form": MilestoneForm() if open_form == "milestone" else None,
         "recurrence_form": RecurrenceForm(
             initial={
                 "frequency": plan.recurrence.frequency,
@@ -55,15 +73,37 @@ def plan_context(request, task, *, suggest=None, **extra) -> dict:
             if plan.recurrence
             else None
         )
-        if may_edit and task.parent_id is None
+        if open_form == "recurrence"
         else None,
         "plan_error": None,
         "today": selectors.local_today(),
     }
     ctx.update(extra)
     if ctx["subtask_form"] is not None:  # a posted form shown again offers the same people
-        suggest_people(ctx["subtask_form"], suggest)
+        suggest_people(ctx["subtask_form"], suggest or task_people(task))
     return ctx
+
+
+@login_required
+def plan_form(request, pk: int, name: str):
+    """One of the plan's forms (`PLAN_FORMS`), for htmx to put in its panel when opened;
+    without htmx, the task page with that form open. 404 for a task the person does not see
+    or an unknown form, 403 for one who may not change the plan."""
+    if name not in PLAN_FORMS:
+        raise Http404
+    task = selectors.task_detail(request.user, pk, events=False)
+    may = permissions.can_edit(request.user, task) and task.is_open
+    if not may or (name == "recurrence" and task.parent_id is not None):
+        return render(
+            request,
+            "403.html",
+            {"message": _("You may not do this."), "back_url": task.get_absolute_url()},
+            status=403,
+        )
+    if not request.htmx:
+        return redirect(f"{reverse('tasks:detail', args=[pk])}?open={name}#plan")
+    ctx = plan_context(request, task, open_form=name)
+    return render(request, "tasks/_plan_form.html", {**ctx, "which": name})
 
 
 def _plan_response(request, pk: int, *, error: DomainError | None = None, notice: str = "", **extra):
