@@ -4,13 +4,59 @@ minutes); on 我的工作, the open issues the person resolves or that escalated
 for a department's head on 工作量, each member's load in other departments."""
 
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
 from closeloop.collab import selectors
 from closeloop.collab.models import CommunicationPlan, Issue, Minutes
 from closeloop.orgs.selectors import leads
 from closeloop.tasks import extensions
+
+_ISSUE_ROW = (
+    '\n        <li class="issue-row issue-row--{}">\n'
+    '          <a href="{}" class="issue-row__problem">{}</a>\n'
+    '          <div class="small muted">\n'
+    '            <span class="issue-status issue-status--{}">{}</span>\n'
+    "            · {} {}\n"
+    "            {}\n"
+    "            {}\n"
+    "          </div>\n"
+    "        </li>"
+)
+
+
+def issue_rows_html(issues) -> SafeString:
+    """The 协作 panel's issue log rows (Issue rows with `resolver` loaded) as HTML: the same
+    as the template loop it replaced (`tests/test_panel_html.py` compares them), escaped by
+    format_html, times in the current time zone."""
+    resolver_label, deadline_label = _("Resolver"), _("Deadline")
+    out = []
+    for i in issues:
+        deadline = ""
+        if i.is_open:
+            when = timezone.localtime(i.deadline).strftime("%m-%d %H:%M") if i.deadline else ""
+            deadline = format_html("· {} {}", deadline_label, when)
+        out.append(
+            format_html(
+                _ISSUE_ROW,
+                i.status,
+                reverse("collab:issue", args=[i.pk]),
+                Truncator(i.problem).chars(80),
+                i.status,
+                i.get_status_display(),
+                resolver_label,
+                i.resolver.display_name,
+                deadline,
+                format_html('<span class="flag flag--late">{}</span>', _("Escalated L%(n)s") % {"n": i.level})
+                if i.level
+                else "",
+            )
+        )
+    return mark_safe("".join(out))  # noqa: S308 - each row is format_html's output
 
 
 def panel_context(request, task, *, form=None) -> dict:
@@ -19,6 +65,7 @@ def panel_context(request, task, *, form=None) -> dict:
     return {
         "task": task,
         "issues": issues,
+        "issue_rows": issue_rows_html(issues),
         "open_count": sum(1 for i in issues if i.is_open),
         "plan": plan,
         "next_sync": selectors.next_sync_for(plan, task, timezone.now()),
