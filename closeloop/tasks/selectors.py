@@ -254,11 +254,12 @@ def task_detail(user, pk: int | str, *, events: bool | int = True) -> Task:
     (`event_list`; not read with `events=False`, as the API answers without it), in a fixed
     number of queries. Only the subtasks `user` needs to know (`subtask_list`); the others
     are a count (`hidden_subtask_count`), see `visibility.need_to_know`. The task and its
-    subtasks carry the apps' presence flags (`extensions.task_has`), read in the same two
-    queries, so the panels skip the reads of what a task does not have. `events` as a number
-    reads only that many of the latest events; `event_count` says how many there are (at most
-    EVENT_ROWS), read with the task."""
-    present = extensions.presence_annotations(Task._meta.db_table)
+    subtasks carry the apps' presence flags (`extensions.task_has`; not with `events=False`),
+    read in the same two queries, so the panels skip the reads of what a task does not have.
+    `events` as a number reads only that many of the latest events; `event_count` says how
+    many there are (at most EVENT_ROWS), read with the task."""
+    # The page's flags; not for the API's answer (`events=False`), which shows no panel.
+    present = extensions.presence_annotations(Task._meta.db_table) if events else {}
     limit = EVENT_ROWS if events is True else min(int(events), EVENT_ROWS)
     task = access_task(user, pk, annotate={**present, **event_count_annotation()} if events else present)
     below = (
