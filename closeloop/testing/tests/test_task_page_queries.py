@@ -20,10 +20,10 @@ from closeloop.testing.factories import make_task
 from closeloop.tracking.models import ProgressUpdate
 from closeloop.tracking.services import update_post
 
-# The task page of the head (13; the outsider 14: the visibility check of a task of another
+# The task page of the head (11; the outsider 12: the visibility check of a task of another
 # department), once the rich task below exists. Lower is fine (lower the pin);
 # higher means something on the page reads per row or per panel again.
-TASK_PAGE_QUERIES = 14
+TASK_PAGE_QUERIES = 12
 
 
 def _fresh(task):
