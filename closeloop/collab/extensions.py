@@ -4,26 +4,75 @@ minutes); on 我的工作, the open issues the person resolves or that escalated
 for a department's head on 工作量, each member's load in other departments."""
 
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
 from closeloop.collab import selectors
-from closeloop.collab.forms import IssueQuickForm
+from closeloop.collab.models import CommunicationPlan, Issue, Minutes
 from closeloop.orgs.selectors import leads
 from closeloop.tasks import extensions
 
+_ISSUE_ROW = (
+    '\n        <li class="issue-row issue-row--{}">\n'
+    '          <a href="{}" class="issue-row__problem">{}</a>\n'
+    '          <div class="small muted">\n'
+    '            <span class="issue-status issue-status--{}">{}</span>\n'
+    "            · {} {}\n"
+    "            {}\n"
+    "            {}\n"
+    "          </div>\n"
+    "        </li>"
+)
+
+
+def issue_rows_html(issues) -> SafeString:
+    """The 协作 panel's issue log rows (Issue rows with `resolver` loaded) as HTML: the same
+    as the template loop it replaced (`tests/test_panel_html.py` compares them), escaped by
+    format_html, times in the current time zone."""
+    resolver_label, deadline_label = _("Resolver"), _("Deadline")
+    out = []
+    for i in issues:
+        deadline = ""
+        if i.is_open:
+            when = timezone.localtime(i.deadline).strftime("%m-%d %H:%M") if i.deadline else ""
+            deadline = format_html("· {} {}", deadline_label, when)
+        out.append(
+            format_html(
+                _ISSUE_ROW,
+                i.status,
+                reverse("collab:issue", args=[i.pk]),
+                Truncator(i.problem).chars(80),
+                i.status,
+                i.get_status_display(),
+                resolver_label,
+                i.resolver.display_name,
+                deadline,
+                format_html('<span class="flag flag--late">{}</span>', _("Escalated L%(n)s") % {"n": i.level})
+                if i.level
+                else "",
+            )
+        )
+    return mark_safe("".join(out))  # noqa: S308 - each row is format_html's output
+
 
 def panel_context(request, task, *, form=None) -> dict:
-    issues = selectors.issue_rows(task)
-    plan = selectors.task_plan(task)
+    issues = selectors.issue_rows(task) if extensions.task_has(task, "issues") else []
+    plan = selectors.task_plan(task) if extensions.task_has(task, "communication_plan") else None
     return {
         "task": task,
         "issues": issues,
+        "issue_rows": issue_rows_html(issues),
         "open_count": sum(1 for i in issues if i.is_open),
         "plan": plan,
         "next_sync": selectors.next_sync_for(plan, task, timezone.now()),
-        "minutes": selectors.task_minutes(task),
-        "form": form or IssueQuickForm(task=task),
+        "minutes": selectors.task_minutes(task) if extensions.task_has(task, "minutes") else [],
+        # The quick-add form only when shown again with errors; else it loads when opened
+        # (`views.issue_add`'s GET from htmx), as its people and departments cost a query.
+        "form": form,
         "task_open": task.is_open,
     }
 
@@ -62,5 +111,8 @@ def workload_columns(user, *, department, people) -> list[extensions.WorkloadCol
 
 def register() -> None:
     extensions.register_task_panel(task_panel)
+    extensions.register_task_presence("issues", Issue)
+    extensions.register_task_presence("communication_plan", CommunicationPlan)
+    extensions.register_task_presence("minutes", Minutes)
     extensions.register_home_panel(home_panel)
     extensions.register_workload_columns(workload_columns)

@@ -35,7 +35,7 @@ def _status(exc: DomainError) -> int:
 
 @login_required
 def issue_add(request, pk: int):
-    """GET: the form as a page. POST: raise the issue; an htmx request gets the task's
+    """GET: the form as a page (from htmx: the task page's quick-add form's body). POST: raise the issue; an htmx request gets the task's
     collaboration panel back (with the errors and the input when refused — status 200, as
     htmx swaps only 2xx; without htmx the page answers 422)."""
     task = access_task(request.user, pk)
@@ -68,6 +68,9 @@ def issue_add(request, pk: int):
         if request.htmx:
             # htmx swaps 2xx only by default: answer 200 so the errors show in place.
             return render(request, "collab/_panel.html", extensions.panel_context(request, task, form=form))
+    if request.htmx and request.method == "GET":
+        # The task page's quick-add form, loaded when opened: its fields and button only.
+        return render(request, "collab/_issue_form_body.html", {"task": task, "form": form})
     return render(request, "collab/issue_form.html", {"task": task, "form": form}, status=status)
 
 

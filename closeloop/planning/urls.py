@@ -22,6 +22,7 @@ urlpatterns = [
     path("tasks/<int:pk>/template/save/", decomposition.template_save, name="template_save"),
     path("tasks/<int:pk>/template/apply/", decomposition.template_apply, name="template_apply"),
     path("tasks/<int:pk>/recurrence/", decomposition.recurrence_set, name="recurrence_set"),
+    path("tasks/<int:pk>/plan/forms/<str:name>/", decomposition.plan_form, name="plan_form"),
     path("board/", board.board, name="board"),
     path("board/more/", board.board_more, name="board_more"),
     path("timeline/", timeline.timeline, name="timeline"),

@@ -7,16 +7,17 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from closeloop.review import html, selectors, services
-from closeloop.review.models import Retrospective, Verdict, measured_display
+from closeloop.review.models import Retrospective, Submission, Verdict, measured_display
 from closeloop.tasks import extensions, permissions
 from closeloop.tasks.states import Status
 
 
 def task_panel(request, task) -> str:
     """Three queries whatever the number of rounds (`selectors.review_rounds`, the
-    retrospective); the rounds are built in Python (review/html.py)."""
+    retrospective); the rounds are built in Python (review/html.py). None for a task the task
+    page's presence flags say has no submission and no retrospective."""
     user = request.user
-    rounds = selectors.review_rounds(task)
+    rounds = selectors.review_rounds(task) if extensions.task_has(task, "submissions") else []
     pending = next((s for s in rounds if s["verdict"] == Verdict.PENDING), None)
     banner = (
         rounds[-1]
@@ -26,7 +27,11 @@ def task_panel(request, task) -> str:
     if banner is not None:
         for c in banner["checks"]:
             c["measured_display"] = measured_display(c["measured"], c["unit"])
-    retro = Retrospective.objects.select_related("author").filter(task=task).first()
+    retro = (
+        Retrospective.objects.select_related("author").filter(task=task).first()
+        if extensions.task_has(task, "retrospective")
+        else None
+    )
     context = {
         "task": task,
         "rounds": rounds,
@@ -81,6 +86,8 @@ def _review_url(task) -> str:
 
 def register() -> None:
     extensions.register_task_panel(task_panel)
+    extensions.register_task_presence("submissions", Submission)
+    extensions.register_task_presence("retrospective", Retrospective)
     extensions.register_routed_transition(Status.SUBMITTED, _submit_url)
     extensions.register_routed_transition(Status.DONE, _review_url)
     extensions.register_routed_transition(Status.REWORK, _review_url)

@@ -233,3 +233,59 @@ def workload_columns(user, *, department, people: list) -> list[WorkloadColumn]:
     if not people:
         return []
     return [col for fn in _workload_columns for col in fn(user, department=department, people=people)]
+
+
+# -- presence flags on the task page ----------------------------------------------------------
+#
+# A *presence* is `register_task_presence(name, model, columns)`: the task page's own query
+# (`selectors.task_detail`) reads, for the task and each subtask it loads, whether `model`
+# has a row whose column (any of `columns`) is the task's id, as one EXISTS per name in the
+# same SELECT. A hook asks `task_has(task, name)` and skips its query when the answer is no:
+# most tasks have no minutes, delay warning or retrospective, so the page does not spend a
+# round trip on each empty panel (issue 16, item 2). A task not loaded that way (a fragment
+# an htmx POST renders) answers True, so the hook reads as before.
+
+_presence: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+
+def register_task_presence(name: str, model, columns: str | tuple[str, ...] = "task_id") -> None:
+    """Ask the task page's query whether `model` (a Django model class) has a row pointing at
+    the task through `columns` (column names: one, or several for "any of"). `name` is what
+    `task_has` is asked with; registering a name again replaces it."""
+    cols = (columns,) if isinstance(columns, str) else tuple(columns)
+    _presence[name] = (model._meta.db_table, cols)
+
+
+def presence_annotations(outer_table: str) -> dict:
+    """`{"has_<name>": RawSQL(EXISTS …)}` for every registered presence, to annotate a query
+    over `outer_table` (the tasks table). Raw SQL: a dozen ORM subqueries would cost more
+    Python than the queries they save."""
+    from django.db import connection
+    from django.db.models import BooleanField
+    from django.db.models.expressions import RawSQL
+
+    q = connection.ops.quote_name
+    outer = f"{q(outer_table)}.{q('id')}"
+    out = {}
+    for name, (table, cols) in _presence.items():
+        # Only quoted identifiers from models' _meta: no value of anyone's goes into the SQL.
+        sql = " OR ".join(
+            f"EXISTS(SELECT 1 FROM {q(table)} WHERE {q(col)} = {outer})"  # noqa: S608
+            for col in cols
+        )
+        out[f"has_{name}"] = RawSQL(f"({sql})", (), output_field=BooleanField())  # noqa: S611
+    return out
+
+
+def task_has(task, name: str, *, tree: bool = False) -> bool:
+    """Whether `task` (or, with `tree=True`, it or one of its loaded `subtask_list`) has rows
+    of the registered presence `name`. True when the task was not loaded with the flags (the
+    caller then reads, as it would without them)."""
+    flag = getattr(task, f"has_{name}", None)
+    if flag is None:
+        return True
+    if flag:
+        return True
+    if tree:
+        return any(getattr(s, f"has_{name}", True) for s in getattr(task, "subtask_list", ()))
+    return False

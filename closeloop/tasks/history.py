@@ -51,7 +51,11 @@ def _value(name: str, raw, names: dict) -> str:
     return truncatechars(str(raw), 80)
 
 
-def _event_names(events) -> dict:
+def _event_names(events, known: dict[int, str] | None = None) -> dict:
+    """The names the events' before/after values point at (people, projects, customers), by
+    id. `known` (person id → display name: the people the page has loaded already) saves the
+    look-up of those; one query per kind for the rest, none when nothing is missing."""
+    known = known or {}
     people, projects, customers = set(), set(), set()
     for e in events:
         for d in (e.before or {}, e.after or {}):
@@ -63,7 +67,14 @@ def _event_names(events) -> dict:
             if isinstance(d.get("customer"), int):
                 customers.add(d["customer"])
     return {
-        "people": {u.pk: u.display_name for u in User.objects.filter(pk__in=people)} if people else {},
+        "people": {
+            **{pk: known[pk] for pk in people if pk in known},
+            **(
+                {u.pk: u.display_name for u in User.objects.filter(pk__in=people - known.keys())}
+                if people - known.keys()
+                else {}
+            ),
+        },
         "projects": dict(Project.objects.filter(pk__in=projects).values_list("pk", "name"))
         if projects
         else {},

@@ -9,7 +9,8 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, IntegerField, Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,16 +25,19 @@ from closeloop.tasks.validation import parse_int
 from closeloop.tasks.visibility import Visibility, forget_visibility, need_to_know, visibility, visibility_q
 
 
-def access_task(user, pk: int | str, *, for_update: bool = False) -> Task:
+def access_task(user, pk: int | str, *, for_update: bool = False, annotate: dict | None = None) -> Task:
     """Fetch a task the user may see, or raise NotFound (never tells "exists but hidden").
     Loads the row by its key and checks it against the same rule as `visible_to`, rather
-    than compiling the whole visibility clause for one row."""
+    than compiling the whole visibility clause for one row. `annotate` (name → expression)
+    is read with the row (the task page's presence flags)."""
     pk_int = parse_int(pk)
     if pk_int is None or pk_int < 1:
         raise NotFound(_("Task not found."))
     qs = Task.objects.select_related("department", "owner", "initiator", "reviewer", "project", "customer")
     if for_update:
         qs = qs.select_for_update(of=("self",))
+    if annotate:
+        qs = qs.annotate(**annotate)
     # By key: no ORDER BY (`first()` would compile the model's ordering, ~0.3 ms of ORM work).
     task = next(iter(qs.filter(pk=pk_int).order_by()[:1]), None)
     if task is None:
@@ -241,14 +245,29 @@ def task_list(user, filters: TaskFilters, *, today: date | None = None) -> Query
     return qs.order_by(*SORTS.get(filters.sort, SORTS["code"]))
 
 
-def task_detail(user, pk: int | str, *, events: bool = True) -> Task:
+# The most events a task page lists (the latest), and counts.
+EVENT_ROWS = 100
+
+
+def task_detail(user, pk: int | str, *, events: bool | int = True) -> Task:
     """A task page: the task, its criteria, subtasks, collaborators and recent activity
     (`event_list`; not read with `events=False`, as the API answers without it), in a fixed
     number of queries. Only the subtasks `user` needs to know (`subtask_list`); the others
-    are a count (`hidden_subtask_count`), see `visibility.need_to_know`."""
-    task = access_task(user, pk)
+    are a count (`hidden_subtask_count`), see `visibility.need_to_know`. The task and its
+    subtasks carry the apps' presence flags (`extensions.task_has`; not with `events=False`),
+    read in the same two queries, so the panels skip the reads of what a task does not have.
+    `events` as a number reads only that many of the latest events; `event_count` says how
+    many there are (at most EVENT_ROWS), read with the task."""
+    # The page's flags; not for the API's answer (`events=False`), which shows no panel.
+    present = extensions.presence_annotations(Task._meta.db_table) if events else {}
+    limit = EVENT_ROWS if events is True else min(int(events), EVENT_ROWS)
+    task = access_task(user, pk, annotate={**present, **event_count_annotation()} if events else present)
     below = (
-        Task.objects.filter(subtree_q(task.path)).exclude(pk=task.pk).select_related("owner").order_by("path")
+        Task.objects.filter(subtree_q(task.path))
+        .exclude(pk=task.pk)
+        .select_related("owner")
+        .annotate(**present)
+        .order_by("path")
         if task.next_child_number > 1  # it never had a subtask: nothing to look for
         else []
     )
@@ -256,11 +275,26 @@ def task_detail(user, pk: int | str, *, events: bool = True) -> Task:
     attach_people_and_criteria([task, *task.subtask_list])
     task.ancestor_list = list(Task.objects.filter(pk__in=task.ancestor_ids()).order_by("depth"))
     task.event_list = (
-        list(TaskEvent.objects.filter(task=task).select_related("actor").order_by("-created_at", "-id")[:100])
+        list(
+            TaskEvent.objects.filter(task=task).select_related("actor").order_by("-created_at", "-id")[:limit]
+        )
         if events
         else []
     )
     return task
+
+
+def event_count_annotation() -> dict:
+    """`{"event_count": …}`: a task's events, counted up to EVENT_ROWS, as a subquery of the
+    task's own query (the task page lists the latest and offers the rest by their number)."""
+    q = connection.ops.quote_name
+    table, task_table = q(TaskEvent._meta.db_table), q(Task._meta.db_table)
+    # Only quoted identifiers and a constant: nothing of anyone's goes into the SQL.
+    sql = (
+        f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {q('task_id')} = {task_table}.{q('id')}"  # noqa: S608
+        f" LIMIT {EVENT_ROWS}) AS counted)"
+    )
+    return {"event_count": RawSQL(sql, (), output_field=IntegerField())}  # noqa: S611
 
 
 def attach_people_and_criteria(tasks: list[Task]) -> None:

@@ -414,6 +414,13 @@ BLOCKS["planning"] = [
         kw=task,
         data={},
     ),
+    Row(
+        "tasks:plan_form",
+        "GET",
+        per_object("AAAFFNNL", "AAANNNNL", "ANNNNNNL", "AAAFFFFL"),
+        kw=lambda w, o, u: {"pk": w.things[o].task.pk, "name": "milestone"},
+        note="a form of the plan, loaded when its panel is opened: for whoever may change the plan",
+    ),
     Row("tasks:board", "GET", "AAAAAAAL"),
     Row("tasks:board_more", "GET", "NNNNNNNL"),
     Row("tasks:timeline", "GET", "AAAAAAAL"),

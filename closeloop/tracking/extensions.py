@@ -16,8 +16,13 @@ from closeloop.tracking.templatetags.tracking import flags_html
 
 
 def task_panel(request, task) -> str:
-    """Three queries, whatever the task's history."""
-    fc = TaskForecast.objects.filter(task_id=task.pk).first()
+    """Three queries at most, whatever the task's history; none for what the task page's
+    presence flags say the task does not have (`extensions.task_has`)."""
+    fc = (
+        TaskForecast.objects.filter(task_id=task.pk).first()
+        if extensions.task_has(task, "forecast")
+        else None
+    )
     today = cadence.local_today(task.department, timezone.now())
     flags = Flags(
         overdue=task.is_overdue(today),
@@ -28,8 +33,12 @@ def task_panel(request, task) -> str:
     context = {
         "task": task,
         "flags": flags,
-        "latest": ProgressUpdate.objects.filter(task_id=task.pk).order_by("-day").first(),
-        "warnings": list(DelayWarning.objects.filter(task_id=task.pk).order_by("-raised_at")[:10]),
+        "latest": ProgressUpdate.objects.filter(task_id=task.pk).order_by("-day").first()
+        if extensions.task_has(task, "progress_updates")
+        else None,
+        "warnings": list(DelayWarning.objects.filter(task_id=task.pk).order_by("-raised_at")[:10])
+        if extensions.task_has(task, "delay_warnings")
+        else [],
         "is_owner": request.user.pk == task.owner_id,
     }
     return render_to_string("tracking/_panel.html", context, request=request)
@@ -80,4 +89,7 @@ def register() -> None:
     extensions.register_quick_actions(owner_actions)
     extensions.register_decision_source(pending_decisions)
     extensions.register_task_panel(task_panel)
+    extensions.register_task_presence("forecast", TaskForecast)
+    extensions.register_task_presence("progress_updates", ProgressUpdate)
+    extensions.register_task_presence("delay_warnings", DelayWarning)
     extensions.register_row_flags(prepare=with_flags, render=risk_flag)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from closeloop.tasks import permissions
+from closeloop.tasks import extensions, permissions
 from closeloop.tasks.models import (
     Comment,
     DecompositionTemplate,
@@ -72,12 +72,13 @@ def plan_warnings(tree: list[Task], dependencies: list[TaskDependency]) -> list[
     return out
 
 
-def task_plan(user, task: Task, *, subtasks: list[Task] | None = None) -> Plan:
+def task_plan(user, task: Task, *, subtasks: list[Task] | None = None, templates: bool = True) -> Plan:
     """The subtasks `user` needs to know (others only counted in `hidden`), with owners,
     collaborators and criteria counts; dependencies, milestones,
     warnings; the department's templates; the recurrence rule; comments. Nine queries.
     `subtasks`, when given, come from `selectors.task_detail` with their people and criteria
-    attached already."""
+    attached already. `templates=False` leaves the templates out (the task page reads them
+    when their form is opened)."""
     if subtasks is None:
         subtasks, hidden = need_to_know(
             user,
@@ -99,13 +100,21 @@ def task_plan(user, task: Task, *, subtasks: list[Task] | None = None) -> Plan:
     deps = [
         d
         # By id, not by a path range across two joins, so each side uses its FK index.
-        for d in TaskDependency.objects.filter(Q(successor_id__in=ids) | Q(predecessor_id__in=ids))
-        .select_related("predecessor", "successor")
-        .order_by("id")
+        for d in (
+            TaskDependency.objects.filter(Q(successor_id__in=ids) | Q(predecessor_id__in=ids))
+            .select_related("predecessor", "successor")
+            .order_by("id")
+            if extensions.task_has(task, "dependencies", tree=True)
+            else ()
+        )
         # Only links between tasks the person is shown: a hidden sibling stays a count.
         if hidden == 0 or (d.successor_id in ids and d.predecessor_id in ids)
     ]
-    milestones = list(Milestone.objects.filter(task_id__in=ids).order_by("date", "id"))
+    milestones = (
+        list(Milestone.objects.filter(task_id__in=ids).order_by("date", "id"))
+        if extensions.task_has(task, "milestones", tree=True)
+        else []
+    )
     by_pred: dict[int, list[str]] = {}
     for d in deps:
         by_pred.setdefault(d.successor_id, []).append(d.predecessor.code)
@@ -114,11 +123,15 @@ def task_plan(user, task: Task, *, subtasks: list[Task] | None = None) -> Plan:
     # The department's templates are its members' (shared things, docs/architecture.md).
     templates = (
         list(DecompositionTemplate.objects.filter(department_id=task.department_id).order_by("name"))
-        if permissions.can_create_in(user, task.department_id)
+        if templates and permissions.can_create_in(user, task.department_id)
         else []
     )
-    recurrence = RecurrenceRule.objects.filter(prototype=task).first()
-    comments = task_comments(task)
+    recurrence = (
+        RecurrenceRule.objects.filter(prototype=task).first()
+        if extensions.task_has(task, "recurrence")
+        else None
+    )
+    comments = task_comments(task) if extensions.task_has(task, "comments") else []
     return Plan(
         subtasks=subtasks,
         dependencies=deps,

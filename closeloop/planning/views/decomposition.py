@@ -11,10 +11,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from closeloop.core.errors import DomainError, NotFound
+from closeloop.core.templatetags.closeloop_ui import icon, initials, progress_bar, status_badge
 from closeloop.planning.selectors import plan as plan_selectors
 from closeloop.planning.services import decomposition as decomposition_services
 from closeloop.planning.services import recurrence as recurrence_services
@@ -33,17 +36,101 @@ from closeloop.tasks.models import DecompositionTemplate, Milestone, subtree_q
 # -- the plan on the task page -------------------------------------------------------------------
 
 
-def plan_context(request, task, *, suggest=None, **extra) -> dict:
+_SUBTASK_ROW = (
+    '\n      <li class="plan-tree__row" style="--indent:{}" id="sub-{}">\n'
+    '        <div class="plan-tree__main">\n'
+    '          <span class="code">{}-{}</span> <a href="{}">{}</a>\n'
+    '          <div class="small muted plan-tree__meta">\n'
+    '            <span class="person"><span class="avatar avatar--sm">{}</span>{}</span>\n'
+    "            {}\n"
+    '            <span class="nowrap">{} → <span class="{}">{}</span></span>\n'
+    "            {}\n"
+    "            {}\n"
+    "            {}\n"
+    "          </div>\n"
+    "        </div>\n"
+    '        <div class="subtasks__meta">{}{}</div>\n'
+    "      </li>\n"
+    "      "
+)
+
+
+def subtask_rows(task, subtasks, today: date) -> SafeString:
+    """The plan's subtask rows (Task rows with `indent`, `owner`, `collaborator_list`,
+    `criteria_count` and `after_codes`, as `task_plan` leaves them) as HTML: the template
+    loop it replaced gave the same (`tasks/tests/test_task_page_html.py` compares them);
+    escaped by format_html. `today` decides which due dates show as overdue."""
+    code = task.department.code
+    criteria_label, after_label = _("Acceptance criteria"), _("after")
+    check = icon("check")
+    out = []
+    for s in subtasks:
+        out.append(
+            format_html(
+                _SUBTASK_ROW,
+                s.indent,
+                s.pk,
+                code,
+                s.code,
+                reverse("tasks:detail", args=[s.pk]),
+                s.title,
+                initials(s.owner),
+                s.owner.display_name,
+                format_html_join(
+                    "",
+                    '<span class="chip chip--sm">{}</span>',
+                    ((c.display_name,) for c in s.collaborator_list),
+                ),
+                s.start_date.strftime("%m-%d") if s.start_date else "…",
+                "due--overdue" if s.due_date < today and s.is_open else "",
+                s.due_date.strftime("%m-%d") if s.due_date else "",
+                format_html(
+                    '<span class="nowrap" title="{}">{}{}</span>', criteria_label, check, s.criteria_count
+                )
+                if s.criteria_count
+                else "",
+                format_html('<span class="nowrap">{}</span>', _("weight %(w)s") % {"w": s.weight})
+                if s.weight != 1
+                else "",
+                format_html('<span class="nowrap after">{} {}</span>', after_label, ", ".join(s.after_codes))
+                if s.after_codes
+                else "",
+                status_badge(s.status, s.get_status_display()),
+                progress_bar(s.progress),
+            )
+        )
+    return mark_safe("".join(out))  # noqa: S308 - each row is format_html's output
+
+
+# The plan's forms: each loads when its panel is opened (`plan_form`), or with the page when
+# asked for by name (`?open=milestone`, the link a browser without JavaScript follows).
+PLAN_FORMS = ("subtask", "dependency", "milestone", "templates", "recurrence")
+
+
+def plan_context(request, task, *, suggest=None, open_form: str | None = None, **extra) -> dict:
+    """The plan part of the task page's context (registered as a task context). Its forms are
+    built only for the one open (`open_form`, else the page's `?open=`) or passed in `extra`
+    to be shown again with errors: the closed ones load when opened (issue 16, item 2)."""
+    if open_form is None:
+        open_form = request.GET.get("open", "") if request.method == "GET" else ""
+    if open_form not in PLAN_FORMS:
+        open_form = ""
     subtasks = getattr(task, "subtask_list", None)
-    suggest = suggest or task_people(task)
-    plan = plan_selectors.task_plan(request.user, task, subtasks=subtasks)
+    plan = plan_selectors.task_plan(request.user, task, subtasks=subtasks, templates=open_form == "templates")
     may_edit = permissions.can_edit(request.user, task) and task.is_open
+    may_recur = may_edit and task.parent_id is None
+    if not may_edit or (open_form == "recurrence" and not may_recur):
+        open_form = ""
     ctx = {
         "task": task,
         "plan": plan,
         "may_plan": may_edit,
-        "subtask_form": SubtaskForm(initial={"owner": task.owner_id}, suggest=suggest) if may_edit else None,
-        "milestone_form": MilestoneForm() if may_edit else None,
+        "may_recur": may_recur,
+        "plan_open": open_form,
+        "subtask_form": SubtaskForm(initial={"owner": task.owner_id}, suggest=suggest or task_people(task))
+        if open_form == "subtask"
+        else None,
+        "milestone_form": MilestoneForm() if open_form == "milestone" else None,
         "recurrence_form": RecurrenceForm(
             initial={
                 "frequency": plan.recurrence.frequency,
@@ -55,15 +142,38 @@ def plan_context(request, task, *, suggest=None, **extra) -> dict:
             if plan.recurrence
             else None
         )
-        if may_edit and task.parent_id is None
+        if open_form == "recurrence"
         else None,
         "plan_error": None,
         "today": selectors.local_today(),
     }
     ctx.update(extra)
     if ctx["subtask_form"] is not None:  # a posted form shown again offers the same people
-        suggest_people(ctx["subtask_form"], suggest)
+        suggest_people(ctx["subtask_form"], suggest or task_people(task))
+    ctx["subtask_rows"] = subtask_rows(task, plan.subtasks, ctx["today"])
     return ctx
+
+
+@login_required
+def plan_form(request, pk: int, name: str):
+    """One of the plan's forms (`PLAN_FORMS`), for htmx to put in its panel when opened;
+    without htmx, the task page with that form open. 404 for a task the person does not see
+    or an unknown form, 403 for one who may not change the plan."""
+    if name not in PLAN_FORMS:
+        raise Http404
+    task = selectors.task_detail(request.user, pk, events=False)
+    may = permissions.can_edit(request.user, task) and task.is_open
+    if not may or (name == "recurrence" and task.parent_id is not None):
+        return render(
+            request,
+            "403.html",
+            {"message": _("You may not do this."), "back_url": task.get_absolute_url()},
+            status=403,
+        )
+    if not request.htmx:
+        return redirect(f"{reverse('tasks:detail', args=[pk])}?open={name}#plan")
+    ctx = plan_context(request, task, open_form=name)
+    return render(request, "tasks/_plan_form.html", {**ctx, "which": name})
 
 
 def _plan_response(request, pk: int, *, error: DomainError | None = None, notice: str = "", **extra):

@@ -92,7 +92,8 @@ def test_suggestions_stop_at_thirty_people_of_the_department(task, head, member,
 
 
 def test_every_picker_on_the_task_page_searches_into_its_own_select(task, head):
-    html = web(head).get(reverse("tasks:detail", args=[task.pk])).content.decode()
+    # The subtask form loads when its panel opens; `?open=subtask` shows it with the page.
+    html = web(head).get(reverse("tasks:detail", args=[task.pk]), {"open": "subtask"}).content.decode()
     targets = re.findall(r'hx-target="#([\w-]+)" hx-swap="innerHTML" hx-include', html)
     assert sorted(targets) == ["collab_user", "reassign_owner", "subtask_collaborators", "subtask_owner"]
     for target in targets:

@@ -11,6 +11,9 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -37,7 +40,7 @@ from closeloop.tasks.history import (
     _event_names,
     describe_event,
 )
-from closeloop.tasks.models import Customer, Project, Task
+from closeloop.tasks.models import Customer, Project, Task, TaskEvent
 from closeloop.tasks.search import has_terms
 from closeloop.tasks.states import TRANSITIONS, Status
 
@@ -192,6 +195,42 @@ def _transition_actions(user, task: Task) -> list[dict]:
 ACTIVITY_ROWS = 20
 
 
+_ACTIVITY_ROW = (
+    '\n          <li class="{}">\n            {}\n            {}\n'
+    '            <div class="activity__when" title="{}">{}</div>\n          </li>\n          '
+)
+
+
+def activity_rows(activity: list[dict]) -> SafeString:
+    """The task page's activity rows (`activity`: dicts of `event`, `lines` and `kind` as
+    `_detail_context` builds them) as HTML, the same as the template loop it replaces
+    (`test_task_page_html` compares them) at a tenth of the template's work. Everything
+    user-written is escaped (format_html); times in the current time zone."""
+    out = []
+    for item in activity:
+        e = item["event"]
+        when = timezone.localtime(e.created_at)
+        out.append(
+            format_html(
+                _ACTIVITY_ROW,
+                f"v-{item['kind']}" if item["kind"] else "",
+                format_html_join("", "<div>{}</div>", ((line,) for line in item["lines"])),
+                format_html('<div class="activity__note">{}</div>', e.note) if e.note else "",
+                when.strftime("%Y-%m-%d %H:%M:%S"),
+                when.strftime("%Y-%m-%d %H:%M"),
+            )
+        )
+    return mark_safe("".join(out))  # noqa: S308 - each row is format_html's output
+
+
+def _known_people(task: Task) -> dict[int, str]:
+    """Display names of the people the task page has loaded (owner, initiator, reviewer,
+    collaborators, the events' actors), by id."""
+    people = [task.owner, task.initiator, task.reviewer, *task.collaborator_list]
+    people += [e.actor for e in task.event_list]
+    return {p.pk: p.display_name for p in people if p is not None}
+
+
 def _detail_context(request, task: Task, **extra) -> dict:
     user = request.user
     today = task.department.local_today()
@@ -199,7 +238,8 @@ def _detail_context(request, task: Task, **extra) -> dict:
     # (htmx) or as the same page with ?activity=all: a long history costs nothing until asked.
     show_all = request.GET.get("activity") == "all"
     shown = task.event_list if show_all else task.event_list[:ACTIVITY_ROWS]
-    names = _event_names(task.event_list)  # all of them: the same queries whatever is shown
+    # The people on the task are known: a look-up only for others the shown events name.
+    names = _event_names(shown, _known_people(task))
     activity = [
         {
             "event": e,
@@ -222,8 +262,16 @@ def _detail_context(request, task: Task, **extra) -> dict:
                 for e in task.event_list
                 if e.verb == "status_changed" and e.after.get("status") == Status.BLOCKED
             ),
-            "",
+            None,
         )
+        if blocker is None:  # blocked longer ago than the events read
+            blocker = (
+                TaskEvent.objects.filter(task=task, verb="status_changed", after__status=Status.BLOCKED)
+                .order_by("-created_at", "-id")
+                .values_list("note", flat=True)
+                .first()
+                or ""
+            )
     # One short list of people for every picker on the page (reassign, collaborator, subtask).
     people = task_people(task)
     ctx = {
@@ -232,7 +280,8 @@ def _detail_context(request, task: Task, **extra) -> dict:
         "today": today,
         "overdue": task.is_overdue(today),
         "activity": activity,
-        "activity_more": len(task.event_list) - len(shown),
+        "activity_rows": activity_rows(activity),
+        "activity_more": getattr(task, "event_count", len(task.event_list)) - len(shown),
         "actions": _transition_actions(user, task),
         "may_edit": may_edit,
         "may_reassign": may_reassign,
@@ -257,15 +306,22 @@ def _detail_context(request, task: Task, **extra) -> dict:
     return ctx
 
 
+def _page_task(request, pk: int) -> Task:
+    """The task with what its page shows: the latest ACTIVITY_ROWS events, or all it lists
+    (?activity=all)."""
+    all_events = request.method == "GET" and request.GET.get("activity") == "all"
+    return selectors.task_detail(request.user, pk, events=True if all_events else ACTIVITY_ROWS)
+
+
 @login_required
 def task_detail(request, pk: int):
-    task = selectors.task_detail(request.user, pk)
+    task = _page_task(request, pk)
     return render(request, "tasks/detail.html", _detail_context(request, task))
 
 
 def _action_failed(request, pk: int, exc: DomainError, **extra):
     """Show the task page again with the service's message and the person's input."""
-    task = selectors.task_detail(request.user, pk)
+    task = _page_task(request, pk)
     ctx = _detail_context(request, task, action_error=exc, **extra)
     return render(request, "tasks/detail.html", ctx, status=exc.status)
 

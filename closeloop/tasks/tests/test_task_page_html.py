@@ -1,0 +1,107 @@
+"""Rows the task page renders in Python (issue 16, item 2) are the HTML the templates they
+replace gave, byte for byte, and escape what people write."""
+
+import datetime as dt
+from types import SimpleNamespace
+
+from django.template import engines
+from django.utils import timezone
+
+from closeloop.tasks.history import _event_names, describe_event
+from closeloop.tasks.models import TaskEvent
+from closeloop.tasks.services import task_transition
+from closeloop.tasks.views.tasks import activity_rows
+from closeloop.testing.factories import make_task
+
+# The template loop `activity_rows` replaced (tasks/detail.html before issue 16's work).
+OLD_ACTIVITY = """{% for item in activity %}
+          <li class="{% if item.kind %}v-{{ item.kind }}{% endif %}">
+            {% for line in item.lines %}<div>{{ line }}</div>{% endfor %}
+            {% if item.event.note %}<div class="activity__note">{{ item.event.note }}</div>{% endif %}
+            <div class="activity__when" title="{{ item.event.created_at|date:'Y-m-d H:i:s' }}">{{ item.event.created_at|date:"Y-m-d H:i" }}</div>
+          </li>
+          {% endfor %}"""
+
+
+def test_the_activity_rows_are_the_templates_html_and_escape_what_people_wrote(head, member, sales):
+    task = make_task(actor=head, department=sales, owner=member, title="<script>alert('t')</script>")
+    task = task_transition(actor=member, task=task, to="in_progress")
+    task_transition(actor=member, task=task, to="blocked", note="等<script>alert(1)</script> & 'x'")
+    events = list(TaskEvent.objects.filter(task=task).select_related("actor").order_by("-created_at", "-id"))
+    names = _event_names(events)
+    activity = [
+        {
+            "event": e,
+            "lines": describe_event(e, names),
+            "kind": "status" if e.verb == "status_changed" else "",
+        }
+        for e in events
+    ]
+    # One more: an event at midnight UTC (a different day in Asia/Shanghai), lines with markup.
+    activity.append(
+        {
+            "event": SimpleNamespace(note="", created_at=dt.datetime(2026, 3, 1, 23, 59, 59, tzinfo=dt.UTC)),
+            "lines": ["<b>王总</b> & co", '"quoted"'],
+            "kind": "overdue",
+        }
+    )
+    old = engines["django"].from_string(OLD_ACTIVITY).render({"activity": activity})
+    new = activity_rows(activity)
+    assert new == old
+    assert "<script>" not in new and "&lt;script&gt;" in new
+    assert timezone.get_current_timezone_name() and "2026-03-02 07:59:59" in new
+
+
+OLD_SUBTASKS = """{% load i18n closeloop_ui %}{% for s in plan.subtasks %}
+      <li class="plan-tree__row" style="--indent:{{ s.indent }}" id="sub-{{ s.pk }}">
+        <div class="plan-tree__main">
+          <span class="code">{{ task.department.code }}-{{ s.code }}</span> <a href="{% url 'tasks:detail' s.pk %}">{{ s.title }}</a>
+          <div class="small muted plan-tree__meta">
+            <span class="person"><span class="avatar avatar--sm">{{ s.owner|initials }}</span>{{ s.owner.display_name }}</span>
+            {% for c in s.collaborator_list %}<span class="chip chip--sm">{{ c.display_name }}</span>{% endfor %}
+            <span class="nowrap">{{ s.start_date|date:"m-d"|default:"…" }} → <span class="{% if s.due_date < today and s.is_open %}due--overdue{% endif %}">{{ s.due_date|date:"m-d" }}</span></span>
+            {% if s.criteria_count %}<span class="nowrap" title="{% translate 'Acceptance criteria' %}">{% icon "check" %}{{ s.criteria_count }}</span>{% endif %}
+            {% if s.weight != 1 %}<span class="nowrap">{% blocktranslate with w=s.weight %}weight {{ w }}{% endblocktranslate %}</span>{% endif %}
+            {% if s.after_codes %}<span class="nowrap after">{% translate "after" %} {{ s.after_codes|join:", " }}</span>{% endif %}
+          </div>
+        </div>
+        <div class="subtasks__meta">{% status_badge s.status s.get_status_display %}{% progress_bar s.progress %}</div>
+      </li>
+      {% endfor %}"""
+
+
+def test_the_subtask_rows_are_the_templates_html_and_escape_what_people_wrote(head, member, outsider, sales):
+    from django.utils import translation
+
+    from closeloop.planning.selectors.plan import task_plan
+    from closeloop.planning.views.decomposition import subtask_rows
+    from closeloop.tasks.models import Task
+    from closeloop.tasks.selectors import task_detail
+    from closeloop.tasks.services import CriterionIn
+
+    today = timezone.localdate()
+    parent = make_task(actor=head, department=sales, owner=member, title="召回")
+    a = make_task(
+        actor=head,
+        department=sales,
+        owner=member,
+        parent=parent,
+        title="<script>alert('a')</script> & 名单",
+        collaborators=[outsider],
+        criteria=[CriterionIn(text="<b>达标</b>")],
+    )
+    make_task(actor=head, department=sales, owner=head, parent=parent, title="预算\"确认'")
+    Task.objects.filter(pk=a.pk).update(
+        weight=3, start_date=None, due_date=today - dt.timedelta(days=2), progress=100
+    )
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            task = task_detail(head, parent.pk)
+            plan = task_plan(head, task, subtasks=task.subtask_list)
+            for s in plan.subtasks:
+                s.after_codes = ["T001-<2>", "T001-3"] if s.pk == a.pk else []
+            ctx = {"task": task, "plan": plan, "today": today}
+            old = engines["django"].from_string(OLD_SUBTASKS).render(ctx)
+            new = subtask_rows(task, plan.subtasks, today)
+            assert new == old, language
+    assert "<script>" not in new and "&lt;script&gt;" in new and "due--overdue" in new
