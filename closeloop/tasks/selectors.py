@@ -90,8 +90,16 @@ def _load_task(pk: int, for_update: bool) -> Task | None:
     """The task row as `Task.objects.select_related(*ACCESS_TASK_RELATED).filter(pk=pk)`
     loads it (Django's own SQL, converters and related populators, as `ModelIterable` uses
     them), without compiling the query each time."""
-    conn = connections[router.db_for_read(Task)]
-    if for_update and conn.features.has_select_for_update and conn.get_autocommit():
+    # A locking read goes where writes go, as a select_for_update queryset's does.
+    conn = connections[router.db_for_write(Task) if for_update else router.db_for_read(Task)]
+    features = conn.features
+    if (
+        for_update
+        and features.has_select_for_update
+        and features.supports_transactions
+        and conn.get_autocommit()
+    ):
+        # As Django's compiler refuses a select_for_update outside a transaction.
         raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
     sql, start, end, attnames, populators, converters = _task_loader(conn, for_update)
     with conn.cursor() as cur:

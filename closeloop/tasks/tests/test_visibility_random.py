@@ -138,14 +138,13 @@ def test_access_task_loads_what_main_loaded_and_locks_in_a_transaction(db, head,
     with pytest.raises(NotFound):
         access_task(head, "abc")
     if connection.features.has_select_for_update:
-        with pytest.raises(TransactionManagementError):
-            access_task(head, t.pk, for_update=True)
         with transaction.atomic():
             from django.test.utils import CaptureQueriesContext
 
+            person = _fresh(head)
             with CaptureQueriesContext(connection) as cq:
-                access_task(_fresh(head), t.pk, for_update=True)
-            assert "FOR UPDATE" in cq.captured_queries[-1]["sql"]
+                access_task(person, t.pk, for_update=True)
+            assert "FOR UPDATE" in cq.captured_queries[0]["sql"]
 
 
 def test_visibility_is_one_query_beyond_the_departments(
@@ -167,3 +166,14 @@ def test_visibility_is_one_query_beyond_the_departments(
     assert (sub.pk in rule.ids) or rule.subtrees
     with django_assert_num_queries(0):
         visibility.visibility(person)  # memoised for the request
+
+
+@pytest.mark.django_db(transaction=True)
+def test_access_task_refuses_to_lock_outside_a_transaction_as_main_did(head, member, sales):
+    t = make_task(actor=head, department=sales, owner=member, title="锁定")
+    if connection.features.has_select_for_update:
+        for fn in (access_task, reference_access_task):
+            with pytest.raises(TransactionManagementError):
+                fn(_fresh(head), t.pk, for_update=True)
+    else:  # SQLite: no row locks, no refusal
+        assert access_task(_fresh(head), t.pk, for_update=True).pk == t.pk
