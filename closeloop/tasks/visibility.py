@@ -1,19 +1,15 @@
 """Who sees what (DESIGN.md "Who sees what"), as data and as a query: the rule behind
 `Task.objects.visible_to(user)` and `selectors.access_task`. It sits below `models` (which
-uses it for `visible_to`) and loads the task models through the app registry, so neither
-module imports the other in a cycle."""
+uses it for `visible_to`) and reads the task tables (tasks_task, tasks_taskcollaborator,
+tasks_taskdependency) with hand-written SQL, so neither module imports the other in a
+cycle."""
 
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.db import connection
 from django.db.models import Q
 
 from closeloop.orgs.selectors import visible_department_ids
-
-
-def _model(name: str):
-    return apps.get_model("tasks", name)
 
 
 def subtree_q(path: str, field: str = "path") -> Q:
@@ -57,6 +53,9 @@ SUBTREE_INLINE_IDS = 2000
 # (id, path, owner, next_child_number), kind 1 rows links (predecessor, -, -, successor).
 # `{outside}` / `{outside_t}` are "AND department_id NOT IN (%s, …)", one placeholder per
 # department. Plain SQL that SQLite and PostgreSQL read alike.
+# The links: need-to-know around subtasks (docs/architecture.md) — beside the tasks above
+# their own, a subtask owner from outside sees the tasks linked to theirs by a dependency,
+# not the other siblings, which the parent shows only as a count.
 _DIRECT_SQL = """WITH direct AS (
  SELECT id, path, owner_id, next_child_number FROM tasks_task WHERE owner_id = %s{outside}
  UNION

@@ -177,3 +177,13 @@ def test_access_task_refuses_to_lock_outside_a_transaction_as_main_did(head, mem
                 fn(_fresh(head), t.pk, for_update=True)
     else:  # SQLite: no row locks, no refusal
         assert access_task(_fresh(head), t.pk, for_update=True).pk == t.pk
+
+
+def test_the_hand_written_sql_names_the_tables_the_models_use():
+    from closeloop.tasks.models import TaskCollaborator as Collab
+
+    assert (Task._meta.db_table, Collab._meta.db_table, TaskDependency._meta.db_table) == (
+        "tasks_task",
+        "tasks_taskcollaborator",
+        "tasks_taskdependency",
+    )
