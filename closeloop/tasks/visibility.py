@@ -1,19 +1,15 @@
 """Who sees what (DESIGN.md "Who sees what"), as data and as a query: the rule behind
 `Task.objects.visible_to(user)` and `selectors.access_task`. It sits below `models` (which
-uses it for `visible_to`) and loads the task models through the app registry, so neither
-module imports the other in a cycle."""
+uses it for `visible_to`) and reads the task tables (tasks_task, tasks_taskcollaborator,
+tasks_taskdependency) with hand-written SQL, so neither module imports the other in a
+cycle."""
 
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.db import connection
 from django.db.models import Q
 
 from closeloop.orgs.selectors import visible_department_ids
-
-
-def _model(name: str):
-    return apps.get_model("tasks", name)
 
 
 def subtree_q(path: str, field: str = "path") -> Q:
@@ -49,64 +45,87 @@ class Visibility:
 
 SUBTREE_INLINE_IDS = 2000
 
+# The person's tasks outside the departments they see whole (three index look-ups joined by
+# UNION: an OR across the collaborator join would scan every task), and in the same statement
+# the dependency links of those they own, looked up from both ends by index. Written by hand
+# and kept as text: built through the ORM, Django compiled this every request (~11,000
+# Python calls for a head, about as much as a whole list page). Kind 0 rows are tasks
+# (id, path, owner, next_child_number), kind 1 rows links (predecessor, -, -, successor).
+# `{outside}` / `{outside_t}` are "AND department_id NOT IN (%s, …)", one placeholder per
+# department. Plain SQL that SQLite and PostgreSQL read alike.
+# The links: need-to-know around subtasks (docs/architecture.md) — beside the tasks above
+# their own, a subtask owner from outside sees the tasks linked to theirs by a dependency,
+# not the other siblings, which the parent shows only as a count.
+_DIRECT_SQL = """WITH direct AS (
+ SELECT id, path, owner_id, next_child_number FROM tasks_task WHERE owner_id = %s{outside}
+ UNION
+ SELECT id, path, owner_id, next_child_number FROM tasks_task WHERE reviewer_id = %s{outside}
+ UNION
+ SELECT t.id, t.path, t.owner_id, t.next_child_number FROM tasks_task t
+ INNER JOIN tasks_taskcollaborator c ON c.task_id = t.id WHERE c.user_id = %s{outside_t}
+)
+SELECT 0, id, path, owner_id, next_child_number FROM direct
+UNION ALL
+SELECT 1, d.predecessor_id, NULL, NULL, d.successor_id FROM tasks_taskdependency d
+ INNER JOIN direct o ON o.id = d.predecessor_id WHERE o.owner_id = %s
+UNION ALL
+SELECT 1, d.predecessor_id, NULL, NULL, d.successor_id FROM tasks_taskdependency d
+ INNER JOIN direct o ON o.id = d.successor_id WHERE o.owner_id = %s"""
+
+
+def _not_in(column: str, count: int) -> str:
+    return f" AND {column} NOT IN ({', '.join(['%s'] * count)})" if count else ""
+
 
 def visibility(user) -> Visibility:
     """Who sees what (DESIGN.md), memoised on the user for the request.
 
     Members see their departments' tasks (heads also those below). Beyond that, anyone sees a
     task they own, help on or review, the subtasks under it, the tasks above a subtask they
-    own, and the tasks linked to one they own by a dependency. Subtasks live in their root task's department, so only the person's tasks
-    outside their departments need the path walk: one small query, and one more for the
-    subtasks under them.
+    own, and the tasks linked to one they own by a dependency. Subtasks live in their root
+    task's department, so only the person's tasks outside their departments need the path
+    walk. One query (`_DIRECT_SQL`, hand-written) beyond the memoised department scopes, and
+    on SQLite one more for the subtasks under those tasks when they have any.
     """
     cached = getattr(user, "_closeloop_visibility", None)
     if cached is not None:
         return cached
     depts = visible_department_ids(user)
-    # Three index look-ups joined by UNION: an OR across the collaborator join would scan
-    # every task.
-    fields = ("id", "path", "owner_id", "next_child_number")
-    outside = _model("Task").objects.exclude(department_id__in=depts).order_by()
-    direct = (
-        outside.filter(owner=user)
-        .values_list(*fields)
-        .union(
-            outside.filter(reviewer=user).values_list(*fields),
-            outside.filter(
-                id__in=_model("TaskCollaborator").objects.filter(user=user).values("task_id")
-            ).values_list(*fields),
-        )
-    )
+    dept_params = sorted(depts)
+    n = len(dept_params)
+    sql = _DIRECT_SQL.format(outside=_not_in("department_id", n), outside_t=_not_in("t.department_id", n))
+    me = user.pk
+    params = [me, *dept_params, me, *dept_params, me, *dept_params, me, me]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
     ids: set[int] = set()
     subtrees: list[str] = []
-    owned: list[int] = []
-    for pk, path, owner_id, next_child in direct:
+    for kind, pk, path, owner_id, next_child in rows:
         ids.add(pk)
+        if kind:  # a dependency link of a task I own: both ends
+            ids.add(next_child)
+            continue
         if next_child > 1:  # has had subtasks
             subtrees.append(path)
-        if owner_id == user.pk:
-            owned.append(pk)
+        if owner_id == me:
             ids.update(int(p) for p in path.strip("/").split("/") if p)
-    if owned:
-        # Need-to-know around subtasks (docs/architecture.md): beside the tasks above their own,
-        # a subtask owner from outside sees the tasks linked to theirs by a dependency — not
-        # the other siblings, which the parent shows only as a count.
-        links = _model("TaskDependency").objects.filter(
-            Q(predecessor_id__in=owned) | Q(successor_id__in=owned)
-        )
-        for pred, succ in links.values_list("predecessor_id", "successor_id"):
-            ids.update((pred, succ))
     if subtrees and connection.vendor == "sqlite":
         # The tasks under those subtrees, as ids: SQLite gives up its index plan for a clause
         # of many path ranges as soon as a list adds a filter (priority, status) and scans
         # every task (a list 2x slower). PostgreSQL combines the ranges with a bitmap OR and
         # is slower with the long id list instead. Past SUBTREE_INLINE_IDS the ranges stay.
-        under = Q()
-        for prefix in subtrees:
-            under |= subtree_q(prefix)
-        below = list(outside.filter(under).values_list("id", flat=True)[: SUBTREE_INLINE_IDS + 1])
+        # The ranges are those of `subtree_q`.
+        ranges = " OR ".join(["(path >= %s AND path < %s)"] * len(subtrees))
+        range_params = [v for prefix in subtrees for v in (prefix, prefix[:-1] + "0")]
+        with connection.cursor() as cur:
+            cur.execute(
+                f"SELECT id FROM tasks_task WHERE ({ranges}){_not_in('department_id', n)} LIMIT %s",  # noqa: S608 - placeholders only
+                [*range_params, *dept_params, SUBTREE_INLINE_IDS + 1],
+            )
+            below = cur.fetchall()
         if len(below) <= SUBTREE_INLINE_IDS:
-            ids.update(below)
+            ids.update(pk for (pk,) in below)
             subtrees = []
     result = Visibility(departments=frozenset(depts), ids=frozenset(ids), subtrees=tuple(sorted(subtrees)))
     user._closeloop_visibility = result
