@@ -70,9 +70,25 @@ def test_the_allowlist_lists_nothing_that_is_gone():
     assert stale == [], "Lower or remove these counts in safe_html_allowlist.txt"
 
 
+def _module_string_constants(tree: ast.Module) -> set[str]:
+    """Names assigned a string literal at module level (`_ROW = ('<li>{}' '</li>')`): a row
+    template kept beside its function is as fixed as one written inline."""
+    names = set()
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+    return names
+
+
 def _format_misuses(rel: str, text: str) -> list[str]:
     out = []
-    for node in ast.walk(ast.parse(text)):
+    tree = ast.parse(text)
+    constants = _module_string_constants(tree)
+    for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
@@ -82,7 +98,9 @@ def _format_misuses(rel: str, text: str) -> list[str]:
             first = node.args[1] if len(node.args) > 1 else None
         else:
             continue
-        literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
+        literal = (isinstance(first, ast.Constant) and isinstance(first.value, str)) or (
+            isinstance(first, ast.Name) and first.id in constants
+        )
         if not literal:
             out.append(f"{rel}:{node.lineno}: {name} with a format string that is not a literal")
         elif name == "format_html" and len(node.args) == 1 and not node.keywords:
@@ -105,6 +123,9 @@ def test_format_html_always_gets_a_literal_format_string():
         ('format_html("<b>{}</b>", name)', False),
         ('format_html_join("", "<li>{}</li>", rows)', False),
         ('format_html_join("", f"<li>{x}</li>", rows)', True),
+        ('ROW = "<li>{}</li>"\nformat_html(ROW, name)', False),
+        ('ROW = f"<li>{x}</li>"\nformat_html(ROW, name)', True),
+        ("def f(row):\n    return format_html(row, name)", True),
     ],
 )
 def test_the_format_html_check_catches_the_misuses(code, bad):
