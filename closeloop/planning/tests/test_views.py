@@ -459,3 +459,34 @@ def test_search_uses_the_index_and_never_scans_every_row(head, member, sales):
             plan = "\n".join(str(r[-1]) for r in cur.fetchall())
             assert "VIRTUAL TABLE INDEX" in plan, plan
             assert "SCAN tasks_task\n" not in plan + "\n" and "SCAN tasks_task " not in plan, plan
+
+
+def test_a_refused_plan_form_comes_back_open_with_the_error_inside_it(task, head):
+    """A milestone without a date, a template without a name, a dependency on itself: the
+    panel comes back with that form open, the message in it and what was typed kept — not
+    closed with the message above the subtasks (on a phone a screen or two away)."""
+    client = web(head)
+    url = reverse("tasks:milestone_add", args=[task.pk])
+    body = client.post(url, {"title": "方案评审通过", "date": ""}, HTTP_HX_REQUEST="true").content.decode()
+    # The milestone's <details> is open and holds the form, its error and the typed title.
+    opened = body[: body.index("</details>", body.index(reverse("tasks:milestone_add", args=[task.pk])))]
+    opened = opened[opened.rindex("<details") :]
+    assert opened.startswith("<details open")
+    assert 'role="alert"' in opened and 'value="方案评审通过"' in opened
+    assert body.count('role="alert"') == 1  # once, in the form, not again above the subtasks
+    assert 'hx-get="' + reverse("tasks:plan_form", args=[task.pk, "subtask"]) in body  # others load on open
+    assert not Milestone.objects.filter(task=task).exists()
+    # Without JavaScript: back to the page with the milestone form open.
+    plain = client.post(url, {"title": "方案评审通过", "date": ""})
+    assert plain.status_code == 302 and plain.url.endswith("?open=milestone#plan")
+    page = client.get(plain.url).content.decode()
+    assert 'action="' + url + '"' in page
+    # A template without a name: the templates panel comes back open with the message.
+    decomposition_services.subtask_add(
+        actor=head, parent=task, title="用户画像分析", owner=head, due_date=TODAY + dt.timedelta(days=1)
+    )
+    saved = client.post(
+        reverse("tasks:template_save", args=[task.pk]), {"name": ""}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    opened = saved[: saved.index("</details>", saved.index(reverse("tasks:template_save", args=[task.pk])))]
+    assert opened[opened.rindex("<details") :].startswith("<details open") and 'role="alert"' in opened

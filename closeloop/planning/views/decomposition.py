@@ -176,10 +176,22 @@ def plan_form(request, pk: int, name: str):
     return render(request, "tasks/_plan_form.html", {**ctx, "which": name})
 
 
-def _plan_response(request, pk: int, *, error: DomainError | None = None, notice: str = "", **extra):
+def _plan_response(
+    request, pk: int, *, error: DomainError | None = None, notice: str = "", form: str = "", **extra
+):
+    """The plan panel after a POST: over htmx the panel itself, the form named `form` (one of
+    `PLAN_FORMS`) open again with what was posted and the error inside it when refused;
+    without htmx a redirect to the task page, with that form open when refused."""
     if request.htmx:
         task = selectors.task_detail(request.user, pk)
-        ctx = plan_context(request, task, plan_error=error, plan_notice=notice, **extra)
+        ctx = plan_context(
+            request,
+            task,
+            open_form=form if error is not None else "",
+            plan_error=error,
+            plan_notice=notice,
+            **extra,
+        )
         response = render(request, "tasks/_plan.html", ctx, status=200 if error is None else error.status)
         if error is not None:
             # htmx swaps 2xx only by default: keep the swap so the message shows in place.
@@ -188,6 +200,8 @@ def _plan_response(request, pk: int, *, error: DomainError | None = None, notice
         return response
     if error is not None:
         messages.error(request, error.message)
+        if form in PLAN_FORMS:
+            return redirect(f"{reverse('tasks:detail', args=[pk])}?open={form}#plan")
     elif notice:
         messages.success(request, notice)
     return redirect(reverse("tasks:detail", args=[pk]) + "#plan")
@@ -210,6 +224,7 @@ def subtask_add(request, pk: int):
                 or _("Check the subtask's fields."),
                 fields={k: list(v) for k, v in form.errors.items()},
             ),
+            form="subtask",
             subtask_form=form,
         )
     d = form.cleaned_data
@@ -230,7 +245,7 @@ def subtask_add(request, pk: int):
             weight=d["weight"] or 1,
         )
     except DomainError as exc:
-        return _plan_response(request, pk, error=exc, subtask_form=form)
+        return _plan_response(request, pk, error=exc, form="subtask", subtask_form=form)
     return _plan_response(request, pk, notice=_("Subtask %(code)s added.") % {"code": sub.code})
 
 
@@ -249,11 +264,12 @@ def dependency_add(request, pk: int):
             request,
             pk,
             error=DomainError(_("Choose the task it waits for."), fields={"predecessor": [_("Choose one.")]}),
+            form="dependency",
         )
     try:
         decomposition_services.dependency_add(actor=request.user, predecessor=pred, successor=succ)
     except DomainError as exc:
-        return _plan_response(request, pk, error=exc)
+        return _plan_response(request, pk, error=exc, form="dependency")
     return _plan_response(
         request,
         task.pk,
@@ -290,7 +306,7 @@ def milestone_add(request, pk: int):
             date_=form.cleaned_data.get("date"),
         )
     except DomainError as exc:
-        return _plan_response(request, pk, error=exc, milestone_form=form)
+        return _plan_response(request, pk, error=exc, form="milestone", milestone_form=form)
     return _plan_response(request, pk)
 
 
@@ -326,7 +342,7 @@ def template_save(request, pk: int):
             actor=request.user, task=task, name=request.POST.get("name", "")
         )
     except DomainError as exc:
-        return _plan_response(request, pk, error=exc)
+        return _plan_response(request, pk, error=exc, form="templates")
     return _plan_response(request, pk, notice=_("Template “%(name)s” saved.") % {"name": template.name})
 
 
@@ -342,6 +358,7 @@ def template_apply(request, pk: int):
             request,
             pk,
             error=DomainError(_("Choose a template."), fields={"template": [_("Choose a template.")]}),
+            form="templates",
         )
     start = None
     if request.POST.get("start"):
@@ -354,7 +371,7 @@ def template_apply(request, pk: int):
             actor=request.user, template=template, task=task, start=start
         )
     except DomainError as exc:
-        return _plan_response(request, pk, error=exc)
+        return _plan_response(request, pk, error=exc, form="templates")
     return _plan_response(
         request, pk, notice=_("%(n)s subtasks added from the template.") % {"n": len(created)}
     )
@@ -384,5 +401,5 @@ def recurrence_set(request, pk: int):
             lead_days=d.get("lead_days") if d.get("lead_days") is not None else 5,
         )
     except DomainError as exc:
-        return _plan_response(request, pk, error=exc)
+        return _plan_response(request, pk, error=exc, form="recurrence", recurrence_form=form)
     return _plan_response(request, pk, notice=_("The task recurs; the next one is created ahead of time."))
