@@ -189,8 +189,15 @@ def visible_retrospectives(user) -> QuerySet[Retrospective]:
     qs = Retrospective.objects.all()
     if v is not None:
         q = Q(department_id__in=v.departments) | Q(task_id__in=v.ids)
-        for path in v.subtrees:
-            q |= subtree_q(path, field="task__path")
+        if v.subtrees:
+            # The subtasks under the person's tasks elsewhere as a subquery of task ids, not
+            # a join: joined, PostgreSQL checked every match of a frequent search against its
+            # task (10,000 look-ups for 跨部门 资源 over 50,000 lessons, 31 ms); as a
+            # subquery it is one filter on the matches (13 ms).
+            subtrees = Q()
+            for path in v.subtrees:
+                subtrees |= subtree_q(path)
+            q |= Q(task_id__in=Task.objects.filter(subtrees).values("id"))
         qs = qs.filter(q)
     user._closeloop_visible_retrospectives = (v, qs)
     return qs

@@ -250,3 +250,35 @@ def test_the_retrospective_reminder_costs_the_same_queries_for_5_and_50_tasks(he
     with CaptureQueriesContext(connection) as ctx:
         assert remind_missing_retrospectives(run_at) == 0  # reminded before: left out by the read
     assert len(ctx.captured_queries) <= 4
+
+
+def test_whoever_owns_a_task_elsewhere_finds_the_lessons_under_it_and_no_others(
+    lessons, head, member, sales, outsider
+):
+    """The visibility rule's subtrees (the subtasks under a task one owns in another
+    department) reach the knowledge base too: read as a subquery of task ids (PostgreSQL keeps
+    the ranges; SQLite lists their ids), never widening to the department's other lessons."""
+    from closeloop.planning.services.decomposition import subtask_add
+    from closeloop.tasks.services import CriterionIn
+
+    parent = make_task(actor=head, department=sales, owner=outsider, title="联合推广活动")
+    sub = subtask_add(
+        actor=head,
+        parent=parent,
+        title="渠道物料准备",
+        owner=member,
+        due_date=dt.date.today() + dt.timedelta(days=3),
+        criteria=[
+            CriterionIn(text="物料齐全率达标", metric="物料齐全率", comparator=">=", threshold=95, unit="%")
+        ],
+    )
+    retrospective_write(
+        actor=member, task=accept(sub, member, head), what_worked="物料提前打样", to_improve="渠道清单先对齐"
+    )
+    c = english_client(outsider)
+    page = c.get("/knowledge/", {"q": "渠道"}).content.decode()
+    assert "渠道清单先对齐" in page
+    everything = c.get("/knowledge/").content.decode()
+    assert "渠道清单先对齐" in everything
+    assert "口径先与财务对齐" not in everything and "提前确认跨部门资源" not in everything
+    assert c.get("/api/v1/knowledge", {"q": "渠道"}).json()["count"] == 1
