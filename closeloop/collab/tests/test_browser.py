@@ -51,12 +51,27 @@ def test_it_raises_and_resolves_an_issue_at_phone_width(browser, live_server, tr
     page.reload()
     page.click("#collab summary:has-text('提出问题')")  # tap 1
     page.fill("#collab textarea[name=problem]", "市场部提供的用户数据不完整")
+    # The people and departments involved: each a box beside its name, under its heading
+    # (the list was once wrapped in one more <label>: boxes centred on lines of their own).
+    page.click("#collab details.issue-more summary")
+    boxes = page.locator("#collab fieldset.checks label")
+    shoot(page, "collab-issue-parties-phone.png")
+    assert boxes.count() >= 3
+    for i in range(boxes.count()):
+        box, tick = boxes.nth(i).bounding_box(), boxes.nth(i).locator("input").bounding_box()
+        assert box["height"] < 48 and tick["x"] < box["x"] + 8 and abs((tick["y"] + tick["height"] / 2) - (box["y"] + box["height"] / 2)) < 4, (i, box, tick)
+    legend = page.locator("#collab fieldset.checks legend").first.bounding_box()
+    assert legend["y"] < boxes.first.bounding_box()["y"]
+    assert page.locator("#collab label label").count() == 0
+    page.check("#collab fieldset.checks label:has-text('产品部') input")
+    shoot(page, "collab-issue-parties-phone.png")
     page.click("#collab button[type=submit]")  # tap 2
     page.wait_for_selector("#collab .issue-row:has-text('市场部提供的用户数据不完整')")
     assert no_horizontal_scroll(page)
     shoot(page, "collab-issue-raised-phone.png")
     issue = Issue.objects.get()
     assert issue.resolver == owner and issue.raised_by == product
+    assert list(issue.party_departments.values_list("code", flat=True)) == ["PROD"]
     context.close()
 
     context = browser.new_context(viewport=PHONE, locale="zh-CN", has_touch=True, is_mobile=True)
