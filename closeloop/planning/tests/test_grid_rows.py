@@ -241,5 +241,7 @@ def test_board_cards_are_the_html_of_the_card_template_and_escape_titles(head, m
     client = english_client(head)
     html = client.get(reverse("tasks:board")).content.decode()
     assert XSS not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    more = client.get(reverse("tasks:board_more"), {"status": "not_started", "offset": 0}).content.decode()
+    more = client.get(
+        reverse("tasks:board_more"), {"status": "not_started", "offset": 0}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert "board-card" in more and XSS not in more

@@ -490,3 +490,21 @@ def test_a_refused_plan_form_comes_back_open_with_the_error_inside_it(task, head
     ).content.decode()
     opened = saved[: saved.index("</details>", saved.index(reverse("tasks:template_save", args=[task.pk])))]
     assert opened[opened.rindex("<details") :].startswith("<details open") and 'role="alert"' in opened
+
+
+def test_the_boards_more_button_without_javascript_opens_that_column_as_a_list(task, head, member, sales):
+    """htmx swaps the next cards in; a plain click (no JavaScript) gets the task list of that
+    column — status, department and, on "mine", the owner — not a bare fragment."""
+    client = web(head)
+    url = reverse("tasks:board_more")
+    plain = client.get(url, {"status": "not_started", "offset": 12, "department": sales.pk})
+    assert plain.status_code == 302
+    assert plain.url == f"{reverse('tasks:list')}?status=not_started&department={sales.pk}"
+    page = client.get(plain.url).content.decode()
+    assert "<nav" in page and task.title in page
+    mine = web(member).get(url, {"status": "not_started", "offset": 12, "mine": "1"})
+    assert "status=not_started" in mine.url and f"owner={member.pk}" in mine.url
+    fragment = client.get(
+        url, {"status": "not_started", "offset": 0}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "board-card" in fragment and "<nav" not in fragment

@@ -1,8 +1,11 @@
 """The 看板 board page and its 'more cards' fragment."""
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from closeloop.planning.selectors import board as board_selectors
 from closeloop.planning.views.common import _department_choice, _int
@@ -36,12 +39,22 @@ def board(request):
 
 @login_required
 def board_more(request):
+    """A column's next cards, for htmx to put in place of its "N more" button; without
+    JavaScript the button opens the task list filtered to that column (status, department,
+    owner when "mine") — a whole page, where the fragment alone had no layout."""
     departments, current = _department_choice(request)
     status = request.GET.get("status", "")
     if status not in Status.values:
         raise Http404
     offset = max(0, _int(request.GET.get("offset"), 0))
     owner_id = request.user.pk if request.GET.get("mine") else None
+    if not request.htmx:
+        params = {"status": status}
+        if current:
+            params["department"] = current.pk
+        if owner_id:
+            params["owner"] = owner_id
+        return redirect(f"{reverse('tasks:list')}?{urlencode(params)}")
     cards = board_selectors.board_more(
         request.user,
         status=status,
