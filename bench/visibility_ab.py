@@ -1,4 +1,4 @@
-"""A/B of who-sees-what (issue: visibility cost): main's ORM `visibility()` and
+"""A/B of who-sees-what (issue 16: visibility cost): the ORM `visibility()` and
 `access_task()` (kept in closeloop/tasks/tests/visibility_reference.py) against the
 hand-written ones, in one process: Python function calls (cProfile total) and queries.
 

@@ -289,7 +289,7 @@ def cross_department_load(people) -> tuple[Counter, Counter]:
     # cancelled) read every task the members ever owned (issue 16).
     open_names = sorted(OPEN_STATUSES)
     # Counted in SQL, a row per person: "a department they are not a member of" is a look-up
-    # of the (user, department) membership key per task. Main loaded every open task of the
+    # of the (user, department) membership key per task. It used to load every open task of the
     # members (8,000 rows for a department of 20,000 tasks, and SQLite's planner scanned the
     # whole table for them) to compare departments in Python.
     member_of_task = Membership.objects.filter(
