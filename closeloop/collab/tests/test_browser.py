@@ -59,7 +59,11 @@ def test_it_raises_and_resolves_an_issue_at_phone_width(browser, live_server, tr
     assert boxes.count() >= 3
     for i in range(boxes.count()):
         box, tick = boxes.nth(i).bounding_box(), boxes.nth(i).locator("input").bounding_box()
-        assert box["height"] < 48 and tick["x"] < box["x"] + 8 and abs((tick["y"] + tick["height"] / 2) - (box["y"] + box["height"] / 2)) < 4, (i, box, tick)
+        assert (
+            box["height"] < 48
+            and tick["x"] < box["x"] + 8
+            and abs((tick["y"] + tick["height"] / 2) - (box["y"] + box["height"] / 2)) < 4
+        ), (i, box, tick)
     legend = page.locator("#collab fieldset.checks legend").first.bounding_box()
     assert legend["y"] < boxes.first.bounding_box()["y"]
     assert page.locator("#collab label label").count() == 0
