@@ -267,28 +267,10 @@ def test_a_batch_that_meets_an_issue_moved_by_someone_else_redoes_it_issue_by_is
 def test_two_workers_sweeping_at_once_record_and_notify_each_rung_once(
     shared, member, outsider, marketing, ceo
 ):
-    import threading
-
-    from django.db import connection
+    from closeloop.testing.concurrency import run_in_threads
 
     _raise_many(shared, member, outsider, 12, RAISED, marketing)
-    errors: list[BaseException] = []
-    counts: list[int] = []
-
-    def run():
-        try:
-            counts.append(jobs.escalate_issues(RAISED + dt.timedelta(hours=49)))
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert not errors
+    counts = run_in_threads(lambda _i: jobs.escalate_issues(RAISED + dt.timedelta(hours=49)))
     assert sum(counts) == 24
     assert Escalation.objects.count() == 24
     assert Notification.objects.filter(kind="issue.escalated").count() == 12 * (2 + 2)

@@ -11,6 +11,7 @@ from closeloop.core.worker import Worker, run_jobs_once
 from closeloop.notify.models import Notification
 from closeloop.tasks.jobs import mark_overdue
 from closeloop.tasks.models import Task, TaskEvent
+from closeloop.testing.concurrency import run_in_threads
 
 SH = zoneinfo.ZoneInfo("Asia/Shanghai")
 
@@ -70,23 +71,7 @@ def test_two_workers_at_once_write_one_overdue_event_per_task(head, member, sale
     for t in tasks:
         _due(t, dt.date(2026, 11, 20))
     now = dt.datetime(2026, 11, 28, 9, tzinfo=SH)
-    results: list[int] = []
-    errors: list[BaseException] = []
-
-    def run():
-        try:
-            results.append(mark_overdue(now))
-        except BaseException as exc:  # noqa: BLE001  (reported below)
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert not errors
+    results = run_in_threads(lambda _i: mark_overdue(now))
     assert sum(results) == 8
     assert TaskEvent.objects.filter(verb="became_overdue").count() == 8
     assert Notification.objects.filter(kind="task.overdue").count() == 8
@@ -177,28 +162,17 @@ def test_two_workers_claiming_overlapping_slots_at_once_get_each_once(transactio
 
     from closeloop.core.jobs import claim_slots
 
-    results: list[set[str]] = []
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(4)
+    orders = []
+    for seed in range(4):
+        scopes = list(range(seed * 50, seed * 50 + 200))
+        random.Random(seed).shuffle(scopes)
+        orders.append(scopes)
 
     def run(seed):
-        try:
-            scopes = list(range(seed * 50, seed * 50 + 200))
-            random.Random(seed).shuffle(scopes)
-            barrier.wait()
-            with transaction.atomic():
-                results.append(claim_slots(job="remind", slot="d", scopes=scopes))
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            return claim_slots(job="remind", slot="d", scopes=orders[seed])
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert not errors
+    results = run_in_threads(run, 4)
     everyone = [s for r in results for s in r]
     assert len(everyone) == len(set(everyone)) == 350
     assert JobRun.objects.filter(job="remind").count() == 350

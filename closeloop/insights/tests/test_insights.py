@@ -1,6 +1,5 @@
 import datetime as dt
 import io
-import threading
 import zoneinfo
 
 import pytest
@@ -14,6 +13,7 @@ from closeloop.insights.models import WeeklyReview
 from closeloop.notify.models import Notification
 from closeloop.tasks.models import Priority
 from closeloop.tasks.services import task_transition
+from closeloop.testing.concurrency import run_in_threads
 from closeloop.testing.factories import make_task
 from closeloop.tracking.services import delay_warning_raise, update_post
 
@@ -120,22 +120,7 @@ def test_the_weekly_review_is_posted_once_on_the_weeks_last_working_day(head, me
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_post_the_weekly_review_once(head, member, sales):
     friday = dt.datetime(2026, 3, 27, 16, 30, tzinfo=SH)
-    errors: list[BaseException] = []
-
-    def run():
-        try:
-            post_weekly_reviews(friday)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert not errors
+    run_in_threads(lambda _i: post_weekly_reviews(friday))
     assert Notification.objects.filter(recipient=head, kind="weekly_review.ready").count() == 1
 
 

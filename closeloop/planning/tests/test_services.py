@@ -3,11 +3,9 @@ named, roll-up, templates laid out across 国庆 2023, recurrence exactly once, 
 comments and mentions, hand-over."""
 
 import datetime as dt
-import threading
 import zoneinfo
 
 import pytest
-from django.db import connections
 from django.utils import translation
 
 from closeloop.core.errors import NotAllowed, ValidationFailed
@@ -38,6 +36,7 @@ from closeloop.tasks.services import (
     task_update,
 )
 from closeloop.tasks.states import Status
+from closeloop.testing.concurrency import run_in_threads
 from closeloop.testing.factories import UserFactory, add_member, make_task
 
 pytestmark = pytest.mark.django_db
@@ -301,24 +300,7 @@ def test_two_workers_at_once_create_one_instance(head, member, sales):
     t = make_task(actor=head, department=sales, owner=member, title="周报", due=dt.date(2023, 9, 18))
     recurrence_services.recurrence_set(actor=head, task=t, frequency=Frequency.WEEKLY, weekday=0, lead_days=7)
     now = dt.datetime(2023, 9, 20, 9, 0, tzinfo=SH)
-    results, errors = [], []
-    barrier = threading.Barrier(2)
-
-    def run():
-        try:
-            barrier.wait()
-            results.append(create_recurring(now))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert not errors, errors
+    results = run_in_threads(lambda _i: create_recurring(now))
     assert sorted(results) == [0, 1]
     assert Task.objects.filter(recurrence__prototype=t).count() == 1
 

@@ -1,5 +1,4 @@
 import datetime as dt
-import threading
 
 import pytest
 from django.db import connection
@@ -8,6 +7,7 @@ from closeloop.notify.models import Notification
 from closeloop.orgs.calendar import clear_cache, seed_from_package
 from closeloop.tasks.models import Priority, Task
 from closeloop.tasks.services import task_transition
+from closeloop.testing.concurrency import run_in_threads
 from closeloop.testing.factories import make_task
 from closeloop.tracking.jobs import forecast_sweep, send_due_soon, send_update_reminders
 from closeloop.tracking.models import TaskForecast
@@ -86,22 +86,7 @@ def test_one_digest_per_person_lists_all_their_owed_updates(head, member, sales)
 def test_two_workers_at_once_remind_once(head, member, sales):
     for i in range(3):
         _t002(head, member, sales, title=f"任务{i}")
-    errors: list[BaseException] = []
-
-    def run():
-        try:
-            send_update_reminders(at(2023, 9, 28, 17, 50))
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert not errors
+    run_in_threads(lambda _i: send_update_reminders(at(2023, 9, 28, 17, 50)))
     assert reminders(member).count() == 1
 
 
@@ -294,22 +279,6 @@ def test_two_workers_at_once_remind_many_people_once_each(head, sales):
 
     people = add_people(sales, 12)
     _owing(head, sales, people)
-    errors: list[BaseException] = []
-    counts: list[int] = []
-
-    def run():
-        try:
-            counts.append(send_update_reminders(at(2026, 3, 3, 17, 50)))
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert not errors
+    counts = run_in_threads(lambda _i: send_update_reminders(at(2026, 3, 3, 17, 50)))
     assert sorted(counts) == [0, 12]
     assert Notification.objects.filter(kind="update_reminder").count() == 12
