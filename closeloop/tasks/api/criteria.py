@@ -13,6 +13,7 @@ from closeloop.tasks.api.schemas import (
     StrictIn,
     _check_version,
     _criteria,
+    criterion_ref,
 )
 from closeloop.tasks.selectors import access_task
 
@@ -36,20 +37,7 @@ class CriteriaIn(StrictIn):
 def _criteria_out(task) -> dict[str, Any]:
     from closeloop.tasks.models import AcceptanceCriterion
 
-    return {
-        "items": [
-            {
-                "id": c.pk,
-                "text": c.text,
-                "metric": c.metric,
-                "comparator": c.comparator,
-                "threshold": float(c.threshold) if c.threshold is not None else None,
-                "unit": c.unit,
-                "display": c.measure_display,
-            }
-            for c in AcceptanceCriterion.objects.filter(task=task)
-        ]
-    }
+    return {"items": [criterion_ref(c) for c in AcceptanceCriterion.objects.filter(task=task)]}
 
 
 @router.get(

@@ -19,12 +19,12 @@ from django.utils.translation import gettext as _
 
 from closeloop.core import rawrows
 from closeloop.core.errors import NotFound
-from closeloop.orgs.api import department_ref, user_ref
+from closeloop.orgs.api import user_ref
 from closeloop.orgs.models import Department, User
 from closeloop.orgs.selectors import visible_department_ids
 from closeloop.tasks import permissions
 from closeloop.tasks.api.rows import json_datetime, json_response
-from closeloop.tasks.api.schemas import subtask_ref
+from closeloop.tasks.api.schemas import criterion_ref, subtask_ref, task_fields
 from closeloop.tasks.models import AcceptanceCriterion, Customer, Project, Task, TaskCollaborator, subtree_q
 from closeloop.tasks.selectors import allowed_transitions
 from closeloop.tasks.validation import parse_int
@@ -100,10 +100,10 @@ def _person(pk: int | None, values) -> User | None:
     return User(pk=pk, username=username, name=name, first_name=first_name, last_name=last_name)
 
 
-def _load(user: User, pk: int | str) -> tuple[Task, str | None, str | None]:
+def _load(user: User, pk: int | str) -> Task:
     """The task `user` may see, with `department` (code, name, time zone, head, deputy),
-    `owner`, `initiator`, `reviewer` (names) attached, or NotFound (never tells "exists but
-    hidden"). Returns (task, project name, customer name). One query."""
+    `owner`, `initiator`, `reviewer` (names), `project` and `customer` (names) attached, or
+    NotFound (never tells "exists but hidden"). One query."""
     pk_int = parse_int(pk)
     if pk_int is None or pk_int < 1:
         raise NotFound(_("Task not found."))
@@ -129,9 +129,9 @@ def _load(user: User, pk: int | str) -> tuple[Task, str | None, str | None]:
         or visibility(user).allows(task)
     ):
         raise NotFound(_("Task not found."))
-    project = parts["project"][0] if task.project_id else None
-    customer = parts["customer"][0] if task.customer_id else None
-    return task, project, customer
+    cache["project"] = Project(pk=task.project_id, name=parts["project"][0]) if task.project_id else None
+    cache["customer"] = Customer(pk=task.customer_id, name=parts["customer"][0]) if task.customer_id else None
+    return task
 
 
 def _time(value) -> str | None:
@@ -140,20 +140,11 @@ def _time(value) -> str | None:
 
 def task_detail_response(user: User, pk: int | str) -> HttpResponse:
     """The API's answer to `GET /tasks/{pk}` for `user` (`TaskOut`), or NotFound."""
-    task, project, customer = _load(user, pk)
-    department = task.department
+    task = _load(user, pk)
     collaborators = [user_ref(_person(uid, rest)) for uid, *rest in _rows(_sql("collaborators"), [task.pk])]
     criteria = [
-        {
-            "id": c.pk,
-            "text": c.text,
-            "metric": c.metric,
-            "comparator": c.comparator,
-            "threshold": float(c.threshold) if c.threshold is not None else None,
-            "unit": c.unit,
-            "display": c.measure_display,
-        }
-        for c in (rawrows.instance(AcceptanceCriterion, row) for row in _rows(_sql("criteria"), [task.pk]))
+        criterion_ref(rawrows.instance(AcceptanceCriterion, row))
+        for row in _rows(_sql("criteria"), [task.pk])
     ]
     subtasks: list[Any] = []
     hidden = 0
@@ -181,35 +172,7 @@ def task_detail_response(user: User, pk: int | str) -> HttpResponse:
             if a_id in found
         ]
     data = {
-        "id": task.pk,
-        "code": task.code,
-        "full_code": task.full_code,
-        "title": task.title,
-        "department": department_ref(department),
-        "parent_id": task.parent_id,
-        "depth": task.depth,
-        "task_type": task.task_type,
-        "priority": task.priority,
-        "priority_label": str(task.get_priority_display()),
-        "status": task.status,
-        "status_label": str(task.get_status_display()),
-        "progress": task.progress,
-        "owner": user_ref(task.owner),
-        "start_date": task.start_date,
-        "due_date": task.due_date,
-        "original_due_date": task.original_due_date,
-        "overdue": task.is_overdue(),
-        "project": project,
-        "customer": customer,
-        "source": task.source,
-        "version": task.version,
-        "goal": task.goal,
-        "expected_outcome": task.expected_outcome,
-        "value": task.value,
-        "notes": task.notes,
-        "initiator": user_ref(task.initiator),
-        "reviewer": user_ref(task.reviewer),
-        "adhoc_category": task.adhoc_category,
+        **task_fields(task),
         **{name: _time(getattr(task, name)) for name in _TIMES},
         "criteria": criteria,
         "collaborators": collaborators,

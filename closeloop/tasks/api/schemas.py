@@ -274,7 +274,10 @@ class PageParams(Schema):
 # -- building answers ---------------------------------------------------------------------------
 
 
-def _list_item(task: Task, today: date) -> dict[str, Any]:
+def task_fields(task: Task) -> dict[str, Any]:
+    """A task's own fields as `TaskOut` has them, all but the other times (`department`,
+    `owner`, `initiator`, `reviewer`, `project` and `customer` attached to `task`): the single
+    read (`_detail`, `detail.task_detail_response`) adds the times, criteria, people and tree."""
     return {
         "id": task.pk,
         "code": task.code,
@@ -299,6 +302,26 @@ def _list_item(task: Task, today: date) -> dict[str, Any]:
         "source": task.source,
         "version": task.version,
         "updated_at": task.updated_at,
+        "goal": task.goal,
+        "expected_outcome": task.expected_outcome,
+        "value": task.value,
+        "notes": task.notes,
+        "initiator": user_ref(task.initiator),
+        "reviewer": user_ref(task.reviewer),
+        "adhoc_category": task.adhoc_category,
+    }
+
+
+def criterion_ref(c) -> dict[str, Any]:
+    """An acceptance criterion as the API shows it (`CriterionOut`)."""
+    return {
+        "id": c.pk,
+        "text": c.text,
+        "metric": c.metric,
+        "comparator": c.comparator,
+        "threshold": float(c.threshold) if c.threshold is not None else None,
+        "unit": c.unit,
+        "display": c.measure_display,
     }
 
 
@@ -323,32 +346,14 @@ def _detail(user: User, pk: int) -> dict[str, Any]:
     selectors.forget_visibility(user)
     task = task_detail(user, pk, events=False)
     return {
-        **_list_item(task, task.department.local_today()),
-        "goal": task.goal,
-        "expected_outcome": task.expected_outcome,
-        "value": task.value,
-        "notes": task.notes,
-        "initiator": user_ref(task.initiator),
-        "reviewer": user_ref(task.reviewer),
-        "adhoc_category": task.adhoc_category,
+        **task_fields(task),
         "respond_by": task.respond_by,
         "created_at": task.created_at,
         "started_at": task.started_at,
         "submitted_at": task.submitted_at,
         "completed_at": task.completed_at,
         "cancelled_at": task.cancelled_at,
-        "criteria": [
-            {
-                "id": c.pk,
-                "text": c.text,
-                "metric": c.metric,
-                "comparator": c.comparator,
-                "threshold": float(c.threshold) if c.threshold is not None else None,
-                "unit": c.unit,
-                "display": c.measure_display,
-            }
-            for c in task.criteria_list
-        ],
+        "criteria": [criterion_ref(c) for c in task.criteria_list],
         "collaborators": [user_ref(u) for u in task.collaborator_list],
         "subtasks": [subtask_ref(s) for s in task.subtask_list],
         "hidden_subtasks": getattr(task, "hidden_subtask_count", 0),
