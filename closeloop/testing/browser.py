@@ -58,3 +58,12 @@ def no_horizontal_scroll(page) -> bool:
 def shoot(page, name: str) -> None:
     """A full-page screenshot in test-artifacts/, to look at after the run."""
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def sign_in(page, base_url: str, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form at `base_url` (the live server's) and wait for 我的工作."""
+    page.goto(base_url + "/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]:not(.visually-hidden)")
+    page.wait_for_url(base_url + "/")

@@ -7,20 +7,12 @@ import pytest
 from closeloop.collab.models import Issue
 from closeloop.orgs.models import Membership
 from closeloop.tasks.services import task_collaborator_add
-from closeloop.testing.browser import ARTIFACTS, PASSWORD, no_horizontal_scroll, shoot
+from closeloop.testing.browser import ARTIFACTS, PASSWORD, no_horizontal_scroll, shoot, sign_in
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
 PHONE = {"width": 390, "height": 844}
 
 pytestmark = pytest.mark.browser
-
-
-def _login(page, url, username):
-    page.goto(url + "/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]:not(.visually-hidden)")
-    page.wait_for_url(url + "/")
 
 
 def test_it_raises_and_resolves_an_issue_at_phone_width(browser, live_server, transactional_db):
@@ -41,7 +33,7 @@ def test_it_raises_and_resolves_an_issue_at_phone_width(browser, live_server, tr
 
     context = browser.new_context(viewport=PHONE, locale="zh-CN", has_touch=True, is_mobile=True)
     page = context.new_page()
-    _login(page, live_server.url, "product_head")
+    sign_in(page, live_server.url, "product_head")
     page.goto(live_server.url + task.get_absolute_url())
     # A send with nothing typed: the panel says what is missing, in place.
     page.click("#collab summary:has-text('提出问题')")
@@ -80,7 +72,7 @@ def test_it_raises_and_resolves_an_issue_at_phone_width(browser, live_server, tr
 
     context = browser.new_context(viewport=PHONE, locale="zh-CN", has_touch=True, is_mobile=True)
     page = context.new_page()
-    _login(page, live_server.url, "marketing_specialist")
+    sign_in(page, live_server.url, "marketing_specialist")
     assert "市场部提供的用户数据不完整" in page.locator("#my-issues").inner_text()
     page.click("#my-issues a:has-text('市场部提供的用户数据不完整')")
     page.wait_for_url(f"**/issues/{issue.pk}/")

@@ -6,7 +6,7 @@ import pytest
 from closeloop.collab import services
 from closeloop.orgs.models import Membership
 from closeloop.tasks.services import task_collaborator_add
-from closeloop.testing.browser import ARTIFACTS, PASSWORD
+from closeloop.testing.browser import ARTIFACTS, PASSWORD, sign_in
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
 pytestmark = pytest.mark.browser
@@ -32,11 +32,7 @@ def test_a_head_reads_the_cross_department_load_on_a_phone(browser, live_server,
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
     page = context.new_page()
     try:
-        page.goto(live_server.url + "/login/")
-        page.fill("input[name=username]", "sales_head")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]:not(.visually-hidden)")
-        page.wait_for_url(live_server.url + "/")
+        sign_in(page, live_server.url, "sales_head")
         page.goto(live_server.url + f"/workload/?department={sales.pk}")
         header = page.locator("table.workload th", has_text="外部门任务")
         assert header.count() == 1

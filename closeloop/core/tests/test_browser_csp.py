@@ -5,7 +5,7 @@ without 'unsafe-inline'."""
 import pytest
 
 from closeloop.orgs.models import Membership
-from closeloop.testing.browser import ARTIFACTS, PASSWORD, PHONE
+from closeloop.testing.browser import ARTIFACTS, PASSWORD, PHONE, sign_in
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member
 
 pytestmark = pytest.mark.browser
@@ -36,11 +36,7 @@ def test_the_main_pages_run_under_the_csp_without_a_violation(browser, live_serv
         "document.addEventListener('securitypolicyviolation', e =>"
         " console.error('Content Security Policy violated: ' + e.violatedDirective + ' ' + e.blockedURI))"
     )
-    page.goto(live_server.url + "/login/")
-    page.fill("input[name=username]", "boss")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]:not(.visually-hidden)")
-    page.wait_for_url(live_server.url + "/")
+    sign_in(page, live_server.url, "boss")
     for path in ("/", "/tasks/", "/tasks/new/", "/board/", "/dashboard/", "/notifications/", "/profile/"):
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")

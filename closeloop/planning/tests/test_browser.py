@@ -11,7 +11,7 @@ from closeloop.orgs.models import Membership
 from closeloop.planning.services import decomposition as decomposition_services
 from closeloop.tasks.models import Task
 from closeloop.tasks.states import Status
-from closeloop.testing.browser import ARTIFACTS, DESKTOP, PASSWORD, PHONE, no_horizontal_scroll
+from closeloop.testing.browser import ARTIFACTS, DESKTOP, PASSWORD, PHONE, no_horizontal_scroll, sign_in
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
 pytestmark = pytest.mark.browser
@@ -20,11 +20,7 @@ pytestmark = pytest.mark.browser
 def _login(chromium, live_server, username, viewport):
     context = chromium.new_context(viewport=viewport, locale="en-US")
     page = context.new_page()
-    page.goto(live_server.url + "/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]:not(.visually-hidden)")
-    page.wait_for_url(live_server.url + "/")
+    sign_in(page, live_server.url, username)
     return context, page
 
 

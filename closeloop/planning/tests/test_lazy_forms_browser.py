@@ -9,18 +9,14 @@ from django.utils import timezone
 
 from closeloop.orgs.models import Membership
 from closeloop.tasks.models import Task
-from closeloop.testing.browser import PASSWORD, PHONE, no_horizontal_scroll
+from closeloop.testing.browser import PASSWORD, PHONE, no_horizontal_scroll, sign_in
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
 pytestmark = pytest.mark.browser
 
 
 def _login(page, url):
-    page.goto(url + "/login/")
-    page.fill("input[name=username]", "sales_head")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]:not(.visually-hidden)")
-    page.wait_for_url(url + "/")
+    sign_in(page, url, "sales_head")
 
 
 def test_the_subtask_form_loads_when_opened_with_and_without_javascript(

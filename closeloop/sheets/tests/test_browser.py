@@ -6,7 +6,7 @@ import pytest
 from closeloop.orgs.models import Membership
 from closeloop.sheets.tests.conftest import HEADER, write_xlsx
 from closeloop.tasks.models import Task
-from closeloop.testing.browser import ARTIFACTS, PASSWORD
+from closeloop.testing.browser import ARTIFACTS, PASSWORD, sign_in
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member
 
 PHONE = {"width": 390, "height": 844}
@@ -59,11 +59,7 @@ def test_a_head_uploads_previews_and_confirms_a_sheet_on_a_phone(
     )
 
     page = browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
-    page.goto(live_server.url + "/login/")
-    page.fill("input[name=username]", "sales_head")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]:not(.visually-hidden)")
-    page.wait_for_url(live_server.url + "/")
+    sign_in(page, live_server.url, "sales_head")
 
     page.goto(live_server.url + "/tasks/")
     page.click("text=从 Excel 导入")

@@ -25,6 +25,20 @@ def task_url_pattern() -> str:
     return reverse("tasks:detail", args=[0]).replace("/0/", "/{}/")
 
 
+def _made_once():
+    """`once(key, build)`: the HTML `build()` returns, made once per key for the rows of one
+    call (a priority, status or progress badge repeats on many rows)."""
+    made: dict[tuple, str] = {}
+
+    def once(key, build):
+        html = made.get(key)
+        if html is None:
+            html = made[key] = build()
+        return html
+
+    return once
+
+
 @register.simple_tag
 def row_flags(task, today):
     """Flags other apps add to a task row (e.g. tracking's 有风险), see tasks.extensions."""
@@ -56,13 +70,7 @@ def task_table_rows(tasks, today):
         )
     ]
     overdue_html = f" {overdue_flag()}"
-    made: dict[tuple, str] = {}
-
-    def once(key, fn):
-        html = made.get(key)
-        if html is None:
-            html = made[key] = fn()
-        return html
+    once = _made_once()
 
     out = []
     for t in tasks:
@@ -109,13 +117,7 @@ def task_rows(context, tasks, today):
     due_label = escape(_("Due date"))
     calendar = icon("calendar")
     owner_of = _("Owner: %(name)s")
-    made: dict[tuple, str] = {}
-
-    def once(key, fn):
-        html = made.get(key)
-        if html is None:
-            html = made[key] = fn()
-        return html
+    once = _made_once()
 
     out = []
     for t in tasks:

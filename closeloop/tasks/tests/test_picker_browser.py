@@ -7,7 +7,7 @@ import pytest
 
 from closeloop.orgs.models import Membership
 from closeloop.tasks.models import Task
-from closeloop.testing.browser import ARTIFACTS, PASSWORD, no_horizontal_scroll
+from closeloop.testing.browser import ARTIFACTS, PASSWORD, no_horizontal_scroll, sign_in
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, add_people, make_task
 
 pytestmark = pytest.mark.browser
@@ -35,11 +35,7 @@ def test_the_head_reassigns_to_a_person_found_by_typing_part_of_the_name(
 
     context = browser.new_context(viewport=PHONE, locale="zh-CN")
     page = context.new_page()
-    page.goto(live_server.url + "/login/")
-    page.fill("input[name=username]", "sales_head")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]:not(.visually-hidden)")
-    page.wait_for_url(live_server.url + "/")
+    sign_in(page, live_server.url, "sales_head")
 
     page.goto(f"{live_server.url}/tasks/{task.pk}/")
     assert page.locator("#reassign_owner option").count() < 10  # not the 300 of 市场部
