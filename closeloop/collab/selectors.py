@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from closeloop.collab.models import (
@@ -266,15 +266,15 @@ def department_collab(departments: list, *, limit: int = DASHBOARD_ROWS) -> Depa
     )
 
 
-def _outside(departments: list[int]) -> list[dict]:
+def _outside(departments: list[int], column: str = "department_id") -> list[dict]:
     """`department_id NOT IN departments` (sorted, not empty) as the ranges between them
     (`< d1`, `> d1 AND < d2`, …, `> dn`), each as filter keywords: after an equality on the
     owner each is a range of the (owner, department) index (`tasks.visibility._outside`
     writes the same in SQL)."""
-    ranges = [{"department_id__lt": departments[0]}]
+    ranges = [{f"{column}__lt": departments[0]}]
     for low, high in zip(departments, departments[1:], strict=False):
-        ranges.append({"department_id__gt": low, "department_id__lt": high})
-    ranges.append({"department_id__gt": departments[-1]})
+        ranges.append({f"{column}__gt": low, f"{column}__lt": high})
+    ranges.append({f"{column}__gt": departments[-1]})
     return ranges
 
 
@@ -292,6 +292,19 @@ def _owned_elsewhere(memberships: dict[int, set[int]]) -> Q:
     for departments, users in sorted(groups.items()):
         for bounds in _outside(list(departments)):
             q |= Q(owner_id__in=sorted(users), **bounds)
+    return q
+
+
+def _linked_elsewhere(memberships: dict[int, set[int]]) -> Q:
+    """Open collaboration links of each person to tasks outside their departments (as
+    `_owned_elsewhere`, on the link's copy of its task's department and state)."""
+    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for user_id, departments in memberships.items():
+        groups[tuple(sorted(departments))].append(user_id)
+    q = Q()
+    for departments, users in sorted(groups.items()):
+        for bounds in _outside(list(departments), "task_department_id"):
+            q |= Q(user_id__in=sorted(users), task_open=True, **bounds)
     return q
 
 
@@ -321,18 +334,15 @@ def cross_department_load(people) -> tuple[Counter, Counter]:
     # of the (user, department) membership key per task. It used to load every open task of the
     # members (8,000 rows for a department of 20,000 tasks, and SQLite's planner scanned the
     # whole table for them) to compare departments in Python.
-    member_of_task = Membership.objects.filter(
-        user_id=OuterRef("user_id"), department_id=OuterRef("task__department_id")
-    )
+    # The open links of the people outside their departments, from the links alone: each
+    # carries its task's department and state (kept by the task services), so the count reads
+    # the (user, department) ranges of the partial index of open links — joined to their tasks
+    # it read every link the members ever had (12,000 for a department of 50 people, and
+    # PostgreSQL scanned every task for them; issue 16).
     tasks.update(
-        dict(
-            TaskCollaborator.objects.filter(task__status__in=open_names, user_id__in=member_ids)
-            .filter(~Exists(member_of_task))
-            .values("user_id")
-            .annotate(n=Count("id"))
-            .order_by()
-            .values_list("user_id", "n")
-        )
+        TaskCollaborator.objects.filter(_linked_elsewhere(memberships))
+        .order_by()
+        .values_list("user_id", flat=True)
     )
     # Counted here, not grouped by the database: grouped by owner, SQLite walked the whole
     # (owner, department) index in order instead of the ranges (~150 rows to count).
