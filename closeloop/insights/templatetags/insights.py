@@ -1,4 +1,5 @@
-"""`{% load insights %}`: the task rows of 仪表盘 and 周复盘.
+"""`{% load insights %}`: the task rows of 仪表盘 and 周复盘, the missing updates, on-time rates,
+cross-department load and slipped tasks.
 
 Rendered in Python: the weekly review lists up to 200 rows, and an included template per row
 (with its flags tag) was most of the page's time.
@@ -6,6 +7,7 @@ Rendered in Python: the weekly review lists up to 200 rows, and an included temp
 
 from django import template
 from django.conf import settings
+from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -116,4 +118,37 @@ def load_rows(load) -> SafeString:
         "",
         "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
         ((r.person.display_name, _n(r.tasks), _n(r.issues)) for r in load),
+    )
+
+
+def _m_d(day) -> str:
+    """`{{ day|date:"m-d" }}`: empty for no date."""
+    return f"{day:%m-%d}" if day else ""
+
+
+@register.simple_tag
+def slipped_rows(warnings) -> SafeString:
+    """周复盘's slipped tasks: an <li> per delay warning of the week (`task__department`
+    loaded) — code, linked to the decision, reason, old → new due date, state, and a flag
+    when it was raised late. A busy department raises ~200 a week."""
+    decide = reverse("tracking:warning_decide", args=[0]).replace("/0/", "/{}/")
+    late = format_html('<span class="flag flag--late">{}</span>', _("Raised late"))
+    return format_html_join(
+        "",
+        '<li><span><span class="code">{}-{}</span> <a href="{}">{}</a><br><span class="small muted">'
+        "{} · {} → {} · {}</span></span>{}</li>",
+        (
+            (
+                s.task.department.code,
+                s.task.code,
+                decide.format(s.pk),
+                s.task.title,
+                s.get_reason_display(),
+                _m_d(s.old_due_date),
+                _m_d(s.new_due_date),
+                s.get_status_display(),
+                "" if s.on_time else late,
+            )
+            for s in warnings
+        ),
     )

@@ -1,8 +1,9 @@
-"""仪表盘 writes its long lists (missing updates, on-time rates, cross-department load) in
-Python (`insights` template tags) for speed (issue 16): it must write exactly what the template
-wrote, and escape everything a person typed. `old_templates/dashboard.html` holds the template
-as it was (with collab's `_dashboard.html` inlined); each test renders it with the context the
-view built, beside the page as it is served, in both languages."""
+"""仪表盘 and 周复盘 write their long lists (missing updates, on-time rates, cross-department
+load, slipped tasks) in Python (`insights` template tags) for speed (issue 16): they must write
+exactly what the templates wrote, and escape everything a person typed. `old_templates/` holds
+the templates as they were (`dashboard.html` with collab's `_dashboard.html` inlined,
+`_week_body.html`); each test renders them with the context the view built, beside the page as
+it is served, in both languages."""
 
 import datetime as dt
 import re
@@ -21,7 +22,7 @@ from closeloop.testing.factories import UserFactory, add_member, make_task
 from closeloop.tracking import cadence
 from closeloop.tracking import selectors as tracking
 from closeloop.tracking.models import ProgressUpdate
-from closeloop.tracking.services import update_post
+from closeloop.tracking.services import delay_warning_raise, update_post
 
 OLD = Path(__file__).parent / "old_templates"
 XSS = '<script>alert("x")</script>'
@@ -126,3 +127,41 @@ def test_the_dashboard_is_the_html_the_template_wrote(busy, head, sales, lang, m
     context = _view_context(response)
     assert not context["d"].missing_by_person and not context["d"].rates and not context["collab"].load
     assert _main(response.content.decode()) == _main(old.render(context, response.wsgi_request))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lang", ["en", "zh-hans"])
+def test_the_weekly_review_is_the_html_the_template_wrote(busy, head, member, sales, lang):
+    from django.template.loader import render_to_string
+
+    from closeloop.orgs.models import User
+
+    today = sales.local_today()
+    reasons = ["resources", "requirements", "dependency", "other"]
+    for i, t in enumerate(Task.objects.filter(department=sales, status="in_progress").order_by("id")[:6]):
+        if i % 2:  # due already passed: the warning is raised late
+            Task.objects.filter(pk=t.pk).update(due_date=today - dt.timedelta(days=1))
+            t = Task.objects.get(pk=t.pk)
+        delay_warning_raise(
+            actor=t.owner,
+            task=t,
+            reason=reasons[i % 4],
+            explanation=f"忙 {XSS}",
+            new_due_date=today + dt.timedelta(days=3 + i),
+        )
+    c = english_client(head)
+    User.objects.filter(pk=head.pk).update(language=lang)
+    for url in ("/weekly-review/", "/weekly-review/print/"):
+        response = c.get(url, {"department": sales.pk})
+        assert response.status_code == 200
+        context = {
+            k: response.context[k]
+            for k in ("w", "today", "more_overdue", "more_blocked", "reason_chart", "trend_chart")
+        }
+        w = context["w"]
+        assert len(w.slipped) == 6 and {s.on_time for s in w.slipped} == {True, False}
+        new = render_to_string("insights/_week_body.html", context, response.wsgi_request)
+        old = engines["django"].from_string((OLD / "_week_body.html").read_text())
+        assert new == old.render(context, response.wsgi_request)
+        assert new in response.content.decode()
+        assert "<script>" not in new and "<i>" not in new
