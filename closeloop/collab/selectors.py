@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -266,46 +267,71 @@ def department_collab(departments: list, *, limit: int = DASHBOARD_ROWS) -> Depa
     )
 
 
-def _outside(departments: list[int], column: str = "department_id") -> list[dict]:
-    """`department_id NOT IN departments` (sorted, not empty) as the ranges between them
-    (`< d1`, `> d1 AND < d2`, …, `> dn`), each as filter keywords: after an equality on the
-    owner each is a range of the (owner, department) index (`tasks.visibility._outside`
-    writes the same in SQL)."""
-    ranges = [{f"{column}__lt": departments[0]}]
-    for low, high in zip(departments, departments[1:], strict=False):
-        ranges.append({f"{column}__gt": low, f"{column}__lt": high})
-    ranges.append({f"{column}__gt": departments[-1]})
-    return ranges
-
-
-def _owned_elsewhere(memberships: dict[int, set[int]]) -> Q:
-    """Tasks each person owns outside their departments (`memberships`: user id → their
-    department ids, each set non-empty), people with the same departments together: an OR
-    of `owner IN (…) AND <a range of departments>`, each term a range of the (owner,
-    department) index, so the database reads only the tasks elsewhere (~500 for a
-    department of 50 people). By the (owner, status) index with a membership look-up per
-    task it read every open task they own (~7,500) to keep those (issue 16)."""
+def _elsewhere_sql(
+    person: str, department: str, memberships: dict[int, set[int]], *, each: str = ""
+) -> tuple[str, list]:
+    """ "The row's `department` is none of its `person`'s departments" (`memberships`: user id
+    → their department ids, each set non-empty) as SQL: people with the same departments
+    together, their departments' complement written as the ranges between them — an OR of
+    `person IN (…) AND department < d1`, `… > d1 AND … < d2`, …, `> dn` — each term a range of
+    a (person, department) index (as `tasks.visibility._outside`), with `each` (literal SQL)
+    in every term: SQLite matches a partial index's condition only inside the term that
+    uses it. Hand-written: compiled by
+    the ORM the ~20 terms of a department of 50 people cost ~20,000 Python calls a page.
+    Returns the SQL and its parameters in order."""
     groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for user_id, departments in memberships.items():
         groups[tuple(sorted(departments))].append(user_id)
-    q = Q()
+    terms: list[str] = []
+    params: list = []
     for departments, users in sorted(groups.items()):
-        for bounds in _outside(list(departments)):
-            q |= Q(owner_id__in=sorted(users), **bounds)
-    return q
+        who = f"{person} IN ({', '.join(['%s'] * len(users))})"
+        bounds = [(f"{department} < %s", [departments[0]])]
+        bounds += [
+            (f"{department} > %s AND {department} < %s", [low, high])
+            for low, high in zip(departments, departments[1:], strict=False)
+        ]
+        bounds.append((f"{department} > %s", [departments[-1]]))
+        for sql, values in bounds:
+            terms.append(f"({who} AND {sql}{each})")
+            params += [*sorted(users), *values]
+    return " OR ".join(terms), params
 
 
-def _linked_elsewhere(memberships: dict[int, set[int]]) -> Q:
-    """Open collaboration links of each person to tasks outside their departments (as
-    `_owned_elsewhere`, on the link's copy of its task's department and state)."""
-    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
-    for user_id, departments in memberships.items():
-        groups[tuple(sorted(departments))].append(user_id)
-    q = Q()
-    for departments, users in sorted(groups.items()):
-        for bounds in _outside(list(departments), "task_department_id"):
-            q |= Q(user_id__in=sorted(users), task_open=True, **bounds)
-    return q
+def _load_elsewhere(memberships: dict[int, set[int]], open_names: list[str]) -> Counter:
+    """Per person, the open tasks they own and the open tasks they help on outside their
+    departments (a Counter by user id), counted from the rows (~1,500 for a department of 50
+    people), two queries:
+
+    - owned: the ranges of the (owner, department) index, so the database reads only the
+      tasks elsewhere (~500). By the (owner, status) index with a membership look-up per task
+      it read every open task they own (~7,500); grouped by owner, SQLite walked the whole
+      (owner, department) index in order instead of the ranges.
+    - helped on: from the links alone — each carries its task's department and state, kept by
+      the task services — through the partial (user, department) index of open links. Joined
+      to their tasks it read every link the members ever had (~12,000, and PostgreSQL scanned
+      every task for them). `"task_open"` bare in each term, as the index's condition is
+      written, so that SQLite matches it (a bound parameter would not)."""
+    from closeloop.tasks.models import TaskCollaborator
+
+    out: Counter = Counter()
+    owned, owned_params = _elsewhere_sql("owner_id", "department_id", memberships)
+    linked, linked_params = _elsewhere_sql(
+        "user_id", "task_department_id", memberships, each=' AND "task_open"'
+    )
+    statuses = ", ".join(["%s"] * len(open_names))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT owner_id FROM {Task._meta.db_table} WHERE status IN ({statuses}) AND ({owned})",  # noqa: S608 - placeholders only
+            [*open_names, *owned_params],
+        )
+        out.update(row[0] for row in cursor.fetchall())
+        cursor.execute(
+            f"SELECT user_id FROM {TaskCollaborator._meta.db_table} WHERE {linked}",  # noqa: S608 - placeholders only
+            linked_params,
+        )
+        out.update(row[0] for row in cursor.fetchall())
+    return out
 
 
 def cross_department_load(people) -> tuple[Counter, Counter]:
@@ -315,7 +341,6 @@ def cross_department_load(people) -> tuple[Counter, Counter]:
     Five queries whatever the number of people, tasks and issues; counts only, so nothing of
     those departments' tasks is shown (the 仪表盘 and 工作量 rule of issue 12)."""
     from closeloop.orgs.models import Membership
-    from closeloop.tasks.models import TaskCollaborator
     from closeloop.tasks.states import OPEN_STATUSES
 
     memberships: dict[int, set[int]] = defaultdict(set)
@@ -324,33 +349,11 @@ def cross_department_load(people) -> tuple[Counter, Counter]:
     ):
         memberships[user_id].add(dept_id)
     member_ids = list(memberships)
-    tasks: Counter = Counter()
     if not member_ids:
-        return tasks, Counter()
+        return Counter(), Counter()
     # The open statuses named: a range of the (owner, status, due) index, where NOT IN (done,
     # cancelled) read every task the members ever owned (issue 16).
-    open_names = sorted(OPEN_STATUSES)
-    # Counted in SQL, a row per person: "a department they are not a member of" is a look-up
-    # of the (user, department) membership key per task. It used to load every open task of the
-    # members (8,000 rows for a department of 20,000 tasks, and SQLite's planner scanned the
-    # whole table for them) to compare departments in Python.
-    # The open links of the people outside their departments, from the links alone: each
-    # carries its task's department and state (kept by the task services), so the count reads
-    # the (user, department) ranges of the partial index of open links — joined to their tasks
-    # it read every link the members ever had (12,000 for a department of 50 people, and
-    # PostgreSQL scanned every task for them; issue 16).
-    tasks.update(
-        TaskCollaborator.objects.filter(_linked_elsewhere(memberships))
-        .order_by()
-        .values_list("user_id", flat=True)
-    )
-    # Counted here, not grouped by the database: grouped by owner, SQLite walked the whole
-    # (owner, department) index in order instead of the ranges (~150 rows to count).
-    tasks.update(
-        Task.objects.filter(_owned_elsewhere(memberships), status__in=open_names)
-        .order_by()
-        .values_list("owner_id", flat=True)
-    )
+    tasks = _load_elsewhere(memberships, sorted(OPEN_STATUSES))
     issues: Counter = Counter()
     seen: set[tuple[int, int]] = set()
     rows = list(
