@@ -7,7 +7,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from closeloop.collab.models import (
@@ -266,6 +267,73 @@ def department_collab(departments: list, *, limit: int = DASHBOARD_ROWS) -> Depa
     )
 
 
+def _elsewhere_sql(
+    person: str, department: str, memberships: dict[int, set[int]], *, each: str = ""
+) -> tuple[str, list]:
+    """ "The row's `department` is none of its `person`'s departments" (`memberships`: user id
+    → their department ids, each set non-empty) as SQL: people with the same departments
+    together, their departments' complement written as the ranges between them — an OR of
+    `person IN (…) AND department < d1`, `… > d1 AND … < d2`, …, `> dn` — each term a range of
+    a (person, department) index (as `tasks.visibility._outside`), with `each` (literal SQL)
+    in every term: SQLite matches a partial index's condition only inside the term that
+    uses it. Hand-written: compiled by
+    the ORM the ~20 terms of a department of 50 people cost ~20,000 Python calls a page.
+    Returns the SQL and its parameters in order."""
+    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for user_id, departments in memberships.items():
+        groups[tuple(sorted(departments))].append(user_id)
+    terms: list[str] = []
+    params: list = []
+    for departments, users in sorted(groups.items()):
+        who = f"{person} IN ({', '.join(['%s'] * len(users))})"
+        bounds = [(f"{department} < %s", [departments[0]])]
+        bounds += [
+            (f"{department} > %s AND {department} < %s", [low, high])
+            for low, high in zip(departments, departments[1:], strict=False)
+        ]
+        bounds.append((f"{department} > %s", [departments[-1]]))
+        for sql, values in bounds:
+            terms.append(f"({who} AND {sql}{each})")
+            params += [*sorted(users), *values]
+    return " OR ".join(terms), params
+
+
+def _load_elsewhere(memberships: dict[int, set[int]], open_names: list[str]) -> Counter:
+    """Per person, the open tasks they own and the open tasks they help on outside their
+    departments (a Counter by user id), counted from the rows (~1,500 for a department of 50
+    people), two queries:
+
+    - owned: the ranges of the (owner, department) index, so the database reads only the
+      tasks elsewhere (~500). By the (owner, status) index with a membership look-up per task
+      it read every open task they own (~7,500); grouped by owner, SQLite walked the whole
+      (owner, department) index in order instead of the ranges.
+    - helped on: from the links alone — each carries its task's department and state, kept by
+      the task services — through the partial (user, department) index of open links. Joined
+      to their tasks it read every link the members ever had (~12,000, and PostgreSQL scanned
+      every task for them). `"task_open"` bare in each term, as the index's condition is
+      written, so that SQLite matches it (a bound parameter would not)."""
+    from closeloop.tasks.models import TaskCollaborator
+
+    out: Counter = Counter()
+    owned, owned_params = _elsewhere_sql("owner_id", "department_id", memberships)
+    linked, linked_params = _elsewhere_sql(
+        "user_id", "task_department_id", memberships, each=' AND "task_open"'
+    )
+    statuses = ", ".join(["%s"] * len(open_names))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT owner_id FROM {Task._meta.db_table} WHERE status IN ({statuses}) AND ({owned})",  # noqa: S608 - placeholders only
+            [*open_names, *owned_params],
+        )
+        out.update(row[0] for row in cursor.fetchall())
+        cursor.execute(
+            f"SELECT user_id FROM {TaskCollaborator._meta.db_table} WHERE {linked}",  # noqa: S608 - placeholders only
+            linked_params,
+        )
+        out.update(row[0] for row in cursor.fetchall())
+    return out
+
+
 def cross_department_load(people) -> tuple[Counter, Counter]:
     """Per person, their load in departments they are not members of: (open tasks they own
     or help on, open issues they resolve or are party to), two Counters keyed by user id
@@ -273,7 +341,6 @@ def cross_department_load(people) -> tuple[Counter, Counter]:
     Five queries whatever the number of people, tasks and issues; counts only, so nothing of
     those departments' tasks is shown (the 仪表盘 and 工作量 rule of issue 12)."""
     from closeloop.orgs.models import Membership
-    from closeloop.tasks.models import TaskCollaborator
     from closeloop.tasks.states import OPEN_STATUSES
 
     memberships: dict[int, set[int]] = defaultdict(set)
@@ -282,42 +349,11 @@ def cross_department_load(people) -> tuple[Counter, Counter]:
     ):
         memberships[user_id].add(dept_id)
     member_ids = list(memberships)
-    tasks: Counter = Counter()
     if not member_ids:
-        return tasks, Counter()
+        return Counter(), Counter()
     # The open statuses named: a range of the (owner, status, due) index, where NOT IN (done,
     # cancelled) read every task the members ever owned (issue 16).
-    open_names = sorted(OPEN_STATUSES)
-    # Counted in SQL, a row per person: "a department they are not a member of" is a look-up
-    # of the (user, department) membership key per task. It used to load every open task of the
-    # members (8,000 rows for a department of 20,000 tasks, and SQLite's planner scanned the
-    # whole table for them) to compare departments in Python.
-    member_of_task = Membership.objects.filter(
-        user_id=OuterRef("user_id"), department_id=OuterRef("task__department_id")
-    )
-    tasks.update(
-        dict(
-            TaskCollaborator.objects.filter(task__status__in=open_names, user_id__in=member_ids)
-            .filter(~Exists(member_of_task))
-            .values("user_id")
-            .annotate(n=Count("id"))
-            .order_by()
-            .values_list("user_id", "n")
-        )
-    )
-    owner_of_task = Membership.objects.filter(
-        user_id=OuterRef("owner_id"), department_id=OuterRef("department_id")
-    )
-    tasks.update(
-        dict(
-            Task.objects.filter(owner_id__in=member_ids, status__in=open_names)
-            .filter(~Exists(owner_of_task))
-            .values("owner_id")
-            .annotate(n=Count("id"))
-            .order_by()
-            .values_list("owner_id", "n")
-        )
-    )
+    tasks = _load_elsewhere(memberships, sorted(OPEN_STATUSES))
     issues: Counter = Counter()
     seen: set[tuple[int, int]] = set()
     rows = list(

@@ -281,13 +281,37 @@ class TaskCollaborator(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     added_at = models.DateTimeField(auto_now_add=True)
+    # The task's department and whether it is open, copied onto the link (issue 16): the
+    # cross-department load of 仪表盘 and 工作量 counts the open links of a department's
+    # people outside their departments from the links alone, through the partial index below,
+    # instead of joining every link they ever had to its task. A task never changes
+    # department; `task_transition` clears `task_open` when the task closes (closed is final);
+    # `save()` fills both from the task when a caller did not.
+    task_department = models.ForeignKey(
+        "orgs.Department", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    task_open = models.BooleanField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["task", "user"], name="collaborator_once")]
-        indexes = [models.Index(fields=["user", "task"], name="collab_user_task")]
+        indexes = [
+            models.Index(fields=["user", "task"], name="collab_user_task"),
+            models.Index(
+                fields=["user", "task_department"], condition=Q(task_open=True), name="collab_user_open_dept"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} on {self.task_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.task_department_id is None or self.task_open is None:
+            department_id, status = Task.objects.values_list("department_id", "status").get(pk=self.task_id)
+            if self.task_department_id is None:
+                self.task_department_id = department_id
+            if self.task_open is None:
+                self.task_open = status not in CLOSED_STATUSES
+        super().save(*args, **kwargs)
 
 
 class Comparator(models.TextChoices):

@@ -248,7 +248,12 @@ def task_create(
         AcceptanceCriterion.objects.bulk_create(criterion_rows)
         collab = [u for u in dict.fromkeys(collaborators) if u.pk != owner.pk]
         TaskCollaborator.objects.bulk_create(
-            [TaskCollaborator(task=task, user=u, added_by=actor) for u in collab]
+            [
+                TaskCollaborator(
+                    task=task, user=u, added_by=actor, task_department=department, task_open=True
+                )
+                for u in collab
+            ]
         )
         record_event(
             task=task,
@@ -594,7 +599,13 @@ def task_collaborator_add(*, actor: User, task: Task, user: User) -> bool:
         raise ValidationFailed(_("That account is inactive."), fields={"user": [_("Inactive account.")]})
     with transaction.atomic():
         _link, created = TaskCollaborator.objects.get_or_create(
-            task=task, user=user, defaults={"added_by": actor}
+            task=task,
+            user=user,
+            defaults={
+                "added_by": actor,
+                "task_department_id": task.department_id,
+                "task_open": task.status not in CLOSED_STATUSES,
+            },
         )
         if not created:
             return False
@@ -726,6 +737,9 @@ def task_transition(
             raise Conflict(
                 _("Someone else changed this task meanwhile; reload and try again."), code="version_conflict"
             )
+        if target in CLOSED_STATUSES:
+            # The links' copy of "open" (TaskCollaborator.task_open); closed is final.
+            TaskCollaborator.objects.filter(task_id=task.pk, task_open=True).update(task_open=False)
         if overriding:
             record_event(task=task, actor=actor, verb="dependency_overridden", note=note)
         record_event(

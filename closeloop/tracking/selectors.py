@@ -46,7 +46,8 @@ def owed_q(department: Department, day: date) -> Q | None:
 
 def owed_tasks(*, departments: list[Department], now: datetime, owner: User | None = None) -> QuerySet[Task]:
     """Leaf tasks under way in these departments whose owner owes today's update (each
-    department's own today and cadence). Not scoped to a viewer: callers scope."""
+    department's own today and cadence), with department and owner, by owner, due date, id.
+    Not scoped to a viewer: callers scope. `now` is aware; `departments` model instances."""
     cadence.load_settings(departments)
     clauses = [owed_q(d, cadence.local_today(d, now)) for d in departments]
     where = [c for c in clauses if c is not None]
@@ -55,10 +56,18 @@ def owed_tasks(*, departments: list[Department], now: datetime, owner: User | No
     combined = where[0]
     for c in where[1:]:
         combined |= c
-    qs = Task.objects.filter(combined, status__in=WORKING_STATUSES).filter(_leaf())
+    owed = Task.objects.filter(combined, status__in=WORKING_STATUSES).filter(_leaf())
     if owner is not None:
-        qs = qs.filter(owner=owner)
-    return qs.select_related("department", "owner").order_by("owner_id", "due_date", "id")
+        owed = owed.filter(owner=owner)
+    # The owed tasks as a subquery, the department and owner joined around it: joined in one
+    # query, SQLite walked the people and each one's (owner, department) tasks — every task
+    # of the department — instead of the (department, status, due) range of the ~3,000 under
+    # way (67 → 8 ms for a department of 20,000 tasks, issue 16).
+    return (
+        Task.objects.filter(pk__in=owed.values("pk"))
+        .select_related("department", "owner")
+        .order_by("owner_id", "due_date", "id")
+    )
 
 
 def my_owed(user: User, *, now: datetime | None = None) -> list[Task]:
