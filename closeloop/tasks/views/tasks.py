@@ -274,6 +274,12 @@ def _detail_context(request, task: Task, **extra) -> dict:
             )
     # One short list of people for every picker on the page (reassign, collaborator, subtask).
     people = task_people(task)
+    # The pickers load when their panel opens (`people_form`), or with the page when asked
+    # for by name (`?open=reassign`, the link a browser without JavaScript follows) or shown
+    # again with errors (in `extra`): rendering one costs more than the rest of the panel.
+    open_form = extra.get("open_panel") or (request.GET.get("open", "") if request.method == "GET" else "")
+    if not {"collaborators": may_edit, "reassign": may_reassign}.get(open_form, False):
+        open_form = ""
     ctx = {
         "task": task,
         "blocker": blocker,
@@ -286,11 +292,11 @@ def _detail_context(request, task: Task, **extra) -> dict:
         "may_edit": may_edit,
         "may_reassign": may_reassign,
         "reassign_form": ReassignForm(initial={"owner": task.owner_id}, suggest=people)
-        if may_reassign
+        if open_form == "reassign"
         else None,
-        "collab_form": CollaboratorForm(suggest=people) if may_edit else None,
+        "collab_form": CollaboratorForm(suggest=people) if open_form == "collaborators" else None,
         "action_error": None,
-        "open_panel": "",
+        "open_panel": open_form,
         "extension_panels": extensions.task_panels(request, task),
         "quick_actions": extensions.quick_actions(request, task),
         # The head may let a task start before its predecessors (recorded); others see why not.
@@ -304,6 +310,35 @@ def _detail_context(request, task: Task, **extra) -> dict:
         if ctx.get(key) is not None:  # a posted form shown again offers the same people
             suggest_people(ctx[key], people)
     return ctx
+
+
+# The people pickers of the task page's 人员 card, each loaded when its panel opens.
+PEOPLE_FORMS = ("collaborators", "reassign")
+
+
+@login_required
+def people_form(request, pk: int, name: str):
+    """One of the 人员 card's forms (`PEOPLE_FORMS`: add a collaborator, reassign the owner),
+    for htmx to put in its panel when opened; without htmx, the task page with that form open
+    (`?open=NAME#people`). 404 for a task the person does not see or an unknown form, 403 for
+    one who may not use it (the same rule as the page's panel: `can_edit` / `can_reassign` on
+    an open task)."""
+    if name not in PEOPLE_FORMS:
+        raise Http404
+    task = selectors.access_task(request.user, pk)
+    may = permissions.can_reassign if name == "reassign" else permissions.can_edit
+    if not (may(request.user, task) and task.is_open):
+        return _forbidden(request, _("You may not do this."), task.get_absolute_url())
+    if not request.htmx:
+        return redirect(f"{reverse('tasks:detail', args=[pk])}?open={name}#people")
+    people = task_people(task)
+    ctx = {
+        "task": task,
+        "which": name,
+        "reassign_form": ReassignForm(initial={"owner": task.owner_id}, suggest=people),
+        "collab_form": CollaboratorForm(suggest=people),
+    }
+    return render(request, "tasks/_people_form.html", ctx)
 
 
 def _page_task(request, pk: int) -> Task:
