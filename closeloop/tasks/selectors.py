@@ -34,21 +34,23 @@ def access_task(user, pk: int | str, *, for_update: bool = False, annotate: dict
     customer (callers read them), and checks it against the same rule as `visible_to`,
     rather than compiling the whole visibility clause for one row. `for_update` locks the
     task's row (PostgreSQL; inside a transaction, as `select_for_update`). `annotate` (name →
-    expression) is read with the row (the task page's presence flags); without it the
-    look-up runs a query compiled once per connection (`_load_task`). One query beyond the
+    expression) is read with the row (the task page's presence flags). The look-up runs a
+    query compiled once per connection (`_load_task`), also with `annotate` when that is
+    constant raw SQL (the task page's; other expressions compile per call). One query beyond the
     memoised rule (`visibility`), which most look-ups (a task of the person's own
     departments) never need."""
     pk_int = parse_int(pk)
     if pk_int is None or pk_int < 1:
         raise NotFound(_("Task not found."))
-    if annotate:
+    key = _fixed_sql(annotate)
+    if key is None:
         qs = Task.objects.select_related(*ACCESS_TASK_RELATED).annotate(**annotate)
         if for_update:
             qs = qs.select_for_update(of=("self",))
         # By key: no ORDER BY (`first()` would compile the model's ordering, ~0.3 ms of ORM work).
         task = next(iter(qs.filter(pk=pk_int).order_by()[:1]), None)
     else:
-        task = _load_task(pk_int, for_update)
+        task = _load_task(pk_int, for_update, annotate, key)
     if task is None:
         raise NotFound(_("Task not found."))
     # Most look-ups are of a task of the person's own department: no further query then.
@@ -70,11 +72,24 @@ _TASK_LOADERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _PK_MARK = 987654321
 
 
-def _task_loader(conn, for_update: bool) -> tuple:
+def _fixed_sql(annotate: dict | None) -> tuple | None:
+    """The key of `annotate` (name → expression) for `_task_loader`: `()` for none, the names
+    and SQL of constant raw SQL (the task page's presence flags and event count: quoted
+    identifiers only), None for anything else (compiled per call)."""
+    if not annotate:
+        return ()
+    if all(type(e) is RawSQL and not e.params for e in annotate.values()):
+        return tuple((name, e.sql) for name, e in annotate.items())
+    return None
+
+
+def _task_loader(conn, for_update: bool, annotate: dict | None = None, key: tuple = ()) -> tuple:
     per_conn = _TASK_LOADERS.setdefault(conn, {})
-    loader = per_conn.get(for_update)
+    loader = per_conn.get((for_update, key))
     if loader is None:
         qs = Task.objects.using(conn.alias).select_related(*ACCESS_TASK_RELATED)
+        if annotate:
+            qs = qs.annotate(**annotate)
         if for_update:
             qs = qs.select_for_update(of=("self",))
         # By key: no ORDER BY (`first()` would order by the model's ordering).
@@ -91,15 +106,17 @@ def _task_loader(conn, for_update: bool) -> tuple:
             [col[0].target.attname for col in select[start:end]],
             get_related_populators(klass_info, select, conn.alias),
             list(compiler.get_converters([col[0] for col in select]).items()),
+            list(compiler.annotation_col_map.items()),
         )
-        per_conn[for_update] = loader
+        per_conn[(for_update, key)] = loader
     return loader
 
 
-def _load_task(pk: int, for_update: bool) -> Task | None:
+def _load_task(pk: int, for_update: bool, annotate: dict | None = None, key: tuple = ()) -> Task | None:
     """The task row as `Task.objects.select_related(*ACCESS_TASK_RELATED).filter(pk=pk)`
-    loads it (Django's own SQL, converters and related populators, as `ModelIterable` uses
-    them), without compiling the query each time."""
+    (annotated with `annotate`, whose `_fixed_sql` is `key`) loads it (Django's own SQL,
+    converters and related populators, as `ModelIterable` uses them), without compiling the
+    query each time."""
     # A locking read goes where writes go, as a select_for_update queryset's does.
     conn = connections[router.db_for_write(Task) if for_update else router.db_for_read(Task)]
     features = conn.features
@@ -111,7 +128,9 @@ def _load_task(pk: int, for_update: bool) -> Task | None:
     ):
         # As Django's compiler refuses a select_for_update outside a transaction.
         raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-    sql, start, end, attnames, populators, converters = _task_loader(conn, for_update)
+    sql, start, end, attnames, populators, converters, annotations = _task_loader(
+        conn, for_update, annotate, key
+    )
     with conn.cursor() as cur:
         cur.execute(sql, [pk])
         row = cur.fetchone()
@@ -126,6 +145,8 @@ def _load_task(pk: int, for_update: bool) -> Task | None:
     task = Task.from_db(conn.alias, attnames, row[start:end])
     for populator in populators:
         populator.populate(row, task)
+    for name, pos in annotations:
+        setattr(task, name, row[pos])
     return task
 
 
