@@ -17,6 +17,7 @@ from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from closeloop.core import compiled
 from closeloop.core.errors import NotFound
 from closeloop.orgs.selectors import visible_department_ids
 from closeloop.tasks import extensions
@@ -360,26 +361,58 @@ def task_detail(user, pk: int | str, *, events: bool | int = True) -> Task:
     present = extensions.presence_annotations(Task._meta.db_table) if events else {}
     limit = EVENT_ROWS if events is True else min(int(events), EVENT_ROWS)
     task = access_task(user, pk, annotate={**present, **event_count_annotation()} if events else present)
+    # The page's reads have the same shape on every visit: compiled once per connection.
     below = (
-        Task.objects.filter(subtree_q(task.path))
-        .exclude(pk=task.pk)
-        .select_related("owner")
-        .annotate(**present)
-        .order_by("path")
+        compiled.rows(
+            ("task_detail.subtasks", tuple(present)),
+            Task,
+            lambda pk, low, high: (
+                Task.objects.filter(path__gte=low, path__lt=high)  # subtree_q's range, as arguments
+                .exclude(pk=pk)
+                .select_related("owner")
+                .annotate(**present)
+                .order_by("path")
+            ),
+            (task.pk, *_subtree_range(task.path)),
+        )
         if task.next_child_number > 1  # it never had a subtask: nothing to look for
         else []
     )
-    task.subtask_list, task.hidden_subtask_count = need_to_know(user, list(below))
+    task.subtask_list, task.hidden_subtask_count = need_to_know(user, below)
     attach_people_and_criteria([task, *task.subtask_list])
-    task.ancestor_list = list(Task.objects.filter(pk__in=task.ancestor_ids()).order_by("depth"))
+    ancestors = task.ancestor_ids()
+    task.ancestor_list = (
+        compiled.rows(
+            ("task_detail.ancestors", len(ancestors)),
+            Task,
+            lambda *ids: Task.objects.filter(pk__in=ids).order_by("depth"),
+            ancestors,
+        )
+        if ancestors
+        else []
+    )
     task.event_list = (
-        list(
-            TaskEvent.objects.filter(task=task).select_related("actor").order_by("-created_at", "-id")[:limit]
+        compiled.rows(
+            ("task_detail.events", limit),
+            TaskEvent,
+            lambda pk: (
+                TaskEvent.objects.filter(task_id=pk)
+                .select_related("actor")
+                .order_by("-created_at", "-id")[:limit]
+            ),
+            (task.pk,),
         )
         if events
         else []
     )
     return task
+
+
+def _subtree_range(path: str) -> tuple[str, str]:
+    """The bounds of `subtree_q(path)`: path__gte, path__lt."""
+    q = subtree_q(path)
+    bounds = dict(q.children)
+    return bounds["path__gte"], bounds["path__lt"]
 
 
 def event_count_annotation() -> dict:
@@ -399,11 +432,29 @@ def attach_people_and_criteria(tasks: list[Task]) -> None:
     """`collaborator_list`, `criteria_list` and `criteria_count` of a task and its subtasks,
     in two queries for the whole tree."""
     ids = [t.pk for t in tasks]
+    if not ids:
+        return
+    # Compiled once per connection and number of tasks (a page's tree is small; the key
+    # only grows with the largest tree shown).
+    links = compiled.rows(
+        ("attach.collaborators", len(ids)),
+        TaskCollaborator,
+        lambda *ids: (
+            TaskCollaborator.objects.filter(task_id__in=ids).select_related("user").order_by("added_at")
+        ),
+        ids,
+    )
     people: dict[int, list] = {}
-    for link in TaskCollaborator.objects.filter(task_id__in=ids).select_related("user").order_by("added_at"):
+    for link in links:
         people.setdefault(link.task_id, []).append(link.user)
     criteria: dict[int, list[AcceptanceCriterion]] = {}
-    for c in AcceptanceCriterion.objects.filter(task_id__in=ids):  # by task, then position
+    rows = compiled.rows(
+        ("attach.criteria", len(ids)),
+        AcceptanceCriterion,
+        lambda *ids: AcceptanceCriterion.objects.filter(task_id__in=ids),  # by task, then position
+        ids,
+    )
+    for c in rows:
         criteria.setdefault(c.task_id, []).append(c)
     for t in tasks:
         t.collaborator_list = people.get(t.pk, [])

@@ -1,16 +1,24 @@
 """The task page's own row (issue 16, item 2): `access_task` with the page's constant raw SQL
 annotations (presence flags, event count) runs a query compiled once per connection, and
-loads the same task, related objects and annotations as the ORM's annotated query."""
+loads the same task, related objects and annotations as the ORM's annotated query; the
+page's other reads (`core.compiled.rows`) give the ORM's rows."""
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from closeloop.collab.services.issues import issue_raise
+from closeloop.core import compiled
 from closeloop.core.errors import NotFound
 from closeloop.tasks import extensions
-from closeloop.tasks.models import Task
-from closeloop.tasks.selectors import ACCESS_TASK_RELATED, _fixed_sql, access_task, event_count_annotation
+from closeloop.tasks.models import Task, TaskEvent, subtree_q
+from closeloop.tasks.selectors import (
+    ACCESS_TASK_RELATED,
+    _fixed_sql,
+    _subtree_range,
+    access_task,
+    event_count_annotation,
+)
 from closeloop.tasks.services import task_transition
 from closeloop.testing.factories import make_task
 
@@ -58,3 +66,83 @@ def test_someone_who_may_not_see_the_task_gets_not_found_with_the_page_annotatio
         access_task(outsider, task.pk, annotate=_page_annotations())
     with pytest.raises(NotFound):
         access_task(head, 10**9, annotate=_page_annotations())
+
+
+# -- reads compiled once per connection (core.compiled) -----------------------------------------
+
+
+def _same(a: list, b: list) -> None:
+    assert [_fields(x) for x in a] == [_fields(x) for x in b]
+    assert [type(x) for x in a] == [type(x) for x in b]
+
+
+def test_compiled_rows_are_the_orms_rows_with_related_objects_and_annotations(head, member, outsider, sales):
+    parent = make_task(
+        actor=head, department=sales, owner=member, title="<i>父</i>", collaborators=[outsider]
+    )
+    for i in range(3):
+        make_task(
+            actor=head, department=sales, owner=outsider if i else member, title=f"子{i}&", parent=parent
+        )
+    task_transition(actor=member, task=Task.objects.get(pk=parent.pk), to="in_progress")
+    present = extensions.presence_annotations(Task._meta.db_table)
+
+    def build(pk, low, high):
+        return (
+            Task.objects.filter(path__gte=low, path__lt=high)
+            .exclude(pk=pk)
+            .select_related("owner")
+            .annotate(**present)
+            .order_by("path")
+        )
+
+    low, high = _subtree_range(parent.path)
+    for _ in range(2):  # compiled, then from the plan
+        got = compiled.rows(("test.subtasks", tuple(present)), Task, build, (parent.pk, low, high))
+        want = list(build(parent.pk, low, high))
+        assert len(got) == 3
+        _same(got, want)
+        _same([t.owner for t in got], [t.owner for t in want])
+        for name in present:
+            assert [getattr(t, name) for t in got] == [getattr(t, name) for t in want]
+    events = compiled.rows(
+        ("test.events", 5),
+        TaskEvent,
+        lambda pk: (
+            TaskEvent.objects.filter(task_id=pk).select_related("actor").order_by("-created_at", "-id")[:5]
+        ),
+        (parent.pk,),
+    )
+    want = list(
+        TaskEvent.objects.filter(task_id=parent.pk).select_related("actor").order_by("-created_at", "-id")[:5]
+    )
+    _same(events, want)
+    assert [e.before for e in events] == [e.before for e in want] and [e.actor.pk for e in events] == [
+        e.actor.pk for e in want
+    ]
+    # A constant of the query stays; the argument is replaced.
+    got = compiled.rows(
+        "test.constant",
+        Task,
+        lambda pk: Task.objects.filter(parent_id=pk, status="not_started"),
+        (parent.pk,),
+    )
+    _same(got, list(Task.objects.filter(parent_id=parent.pk, status="not_started")))
+
+
+def test_a_query_whose_parameter_is_computed_from_an_argument_runs_through_the_orm(head, member, sales):
+    parent = make_task(actor=head, department=sales, owner=member, title="父")
+    child = make_task(actor=head, department=sales, owner=member, title="子", parent=parent)
+
+    def build(path):  # the bound path[:-1] + "0" is not the argument: not replaceable
+        return Task.objects.filter(subtree_q(path)).order_by("path")
+
+    for _ in range(2):
+        got = compiled.rows("test.transformed", Task, build, (parent.path,))
+        assert [t.pk for t in got] == [parent.pk, child.pk]
+    got = compiled.rows(
+        "test.startswith", Task, lambda p: Task.objects.filter(path__startswith=p), (child.path,)
+    )
+    assert [t.pk for t in got] == [child.pk]
+    with pytest.raises(TypeError):
+        compiled.rows("test.bad", Task, lambda d: Task.objects.filter(due_date=d), (parent.due_date,))
