@@ -484,8 +484,13 @@ def collaborators_prefetch() -> Prefetch:
 def task_comments(task: Task, *, limit: int = 200) -> list[Comment]:
     """The comments on a task the caller may see (check with `access_task` first), oldest
     first, with their authors; at most `limit` (200). One query."""
-    return list(
-        Comment.objects.filter(task=task).select_related("author").order_by("created_at", "id")[:limit]
+    return compiled.rows(
+        ("task_comments", limit),
+        Comment,
+        lambda pk: (
+            Comment.objects.filter(task_id=pk).select_related("author").order_by("created_at", "id")[:limit]
+        ),
+        (task.pk,),
     )
 
 
