@@ -6,9 +6,11 @@ page's other reads (`core.compiled.rows`) give the ORM's rows."""
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from closeloop.collab.services.issues import issue_raise
 from closeloop.core import compiled
+from closeloop.core.choices import choice_display
 from closeloop.core.errors import NotFound
 from closeloop.tasks import extensions
 from closeloop.tasks.models import Task, TaskEvent, subtree_q
@@ -146,3 +148,19 @@ def test_a_query_whose_parameter_is_computed_from_an_argument_runs_through_the_o
     assert [t.pk for t in got] == [child.pk]
     with pytest.raises(TypeError):
         compiled.rows("test.bad", Task, lambda d: Task.objects.filter(due_date=d), (parent.due_date,))
+
+
+def test_choice_display_is_djangos_get_display_in_both_languages(head, member, sales):
+    task = make_task(actor=head, department=sales, owner=member, title="标签")
+    for lang in ("zh-hans", "en"):
+        with translation.override(lang):
+            for name in ("status", "priority", "task_type", "source", "adhoc_category"):
+                field = Task._meta.get_field(name)
+                for value, _label in [*field.flatchoices, ("no-such-choice", None), ("", None)]:
+                    if name == "priority" and not isinstance(value, int):
+                        value = 99  # an int field: a number that is not a choice
+                    setattr(task, field.attname, value)
+                    want = getattr(task, f"get_{name}_display")()
+                    assert choice_display(task, name) == want and type(choice_display(task, name)) is type(
+                        want
+                    )

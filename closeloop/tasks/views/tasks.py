@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from closeloop.core.choices import choice_display
 from closeloop.core.errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from closeloop.core.pagination import IdPaginator
 from closeloop.orgs.models import User
@@ -282,6 +283,11 @@ def _detail_context(request, task: Task, **extra) -> dict:
         open_form = ""
     ctx = {
         "task": task,
+        # The choice labels the page shows (Django's get_FOO_display is ~300 calls each).
+        "labels": {
+            name: choice_display(task, name)
+            for name in ("status", "priority", "task_type", "source", "adhoc_category")
+        },
         "blocker": blocker,
         "today": today,
         "overdue": task.is_overdue(today),
