@@ -164,3 +164,15 @@ def test_choice_display_is_djangos_get_display_in_both_languages(head, member, s
                     assert choice_display(task, name) == want and type(choice_display(task, name)) is type(
                         want
                     )
+
+
+def test_esc_is_conditional_escape():
+    from django.utils.html import conditional_escape, format_html
+    from django.utils.translation import gettext_lazy
+
+    from closeloop.core.escape import esc
+
+    for value in ["<script>alert('x')</script> & \"q\"", "普通", "", 12, 0, None, 1.5, gettext_lazy("after")]:
+        assert esc(value) == str(conditional_escape(value))
+    safe = format_html("<b>{}</b>", "<i>")
+    assert esc(safe) == str(conditional_escape(safe)) == "<b>&lt;i&gt;</b>"
