@@ -85,8 +85,10 @@ def rows(key: Any, model: type[Model], build: Callable[..., QuerySet], args: Seq
     (filters, select_related, annotations, ordering, a slice; no values(), no
     prefetch_related); its SQL may depend only on `key`, never on the values of `args`
     (ints and strs, each used as a query parameter; constants of the query stay as they
-    are). The same key must always be used with the same `build`. Raises TypeError for an
-    argument of another type."""
+    are). The same key must always be used with the same `build`; `key` None runs the ORM
+    (for shapes too rare to keep). Raises TypeError for an argument of another type."""
+    if key is None:  # not worth keeping (a rare shape): the ORM
+        return list(build(*args))
     conn = connections[router.db_for_read(model)]
     per_conn = _PLANS.setdefault(conn, {})
     if key not in per_conn:

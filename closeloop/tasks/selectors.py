@@ -428,16 +428,20 @@ def event_count_annotation() -> dict:
     return {"event_count": RawSQL(sql, (), output_field=IntegerField())}  # noqa: S611
 
 
+COMPILED_TREE = 64
+
+
 def attach_people_and_criteria(tasks: list[Task]) -> None:
     """`collaborator_list`, `criteria_list` and `criteria_count` of a task and its subtasks,
     in two queries for the whole tree."""
     ids = [t.pk for t in tasks]
     if not ids:
         return
-    # Compiled once per connection and number of tasks (a page's tree is small; the key
-    # only grows with the largest tree shown).
+    # Compiled once per connection and number of tasks, for the trees of up to
+    # COMPILED_TREE tasks a page shows; a larger one compiles per call (a key per size).
+    small = len(ids) <= COMPILED_TREE
     links = compiled.rows(
-        ("attach.collaborators", len(ids)),
+        ("attach.collaborators", len(ids)) if small else None,
         TaskCollaborator,
         lambda *ids: (
             TaskCollaborator.objects.filter(task_id__in=ids).select_related("user").order_by("added_at")
@@ -449,7 +453,7 @@ def attach_people_and_criteria(tasks: list[Task]) -> None:
         people.setdefault(link.task_id, []).append(link.user)
     criteria: dict[int, list[AcceptanceCriterion]] = {}
     rows = compiled.rows(
-        ("attach.criteria", len(ids)),
+        ("attach.criteria", len(ids)) if small else None,
         AcceptanceCriterion,
         lambda *ids: AcceptanceCriterion.objects.filter(task_id__in=ids),  # by task, then position
         ids,

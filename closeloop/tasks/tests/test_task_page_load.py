@@ -4,7 +4,7 @@ loads the same task, related objects and annotations as the ORM's annotated quer
 page's other reads (`core.compiled.rows`) give the ORM's rows."""
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
@@ -146,6 +146,8 @@ def test_a_query_whose_parameter_is_computed_from_an_argument_runs_through_the_o
         "test.startswith", Task, lambda p: Task.objects.filter(path__startswith=p), (child.path,)
     )
     assert [t.pk for t in got] == [child.pk]
+    plans = compiled._PLANS[connections["default"]]
+    assert plans["test.transformed"] is None and plans["test.startswith"] is None
     with pytest.raises(TypeError):
         compiled.rows("test.bad", Task, lambda d: Task.objects.filter(due_date=d), (parent.due_date,))
 
@@ -176,3 +178,15 @@ def test_esc_is_conditional_escape():
         assert esc(value) == str(conditional_escape(value))
     safe = format_html("<b>{}</b>", "<i>")
     assert esc(safe) == str(conditional_escape(safe)) == "<b>&lt;i&gt;</b>"
+
+
+def test_a_large_tree_reads_its_people_and_criteria_without_keeping_a_plan_per_size(head, member, sales):
+    from closeloop.tasks.models import AcceptanceCriterion
+    from closeloop.tasks.selectors import COMPILED_TREE, attach_people_and_criteria
+
+    parent = make_task(actor=head, department=sales, owner=member, title="大树")
+    tasks = [Task.objects.get(pk=parent.pk)] * (COMPILED_TREE + 1)  # the size only decides the path
+    before = set(compiled._PLANS.get(connections["default"], {}))
+    attach_people_and_criteria(tasks)
+    assert set(compiled._PLANS.get(connections["default"], {})) == before
+    assert tasks[0].criteria_list == list(AcceptanceCriterion.objects.filter(task=parent))
