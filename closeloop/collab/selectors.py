@@ -21,6 +21,7 @@ from closeloop.collab.models import (
     PlanContact,
 )
 from closeloop.collab.permissions import sees_task
+from closeloop.core import compiled
 from closeloop.core.errors import NotFound
 from closeloop.orgs.models import User
 from closeloop.orgs.selectors import visible_department_ids
@@ -52,8 +53,12 @@ def task_issues(user: User, task_id: int | str) -> tuple[Task, list[Issue]]:
 def issue_rows(task: Task) -> list[Issue]:
     """The issue log of a task the caller has already accessed, for the task page: open
     first, then newest; one query (the resolver joined; the ladder shows as `level`)."""
-    issues = list(
-        Issue.objects.filter(task_id=task.pk).select_related("resolver").order_by("-raised_at", "-id")
+    # The same shape on every task page: compiled once per connection (issue 16).
+    issues = compiled.rows(
+        "collab.issue_rows",
+        Issue,
+        lambda pk: Issue.objects.filter(task_id=pk).select_related("resolver").order_by("-raised_at", "-id"),
+        (task.pk,),
     )
     for issue in issues:
         issue.task = task
@@ -64,7 +69,12 @@ def issue_rows(task: Task) -> list[Issue]:
 def task_minutes(task: Task, *, limit: int = 5) -> list[Minutes]:
     """Minutes of a task the caller has already accessed (whoever sees a task reads its
     minutes); one query."""
-    return list(Minutes.objects.filter(task_id=task.pk).order_by("-held_on", "-id")[:limit])
+    return compiled.rows(
+        ("collab.task_minutes", limit),
+        Minutes,
+        lambda pk: Minutes.objects.filter(task_id=pk).order_by("-held_on", "-id")[:limit],
+        (task.pk,),
+    )
 
 
 def access_issue(user: User, pk: int | str) -> Issue:

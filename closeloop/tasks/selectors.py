@@ -17,6 +17,7 @@ from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from closeloop.core import compiled
 from closeloop.core.errors import NotFound
 from closeloop.orgs.selectors import visible_department_ids
 from closeloop.tasks import extensions
@@ -34,21 +35,23 @@ def access_task(user, pk: int | str, *, for_update: bool = False, annotate: dict
     customer (callers read them), and checks it against the same rule as `visible_to`,
     rather than compiling the whole visibility clause for one row. `for_update` locks the
     task's row (PostgreSQL; inside a transaction, as `select_for_update`). `annotate` (name →
-    expression) is read with the row (the task page's presence flags); without it the
-    look-up runs a query compiled once per connection (`_load_task`). One query beyond the
+    expression) is read with the row (the task page's presence flags). The look-up runs a
+    query compiled once per connection (`_load_task`), also with `annotate` when that is
+    constant raw SQL (the task page's; other expressions compile per call). One query beyond the
     memoised rule (`visibility`), which most look-ups (a task of the person's own
     departments) never need."""
     pk_int = parse_int(pk)
     if pk_int is None or pk_int < 1:
         raise NotFound(_("Task not found."))
-    if annotate:
+    key = _fixed_sql(annotate)
+    if key is None:
         qs = Task.objects.select_related(*ACCESS_TASK_RELATED).annotate(**annotate)
         if for_update:
             qs = qs.select_for_update(of=("self",))
         # By key: no ORDER BY (`first()` would compile the model's ordering, ~0.3 ms of ORM work).
         task = next(iter(qs.filter(pk=pk_int).order_by()[:1]), None)
     else:
-        task = _load_task(pk_int, for_update)
+        task = _load_task(pk_int, for_update, annotate, key)
     if task is None:
         raise NotFound(_("Task not found."))
     # Most look-ups are of a task of the person's own department: no further query then.
@@ -70,11 +73,24 @@ _TASK_LOADERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _PK_MARK = 987654321
 
 
-def _task_loader(conn, for_update: bool) -> tuple:
+def _fixed_sql(annotate: dict | None) -> tuple | None:
+    """The key of `annotate` (name → expression) for `_task_loader`: `()` for none, the names
+    and SQL of constant raw SQL (the task page's presence flags and event count: quoted
+    identifiers only), None for anything else (compiled per call)."""
+    if not annotate:
+        return ()
+    if all(type(e) is RawSQL and not e.params for e in annotate.values()):
+        return tuple((name, e.sql) for name, e in annotate.items())
+    return None
+
+
+def _task_loader(conn, for_update: bool, annotate: dict | None = None, key: tuple = ()) -> tuple:
     per_conn = _TASK_LOADERS.setdefault(conn, {})
-    loader = per_conn.get(for_update)
+    loader = per_conn.get((for_update, key))
     if loader is None:
         qs = Task.objects.using(conn.alias).select_related(*ACCESS_TASK_RELATED)
+        if annotate:
+            qs = qs.annotate(**annotate)
         if for_update:
             qs = qs.select_for_update(of=("self",))
         # By key: no ORDER BY (`first()` would order by the model's ordering).
@@ -91,15 +107,17 @@ def _task_loader(conn, for_update: bool) -> tuple:
             [col[0].target.attname for col in select[start:end]],
             get_related_populators(klass_info, select, conn.alias),
             list(compiler.get_converters([col[0] for col in select]).items()),
+            list(compiler.annotation_col_map.items()),
         )
-        per_conn[for_update] = loader
+        per_conn[(for_update, key)] = loader
     return loader
 
 
-def _load_task(pk: int, for_update: bool) -> Task | None:
+def _load_task(pk: int, for_update: bool, annotate: dict | None = None, key: tuple = ()) -> Task | None:
     """The task row as `Task.objects.select_related(*ACCESS_TASK_RELATED).filter(pk=pk)`
-    loads it (Django's own SQL, converters and related populators, as `ModelIterable` uses
-    them), without compiling the query each time."""
+    (annotated with `annotate`, whose `_fixed_sql` is `key`) loads it (Django's own SQL,
+    converters and related populators, as `ModelIterable` uses them), without compiling the
+    query each time."""
     # A locking read goes where writes go, as a select_for_update queryset's does.
     conn = connections[router.db_for_write(Task) if for_update else router.db_for_read(Task)]
     features = conn.features
@@ -111,7 +129,9 @@ def _load_task(pk: int, for_update: bool) -> Task | None:
     ):
         # As Django's compiler refuses a select_for_update outside a transaction.
         raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-    sql, start, end, attnames, populators, converters = _task_loader(conn, for_update)
+    sql, start, end, attnames, populators, converters, annotations = _task_loader(
+        conn, for_update, annotate, key
+    )
     with conn.cursor() as cur:
         cur.execute(sql, [pk])
         row = cur.fetchone()
@@ -126,6 +146,8 @@ def _load_task(pk: int, for_update: bool) -> Task | None:
     task = Task.from_db(conn.alias, attnames, row[start:end])
     for populator in populators:
         populator.populate(row, task)
+    for name, pos in annotations:
+        setattr(task, name, row[pos])
     return task
 
 
@@ -339,26 +361,58 @@ def task_detail(user, pk: int | str, *, events: bool | int = True) -> Task:
     present = extensions.presence_annotations(Task._meta.db_table) if events else {}
     limit = EVENT_ROWS if events is True else min(int(events), EVENT_ROWS)
     task = access_task(user, pk, annotate={**present, **event_count_annotation()} if events else present)
+    # The page's reads have the same shape on every visit: compiled once per connection.
     below = (
-        Task.objects.filter(subtree_q(task.path))
-        .exclude(pk=task.pk)
-        .select_related("owner")
-        .annotate(**present)
-        .order_by("path")
+        compiled.rows(
+            ("task_detail.subtasks", tuple(present)),
+            Task,
+            lambda pk, low, high: (
+                Task.objects.filter(path__gte=low, path__lt=high)  # subtree_q's range, as arguments
+                .exclude(pk=pk)
+                .select_related("owner")
+                .annotate(**present)
+                .order_by("path")
+            ),
+            (task.pk, *_subtree_range(task.path)),
+        )
         if task.next_child_number > 1  # it never had a subtask: nothing to look for
         else []
     )
-    task.subtask_list, task.hidden_subtask_count = need_to_know(user, list(below))
+    task.subtask_list, task.hidden_subtask_count = need_to_know(user, below)
     attach_people_and_criteria([task, *task.subtask_list])
-    task.ancestor_list = list(Task.objects.filter(pk__in=task.ancestor_ids()).order_by("depth"))
+    ancestors = task.ancestor_ids()
+    task.ancestor_list = (
+        compiled.rows(
+            ("task_detail.ancestors", len(ancestors)),
+            Task,
+            lambda *ids: Task.objects.filter(pk__in=ids).order_by("depth"),
+            ancestors,
+        )
+        if ancestors
+        else []
+    )
     task.event_list = (
-        list(
-            TaskEvent.objects.filter(task=task).select_related("actor").order_by("-created_at", "-id")[:limit]
+        compiled.rows(
+            ("task_detail.events", limit),
+            TaskEvent,
+            lambda pk: (
+                TaskEvent.objects.filter(task_id=pk)
+                .select_related("actor")
+                .order_by("-created_at", "-id")[:limit]
+            ),
+            (task.pk,),
         )
         if events
         else []
     )
     return task
+
+
+def _subtree_range(path: str) -> tuple[str, str]:
+    """The bounds of `subtree_q(path)`: path__gte, path__lt."""
+    q = subtree_q(path)
+    bounds = dict(q.children)
+    return bounds["path__gte"], bounds["path__lt"]
 
 
 def event_count_annotation() -> dict:
@@ -374,15 +428,37 @@ def event_count_annotation() -> dict:
     return {"event_count": RawSQL(sql, (), output_field=IntegerField())}  # noqa: S611
 
 
+COMPILED_TREE = 64
+
+
 def attach_people_and_criteria(tasks: list[Task]) -> None:
     """`collaborator_list`, `criteria_list` and `criteria_count` of a task and its subtasks,
     in two queries for the whole tree."""
     ids = [t.pk for t in tasks]
+    if not ids:
+        return
+    # Compiled once per connection and number of tasks, for the trees of up to
+    # COMPILED_TREE tasks a page shows; a larger one compiles per call (a key per size).
+    small = len(ids) <= COMPILED_TREE
+    links = compiled.rows(
+        ("attach.collaborators", len(ids)) if small else None,
+        TaskCollaborator,
+        lambda *ids: (
+            TaskCollaborator.objects.filter(task_id__in=ids).select_related("user").order_by("added_at")
+        ),
+        ids,
+    )
     people: dict[int, list] = {}
-    for link in TaskCollaborator.objects.filter(task_id__in=ids).select_related("user").order_by("added_at"):
+    for link in links:
         people.setdefault(link.task_id, []).append(link.user)
     criteria: dict[int, list[AcceptanceCriterion]] = {}
-    for c in AcceptanceCriterion.objects.filter(task_id__in=ids):  # by task, then position
+    rows = compiled.rows(
+        ("attach.criteria", len(ids)) if small else None,
+        AcceptanceCriterion,
+        lambda *ids: AcceptanceCriterion.objects.filter(task_id__in=ids),  # by task, then position
+        ids,
+    )
+    for c in rows:
         criteria.setdefault(c.task_id, []).append(c)
     for t in tasks:
         t.collaborator_list = people.get(t.pk, [])
@@ -412,8 +488,13 @@ def collaborators_prefetch() -> Prefetch:
 def task_comments(task: Task, *, limit: int = 200) -> list[Comment]:
     """The comments on a task the caller may see (check with `access_task` first), oldest
     first, with their authors; at most `limit` (200). One query."""
-    return list(
-        Comment.objects.filter(task=task).select_related("author").order_by("created_at", "id")[:limit]
+    return compiled.rows(
+        ("task_comments", limit),
+        Comment,
+        lambda pk: (
+            Comment.objects.filter(task_id=pk).select_related("author").order_by("created_at", "id")[:limit]
+        ),
+        (task.pk,),
     )
 
 

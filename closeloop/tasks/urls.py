@@ -19,6 +19,7 @@ urlpatterns = [
     path("tasks/<int:pk>/reassign/", views.task_reassign, name="reassign"),
     path("tasks/<int:pk>/override-dependencies/", views.dependency_override, name="dependency_override"),
     path("tasks/<int:pk>/collaborators/", views.collaborator_add, name="collaborator_add"),
+    path("tasks/<int:pk>/people/forms/<str:name>/", views.people_form, name="people_form"),
     path(
         "tasks/<int:pk>/collaborators/<int:user_id>/remove/",
         views.collaborator_remove,

@@ -222,6 +222,20 @@ BLOCKS["tasks"] = [
         data={},
     ),
     Row(
+        "tasks:people_form",
+        "GET",
+        per_object("AAAFFNNL", "AAANNNNL", "ANNNNNNL", "AAAFFFFL"),
+        kw=lambda w, o, u: {"pk": w.things[o].task.pk, "name": "reassign"},
+        note="the reassign picker, loaded when its panel is opened: for whoever may reassign",
+    ),
+    Row(
+        "tasks:people_form",
+        "GET",
+        per_object("AAAFFNNL", "AAANNNNL", "ANNNNNNL", "AAAFFFFL"),
+        kw=lambda w, o, u: {"pk": w.things[o].task.pk, "name": "collaborators"},
+        note="the collaborator picker, loaded when its panel is opened: for whoever may edit the task",
+    ),
+    Row(
         "tasks:collaborator_remove",
         "POST",
         per_object("AAAFFNNL", "AAANNNNL", "ANNNNNNL", "CCCFFFFL"),

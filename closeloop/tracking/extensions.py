@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from closeloop.core import compiled
 from closeloop.tasks import extensions
 from closeloop.tracking import cadence
 from closeloop.tracking.models import DelayWarning, ProgressUpdate, TaskForecast
@@ -15,11 +16,23 @@ from closeloop.tracking.selectors import Flags, flags_for, pending_warnings_for,
 from closeloop.tracking.templatetags.tracking import flags_html
 
 
+def _first(rows: list):
+    return rows[0] if rows else None
+
+
 def task_panel(request, task) -> str:
     """Three queries at most, whatever the task's history; none for what the task page's
     presence flags say the task does not have (`extensions.task_has`)."""
+    # Each read has the same shape on every task page: compiled once per connection (issue 16).
     fc = (
-        TaskForecast.objects.filter(task_id=task.pk).first()
+        _first(
+            compiled.rows(
+                "tracking.panel.forecast",
+                TaskForecast,
+                lambda pk: TaskForecast.objects.filter(task_id=pk).order_by("pk")[:1],
+                (task.pk,),
+            )
+        )
         if extensions.task_has(task, "forecast")
         else None
     )
@@ -33,10 +46,22 @@ def task_panel(request, task) -> str:
     context = {
         "task": task,
         "flags": flags,
-        "latest": ProgressUpdate.objects.filter(task_id=task.pk).order_by("-day").first()
+        "latest": _first(
+            compiled.rows(
+                "tracking.panel.latest",
+                ProgressUpdate,
+                lambda pk: ProgressUpdate.objects.filter(task_id=pk).order_by("-day")[:1],
+                (task.pk,),
+            )
+        )
         if extensions.task_has(task, "progress_updates")
         else None,
-        "warnings": list(DelayWarning.objects.filter(task_id=task.pk).order_by("-raised_at")[:10])
+        "warnings": compiled.rows(
+            "tracking.panel.warnings",
+            DelayWarning,
+            lambda pk: DelayWarning.objects.filter(task_id=pk).order_by("-raised_at")[:10],
+            (task.pk,),
+        )
         if extensions.task_has(task, "delay_warnings")
         else [],
         "is_owner": request.user.pk == task.owner_id,

@@ -16,7 +16,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from closeloop.core.choices import choice_display
 from closeloop.core.errors import DomainError, NotFound
+from closeloop.core.escape import esc
 from closeloop.core.templatetags.closeloop_ui import icon, initials, progress_bar, status_badge
 from closeloop.planning.selectors import plan as plan_selectors
 from closeloop.planning.services import decomposition as decomposition_services
@@ -55,51 +57,67 @@ _SUBTASK_ROW = (
 )
 
 
+_PK_MARK = 987654321  # a task id in the URL pattern, replaced by each row's
+
+
 def subtask_rows(task, subtasks, today: date) -> SafeString:
     """The plan's subtask rows (Task rows with `indent`, `owner`, `collaborator_list`,
     `criteria_count` and `after_codes`, as `task_plan` leaves them) as HTML: the template
     loop it replaced gave the same (`tasks/tests/test_task_page_html.py` compares them);
-    escaped by format_html. `today` decides which due dates show as overdue."""
+    escaped as format_html does (`core.escape.esc`). `today` decides which due dates show as overdue."""
     code = task.department.code
     criteria_label, after_label = _("Acceptance criteria"), _("after")
     check = icon("check")
+    detail_url = reverse("tasks:detail", args=[_PK_MARK])
+    statuses: dict[str, str] = {}  # status → label: Django's get_status_display costs ~300 calls
     out = []
     for s in subtasks:
+        if s.status not in statuses:
+            statuses[s.status] = choice_display(s, "status")
         out.append(
-            format_html(
-                _SUBTASK_ROW,
-                s.indent,
-                s.pk,
-                code,
-                s.code,
-                reverse("tasks:detail", args=[s.pk]),
-                s.title,
-                initials(s.owner),
-                s.owner.display_name,
-                format_html_join(
-                    "",
-                    '<span class="chip chip--sm">{}</span>',
-                    ((c.display_name,) for c in s.collaborator_list),
-                ),
-                s.start_date.strftime("%m-%d") if s.start_date else "…",
-                "due--overdue" if s.due_date < today and s.is_open else "",
-                s.due_date.strftime("%m-%d") if s.due_date else "",
-                format_html(
-                    '<span class="nowrap" title="{}">{}{}</span>', criteria_label, check, s.criteria_count
+            _SUBTASK_ROW.format(  # format_html's work: each value escaped unless already safe
+                *map(
+                    esc,
+                    (
+                        s.indent,
+                        s.pk,
+                        code,
+                        s.code,
+                        detail_url.replace(str(_PK_MARK), str(s.pk)),
+                        s.title,
+                        initials(s.owner),
+                        s.owner.display_name,
+                        format_html_join(
+                            "",
+                            '<span class="chip chip--sm">{}</span>',
+                            ((c.display_name,) for c in s.collaborator_list),
+                        ),
+                        s.start_date.strftime("%m-%d") if s.start_date else "…",
+                        "due--overdue" if s.due_date < today and s.is_open else "",
+                        s.due_date.strftime("%m-%d") if s.due_date else "",
+                        format_html(
+                            '<span class="nowrap" title="{}">{}{}</span>',
+                            criteria_label,
+                            check,
+                            s.criteria_count,
+                        )
+                        if s.criteria_count
+                        else "",
+                        format_html('<span class="nowrap">{}</span>', _("weight %(w)s") % {"w": s.weight})
+                        if s.weight != 1
+                        else "",
+                        format_html(
+                            '<span class="nowrap after">{} {}</span>', after_label, ", ".join(s.after_codes)
+                        )
+                        if s.after_codes
+                        else "",
+                        status_badge(s.status, statuses[s.status]),
+                        progress_bar(s.progress),
+                    ),
                 )
-                if s.criteria_count
-                else "",
-                format_html('<span class="nowrap">{}</span>', _("weight %(w)s") % {"w": s.weight})
-                if s.weight != 1
-                else "",
-                format_html('<span class="nowrap after">{} {}</span>', after_label, ", ".join(s.after_codes))
-                if s.after_codes
-                else "",
-                status_badge(s.status, s.get_status_display()),
-                progress_bar(s.progress),
             )
         )
-    return mark_safe("".join(out))  # noqa: S308 - each row is format_html's output
+    return mark_safe("".join(out))  # noqa: S308 - each value of each row went through esc
 
 
 # The plan's forms: each loads when its panel is opened (`plan_form`), or with the page when

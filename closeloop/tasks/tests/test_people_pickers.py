@@ -32,10 +32,15 @@ def zhang(marketing):
     return user
 
 
+def _get(client, url):
+    """The page, or for a panel the fragment htmx asks for when it opens."""
+    return client.get(url, HTTP_HX_REQUEST="true") if "/people/forms/" in url else client.get(url)
+
+
 def _queries(client, url) -> int:
-    client.get(url)  # warm the session and the work calendar
+    _get(client, url)  # warm the session and the work calendar
     with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
+        response = _get(client, url)
     assert response.status_code == 200
     return len(ctx)
 
@@ -51,7 +56,12 @@ def _found_by_search(client, q: str) -> str:
 
 
 PAGES = {
-    "task page": lambda task, sales: reverse("tasks:detail", args=[task.pk]),
+    # The task page's pickers load when their panel opens; `?open=` shows one with the page.
+    "task page": lambda task, sales: reverse("tasks:detail", args=[task.pk]) + "?open=reassign",
+    "task page, collaborator": lambda task, sales: (
+        reverse("tasks:detail", args=[task.pk]) + "?open=collaborators"
+    ),
+    "reassign panel": lambda task, sales: reverse("tasks:people_form", args=[task.pk, "reassign"]),
     "intake form": lambda task, sales: reverse("tasks:create"),
     "ad-hoc form": lambda task, sales: reverse("tasks:adhoc"),
     "edit form": lambda task, sales: reverse("tasks:edit", args=[task.pk]),
@@ -73,10 +83,10 @@ def test_a_page_with_hundreds_of_people_lists_only_the_chosen_and_a_few(
     add_people(marketing, 300, prefix="crowd", name="群众")
     many = _queries(client, url)
     assert many == few, page
-    html = client.get(url).content.decode()
+    html = _get(client, url).content.decode()
     assert "群众0150" not in html and "crowd0150" not in html
     # The owner shows, chosen, in the pickers that start from them.
-    if page in ("task page", "task list"):
+    if page in ("task page", "reassign panel", "task list"):
         assert f'<option value="{member.pk}" selected>李专员 · sales_specialist</option>' in html
     assert _option_count(html) < 150, page
 
@@ -84,7 +94,7 @@ def test_a_page_with_hundreds_of_people_lists_only_the_chosen_and_a_few(
 def test_suggestions_stop_at_thirty_people_of_the_department(task, head, member, sales):
     add_people(sales, 300, prefix="sales", name="销售")
     client = web(head)
-    html = client.get(reverse("tasks:detail", args=[task.pk])).content.decode()
+    html = client.get(reverse("tasks:detail", args=[task.pk]), {"open": "reassign"}).content.decode()
     # The reassign picker: the empty choice, the owner, at most 30 suggestions.
     picker = html.split('id="reassign_owner"', 1)[1].split("</select>", 1)[0]
     assert _option_count(picker) <= 32
@@ -92,12 +102,15 @@ def test_suggestions_stop_at_thirty_people_of_the_department(task, head, member,
 
 
 def test_every_picker_on_the_task_page_searches_into_its_own_select(task, head):
-    # The subtask form loads when its panel opens; `?open=subtask` shows it with the page.
-    html = web(head).get(reverse("tasks:detail", args=[task.pk]), {"open": "subtask"}).content.decode()
-    targets = re.findall(r'hx-target="#([\w-]+)" hx-swap="innerHTML" hx-include', html)
-    assert sorted(targets) == ["collab_user", "reassign_owner", "subtask_collaborators", "subtask_owner"]
-    for target in targets:
-        assert html.count(f'id="{target}"') == 1
+    # The forms with pickers load when their panel opens; `?open=NAME` shows one with the page.
+    found = []
+    for name in ("subtask", "collaborators", "reassign"):
+        html = web(head).get(reverse("tasks:detail", args=[task.pk]), {"open": name}).content.decode()
+        targets = re.findall(r'hx-target="#([\w-]+)" hx-swap="innerHTML" hx-include', html)
+        for target in targets:
+            assert html.count(f'id="{target}"') == 1
+        found += targets
+    assert sorted(found) == ["collab_user", "reassign_owner", "subtask_collaborators", "subtask_owner"]
 
 
 # -- a person found by search goes through -----------------------------------------------------
@@ -213,3 +226,42 @@ def test_the_list_filters_by_an_owner_found_by_search(head, sales, marketing, zh
     # A person who is not there (or junk) filters nothing.
     html = client.get(reverse("tasks:list"), {"owner": "999999"}).content.decode()
     assert "张三负责的任务" in html and "王总的任务" in html
+
+
+def _normalized(html: str) -> str:
+    html = re.sub(r'(csrfmiddlewaretoken" value=")[^"]+', r"\1X", html)
+    return re.sub(r"\s+", " ", html).strip()
+
+
+def test_the_task_pages_pickers_load_when_opened_and_without_javascript_by_link(task, head, member):
+    client = web(head)
+    page = client.get(reverse("tasks:detail", args=[task.pk])).content.decode()
+    # Closed: no picker, a slot htmx fills when the panel opens, a link for a browser without JS.
+    assert 'id="reassign_owner"' not in page and 'id="collab_user"' not in page
+    for name in ("collaborators", "reassign"):
+        form_url = reverse("tasks:people_form", args=[task.pk, name])
+        assert f'hx-get="{form_url}"' in page
+        assert f'href="/tasks/{task.pk}/?open={name}#people"' in page
+        fragment = client.get(form_url, HTTP_HX_REQUEST="true")
+        assert fragment.status_code == 200
+        opened = client.get(reverse("tasks:detail", args=[task.pk]), {"open": name}).content.decode()
+        # The form the panel loads is the one the page shows open, byte for byte.
+        assert _normalized(fragment.content.decode()) in _normalized(opened)
+        assert re.search(r"<details open>\s*<summary>", opened)
+        plain = client.get(form_url)
+        assert plain.status_code == 302 and plain["Location"].endswith(f"?open={name}#people")
+    # The owner may neither reassign nor open the panel by address; `?open=` shows nothing then.
+    owner = web(member)
+    assert owner.get(reverse("tasks:people_form", args=[task.pk, "reassign"])).status_code == 403
+    page = owner.get(reverse("tasks:detail", args=[task.pk]), {"open": "reassign"}).content.decode()
+    assert 'id="reassign_owner"' not in page
+    assert client.get(reverse("tasks:people_form", args=[task.pk, "nobody"])).status_code == 404
+
+
+def test_a_refused_reassignment_shows_the_picker_again_open_with_the_choice(task, head, member):
+    client = web(head)
+    response = client.post(reverse("tasks:reassign", args=[task.pk]), {"owner": "", "reason": "休假"})
+    html = response.content.decode()
+    assert response.status_code in (400, 409, 422)
+    assert 'id="reassign_owner"' in html and re.search(r"<details open>\s*<summary>", html)
+    assert "休假" in html

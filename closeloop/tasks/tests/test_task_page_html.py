@@ -105,3 +105,44 @@ def test_the_subtask_rows_are_the_templates_html_and_escape_what_people_wrote(he
             new = subtask_rows(task, plan.subtasks, today)
             assert new == old, language
     assert "<script>" not in new and "&lt;script&gt;" in new and "due--overdue" in new
+
+
+# The loop `comment_rows` replaced (tasks/_comments.html before issue 16's work).
+OLD_COMMENTS = """{% load closeloop_ui %}{% for c in comments %}
+      <li id="comment-{{ c.pk }}"><div class="comments__head"><span class="person"><span class="avatar avatar--sm">{{ c.author|initials }}</span><strong>{{ c.author.display_name }}</strong></span>
+        <span class="small muted">{{ c.created_at|date:"Y-m-d H:i" }}</span></div>
+        <div class="prose comment-body">{{ c.html|safe }}</div></li>
+    {% endfor %}"""
+
+
+def test_the_comment_rows_are_the_templates_html_and_escape_what_people_wrote(head, member, sales):
+    from closeloop.tasks.comments import comment_add
+    from closeloop.tasks.models import Comment
+    from closeloop.tasks.templatetags.task_page import comment_rows
+    from closeloop.testing.factories import UserFactory, add_member
+
+    task = make_task(actor=head, department=sales, owner=member, title="评论")
+    odd = UserFactory(username="odd", name='<b>O\'Neil</b> & "张"')
+    add_member(odd, sales)
+    comment_add(
+        actor=head,
+        task=task,
+        body="**粗体** <script>alert(1)</script> & `code` [链接](https://example.com/?a=1&b=2)",
+    )
+    comment_add(actor=odd, task=task, body="- 一\n- 二 <img src=x onerror=alert(1)>")
+    comment_add(actor=member, task=task, body="Ascii name's text")
+    # One at midnight UTC (a different day in Asia/Shanghai).
+    Comment.objects.filter(task=task, author=member).update(
+        created_at=dt.datetime(2026, 3, 1, 0, 0, 30, tzinfo=dt.UTC)
+    )
+    comments = list(Comment.objects.filter(task=task).select_related("author").order_by("created_at", "id"))
+    assert len(comments) == 3
+    old = engines["django"].from_string(OLD_COMMENTS).render({"comments": comments})
+    new = str(comment_rows(comments))
+    assert new == old
+    assert "<script>" not in new and "<img" not in new and "&lt;b&gt;O&#x27;Neil&lt;/b&gt;" in new
+    for tz in ("UTC", "America/Los_Angeles"):
+        with timezone.override(tz):
+            assert str(comment_rows(comments)) == engines["django"].from_string(OLD_COMMENTS).render(
+                {"comments": comments}
+            )

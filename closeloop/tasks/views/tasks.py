@@ -12,13 +12,14 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from closeloop.core.choices import choice_display
 from closeloop.core.errors import Conflict, DomainError, NotAllowed, ValidationFailed
+from closeloop.core.escape import esc
 from closeloop.core.pagination import IdPaginator
 from closeloop.orgs.models import User
 from closeloop.orgs.selectors import department_visible_list, departments_for, led_department_ids
@@ -195,32 +196,24 @@ def _transition_actions(user, task: Task) -> list[dict]:
 ACTIVITY_ROWS = 20
 
 
-_ACTIVITY_ROW = (
-    '\n          <li class="{}">\n            {}\n            {}\n'
-    '            <div class="activity__when" title="{}">{}</div>\n          </li>\n          '
-)
-
-
 def activity_rows(activity: list[dict]) -> SafeString:
     """The task page's activity rows (`activity`: dicts of `event`, `lines` and `kind` as
     `_detail_context` builds them) as HTML, the same as the template loop it replaces
     (`test_task_page_html` compares them) at a tenth of the template's work. Everything
-    user-written is escaped (format_html); times in the current time zone."""
+    user-written is escaped (`core.escape.esc`, as conditional_escape); times in the current time zone."""
     out = []
     for item in activity:
         e = item["event"]
         when = timezone.localtime(e.created_at)
+        kind = f"v-{esc(item['kind'])}" if item["kind"] else ""
+        lines = "".join(f"<div>{esc(line)}</div>" for line in item["lines"])
+        note = f'<div class="activity__note">{esc(e.note)}</div>' if e.note else ""
         out.append(
-            format_html(
-                _ACTIVITY_ROW,
-                f"v-{item['kind']}" if item["kind"] else "",
-                format_html_join("", "<div>{}</div>", ((line,) for line in item["lines"])),
-                format_html('<div class="activity__note">{}</div>', e.note) if e.note else "",
-                when.strftime("%Y-%m-%d %H:%M:%S"),
-                when.strftime("%Y-%m-%d %H:%M"),
-            )
+            f'\n          <li class="{kind}">\n            {lines}\n            {note}\n'
+            f'            <div class="activity__when" title="{when.strftime("%Y-%m-%d %H:%M:%S")}">'
+            f"{when.strftime('%Y-%m-%d %H:%M')}</div>\n          </li>\n          "
         )
-    return mark_safe("".join(out))  # noqa: S308 - each row is format_html's output
+    return mark_safe("".join(out))  # noqa: S308 - every value above went through esc
 
 
 def _known_people(task: Task) -> dict[int, str]:
@@ -274,8 +267,19 @@ def _detail_context(request, task: Task, **extra) -> dict:
             )
     # One short list of people for every picker on the page (reassign, collaborator, subtask).
     people = task_people(task)
+    # The pickers load when their panel opens (`people_form`), or with the page when asked
+    # for by name (`?open=reassign`, the link a browser without JavaScript follows) or shown
+    # again with errors (in `extra`): rendering one costs more than the rest of the panel.
+    open_form = extra.get("open_panel") or (request.GET.get("open", "") if request.method == "GET" else "")
+    if not {"collaborators": may_edit, "reassign": may_reassign}.get(open_form, False):
+        open_form = ""
     ctx = {
         "task": task,
+        # The choice labels the page shows (Django's get_FOO_display is ~300 calls each).
+        "labels": {
+            name: choice_display(task, name)
+            for name in ("status", "priority", "task_type", "source", "adhoc_category")
+        },
         "blocker": blocker,
         "today": today,
         "overdue": task.is_overdue(today),
@@ -286,11 +290,11 @@ def _detail_context(request, task: Task, **extra) -> dict:
         "may_edit": may_edit,
         "may_reassign": may_reassign,
         "reassign_form": ReassignForm(initial={"owner": task.owner_id}, suggest=people)
-        if may_reassign
+        if open_form == "reassign"
         else None,
-        "collab_form": CollaboratorForm(suggest=people) if may_edit else None,
+        "collab_form": CollaboratorForm(suggest=people) if open_form == "collaborators" else None,
         "action_error": None,
-        "open_panel": "",
+        "open_panel": open_form,
         "extension_panels": extensions.task_panels(request, task),
         "quick_actions": extensions.quick_actions(request, task),
         # The head may let a task start before its predecessors (recorded); others see why not.
@@ -304,6 +308,35 @@ def _detail_context(request, task: Task, **extra) -> dict:
         if ctx.get(key) is not None:  # a posted form shown again offers the same people
             suggest_people(ctx[key], people)
     return ctx
+
+
+# The people pickers of the task page's 人员 card, each loaded when its panel opens.
+PEOPLE_FORMS = ("collaborators", "reassign")
+
+
+@login_required
+def people_form(request, pk: int, name: str):
+    """One of the 人员 card's forms (`PEOPLE_FORMS`: add a collaborator, reassign the owner),
+    for htmx to put in its panel when opened; without htmx, the task page with that form open
+    (`?open=NAME#people`). 404 for a task the person does not see or an unknown form, 403 for
+    one who may not use it (the same rule as the page's panel: `can_edit` / `can_reassign` on
+    an open task)."""
+    if name not in PEOPLE_FORMS:
+        raise Http404
+    task = selectors.access_task(request.user, pk)
+    may = permissions.can_reassign if name == "reassign" else permissions.can_edit
+    if not (may(request.user, task) and task.is_open):
+        return _forbidden(request, _("You may not do this."), task.get_absolute_url())
+    if not request.htmx:
+        return redirect(f"{reverse('tasks:detail', args=[pk])}?open={name}#people")
+    people = task_people(task)
+    ctx = {
+        "task": task,
+        "which": name,
+        "reassign_form": ReassignForm(initial={"owner": task.owner_id}, suggest=people),
+        "collab_form": CollaboratorForm(suggest=people),
+    }
+    return render(request, "tasks/_people_form.html", ctx)
 
 
 def _page_task(request, pk: int) -> Task:
