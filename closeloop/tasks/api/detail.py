@@ -17,7 +17,7 @@ from django.db import connection
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
-from closeloop.core import rawrows
+from closeloop.core import pgfast, rawrows
 from closeloop.core.errors import NotFound
 from closeloop.orgs.api import user_ref
 from closeloop.orgs.models import Department, User
@@ -88,7 +88,7 @@ def _sql(kind: str) -> str:
 
 
 def _rows(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with pgfast.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
