@@ -11,13 +11,13 @@ round trips and planning, for what SQLite does in-process:
 
 This module removes both, keeping what they are for:
 
-- `check_health_without_round_trip`, connected to `request_started` after Django's own
-  `close_old_connections`: a reused PostgreSQL connection that is idle (no transaction open)
-  and has nothing to read on its socket is healthy without asking the server — a server that
-  ended the connection (restart, `pg_terminate_backend`, idle timeout) has sent its goodbye
-  or closed the socket, which makes it readable. Anything else (data waiting, a transaction
-  left open, not psycopg 3) leaves the check to Django, which then runs its `SELECT 1` and
-  replaces a dead connection as before.
+- `quiet`, the health check of the PostgreSQL backend `closeloop.core.postgresql` (settings:
+  ENGINE): a reused connection that is idle (no transaction open) and has nothing to read on
+  its socket is healthy without asking the server — a server that ended the connection
+  (restart, `pg_terminate_backend`, idle timeout) has sent its goodbye or closed the socket,
+  which makes it readable. Anything else (data waiting, a transaction left open, not psycopg
+  3) leaves the check to Django, which then runs its `SELECT 1` and replaces a dead
+  connection as before.
 - `cursor()`: a cursor whose statements PostgreSQL prepares once per connection (psycopg 3
   server-side binding, `prepare=True`); used by the per-request statements (`core.sessions`,
   `orgs.request_person`, `tasks.api.detail`). Elsewhere, and on SQLite (whose driver keeps
@@ -27,7 +27,7 @@ This module removes both, keeping what they are for:
 import select
 from contextlib import contextmanager
 
-from django.db import connection, connections
+from django.db import connection
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 try:  # psycopg 3 (pinned); the fast paths are off with anything else
@@ -97,35 +97,17 @@ def cursor(conn=None):
         yield wrapped
 
 
-def _quiet(raw) -> bool:
+def quiet(raw) -> bool:
     """True when the psycopg 3 connection `raw` is idle outside a transaction and nothing is
-    waiting on its socket (no error, notice or end of stream sent by the server)."""
-    if raw.closed or raw.broken or raw.info.transaction_status != TransactionStatus.IDLE:
-        return False
-    poller = select.poll()
-    poller.register(raw.fileno(), select.POLLIN | select.POLLPRI)
-    return not poller.poll(0)
-
-
-def check_health_without_round_trip(**_kwargs) -> None:
-    """`request_started` receiver, after Django's `close_old_connections` (which marks each
-    reused connection to be health-checked by a `SELECT 1` before its next query): marks a
-    reused PostgreSQL connection healthy when `_quiet` says so, so the request's first query
-    is its own. A connection that is not quiet keeps Django's check. Does nothing for SQLite
-    (whose check asks nothing of a server), with health checks off, or on an error here."""
+    waiting on its socket (no error, notice or end of stream sent by the server); False when
+    in doubt (another driver, an error while looking)."""
     if TransactionStatus is None or not hasattr(select, "poll"):
-        return
-    for conn in connections.all(initialized_only=True):
-        if (
-            conn.vendor != "postgresql"
-            or conn.connection is None
-            or not conn.health_check_enabled
-            or conn.health_check_done
-            or conn.pool
-        ):
-            continue
-        try:
-            if _quiet(conn.connection):
-                conn.health_check_done = True
-        except Exception:  # noqa: BLE001, S112 - any doubt: Django's SELECT 1 decides
-            continue
+        return False
+    try:
+        if raw.closed or raw.broken or raw.info.transaction_status != TransactionStatus.IDLE:
+            return False
+        poller = select.poll()
+        poller.register(raw.fileno(), select.POLLIN | select.POLLPRI)
+        return not poller.poll(0)
+    except Exception:  # noqa: BLE001 - any doubt: Django's SELECT 1 decides
+        return False
