@@ -136,6 +136,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_closeloop{_tag}.sqlite3")}
 else:
     DATABASES["default"].setdefault("OPTIONS", {})
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with the connection health check (CONN_HEALTH_CHECKS) made without a
+    # SELECT 1 round trip when the connection is plainly healthy (closeloop.core.pgfast).
+    DATABASES["default"]["ENGINE"] = "closeloop.core.postgresql"
+    if env_bool("DB_PREPARED_STATEMENTS", True):
+        # The few statements every request runs (the session, the person, the API's task) are
+        # prepared once per connection (`core.pgfast.cursor`, issue 16): planning them cost
+        # more than running them. Only those: Django's own cursors bind on the client, which
+        # never prepares. DB_PREPARED_STATEMENTS=0 behind a pooler that cannot keep
+        # prepared statements (PgBouncer before 1.21 in transaction mode).
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "orgs.User"

@@ -16,6 +16,8 @@ from django.core.exceptions import SuspiciousOperation
 from django.db import connections, router
 from django.utils import timezone
 
+from closeloop.core import pgfast
+
 _SQL: dict[tuple[str, str], str] = {}
 
 
@@ -45,7 +47,7 @@ class SessionStore(DBStore):
                     f"SELECT {qn('session_data')} FROM {qn(self.model._meta.db_table)} "
                     f"WHERE {qn('session_key')} = %s AND {qn('expire_date')} > %s"
                 )
-            with connection.cursor() as cursor:
+            with pgfast.cursor(connection) as cursor:
                 cursor.execute(sql, [key, connection.ops.adapt_datetimefield_value(timezone.now())])
                 row = cursor.fetchone()
         except SuspiciousOperation as e:

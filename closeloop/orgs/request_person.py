@@ -23,7 +23,7 @@ from typing import Any
 
 from django.db import connection
 
-from closeloop.core import rawrows
+from closeloop.core import pgfast, rawrows
 from closeloop.orgs.models import ApiToken, Department, Membership, User
 from closeloop.orgs.selectors import prime_scopes
 
@@ -105,7 +105,7 @@ def _ids(text: str | None) -> set[int]:
 def person_by_id(user_id: int) -> User | None:
     """The person with id `user_id` (active or not; the caller decides), their scopes and the
     registered extras memoised on them, in one query; None when there is no such person."""
-    with connection.cursor() as cursor:
+    with pgfast.cursor() as cursor:
         cursor.execute(_sql("id"), [user_id])
         row = cursor.fetchone()
     return _person(row) if row is not None else None
@@ -116,7 +116,7 @@ def person_by_token(key_hash: str, *, used_before) -> tuple[User, int, bool] | N
     with their scopes and extras, in one query: (person, token id, whether the token was last
     used before `used_before`, an aware datetime, or never). None for an unknown or revoked
     token; an inactive person is returned (the caller refuses them)."""
-    with connection.cursor() as cursor:
+    with pgfast.cursor() as cursor:
         cursor.execute(_sql("token"), [connection.ops.adapt_datetimefield_value(used_before), key_hash])
         row = cursor.fetchone()
     if row is None:

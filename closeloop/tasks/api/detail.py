@@ -17,7 +17,7 @@ from django.db import connection
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
-from closeloop.core import rawrows
+from closeloop.core import pgfast, rawrows
 from closeloop.core.errors import NotFound
 from closeloop.orgs.api import user_ref
 from closeloop.orgs.models import Department, User
@@ -81,6 +81,13 @@ def _sql(kind: str) -> str:
             f"FROM {qn(AcceptanceCriterion._meta.db_table)} a "
             f"WHERE a.{qn('task_id')} = %s ORDER BY a.{qn('position')}, a.{qn('id')}"
         )
+    elif kind == "subtasks":  # `Task.objects.filter(subtree_q(path)).exclude(pk=…).select_related("owner")`
+        sql = (
+            f"SELECT {rawrows.columns(Task, 't')}, {rawrows.columns(User, 'u')} FROM {task} t "
+            f"INNER JOIN {qn(User._meta.db_table)} u ON u.{qn('id')} = t.{qn('owner_id')} "
+            f"WHERE t.{qn('path')} >= %s AND t.{qn('path')} < %s AND t.{qn('id')} <> %s "
+            f"ORDER BY t.{qn('path')}"
+        )
     else:  # ancestors: "IN (%s, …)" is added per call
         sql = f"SELECT t.{qn('id')}, t.{qn('code')}, t.{qn('title')} FROM {task} t WHERE t.{qn('id')} IN "
     _SQL[key] = sql
@@ -88,7 +95,7 @@ def _sql(kind: str) -> str:
 
 
 def _rows(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with pgfast.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -134,6 +141,20 @@ def _load(user: User, pk: int | str) -> Task:
     return task
 
 
+def _subtasks(task: Task) -> list[Task]:
+    """Every task below `task` (its subtree, as `subtree_q` bounds it), in path order, each
+    with its `owner` attached: what the ORM's `select_related("owner")` read built, from one
+    prepared statement (compiling that query cost more than running it)."""
+    n = rawrows.width(Task)
+    found = []
+    bounds = dict(subtree_q(task.path).children)  # the one definition of the range
+    for row in _rows(_sql("subtasks"), [bounds["path__gte"], bounds["path__lt"], task.pk]):
+        below = rawrows.instance(Task, row[:n])
+        below._state.fields_cache["owner"] = rawrows.instance(User, row[n:])
+        found.append(below)
+    return found
+
+
 def _time(value) -> str | None:
     return json_datetime(value) if value is not None else None
 
@@ -149,13 +170,7 @@ def task_detail_response(user: User, pk: int | str) -> HttpResponse:
     subtasks: list[Any] = []
     hidden = 0
     if task.next_child_number > 1:  # it never had a subtask: nothing to look for
-        below = list(
-            Task.objects.filter(subtree_q(task.path))
-            .exclude(pk=task.pk)
-            .select_related("owner")
-            .order_by("path")
-        )
-        subtasks, hidden = need_to_know(user, below)
+        subtasks, hidden = need_to_know(user, _subtasks(task))
     ancestor_ids = task.ancestor_ids()
     ancestors = []
     if ancestor_ids:

@@ -81,6 +81,29 @@ def test_times_are_written_as_the_api_always_wrote_them():
     assert json_datetime("2026-05-04T17:30:00.5+08:00") == "2026-05-04T17:30:00.500+08:00"
 
 
+def test_times_read_as_text_are_the_ones_the_single_read_writes(client, head, member, sales):  # noqa: F811
+    """`updated_at` comes as the database's text (SQLite's stored text, PostgreSQL's to_char
+    in UTC): with and without microseconds, around midnight, the single get's value."""
+    utc = dt.UTC
+    moments = [
+        dt.datetime(2026, 5, 4, 9, 30, 0, 123456, tzinfo=utc),
+        dt.datetime(2026, 5, 4, 9, 30, tzinfo=utc),
+        dt.datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=utc),
+        dt.datetime(2026, 1, 1, 0, 0, 0, 1000, tzinfo=utc),
+        dt.datetime(2026, 3, 1, 16, 0, 0, 400, tzinfo=utc),  # 00:00:00.0004 in Shanghai
+    ]
+    tasks = [
+        make_task(actor=head, department=sales, owner=member, title=f"时间{i}") for i in range(len(moments))
+    ]
+    for task, moment in zip(tasks, moments, strict=True):
+        Task.objects.filter(pk=task.pk).update(updated_at=moment)
+    api = Api(client, head)
+    items = {i["id"]: i["updated_at"] for i in bulk(api, department="SALES", status="open")["items"]}
+    for task, moment in zip(tasks, moments, strict=True):
+        assert items[task.pk] == json_datetime(moment) == api.get(f"/tasks/{task.pk}").json()["updated_at"]
+    assert json_datetime("2026-05-04 09:30:00.000000") == "2026-05-04T09:30:00Z"
+
+
 def test_a_department_s_every_open_task_comes_in_one_request(client, head, member, sales):  # noqa: F811
     tasks = [make_task(actor=head, department=sales, owner=member, title=f"任务{i}") for i in range(205)]
     task_transition(actor=head, task=tasks[0], to="cancelled", note="不再需要")

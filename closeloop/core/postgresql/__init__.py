@@ -1,0 +1,1 @@
+"""Django's PostgreSQL backend with the health check of `core.pgfast` (settings: ENGINE)."""
