@@ -21,6 +21,8 @@ from django.db import connections, router
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
 
+from closeloop.core import pgfast
+
 # connection → key → plan (or None: not compilable, use the ORM)
 _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _INT_MARKS = (987_654_000, 987_655_000)
@@ -97,7 +99,8 @@ def rows(key: Any, model: type[Model], build: Callable[..., QuerySet], args: Seq
     if plan is None:
         return list(build(*args))
     sql, positions, start, end, attnames, populators, converters, annotations = plan
-    with conn.cursor() as cur:
+    # Prepared on PostgreSQL (pgfast): the same statement every visit, planning once.
+    with pgfast.cursor(conn) as cur:
         cur.execute(sql, [args[v] if is_arg else v for is_arg, v in positions])
         fetched = cur.fetchall()
     out = []
