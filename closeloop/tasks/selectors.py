@@ -9,15 +9,19 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.core.paginator import Page
 from django.db import connection, connections, router
 from django.db.models import Count, F, IntegerField, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 
 from closeloop.core.errors import NotFound
+from closeloop.core.pagination import IdPaginator, rows_in_order
 from closeloop.orgs.selectors import visible_department_ids
 from closeloop.tasks import extensions
 from closeloop.tasks.models import AcceptanceCriterion, Comment, Task, TaskCollaborator, TaskEvent, subtree_q
@@ -291,6 +295,11 @@ def task_list(user, filters: TaskFilters, *, today: date | None = None) -> Query
         )
     else:
         qs = list_base(user)
+    return _filtered(qs, filters, today).order_by(*SORTS.get(filters.sort, SORTS["code"]))
+
+
+def _filtered(qs: QuerySet[Task], filters: TaskFilters, today: date) -> QuerySet[Task]:
+    """`qs` with the list's filters (all but the department and the sort) applied."""
     if filters.task_type:
         qs = qs.filter(task_type=filters.task_type)
     if filters.priority:
@@ -319,7 +328,155 @@ def task_list(user, filters: TaskFilters, *, today: date | None = None) -> Query
             condition = match_sql(connection.vendor, text)
             # Nothing searchable ("！？", "@#"): no task, never every task.
             qs = qs.filter(condition) if condition is not None else qs.none()
-    return qs.order_by(*SORTS.get(filters.sort, SORTS["code"]))
+    return qs
+
+
+class TaskListPaginator(IdPaginator):
+    """The task list's pages (`task_list(user, filters)` in its order), counted and cut per
+    department rather than over the whole visibility clause.
+
+    What a person sees splits into disjoint parts: the departments they see whole (a plain
+    `department_id IN (…)`, which the department indexes answer alone — on PostgreSQL an
+    index-only count once the table is vacuumed) and the few tasks elsewhere the rule gives
+    them (own, review, help, subtrees, dependency links). Together, OR'd, PostgreSQL read
+    every row of a head's ~20,000 through a bitmap for the count and again for the page's
+    ids (~22 + ~18 ms at 100,000 tasks). Here the count is one statement of both parts
+    grouped by department (in the order of the departments' codes), and in the default
+    order (department code, then tree order) the page's ids are read from the one or two
+    departments it falls in, by the (department, path) index, stopping at the page. Other
+    orders read the page's ids from `task_list` as before. Queries: the count, the ids, the
+    rows — as IdPaginator. Source: issue 16, item 2."""
+
+    def __init__(self, user, filters: TaskFilters, per_page: int, *, today: date | None = None) -> None:
+        today = today or local_today()
+        super().__init__(task_list(user, filters, today=today), per_page)
+        self.sort = filters.sort if filters.sort in SORTS else "code"
+        self._parts = _list_parts(user, filters, today)
+
+    @cached_property
+    def departments(self) -> list[tuple[int, int]]:
+        """(department id, how many of the list's tasks it holds), in the list's order of
+        departments (by code; descending for "-code"). One query."""
+        descending = self.sort == "-code"
+        if not self._parts:
+            return []
+        selects, params = [], []
+        for i, (_whole, part) in enumerate(self._parts):
+            counted = (
+                part.order_by()
+                .values("department_id")
+                .annotate(n=Count("*"))
+                .values_list("department_id", "n")
+            )
+            try:
+                sql, part_params = counted.query.sql_with_params()
+            except EmptyResultSet:  # `none()`: a search with nothing to search for
+                continue
+            selects.append(f"SELECT * FROM ({sql}) p{i}")  # noqa: S608 - the ORM's own SQL
+            params.extend(part_params)
+        if not selects:
+            return []
+        q = connection.ops.quote_name
+        order = "DESC" if descending else "ASC"
+        sql = (
+            f"SELECT s.{q('department_id')}, s.{q('n')} FROM ({' UNION ALL '.join(selects)}) s"  # noqa: S608
+            f" INNER JOIN {q('orgs_department')} d ON d.{q('id')} = s.{q('department_id')}"
+            f" ORDER BY d.{q('code')} {order}"
+        )
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            return [(dept, n) for dept, n in cur.fetchall()]
+
+    @cached_property
+    def count(self) -> int:
+        return sum(n for _dept, n in self.departments)
+
+    def page(self, number) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        if self.sort in ("code", "-code"):
+            ids = self._ids_by_department(bottom, top)
+        else:
+            ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        return self._get_page(rows_in_order(self.object_list, ids), number, self)
+
+    def _part_of(self, dept: int) -> QuerySet[Task]:
+        for whole, part in self._parts:
+            if whole is None or dept in whole:
+                return part
+        return next(part for whole, part in self._parts if not whole)  # the tasks elsewhere
+
+    def _ids_by_department(self, bottom: int, top: int) -> list[int]:
+        """The ids of rows [bottom, top) in (department code, path) order: each department
+        the page falls in read in path order from its offset, by the (department, path)
+        index. One query (a UNION ALL when the page spans departments)."""
+        path_order = "-path" if self.sort == "-code" else "path"
+        pieces: list[QuerySet] = []
+        rank: dict[int, int] = {}
+        seen = 0
+        for dept, n in self.departments:
+            lo, hi = max(bottom - seen, 0), min(top - seen, n)
+            seen += n
+            if lo < hi:
+                part = self._part_of(dept)
+                rank[dept] = len(pieces)
+                pieces.append(
+                    part.filter(department_id=dept)
+                    .order_by(path_order)
+                    .values_list("department_id", "path", "pk")[lo:hi]
+                )
+            if seen >= top:
+                break
+        if not pieces:
+            return []
+        if len(pieces) == 1:
+            rows = list(pieces[0])
+        else:
+            selects, params = [], []
+            for i, piece in enumerate(pieces):
+                sql, piece_params = piece.query.sql_with_params()
+                selects.append(f"SELECT * FROM ({sql}) p{i}")  # noqa: S608 - the ORM's own SQL
+                params.extend(piece_params)
+            with connection.cursor() as cur:
+                cur.execute(" UNION ALL ".join(selects), params)
+                rows = cur.fetchall()
+            # Paths are ASCII digits and slashes, compared byte by byte on both databases
+            # (migration 0005): Python's order of them is the database's. Then by department
+            # (a stable sort keeps the paths' order within each).
+            rows.sort(key=lambda r: r[1], reverse=self.sort == "-code")
+            rows.sort(key=lambda r: rank[r[0]])
+        return [pk for _dept, _path, pk in rows]
+
+
+def _list_parts(
+    user, filters: TaskFilters, today: date
+) -> list[tuple[frozenset[int] | None, QuerySet[Task]]]:
+    """The list's tasks as disjoint parts, each (its departments, the filtered queryset):
+    `None` for "every department" (a superuser), else the departments the person sees whole
+    (a non-empty set), and for the rest of the rule an empty set (any other department)."""
+    base = _filtered(Task.objects.all(), filters, today)
+    if user.is_superuser:
+        return [(None, base.filter(department_id=filters.department) if filters.department else base)]
+    seen_whole = visible_department_ids(user)
+    if filters.department and filters.department in seen_whole:
+        # The whole department: the rest of the rule (tasks elsewhere) is not asked for.
+        return [(frozenset([filters.department]), base.filter(department_id=filters.department))]
+    rule = visibility(user)
+    parts: list[tuple[frozenset[int] | None, QuerySet[Task]]] = []
+    if seen_whole and not filters.department:
+        parts.append((seen_whole, base.filter(department_id__in=sorted(seen_whole))))
+    beyond = Q(id__in=sorted(rule.ids)) if rule.ids else Q()
+    for prefix in rule.subtrees:
+        beyond |= subtree_q(prefix)
+    if beyond:
+        rest = base.filter(beyond).exclude(department_id__in=sorted(rule.departments))
+        if filters.department:
+            rest = rest.filter(department_id=filters.department)
+        parts.append((frozenset(), rest))
+    return parts
 
 
 # The most events a task page lists (the latest), and counts.
