@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Page
 from django.db import connection, connections, router
-from django.db.models import Count, F, IntegerField, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Count, F, IntegerField, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
@@ -451,6 +451,28 @@ class TaskListPaginator(IdPaginator):
         return [pk for _dept, _path, pk in rows]
 
 
+def _beyond_sql(rule: Visibility) -> RawSQL | None:
+    """The rule's tasks outside the departments seen whole (`rule.ids`, the subtrees under
+    `rule.subtrees`, in no department of `rule.departments`) as one SQL condition, or None
+    when there are none. Written as text: compiled through the ORM, a head's ~100 ids and
+    ~30 path ranges cost ~3,000 Python calls per statement. The ranges are `subtree_q`'s;
+    only placeholders go into the text."""
+    if not rule.ids and not rule.subtrees:
+        return None
+    parts, params = [], []
+    if rule.ids:
+        parts.append(f"tasks_task.id IN ({', '.join(['%s'] * len(rule.ids))})")
+        params += sorted(rule.ids)
+    for prefix in rule.subtrees:
+        parts.append("(tasks_task.path >= %s AND tasks_task.path < %s)")
+        params += [prefix, prefix[:-1] + "0"]
+    sql = f"({' OR '.join(parts)})"
+    if rule.departments:
+        sql += f" AND tasks_task.department_id NOT IN ({', '.join(['%s'] * len(rule.departments))})"
+        params += sorted(rule.departments)
+    return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
+
+
 def _list_parts(
     user, filters: TaskFilters, today: date
 ) -> list[tuple[frozenset[int] | None, QuerySet[Task]]]:
@@ -468,11 +490,9 @@ def _list_parts(
     parts: list[tuple[frozenset[int] | None, QuerySet[Task]]] = []
     if seen_whole and not filters.department:
         parts.append((seen_whole, base.filter(department_id__in=sorted(seen_whole))))
-    beyond = Q(id__in=sorted(rule.ids)) if rule.ids else Q()
-    for prefix in rule.subtrees:
-        beyond |= subtree_q(prefix)
-    if beyond:
-        rest = base.filter(beyond).exclude(department_id__in=sorted(rule.departments))
+    beyond = _beyond_sql(rule)
+    if beyond is not None:
+        rest = base.filter(beyond)
         if filters.department:
             rest = rest.filter(department_id=filters.department)
         parts.append((frozenset(), rest))
