@@ -108,3 +108,61 @@ def test_a_page_is_three_queries_after_the_rule(
         TaskListPaginator(person, TaskFilters(sort="due"), 3).page(1)
     assert len(ctx) == 3
     assert Task.objects.count() == 7
+
+
+def test_the_rows_read_only_what_they_show_and_render_the_same(
+    db, head, member, sales, marketing, outsider, django_assert_num_queries
+):
+    """The page's rows load only `LIST_ROW_FIELDS`: the table's HTML is byte for byte the one
+    of rows loaded whole, with markup in every field a row shows, a project, a customer, an
+    at-risk forecast, overdue and closed rows — and rendering them runs no query."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from closeloop.core.pagination import rows_in_order
+    from closeloop.tasks.models import Customer, Project
+    from closeloop.tasks.services import task_transition
+    from closeloop.tasks.states import Status
+    from closeloop.tasks.templatetags.plan_tags import task_table_rows
+    from closeloop.tracking.models import ForecastReason, TaskForecast
+
+    today = timezone.localdate()
+    User.objects.filter(pk=member.pk).update(name="<i>李</i>&专员", first_name="<a>", last_name='"x"')
+    project = Project.objects.create(name="<script>项目</script>")
+    customer = Customer.objects.create(name="客户 & <b>公司</b>")
+    tasks = []
+    for i in range(6):
+        t = make_task(
+            actor=head,
+            department=sales,
+            owner=member,
+            title=f"<img src=x onerror=alert({i})>任务 & {i}",
+            due=today + dt.timedelta(days=i - 3),
+            priority=1 + i % 3,
+        )
+        tasks.append(t)
+    Task.objects.filter(pk=tasks[0].pk).update(
+        project=project, customer=customer, notes="<b>备注</b> & " + "很长" * 40, code="T<1>"
+    )
+    Task.objects.filter(pk=tasks[1].pk).update(notes="'单引号' \"双引号\"", progress=55, task_type="routine")
+    task_transition(actor=head, task=Task.objects.get(pk=tasks[2].pk), to=Status.CANCELLED, note="不再需要")
+    for t in tasks[3:5]:
+        TaskForecast.objects.create(
+            task=t,
+            forecast_date=today + dt.timedelta(days=30),
+            due_date=t.due_date,
+            judge_from=today,
+            at_risk=True,
+            reason=ForecastReason.BEHIND,
+            computed_at=timezone.now(),
+        )
+    pages = TaskListPaginator(_fresh(head), TaskFilters(), 30)
+    ids = [t.pk for t in pages.page(1).object_list]
+    whole = rows_in_order(task_list(_fresh(head), TaskFilters()), ids)
+    shown = pages.page(1).object_list
+    assert [t.pk for t in shown] == ids and len(ids) == 6
+    with django_assert_num_queries(0):
+        html = task_table_rows(shown, today)
+    assert html == task_table_rows(whole, today)
+    assert "&lt;img" in html and "flag--risk" in html and "&lt;script&gt;" in html
