@@ -30,6 +30,7 @@ def _pages(paginator) -> tuple[int, list[list[int]]]:
 
 
 def _filters(rng: random.Random, departments: list[int]) -> list[TaskFilters]:
+    codes = list(Department.objects.filter(pk__in=departments).values_list("code", flat=True))
     out = [TaskFilters(sort=s) for s in SORTS] + [TaskFilters(sort="bogus")]
     for _ in range(6):
         out.append(
@@ -39,7 +40,7 @@ def _filters(rng: random.Random, departments: list[int]) -> list[TaskFilters]:
                 status=rng.choice([None, "open", "not_started", "done"]),
                 overdue=rng.random() < 0.2,
                 top_level_only=rng.random() < 0.3,
-                q=rng.choice(["", "", "任务", "T001", "！？"]),
+                q=rng.choice(["", "", "任务", "T001", "！？", *(f"{c}-t001" for c in codes)]),
                 sort=rng.choice(["code", "-code", "code", "due", "title"]),
             )
         )
