@@ -438,11 +438,13 @@ class TaskListPaginator(IdPaginator):
             params.extend(part_params)
         if not selects:
             return []
+        from closeloop.orgs.models import Department
+
         q = connection.ops.quote_name
         order = "DESC" if descending else "ASC"
         sql = (
             f"SELECT s.{q('department_id')}, s.{q('n')} FROM ({' UNION ALL '.join(selects)}) s"  # noqa: S608
-            f" INNER JOIN {q('orgs_department')} d ON d.{q('id')} = s.{q('department_id')}"
+            f" INNER JOIN {q(Department._meta.db_table)} d ON d.{q('id')} = s.{q('department_id')}"
             f" ORDER BY d.{q('code')} {order}"
         )
         with connection.cursor() as cur:
