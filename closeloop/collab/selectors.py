@@ -141,11 +141,13 @@ def my_issues(user: User) -> MyIssues:
         for i in base.filter(resolver=user).order_by("deadline", "id")[: MY_ISSUES_LIMIT * 2]
         if sees_task(user, i.task)
     ][:MY_ISSUES_LIMIT]
+    # Through the receiver's index as a subquery: a join made SQLite walk every open issue,
+    # and the DISTINCT it needed compared the rows' whole text (6-8 ms at 6,000 issues).
     escalated = [
         i
-        for i in base.filter(escalations__escalated_to=user)
-        .distinct()
-        .order_by("raised_at", "id")[: MY_ISSUES_LIMIT * 2]
+        for i in base.filter(id__in=Escalation.objects.filter(escalated_to=user).values("issue_id")).order_by(
+            "raised_at", "id"
+        )[: MY_ISSUES_LIMIT * 2]
         if sees_task(user, i.task)
     ][:MY_ISSUES_LIMIT]
     return MyIssues(to_resolve=to_resolve, escalated=escalated)

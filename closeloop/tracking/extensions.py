@@ -78,9 +78,11 @@ def risk_flag(task, today) -> str:
 
 
 def pending_decisions(user, limit: int) -> tuple[int, list[extensions.Decision]]:
-    """Delay warnings waiting for `user`'s decision, for 我的工作 (two queries)."""
+    """Delay warnings waiting for `user`'s decision, for 我的工作: (how many, the first
+    `limit`). One query, and a count only when `limit` rows came back (usually fewer wait)."""
     qs = pending_warnings_for(user)
-    count = qs.count()
+    warnings = list(qs[:limit])
+    count = len(warnings) if len(warnings) < limit else qs.count()
     rows = [
         extensions.Decision(
             kind=str(_("Delay warning")),
@@ -95,7 +97,7 @@ def pending_decisions(user, limit: int) -> tuple[int, list[extensions.Decision]]
             url=reverse("tracking:warning_decide", args=[w.pk]),
             by=timezone.localtime(w.decide_by).strftime("%Y-%m-%d %H:%M"),
         )
-        for w in qs[:limit]
+        for w in warnings
     ]
     return count, rows
 

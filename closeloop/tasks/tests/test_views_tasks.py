@@ -90,7 +90,9 @@ def test_my_work_takes_the_same_queries_for_10_and_100_tasks(client, head, membe
     _many(head, sales, member, 100, start=10)
     many = _count(client, "/")
     assert few == many
-    assert many <= 13  # session, person, bell, counts, four groups, review count and rows, scopes
+    # Session, person (with scopes and bell), my work (helping, keys of both lists, rows),
+    # delay warnings to decide, my issues (two): 9 before the keys were read together.
+    assert many <= 7
 
 
 # -- the list ---------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from django.views.decorators.http import require_POST
 from closeloop.core.choices import choice_display
 from closeloop.core.errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from closeloop.core.escape import esc
-from closeloop.core.pagination import IdPaginator
 from closeloop.orgs.models import User
 from closeloop.orgs.selectors import department_visible_list, departments_for, led_department_ids
 from closeloop.orgs.widgets import PeopleSuggestions
@@ -130,7 +129,7 @@ def task_list(request):
         suggest=colleagues(user),
     )
     filters = _filters_from(form)
-    paginator = IdPaginator(selectors.task_list(user, filters), settings.PAGE_SIZE)
+    paginator = selectors.TaskListPaginator(user, filters, settings.PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     context = {
         "form": form,

@@ -109,3 +109,35 @@ def test_a_delay_to_year_9999_is_refused_naming_the_field(started, member):
         content_type="application/json",
     )
     assert r.status_code == 422 and "new_due_date" in r.json()["fields"], r.content
+
+
+def test_my_work_counts_the_decisions_without_a_count_query_when_few_wait(
+    head, member, sales, outsider, django_assert_num_queries
+):
+    """`pending_decisions` reads the first `limit` and counts only when that many came back:
+    the same (count, rows) as a count and then the rows (issue 16), one query fewer when
+    fewer wait. Someone who leads nothing is offered none."""
+    from closeloop.orgs.models import User
+    from closeloop.orgs.selectors import led_department_ids
+    from closeloop.tracking.extensions import pending_decisions
+
+    def person(user):  # no memo, its scopes read (they come with the person on a request)
+        p = User.objects.get(pk=user.pk)
+        led_department_ids(p)
+        return p
+
+    def before(user, limit):  # the two queries this replaced
+        qs = pending_warnings_for(user)
+        return qs.count(), [w.pk for w in qs[:limit]]
+
+    for n in range(4):
+        warn(owned_by(member, head, sales), member)
+        for limit in (1, 2, 3, 10):
+            head_now = person(head)
+            with django_assert_num_queries(2 if n + 1 >= limit else 1):
+                count, rows = pending_decisions(head_now, limit)
+            old_count, old_ids = before(person(head), limit)
+            assert count == old_count == n + 1 and len(rows) == len(old_ids) == min(n + 1, limit)
+            assert [int(r.url.rstrip("/").rsplit("/", 1)[1]) for r in rows] == old_ids
+            assert all(r.text and r.by for r in rows)
+    assert pending_decisions(person(outsider), 10) == (0, [])

@@ -1,0 +1,169 @@
+"""The task list's pages (`TaskListPaginator`, counted and cut per department) against the
+paginator they replace (`IdPaginator` over `task_list`, the whole visibility clause OR'd and
+sorted by the database) in random worlds: every person, filters, sorts and every page, with
+pages small enough to span departments. Any difference is a row shown twice, lost, out of
+order — or shown to someone who must not see it."""
+
+import random
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from closeloop.core.pagination import IdPaginator
+from closeloop.orgs.models import Department, User
+from closeloop.tasks import visibility
+from closeloop.tasks.models import Task
+from closeloop.tasks.selectors import SORTS, TaskFilters, TaskListPaginator, task_list
+from closeloop.tasks.tests.test_visibility_random import _world
+from closeloop.testing.factories import make_task
+
+
+def _fresh(person: User) -> User:
+    return User.objects.get(pk=person.pk)  # no memo
+
+
+def _pages(paginator) -> tuple[int, list[list[int]]]:
+    return paginator.count, [
+        [t.pk for t in paginator.get_page(n).object_list] for n in range(1, paginator.num_pages + 2)
+    ]
+
+
+def _filters(rng: random.Random, departments: list[int]) -> list[TaskFilters]:
+    codes = list(Department.objects.filter(pk__in=departments).values_list("code", flat=True))
+    out = [TaskFilters(sort=s) for s in SORTS] + [TaskFilters(sort="bogus")]
+    for _ in range(6):
+        out.append(
+            TaskFilters(
+                department=rng.choice([None, None, *departments]),
+                priority=rng.choice([None, 1, 2, 3]),
+                status=rng.choice([None, "open", "not_started", "done"]),
+                overdue=rng.random() < 0.2,
+                top_level_only=rng.random() < 0.3,
+                q=rng.choice(["", "", "任务", "T001", "！？", *(f"{c}-t001" for c in codes)]),
+                sort=rng.choice(["code", "-code", "code", "due", "title"]),
+            )
+        )
+    return out
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_pages_are_main_pages_in_random_worlds(db, seed, monkeypatch):
+    people, _tasks = _world(seed)
+    rng = random.Random(seed)
+    departments = list(Department.objects.values_list("pk", flat=True))
+    admin = User.objects.create_superuser(username=f"root{seed}", password="x")
+    spans = 0
+    for inline_ids in (visibility.SUBTREE_INLINE_IDS, 0):  # subtrees as ids, and as path ranges
+        monkeypatch.setattr(visibility, "SUBTREE_INLINE_IDS", inline_ids)
+        for person in [*people, admin]:
+            for filters in _filters(rng, departments):
+                per_page = rng.choice([2, 3, 5])
+                new = TaskListPaginator(_fresh(person), filters, per_page)
+                old = IdPaginator(task_list(_fresh(person), filters), per_page)
+                assert _pages(new) == _pages(old), (person.username, filters, per_page)
+                spans += sum(
+                    1 for _d, n in new.departments if n % per_page
+                )  # a department's last page runs on into the next
+    assert spans
+
+
+def test_someone_outside_sees_no_row_and_no_count(db, head, member, sales, outsider, marketing):
+    hidden = make_task(actor=head, department=sales, owner=member, title="<b>不给外人看</b>")
+    mine = make_task(actor=head, department=sales, owner=outsider, title="外人负责的")
+    for filters in (
+        TaskFilters(),
+        TaskFilters(department=sales.pk),
+        TaskFilters(q="外人"),
+        TaskFilters(sort="-code"),
+    ):
+        pages = TaskListPaginator(_fresh(outsider), filters, 30)
+        shown = {t.pk for n in range(1, pages.num_pages + 1) for t in pages.page(n).object_list}
+        assert hidden.pk not in shown
+        assert pages.count == len(shown) == (1 if mine.pk in shown else 0)
+    assert {t.pk for t in TaskListPaginator(_fresh(outsider), TaskFilters(), 30).page(1).object_list} == {
+        mine.pk
+    }
+
+
+def test_a_page_is_three_queries_after_the_rule(
+    db, head, member, sales, outsider, marketing, django_assert_num_queries
+):
+    """The count (one statement for every part), the page's ids (one statement, also when the
+    page spans departments) and its rows."""
+    for i in range(7):
+        if i % 2:
+            make_task(actor=head, department=sales, owner=member, title=f"任务{i}")
+        else:  # owned by the member in another department: the rule's tasks elsewhere
+            make_task(actor=outsider, department=marketing, owner=member, title=f"任务{i}")
+    person = _fresh(member)
+    from closeloop.orgs.selectors import visible_department_ids
+
+    visible_department_ids(person)
+    visibility.visibility(person)  # the rule's own queries are visibility's tests'
+    pages = TaskListPaginator(person, TaskFilters(), 3)
+    with django_assert_num_queries(3):
+        page = pages.page(2)  # rows 4-6: the end of one department and the start of the next
+    assert len(page.object_list) == 3 and len(pages.departments) == 2
+    with CaptureQueriesContext(connection) as ctx:
+        TaskListPaginator(person, TaskFilters(sort="due"), 3).page(1)
+    assert len(ctx) == 3
+    assert Task.objects.count() == 7
+
+
+def test_the_rows_read_only_what_they_show_and_render_the_same(
+    db, head, member, sales, marketing, outsider, django_assert_num_queries
+):
+    """The page's rows load only `LIST_ROW_FIELDS`: the table's HTML is byte for byte the one
+    of rows loaded whole, with markup in every field a row shows, a project, a customer, an
+    at-risk forecast, overdue and closed rows — and rendering them runs no query."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from closeloop.core.pagination import rows_in_order
+    from closeloop.tasks.models import Customer, Project
+    from closeloop.tasks.services import task_transition
+    from closeloop.tasks.states import Status
+    from closeloop.tasks.templatetags.plan_tags import task_table_rows
+    from closeloop.tracking.models import ForecastReason, TaskForecast
+
+    today = timezone.localdate()
+    User.objects.filter(pk=member.pk).update(name="<i>李</i>&专员", first_name="<a>", last_name='"x"')
+    project = Project.objects.create(name="<script>项目</script>")
+    customer = Customer.objects.create(name="客户 & <b>公司</b>")
+    tasks = []
+    for i in range(6):
+        t = make_task(
+            actor=head,
+            department=sales,
+            owner=member,
+            title=f"<img src=x onerror=alert({i})>任务 & {i}",
+            due=today + dt.timedelta(days=i - 3),
+            priority=1 + i % 3,
+        )
+        tasks.append(t)
+    Task.objects.filter(pk=tasks[0].pk).update(
+        project=project, customer=customer, notes="<b>备注</b> & " + "很长" * 40, code="T<1>"
+    )
+    Task.objects.filter(pk=tasks[1].pk).update(notes="'单引号' \"双引号\"", progress=55, task_type="routine")
+    task_transition(actor=head, task=Task.objects.get(pk=tasks[2].pk), to=Status.CANCELLED, note="不再需要")
+    for t in tasks[3:5]:
+        TaskForecast.objects.create(
+            task=t,
+            forecast_date=today + dt.timedelta(days=30),
+            due_date=t.due_date,
+            judge_from=today,
+            at_risk=True,
+            reason=ForecastReason.BEHIND,
+            computed_at=timezone.now(),
+        )
+    pages = TaskListPaginator(_fresh(head), TaskFilters(), 30)
+    ids = [t.pk for t in pages.page(1).object_list]
+    whole = rows_in_order(task_list(_fresh(head), TaskFilters()), ids)
+    shown = pages.page(1).object_list
+    assert [t.pk for t in shown] == ids and len(ids) == 6
+    with django_assert_num_queries(0):
+        html = task_table_rows(shown, today)
+    assert html == task_table_rows(whole, today)
+    assert "&lt;img" in html and "flag--risk" in html and "&lt;script&gt;" in html
