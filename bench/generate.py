@@ -540,9 +540,10 @@ def save(
             objs = [(pk, *row) for pk, row in zip(ctx.next_ids(model, len(objs)), objs, strict=True)]
         # Columns not given take one value for every row.
         constant = tuple(_adapt(f, connection, default(f)) for f in fields if f.attname not in names)
-        names += [f.attname for f in fields if f.attname not in names]
+        # The given columns are converted row by row, the constant ones were above.
         convert = [(i, _adapter(by_name[n], connection)) for i, n in enumerate(names)]
         convert = [(i, conv) for i, conv in convert if conv is not None]
+        names += [f.attname for f in fields if f.attname not in names]
 
         def rows_of(chunk: list) -> list:
             if not convert:
