@@ -12,9 +12,10 @@ delay warnings, issues …) by appending a step at the end of this file.
 
 This is the ONE place in the project that writes domain rows without the services: going
 through `task_create` for 20,000 tasks would take minutes, and the benchmark measures reads.
-It writes with `bulk_create` in one transaction, with ids assigned here (so paths and codes
-are known up front) and the sequences reset afterwards, keeping every rule the services
-keep: per-department codes T001 / T001-1, materialised paths, depth, next_child_number,
+It writes with `save` (COPY on PostgreSQL) in one transaction (`bulk_load`: foreign keys and
+non-unique indexes set aside and rebuilt after the rows), with ids assigned here (so paths
+and codes are known up front) and the sequences reset afterwards, keeping every rule the
+services keep: per-department codes T001 / T001-1, materialised paths, depth, next_child_number,
 original_due_date = due_date, progress and timestamps consistent with the status, one owner.
 """
 
@@ -1501,12 +1502,6 @@ def add_scale_arguments(parser: argparse.ArgumentParser) -> None:
         "--database-url", help=f"default: a SQLite file under var/bench/, or {DEFAULT_POSTGRES_URL}"
     )
     parser.add_argument("--seed", type=int, default=20231015)
-    parser.add_argument(
-        "--now",
-        type=datetime.fromisoformat,
-        help="the moment the data is made at, ISO 8601 with offset (default: now); with the seed "
-        "it fixes every row, e.g. to compare two revisions of the generator",
-    )
 
 
 def _scale_value(value: str) -> float | str:
@@ -1532,9 +1527,26 @@ def scale_from(args: argparse.Namespace) -> Scale:
     return Scale.of(args.scale, people=args.people, departments=args.departments, tasks=args.tasks)
 
 
+def _moment(value: str) -> datetime:
+    """`--now`: an ISO 8601 moment with its UTC offset."""
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("an ISO 8601 moment, e.g. 2026-12-01T12:00:00+00:00") from None
+    if at.tzinfo is None:
+        raise argparse.ArgumentTypeError("give the UTC offset, e.g. 2026-12-01T12:00:00+00:00")
+    return at
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Generate a fresh benchmark database.")
     add_scale_arguments(parser)
+    parser.add_argument(
+        "--now",
+        type=_moment,
+        help="the moment the data is made at, ISO 8601 with offset (default: now); with the seed "
+        "it fixes every row, e.g. to compare two revisions of the generator",
+    )
     args = parser.parse_args(argv)
     scale = scale_from(args)
     url = database_url_for(args.database, scale, args.database_url)
@@ -1542,7 +1554,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Generating {scale.people} people, {scale.departments} departments, {scale.tasks:,} tasks into {url}",
         flush=True,
     )
-    build(url, scale, seed=args.seed, now=getattr(args, "now", None))
+    build(url, scale, seed=args.seed, now=args.now)
     return 0
 
 
