@@ -53,7 +53,8 @@ def collab_data(ctx: Any) -> None:
         dept = dept_by_id[t.department_id]
         others = [d for d in ctx.departments if d.id != dept.id]
         party = rng.choice(others) if others else dept
-        resolver = ctx.staff[party.id]["head"] or t.owner
+        head = ctx.staff[party.id]["head"]
+        resolver_id = head.id if head else t.owner_id
         raised = ctx.between(
             t.created_at, min(ctx.now - timedelta(hours=1), t.completed_at or t.cancelled_at or ctx.now)
         )
@@ -79,11 +80,11 @@ def collab_data(ctx: Any) -> None:
                 problem=rng.choice(PROBLEMS),
                 raised_by_id=t.owner_id,
                 raised_at=raised,
-                resolver_id=resolver.id,
+                resolver_id=resolver_id,
                 deadline=raised + timedelta(hours=rng.choice((24, 48, 72))),
                 status=status,
                 resolution=rng.choice(RESOLUTIONS) if status == "resolved" else "",
-                resolved_by_id=resolver.id if resolved_at else None,
+                resolved_by_id=resolver_id if resolved_at else None,
                 resolved_at=resolved_at,
                 level=level,
                 next_escalation_at=nxt,

@@ -26,27 +26,27 @@ TARGET_MS = 150.0
 
 
 def plan_data(ctx: Any) -> None:
+    from bench.generate import save
     from closeloop.tasks.models import Milestone, TaskDependency
 
-    # The search text is filled by generate.py's own step; this one adds the plan rows.
-    deps: list[TaskDependency] = []
-    milestones: list[Milestone] = []
+    # The search text is filled by generate.py's own step; this one adds the plan rows
+    # (created at the dataset's moment; the chains hold each pair once).
+    deps: list[tuple[int, int]] = []
+    milestones: list[tuple[int, str, Any]] = []
     for parent_id, kids in ctx.children.items():
         if not kids:
             continue
         ordered = sorted(kids, key=lambda k: getattr(k, "id", k))
         ids = [getattr(k, "id", k) for k in ordered]
-        deps.extend(
-            TaskDependency(predecessor_id=a, successor_id=b) for a, b in zip(ids, ids[1:], strict=False)
-        )
+        deps.extend(zip(ids, ids[1:], strict=False))
         due = (
             max(getattr(k, "due_date", ctx.today) for k in ordered)
             if hasattr(ordered[0], "due_date")
             else ctx.today
         )
-        milestones.append(Milestone(task_id=parent_id, title="阶段评审", date=due))
-    TaskDependency.objects.bulk_create(deps, batch_size=5000, ignore_conflicts=True)
-    Milestone.objects.bulk_create(milestones, batch_size=5000)
+        milestones.append((parent_id, "阶段评审", due))
+    save(ctx, TaskDependency, deps, columns=("predecessor_id", "successor_id"))
+    save(ctx, Milestone, milestones, columns=("task_id", "title", "date"))
 
 
 def _synthetic() -> None:

@@ -22,6 +22,18 @@ from typing import Any
 
 UPDATES_PER_TASK = 11
 WORKING = ("in_progress", "blocked", "rework")
+UPDATE_COLUMNS = (
+    "task_id",
+    "author_id",
+    "day",
+    "percent",
+    "state",
+    "blocker",
+    "note",
+    "late",
+    "created_at",
+    "updated_at",
+)
 REASONS = ["requirements", "resources", "dependency", "priority", "other"]
 
 
@@ -39,7 +51,7 @@ def tracking_data(ctx: Any) -> None:
 
     def flush() -> None:
         nonlocal updates, n_updates
-        save(ctx, ProgressUpdate, updates)
+        save(ctx, ProgressUpdate, updates, columns=UPDATE_COLUMNS)
         n_updates += len(updates)
         updates = []
 
@@ -70,17 +82,17 @@ def tracking_data(ctx: Any) -> None:
             history.append((day, pct))
             at = ctx.moment(day, hour_from=16, hour_to=19)
             updates.append(
-                dict(
-                    task_id=t.id,
-                    author_id=t.owner_id,
-                    day=day,
-                    percent=None if t.id in parents else pct,
-                    state="blocked" if blocked else "in_progress",
-                    blocker="等待接口支持" if blocked else "",
-                    note="子任务推进中" if t.id in parents else "",
-                    late=False,
-                    created_at=at,
-                    updated_at=at,
+                (
+                    t.id,
+                    t.owner_id,
+                    day,
+                    None if t.id in parents else pct,
+                    "blocked" if blocked else "in_progress",
+                    "等待接口支持" if blocked else "",
+                    "子任务推进中" if t.id in parents else "",
+                    False,
+                    at,
+                    at,
                 )
             )
         if len(updates) >= 50_000:
