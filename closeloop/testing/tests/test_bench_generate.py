@@ -42,10 +42,11 @@ def test_a_dangling_foreign_key_is_refused(monkeypatch):
         from closeloop.tasks.models import Project
 
         with connection.cursor() as cursor:
-            # A collaborator row whose task and user do not exist.
+            # A collaborator row whose task, user and department do not exist.
             cursor.execute(
-                "INSERT INTO tasks_taskcollaborator (task_id, user_id, added_at) VALUES (%s, %s, %s)",
-                [999_999, 999_999, NOW],
+                "INSERT INTO tasks_taskcollaborator (task_id, user_id, added_at, task_department_id, task_open)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                [999_999, 999_999, NOW, 999_999, True],
             )
         gen.save(ctx, Project, [{"name": "x"}])
 
@@ -55,3 +56,20 @@ def test_a_dangling_foreign_key_is_refused(monkeypatch):
     with pytest.raises(IntegrityError, match="invalid foreign key|violates foreign key"):
         gen.generate(gen.Scale(people=8, departments=2, tasks=10), seed=7, now=NOW, out=io.StringIO())
     assert _schema() == before
+
+
+def test_collaboration_links_carry_their_tasks_department_and_open_state():
+    """What the task services keep on a link (collab's cross-department load reads only the
+    link): the generated links must say what their task says."""
+    from closeloop.tasks.models import TaskCollaborator
+    from closeloop.tasks.states import CLOSED_STATUSES
+
+    gen.generate(gen.Scale(people=12, departments=3, tasks=200), seed=7, now=NOW, out=io.StringIO())
+    links = list(TaskCollaborator.objects.select_related("task"))
+    assert links
+    assert {
+        (link.task_department_id, link.task_open) for link in links if link.task.status in CLOSED_STATUSES
+    }
+    for link in links:
+        assert link.task_department_id == link.task.department_id
+        assert link.task_open == (link.task.status not in CLOSED_STATUSES)
