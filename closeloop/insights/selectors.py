@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.errors import NotFound
-from closeloop.insights.localday import LocalDate, offset_case
+from closeloop.insights.localday import LocalDate, offset_case, tally_on_time
 from closeloop.insights.models import WeeklyReview
 from closeloop.orgs.models import Department, User
 from closeloop.orgs.selectors import led_department_ids, visible_department_ids
@@ -206,30 +206,23 @@ def on_time_rates(user: User, departments: list[Department], *, since: datetime)
         zones.setdefault(str(d.tzinfo), (d.tzinfo, []))[1].append(d.pk)
     pairs = [(tz, None if len(zones) == 1 else members) for tz, members in zones.values()]
     day = LocalDate("completed_at", offset_case(pairs, since, cover_end, moment="completed_at"))
-    covered = Q(completed_at__lt=cover_end)
     # Grouped by department first and without the owner's row: grouped by owner (or joined
     # to the people), SQLite walks the (owner, status, due) index through every done task
-    # each person ever had rather than the window's completions of the departments.
-    rows = (
-        Task.objects.visible_in_departments(user, ids)
-        .filter(status=Status.DONE, completed_at__gte=since)
-        .order_by()
-        .values("department_id", "owner_id")
-        .annotate(
-            done=Count("id", filter=covered),
-            on_time=Count("id", filter=covered & Q(due_date__gte=day)),
-            on_time_original=Count("id", filter=covered & Q(original_due_date__gte=day)),
-            beyond=Count("id", filter=Q(completed_at__gte=cover_end)),
-        )
+    # each person ever had rather than the window's completions of the departments. `day` is
+    # NULL from `cover_end` on: those completions are counted apart (`beyond`).
+    rows = tally_on_time(
+        Task.objects.visible_in_departments(user, ids).filter(status=Status.DONE, completed_at__gte=since),
+        day,
+        ["department_id", "owner_id"],
     )
     tally: dict[int, list[int]] = {}
     beyond = 0
-    for row in rows:
-        t = tally.setdefault(row["owner_id"], [0, 0, 0])
-        t[0] += row["done"]
-        t[1] += row["on_time"]
-        t[2] += row["on_time_original"]
-        beyond += row["beyond"]
+    for _department_id, owner_id, done, on_time, on_time_original, later in rows:
+        t = tally.setdefault(owner_id, [0, 0, 0])
+        t[0] += done
+        t[1] += on_time
+        t[2] += on_time_original
+        beyond += later
     names = User.objects.filter(pk__in=list(tally)).values_list("pk", "name", "username") if tally else []
     people = {
         pk: PersonRate(pk, name or username, *tally[pk]) for pk, name, username in names if tally[pk][0]
@@ -413,23 +406,16 @@ def _trend(
     tz = cadence.dept_tz(department)
     day = LocalDate("completed_at", offset_case([(tz, None)], first, last, moment="completed_at"))
     tally = {w: [0, 0, 0] for w in weeks}
-    rows = (
-        base.filter(status=Status.DONE, completed_at__gte=first, completed_at__lt=last)
-        .order_by()
-        .values(day=day)
-        .annotate(
-            done=Count("id"),
-            on_time=Count("id", filter=Q(due_date__gte=day)),
-            on_time_original=Count("id", filter=Q(original_due_date__gte=day)),
-        )
+    rows = tally_on_time(
+        base.filter(status=Status.DONE, completed_at__gte=first, completed_at__lt=last), day, [], by_day=True
     )
-    for row in rows:
-        t = tally.get(cadence.week_start(row["day"]))
+    for local_day, done, on_time, on_time_original, _beyond in rows:
+        t = tally.get(cadence.week_start(local_day))
         if t is None:
             continue
-        t[0] += row["done"]
-        t[1] += row["on_time"]
-        t[2] += row["on_time_original"]
+        t[0] += done
+        t[1] += on_time
+        t[2] += on_time_original
     rates = [(w, _rate(tally[w][0], tally[w][1]), _rate(tally[w][0], tally[w][2])) for w in weeks]
     return rates, tally[weeks[-1]][0]
 
