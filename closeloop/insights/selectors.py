@@ -114,7 +114,10 @@ def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
     if not departments:
         return out
     base = _tasks(user, departments)
+    # The lists' rows load what they show (as the weekly review's, `_WEEK_ROW_FIELDS`).
+    rows = base.only(*_WEEK_ROW_FIELDS)
     open_ = base.filter(status__in=_OPEN)
+    open_rows = rows.filter(status__in=_OPEN)
     risk_q = Q(forecast__at_risk=True)
     overdue_q = _overdue_q(departments, now)
     counts = open_.aggregate(
@@ -122,9 +125,9 @@ def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
         overdue=Count("id", filter=overdue_q),
         blocked=Count("id", filter=Q(status=Status.BLOCKED)),
     )
-    out.at_risk = list(open_.filter(risk_q).order_by("due_date", "id")[:LIST_LIMIT])
-    out.overdue = list(open_.filter(overdue_q).order_by("due_date", "id")[:LIST_LIMIT])
-    out.blocked = list(open_.filter(status=Status.BLOCKED).order_by("due_date", "id")[:LIST_LIMIT])
+    out.at_risk = list(open_rows.filter(risk_q).order_by("due_date", "id")[:LIST_LIMIT])
+    out.overdue = list(open_rows.filter(overdue_q).order_by("due_date", "id")[:LIST_LIMIT])
+    out.blocked = list(open_rows.filter(status=Status.BLOCKED).order_by("due_date", "id")[:LIST_LIMIT])
     dept_ids = [d.pk for d in departments]
     out.warnings = list(
         tracking.pending_warnings_for(user).filter(_within(user, dept_ids, base))[:LIST_LIMIT]
@@ -138,7 +141,7 @@ def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
             else Q(reviewer__isnull=True)
         )
     out.acceptances = list(
-        base.filter(review_q, status=Status.SUBMITTED)
+        rows.filter(review_q, status=Status.SUBMITTED)
         .exclude(owner=user)
         .order_by("submitted_at", "id")[:LIST_LIMIT]
     )

@@ -231,6 +231,15 @@ def test_the_weeks_rows_carry_all_the_page_the_api_and_the_export_read(head, mem
         assert len(lines) == len(rows)
     for flag in ("flag--risk", "flag--blocked", "flag--overdue", member.display_name):
         assert flag in html, flag
+    # 仪表盘's lists, the same rows.
+    Task.objects.filter(title="任务5").update(status="submitted", reviewer=head)
+    d = selectors.dashboard(head)
+    assert d.at_risk and d.overdue and d.blocked and d.acceptances
+    with CaptureQueriesContext(connection) as ctx:
+        html = "".join(mini_tasks(x, today) for x in (d.at_risk, d.overdue, d.blocked))
+        shown = [(t.department.code, t.code, t.pk, t.title, t.owner.display_name) for t in d.acceptances]
+    assert ctx.captured_queries == [], [q["sql"] for q in ctx.captured_queries]
+    assert "flag--risk" in html and shown[0][4] == member.display_name
 
 
 def _lists(w):
