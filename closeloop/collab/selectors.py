@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from closeloop.collab.models import (
@@ -248,7 +248,8 @@ class DepartmentCollab:
 
 
 def department_collab(departments: list, *, limit: int = DASHBOARD_ROWS) -> DepartmentCollab:
-    """Seven queries whatever the number of issues and people. The caller passes the
+    """A fixed number of queries whatever the number of issues and people (the escalated
+    list is not read when none is escalated). The caller passes the
     departments the viewer sees whole (a head's, from `insights.selectors`)."""
     from closeloop.orgs.models import Membership
 
@@ -257,14 +258,21 @@ def department_collab(departments: list, *, limit: int = DASHBOARD_ROWS) -> Depa
         return DepartmentCollab(open_count=0, escalated=[], escalated_count=0, load=[])
     open_issues = Issue.objects.filter(status=IssueStatus.OPEN)
     mine = open_issues.filter(task__department_id__in=dept_ids)
-    open_count = mine.count()
+    # Both counts in one pass over the departments' open issues: counted apart, the
+    # escalated ones were joined to their tasks a second time (PostgreSQL 7 ms at 100,000
+    # tasks, SQLite 9,274 VM steps) whenever the list was full.
+    counts = mine.aggregate(open=Count("id"), escalated=Count("id", filter=Q(level__gte=1)))
+    open_count, escalated_count = counts["open"], counts["escalated"]
     escalated_qs = mine.filter(level__gte=1)
-    escalated = list(
-        escalated_qs.select_related("task__department", "resolver").order_by("-level", "raised_at", "id")[
-            :limit
-        ]
+    escalated = (
+        list(
+            escalated_qs.select_related("task__department", "resolver").order_by("-level", "raised_at", "id")[
+                :limit
+            ]
+        )
+        if escalated_count
+        else []
     )
-    escalated_count = escalated_qs.count() if len(escalated) == limit else len(escalated)
 
     people = Membership.objects.filter(department_id__in=dept_ids).values("user_id")
     tasks, issues = cross_department_load(people)
@@ -369,9 +377,9 @@ def cross_department_load(people) -> tuple[Counter, Counter]:
     issues: Counter = Counter()
     seen: set[tuple[int, int]] = set()
     rows = list(
-        Issue.objects.filter(status=IssueStatus.OPEN, resolver_id__in=member_ids).values_list(
-            "resolver_id", "pk", "task__department_id"
-        )
+        Issue.objects.filter(status=IssueStatus.OPEN, resolver_id__in=member_ids)
+        .order_by()  # counted, so not sorted (the model's order sorted every open issue found)
+        .values_list("resolver_id", "pk", "task__department_id")
     ) + list(
         Issue.party_users.through.objects.filter(
             user_id__in=member_ids, issue__status=IssueStatus.OPEN

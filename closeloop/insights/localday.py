@@ -12,10 +12,11 @@ The transitions come from Python's own zone data, so the database gives exactly 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta, tzinfo
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from django.db.models import Case, DateField, Func, IntegerField, Q, Value, When
+from django.db import connection
+from django.db.models import Case, DateField, F, Func, IntegerField, Q, QuerySet, Value, When
 
 # How far apart the offsets are sampled; a transition between two samples is then found to
 # the second. No zone has two transitions that cancel out within six hours.
@@ -95,3 +96,44 @@ class LocalDate(Func):
         moment, p1 = compiler.compile(self.source_expressions[0])
         offset, p2 = compiler.compile(self.source_expressions[1])
         return f"((({moment}) AT TIME ZONE 'UTC') + ({offset}) * INTERVAL '1 second')::date", (*p1, *p2)
+
+
+def tally_on_time(qs: QuerySet, day: LocalDate, keys: Sequence[str], *, by_day: bool = False) -> list[tuple]:
+    """Count the done tasks of `qs` (a Task queryset, visibility and window applied) grouped by
+    the fields `keys` (names, e.g. "owner_id") and, with `by_day`, by their completion date
+    `day` (a `LocalDate`, NULL outside the window it covers). Returns tuples of the keys'
+    values, then (`by_day`) the date (a `date`), then four counts: completions whose `day`
+    is known, those on or before their due date, on or before their original due date, and
+    those whose `day` is NULL (beyond the window `day` covers).
+
+    The date is computed once a row, in a subquery the databases do not merge into the
+    grouping (SQLite `LIMIT -1`, PostgreSQL `OFFSET 0`): written inside each COUNT … FILTER
+    and the GROUP BY, SQLite computed it three or four times a completion (issue 16: the
+    eight-week trend of a 20,000-task department 347,518 → 266,748 VM steps)."""
+    cols = {f"k{i}": F(key) for i, key in enumerate(keys)}
+    inner = qs.order_by().values(**cols, day=day, due=F("due_date"), orig=F("original_due_date"))
+    sql, params = inner.query.sql_with_params()
+    fence = "LIMIT -1" if connection.vendor == "sqlite" else "OFFSET 0"
+    group = [f"s.k{i}" for i in range(len(keys))] + (["s.day"] if by_day else [])
+    select = ", ".join(
+        [
+            *group,
+            'COUNT(*) FILTER (WHERE s.day IS NOT NULL) AS "done"',
+            'COUNT(*) FILTER (WHERE s.due >= s.day) AS "on_time"',
+            'COUNT(*) FILTER (WHERE s.orig >= s.day) AS "on_time_original"',
+            'COUNT(*) FILTER (WHERE s.day IS NULL) AS "beyond"',
+        ]
+    )
+    grouping = f" GROUP BY {', '.join(group)}" if group else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {select} FROM ({sql} {fence}) s{grouping}", params)  # noqa: S608
+        rows = cursor.fetchall()
+    if not by_day:
+        return [tuple(r) for r in rows]
+    n = len(keys)
+    return [(*r[:n], _as_date(r[n]), *r[n + 1 :]) for r in rows]
+
+
+def _as_date(value) -> date | None:
+    """SQLite gives the date as text, PostgreSQL as a date."""
+    return date.fromisoformat(value) if isinstance(value, str) else value

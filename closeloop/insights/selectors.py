@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.errors import NotFound
-from closeloop.insights.localday import LocalDate, offset_case
+from closeloop.insights.localday import LocalDate, offset_case, tally_on_time
 from closeloop.insights.models import WeeklyReview
 from closeloop.orgs.models import Department, User
 from closeloop.orgs.selectors import led_department_ids, visible_department_ids
@@ -114,7 +114,10 @@ def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
     if not departments:
         return out
     base = _tasks(user, departments)
+    # The lists' rows load what they show (as the weekly review's, `_WEEK_ROW_FIELDS`).
+    rows = base.only(*_WEEK_ROW_FIELDS)
     open_ = base.filter(status__in=_OPEN)
+    open_rows = rows.filter(status__in=_OPEN)
     risk_q = Q(forecast__at_risk=True)
     overdue_q = _overdue_q(departments, now)
     counts = open_.aggregate(
@@ -122,9 +125,9 @@ def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
         overdue=Count("id", filter=overdue_q),
         blocked=Count("id", filter=Q(status=Status.BLOCKED)),
     )
-    out.at_risk = list(open_.filter(risk_q).order_by("due_date", "id")[:LIST_LIMIT])
-    out.overdue = list(open_.filter(overdue_q).order_by("due_date", "id")[:LIST_LIMIT])
-    out.blocked = list(open_.filter(status=Status.BLOCKED).order_by("due_date", "id")[:LIST_LIMIT])
+    out.at_risk = list(open_rows.filter(risk_q).order_by("due_date", "id")[:LIST_LIMIT])
+    out.overdue = list(open_rows.filter(overdue_q).order_by("due_date", "id")[:LIST_LIMIT])
+    out.blocked = list(open_rows.filter(status=Status.BLOCKED).order_by("due_date", "id")[:LIST_LIMIT])
     dept_ids = [d.pk for d in departments]
     out.warnings = list(
         tracking.pending_warnings_for(user).filter(_within(user, dept_ids, base))[:LIST_LIMIT]
@@ -138,7 +141,7 @@ def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
             else Q(reviewer__isnull=True)
         )
     out.acceptances = list(
-        base.filter(review_q, status=Status.SUBMITTED)
+        rows.filter(review_q, status=Status.SUBMITTED)
         .exclude(owner=user)
         .order_by("submitted_at", "id")[:LIST_LIMIT]
     )
@@ -206,30 +209,23 @@ def on_time_rates(user: User, departments: list[Department], *, since: datetime)
         zones.setdefault(str(d.tzinfo), (d.tzinfo, []))[1].append(d.pk)
     pairs = [(tz, None if len(zones) == 1 else members) for tz, members in zones.values()]
     day = LocalDate("completed_at", offset_case(pairs, since, cover_end, moment="completed_at"))
-    covered = Q(completed_at__lt=cover_end)
     # Grouped by department first and without the owner's row: grouped by owner (or joined
     # to the people), SQLite walks the (owner, status, due) index through every done task
-    # each person ever had rather than the window's completions of the departments.
-    rows = (
-        Task.objects.visible_in_departments(user, ids)
-        .filter(status=Status.DONE, completed_at__gte=since)
-        .order_by()
-        .values("department_id", "owner_id")
-        .annotate(
-            done=Count("id", filter=covered),
-            on_time=Count("id", filter=covered & Q(due_date__gte=day)),
-            on_time_original=Count("id", filter=covered & Q(original_due_date__gte=day)),
-            beyond=Count("id", filter=Q(completed_at__gte=cover_end)),
-        )
+    # each person ever had rather than the window's completions of the departments. `day` is
+    # NULL from `cover_end` on: those completions are counted apart (`beyond`).
+    rows = tally_on_time(
+        Task.objects.visible_in_departments(user, ids).filter(status=Status.DONE, completed_at__gte=since),
+        day,
+        ["department_id", "owner_id"],
     )
     tally: dict[int, list[int]] = {}
     beyond = 0
-    for row in rows:
-        t = tally.setdefault(row["owner_id"], [0, 0, 0])
-        t[0] += row["done"]
-        t[1] += row["on_time"]
-        t[2] += row["on_time_original"]
-        beyond += row["beyond"]
+    for _department_id, owner_id, done, on_time, on_time_original, later in rows:
+        t = tally.setdefault(owner_id, [0, 0, 0])
+        t[0] += done
+        t[1] += on_time
+        t[2] += on_time_original
+        beyond += later
     names = User.objects.filter(pk__in=list(tally)).values_list("pk", "name", "username") if tally else []
     people = {
         pk: PersonRate(pk, name or username, *tally[pk]) for pk, name, username in names if tally[pk][0]
@@ -319,6 +315,28 @@ class WeekData:
     quality: object = None
 
 
+_WEEK_ROW_FIELDS = (
+    "id",
+    "department",
+    "code",
+    "title",
+    "owner",
+    "due_date",
+    "original_due_date",
+    "status",
+    "priority",
+    "progress",
+    "owner__name",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__username",
+    "forecast__task",
+    "forecast__at_risk",
+    "forecast__reason",
+    "forecast__forecast_date",
+)
+
+
 def _week_bounds(department: Department, week_start: date) -> tuple[datetime, datetime]:
     start = cadence.at_local(department, week_start, datetime.min.time())
     return start, start + timedelta(days=7)
@@ -343,6 +361,11 @@ def weekly_review(
     base = Task.objects.visible_in_department(user, department.pk).select_related(
         "department", "owner", "forecast"
     )
+    # The lists' rows carry what the page, the API and the export show of them (code, title,
+    # owner's name, dates, status, priority, progress, the forecast's flag): built whole, the
+    # page's 200 rows (each a task, a person and a forecast) cost 32,660 more Python calls
+    # (229,108 → 196,448 for the page at 100,000 tasks, the same HTML).
+    rows = base.only(*_WEEK_ROW_FIELDS)
     done_q = Q(status=Status.DONE, completed_at__gte=start_dt, completed_at__lt=end_dt)
     open_q = Q(status__in=_OPEN)
     next_start = week_start + timedelta(days=7)
@@ -354,10 +377,10 @@ def weekly_review(
         blocked=Count("id", filter=Q(status=Status.BLOCKED)),
         due_next_week=Count("id", filter=next_q),
     )
-    completed = list(base.filter(done_q).order_by("-completed_at")[:limit])
-    overdue = list(base.filter(open_q, due_date__lt=as_of).order_by("due_date", "id")[:limit])
-    blocked = list(base.filter(status=Status.BLOCKED).order_by("due_date", "id")[:limit])
-    due_next = list(base.filter(open_q, next_q).order_by("due_date", "id")[:limit])
+    completed = list(rows.filter(done_q).order_by("-completed_at")[:limit])
+    overdue = list(rows.filter(open_q, due_date__lt=as_of).order_by("due_date", "id")[:limit])
+    blocked = list(rows.filter(status=Status.BLOCKED).order_by("due_date", "id")[:limit])
+    due_next = list(rows.filter(open_q, next_q).order_by("due_date", "id")[:limit])
     slipped = list(
         DelayWarning.objects.filter(
             _within(user, [department.pk], base), raised_at__gte=start_dt, raised_at__lt=end_dt
@@ -413,23 +436,16 @@ def _trend(
     tz = cadence.dept_tz(department)
     day = LocalDate("completed_at", offset_case([(tz, None)], first, last, moment="completed_at"))
     tally = {w: [0, 0, 0] for w in weeks}
-    rows = (
-        base.filter(status=Status.DONE, completed_at__gte=first, completed_at__lt=last)
-        .order_by()
-        .values(day=day)
-        .annotate(
-            done=Count("id"),
-            on_time=Count("id", filter=Q(due_date__gte=day)),
-            on_time_original=Count("id", filter=Q(original_due_date__gte=day)),
-        )
+    rows = tally_on_time(
+        base.filter(status=Status.DONE, completed_at__gte=first, completed_at__lt=last), day, [], by_day=True
     )
-    for row in rows:
-        t = tally.get(cadence.week_start(row["day"]))
+    for local_day, done, on_time, on_time_original, _beyond in rows:
+        t = tally.get(cadence.week_start(local_day))
         if t is None:
             continue
-        t[0] += row["done"]
-        t[1] += row["on_time"]
-        t[2] += row["on_time_original"]
+        t[0] += done
+        t[1] += on_time
+        t[2] += on_time_original
     rates = [(w, _rate(tally[w][0], tally[w][1]), _rate(tally[w][0], tally[w][2])) for w in weeks]
     return rates, tally[weeks[-1]][0]
 

@@ -97,6 +97,57 @@ def test_the_dashboard_still_shows_the_same_load(head, member, outsider, sales, 
     assert [(r.person, r.tasks, r.issues) for r in load] == [(member, 1, 1)]
 
 
+def test_the_dashboard_counts_match_the_plain_counts_on_random_issues(
+    head, member, outsider, sales, marketing
+):
+    """The open and escalated issues are counted in one query (issue 16): on random levels and
+    statuses, in the department and in another one, the same figures and list as counting
+    and listing them apart; none escalated, the list is not read."""
+    import datetime as dt
+    import random
+
+    from django.utils import timezone
+
+    from closeloop.collab.models import Issue, IssueStatus
+
+    rng = random.Random(16)
+    tasks = [make_task(actor=head, department=sales, owner=member, title=f"<b>售{i}</b>") for i in range(4)]
+    tasks += [
+        make_task(actor=outsider, department=marketing, owner=outsider, title=f"市{i}") for i in range(3)
+    ]
+    now = timezone.now()
+    for t in tasks:
+        for _ in range(rng.randint(1, 4)):
+            Issue.objects.create(
+                task=t,
+                problem="<i>数据</i>",
+                raised_by=t.owner,
+                raised_at=now - dt.timedelta(minutes=rng.randint(0, 3)),
+                resolver=t.owner,
+                deadline=now + dt.timedelta(days=1),
+            )
+    ids = list(Issue.objects.values_list("id", flat=True))
+    with CaptureQueriesContext(connection) as none_escalated:
+        quiet = selectors.department_collab([sales])
+    assert quiet.escalated == [] and quiet.escalated_count == 0
+    assert not [q for q in none_escalated.captured_queries if 'ORDER BY "collab_issue"."level"' in q["sql"]]
+    for round_ in range(6):
+        for pk in ids:
+            status = rng.choice(["open", "open", "resolved", "withdrawn"])
+            Issue.objects.filter(pk=pk).update(
+                level=rng.choice([0, 0, 1, 2, 3]),
+                status=status,
+                resolution="好" if status == "resolved" else "",
+                resolved_at=None if status == "open" else timezone.now(),
+            )
+        limit = rng.choice([1, 2, 3, 10])
+        got = selectors.department_collab([sales], limit=limit)
+        mine = Issue.objects.filter(status=IssueStatus.OPEN, task__department=sales)
+        assert got.open_count == mine.count(), round_
+        assert got.escalated_count == mine.filter(level__gte=1).count(), round_
+        assert got.escalated == list(mine.filter(level__gte=1).order_by("-level", "raised_at", "id")[:limit])
+
+
 # -- communication plan API -------------------------------------------------------------------
 
 PLAN = "/api/v1/tasks/{}/communication-plan"

@@ -183,3 +183,64 @@ def test_a_cut_short_list_says_so_and_links_to_all_of_them(client, head, member,
     assert f'href="/tasks/?department={sales.pk}&amp;status=blocked"' in blocked
     listed = client.get(f"/tasks/?department={sales.pk}&status=blocked").content.decode()
     assert "任务0" in listed and "任务3" in listed
+
+
+@pytest.mark.django_db
+def test_the_weeks_rows_carry_all_the_page_the_api_and_the_export_read(head, member, sales):
+    """The week's lists load only the fields they show (issue 16): rendering their rows, the
+    API's lines and the export's rows — flags with an at-risk forecast, owner's name, dates,
+    priority, progress — reads nothing more from the database."""
+    from closeloop.insights import selectors
+    from closeloop.insights.api import _line
+    from closeloop.insights.export import _task_rows
+    from closeloop.insights.templatetags.insights import mini_tasks
+    from closeloop.tasks.models import Task
+    from closeloop.tracking.models import TaskForecast
+
+    fill(head, member, sales, 12)
+    today = timezone.localdate()
+    done = Task.objects.filter(department=sales, status="blocked").first()
+    Task.objects.filter(pk=done.pk).update(status="done", completed_at=timezone.now())
+    Task.objects.filter(title="任务4").update(due_date=today - dt.timedelta(days=2))  # overdue
+    weeks = [today + dt.timedelta(days=7 * k) for k in (-1, 0, 1)]
+    listed = {t.pk for wk in weeks for x in _lists(selectors.weekly_review(head, sales, wk)) for t in x}
+    for t in Task.objects.filter(pk__in=listed).exclude(status__in=["done", "blocked"]):
+        TaskForecast.objects.update_or_create(
+            task=t,
+            defaults=dict(
+                forecast_date=t.due_date + dt.timedelta(days=3),
+                slope=0.5,
+                last_day=today,
+                last_percent=5,
+                points=2,
+                due_date=t.due_date,
+                judge_from=today,
+                at_risk=True,
+                reason="behind",
+                computed_at=timezone.now(),
+            ),
+        )
+    html = ""
+    for wk in weeks:
+        lists = _lists(selectors.weekly_review(head, sales, wk))
+        with CaptureQueriesContext(connection) as ctx:
+            html += "".join(mini_tasks(x, today) for x in lists)
+            lines = [_line(t) for x in lists for t in x]
+            rows = [r for x in lists for r in _task_rows(x)]
+        assert ctx.captured_queries == [], [q["sql"] for q in ctx.captured_queries]
+        assert len(lines) == len(rows)
+    for flag in ("flag--risk", "flag--blocked", "flag--overdue", member.display_name):
+        assert flag in html, flag
+    # 仪表盘's lists, the same rows.
+    Task.objects.filter(title="任务5").update(status="submitted", reviewer=head)
+    d = selectors.dashboard(head)
+    assert d.at_risk and d.overdue and d.blocked and d.acceptances
+    with CaptureQueriesContext(connection) as ctx:
+        html = "".join(mini_tasks(x, today) for x in (d.at_risk, d.overdue, d.blocked))
+        shown = [(t.department.code, t.code, t.pk, t.title, t.owner.display_name) for t in d.acceptances]
+    assert ctx.captured_queries == [], [q["sql"] for q in ctx.captured_queries]
+    assert "flag--risk" in html and shown[0][4] == member.display_name
+
+
+def _lists(w):
+    return [w.completed, w.overdue, w.blocked, w.due_next_week]

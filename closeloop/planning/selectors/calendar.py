@@ -3,7 +3,8 @@
 import calendar as pycalendar
 from datetime import date, timedelta
 
-from django.db.models import Case, Count, F, Q, Sum, When, Window
+from django.db import connection
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, When, Window
 from django.db.models.functions import RowNumber
 
 from closeloop.orgs.calendar import is_workday
@@ -20,16 +21,45 @@ _SHOWN = sorted(s.value for s in Status if s != Status.CANCELLED)
 _OPEN = sorted(OPEN_STATUSES)
 
 
-def _visible_task_q(user) -> Q:
-    """ "Its task is visible to `user`" on a row joined to its task (`task__…`): the rule of
-    `Task.objects.visible_to` (`tasks.visibility`) on the joined columns."""
-    if user.is_superuser:
-        return Q()
+def _visible_q(user, prefix: str = "") -> Q:
+    """ "The task is visible to `user`" (not a superuser) on the task's columns, or those of
+    the joined task with `prefix` "task__": the rule of `Task.objects.visible_to`
+    (`tasks.visibility`)."""
     v = visibility(user)
-    q = Q(task__department_id__in=v.departments) | Q(task__id__in=v.ids)
+    q = Q(**{f"{prefix}department_id__in": v.departments}) | Q(**{f"{prefix}id__in": v.ids})
     for path in v.subtrees:
-        q |= subtree_q(path, field="task__path")
+        q |= subtree_q(path, field=f"{prefix}path")
     return q
+
+
+def _milestones(user, department_id: int | None, start: date, end: date, limit: int = 500) -> list:
+    """The milestones dated from `start` to `end` whose task `user` sees and is not cancelled
+    (of `department_id` if given), by date then id, at most `limit`; each with its task's id
+    only (`task_id`, what the grid links to).
+
+    Read by date (the date index), never through the list of tasks the user may see (`task
+    IN (visible tasks)` listed them all to find a few milestones). Each milestone's task is
+    checked by primary key: on PostgreSQL in a scalar subquery, which it runs per milestone
+    in date order up to the limit — joined, it hashed every task not cancelled, a sequential
+    scan of the table (74 ms at 100,000 tasks, now 26 ms, issue 16); SQLite probes the
+    joined task by primary key itself, and through the subquery took 60,284 VM steps instead
+    of 37,173."""
+    window = Milestone.objects.filter(date__range=(start, end))
+    if connection.vendor == "postgresql":
+        shown = Task.objects.filter(pk=OuterRef("task_id")).exclude(status=Status.CANCELLED)
+        if not user.is_superuser:
+            shown = shown.filter(_visible_q(user))
+        if department_id:
+            shown = shown.filter(department_id=department_id)
+        rows = window.alias(shown=Subquery(shown.order_by().values("pk")[:1])).filter(shown__isnull=False)
+    else:
+        q = ~Q(task__status=Status.CANCELLED)
+        if not user.is_superuser:
+            q &= _visible_q(user, "task__")
+        if department_id:
+            q &= Q(task__department_id=department_id)
+        rows = window.filter(q)
+    return list(rows.only("id", "title", "date", "reached_at", "task_id").order_by("date", "id")[:limit])
 
 
 def _due_q(user, department_id: int | None, start: date, end: date) -> Q:
@@ -101,18 +131,7 @@ def calendar_month(
         if per_day
         else []
     )
-    # The month's milestones (date index) whose task the user sees, checked on the joined task:
-    # `task IN (visible tasks)` listed every task the user may see to find a few milestones
-    # (issue 16).
-    shown = _visible_task_q(user) & ~Q(task__status=Status.CANCELLED)
-    if department_id:
-        shown &= Q(task__department_id=department_id)
-    milestones = list(
-        Milestone.objects.filter(shown, date__range=(grid_start, grid_end))
-        .select_related("task__department")
-        .only("id", "title", "date", "reached_at", "task__id", "task__code", "task__department__code")
-        .order_by("date", "id")[:500]
-    )
+    milestones = _milestones(user, department_id, grid_start, grid_end)
     by_day: dict[date, dict] = {}
     empty = {"tasks": [], "milestones": []}
     for t in tasks:

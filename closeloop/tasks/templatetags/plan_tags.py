@@ -283,7 +283,7 @@ def calendar_weeks(weeks) -> str:
             if day["tasks"] or day["milestones"]:
                 classes += " has-items"
             milestones = "".join(
-                f'<li class="cal__ms"><a href="{detail.format(m.task.pk)}#plan"><span class="diamond"></span>'
+                f'<li class="cal__ms"><a href="{detail.format(m.task_id)}#plan"><span class="diamond"></span>'
                 f"{escape(m.title)}</a></li>"
                 for m in day["milestones"]
             )
