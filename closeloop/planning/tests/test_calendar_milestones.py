@@ -3,14 +3,16 @@ subquery on PostgreSQL, the joined task on SQLite — the same milestones, in th
 as filtering them through the tasks each person may see (`Task.objects.visible_to`), on
 random data: tasks in two departments, some cancelled, some owned across departments, for
 the head, a specialist, someone of another department and a superuser, with and without the
-department filter and a limit that cuts the month."""
+department filter, and each day cut at its first one or three milestones (the rest counted
+for the day's "+n more")."""
 
 import datetime as dt
 import random
+from collections import Counter
 
 import pytest
 
-from closeloop.planning.selectors.calendar import _milestones, calendar_month
+from closeloop.planning.selectors.calendar import DAY_MILESTONES, _milestones, calendar_month
 from closeloop.tasks.models import Milestone, Task
 from closeloop.tasks.states import Status
 from closeloop.testing.factories import make_task
@@ -18,15 +20,22 @@ from closeloop.testing.factories import make_task
 pytestmark = pytest.mark.django_db
 
 
-def reference(user, department_id, start, end, limit):
+def reference(user, department_id, start, end, per_day):
     tasks = Task.objects.visible_to(user).exclude(status=Status.CANCELLED)
     if department_id:
         tasks = tasks.filter(department_id=department_id)
-    return list(
+    rows = list(
         Milestone.objects.filter(task__in=tasks.values("pk"), date__range=(start, end))
         .order_by("date", "id")
-        .values_list("id", "task_id", "title", "date")[:limit]
+        .values_list("id", "task_id", "title", "date")
     )
+    counts = Counter(r[3] for r in rows)
+    shown, taken = [], Counter()
+    for r in rows:
+        taken[r[3]] += 1
+        if taken[r[3]] <= per_day:
+            shown.append(r)
+    return shown, dict(counts)
 
 
 def test_the_milestones_are_those_of_the_tasks_each_person_sees(
@@ -57,17 +66,41 @@ def test_the_milestones_are_those_of_the_tasks_each_person_sees(
     seen = {}
     for user in (head, member, outsider, admin_user):
         for department_id in (None, sales.pk, marketing.pk):
-            for limit in (3, 500):
-                got = [
-                    (m.id, m.task_id, m.title, m.date)
-                    for m in _milestones(user, department_id, start, end, limit)
-                ]
-                assert got == reference(user, department_id, start, end, limit), (user, department_id, limit)
-                seen[(user.username, department_id, limit)] = len(got)
-    assert seen[("marketing_specialist", sales.pk, 500)] == 0
-    assert seen[("admin", None, 500)] > seen[("sales_head", None, 500)] > 0
-    # The grid takes them as they come, each day its own.
+            for per_day in (1, 3, 50):
+                milestones, counts = _milestones(user, department_id, start, end, per_day)
+                got = [(m.id, m.task_id, m.title, m.date) for m in milestones]
+                assert (got, counts) == reference(user, department_id, start, end, per_day), (
+                    user,
+                    department_id,
+                    per_day,
+                )
+                seen[(user.username, department_id, per_day)] = len(got)
+    assert seen[("marketing_specialist", sales.pk, 50)] == 0
+    assert seen[("admin", None, 50)] > seen[("sales_head", None, 50)] > 0
+    assert seen[("admin", None, 1)] < seen[("admin", None, 50)]  # some day holds more than one
+    # The grid shows each day's first three; the rest count in the day's "+n more".
     month = calendar_month(member, year=today.year, month=today.month)
-    shown = [m.id for week in month["weeks"] for day in week for m in day["milestones"]]
-    first, last = month["weeks"][0][0]["date"], month["weeks"][-1][-1]["date"]
-    assert shown == [row[0] for row in reference(member, None, first, last, 500)]
+    days = [day for week in month["weeks"] for day in week]
+    first, last = days[0]["date"], days[-1]["date"]
+    shown, counts = reference(member, None, first, last, DAY_MILESTONES)
+    assert [m.id for day in days for m in day["milestones"]] == [row[0] for row in shown]
+    for day in days:
+        assert day["more"] >= counts.get(day["date"], 0) - len(day["milestones"])
+
+
+def test_a_busy_day_shows_three_milestones_and_counts_the_rest(head, sales):
+    """The former cap of 500 on the whole grid left the month's last days empty; now every
+    day shows its first three and counts the rest in "+n more"."""
+    today = dt.date.today()
+    task = make_task(actor=head, department=sales, owner=head)
+    Milestone.objects.bulk_create(
+        Milestone(task=task, title=f"节点{i}", date=today) for i in range(DAY_MILESTONES + 4)
+    )
+    late = today.replace(day=28 if today.day != 28 else 27)
+    Milestone.objects.create(task=task, title="月末节点", date=late)
+    month = calendar_month(head, year=today.year, month=today.month, today=today)
+    days = {day["date"]: day for week in month["weeks"] for day in week}
+    busy = days[today]
+    assert [m.title for m in busy["milestones"]] == ["节点0", "节点1", "节点2"]
+    assert busy["more"] == 4  # the one task, if due that day, is shown
+    assert [m.title for m in days[late]["milestones"]] == ["月末节点"]
