@@ -70,8 +70,9 @@ DETAILS_LABELS = (
 
 
 def _labels() -> dict[str, str]:
-    """The cards' labels in the active language, escaped (as `{% translate %}` wrote them)."""
-    return _built(("task-page-labels",), lambda: {m: esc(gettext(m)) for m in DETAILS_LABELS})
+    """The cards' labels in the active language, as `{% translate "literal" %}` writes them
+    (a template's literal is safe: not escaped)."""
+    return _built(("task-page-labels",), lambda: {m: gettext(m) for m in DETAILS_LABELS})
 
 
 def url_pieces(name: str, nargs: int) -> tuple[str, ...]:
