@@ -106,7 +106,7 @@ class URLOnceNode(template.Node):
             if type(a) is int and a >= 0:
                 ints.append(str(a))
                 shape.append(None)
-            elif type(a) is str:
+            elif isinstance(a, str):  # a quoted argument is a SafeString
                 shape.append(a)
             else:
                 return self.inner.render(context)
