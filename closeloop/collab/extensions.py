@@ -6,13 +6,14 @@ for a department's head on 工作量, each member's load in other departments.""
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
 from closeloop.collab import selectors
 from closeloop.collab.models import CommunicationPlan, Issue, Minutes
+from closeloop.core.choices import choice_display
+from closeloop.core.escape import esc
 from closeloop.orgs.selectors import leads
 from closeloop.tasks import extensions
 
@@ -29,34 +30,42 @@ _ISSUE_ROW = (
 )
 
 
+_PK_MARK = 987654321012  # an issue id in the URL pattern, replaced by each row's
+
+
 def issue_rows_html(issues) -> SafeString:
     """The 协作 panel's issue log rows (Issue rows with `resolver` loaded) as HTML: the same
-    as the template loop it replaced (`tests/test_panel_html.py` compares them), escaped by
-    format_html, times in the current time zone."""
-    resolver_label, deadline_label = _("Resolver"), _("Deadline")
+    as the template loop it replaced (`tests/test_panel_html.py` compares them), each value
+    escaped as format_html does (`core.escape.esc`: format_html was ~8 calls a value, Django's
+    get_status_display ~300 a row), the URL reversed once, times in the current time zone."""
+    resolver_label, deadline_label = esc(_("Resolver")), esc(_("Deadline"))
+    url_head, url_tail = esc(reverse("collab:issue", args=[_PK_MARK])).split(str(_PK_MARK))
+    statuses: dict[str, str] = {}  # status → its label, escaped
     out = []
     for i in issues:
+        if i.status not in statuses:
+            statuses[i.status] = esc(choice_display(i, "status"))
         deadline = ""
         if i.is_open:
             when = timezone.localtime(i.deadline).strftime("%m-%d %H:%M") if i.deadline else ""
-            deadline = format_html("· {} {}", deadline_label, when)
+            deadline = f"· {deadline_label} {when}"
+        flag = ""
+        if i.level:
+            flag = f'<span class="flag flag--late">{esc(_("Escalated L%(n)s") % {"n": i.level})}</span>'
         out.append(
-            format_html(
-                _ISSUE_ROW,
-                i.status,
-                reverse("collab:issue", args=[i.pk]),
-                Truncator(i.problem).chars(80),
-                i.status,
-                i.get_status_display(),
+            _ISSUE_ROW.format(
+                esc(i.status),
+                f"{url_head}{int(i.pk)}{url_tail}",
+                esc(Truncator(i.problem).chars(80)),
+                esc(i.status),
+                statuses[i.status],
                 resolver_label,
-                i.resolver.display_name,
+                esc(i.resolver.display_name),
                 deadline,
-                format_html('<span class="flag flag--late">{}</span>', _("Escalated L%(n)s") % {"n": i.level})
-                if i.level
-                else "",
+                flag,
             )
         )
-    return mark_safe("".join(out))  # noqa: S308 - each row is format_html's output
+    return mark_safe("".join(out))  # noqa: S308 - every value above went through esc
 
 
 def panel_context(request, task, *, form=None) -> dict:

@@ -25,6 +25,10 @@ OLD_ROWS = """{% load i18n %}{% for i in issues %}
 
 
 def test_the_issue_rows_are_the_templates_html_and_escape_what_people_wrote(head, member, sales):
+    from closeloop.orgs.models import User
+
+    User.objects.filter(pk=head.pk).update(name="<b>王</b> & 'o' \"x\"")
+    head.refresh_from_db()
     task = make_task(actor=head, department=sales, owner=member, title="召回")
     issue_raise(actor=member, task=task, problem="<script>alert(1)</script> & 名单" * 5, resolver=head)
     issue_raise(actor=member, task=task, problem="预算'\"确认", resolver=head)
@@ -34,10 +38,14 @@ def test_the_issue_rows_are_the_templates_html_and_escape_what_people_wrote(head
     Issue.objects.filter(pk=second.pk).update(status=IssueStatus.WITHDRAWN, resolved_at=timezone.now())
     rows = issue_rows(task)
     for language in ("en", "zh-hans"):
-        with timezone.override("Asia/Shanghai"), translation.override(language):
-            old = engines["django"].from_string(OLD_ROWS).render({"issues": rows})
-            new = issue_rows_html(rows)
-        assert new == old, language
+        for tz in ("Asia/Shanghai", "UTC", "America/Los_Angeles"):
+            with timezone.override(tz), translation.override(language):
+                old = engines["django"].from_string(OLD_ROWS).render({"issues": rows})
+                new = issue_rows_html(rows)
+            assert new == old, (language, tz)
+    with timezone.override("Asia/Shanghai"):
+        new = issue_rows_html(rows)
+    assert "&lt;b&gt;王&lt;/b&gt; &amp; &#x27;o&#x27;" in new
     assert "<script>" not in new and "&lt;script&gt;" in new
     # 23:30 UTC is 07:30 the next day in Shanghai.
     assert (deadline + dt.timedelta(hours=8)).strftime("%m-%d 07:30") in new

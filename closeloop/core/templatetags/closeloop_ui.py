@@ -14,6 +14,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from closeloop.core.escape import esc
+
 register = template.Library()
 
 # Status and priority labels live with the tasks app; templates pass the label in when they
@@ -48,8 +50,26 @@ def asset(path: str) -> str:
     return url
 
 
+_ICONS: dict[tuple, str] = {}  # (name, class, sprite URL) → the <svg>
+
+
 @register.simple_tag
 def icon(name: str, extra_class: str = "") -> str:
+    """An icon of the sprite; built once per name, class and sprite URL (format_html was ~60
+    Python calls an icon, a dozen a task page)."""
+    if not isinstance(name, str) or not isinstance(extra_class, str):  # lazy text: as it was
+        return _icon(name, extra_class)
+    # A template's quoted name is a SafeString (not escaped): its own key.
+    key = (name, type(name), extra_class, type(extra_class), _icons_url())
+    html = _ICONS.get(key)
+    if html is None:
+        if len(_ICONS) >= _BUILT_MAX:
+            _ICONS.clear()
+        html = _ICONS[key] = _icon(name, extra_class)
+    return html
+
+
+def _icon(name, extra_class) -> str:
     return format_html(
         '<svg class="icon {}" aria-hidden="true"><use href="{}#{}"></use></svg>',
         extra_class,
@@ -60,29 +80,38 @@ def icon(name: str, extra_class: str = "") -> str:
 
 @register.simple_tag
 def status_badge(value: str, label: str) -> str:
-    return format_html('<span class="badge status--{}">{}</span>', value, label)
+    # format_html's result, each value escaped as conditional_escape (core.escape.esc).
+    return mark_safe(f'<span class="badge status--{esc(value)}">{esc(label)}</span>')  # noqa: S308
 
 
 @register.simple_tag
 def priority_badge(value: int, label: str) -> str:
-    return format_html('<span class="badge prio prio--{}">{}</span>', value, label)
+    return mark_safe(f'<span class="badge prio prio--{esc(value)}">{esc(label)}</span>')  # noqa: S308
+
+
+_BARS: dict[int, str] = {}  # percentage → the bar
 
 
 @register.simple_tag
 def progress_bar(value) -> str:
+    """The progress bar of a percentage (clamped to 0–100; anything not a number is 0), built
+    once per percentage."""
     try:
         pct = max(0, min(100, int(value or 0)))
     except (TypeError, ValueError):
         pct = 0
-    return format_html(
-        '<span class="progress{}" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="{}">'
-        '<span class="progress__bar"><span class="progress__fill" style="width:{}%"></span></span>'
-        '<span class="progress__num">{}%</span></span>',
-        " progress--done" if pct == 100 else "",
-        pct,
-        pct,
-        pct,
-    )
+    html = _BARS.get(pct)
+    if html is None:
+        html = _BARS[pct] = format_html(
+            '<span class="progress{}" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="{}">'
+            '<span class="progress__bar"><span class="progress__fill" style="width:{}%"></span></span>'
+            '<span class="progress__num">{}%</span></span>',
+            " progress--done" if pct == 100 else "",
+            pct,
+            pct,
+            pct,
+        )
+    return html
 
 
 @register.simple_tag

@@ -421,3 +421,39 @@ def test_search_index_follows_title_customer_and_project(head, member, sales):
     assert list(task_list(head, TaskFilters(q="报表"))) == []
     assert list(task_list(head, TaskFilters(q="华为"))) == [Task.objects.get(pk=t.pk)]
     assert list(task_list(head, TaskFilters(q="经营"))) == [Task.objects.get(pk=t.pk)]
+
+
+def test_the_plan_reads_its_dependencies_and_milestones_as_the_orm_does(t001, head, member):
+    """task_plan's two reads, compiled once per connection and tree size (core.compiled),
+    give the rows the querysets give, on a second visit (the kept plan) and after the tree
+    grew (another size)."""
+    from django.db.models import Q
+
+    from closeloop.planning.selectors.plan import task_plan
+    from closeloop.tasks.selectors import task_detail
+
+    a = sub(t001, head, "用户画像分析", member, dt.date(2023, 9, 25), dt.date(2023, 9, 26))
+    b = sub(t001, head, "召回策略制定", member, dt.date(2023, 9, 27), dt.date(2023, 9, 28))
+    decomposition_services.dependency_add(actor=member, predecessor=a, successor=b)
+    decomposition_services.milestone_add(actor=head, task=t001, title="评审", date_=dt.date(2023, 9, 30))
+    for grow in (False, False, True):
+        if grow:
+            c = sub(t001, head, "活动页面", member, dt.date(2023, 10, 9), dt.date(2023, 10, 10))
+            decomposition_services.dependency_add(actor=member, predecessor=b, successor=c)
+            decomposition_services.milestone_add(
+                actor=head, task=c, title="上线", date_=dt.date(2023, 10, 10)
+            )
+        task = task_detail(head, t001.pk)
+        plan = task_plan(head, task, subtasks=task.subtask_list)
+        ids = [t.pk for t in plan.tree]
+        deps = TaskDependency.objects.filter(Q(successor_id__in=ids) | Q(predecessor_id__in=ids)).order_by(
+            "id"
+        )
+        assert [(d.pk, d.predecessor.code, d.successor.code) for d in plan.dependencies] == [
+            (d.pk, d.predecessor.code, d.successor.code) for d in deps
+        ]
+        milestones = Milestone.objects.filter(task_id__in=ids).order_by("date", "id")
+        assert [(m.pk, m.title, m.date) for m in plan.milestones] == [
+            (m.pk, m.title, m.date) for m in milestones
+        ]
+    assert len(plan.dependencies) == 2 and len(plan.milestones) == 2

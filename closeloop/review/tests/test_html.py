@@ -381,3 +381,22 @@ def test_the_acceptance_panel_is_the_html_the_template_wrote(three_rounds, head,
     assert 'id="rework-banner"' in same(member, fresh(three_rounds))
     fresh_task = make_task(actor=head, department=three_rounds.department, owner=member, title="新任务")
     assert "Not submitted" in same(head, fresh_task) or lang != "en"
+
+
+def test_the_rounds_checks_are_the_rows_values_gave(three_rounds):
+    """review_rounds reads the checks through core.compiled (once per connection and number
+    of rounds): the same dicts, in the same order, as the values() query it replaced, on a
+    second read too (the kept plan)."""
+    from closeloop.review.models import CriterionCheck
+
+    for _ in range(2):
+        rounds = selectors.review_rounds(three_rounds)
+        ids = [r["id"] for r in rounds]
+        old = list(
+            CriterionCheck.objects.filter(submission_id__in=ids)
+            .order_by("submission_id", "position", "id")
+            .values(*selectors._CHECK_FIELDS)
+        )
+        assert [c for r in rounds for c in r["checks"]] == old
+        assert [list(c) for r in rounds for c in r["checks"]] == [list(c) for c in old]  # key order
+    assert len(rounds) == 3 and len(old) == 30 and any(c["measured"] is not None for c in old)

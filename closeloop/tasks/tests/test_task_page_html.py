@@ -2,11 +2,17 @@
 replace gave, byte for byte, and escape what people write."""
 
 import datetime as dt
+import re
+from pathlib import Path
 from types import SimpleNamespace
+from unittest import mock
 
+from django.conf import settings
 from django.template import engines
+from django.test import Client, override_settings
 from django.utils import timezone
 
+from closeloop.core.templatetags import fast_tags
 from closeloop.tasks.history import _event_names, describe_event
 from closeloop.tasks.models import TaskEvent
 from closeloop.tasks.services import task_transition
@@ -146,3 +152,101 @@ def test_the_comment_rows_are_the_templates_html_and_escape_what_people_wrote(he
             assert str(comment_rows(comments)) == engines["django"].from_string(OLD_COMMENTS).render(
                 {"comments": comments}
             )
+
+
+# -- the whole page against the template before the cards were built in Python -------------------
+# `old_templates/tasks/detail.html` is tasks/detail.html as it was (the Details and People cards
+# as template text, Django's own `{% translate %}` and `{% url %}`); served in its place, with
+# the panels' `fast_tags` doing their work through Django's nodes, the page must be the same,
+# byte for byte, but for the CSRF token and the CSP nonce (new on each request).
+OLD = Path(__file__).parent / "old_templates"
+XSS = "<script>alert('x')</script> & \"q\""
+
+
+def _masked(html: str) -> str:
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', 'name="csrfmiddlewaretoken"', html)
+    html = re.sub(r'"X-CSRFToken": "[^"]+"', '"X-CSRFToken": ""', html)
+    return re.sub(r'nonce="[^"]*"', 'nonce=""', html)
+
+
+def _both(client, url: str) -> tuple[str, str]:
+    """The page as served, and as served with the old template."""
+    response = client.get(url)
+    assert response.status_code == 200
+    new = response.content.decode()
+    engine = settings.TEMPLATES[0]
+    with (
+        override_settings(TEMPLATES=[{**engine, "DIRS": [OLD, *engine.get("DIRS", [])]}]),
+        mock.patch.object(fast_tags.TranslateOnceNode, "render", lambda self, c: self.inner.render(c)),
+        mock.patch.object(fast_tags.URLOnceNode, "render", lambda self, c: self.inner.render(c)),
+    ):
+        old = client.get(url).content.decode()
+    return _masked(new), _masked(old)
+
+
+def test_the_task_page_is_the_old_templates_html_with_markup_in_every_field(
+    head, member, outsider, sales, company
+):
+    from django.contrib.auth import get_user_model
+
+    from closeloop.orgs.models import Department
+    from closeloop.tasks.models import Task
+    from closeloop.tasks.services import customer_get_or_create, project_get_or_create
+
+    User = get_user_model()
+    Department.objects.filter(pk=sales.pk).update(name=f"销售{XSS}")
+    User.objects.filter(pk=head.pk).update(name=f"王{XSS}")
+    User.objects.filter(pk=member.pk).update(name=f"<b>李</b>{XSS}")
+    User.objects.filter(pk=outsider.pk).update(name="O'Neil <i>赵</i>")
+    today = timezone.localdate()
+    rich = make_task(
+        actor=head,
+        department=sales,
+        owner=member,
+        title=XSS,
+        collaborators=[outsider, head],
+        reviewer=head,
+        project=project_get_or_create(name=f"项目{XSS}"),
+        customer=customer_get_or_create(name=f"客户{XSS}"),
+        source="adhoc",
+        adhoc_category="complaint",
+        respond_by=timezone.now() - dt.timedelta(days=3, hours=2, minutes=30),
+    )
+    task_transition(actor=member, task=rich, to="in_progress")
+    # Overdue, moved once (an original due date), a recurrence's day, done in part.
+    Task.objects.filter(pk=rich.pk).update(
+        due_date=today - dt.timedelta(days=2),
+        original_due_date=today - dt.timedelta(days=9),
+        start_date=today - dt.timedelta(days=20),
+        occurrence=today - dt.timedelta(days=20),
+        progress=100,
+        created_at=dt.datetime(2026, 3, 1, 23, 59, 59, tzinfo=dt.UTC),
+    )
+    # And a bare one: no project, customer, reviewer, collaborators, start date.
+    bare = make_task(actor=head, department=sales, owner=member, title="空")
+    pages = 0
+    for person in (head, member, outsider):
+        for language in ("en", "zh-hans"):
+            for tz in ("UTC", "Asia/Shanghai", "America/Los_Angeles"):
+                User.objects.filter(pk=person.pk).update(language=language, time_zone=tz)
+                client = Client()
+                client.force_login(person)
+                if person == outsider:
+                    assert client.get(f"/tasks/{bare.pk}/").status_code == 404
+                # The outsider (a collaborator on `rich`) must not see `bare`: 404, not compared.
+                for task in (rich, bare) if person != outsider else (rich,):
+                    new, old = _both(client, f"/tasks/{task.pk}/")
+                    assert new == old, (person.username, language, tz, task.title)
+                    pages += 1
+                    if task is rich:
+                        assert "<script>" not in new and "&lt;b&gt;李&lt;/b&gt;" in new
+    assert pages == 30
+    # The people form's panel open (?open=…) and both cards' branches were seen.
+    User.objects.filter(pk=head.pk).update(language="en", time_zone="UTC")
+    client = Client()
+    client.force_login(head)
+    for which in ("collaborators", "reassign"):
+        new, old = _both(client, f"/tasks/{rich.pk}/?open={which}")
+        assert new == old
+    assert "Remove O&#x27;Neil &lt;i&gt;赵&lt;/i&gt;" in new and "Original due date" in new
+    assert "Recurring, for" in new and "countdown--late" in new and "due--overdue" in new
