@@ -4,6 +4,7 @@ minutes); on 我的工作, the open issues the person resolves or that escalated
 for a department's head on 工作量, each member's load in other departments."""
 
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -91,10 +92,48 @@ def task_panel(request, task) -> str:
 
 
 def home_panel(request) -> str:
+    """我的工作's collaboration box (`selectors.my_issues`), or "" when there is nothing in it."""
     mine = selectors.my_issues(request.user)
     if not mine.total:
         return ""
-    return render_to_string("collab/_home.html", {"mine": mine}, request=request)
+    return my_issues_html(mine)
+
+
+def my_issues_html(mine: selectors.MyIssues) -> SafeString:
+    """The box's HTML, built in Python: the template it replaced (kept in
+    `tests/test_my_issues_html.py`, which compares them byte for byte) cost ~11,000 Python
+    calls for 20 rows on every 我的工作 of a department head. Every value is escaped (`esc`),
+    times are shown in the current time zone."""
+    url = reverse("collab:issue", args=[_MARK]).split(str(_MARK))
+    you, resolver, deadline = esc(_("You resolve")), esc(_("Resolver")), esc(_("Deadline"))
+    escalated = _("Escalated to you (L%(n)s)")
+    out = [
+        f'<link rel="stylesheet" href="{esc(static("collab/collab.css"))}">\n'
+        '<section class="card" id="my-issues">\n'
+        f'  <div class="card__head"><h2 class="group-title">{esc(_("Collaboration issues"))}</h2>'
+        f'<span class="count">{mine.total}</span></div>\n'
+        '  <div class="card__body"><ul class="issue-rows">\n    '
+    ]
+    for i in mine.escalated:
+        out.append(
+            f'<li class="issue-row"><a href="{url[0]}{i.pk}{url[1]}" class="issue-row__problem">'
+            f"{esc(Truncator(i.problem).chars(60))}</a>\n"
+            f'      <div class="small muted"><span class="flag flag--late">{escalated % {"n": esc(i.level)}}</span>'
+            f" · {esc(i.full_code)} · {resolver} {esc(i.resolver_name)}</div></li>"
+        )
+    out.append("\n    ")
+    for i in mine.to_resolve:
+        when = timezone.localtime(i.deadline).strftime("%m-%d %H:%M")
+        out.append(
+            f'<li class="issue-row"><a href="{url[0]}{i.pk}{url[1]}" class="issue-row__problem">'
+            f"{esc(Truncator(i.problem).chars(60))}</a>\n"
+            f'      <div class="small muted">{you} · {esc(i.full_code)} · {deadline} {when}</div></li>'
+        )
+    out.append("\n  </ul></div>\n</section>\n")
+    return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
+
+
+_MARK = 987_654_321  # an issue id, to cut the issue page's URL around
 
 
 def workload_columns(user, *, department, people) -> list[extensions.WorkloadColumn]:

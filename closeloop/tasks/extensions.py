@@ -28,8 +28,9 @@ from datetime import date
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
+
+from closeloop.core.escape import esc
 
 Panel = Callable[[HttpRequest, object], str]
 Prepare = Callable[[QuerySet], QuerySet]
@@ -141,8 +142,15 @@ def prepare_rows(qs: QuerySet) -> QuerySet:
 
 
 def row_flags(task, today: date) -> SafeString:
-    # Each renderer returns template output, which is already escaped.
-    return format_html_join("", "{}", ((render(task, today),) for _p, render in _row_flags))
+    """What every registered renderer adds to a task row, joined. Each value is escaped
+    unless already safe (`esc`, conditional_escape's result, as format_html_join did, at
+    ~175 Python calls a row on 我的工作, issue 16); most rows have no flag."""
+    out = ""
+    for _p, render in _row_flags:
+        html = render(task, today)
+        if html:
+            out += esc(html)
+    return mark_safe(out)  # noqa: S308 - each part escaped by esc
 
 
 # -- acceptance and intake hooks (used by review) -------------------------------------------

@@ -111,14 +111,46 @@ def test_a_delay_to_year_9999_is_refused_naming_the_field(started, member):
     assert r.status_code == 422 and "new_due_date" in r.json()["fields"], r.content
 
 
-def test_my_work_counts_the_decisions_without_a_count_query_when_few_wait(
-    head, member, sales, outsider, django_assert_num_queries
+def _old_pending_decisions(user, limit):
+    """`pending_decisions` as it was, through the ORM (a count and the rows), the reference."""
+    from django.urls import reverse
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from closeloop.tasks.extensions import Decision
+
+    qs = pending_warnings_for(user)
+    rows = [
+        Decision(
+            kind=str(_("Delay warning")),
+            text=_("%(code)s %(title)s: %(owner)s asks to move %(due)s → %(new_due)s")
+            % {
+                "code": w.task.full_code,
+                "title": w.task.title,
+                "owner": w.raised_by.display_name,
+                "due": w.old_due_date.isoformat(),
+                "new_due": w.new_due_date.isoformat(),
+            },
+            url=reverse("tracking:warning_decide", args=[w.pk]),
+            by=timezone.localtime(w.decide_by).strftime("%Y-%m-%d %H:%M"),
+        )
+        for w in qs[:limit]
+    ]
+    return qs.count(), rows
+
+
+def test_my_work_lists_the_decisions_of_the_orm_reads_in_one_query(
+    head, member, sales, outsider, deputy, ceo, django_assert_num_queries
 ):
-    """`pending_decisions` reads the first `limit` and counts only when that many came back:
-    the same (count, rows) as a count and then the rows (issue 16), one query fewer when
-    fewer wait. Someone who leads nothing is offered none."""
+    """`pending_decisions` reads the first `limit` and how many wait in one hand-written
+    statement (issue 16): the same (count, rows) as the ORM's count and rows it replaced,
+    in both languages, with markup in the titles and names, for the head, the deputy, the
+    superior, a superuser; someone who leads nothing is offered none, without a query."""
+    from django.utils import timezone, translation
+
     from closeloop.orgs.models import User
     from closeloop.orgs.selectors import led_department_ids
+    from closeloop.tasks.models import Task
     from closeloop.tracking.extensions import pending_decisions
 
     def person(user):  # no memo, its scopes read (they come with the person on a request)
@@ -126,18 +158,26 @@ def test_my_work_counts_the_decisions_without_a_count_query_when_few_wait(
         led_department_ids(p)
         return p
 
-    def before(user, limit):  # the two queries this replaced
-        qs = pending_warnings_for(user)
-        return qs.count(), [w.pk for w in qs[:limit]]
-
+    boss = UserFactory(username="root", name="", first_name="<b>R</b>", last_name="&", is_superuser=True)
+    User.objects.filter(pk=member.pk).update(name='<i>李</i>&"q"')
+    User.objects.filter(pk=deputy.pk).update(name="", first_name="", last_name="")
     for n in range(4):
-        warn(owned_by(member, head, sales), member)
-        for limit in (1, 2, 3, 10):
-            head_now = person(head)
-            with django_assert_num_queries(2 if n + 1 >= limit else 1):
-                count, rows = pending_decisions(head_now, limit)
-            old_count, old_ids = before(person(head), limit)
-            assert count == old_count == n + 1 and len(rows) == len(old_ids) == min(n + 1, limit)
-            assert [int(r.url.rstrip("/").rsplit("/", 1)[1]) for r in rows] == old_ids
-            assert all(r.text and r.by for r in rows)
-    assert pending_decisions(person(outsider), 10) == (0, [])
+        for who in (member, deputy, head):
+            t = owned_by(who, head, sales)
+            Task.objects.filter(pk=t.pk).update(title=f"<script>x</script> & '报表' {n}")
+            warn(fresh(t), who)
+        for limit in (1, 2, 3, 10, 20):
+            for user in (head, deputy, ceo, boss):
+                someone = person(user)
+                with django_assert_num_queries(1):
+                    count, rows = pending_decisions(someone, limit)
+                for language in ("en", "zh-hans"):
+                    with timezone.override("Asia/Shanghai"), translation.override(language):
+                        new = pending_decisions(person(user), limit)
+                        assert new == _old_pending_decisions(person(user), limit), (user.username, limit)
+                assert count == new[0] and len(rows) == min(count, limit)
+    assert pending_decisions(person(head), 20)[0] == 8  # the member's and the deputy's
+    assert pending_decisions(person(ceo), 20)[0] == 12  # all three, the head's own too
+    nobody = person(outsider)
+    with django_assert_num_queries(0):
+        assert pending_decisions(nobody, 10) == (0, [])
