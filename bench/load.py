@@ -441,8 +441,10 @@ def loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def duplicates_report(receiver_log: Path, since) -> dict[str, Any]:
-    """After the run: every delivery and job run must have happened once."""
+def duplicates_report(receiver_log: Path, since, channel) -> dict[str, Any]:
+    """After the run: every delivery and job run must have happened once. Deliveries are
+    those of this run's channel: channels an earlier `bench.run` left behind are disabled,
+    and their deliveries wait as held, as they would for any disabled channel."""
     from django.db.models import Count
 
     from closeloop.core.models import JobRun
@@ -452,7 +454,7 @@ def duplicates_report(receiver_log: Path, since) -> dict[str, Any]:
     seen = Counter(ids)
     runs = JobRun.objects.filter(started_at__gte=since)
     twice = runs.values("job", "scope", "slot").annotate(n=Count("id")).filter(n__gt=1).count()
-    queued = Delivery.objects.filter(created_at__gte=since)
+    queued = Delivery.objects.filter(channel=channel, created_at__gte=since)
     return {
         "webhook_received": len(ids),
         "webhook_distinct": len(seen),
@@ -561,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
 
         receiver, hook = start_receiver(receiver_log)
         secret = "whsec_" + base64.b64encode(b"bench-load-secret-0123456789ab").decode()
-        Channel.objects.create(
+        channel = Channel.objects.create(
             name=f"bench-load-{since:%H%M%S}", kind=ChannelKind.WEBHOOK, url=hook, secret=secret
         )
     connections.close_all()  # the load processes are forked: no shared database connection
@@ -618,14 +620,14 @@ def main(argv: list[str] | None = None) -> int:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 if (
-                    not Delivery.objects.filter(created_at__gte=since)
+                    not Delivery.objects.filter(channel=channel, created_at__gte=since)
                     .exclude(state=DeliveryState.SENT)
                     .exists()
                 ):
                     break
                 time.sleep(1)
             time.sleep(1)
-            once = duplicates_report(receiver_log, since)
+            once = duplicates_report(receiver_log, since, channel)
     finally:
         for s in servers:
             stop_server(s)
