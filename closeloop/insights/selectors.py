@@ -125,7 +125,10 @@ def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
         overdue=Count("id", filter=overdue_q),
         blocked=Count("id", filter=Q(status=Status.BLOCKED)),
     )
-    out.at_risk = list(open_rows.filter(risk_q).order_by("due_date", "id")[:LIST_LIMIT])
+    # `at_risk IN (true)`, not the bare column: SQLite then reads the forecasts at risk through
+    # the `forecast_at_risk` index, where it scanned every forecast (bench s5, a department of
+    # 20,000 tasks: 65,737 → 44,258 VM steps; PostgreSQL plans both alike). The same rows.
+    out.at_risk = list(open_rows.filter(forecast__at_risk__in=[True]).order_by("due_date", "id")[:LIST_LIMIT])
     out.overdue = list(open_rows.filter(overdue_q).order_by("due_date", "id")[:LIST_LIMIT])
     out.blocked = list(open_rows.filter(status=Status.BLOCKED).order_by("due_date", "id")[:LIST_LIMIT])
     dept_ids = [d.pk for d in departments]

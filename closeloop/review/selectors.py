@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from closeloop.core import compiled
 from closeloop.core.errors import NotFound
+from closeloop.orgs.selectors import visible_department_ids
 from closeloop.review import search
 from closeloop.review.models import CriterionCheck, Deliverable, Retrospective, Submission, Verdict
 from closeloop.tasks.models import Task, subtree_q
@@ -407,8 +408,10 @@ def quality_by(user, *, group: str, since=None, until=None, department_ids=None)
     qs = Submission.objects.filter(verdict=Verdict.ACCEPTED)
     # Who sees the departments whole needs no visibility clause: its OR (department, or ids,
     # or subtrees) keeps PostgreSQL from reaching tasks through the submissions of the
-    # window, and it hashed every task of the department instead (issue 16).
-    whole = department_ids is not None and visibility(user).departments.issuperset(department_ids)
+    # window, and it hashed every task of the department instead (issue 16). Decided on the
+    # memoised department scopes (`visibility`'s own `departments`), so the person's tasks
+    # elsewhere are not read for nothing: 仪表盘 and 周复盘 one or two queries fewer.
+    whole = department_ids is not None and visible_department_ids(user).issuperset(department_ids)
     if not user.is_superuser and not whole:
         v = visibility(user)
         visible = Q(department_id__in=v.departments) | Q(task_id__in=v.ids)

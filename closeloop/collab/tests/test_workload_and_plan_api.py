@@ -141,11 +141,20 @@ def test_the_dashboard_counts_match_the_plain_counts_on_random_issues(
                 resolved_at=None if status == "open" else timezone.now(),
             )
         limit = rng.choice([1, 2, 3, 10])
-        got = selectors.department_collab([sales], limit=limit)
-        mine = Issue.objects.filter(status=IssueStatus.OPEN, task__department=sales)
-        assert got.open_count == mine.count(), round_
-        assert got.escalated_count == mine.filter(level__gte=1).count(), round_
-        assert got.escalated == list(mine.filter(level__gte=1).order_by("-level", "raised_at", "id")[:limit])
+        # One department, the other, both: another department's issues are never counted.
+        for scope in ([sales], [marketing], [marketing, sales]):
+            with CaptureQueriesContext(connection) as ctx:
+                got = selectors.department_collab(scope, limit=limit)
+            mine = Issue.objects.filter(status=IssueStatus.OPEN, task__department__in=scope)
+            assert got.open_count == mine.count(), (round_, scope)
+            assert got.escalated_count == mine.filter(level__gte=1).count(), (round_, scope)
+            assert got.escalated == list(
+                mine.filter(level__gte=1).order_by("-level", "raised_at", "id")[:limit]
+            ), (round_, scope)
+            if connection.vendor == "postgresql":
+                # Counted through each open issue's task by primary key, not joined.
+                [count_sql] = [q["sql"] for q in ctx.captured_queries if 'AS "escalated"' in q["sql"]]
+                assert 'JOIN "tasks_task"' not in count_sql, count_sql
 
 
 # -- communication plan API -------------------------------------------------------------------
