@@ -21,7 +21,7 @@ from closeloop.collab.models import (
     PlanContact,
 )
 from closeloop.collab.permissions import sees_task
-from closeloop.core import compiled
+from closeloop.core import compiled, pgfast
 from closeloop.core.errors import NotFound
 from closeloop.orgs.models import User
 from closeloop.orgs.selectors import visible_department_ids
@@ -158,7 +158,7 @@ def my_issues(user: User) -> MyIssues:
     col = deadline_field.get_col(Issue._meta.db_table)
     converters = [*connection.ops.get_db_converters(col), *col.get_db_converters(connection)]
     read = MY_ISSUES_LIMIT * 2
-    with connection.cursor() as cur:
+    with pgfast.cursor(connection) as cur:  # prepared on PostgreSQL: planning ~0.5 ms
         cur.execute(
             _MY_ISSUES_SQL, [IssueStatus.OPEN.value, user.pk, read, IssueStatus.OPEN.value, user.pk, read]
         )
