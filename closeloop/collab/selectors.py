@@ -21,7 +21,7 @@ from closeloop.collab.models import (
     PlanContact,
 )
 from closeloop.collab.permissions import sees_task
-from closeloop.core import compiled
+from closeloop.core import compiled, pgfast
 from closeloop.core.errors import NotFound
 from closeloop.orgs.models import User
 from closeloop.orgs.selectors import visible_department_ids
@@ -123,20 +123,27 @@ class MyIssues:
 # and those `sees_task` checks. Written by hand: built through the ORM, the two queries and
 # their 80 rows as Issue, Task, Department and User instances were ~19,000 Python calls of
 # a department head's 我的工作 (issue 16). Kind 0 rows are mine to resolve, kind 1 escalated.
+# Each list is cut (LIMIT) on the issue table alone, then joined: joined first, PostgreSQL
+# joined all of a head's 338 open issues to their tasks before sorting (EXPLAIN ANALYZE on
+# the benchmark's data: 2.4 → 1.4 ms vacuumed, 12.9 → 5.7 ms with the escalation sweep's
+# dead rows); the outer ORDER BY keeps each list's order.
 _MY_ISSUES_COLUMNS = (
     "i.id, i.problem, i.level, i.deadline, t.id, t.code, t.path, t.department_id, d.code,"
     " u.username, u.name, u.first_name, u.last_name"
 )
-_MY_ISSUES_FROM = (
-    "collab_issue i INNER JOIN tasks_task t ON t.id = i.task_id"
+_MY_ISSUES_ISSUE = "id, problem, level, deadline, raised_at, task_id, resolver_id"
+_MY_ISSUES_JOINS = (
+    "INNER JOIN tasks_task t ON t.id = i.task_id"
     " INNER JOIN orgs_department d ON d.id = t.department_id INNER JOIN orgs_user u ON u.id = i.resolver_id"
 )
 _MY_ISSUES_SQL = (
-    f"SELECT * FROM (SELECT 0 AS kind, {_MY_ISSUES_COLUMNS} FROM {_MY_ISSUES_FROM}"  # noqa: S608 - module constants only
-    " WHERE i.status = %s AND i.resolver_id = %s ORDER BY i.deadline, i.id LIMIT %s) r"
-    f" UNION ALL SELECT * FROM (SELECT 1 AS kind, {_MY_ISSUES_COLUMNS} FROM {_MY_ISSUES_FROM}"
-    " WHERE i.status = %s AND i.id IN (SELECT e.issue_id FROM collab_escalation e WHERE e.escalated_to_id = %s)"
-    " ORDER BY i.raised_at, i.id LIMIT %s) x"
+    f"SELECT * FROM (SELECT 0 AS kind, {_MY_ISSUES_COLUMNS} FROM (SELECT {_MY_ISSUES_ISSUE}"  # noqa: S608 - module constants only
+    " FROM collab_issue WHERE status = %s AND resolver_id = %s ORDER BY deadline, id LIMIT %s) i"
+    f" {_MY_ISSUES_JOINS} ORDER BY i.deadline, i.id) r"
+    f" UNION ALL SELECT * FROM (SELECT 1 AS kind, {_MY_ISSUES_COLUMNS} FROM (SELECT {_MY_ISSUES_ISSUE}"
+    " FROM collab_issue WHERE status = %s"
+    " AND id IN (SELECT e.issue_id FROM collab_escalation e WHERE e.escalated_to_id = %s)"
+    f" ORDER BY raised_at, id LIMIT %s) i {_MY_ISSUES_JOINS} ORDER BY i.raised_at, i.id) x"
 )
 
 
@@ -151,7 +158,7 @@ def my_issues(user: User) -> MyIssues:
     col = deadline_field.get_col(Issue._meta.db_table)
     converters = [*connection.ops.get_db_converters(col), *col.get_db_converters(connection)]
     read = MY_ISSUES_LIMIT * 2
-    with connection.cursor() as cur:
+    with pgfast.cursor(connection) as cur:  # prepared on PostgreSQL: planning ~0.5 ms
         cur.execute(
             _MY_ISSUES_SQL, [IssueStatus.OPEN.value, user.pk, read, IssueStatus.OPEN.value, user.pk, read]
         )

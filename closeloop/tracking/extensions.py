@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from closeloop.core import compiled
+from closeloop.core import compiled, pgfast
 from closeloop.core.choices import choice_display
 from closeloop.core.escape import esc
 from closeloop.orgs.selectors import led_department_ids
@@ -133,7 +133,8 @@ def pending_decisions(user, limit: int) -> tuple[int, list[extensions.Decision]]
     if not user.is_superuser:
         scope = _PENDING_SCOPE.format(led=", ".join(["%s"] * len(led)))
         params += [*led, *led]
-    with connection.cursor() as cur:
+    # Prepared on PostgreSQL (pgfast): one shape per number of departments led.
+    with pgfast.cursor(connection) as cur:
         cur.execute(_PENDING_SQL.format(scope=scope), [*params, limit])
         fetched = cur.fetchall()
     if not fetched:

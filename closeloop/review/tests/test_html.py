@@ -400,3 +400,32 @@ def test_the_rounds_checks_are_the_rows_values_gave(three_rounds):
         assert [c for r in rounds for c in r["checks"]] == old
         assert [list(c) for r in rounds for c in r["checks"]] == [list(c) for c in old]  # key order
     assert len(rounds) == 3 and len(old) == 30 and any(c["measured"] is not None for c in old)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-hans"])
+def test_the_panel_s_retrospective_is_the_one_the_orm_read(many_lessons, head, member, outsider, lang):
+    """The retrospective, read by a query compiled once per connection (`_retrospective`),
+    renders as `Retrospective.objects…first()` did: markup in every field, the author's
+    name too; a task without one shows none; someone who must not see the task gets no
+    page at all."""
+    from closeloop.orgs.models import User
+    from closeloop.review.extensions import task_panel
+    from closeloop.review.models import Retrospective
+    from closeloop.tasks.selectors import access_task
+
+    User.objects.filter(pk=head.pk).update(name=f"王{XSS}&'q'", language=lang)
+    User.objects.filter(pk=member.pk).update(language=lang)
+    bare = many_lessons[0]
+    Retrospective.objects.filter(task=bare).delete()
+    for user in (head, member):
+        c = english_client(user)
+        for task in (many_lessons[3], many_lessons[4], many_lessons[7], bare):
+            response = c.get(f"/tasks/{task.pk}/")
+            assert response.status_code == 200
+            request = response.wsgi_request
+            task = access_task(request.user, task.pk)
+            new = _mask(task_panel(request, task))
+            assert new == _mask(_old_panel(request, task))
+            assert "<script>" not in new
+            assert ("提前确认跨部门资源" in new) is (task.pk != bare.pk)
+    assert english_client(outsider).get(f"/tasks/{many_lessons[3].pk}/").status_code == 404
