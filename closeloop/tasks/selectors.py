@@ -500,11 +500,16 @@ class TaskListPaginator(IdPaginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
+        return self._get_page(rows_in_order(list_rows(self.object_list), self.ids(bottom, top)), number, self)
+
+    def ids(self, bottom: int, top: int) -> list[int]:
+        """The ids of the list's rows [bottom, top) (0-based, `top` exclusive), in its order:
+        in the default order read per department (`_ids_by_department`, after the count's
+        query), in other orders from `task_list`. One query (two when the count is not read
+        yet). The API's list pages by offset and limit through it."""
         if self.sort in ("code", "-code"):
-            ids = self._ids_by_department(bottom, top)
-        else:
-            ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
-        return self._get_page(rows_in_order(list_rows(self.object_list), ids), number, self)
+            return self._ids_by_department(bottom, top)
+        return list(self.object_list.values_list("pk", flat=True)[bottom:top])
 
     def _part_of(self, dept: int) -> QuerySet[Task]:
         for whole, part in self._parts:
