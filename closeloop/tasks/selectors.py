@@ -28,7 +28,7 @@ from closeloop.tasks import extensions
 from closeloop.tasks.models import AcceptanceCriterion, Comment, Task, TaskCollaborator, TaskEvent, subtree_q
 from closeloop.tasks.permissions import plays
 from closeloop.tasks.search import match_sql, normalize
-from closeloop.tasks.states import CLOSED_STATUSES, TRANSITIONS, Status
+from closeloop.tasks.states import CLOSED_STATUSES, OPEN_STATUSES, TRANSITIONS, Status
 from closeloop.tasks.validation import parse_int
 from closeloop.tasks.visibility import Visibility, forget_visibility, need_to_know, visibility, visibility_q
 
@@ -408,7 +408,11 @@ def _filtered(qs: QuerySet[Task], filters: TaskFilters, today: date) -> QuerySet
     if filters.owner:
         qs = qs.filter(owner_id=filters.owner)
     if filters.status == "open":
-        qs = qs.exclude(status__in=CLOSED_STATUSES)
+        # The open statuses named rather than the closed ones excluded (every status is one
+        # or the other, the check constraint `task_status_valid`): the databases read a
+        # department's open tasks through the (department, status, due) index, not all its
+        # tasks (PostgreSQL, a head's high & open count: 4,470 → 2,861 buffers; same rows).
+        qs = qs.filter(status__in=sorted(OPEN_STATUSES))
     elif filters.status:
         qs = qs.filter(status=filters.status)
     if filters.overdue:
@@ -511,11 +515,12 @@ class TaskListPaginator(IdPaginator):
             return self._ids_by_department(bottom, top)
         return list(self.object_list.values_list("pk", flat=True)[bottom:top])
 
-    def _part_of(self, dept: int) -> QuerySet[Task]:
+    def _part_with(self, dept: int) -> tuple[frozenset[int] | None, QuerySet[Task]]:
+        """The part `dept`'s tasks of the list are in: (its departments, its queryset)."""
         for whole, part in self._parts:
             if whole is None or dept in whole:
-                return part
-        return next(part for whole, part in self._parts if not whole)  # the tasks elsewhere
+                return whole, part
+        return next((whole, part) for whole, part in self._parts if not whole)  # the tasks elsewhere
 
     def _ids_by_department(self, bottom: int, top: int) -> list[int]:
         """The ids of rows [bottom, top) in (department code, path) order: each department
@@ -529,13 +534,17 @@ class TaskListPaginator(IdPaginator):
             lo, hi = max(bottom - seen, 0), min(top - seen, n)
             seen += n
             if lo < hi:
-                part = self._part_of(dept)
+                whole, part = self._part_with(dept)
                 rank[dept] = len(pieces)
-                pieces.append(
-                    part.filter(department_id=dept)
-                    .order_by(path_order)
-                    .values_list("department_id", "path", "pk")[lo:hi]
-                )
+                if whole:  # a department seen whole: its own rows, by the (department, path) index
+                    in_dept = part.filter(department_id=dept)
+                else:
+                    # The rule's few tasks elsewhere: found by their own keys and paths, then
+                    # kept to this department. `department_id + 0` keeps the planners off the
+                    # department's index: PostgreSQL ANDed the ~100 ids with a bitmap of the
+                    # department's every task (~20,000 entries, 1-5 ms per department piece).
+                    in_dept = part.alias(_dept=F("department_id") + 0).filter(_dept=dept)
+                pieces.append(in_dept.order_by(path_order).values_list("department_id", "path", "pk")[lo:hi])
             if seen >= top:
                 break
         if not pieces:
