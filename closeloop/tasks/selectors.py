@@ -525,31 +525,50 @@ class TaskListPaginator(IdPaginator):
     def _ids_by_department(self, bottom: int, top: int) -> list[int]:
         """The ids of rows [bottom, top) in (department code, path) order: each department
         the page falls in read in path order from its offset, by the (department, path)
-        index. One query (a UNION ALL when the page spans departments)."""
+        index; the rule's tasks elsewhere (at most BEYOND_WHOLE_ROWS of them) read once,
+        whole, and cut here. One query (a UNION ALL when the page spans departments)."""
         path_order = "-path" if self.sort == "-code" else "path"
+        descending = self.sort == "-code"
         pieces: list[QuerySet] = []
         rank: dict[int, int] = {}
+        cut: dict[int, tuple[int, int]] = {}  # departments of the rule's tasks elsewhere
+        beyond = next((part for whole, part in self._parts if whole is not None and not whole), None)
+        beyond_rows = sum(n for dept, n in self.departments if self._part_with(dept)[1] is beyond)
         seen = 0
         for dept, n in self.departments:
             lo, hi = max(bottom - seen, 0), min(top - seen, n)
             seen += n
             if lo < hi:
                 whole, part = self._part_with(dept)
-                rank[dept] = len(pieces)
-                if whole:  # a department seen whole: its own rows, by the (department, path) index
-                    in_dept = part.filter(department_id=dept)
+                rank[dept] = len(rank)
+                if whole or whole is None:  # a department seen whole: by the (department, path) index
+                    pieces.append(
+                        part.filter(department_id=dept)
+                        .order_by(path_order)
+                        .values_list("department_id", "path", "pk")[lo:hi]
+                    )
+                elif beyond_rows <= BEYOND_WHOLE_ROWS:
+                    cut[dept] = (lo, hi)
                 else:
-                    # The rule's few tasks elsewhere: found by their own keys and paths, then
-                    # kept to this department. `department_id + 0` keeps the planners off the
-                    # department's index: PostgreSQL ANDed the ~100 ids with a bitmap of the
-                    # department's every task (~20,000 entries, 1-5 ms per department piece).
-                    in_dept = part.alias(_dept=F("department_id") + 0).filter(_dept=dept)
-                pieces.append(in_dept.order_by(path_order).values_list("department_id", "path", "pk")[lo:hi])
+                    # Kept to this department by `department_id + 0`: the planners stay off the
+                    # department's index (see below).
+                    pieces.append(
+                        part.alias(_dept=F("department_id") + 0)
+                        .filter(_dept=dept)
+                        .order_by(path_order)
+                        .values_list("department_id", "path", "pk")[lo:hi]
+                    )
             if seen >= top:
                 break
+        if cut:
+            # The rule's tasks elsewhere, found by their own keys and paths, every department
+            # at once: per department, PostgreSQL ANDed the ~100 ids with a bitmap of the
+            # department's every task (~20,000 entries, 1-5 ms a department), and SQLite ran a
+            # search's full-text look-up again for each.
+            pieces.append(beyond.order_by().values_list("department_id", "path", "pk"))
         if not pieces:
             return []
-        if len(pieces) == 1:
+        if len(pieces) == 1 and not cut:
             rows = list(pieces[0])
         else:
             selects, params = [], []
@@ -561,11 +580,30 @@ class TaskListPaginator(IdPaginator):
                 cur.execute(" UNION ALL ".join(selects), params)
                 rows = cur.fetchall()
             # Paths are ASCII digits and slashes, compared byte by byte on both databases
-            # (migration 0005): Python's order of them is the database's. Then by department
-            # (a stable sort keeps the paths' order within each).
-            rows.sort(key=lambda r: r[1], reverse=self.sort == "-code")
+            # (migration 0005): Python's order of them is the database's.
+            rows.sort(key=lambda r: r[1], reverse=descending)
+            if cut:
+                kept, taken = [], dict.fromkeys(cut, 0)
+                for row in rows:
+                    if row[0] not in rank:
+                        continue  # of a department this page does not reach
+                    bounds = cut.get(row[0])
+                    if bounds is None:
+                        kept.append(row)  # a department's own piece, already cut
+                    else:
+                        at = taken[row[0]]
+                        taken[row[0]] = at + 1
+                        if bounds[0] <= at < bounds[1]:
+                            kept.append(row)
+                rows = kept
+            # Then by department (a stable sort keeps the paths' order within each).
             rows.sort(key=lambda r: rank[r[0]])
         return [pk for _dept, _path, pk in rows]
+
+
+# Up to this many of the rule's tasks elsewhere (own, review, help, subtrees outside the
+# departments seen whole) are read whole for a page and cut in Python; more, per department.
+BEYOND_WHOLE_ROWS = 500
 
 
 def _beyond_sql(rule: Visibility) -> RawSQL | None:

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from closeloop.core.pagination import IdPaginator
 from closeloop.orgs.models import Department, User
-from closeloop.tasks import visibility
+from closeloop.tasks import selectors, visibility
 from closeloop.tasks.models import Task
 from closeloop.tasks.selectors import SORTS, TaskFilters, TaskListPaginator, task_list
 from closeloop.tasks.tests.test_visibility_random import _world
@@ -54,8 +54,11 @@ def test_the_pages_are_main_pages_in_random_worlds(db, seed, monkeypatch):
     departments = list(Department.objects.values_list("pk", flat=True))
     admin = User.objects.create_superuser(username=f"root{seed}", password="x")
     spans = 0
-    for inline_ids in (visibility.SUBTREE_INLINE_IDS, 0):  # subtrees as ids, and as path ranges
+    # Subtrees as ids, and as path ranges; the rule's tasks elsewhere read whole for a page and
+    # cut in Python, and per department.
+    for inline_ids, beyond_whole in ((visibility.SUBTREE_INLINE_IDS, 500), (0, 0)):
         monkeypatch.setattr(visibility, "SUBTREE_INLINE_IDS", inline_ids)
+        monkeypatch.setattr(selectors, "BEYOND_WHOLE_ROWS", beyond_whole)
         for person in [*people, admin]:
             for filters in _filters(rng, departments):
                 per_page = rng.choice([2, 3, 5])
