@@ -231,7 +231,10 @@ class Task(models.Model):
             # The task list's default order (department code, then tree order by path): SQLite
             # walks the departments by code and each one's tasks in this index's order, and
             # stops at the page, where it sorted a department's 20,000 rows (issue 16).
-            models.Index(fields=["department", "path"], name="task_dept_path"),
+            # With the id (PostgreSQL; SQLite's indexes hold the rowid anyway): a page deep in a
+            # department is an index-only walk to its offset. Without it PostgreSQL walked the
+            # path index and the heap instead (page 200 of a head's list: ~30 ms → ~0.5 ms).
+            models.Index(fields=["department", "path"], include=["id"], name="task_dept_path"),
             # Completions of a time window (仪表盘's four weeks, 周复盘's eight): a range of
             # this index, so reports never read a department's whole history (issue 16).
             models.Index(

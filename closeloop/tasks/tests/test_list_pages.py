@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from closeloop.core.pagination import IdPaginator
 from closeloop.orgs.models import Department, User
-from closeloop.tasks import visibility
+from closeloop.tasks import selectors, visibility
 from closeloop.tasks.models import Task
 from closeloop.tasks.selectors import SORTS, TaskFilters, TaskListPaginator, task_list
 from closeloop.tasks.tests.test_visibility_random import _world
@@ -54,8 +54,11 @@ def test_the_pages_are_main_pages_in_random_worlds(db, seed, monkeypatch):
     departments = list(Department.objects.values_list("pk", flat=True))
     admin = User.objects.create_superuser(username=f"root{seed}", password="x")
     spans = 0
-    for inline_ids in (visibility.SUBTREE_INLINE_IDS, 0):  # subtrees as ids, and as path ranges
+    # Subtrees as ids, and as path ranges; the rule's tasks elsewhere read whole for a page and
+    # cut in Python, and per department.
+    for inline_ids, beyond_whole in ((visibility.SUBTREE_INLINE_IDS, 500), (0, 0)):
         monkeypatch.setattr(visibility, "SUBTREE_INLINE_IDS", inline_ids)
+        monkeypatch.setattr(selectors, "BEYOND_WHOLE_ROWS", beyond_whole)
         for person in [*people, admin]:
             for filters in _filters(rng, departments):
                 per_page = rng.choice([2, 3, 5])
@@ -167,3 +170,38 @@ def test_the_rows_read_only_what_they_show_and_render_the_same(
         html = task_table_rows(shown, today)
     assert html == task_table_rows(whole, today)
     assert "&lt;img" in html and "flag--risk" in html and "&lt;script&gt;" in html
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_the_api_s_pages_are_main_s_in_random_worlds(db, client, seed):
+    """`GET /api/v1/tasks` pages through `TaskListPaginator.ids` (offset and limit): every
+    person's items and count, in every order and at offsets that cut departments, are those
+    of `task_list` sliced as the API read them before (the whole clause OR'd and sorted)."""
+    from closeloop.tasks.tests.test_api import Api
+
+    people, _tasks = _world(seed)
+    rng = random.Random(seed)
+    admin = User.objects.create_superuser(username=f"api_root{seed}", password="x")
+    for person in [*people, admin]:
+        if not _fresh(person).is_active:
+            continue  # no token works for them
+        api = Api(client, person)
+        for sort in ["code", "-code", "code", "due", "title"]:
+            filters = TaskFilters(
+                priority=rng.choice([None, None, 1, 2]),
+                status=rng.choice([None, None, "open"]),
+                sort=sort,
+            )
+            expected = list(task_list(_fresh(person), filters).values_list("pk", flat=True))
+            limit = rng.choice([1, 2, 3, 5])
+            for offset in sorted(
+                {0, limit, rng.randrange(len(expected) + 2), len(expected), len(expected) + 3}
+            ):
+                params = {"ordering": sort, "limit": limit, "offset": offset}
+                if filters.priority:
+                    params["priority"] = filters.priority
+                if filters.status:
+                    params["status"] = filters.status
+                body = api.get("/tasks", **params).json()
+                assert [i["id"] for i in body["items"]] == expected[offset : offset + limit], (person, params)
+                assert body["count"] == len(expected), (person, params)
