@@ -236,9 +236,15 @@ class Task(models.Model):
             # path index and the heap instead (page 200 of a head's list: ~30 ms → ~0.5 ms).
             models.Index(fields=["department", "path"], include=["id"], name="task_dept_path"),
             # Completions of a time window (仪表盘's four weeks, 周复盘's eight): a range of
-            # this index, so reports never read a department's whole history (issue 16).
+            # this index, so reports never read a department's whole history (issue 16). It
+            # carries what the on-time tally reads (`insights.localday`: owner, due and
+            # original due dates), so the tally never visits the table: bench s5, a head's
+            # four weeks (4,592 completions), PostgreSQL 9.5 → 1.5 ms (index-only scan, 1,860
+            # → 823 buffers), SQLite 24.6 → 18.6 ms CPU (no table seek per completion).
             models.Index(
-                fields=["department", "completed_at"], condition=Q(status="done"), name="task_dept_done_time"
+                fields=["department", "completed_at", "owner", "due_date", "original_due_date"],
+                condition=Q(status="done"),
+                name="task_dept_done_time",
             ),
             # Who sees what (`visibility`): the person's tasks outside their departments, as
             # owner or reviewer. Through the owner index alone PostgreSQL fetched every task a
