@@ -66,11 +66,16 @@ def _plan(conn, model: type[Model], build: Callable[..., QuerySet], args: Sequen
         return None
     if qs.model is not model or qs._prefetch_related_lookups or qs._iterable_class is not ModelIterable:
         return None
+    return (sql, positions, loader(compiler, conn))
+
+
+def loader(compiler, conn) -> tuple:
+    """What turns a row of `compiler`'s SQL into a model instance, as Django's `ModelIterable`
+    does: (start, end, attnames, related populators, converters, annotations) — for
+    `instances()`. `compiler` must have run `as_sql()`."""
     select, klass_info = compiler.select, compiler.klass_info
     start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
     return (
-        sql,
-        positions,
         start,
         end,
         [col[0].target.attname for col in select[start:end]],
@@ -78,6 +83,28 @@ def _plan(conn, model: type[Model], build: Callable[..., QuerySet], args: Sequen
         list(compiler.get_converters([col[0] for col in select]).items()),
         list(compiler.annotation_col_map.items()),
     )
+
+
+def instances(conn, model: type[Model], fetched: Sequence[Sequence[Any]], parts: tuple) -> list[Model]:
+    """The rows `fetched` (tuples from the cursor of `conn`) as `model` instances, with their
+    related objects and annotations, by `parts` (`loader()`'s)."""
+    start, end, attnames, populators, converters, annotations = parts
+    out = []
+    alias = conn.alias
+    for raw in fetched:
+        row = list(raw)
+        for pos, (convs, expression) in converters:
+            value = row[pos]
+            for convert in convs:
+                value = convert(value, expression, conn)
+            row[pos] = value
+        obj = model.from_db(alias, attnames, row[start:end])
+        for populator in populators:
+            populator.populate(row, obj)
+        for name, pos in annotations:
+            setattr(obj, name, row[pos])
+        out.append(obj)
+    return out
 
 
 def rows(key: Any, model: type[Model], build: Callable[..., QuerySet], args: Sequence[Any]) -> list[Model]:
@@ -98,24 +125,9 @@ def rows(key: Any, model: type[Model], build: Callable[..., QuerySet], args: Seq
     plan = per_conn[key]
     if plan is None:
         return list(build(*args))
-    sql, positions, start, end, attnames, populators, converters, annotations = plan
+    sql, positions, parts = plan
     # Prepared on PostgreSQL (pgfast): the same statement every visit, planning once.
     with pgfast.cursor(conn) as cur:
         cur.execute(sql, [args[v] if is_arg else v for is_arg, v in positions])
         fetched = cur.fetchall()
-    out = []
-    alias = conn.alias
-    for raw in fetched:
-        row = list(raw)
-        for pos, (convs, expression) in converters:
-            value = row[pos]
-            for convert in convs:
-                value = convert(value, expression, conn)
-            row[pos] = value
-        obj = model.from_db(alias, attnames, row[start:end])
-        for populator in populators:
-            populator.populate(row, obj)
-        for name, pos in annotations:
-            setattr(obj, name, row[pos])
-        out.append(obj)
-    return out
+    return instances(conn, model, fetched, parts)

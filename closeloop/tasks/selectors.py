@@ -14,7 +14,6 @@ from django.core.paginator import Page
 from django.db import connection, connections, router
 from django.db.models import BooleanField, Count, F, IntegerField, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -102,17 +101,7 @@ def _task_loader(conn, for_update: bool, annotate: dict | None = None, key: tupl
         sql, params = compiler.as_sql()
         if list(params) != [_PK_MARK]:  # pragma: no cover - a Django change would show here
             raise RuntimeError(f"access_task's query has unexpected parameters: {params!r}")
-        select, klass_info = compiler.select, compiler.klass_info
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        loader = (
-            sql,
-            start,
-            end,
-            [col[0].target.attname for col in select[start:end]],
-            get_related_populators(klass_info, select, conn.alias),
-            list(compiler.get_converters([col[0] for col in select]).items()),
-            list(compiler.annotation_col_map.items()),
-        )
+        loader = (sql, compiled.loader(compiler, conn))
         per_conn[(for_update, key)] = loader
     return loader
 
@@ -133,27 +122,12 @@ def _load_task(pk: int, for_update: bool, annotate: dict | None = None, key: tup
     ):
         # As Django's compiler refuses a select_for_update outside a transaction.
         raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-    sql, start, end, attnames, populators, converters, annotations = _task_loader(
-        conn, for_update, annotate, key
-    )
+    sql, parts = _task_loader(conn, for_update, annotate, key)
     # Prepared on PostgreSQL (pgfast): planning the six joins cost more than running them.
     with pgfast.cursor(conn) as cur:
         cur.execute(sql, [pk])
         row = cur.fetchone()
-    if row is None:
-        return None
-    row = list(row)
-    for pos, (convs, expression) in converters:
-        value = row[pos]
-        for convert in convs:
-            value = convert(value, expression, conn)
-        row[pos] = value
-    task = Task.from_db(conn.alias, attnames, row[start:end])
-    for populator in populators:
-        populator.populate(row, task)
-    for name, pos in annotations:
-        setattr(task, name, row[pos])
-    return task
+    return None if row is None else compiled.instances(conn, Task, [row], parts)[0]
 
 
 def local_today(tz=None) -> date:
@@ -319,22 +293,24 @@ MY_WORK_ROW_FIELDS = {
 
 
 @functools.cache
-def _my_work_deferred() -> tuple[str, ...]:
-    """The other columns, deferred rather than named with `only()`: other apps join their
-    own relations to the rows (`extensions.prepare_rows`), which `only()` would refuse."""
+def _deferred(shown: str) -> tuple[str, ...]:
+    """The columns a row does not show (`shown`: "my_work" or "list", naming
+    `MY_WORK_ROW_FIELDS` or `LIST_ROW_FIELDS`), deferred rather than named with `only()`:
+    other apps join their own relations to the rows (`extensions.prepare_rows`), which
+    `only()` would refuse."""
     from closeloop.orgs.models import Department, User
 
-    out = [f.name for f in Task._meta.concrete_fields if f.name not in MY_WORK_ROW_FIELDS["task"]]
+    fields = {"my_work": MY_WORK_ROW_FIELDS, "list": LIST_ROW_FIELDS}[shown]
+    out = [f.name for f in Task._meta.concrete_fields if f.name not in fields["task"]]
     for prefix, model in (("department", Department), ("owner", User)):
-        keep = MY_WORK_ROW_FIELDS[prefix]
-        out += [f"{prefix}__{f.name}" for f in model._meta.concrete_fields if f.name not in keep]
+        out += [f"{prefix}__{f.name}" for f in model._meta.concrete_fields if f.name not in fields[prefix]]
     return tuple(out)
 
 
 def my_work_rows(qs: QuerySet[Task]) -> QuerySet[Task]:
     """`qs` with their department and owner joined, reading only the columns 我的工作's rows
     show (`MY_WORK_ROW_FIELDS`): another field of a row costs a query, so add it there first."""
-    return qs.select_related("department", "owner").defer(*_my_work_deferred())
+    return qs.select_related("department", "owner").defer(*_deferred("my_work"))
 
 
 # What a row of the task list shows (`plan_tags.task_table_rows`, other apps' row flags),
@@ -349,23 +325,12 @@ LIST_ROW_FIELDS = {
 }  # fmt: skip
 
 
-@functools.cache
-def _list_deferred() -> tuple[str, ...]:
-    from closeloop.orgs.models import Department, User
-
-    out = [f.name for f in Task._meta.concrete_fields if f.name not in LIST_ROW_FIELDS["task"]]
-    for prefix, model in (("department", Department), ("owner", User)):
-        keep = LIST_ROW_FIELDS[prefix]
-        out += [f"{prefix}__{f.name}" for f in model._meta.concrete_fields if f.name not in keep]
-    return tuple(out)
-
-
 def list_rows(qs: QuerySet[Task]) -> QuerySet[Task]:
     """`qs` (the list's, with its joins) reading only the columns the task list's rows show
     (`LIST_ROW_FIELDS`): ~40 columns of a task and ~15 of its owner, most of them dates
     converted one by one, were ~4,500 of the page's Python calls for 30 rows. Another field
     of a row costs a query per row: add it there first."""
-    return qs.defer(*_list_deferred())
+    return qs.defer(*_deferred("list"))
 
 
 CODE_RE = re.compile(r"^(?:(?P<dept>[A-Za-z][A-Za-z0-9_]*)-)?(?P<code>[Tt]\d+(?:-\d+)*)$")
