@@ -116,6 +116,9 @@ DATABASES = {
     )
 }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Served processes (closeloop.wsgi) freeze their long-lived objects out of Python's full
+# collections after this many requests (core/gcfreeze.py); 0 = never.
+GC_FREEZE_AFTER = env_int("GC_FREEZE_AFTER", 20)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN,
