@@ -102,3 +102,36 @@ def add_rounds(task, reviewer: User, verdicts: list[str], reviewed_at: list[dt.d
         for n, (verdict, at) in enumerate(zip(verdicts, reviewed_at, strict=True), start=1)
     ]
     return Submission.objects.bulk_create(rows)
+
+
+_AFTER_DUE = object()
+
+
+def set_forecast(
+    task, *, at_risk: bool = True, forecast_date=_AFTER_DUE, reason: str | None = None, today=None, due=None
+):
+    """`task`'s risk forecast written directly (created or replaced), as the forecast sweep
+    (`tracking.jobs`) would leave it: at risk "behind" by default, finishing three days after
+    the due date (`forecast_date` None: no finish forecast); `reason` "" when not at risk
+    unless given. `due`: the due date the forecast judged (default the task's). Returns the
+    TaskForecast."""
+    from closeloop.tracking.models import TaskForecast
+
+    today = today or timezone.localdate()
+    due = due or task.due_date
+    forecast, _created = TaskForecast.objects.update_or_create(
+        task=task,
+        defaults=dict(
+            forecast_date=due + dt.timedelta(days=3) if forecast_date is _AFTER_DUE else forecast_date,
+            slope=0.5,
+            last_day=today,
+            last_percent=5,
+            points=2,
+            due_date=due,
+            judge_from=today,
+            at_risk=at_risk,
+            reason=("behind" if at_risk else "") if reason is None else reason,
+            computed_at=timezone.now(),
+        ),
+    )
+    return forecast

@@ -12,8 +12,7 @@ from django.utils import timezone
 from closeloop.insights import selectors
 from closeloop.tasks.models import Task
 from closeloop.tasks.states import OPEN_STATUSES, Status
-from closeloop.testing.factories import make_task
-from closeloop.tracking.models import TaskForecast
+from closeloop.testing.factories import make_task, set_forecast
 
 
 @pytest.mark.django_db
@@ -38,21 +37,7 @@ def test_the_at_risk_list_is_the_plain_filter_s(seed, head, member, outsider, sa
         Task.objects.filter(pk=t.pk).update(status=rng.choice(statuses))
         kind = rng.choice(["risk", "risk", "fine", "none"])
         if kind != "none":
-            TaskForecast.objects.update_or_create(
-                task=t,
-                defaults=dict(
-                    forecast_date=t.due_date + dt.timedelta(days=3),
-                    slope=0.5,
-                    last_day=today,
-                    last_percent=10,
-                    points=2,
-                    due_date=t.due_date,
-                    judge_from=today,
-                    at_risk=kind == "risk",
-                    reason="behind" if kind == "risk" else "",
-                    computed_at=timezone.now(),
-                ),
-            )
+            set_forecast(t, at_risk=kind == "risk", today=today)
     compared = 0
     for user in (head, member, outsider):
         d = selectors.dashboard(user)

@@ -14,7 +14,7 @@ from closeloop.notify.models import Notification
 from closeloop.tasks.models import Priority
 from closeloop.tasks.services import task_transition
 from closeloop.testing.concurrency import run_in_threads
-from closeloop.testing.factories import make_task
+from closeloop.testing.factories import make_task, set_forecast
 from closeloop.tracking.services import delay_warning_raise, update_post
 
 SH = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -129,27 +129,12 @@ def test_listed_tasks_link_to_the_task_and_carry_their_flags(client, head, membe
     import re
 
     from closeloop.tasks.models import Task
-    from closeloop.tracking.models import TaskForecast
 
     fill(head, member, sales, 3)
     blocked, slow = Task.objects.get(title="任务0"), Task.objects.get(title="任务1")
     today = timezone.localdate()
     late_finish = slow.due_date + dt.timedelta(days=12)
-    TaskForecast.objects.update_or_create(
-        task=slow,
-        defaults=dict(
-            forecast_date=late_finish,
-            slope=0.5,
-            last_day=today,
-            last_percent=5,
-            points=2,
-            due_date=slow.due_date,
-            judge_from=today,
-            at_risk=True,
-            reason="behind",
-            computed_at=timezone.now(),
-        ),
-    )
+    set_forecast(slow, forecast_date=late_finish, today=today)
     client.force_login(head)
     for url in ("/dashboard/", f"/weekly-review/?department={sales.pk}"):
         page = client.get(url).content.decode()
@@ -195,7 +180,6 @@ def test_the_weeks_rows_carry_all_the_page_the_api_and_the_export_read(head, mem
     from closeloop.insights.export import _task_rows
     from closeloop.insights.templatetags.insights import mini_tasks
     from closeloop.tasks.models import Task
-    from closeloop.tracking.models import TaskForecast
 
     fill(head, member, sales, 12)
     today = timezone.localdate()
@@ -205,21 +189,7 @@ def test_the_weeks_rows_carry_all_the_page_the_api_and_the_export_read(head, mem
     weeks = [today + dt.timedelta(days=7 * k) for k in (-1, 0, 1)]
     listed = {t.pk for wk in weeks for x in _lists(selectors.weekly_review(head, sales, wk)) for t in x}
     for t in Task.objects.filter(pk__in=listed).exclude(status__in=["done", "blocked"]):
-        TaskForecast.objects.update_or_create(
-            task=t,
-            defaults=dict(
-                forecast_date=t.due_date + dt.timedelta(days=3),
-                slope=0.5,
-                last_day=today,
-                last_percent=5,
-                points=2,
-                due_date=t.due_date,
-                judge_from=today,
-                at_risk=True,
-                reason="behind",
-                computed_at=timezone.now(),
-            ),
-        )
+        set_forecast(t, today=today)
     html = ""
     for wk in weeks:
         lists = _lists(selectors.weekly_review(head, sales, wk))

@@ -16,7 +16,7 @@ from closeloop.tasks import selectors, visibility
 from closeloop.tasks.models import Task
 from closeloop.tasks.selectors import SORTS, TaskFilters, TaskListPaginator, task_list
 from closeloop.tasks.tests.test_visibility_random import _world
-from closeloop.testing.factories import make_task
+from closeloop.testing.factories import make_task, set_forecast
 
 
 def _fresh(person: User) -> User:
@@ -129,7 +129,7 @@ def test_the_rows_read_only_what_they_show_and_render_the_same(
     from closeloop.tasks.services import task_transition
     from closeloop.tasks.states import Status
     from closeloop.tasks.templatetags.plan_tags import task_table_rows
-    from closeloop.tracking.models import ForecastReason, TaskForecast
+    from closeloop.tracking.models import ForecastReason
 
     today = timezone.localdate()
     User.objects.filter(pk=member.pk).update(name="<i>李</i>&专员", first_name="<a>", last_name='"x"')
@@ -152,14 +152,8 @@ def test_the_rows_read_only_what_they_show_and_render_the_same(
     Task.objects.filter(pk=tasks[1].pk).update(notes="'单引号' \"双引号\"", progress=55, task_type="routine")
     task_transition(actor=head, task=Task.objects.get(pk=tasks[2].pk), to=Status.CANCELLED, note="不再需要")
     for t in tasks[3:5]:
-        TaskForecast.objects.create(
-            task=t,
-            forecast_date=today + dt.timedelta(days=30),
-            due_date=t.due_date,
-            judge_from=today,
-            at_risk=True,
-            reason=ForecastReason.BEHIND,
-            computed_at=timezone.now(),
+        set_forecast(
+            t, forecast_date=today + dt.timedelta(days=30), reason=ForecastReason.BEHIND, today=today
         )
     pages = TaskListPaginator(_fresh(head), TaskFilters(), 30)
     ids = [t.pk for t in pages.page(1).object_list]

@@ -6,14 +6,14 @@ every forecast reason, with and without a forecast date, a closed task, no forec
 import datetime as dt
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.html import format_html_join
 
 from closeloop.tasks import extensions
 from closeloop.tasks.models import Task
-from closeloop.testing.factories import make_task
+from closeloop.testing.factories import make_task, set_forecast
 from closeloop.tracking.extensions import risk_flag
-from closeloop.tracking.models import ForecastReason, TaskForecast
+from closeloop.tracking.models import ForecastReason
 from closeloop.tracking.selectors import Flags, flags_for, with_flags
 from closeloop.tracking.templatetags.tracking import flags_html
 
@@ -38,15 +38,7 @@ def test_the_risk_flag_is_the_old_html(head, member, sales):
     ]
     for n, (reason, at_risk, date) in enumerate(cases):
         t = make_task(actor=head, department=sales, owner=member, title=f"<b>任务</b>{n}", due=TODAY)
-        TaskForecast.objects.create(
-            task=t,
-            forecast_date=date,
-            due_date=TODAY,
-            judge_from=TODAY,
-            at_risk=at_risk,
-            reason=reason,
-            computed_at=timezone.now(),
-        )
+        set_forecast(t, at_risk=at_risk, forecast_date=date, reason=reason, today=TODAY, due=TODAY)
         tasks.append(t)
     closed = tasks[0]
     Task.objects.filter(pk=closed.pk).update(status="cancelled")
