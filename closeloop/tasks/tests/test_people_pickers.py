@@ -265,3 +265,20 @@ def test_a_refused_reassignment_shows_the_picker_again_open_with_the_choice(task
     assert response.status_code in (400, 409, 422)
     assert 'id="reassign_owner"' in html and re.search(r"<details open>\s*<summary>", html)
     assert "休假" in html
+
+
+def test_reloading_a_refused_people_form_goes_back_to_the_task_page(task, head, outsider):
+    """A refused reassign is rendered at its POST address; reloading it (a GET) showed a bare
+    405 page. It goes back to the task's people panel; someone who may not see the task still
+    gets the task page's 404, and nothing changes."""
+    client = web(head)
+    refused = client.post(reverse("tasks:reassign", args=[task.pk]), {"owner": ""})
+    assert refused.status_code == 400
+    for name in ("tasks:reassign", "tasks:collaborator_add"):
+        response = client.get(reverse(name, args=[task.pk]))
+        assert response.status_code == 302
+        assert response["Location"] == reverse("tasks:detail", args=[task.pk]) + "#people"
+        assert client.get(response["Location"]).status_code == 200
+        assert web(outsider).get(reverse(name, args=[task.pk]), follow=True).status_code == 404
+    assert Task.objects.get(pk=task.pk).owner_id == task.owner_id
+    assert client.put(reverse("tasks:reassign", args=[task.pk])).status_code == 405
