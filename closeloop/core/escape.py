@@ -9,6 +9,13 @@ from django.utils.safestring import SafeData
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
 
 
+def escape(value) -> str:
+    """`django.utils.html.escape(value)` as a plain str: every value escaped, marked-safe
+    ones too (what `{{ value|escape }}` and review's rows need). The caller marks the joined
+    result safe."""
+    return str(value).translate(_ESCAPES)
+
+
 def esc(value) -> str:
     """`conditional_escape(value)` as a plain str: markup already safe (SafeData, e.g.
     format_html's output) stays as it is, anything else (str, lazy text, numbers) is turned

@@ -20,19 +20,10 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from closeloop.core.escape import escape
 from closeloop.review.models import Verdict, measure_display, measured_display
 from closeloop.tasks.models import TaskType
 from closeloop.tasks.templatetags.plan_tags import task_url_pattern
-
-# What django.utils.html.escape (html.escape with quotes) replaces, in one str.translate:
-# Django's escape is four Python calls and five str.replace per value, and a page escapes
-# hundreds of values.
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
-
-
-def escape(value) -> str:
-    """`django.utils.html.escape(value)`, as a plain str to be joined into marked-safe HTML."""
-    return str(value).translate(_ESCAPES)
 
 
 def truncatechars(value: str, length: int) -> str:
