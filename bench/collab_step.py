@@ -77,6 +77,7 @@ def collab_data(ctx: Any) -> None:
             dict(
                 id=issue_id,
                 task_id=t.id,
+                task_department_id=t.department_id,
                 problem=rng.choice(PROBLEMS),
                 raised_by_id=t.owner_id,
                 raised_at=raised,

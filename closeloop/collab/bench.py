@@ -26,13 +26,13 @@ def _issues(n: int, *, tag: str, spread: timedelta, now) -> list[int]:
     tasks = list(
         Task.objects.exclude(status__in=["done", "cancelled"])
         .order_by("id")
-        .values_list("id", "owner_id")[:2000]
+        .values_list("id", "owner_id", "department_id")[:2000]
     )
     if not tasks:
         raise RuntimeError("the benchmark database has no open task")
     rows = []
     for i in range(n):
-        task_id, owner_id = tasks[i % len(tasks)]
+        task_id, owner_id, department_id = tasks[i % len(tasks)]
         raised = now - spread * (i / max(n - 1, 1))
         if raised == now:
             raised -= timedelta(seconds=1)
@@ -47,6 +47,7 @@ def _issues(n: int, *, tag: str, spread: timedelta, now) -> list[int]:
         rows.append(
             Issue(
                 task_id=task_id,
+                task_department_id=department_id,
                 problem=f"bench-{tag}-{i}",
                 raised_by_id=owner_id,
                 raised_at=raised,

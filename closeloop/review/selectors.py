@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.db import connection, connections
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from closeloop.core import compiled
@@ -396,13 +396,14 @@ class Quality:
 
 def quality_by(user, *, group: str, since=None, until=None, department_ids=None) -> dict[int, Quality]:
     """First-pass acceptance rate and average attempts of accepted tasks the person may see,
-    per owner (`group="owner"`) or per department (`group="department"`), keyed by id. A
-    task counts once, by its accepted attempt; `since`/`until` bound the acceptance time
-    (aware datetimes); `department_ids` (ids) the departments counted. One query.
+    per owner (`group="owner"`: who submitted the accepted attempt, the task's owner then —
+    only the owner submits) or per department (`group="department"`), keyed by id. A task
+    counts once, by its accepted attempt; `since`/`until` bound the acceptance time (aware
+    datetimes); `department_ids` (ids) the departments counted. One query.
 
-    Read through the partial `submission_dept_accepted` index (department, reviewed_at) of
-    accepted attempts, on the submission's own copy of its department: the window's
-    acceptances of those departments only, and their tasks by primary key for the owner.
+    Read through the partial `submission_dept_accepted_by` index (department, reviewed_at,
+    submitted_by, attempt) of accepted attempts, on the submission's own copy of its
+    department: the window's acceptances of those departments only, from the index alone.
     Through the task's department SQLite walked every task of the company by owner, and both
     databases every task the department ever had (issue 16)."""
     qs = Submission.objects.filter(verdict=Verdict.ACCEPTED)
@@ -424,14 +425,11 @@ def quality_by(user, *, group: str, since=None, until=None, department_ids=None)
         qs = qs.filter(reviewed_at__gte=since)
     if until is not None:
         qs = qs.filter(reviewed_at__lt=until)
-    if group == "owner" and connection.vendor == "postgresql":
-        # The owner as a subquery by primary key, once per acceptance of the window: joined,
-        # PostgreSQL hashed every task of the company to meet a few hundred submissions.
-        # SQLite looks the joined tasks up by primary key already, and evaluates the subquery
-        # twice (select and group by).
-        key = Subquery(Task.objects.filter(pk=OuterRef("task_id")).order_by().values("owner_id")[:1])
-    else:
-        key = F({"owner": "task__owner_id", "department": "department_id"}[group])
+    # The owner is who submitted the accepted attempt (only the owner submits, `may_submit`):
+    # read from the covering `submission_dept_accepted_by` index, where looking the task up
+    # for its owner cost a row per acceptance (PostgreSQL 12 ms for a department's four weeks,
+    # 4,600 acceptances; 39 ms for two departments; issue 16).
+    key = F({"owner": "submitted_by_id", "department": "department_id"}[group])
     rows = (
         qs.order_by()
         .annotate(key=key)

@@ -113,6 +113,7 @@ def issue_raise(
     with transaction.atomic():
         issue = Issue.objects.create(
             task=task,
+            task_department_id=task.department_id,
             problem=problem,
             raised_by=actor,
             raised_at=now,

@@ -127,3 +127,22 @@ def test_a_closed_task_takes_no_new_issue(shared, head, member, outsider):
     task = task_cancel(actor=head, task=shared, reason="取消")
     with pytest.raises(Conflict):
         services.issue_raise(actor=member, task=task, problem="x", resolver=outsider)
+
+
+def test_an_issue_carries_its_tasks_department(shared, member, outsider, marketing):
+    """The copy 仪表盘 counts by (issue 16): set by the service, filled from the task by
+    `save()` when a caller leaves it out, in the task's department (not a party's)."""
+    issue = services.issue_raise(
+        actor=member, task=shared, problem="缺少数据", resolver=outsider, party_departments=[marketing]
+    )
+    assert Issue.objects.get(pk=issue.pk).task_department_id == shared.department_id != marketing.pk
+    bare = Issue(
+        task_id=shared.pk,
+        problem="直接保存",
+        raised_by=member,
+        raised_at=timezone.now(),
+        resolver=outsider,
+        deadline=timezone.now() + dt.timedelta(hours=1),
+    )
+    bare.save()
+    assert Issue.objects.get(pk=bare.pk).task_department_id == shared.department_id

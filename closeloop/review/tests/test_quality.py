@@ -1,6 +1,7 @@
 """`quality_by` (first-pass acceptance for 仪表盘 and 周复盘) reads the submissions' own copy of
-their department through the partial (department, reviewed_at) index of accepted attempts:
-the same figures as main's query through the task, on random data with rework rounds."""
+their department and submitter through the covering partial (department, reviewed_at,
+submitted_by, attempt, verdict) index of accepted attempts: the same figures as main's query
+through the task, on random data with rework rounds."""
 
 import datetime as dt
 import random
@@ -125,9 +126,9 @@ def test_one_query_read_through_the_index(world, head, sales):
             if connection.vendor == "sqlite":
                 cur.execute("EXPLAIN QUERY PLAN " + sql)
                 plan = " | ".join(row[3] for row in cur.fetchall())
-                assert "USING INDEX submission_dept_accepted (department_id=? AND reviewed_at>?)" in plan, (
-                    plan
-                )
+                assert (
+                    "USING COVERING INDEX submission_dept_accepted_by (department_id=? AND reviewed_at>?)" in plan
+                ), plan
                 assert "SCAN" not in plan, plan
             else:
                 # A test database's few rows are rightly scanned: ask whether the index serves.
@@ -135,7 +136,28 @@ def test_one_query_read_through_the_index(world, head, sales):
                 cur.execute("EXPLAIN " + sql)
                 plan = " | ".join(row[0] for row in cur.fetchall())
                 cur.execute("SET LOCAL enable_seqscan = on")
-                assert "submission_dept_accepted" in plan, plan
-                assert "Seq Scan on tasks_task" not in plan, plan
-        if group == "department":
-            assert "tasks_task" not in sql
+                assert "submission_dept_accepted_by" in plan, plan
+        # Neither grouping reads a task: the owner is who submitted the accepted attempt.
+        assert "tasks_task" not in sql
+
+
+def test_the_owner_credited_is_who_submitted(head, member, sales):
+    """A task handed to someone else while it waits for review: the first-pass acceptance
+    counts for who submitted the accepted attempt (the owner when it was submitted), not for
+    the new owner who did not do the work."""
+    from closeloop.review.services import submission_create, submission_review
+    from closeloop.review.tests.test_knowledge import CheckIn, fresh
+    from closeloop.tasks.services import task_reassign, task_transition
+
+    other = add_people(sales, 1, prefix="o", name="接手")[0]
+    t = make_task(actor=head, department=sales, owner=member)
+    t = task_update(actor=member, task=task_transition(actor=member, task=t, to="in_progress"), progress=100)
+    sub = submission_create(actor=member, task=fresh(t), key_results="完成", confirm=True)
+    task_reassign(actor=head, task=fresh(t), owner=other, reason="调岗")
+    submission_review(
+        actor=head, submission=sub, checks=[CheckIn(c.pk, measured="99", comment="") for c in sub.checks.all()]
+    )
+    assert fresh(t).owner_id == other.pk
+    forget_visibility(head)
+    by_owner = quality_by(head, group="owner", department_ids=[sales.pk])
+    assert by_owner == {member.pk: Quality(accepted=1, first_pass=1, attempts=1)}
