@@ -14,6 +14,7 @@ instead of every completion of the window converted in Python."""
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -118,12 +119,11 @@ def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
     rows = base.only(*_WEEK_ROW_FIELDS)
     open_ = base.filter(status__in=_OPEN)
     open_rows = rows.filter(status__in=_OPEN)
-    risk_q = Q(forecast__at_risk=True)
     overdue_q = _overdue_q(departments, now)
-    counts = open_.aggregate(
-        at_risk=Count("id", filter=risk_q),
-        overdue=Count("id", filter=overdue_q),
-        blocked=Count("id", filter=Q(status=Status.BLOCKED)),
+    counts = _counts(
+        at_risk=open_.filter(forecast__at_risk__in=[True]),
+        overdue=open_.filter(overdue_q),
+        blocked=open_.filter(status=Status.BLOCKED),
     )
     # `at_risk IN (true)`, not the bare column: SQLite then reads the forecasts at risk through
     # the `forecast_at_risk` index, where it scanned every forecast (bench s5, a department of
@@ -162,6 +162,22 @@ def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
     out.counts = counts
     out.rates = on_time_rates(user, departments, since=now - timedelta(days=28))
     return out
+
+
+def _counts(**parts: QuerySet) -> dict[str, int]:
+    """How many rows each queryset has, keyed as given: one query of scalar subqueries, each
+    counted on its own index — overdue and blocked as ranges of the (department, status,
+    due) index alone, at risk from the forecasts at risk. Counted with FILTERs over one scan
+    of the open tasks, every open task was read and joined to its forecast (a department of
+    20,000 tasks: PostgreSQL 9.4 → 6.6 ms, SQLite 4.0 → 2.6 ms, issue 16)."""
+    names, selects, params = list(parts), [], []
+    for i, qs in enumerate(parts.values()):
+        sql, p = qs.order_by().values("pk").query.sql_with_params()
+        selects.append(f"(SELECT COUNT(*) FROM ({sql}) c{i})")  # noqa: S608 - compiled querysets
+        params.extend(p)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(selects)}", params)  # noqa: S608 - compiled querysets
+        return dict(zip(names, cursor.fetchone(), strict=True))
 
 
 _MISSING_FIELDS = (

@@ -127,7 +127,8 @@ def test_one_query_read_through_the_index(world, head, sales):
                 cur.execute("EXPLAIN QUERY PLAN " + sql)
                 plan = " | ".join(row[3] for row in cur.fetchall())
                 assert (
-                    "USING COVERING INDEX submission_dept_accepted_by (department_id=? AND reviewed_at>?)" in plan
+                    "USING COVERING INDEX submission_dept_accepted_by (department_id=? AND reviewed_at>?)"
+                    in plan
                 ), plan
                 assert "SCAN" not in plan, plan
             else:
@@ -155,7 +156,9 @@ def test_the_owner_credited_is_who_submitted(head, member, sales):
     sub = submission_create(actor=member, task=fresh(t), key_results="完成", confirm=True)
     task_reassign(actor=head, task=fresh(t), owner=other, reason="调岗")
     submission_review(
-        actor=head, submission=sub, checks=[CheckIn(c.pk, measured="99", comment="") for c in sub.checks.all()]
+        actor=head,
+        submission=sub,
+        checks=[CheckIn(c.pk, measured="99", comment="") for c in sub.checks.all()],
     )
     assert fresh(t).owner_id == other.pk
     forget_visibility(head)
