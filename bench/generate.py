@@ -1241,6 +1241,32 @@ from bench.collab_step import collab_data  # noqa: E402
 step("collab: issues, escalations")(collab_data)
 
 
+@step("completion tally")
+def completion_tally(ctx: Context) -> None:
+    """The per-day completion tally the services keep (`tasks.completions`), from the done
+    tasks generated above, as `completions.rebuild` counts it."""
+    from closeloop.tasks.completions import tally_tasks
+    from closeloop.tasks.models import CompletionDay
+
+    zones = {d.pk: d.tzinfo for d in [*ctx.departments, ctx.root] if d is not None}
+    counts = tally_tasks(
+        (
+            (t.department_id, t.owner_id, t.completed_at, t.due_date, t.original_due_date)
+            for t in ctx.tasks
+            if t.status == "done" and t.completed_at is not None
+        ),
+        zones,
+    )
+    rows: dict[tuple, dict] = {}
+    for (department_id, day, owner_id, name), n in counts.items():
+        row = rows.setdefault(
+            (department_id, day, owner_id),
+            {"department_id": department_id, "day": day, "owner_id": owner_id},
+        )
+        row[name] = n
+    save(ctx, CompletionDay, list(rows.values()))
+
+
 # -- running -------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from closeloop.orgs.calendar import add_workdays
 from closeloop.orgs.models import Department, Membership, User
-from closeloop.tasks import services
+from closeloop.tasks import completions, services
 from closeloop.tasks.models import AdhocCategory, Priority, Source, Task, TaskEvent, TaskType, subtree_q
 from closeloop.tasks.services import CriterionIn
 from closeloop.tasks.states import Status
@@ -415,6 +415,9 @@ def load(*, if_empty: bool = False, stdout=None) -> bool:
     for seed in extension_seeders():
         seed()
     _align_weekly_review_times()
+    # The demo back-dates completions around the services (`_done_on`, review's demo): count
+    # them on the days they now have.
+    completions.rebuild()
     return True
 
 

@@ -15,18 +15,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.errors import NotFound
-from closeloop.insights.localday import LocalDate, offset_case, tally_on_time
+from closeloop.insights.localday import LocalDate, offset_case, tally_on_time, tally_sql
 from closeloop.insights.models import WeeklyReview
 from closeloop.orgs.models import Department, User
 from closeloop.orgs.selectors import led_department_ids, visible_department_ids
 from closeloop.review import selectors as review_selectors
 from closeloop.review.selectors import display_name
-from closeloop.tasks.models import Task
+from closeloop.tasks.models import CompletionDay, Task
 from closeloop.tasks.states import OPEN_STATUSES, Status
 from closeloop.tracking import cadence
 from closeloop.tracking import selectors as tracking
@@ -261,11 +261,76 @@ def _overdue_q(departments: list[Department], now: datetime) -> Q:
 def on_time_rates(user: User, departments: list[Department], *, since: datetime) -> list[PersonRate]:
     """Per owner, tasks completed since `since` (aware): how many, and how many by the
     approved and by the original due date, the completion day taken in the task's
-    department's zone (as its due date is, not the viewer's). Counted by the database, a row
-    per department and person (`localday`), through the partial (department, completed_at)
-    index of done tasks, then the people's names; completions stamped more than a day from
-    now (none are: tasks are completed at now) are counted from their rows by one more query.
-    Sorted by name; with first-pass acceptance and attempts from review over the same window."""
+    department's zone (as its due date is, not the viewer's). Sorted by name; with first-pass
+    acceptance and attempts from review over the same window.
+
+    Who sees the departments whole reads the completion tally (`CompletionDay`, kept as
+    tasks complete): the days after `since`'s own, a row per owner and day, plus the
+    completions of `since`'s day from `since` on, row by row (issue 16 item 4: a head's four
+    weeks were ~4,600 completions read and dated one by one). Someone who sees only part of a
+    department counts the tasks they see, through the partial (department, completed_at)
+    index of done tasks, by the database (`localday`)."""
+    ids = [d.pk for d in departments]
+    if user.is_superuser or visible_department_ids(user).issuperset(ids):
+        people = _rates_from_tally(user, departments, since)
+    else:
+        people = _rates_from_tasks(user, departments, since)
+    # First-pass acceptance and attempts (review), over the same people and window.
+    quality = review_selectors.quality_by(user, group="owner", since=since, department_ids=ids)
+    for owner_id, q in quality.items():
+        if owner_id in people:
+            r = people[owner_id]
+            r.accepted, r.first_pass, r.attempts = q.accepted, q.first_pass, q.attempts
+    return sorted(people.values(), key=lambda r: r.name)
+
+
+def _rates_from_tally(user: User, departments: list[Department], since: datetime) -> dict[int, PersonRate]:
+    """The tally's days after `since`'s local day in each department, and `since`'s day itself
+    from `since` on counted from the done tasks by the database (`localday`, through the
+    partial (department, completed_at) index), summed per owner in one query; then the
+    people's names."""
+    # Departments by zone (usually one): `since`'s day and the midnight that ends it.
+    zones: dict[str, tuple] = {}
+    for d in departments:
+        zones.setdefault(str(d.tzinfo), (d.tzinfo, []))[1].append(d.pk)
+    after = Q(pk__in=[])
+    first_day = Q(pk__in=[])
+    end = since
+    for tz, ids in zones.values():
+        day = timezone.localtime(since, tz).date()
+        after |= Q(department_id__in=ids, day__gt=day)
+        next_midnight = datetime.combine(day + timedelta(days=1), datetime.min.time(), tz)
+        first_day |= Q(department_id__in=ids, completed_at__lt=next_midnight)
+        end = max(end, next_midnight)
+    days_sql, days_params = (
+        CompletionDay.objects.filter(after)
+        .order_by()
+        .values_list("owner_id", "done", "on_time", "on_time_original")
+        .query.sql_with_params()
+    )
+    pairs = [(tz, None if len(zones) == 1 else ids) for tz, ids in zones.values()]
+    local = LocalDate("completed_at", offset_case(pairs, since, end, moment="completed_at"))
+    first_sql, first_params = tally_sql(
+        Task.objects.filter(first_day, status=Status.DONE, completed_at__gte=since), local, ["owner_id"]
+    )
+    sql = (
+        "SELECT t.owner_id, SUM(t.done), SUM(t.on_time), SUM(t.on_time_original) FROM ("  # noqa: S608
+        f"SELECT * FROM ({days_sql}) d UNION ALL SELECT s.k0, s.done, s.on_time, s.on_time_original "
+        f"FROM ({first_sql}) s) t GROUP BY t.owner_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*days_params, *first_params])
+        # int(): PostgreSQL sums bigint counts as numeric.
+        tally = {row[0]: (int(row[1]), int(row[2]), int(row[3])) for row in cursor.fetchall()}
+    names = User.objects.filter(pk__in=list(tally)).values_list("pk", "name", "username") if tally else []
+    return {pk: PersonRate(pk, name or username, *tally[pk]) for pk, name, username in names if tally[pk][0]}
+
+
+def _rates_from_tasks(user: User, departments: list[Department], since: datetime) -> dict[int, PersonRate]:
+    """Counted by the database, a row per department and person (`localday`), through the
+    partial (department, completed_at) index of done tasks, then the people's names;
+    completions stamped more than a day from now (none are: tasks are completed at now) are
+    counted from their rows by one more query."""
     ids = [d.pk for d in departments]
     cover_end = max(since, timezone.now()) + timedelta(days=1)
     zones: dict[str, tuple] = {}
@@ -296,13 +361,7 @@ def on_time_rates(user: User, departments: list[Department], *, since: datetime)
     }
     if beyond:
         _add_completions(user, departments, people, Q(completed_at__gte=cover_end))
-    # First-pass acceptance and attempts (review), over the same people and window.
-    quality = review_selectors.quality_by(user, group="owner", since=since, department_ids=ids)
-    for owner_id, q in quality.items():
-        if owner_id in people:
-            r = people[owner_id]
-            r.accepted, r.first_pass, r.attempts = q.accepted, q.first_pass, q.attempts
-    return sorted(people.values(), key=lambda r: r.name)
+    return people
 
 
 def _add_completions(
@@ -457,7 +516,7 @@ def weekly_review(
         counts[w.reason] = counts.get(w.reason, 0) + 1
     by_reason = [(str(label), counts[value]) for value, label in DelayReason.choices if counts.get(value)]
 
-    trend, completed_this_week = _trend(base, department, week_start)
+    trend, completed_this_week = _trend(user, base, department, week_start)
     totals["completed"] = completed_this_week
     _week, rate, rate_original = trend[-1]  # the trend ends with this week
     review = (
@@ -488,22 +547,40 @@ def weekly_review(
 
 
 def _trend(
-    base: QuerySet[Task], department: Department, week_start: date
+    user: User, base: QuerySet[Task], department: Department, week_start: date
 ) -> tuple[list[tuple[date, int | None, int | None]], int]:
     """On-time rate of each of the last eight weeks, and the number completed in the last of
-    them (`week_start`'s week): one query through the partial (department, completed_at)
-    index of done tasks, counted by the database per completion day in the department's zone
-    (at most 56 rows, `localday`), the days summed into weeks here."""
+    them (`week_start`'s week): the weeks start at the department's local midnight, so they
+    are whole days of the completion tally (`CompletionDay`, at most 56 × the owners rows)
+    for who sees the department whole; otherwise one query through the partial (department,
+    completed_at) index of done tasks, counted by the database per completion day in the
+    department's zone (at most 56 rows, `localday`). The days are summed into weeks here."""
     weeks = [week_start - timedelta(days=7 * i) for i in range(TREND_WEEKS - 1, -1, -1)]
-    first, _ = _week_bounds(department, weeks[0])
-    _, last = _week_bounds(department, weeks[-1])
-    tz = cadence.dept_tz(department)
-    day = LocalDate("completed_at", offset_case([(tz, None)], first, last, moment="completed_at"))
     tally = {w: [0, 0, 0] for w in weeks}
-    rows = tally_on_time(
-        base.filter(status=Status.DONE, completed_at__gte=first, completed_at__lt=last), day, [], by_day=True
-    )
-    for local_day, done, on_time, on_time_original, _beyond in rows:
+    if user.is_superuser or department.pk in visible_department_ids(user):
+        rows = (
+            CompletionDay.objects.filter(
+                department=department, day__gte=weeks[0], day__lt=weeks[-1] + timedelta(days=7)
+            )
+            .order_by()
+            .values_list("day")
+            .annotate(Sum("done"), Sum("on_time"), Sum("on_time_original"))
+        )
+    else:
+        first, _ = _week_bounds(department, weeks[0])
+        _, last = _week_bounds(department, weeks[-1])
+        tz = cadence.dept_tz(department)
+        day = LocalDate("completed_at", offset_case([(tz, None)], first, last, moment="completed_at"))
+        rows = [
+            row[:4]
+            for row in tally_on_time(
+                base.filter(status=Status.DONE, completed_at__gte=first, completed_at__lt=last),
+                day,
+                [],
+                by_day=True,
+            )
+        ]
+    for local_day, done, on_time, on_time_original in rows:
         t = tally.get(cadence.week_start(local_day))
         if t is None:
             continue

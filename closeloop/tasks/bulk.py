@@ -39,7 +39,7 @@ from django.utils.translation import gettext as _
 from closeloop.core.errors import NotAllowed, ValidationFailed
 from closeloop.notify.services import notify_each
 from closeloop.orgs.models import Department, User
-from closeloop.tasks import permissions
+from closeloop.tasks import completions, permissions
 from closeloop.tasks.models import AcceptanceCriterion, Priority, Source, Task, TaskEvent, TaskType
 from closeloop.tasks.search import task_index_text
 from closeloop.tasks.services import task_message
@@ -223,6 +223,8 @@ def tasks_bulk_create(
                     )
                 )
         TaskEvent.objects.bulk_create(events, batch_size=batch_size)
+        # Tasks taken over as done count as completed now, as the state's stamp says.
+        completions.record_many([t for t in tasks if t.status == Status.DONE], now)
         _tell_owners(actor, tasks, note=state_note)
     return tasks
 

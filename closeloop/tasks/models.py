@@ -329,6 +329,41 @@ class TaskCollaborator(models.Model):
         super().save(*args, **kwargs)
 
 
+class CompletionDay(models.Model):
+    """How many tasks one owner completed on one day of their department — the day in the
+    department's time zone at completion — and how many of them on or before their approved
+    and their original due date: the on-time rates of 仪表盘 and 周复盘 add up a few hundred of
+    these rows instead of reading every completion of the window (issue 16 item 4: "keep
+    per-department aggregates incrementally"). Kept by `tasks.completions.record` when a task
+    becomes done (closed is final: neither the owner, the due dates nor the completion change
+    after), and rebuilt from the tasks by `tasks.completions.rebuild` (migration, benchmark
+    data, demo data that back-dates completions). A department that later changes its time
+    zone keeps its past completions on the day they had then."""
+
+    # Indexed by the unique constraint, which leads with it.
+    department = models.ForeignKey(
+        "orgs.Department", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    day = models.DateField()
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    done = models.PositiveIntegerField(default=0)
+    on_time = models.PositiveIntegerField(default=0)
+    on_time_original = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Also the index the reports range over: a department's days, then the owners.
+            models.UniqueConstraint(fields=["department", "day", "owner"], name="completion_day_once"),
+            models.CheckConstraint(
+                condition=Q(on_time__lte=models.F("done")) & Q(on_time_original__lte=models.F("done")),
+                name="completion_day_counts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department_id} {self.day} {self.owner_id}: {self.on_time}/{self.done}"
+
+
 class Comparator(models.TextChoices):
     GTE = ">=", "≥"
     GT = ">", ">"

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed, raise_if_errors
 from closeloop.notify.services import notify
 from closeloop.orgs.models import Department, User
-from closeloop.tasks import extensions, permissions
+from closeloop.tasks import completions, extensions, permissions
 from closeloop.tasks.models import (
     AcceptanceCriterion,
     AdhocCategory,
@@ -740,6 +740,8 @@ def task_transition(
         if target in CLOSED_STATUSES:
             # The links' copy of "open" (TaskCollaborator.task_open); closed is final.
             TaskCollaborator.objects.filter(task_id=task.pk, task_open=True).update(task_open=False)
+        if target == Status.DONE:
+            completions.record(task, now)
         if overriding:
             record_event(task=task, actor=actor, verb="dependency_overridden", note=note)
         record_event(
