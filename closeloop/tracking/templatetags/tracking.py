@@ -12,10 +12,11 @@ row, and a template render each time costs more than the rest of the row.
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from closeloop.core.choices import choice_display
+from closeloop.core.escape import esc
 from closeloop.tracking import cadence
 from closeloop.tracking.selectors import Flags, flags_for
 
@@ -23,18 +24,20 @@ register = template.Library()
 
 
 def flags_html(flags: Flags) -> SafeString:
-    parts = []
+    """The flags as <span>s in a `flags` span, each value through `core.escape.esc` (what
+    format_html wrote, ~10 times fewer Python calls: 仪表盘 and the lists call it per row)."""
+    parts = ""
     if flags.overdue:
-        parts.append(format_html('<span class="flag flag--overdue">{}</span>', _("Overdue")))
+        parts += f'<span class="flag flag--overdue">{esc(_("Overdue"))}</span>'
     if flags.at_risk:
         fc = flags.forecast
-        title = str(fc.get_reason_display()) if fc else ""
+        title = str(choice_display(fc, "reason")) if fc else ""
         if fc and fc.forecast_date:
             title += f" · {fc.forecast_date:%Y-%m-%d}"
-        parts.append(format_html('<span class="flag flag--risk" title="{}">{}</span>', title, _("At risk")))
+        parts += f'<span class="flag flag--risk" title="{esc(title)}">{esc(_("At risk"))}</span>'
     if flags.blocked:
-        parts.append(format_html('<span class="flag flag--blocked">{}</span>', _("Blocked")))
-    return format_html('<span class="flags">{}</span>', format_html_join("", "{}", ((p,) for p in parts)))
+        parts += f'<span class="flag flag--blocked">{esc(_("Blocked"))}</span>'
+    return mark_safe(f'<span class="flags">{parts}</span>')  # noqa: S308 - every value escaped
 
 
 @register.simple_tag
