@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from closeloop.core import compiled, pgfast
 from closeloop.core.errors import NotFound
-from closeloop.core.pagination import IdPaginator, rows_in_order
+from closeloop.core.pagination import IdPaginator
 from closeloop.orgs.selectors import visible_department_ids
 from closeloop.tasks import extensions
 from closeloop.tasks.models import AcceptanceCriterion, Comment, Task, TaskCollaborator, TaskEvent, subtree_q
@@ -333,6 +333,25 @@ def list_rows(qs: QuerySet[Task]) -> QuerySet[Task]:
     return qs.defer(*_deferred("list"))
 
 
+def _list_rows_query(*ids: int) -> QuerySet[Task]:
+    qs = Task.objects.select_related("department", "owner", "project", "customer").filter(pk__in=ids)
+    return list_rows(extensions.prepare_rows(qs)).order_by()
+
+
+def _list_row_tasks(ids: list[int]) -> list[Task]:
+    """The task list's rows of `ids` (a non-empty list of task ids, a page's), as
+    `rows_in_order(list_rows(task_list(…)), ids)` loads them (the list's joins and columns,
+    whatever the person and filters: both of `task_list`'s querysets join the same), in no
+    particular order, by a query compiled once per connection (`core.compiled.rows`; prepared
+    on PostgreSQL, where planning its five joins took ~1 ms of the page's ~1.6). Padded with
+    the last id to 8, 16, 32… ids, as `_my_work_row_tasks`."""
+    size = 8
+    while size < len(ids):
+        size *= 2
+    args = [*ids, *[ids[-1]] * (size - len(ids))]
+    return compiled.rows(("list_rows", size) if size <= 256 else None, Task, _list_rows_query, args)
+
+
 CODE_RE = re.compile(r"^(?:(?P<dept>[A-Za-z][A-Za-z0-9_]*)-)?(?P<code>[Tt]\d+(?:-\d+)*)$")
 
 SORTS = {
@@ -490,7 +509,9 @@ class TaskListPaginator(IdPaginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        return self._get_page(rows_in_order(list_rows(self.object_list), self.ids(bottom, top)), number, self)
+        ids = self.ids(bottom, top)
+        by_id = {t.pk: t for t in _list_row_tasks(ids)} if ids else {}
+        return self._get_page([by_id[pk] for pk in ids if pk in by_id], number, self)
 
     def ids(self, bottom: int, top: int) -> list[int]:
         """The ids of the list's rows [bottom, top) (0-based, `top` exclusive), in its order:
