@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from closeloop.core.api_schemas import AUTH_ERRORS, LocalTime
-from closeloop.orgs.models import Department, Membership, User
+from closeloop.orgs.models import Department, Membership, User, display_name
 from closeloop.orgs.selectors import department_visible_list
 
 router = Router(tags=["people and departments"])
@@ -29,6 +29,11 @@ def user_ref(user: User | None) -> dict | None:
     if user is None:
         return None
     return {"id": user.pk, "username": user.username, "name": user.display_name}
+
+
+def user_ref_values(pk: int, username: str, name: str, first_name: str, last_name: str) -> dict:
+    """`user_ref` of the person whose row has these values, without building a User."""
+    return {"id": pk, "username": username, "name": display_name(name, first_name, last_name, username)}
 
 
 def department_ref(department: Department | None) -> dict | None:

@@ -9,6 +9,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 
+def display_name(name: str, first_name: str, last_name: str, username: str) -> str:
+    """How a person is named everywhere (`User.display_name`), from the columns of their row:
+    the 姓名, else first and last name (joined as `AbstractUser.get_full_name`), else the
+    login. For rows read as values, where building a User per row costs ~10 µs."""
+    return name or f"{first_name} {last_name}".strip() or username
+
+
 class User(AbstractUser):
     """A person. `name` is the 姓名 shown everywhere; `username` is the login."""
 
@@ -32,7 +39,7 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        return self.name or self.get_full_name() or self.username
+        return display_name(self.name, self.first_name, self.last_name, self.username)
 
 
 class Department(models.Model):

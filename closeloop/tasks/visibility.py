@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Q
 
+from closeloop.core import pgfast
 from closeloop.orgs.selectors import visible_department_ids
 
 
@@ -117,7 +118,9 @@ def visibility(user) -> Visibility:
     sql = _DIRECT_SQL.format(outside=outside, outside_t=outside_t)
     me = user.pk
     params = [me, *outside_params, me, *outside_params, me, *outside_params, me, me]
-    with connection.cursor() as cur:
+    # Prepared on PostgreSQL (pgfast): one text per number of departments, on most pages;
+    # planning its three UNIONs took ~0.4 ms of the ~1.5 it costs a head.
+    with pgfast.cursor() as cur:
         cur.execute(sql, params)
         rows = cur.fetchall()
     ids: set[int] = set()

@@ -20,8 +20,8 @@ from django.db.models import Func, TextField
 from django.db.models.functions import Cast
 from django.http import HttpResponse
 
-from closeloop.orgs.api import department_ref, user_ref
-from closeloop.orgs.models import Department, User
+from closeloop.orgs.api import department_ref, user_ref_values
+from closeloop.orgs.models import Department
 from closeloop.tasks.models import Task
 from closeloop.tasks.states import CLOSED_STATUSES
 
@@ -162,14 +162,8 @@ def list_items(rows: Iterable[tuple]) -> list[dict[str, Any]]:
         if owner_id in owners:
             owner = owners[owner_id]
         else:
-            owner = owners[owner_id] = user_ref(
-                User(
-                    pk=owner_id,
-                    username=owner_username,
-                    name=owner_name,
-                    first_name=owner_first_name,
-                    last_name=owner_last_name,
-                )
+            owner = owners[owner_id] = user_ref_values(
+                owner_id, owner_username, owner_name, owner_first_name, owner_last_name
             )
         append(
             {

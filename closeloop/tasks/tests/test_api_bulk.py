@@ -119,6 +119,39 @@ def test_a_department_s_every_open_task_comes_in_one_request(client, head, membe
     assert small["count"] == 204 and small["items"] == body["items"][:200]
 
 
+def test_a_department_s_tasks_come_in_tree_order_both_ways(client, head, member, sales, marketing, outsider):  # noqa: F811
+    """With a department named, its tasks are in the order the list of every department gives
+    them in (department code, then tree order; reversed for "-code"), in bulk and by pages,
+    also for someone who sees only part of the department; past the end, none."""
+    a = make_task(actor=head, department=sales, owner=member, title="甲")
+    a1 = make_task(actor=head, department=sales, owner=member, title="甲一", parent=a)
+    a11 = make_task(actor=head, department=sales, owner=member, title="甲一一", parent=a1)
+    a2 = make_task(actor=head, department=sales, owner=member, title="甲二", parent=a)
+    b = make_task(actor=head, department=sales, owner=member, title="乙")
+    b1 = make_task(actor=head, department=sales, owner=member, title="乙一", parent=b)
+    make_task(actor=outsider, department=marketing, title="别的部门")
+    helper = UserFactory(username="tree_helper", name="外部门负责人")
+    add_member(helper, marketing, Membership.Role.SPECIALIST)
+    Task.objects.filter(pk=a1.pk).update(owner=helper)
+    tree = [a.pk, a1.pk, a11.pk, a2.pk, b.pk, b1.pk]
+    for person in (head, helper):
+        api = Api(client, person)
+        seen = set(Task.objects.visible_to(person).values_list("pk", flat=True))
+        for ordering, order in (("code", tree), ("-code", tree[::-1])):
+            expected = [pk for pk in order if pk in seen]
+            everywhere = [i["id"] for i in bulk(api, ordering=ordering)["items"] if i["id"] in set(tree)]
+            assert everywhere == expected and len(expected) >= 3, (person, ordering)
+            body = bulk(api, department="SALES", ordering=ordering)
+            assert [i["id"] for i in body["items"]] == expected and body["count"] == len(expected)
+            assert [i["id"] for i in bulk(api, department="SALES", ordering=ordering, offset=1)["items"]] == (
+                expected[1:]
+            )
+            page = api.get("/tasks", department="SALES", ordering=ordering, limit=2, offset=1).json()
+            assert [i["id"] for i in page["items"]] == expected[1:3] and page["count"] == len(expected)
+            past = bulk(api, department="SALES", ordering=ordering, offset=len(expected))
+            assert past["items"] == [] and past["count"] == len(expected)
+
+
 def test_nobody_reads_in_bulk_what_they_may_not_see(client, head, member, sales, marketing, outsider):  # noqa: F811
     """The outsider (marketing) sees no sales task in bulk; the owner of a subtask from outside
     sees that subtask and the tasks above it, not its siblings nor the rest of the department."""

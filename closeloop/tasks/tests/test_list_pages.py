@@ -55,8 +55,9 @@ def test_the_pages_are_main_pages_in_random_worlds(db, seed, monkeypatch):
     admin = User.objects.create_superuser(username=f"root{seed}", password="x")
     spans = 0
     # Subtrees as ids, and as path ranges; the rule's tasks elsewhere read whole for a page and
-    # cut in Python, and per department.
-    for inline_ids, beyond_whole in ((visibility.SUBTREE_INLINE_IDS, 500), (0, 0)):
+    # cut in Python (their keys read with the count), and per department — and with a bound
+    # some people's tasks elsewhere just fit in and others just pass.
+    for inline_ids, beyond_whole in ((visibility.SUBTREE_INLINE_IDS, 500), (0, 0), (0, 2)):
         monkeypatch.setattr(visibility, "SUBTREE_INLINE_IDS", inline_ids)
         monkeypatch.setattr(selectors, "BEYOND_WHOLE_ROWS", beyond_whole)
         for person in [*people, admin]:
@@ -93,7 +94,8 @@ def test_a_page_is_three_queries_after_the_rule(
     db, head, member, sales, outsider, marketing, django_assert_num_queries
 ):
     """The count (one statement for every part), the page's ids (one statement, also when the
-    page spans departments) and its rows."""
+    page spans departments) and its rows; a page that falls only among the rule's tasks
+    elsewhere needs no ids statement (their keys came with the count)."""
     for i in range(7):
         if i % 2:
             make_task(actor=head, department=sales, owner=member, title=f"任务{i}")
@@ -104,6 +106,10 @@ def test_a_page_is_three_queries_after_the_rule(
 
     visible_department_ids(person)
     visibility.visibility(person)  # the rule's own queries are visibility's tests'
+    first = TaskListPaginator(person, TaskFilters(), 3)
+    with django_assert_num_queries(2):
+        page = first.page(1)  # rows 1-3: the member's tasks in marketing (MKT before SALES)
+    assert [t.department_id for t in page.object_list] == [marketing.pk] * 3
     pages = TaskListPaginator(person, TaskFilters(), 3)
     with django_assert_num_queries(3):
         page = pages.page(2)  # rows 4-6: the end of one department and the start of the next
