@@ -23,7 +23,7 @@ from closeloop.collab.models import (
 from closeloop.collab.permissions import sees_task
 from closeloop.core import compiled, pgfast
 from closeloop.core.errors import NotFound
-from closeloop.orgs.models import User
+from closeloop.orgs.models import User, display_name
 from closeloop.orgs.selectors import visible_department_ids
 from closeloop.tasks.models import Task
 from closeloop.tasks.selectors import access_task
@@ -174,7 +174,9 @@ def my_issues(user: User) -> MyIssues:
             continue
         for convert in converters:
             deadline = convert(deadline, col, connection)
-        rows.append(MyIssue(pk, problem, level, deadline, f"{dept_code}-{code}", _display_name(*person)))
+        rows.append(
+            MyIssue(pk, problem, level, deadline, f"{dept_code}-{code}", display_name(*person[1:], person[0]))
+        )
     return MyIssues(to_resolve=out[0], escalated=out[1])
 
 
@@ -182,11 +184,6 @@ class _SeenTask:
     """What `sees_task` reads of a task (`Visibility.allows`): its id, path and department."""
 
     __slots__ = ("department_id", "path", "pk")
-
-
-def _display_name(username: str, name: str, first_name: str, last_name: str) -> str:
-    """`User.display_name` from its columns."""
-    return name or f"{first_name} {last_name}".strip() or username
 
 
 def task_plan(task: Task) -> CommunicationPlan | None:

@@ -22,10 +22,9 @@ from django.utils.translation import gettext as _
 from closeloop.core.errors import NotFound
 from closeloop.insights.localday import LocalDate, offset_case, tally_on_time, tally_sql
 from closeloop.insights.models import WeeklyReview
-from closeloop.orgs.models import Department, User
+from closeloop.orgs.models import Department, User, display_name
 from closeloop.orgs.selectors import led_department_ids, visible_department_ids
 from closeloop.review import selectors as review_selectors
-from closeloop.review.selectors import display_name
 from closeloop.tasks.models import CompletionDay, Task
 from closeloop.tasks.states import OPEN_STATUSES, Status
 from closeloop.tracking import cadence

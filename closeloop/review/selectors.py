@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from closeloop.core import compiled
 from closeloop.core.errors import NotFound
+from closeloop.orgs.models import display_name
 from closeloop.orgs.selectors import visible_department_ids
 from closeloop.review import search
 from closeloop.review.models import CriterionCheck, Deliverable, Retrospective, Submission, Verdict
@@ -30,11 +31,6 @@ def rounds(task: Task) -> list[Submission]:
         )
         .order_by("attempt")
     )
-
-
-def display_name(name: str | None, first: str | None, last: str | None, username: str | None) -> str:
-    """`User.display_name` from a row's columns (None for all when there is no such person)."""
-    return name or f"{first or ''} {last or ''}".strip() or username or ""
 
 
 _PERSON = ("name", "first_name", "last_name", "username")

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from closeloop.core import compiled, pgfast
 from closeloop.core.choices import choice_display
 from closeloop.core.escape import esc
+from closeloop.orgs.models import display_name
 from closeloop.orgs.selectors import led_department_ids
 from closeloop.tasks import extensions
 from closeloop.tracking import cadence
@@ -151,7 +152,7 @@ def pending_decisions(user, limit: int) -> tuple[int, list[extensions.Decision]]
         text = line % {
             "code": f"{dept_code}-{code}",
             "title": title,
-            "owner": _display_name(*person),
+            "owner": display_name(*person[1:], person[0]),
             "due": _converted(old_due, *dates).isoformat(),
             "new_due": _converted(new_due, *dates).isoformat(),
         }
@@ -161,11 +162,6 @@ def pending_decisions(user, limit: int) -> tuple[int, list[extensions.Decision]]
 
 
 _MARK = 987_654_321  # a warning id, to cut the decision page's URL around
-
-
-def _display_name(username: str, name: str, first_name: str, last_name: str) -> str:
-    """`User.display_name` from its columns."""
-    return name or f"{first_name} {last_name}".strip() or username
 
 
 def owner_actions(request, task) -> list[tuple[str, str]]:
