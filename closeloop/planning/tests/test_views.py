@@ -508,3 +508,36 @@ def test_the_boards_more_button_without_javascript_opens_that_column_as_a_list(t
         url, {"status": "not_started", "offset": 0}, HTTP_HX_REQUEST="true"
     ).content.decode()
     assert "board-card" in fragment and "<nav" not in fragment
+
+
+def test_the_tasks_owner_arranges_dependencies_between_steps_others_own(task, head, member, sales):
+    """The owner of the task plans its steps though each has its own owner: the permission is
+    the task's, not the step's. The same step on both sides is named as such first, even
+    when that step is closed."""
+    from closeloop.orgs.models import Membership
+    from closeloop.testing.factories import UserFactory, add_member
+
+    other = UserFactory(username="sales_other", name="周同事")
+    add_member(other, sales, Membership.Role.SPECIALIST)
+    a, b = (
+        decomposition_services.subtask_add(
+            actor=head, parent=task, title=t, owner=other, due_date=TODAY + dt.timedelta(days=i + 1)
+        )
+        for i, t in enumerate(("用户画像分析", "召回策略制定"))
+    )
+    client = web(member)  # owns the task; neither owns nor created the steps
+    url = reverse("tasks:dependency_add", args=[task.pk])
+    response = client.post(url, {"predecessor": a.pk, "successor": b.pk}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and "Only the owner" not in response.content.decode()
+    assert TaskDependency.objects.filter(predecessor=a, successor=b).exists()
+    # Removing it: the same rule.
+    client.post(reverse("tasks:dependency_remove", args=[task.pk, a.pk, b.pk]), HTTP_HX_REQUEST="true")
+    assert not TaskDependency.objects.exists()
+    Task.objects.filter(pk=b.pk).update(status="cancelled")
+    body = client.post(url, {"predecessor": b.pk, "successor": b.pk}, HTTP_HX_REQUEST="true").content.decode()
+    assert "First finish" in body and "cannot wait for itself" in body and "closed" not in body
+    # Someone who may not plan the task still may not, through its page.
+    outsider_of_plan = UserFactory(username="sales_third", name="吴同事")
+    add_member(outsider_of_plan, sales, Membership.Role.SPECIALIST)
+    web(outsider_of_plan).post(url, {"predecessor": a.pk, "successor": b.pk}, HTTP_HX_REQUEST="true")
+    assert not TaskDependency.objects.exists()

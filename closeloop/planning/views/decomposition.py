@@ -285,7 +285,7 @@ def dependency_add(request, pk: int):
             form="dependency",
         )
     try:
-        decomposition_services.dependency_add(actor=request.user, predecessor=pred, successor=succ)
+        decomposition_services.dependency_add(actor=request.user, predecessor=pred, successor=succ, plan=task)
     except DomainError as exc:
         return _plan_response(request, pk, error=exc, form="dependency")
     return _plan_response(
@@ -298,12 +298,12 @@ def dependency_add(request, pk: int):
 @login_required
 @require_POST
 def dependency_remove(request, pk: int, pred: int, succ: int):
-    selectors.access_task(request.user, pk)
+    task = selectors.access_task(request.user, pk)
     successor = selectors.access_task(request.user, succ)
     predecessor = selectors.access_task(request.user, pred)
     try:
         decomposition_services.dependency_remove(
-            actor=request.user, predecessor=predecessor, successor=successor
+            actor=request.user, predecessor=predecessor, successor=successor, plan=task
         )
     except DomainError as exc:
         return _plan_response(request, pk, error=exc)
