@@ -34,6 +34,7 @@ from closeloop.tasks.forms import (
     task_people,
 )
 from closeloop.tasks.models import DecompositionTemplate, Milestone, subtree_q
+from closeloop.tasks.views.tasks import render_task_page
 
 # -- the plan on the task page -------------------------------------------------------------------
 
@@ -199,7 +200,8 @@ def _plan_response(
 ):
     """The plan panel after a POST: over htmx the panel itself, the form named `form` (one of
     `PLAN_FORMS`) open again with what was posted and the error inside it when refused;
-    without htmx a redirect to the task page, with that form open when refused."""
+    without htmx the whole task page so (status of the error) when a form was refused, else
+    a redirect to the task page with the message."""
     if request.htmx:
         task = selectors.task_detail(request.user, pk)
         ctx = plan_context(
@@ -217,12 +219,30 @@ def _plan_response(
             response["HX-Reswap"] = "outerHTML"
         return response
     if error is not None:
-        messages.error(request, error.message)
         if form in PLAN_FORMS:
-            return redirect(f"{reverse('tasks:detail', args=[pk])}?open={form}#plan")
+            # The task page itself, at this address, with the form open, what was typed and
+            # the message inside it: a redirect would lose both (as the task page's own
+            # refused forms, `tasks.views.tasks._action_failed`).
+            return render_task_page(
+                request,
+                pk,
+                status=error.status,
+                context=lambda task: plan_context(
+                    request, task, open_form=form, plan_error=error, plan_notice="", **extra
+                ),
+            )
+        messages.error(request, error.message)
     elif notice:
         messages.success(request, notice)
     return redirect(reverse("tasks:detail", args=[pk]) + "#plan")
+
+
+def _onto_form(form, exc: DomainError) -> None:
+    """Put the service's field errors under the form's fields that have none yet."""
+    for key, msgs in (exc.fields or {}).items():
+        if key in form.fields and not form.errors.get(key):
+            for msg in msgs:
+                form.add_error(key, msg)
 
 
 @login_required
@@ -263,6 +283,7 @@ def subtask_add(request, pk: int):
             weight=d["weight"] or 1,
         )
     except DomainError as exc:
+        _onto_form(form, exc)
         return _plan_response(request, pk, error=exc, form="subtask", subtask_form=form)
     return _plan_response(request, pk, notice=_("Subtask %(code)s added.") % {"code": sub.code})
 
@@ -273,6 +294,7 @@ def dependency_add(request, pk: int):
     task = selectors.access_task(request.user, pk)
     succ = selectors.access_task(request.user, request.POST.get("successor") or pk)
     pred_id = _int(request.POST.get("predecessor"))
+    posted = {"dep_pred": pred_id, "dep_succ": succ.pk}  # chosen again when shown refused
     try:
         pred = selectors.access_task(request.user, pred_id) if pred_id else None
     except NotFound:
@@ -283,11 +305,12 @@ def dependency_add(request, pk: int):
             pk,
             error=DomainError(_("Choose the task it waits for."), fields={"predecessor": [_("Choose one.")]}),
             form="dependency",
+            **posted,
         )
     try:
         decomposition_services.dependency_add(actor=request.user, predecessor=pred, successor=succ, plan=task)
     except DomainError as exc:
-        return _plan_response(request, pk, error=exc, form="dependency")
+        return _plan_response(request, pk, error=exc, form="dependency", **posted)
     return _plan_response(
         request,
         task.pk,
@@ -324,6 +347,7 @@ def milestone_add(request, pk: int):
             date_=form.cleaned_data.get("date"),
         )
     except DomainError as exc:
+        _onto_form(form, exc)
         return _plan_response(request, pk, error=exc, form="milestone", milestone_form=form)
     return _plan_response(request, pk)
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -349,6 +349,18 @@ def _page_task(request, pk: int) -> Task:
 def task_detail(request, pk: int):
     task = _page_task(request, pk)
     return render(request, "tasks/detail.html", _detail_context(request, task))
+
+
+def render_task_page(request, pk: int, *, status: int, context) -> HttpResponse:
+    """The task page of `pk` answered at a POST address with HTTP `status`, its context
+    completed by `context(task) -> dict` (applied last): another app's refused form (the
+    plan's, without JavaScript) shown again in place with the person's input and the
+    message beside it, as `_action_failed` does for this page's own forms. 404 as the
+    page for a task the person does not see."""
+    task = _page_task(request, pk)
+    ctx = _detail_context(request, task)
+    ctx.update(context(task))
+    return render(request, "tasks/detail.html", ctx, status=status)
 
 
 def _action_failed(request, pk: int, exc: DomainError, **extra):
