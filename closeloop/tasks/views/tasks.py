@@ -435,21 +435,18 @@ def task_reassign(request, pk: int):
     if not form.is_valid():
         err = DomainError(_("Choose the new owner."), fields={"owner": [_("Choose the new owner.")]})
         return _action_failed(request, pk, err, reassign_form=form, open_panel="reassign")
+    owner = form.cleaned_data["owner"]
     try:
-        services.task_reassign(
-            actor=request.user,
-            task=task,
-            owner=form.cleaned_data["owner"],
-            reason=form.cleaned_data["reason"],
-        )
+        services.task_reassign(actor=request.user, task=task, owner=owner, reason=form.cleaned_data["reason"])
     except NotAllowed as exc:
         return _forbidden(request, exc.message, task.get_absolute_url())
     except DomainError as exc:
         _apply_errors(form, exc)
         return _action_failed(request, pk, exc, reassign_form=form, open_panel="reassign")
-    messages.success(
-        request, _("%(person)s now owns the task.") % {"person": form.cleaned_data["owner"].display_name}
-    )
+    if owner.pk == task.owner_id:  # the service changed nothing: no event, no notification
+        messages.info(request, _("%(person)s already owns the task.") % {"person": owner.display_name})
+    else:
+        messages.success(request, _("%(person)s now owns the task.") % {"person": owner.display_name})
     return redirect(task)
 
 
