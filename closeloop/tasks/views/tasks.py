@@ -117,6 +117,21 @@ def _filters_from(form: FilterForm) -> selectors.TaskFilters:
     )
 
 
+def _ignored_filters(form: FilterForm) -> list[dict]:
+    """The filters of the query string given a value they do not have (`?priority=high`: the
+    priorities are 1 to 3), each `{"label", "value"}`, for the list to say so; `_filters_from`
+    leaves them out and applies the others. Call after `form.is_valid()`."""
+    ignored = [
+        {"label": form.fields[name].label, "value": form.data[name]}
+        for name in form.fields
+        if name in form.errors and form.data.get(name)
+    ]
+    sort = form.data.get("sort")
+    if sort and sort not in selectors.SORTS:
+        ignored.append({"label": _("Sort"), "value": sort})
+    return ignored
+
+
 @login_required
 def task_list(request):
     """任务: the 日常任务清单表 columns, filtered, sorted, paginated. An htmx request gets only
@@ -135,6 +150,7 @@ def task_list(request):
         "form": form,
         "page": page,
         "filters": filters,
+        "ignored_filters": _ignored_filters(form),
         "filtered": any(request.GET.get(k) for k in form.fields),
         "unsearchable": bool(filters.q.strip()) and not has_terms(filters.q),
         "today": selectors.local_today(),
