@@ -241,6 +241,7 @@ class FilterForm(forms.Form):
     )
     status = forms.ChoiceField(label=_("Status"), required=False, widget=FastSelect)
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+    due = forms.DateField(label=_("Due on"), required=False, widget=DateInput())
 
     def __init__(self, *args, departments=(), suggest=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -112,6 +112,7 @@ def _filters_from(form: FilterForm) -> selectors.TaskFilters:
         owner=data["owner"].pk if data.get("owner") else None,
         status=data.get("status") or None,
         overdue=bool(data.get("overdue")),
+        due=data.get("due"),
         q=data.get("q") or "",
         sort=form.data.get("sort") if form.data.get("sort") in selectors.SORTS else "code",
     )
