@@ -169,8 +169,10 @@ class PersonPicker(forms.Select):
         # The search box belongs to no form (form="" names none): its text is not posted with
         # the form, Enter in it submits nothing, and htmx sends it as `q` on its own. It takes
         # nothing from an htmx form around it (the list's filters push their URL, for one).
+        # Rendered hidden: without JavaScript it could only do nothing, so app.js shows it
+        # when htmx is there; the list then holds the chosen person and the suggestions.
         search = format_html(
-            '<span class="picker__search">{}<input type="search" name="q" form="" id="{}_q"'
+            '<span class="picker__search" hidden>{}<input type="search" name="q" form="" id="{}_q"'
             ' autocomplete="off" enterkeyhint="search" placeholder="{}" aria-label="{}" aria-controls="{}"'
             ' hx-get="{}" hx-trigger="input changed delay:250ms, search" hx-sync="this:replace"'
             ' hx-target="#{}" hx-swap="innerHTML" hx-include="#{}" hx-vals="{}"'
