@@ -25,7 +25,7 @@ from closeloop.planning.services import decomposition as decomposition_services
 from closeloop.planning.services import recurrence as recurrence_services
 from closeloop.planning.services import templates as template_services
 from closeloop.planning.views.common import _int
-from closeloop.tasks import permissions, selectors, services
+from closeloop.tasks import extensions, permissions, selectors, services
 from closeloop.tasks.forms import (
     MilestoneForm,
     RecurrenceForm,
@@ -34,7 +34,6 @@ from closeloop.tasks.forms import (
     task_people,
 )
 from closeloop.tasks.models import DecompositionTemplate, Milestone, subtree_q
-from closeloop.tasks.views.tasks import render_task_page
 
 # -- the plan on the task page -------------------------------------------------------------------
 
@@ -222,8 +221,8 @@ def _plan_response(
         if form in PLAN_FORMS:
             # The task page itself, at this address, with the form open, what was typed and
             # the message inside it: a redirect would lose both (as the task page's own
-            # refused forms, `tasks.views.tasks._action_failed`).
-            return render_task_page(
+            # refused forms do, `tasks.views.tasks._action_failed`).
+            return extensions.task_page(
                 request,
                 pk,
                 status=error.status,
