@@ -236,14 +236,6 @@ def _plan_response(
     return redirect(reverse("tasks:detail", args=[pk]) + "#plan")
 
 
-def _onto_form(form, exc: DomainError) -> None:
-    """Put the service's field errors under the form's fields that have none yet."""
-    for key, msgs in (exc.fields or {}).items():
-        if key in form.fields and not form.errors.get(key):
-            for msg in msgs:
-                form.add_error(key, msg)
-
-
 @login_required
 @require_POST
 def subtask_add(request, pk: int):
@@ -282,7 +274,6 @@ def subtask_add(request, pk: int):
             weight=d["weight"] or 1,
         )
     except DomainError as exc:
-        _onto_form(form, exc)
         return _plan_response(request, pk, error=exc, form="subtask", subtask_form=form)
     return _plan_response(request, pk, notice=_("Subtask %(code)s added.") % {"code": sub.code})
 
@@ -346,7 +337,6 @@ def milestone_add(request, pk: int):
             date_=form.cleaned_data.get("date"),
         )
     except DomainError as exc:
-        _onto_form(form, exc)
         return _plan_response(request, pk, error=exc, form="milestone", milestone_form=form)
     return _plan_response(request, pk)
 
