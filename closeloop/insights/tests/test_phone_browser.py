@@ -29,9 +29,7 @@ def test_the_raised_late_flag_stays_on_one_line_at_phone_width(browser, live_ser
     member = UserFactory(username="sales_specialist", name="李专员", password=PASSWORD)
     add_member(member, sales)
     today = sales.local_today()
-    task = make_task(
-        actor=head, department=sales, owner=member, title="华东区重点客户季度回访与续约方案准备"
-    )
+    task = make_task(actor=head, department=sales, owner=member, title="华东区重点客户季度回访与续约方案准备")
     task_transition(actor=member, task=task, to="in_progress")
     Task.objects.filter(pk=task.pk).update(due_date=today - dt.timedelta(days=1))
     delay_warning_raise(
