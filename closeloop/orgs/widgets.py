@@ -19,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from closeloop.core.ids import parse_id
 from closeloop.core.templatetags.closeloop_ui import icon
 from closeloop.orgs import selectors
 from closeloop.orgs.models import User
@@ -95,11 +96,8 @@ def parse_ids(values: Iterable, limit: int = 100) -> list[int]:
     """Ids from posted or typed values, in order, without repeats or junk, at most `limit`."""
     out: list[int] = []
     for v in values:
-        try:
-            pk = int(v)
-        except (TypeError, ValueError):
-            continue
-        if pk > 0 and pk not in out:
+        pk = parse_id(v)  # ASCII digits within the database's range: "9" * 30 overflowed it
+        if pk is not None and pk not in out:
             out.append(pk)
             if len(out) == limit:
                 break
@@ -171,8 +169,10 @@ class PersonPicker(forms.Select):
         # The search box belongs to no form (form="" names none): its text is not posted with
         # the form, Enter in it submits nothing, and htmx sends it as `q` on its own. It takes
         # nothing from an htmx form around it (the list's filters push their URL, for one).
+        # Rendered hidden: without JavaScript it could only do nothing, so app.js shows it
+        # when htmx is there; the list then holds the chosen person and the suggestions.
         search = format_html(
-            '<span class="picker__search">{}<input type="search" name="q" form="" id="{}_q"'
+            '<span class="picker__search" hidden>{}<input type="search" name="q" form="" id="{}_q"'
             ' autocomplete="off" enterkeyhint="search" placeholder="{}" aria-label="{}" aria-controls="{}"'
             ' hx-get="{}" hx-trigger="input changed delay:250ms, search" hx-sync="this:replace"'
             ' hx-target="#{}" hx-swap="innerHTML" hx-include="#{}" hx-vals="{}"'

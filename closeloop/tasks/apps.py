@@ -10,9 +10,11 @@ class TasksConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from closeloop.tasks import jobs
+        from closeloop.tasks import extensions, jobs
+        from closeloop.tasks.views.tasks import render_task_page
 
         jobs.register()
+        extensions.register_task_page(render_task_page)
         post_migrate.connect(_repair_search_index, sender=self)
 
 

@@ -18,6 +18,10 @@ each app registers its callables in `AppConfig.ready()`, as jobs register with t
   extra per-person figures on 工作量 (planning's page), e.g. collab's load in other
   departments. The source decides who may see them (return [] otherwise) and must read in
   bulk: a constant number of queries whatever the number of people.
+- The *task page* itself, `task_page(request, pk, *, status, context)`, for an app's view to
+  answer a refused form without JavaScript with the page and the form in place (planning's
+  plan forms); tasks registers its renderer (`register_task_page`), as apps may not import
+  another app's views.
 - *Row flags* are a pair: `prepare(queryset) -> queryset` loads what the flags need with the
   list's own query (so lists stay constant-query), and `render(task, today) -> str`.
 """
@@ -27,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.safestring import SafeString, mark_safe
 
 from closeloop.core.escape import esc
@@ -74,6 +78,23 @@ def decisions_for(user, *, limit: int = 10) -> tuple[int, list[Decision]]:
         total += count
         rows.extend(items)
     return total, rows
+
+
+_task_page: list[Callable[..., HttpResponse]] = []
+
+
+def register_task_page(fn: Callable[..., HttpResponse]) -> None:
+    """Set the task page's renderer (tasks does, in `TasksConfig.ready`)."""
+    _task_page[:] = [fn]
+
+
+def task_page(
+    request: HttpRequest, pk: int, *, status: int, context: Callable[[object], dict]
+) -> HttpResponse:
+    """The task page of `pk` answered with HTTP `status`, its context completed by
+    `context(task) -> dict` (see `tasks.views.tasks.render_task_page`). Http404 for a task
+    the person does not see."""
+    return _task_page[0](request, pk, status=status, context=context)
 
 
 def register_task_context(fn: Context) -> None:

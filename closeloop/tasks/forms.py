@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from closeloop.core.ids import is_id
 from closeloop.core.widgets import FastSelect
 from closeloop.orgs.models import User
 from closeloop.orgs.selectors import member_department_ids
@@ -26,6 +27,9 @@ class PersonChoiceField(forms.ModelChoiceField):
         return person_label(obj)
 
     def to_python(self, value):
+        if value not in self.empty_values and not is_id(value):
+            # A 30-digit id overflows the database's integer: refused as no such person.
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         person = super().to_python(value)
         # The picker shows the chosen person again without looking them up a second time.
         self.picked = {person.pk: person} if person is not None else {}
@@ -217,7 +221,8 @@ class CollaboratorForm(forms.Form):
 
 
 class FilterForm(forms.Form):
-    """The list's filters, read from the query string (never invalid: bad values are ignored)."""
+    """The list's filters, read from the query string: a bad value is left out and named on
+    the page (`views.tasks._ignored_filters`), the other filters still apply."""
 
     q = forms.CharField(label=_("Search"), required=False)
     department = forms.TypedChoiceField(
@@ -236,6 +241,7 @@ class FilterForm(forms.Form):
     )
     status = forms.ChoiceField(label=_("Status"), required=False, widget=FastSelect)
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+    due = forms.DateField(label=_("Due on"), required=False, widget=DateInput())
 
     def __init__(self, *args, departments=(), suggest=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -379,6 +379,7 @@ class TaskFilters:
     owner: int | None = None
     status: str | None = None
     overdue: bool = False
+    due: date | None = None  # due that day (日历's "+n more")
     q: str = ""
     top_level_only: bool = False
     sort: str = "code"
@@ -422,6 +423,8 @@ def _filtered(qs: QuerySet[Task], filters: TaskFilters, today: date) -> QuerySet
         qs = qs.filter(status=filters.status)
     if filters.overdue:
         qs = qs.overdue(today)
+    if filters.due:
+        qs = qs.filter(due_date=filters.due)
     if filters.top_level_only:
         qs = qs.filter(parent__isnull=True)
     text = normalize(filters.q).strip()  # NFKC: "Ｔ００１" and "Ｑ３" read as "t001", "q3"

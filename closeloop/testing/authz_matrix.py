@@ -364,7 +364,7 @@ BLOCKS["planning"] = [
     Row(
         "tasks:subtask_add",
         "POST",
-        per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"),
+        per_object("VVVVVNNL", "VVVNNNNL", "VNNNNNNL", "VVVVVVVL"),
         kw=task,
         data=lambda w, o: {
             "title": "准备材料",
@@ -374,7 +374,7 @@ BLOCKS["planning"] = [
     Row(
         "tasks:dependency_add",
         "POST",
-        per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"),
+        per_object("VVVVVNNL", "VVVNNNNL", "VNNNNNNL", "VVVVVVVL"),
         kw=task,
         data={},
     ),
@@ -387,7 +387,7 @@ BLOCKS["planning"] = [
     Row(
         "tasks:milestone_add",
         "POST",
-        per_object("CCCAANNL", "CCCNNNNL", "CNNNNNNL", "CCCAAAAL"),
+        per_object("CCCFFNNL", "CCCNNNNL", "CNNNNNNL", "CCCFFFFL"),
         kw=task,
         data=lambda w, o: {"title": "评审", "date": str(w.extra["due"])},
     ),
@@ -401,14 +401,14 @@ BLOCKS["planning"] = [
     Row(
         "tasks:template_save",
         "POST",
-        per_object("CCCCCNNL", "CCCNNNNL", "CNNNNNNL", "CCCCCAAL"),
+        per_object("CCCCCNNL", "CCCNNNNL", "CNNNNNNL", "CCCCCFFL"),
         kw=task,
         data={"name": "推广模板"},
     ),
     Row(
         "tasks:template_save",
         "POST",
-        "CCCCCAAL",
+        "CCCCCFFL",
         kw=world_value("mine", "pk", "pk"),
         data={"name": "标准流程"},
         note="saving one's own subtask in another department under the name of that department's"
@@ -417,14 +417,14 @@ BLOCKS["planning"] = [
     Row(
         "tasks:template_apply",
         "POST",
-        per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"),
+        per_object("VVVVVNNL", "VVVNNNNL", "VNNNNNNL", "VVVVVVVL"),
         kw=task,
         data={},
     ),
     Row(
         "tasks:recurrence_set",
         "POST",
-        per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"),
+        per_object("VVVFFNNL", "VVVNNNNL", "VNNNNNNL", "VVVFFFFL"),
         kw=task,
         data={},
     ),

@@ -108,20 +108,40 @@ def find_cycle(*, predecessor_id: int, successor_id: int) -> list[int] | None:
     return None
 
 
-def dependency_add(*, actor: User, predecessor: Task, successor: Task) -> TaskDependency:
+def _require_plan_edit(actor: User, successor: Task, plan: Task | None) -> None:
+    """The actor may change `successor`'s dependencies: they edit it, or edit `plan`, the task
+    whose plan they are changing, when `successor` is that task or lies under it (the owner
+    of a parent arranges its steps though each step has its own owner: DESIGN.md "The loop" 2).
+    Raises NotAllowed, or Conflict when the task that decides is closed."""
+    holder = plan if plan is not None and successor.path.startswith(plan.path) else successor
+    if not (permissions.can_edit(actor, holder) or permissions.can_edit(actor, successor)):
+        raise NotAllowed(
+            _("Only the owner, the initiator or the department head can change the plan of this task.")
+        )
+    if holder.status in CLOSED_STATUSES:
+        raise Conflict(_("The task is closed."), code="task_closed")
+    if successor.status in CLOSED_STATUSES:
+        raise Conflict(
+            _("%(code)s is closed: it no longer waits for anything.") % {"code": successor.code},
+            code="task_closed",
+        )
+
+
+def dependency_add(
+    *, actor: User, predecessor: Task, successor: Task, plan: Task | None = None
+) -> TaskDependency:
     """`successor` starts when `predecessor` is finished. Both must be visible to the actor
     (callers fetch them with `access_task`, so an unseen one is a 404); the actor edits the
-    successor. A cycle is refused, naming it ("T001-2 → T001-3 → T001-2")."""
-    _require_edit(
-        actor,
-        successor,
-        _("Only the owner, the initiator or the department head can change the plan of this task."),
-    )
+    successor, or `plan` (the task page's task) when the successor is it or under it. Checked
+    in this order, so the message names the real problem: the same task on both sides
+    (ValidationFailed on `predecessor`), then who may (NotAllowed), then a closed task
+    (Conflict). A cycle is refused, naming it ("T001-2 → T001-3 → T001-2")."""
     if predecessor.pk == successor.pk:
-        raise ValidationFailed(
-            _("predecessor: A task cannot depend on itself."),
-            fields={"predecessor": [_("A task cannot depend on itself.")]},
-        )
+        message = _("First finish: choose a task other than %(code)s — a task cannot wait for itself.") % {
+            "code": successor.code
+        }
+        raise ValidationFailed(message, fields={"predecessor": [message]})
+    _require_plan_edit(actor, successor, plan)
     with transaction.atomic():
         # Serialise plan changes of the trees involved, so two requests cannot close a cycle
         # between them.
@@ -145,12 +165,10 @@ def dependency_add(*, actor: User, predecessor: Task, successor: Task) -> TaskDe
     return dep
 
 
-def dependency_remove(*, actor: User, predecessor: Task, successor: Task) -> bool:
-    _require_edit(
-        actor,
-        successor,
-        _("Only the owner, the initiator or the department head can change the plan of this task."),
-    )
+def dependency_remove(*, actor: User, predecessor: Task, successor: Task, plan: Task | None = None) -> bool:
+    """Drop predecessor → successor; the same people as `dependency_add`. False when there
+    was none."""
+    _require_plan_edit(actor, successor, plan)
     with transaction.atomic():
         deleted, _rows = TaskDependency.objects.filter(predecessor=predecessor, successor=successor).delete()
         if deleted:

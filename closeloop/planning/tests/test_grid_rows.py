@@ -31,7 +31,7 @@ CALENDAR_LOOP = """{% load i18n %}{% for week in weeks %}<div class="cal__row" r
         <ul class="cal__items">
           {% for m in day.milestones %}<li class="cal__ms"><a href="{% url 'tasks:detail' m.task.pk %}#plan"><span class="diamond"></span>{{ m.title }}</a></li>{% endfor %}
           {% for t in day.tasks %}<li class="cal__task st-{{ t.status }}{% if t.late %} is-overdue{% endif %}"><a href="{% url 'tasks:detail' t.pk %}" title="{{ t.department.code }}-{{ t.code }} {{ t.title }}"><span class="code">{{ t.department.code }}-{{ t.code }}</span> {{ t.title }}</a></li>{% endfor %}
-          {% if day.more %}<li class="small muted">{% blocktranslate with n=day.more %}+{{ n }} more{% endblocktranslate %}</li>{% endif %}
+          {% if day.more %}<li class="small cal__more"><a href="{% url 'tasks:list' %}?due={{ day.date|date:'Y-m-d' }}{% if department %}&amp;department={{ department.pk }}{% endif %}" title="{% translate 'Everything due this day, in the task list' %}">{% blocktranslate with n=day.more %}+{{ n }} more{% endblocktranslate %}</a></li>{% endif %}
         </ul>
       </div>
       {% endfor %}
@@ -140,6 +140,29 @@ def test_the_calendar_grid_is_the_html_of_the_template_loop_and_escapes_titles(h
         weeks = calendar_month(head, year=year, month=month)["weeks"]
         loop = engines["django"].from_string(CALENDAR_LOOP).render({"weeks": weeks}, request)
         assert calendar_weeks(weeks) == loop
+        loop = (
+            engines["django"]
+            .from_string(CALENDAR_LOOP)
+            .render({"weeks": weeks, "department": busy_month["tasks"][0].department}, request)
+        )
+        assert calendar_weeks(weeks, busy_month["tasks"][0].department) == loop
+
+
+def test_a_busy_days_more_leads_to_the_task_list_of_that_day(head, member, sales, busy_month):
+    """ "+2 more" was plain text: now a link to the task list filtered to that due date (and
+    the calendar's department), which lists every task of the day, the hidden ones too."""
+    day = busy_month["day"]
+    client = english_client(head)
+    html = client.get(
+        reverse("tasks:calendar"), {"year": day.year, "month": day.month, "department": sales.pk}
+    ).content.decode()
+    href = f"{reverse('tasks:list')}?due={day.isoformat()}&amp;department={sales.pk}"
+    assert f'<a href="{href}"' in html and "+2 more</a>" in html
+    listed = client.get(href.replace("&amp;", "&")).content.decode()
+    for t in busy_month["tasks"]:
+        assert t.title.replace("<", "&lt;").replace(">", "&gt;") in listed
+    assert busy_month["late"].title not in listed  # due another day
+    assert 'name="due"' in listed and f'value="{day.isoformat()}"' in listed
 
 
 def test_workload_counts_by_week_and_priority_as_the_table_shows(head, member, sales):

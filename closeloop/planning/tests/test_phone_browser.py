@@ -88,3 +88,42 @@ def test_phone_width_task_page_timeline_and_calendar(browser, live_server, trans
         page.screenshot(path=str(ARTIFACTS / "phone-calendar.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_without_javascript_a_refused_milestone_comes_back_filled_with_its_error_beside_it(
+    browser, live_server, transactional_db
+):
+    """At 390 px with JavaScript off: a milestone with a date the service refuses is shown again
+    on the task page with the name kept and the message inside the open form, not at the top
+    of the page over an empty form."""
+    from closeloop.testing.browser import sign_in
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    company = DepartmentFactory(code="HQ", name="总公司")
+    sales = DepartmentFactory(code="SALES", name="销售部", parent=company)
+    member = UserFactory(username="sales_specialist", name="李专员", password=PASSWORD, language="en")
+    add_member(member, sales, Membership.Role.SPECIALIST)
+    task = make_task(actor=member, department=sales, owner=member, title="老用户召回活动")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server.url, "sales_specialist")
+        page.goto(live_server.url + f"/tasks/{task.pk}/?open=milestone#plan")
+        form = page.locator(f'form[action="/tasks/{task.pk}/milestones/"]')
+        form.locator('input[name="title"]').fill("方案评审通过")
+        form.locator('input[name="date"]').fill("1800-01-01")
+        form.locator('button[type="submit"]').click()
+        page.wait_for_load_state()
+        form = page.locator(f'form[action="/tasks/{task.pk}/milestones/"]')
+        assert form.locator('input[name="title"]').input_value() == "方案评审通过"
+        alert = page.locator("#plan details[open] [role=alert]")
+        assert alert.count() == 1 and "between" in alert.inner_text()
+        assert page.locator(".messages .alert").count() == 0  # not at the top of the page
+        # The message sits just above the form, in the same open panel.
+        a, f = alert.bounding_box(), form.bounding_box()
+        assert 0 <= f["y"] - (a["y"] + a["height"]) < 40 and _inside(a, 390) and _inside(f, 390)
+        page.locator("#plan details[open]").screenshot(
+            path=str(ARTIFACTS / "phone-nojs-milestone-refused.png")
+        )
+    finally:
+        context.close()

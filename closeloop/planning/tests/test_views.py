@@ -476,11 +476,9 @@ def test_a_refused_plan_form_comes_back_open_with_the_error_inside_it(task, head
     assert body.count('role="alert"') == 1  # once, in the form, not again above the subtasks
     assert 'hx-get="' + reverse("tasks:plan_form", args=[task.pk, "subtask"]) in body  # others load on open
     assert not Milestone.objects.filter(task=task).exists()
-    # Without JavaScript: back to the page with the milestone form open.
+    # Without JavaScript: the page itself with the milestone form open (see the test below).
     plain = client.post(url, {"title": "方案评审通过", "date": ""})
-    assert plain.status_code == 302 and plain.url.endswith("?open=milestone#plan")
-    page = client.get(plain.url).content.decode()
-    assert 'action="' + url + '"' in page
+    assert plain.status_code == 422 and 'action="' + url + '"' in plain.content.decode()
     # A template without a name: the templates panel comes back open with the message.
     decomposition_services.subtask_add(
         actor=head, parent=task, title="用户画像分析", owner=head, due_date=TODAY + dt.timedelta(days=1)
@@ -508,3 +506,95 @@ def test_the_boards_more_button_without_javascript_opens_that_column_as_a_list(t
         url, {"status": "not_started", "offset": 0}, HTTP_HX_REQUEST="true"
     ).content.decode()
     assert "board-card" in fragment and "<nav" not in fragment
+
+
+def _open_details_holding(body: str, action: str) -> str:
+    """The <details> element of the task page that holds the form posting to `action`."""
+    end = body.index("</details>", body.index('action="' + action + '"'))
+    opened = body[:end]
+    return opened[opened.rindex("<details") :]
+
+
+def test_without_javascript_a_refused_milestone_shows_the_page_with_the_form_filled_and_the_error_in_it(
+    task, head
+):
+    """No redirect to an empty form with the message at the top of the page: the task page
+    at once, the milestone form open with the typed name and the date's error beside it."""
+    client = web(head)
+    url = reverse("tasks:milestone_add", args=[task.pk])
+    for posted, field_error in (
+        ({"title": "方案评审通过", "date": ""}, "This field is required."),
+        (
+            {"title": "方案评审通过", "date": "1800-01-01"},
+            "The date must be between",
+        ),  # the service refuses it
+    ):
+        response = client.post(url, posted)
+        assert response.status_code == 422
+        body = response.content.decode()
+        opened = _open_details_holding(body, url)
+        assert opened.startswith("<details open")
+        assert 'value="方案评审通过"' in opened and 'role="alert"' in opened
+        if field_error:
+            assert field_error in opened
+        # The message is in the form, not above the page (no flash message, no page alert).
+        assert body.count('role="alert"') == 1
+        assert "<h1" in body and task.title in body  # the whole page
+    assert not Milestone.objects.filter(task=task).exists()
+
+
+def test_without_javascript_a_refused_subtask_or_dependency_comes_back_in_place(task, head, member):
+    client = web(head)
+    url = reverse("tasks:subtask_add", args=[task.pk])
+    response = client.post(url, {"title": "用户画像分析", "owner": member.pk, "due_date": ""})
+    assert response.status_code in (400, 422)
+    opened = _open_details_holding(response.content.decode(), url)
+    assert opened.startswith("<details") and " open" in opened[:20]
+    assert 'value="用户画像分析"' in opened and 'role="alert"' in opened
+    a, b = (
+        decomposition_services.subtask_add(
+            actor=head, parent=task, title=t, owner=member, due_date=TODAY + dt.timedelta(days=i + 1)
+        )
+        for i, t in enumerate(("用户画像分析", "召回策略制定"))
+    )
+    url = reverse("tasks:dependency_add", args=[task.pk])
+    response = client.post(url, {"predecessor": b.pk, "successor": b.pk})
+    assert response.status_code == 422
+    opened = _open_details_holding(response.content.decode(), url)
+    assert opened.startswith("<details open") and "cannot wait for itself" in opened
+    # What was chosen stays chosen.
+    assert f'<option value="{b.pk}" selected>' in opened.split('id="dep-succ"')[0]
+    assert not TaskDependency.objects.exists()
+
+
+def test_the_tasks_owner_arranges_dependencies_between_steps_others_own(task, head, member, sales):
+    """The owner of the task plans its steps though each has its own owner: the permission is
+    the task's, not the step's. The same step on both sides is named as such first, even
+    when that step is closed."""
+    from closeloop.orgs.models import Membership
+    from closeloop.testing.factories import UserFactory, add_member
+
+    other = UserFactory(username="sales_other", name="周同事")
+    add_member(other, sales, Membership.Role.SPECIALIST)
+    a, b = (
+        decomposition_services.subtask_add(
+            actor=head, parent=task, title=t, owner=other, due_date=TODAY + dt.timedelta(days=i + 1)
+        )
+        for i, t in enumerate(("用户画像分析", "召回策略制定"))
+    )
+    client = web(member)  # owns the task; neither owns nor created the steps
+    url = reverse("tasks:dependency_add", args=[task.pk])
+    response = client.post(url, {"predecessor": a.pk, "successor": b.pk}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and "Only the owner" not in response.content.decode()
+    assert TaskDependency.objects.filter(predecessor=a, successor=b).exists()
+    # Removing it: the same rule.
+    client.post(reverse("tasks:dependency_remove", args=[task.pk, a.pk, b.pk]), HTTP_HX_REQUEST="true")
+    assert not TaskDependency.objects.exists()
+    Task.objects.filter(pk=b.pk).update(status="cancelled")
+    body = client.post(url, {"predecessor": b.pk, "successor": b.pk}, HTTP_HX_REQUEST="true").content.decode()
+    assert "First finish" in body and "cannot wait for itself" in body and "closed" not in body
+    # Someone who may not plan the task still may not, through its page.
+    outsider_of_plan = UserFactory(username="sales_third", name="吴同事")
+    add_member(outsider_of_plan, sales, Membership.Role.SPECIALIST)
+    web(outsider_of_plan).post(url, {"predecessor": a.pk, "successor": b.pk}, HTTP_HX_REQUEST="true")
+    assert not TaskDependency.objects.exists()

@@ -25,7 +25,7 @@ from closeloop.planning.services import decomposition as decomposition_services
 from closeloop.planning.services import recurrence as recurrence_services
 from closeloop.planning.services import templates as template_services
 from closeloop.planning.views.common import _int
-from closeloop.tasks import permissions, selectors, services
+from closeloop.tasks import extensions, permissions, selectors, services
 from closeloop.tasks.forms import (
     MilestoneForm,
     RecurrenceForm,
@@ -199,7 +199,8 @@ def _plan_response(
 ):
     """The plan panel after a POST: over htmx the panel itself, the form named `form` (one of
     `PLAN_FORMS`) open again with what was posted and the error inside it when refused;
-    without htmx a redirect to the task page, with that form open when refused."""
+    without htmx the whole task page so (status of the error) when a form was refused, else
+    a redirect to the task page with the message."""
     if request.htmx:
         task = selectors.task_detail(request.user, pk)
         ctx = plan_context(
@@ -217,9 +218,19 @@ def _plan_response(
             response["HX-Reswap"] = "outerHTML"
         return response
     if error is not None:
-        messages.error(request, error.message)
         if form in PLAN_FORMS:
-            return redirect(f"{reverse('tasks:detail', args=[pk])}?open={form}#plan")
+            # The task page itself, at this address, with the form open, what was typed and
+            # the message inside it: a redirect would lose both (as the task page's own
+            # refused forms do, `tasks.views.tasks._action_failed`).
+            return extensions.task_page(
+                request,
+                pk,
+                status=error.status,
+                context=lambda task: plan_context(
+                    request, task, open_form=form, plan_error=error, plan_notice="", **extra
+                ),
+            )
+        messages.error(request, error.message)
     elif notice:
         messages.success(request, notice)
     return redirect(reverse("tasks:detail", args=[pk]) + "#plan")
@@ -273,6 +284,7 @@ def dependency_add(request, pk: int):
     task = selectors.access_task(request.user, pk)
     succ = selectors.access_task(request.user, request.POST.get("successor") or pk)
     pred_id = _int(request.POST.get("predecessor"))
+    posted = {"dep_pred": pred_id, "dep_succ": succ.pk}  # chosen again when shown refused
     try:
         pred = selectors.access_task(request.user, pred_id) if pred_id else None
     except NotFound:
@@ -283,11 +295,12 @@ def dependency_add(request, pk: int):
             pk,
             error=DomainError(_("Choose the task it waits for."), fields={"predecessor": [_("Choose one.")]}),
             form="dependency",
+            **posted,
         )
     try:
-        decomposition_services.dependency_add(actor=request.user, predecessor=pred, successor=succ)
+        decomposition_services.dependency_add(actor=request.user, predecessor=pred, successor=succ, plan=task)
     except DomainError as exc:
-        return _plan_response(request, pk, error=exc, form="dependency")
+        return _plan_response(request, pk, error=exc, form="dependency", **posted)
     return _plan_response(
         request,
         task.pk,
@@ -298,12 +311,12 @@ def dependency_add(request, pk: int):
 @login_required
 @require_POST
 def dependency_remove(request, pk: int, pred: int, succ: int):
-    selectors.access_task(request.user, pk)
+    task = selectors.access_task(request.user, pk)
     successor = selectors.access_task(request.user, succ)
     predecessor = selectors.access_task(request.user, pred)
     try:
         decomposition_services.dependency_remove(
-            actor=request.user, predecessor=predecessor, successor=successor
+            actor=request.user, predecessor=predecessor, successor=successor, plan=task
         )
     except DomainError as exc:
         return _plan_response(request, pk, error=exc)

@@ -258,17 +258,20 @@ def timeline_svg(tl, label: str = "") -> str:
 
 
 @register.simple_tag
-def calendar_weeks(weeks) -> str:
+def calendar_weeks(weeks, department=None) -> str:
     """The rows of 日历's month grid (`planning.selectors.calendar.calendar_month`'s `weeks`),
     built in Python as the task list's rows are: a month of days with their milestones and
     tasks through the template language cost more than the page's queries. Every text is
-    escaped."""
+    escaped. A busy day's "+n more" links to the task list of what is due that day (of
+    `department`, the Department shown, if given)."""
     from django.utils.html import escape
     from django.utils.safestring import mark_safe
 
     detail = task_url_pattern()
     overdue = format_html(' <span class="dot dot--overdue" title="{}"></span>', _("Overdue"))
     more = _("+%(n)s more")
+    more_title = _("Everything due this day, in the task list")
+    day_list = reverse("tasks:list") + "?due={}" + (f"&department={department.pk}" if department else "")
     out = []
     for week in weeks:
         out.append('<div class="cal__row" role="row">\n      ')
@@ -294,7 +297,12 @@ def calendar_weeks(weeks) -> str:
                 for t in day["tasks"]
                 for code in (f"{escape(t.department.code)}-{escape(t.code)}",)
             )
-            extra = f'<li class="small muted">{escape(more % {"n": day["more"]})}</li>' if day["more"] else ""
+            extra = (
+                f'<li class="small cal__more"><a href="{escape(day_list.format(day["date"].isoformat()))}"'
+                f' title="{escape(more_title)}">{escape(more % {"n": day["more"]})}</a></li>'
+                if day["more"]
+                else ""
+            )
             out.append(
                 f'\n      <div class="{classes}" role="gridcell">\n'
                 f'        <div class="cal__date">{day["date"].day}{overdue if day["overdue"] else ""}</div>\n'

@@ -117,3 +117,32 @@ def test_nul_in_a_comment_or_milestone_is_refused(task, head):
     assert r.status_code == 422 and "body" in r.json()["fields"]
     r = post_json(api, f"/api/v1/tasks/{task.pk}/milestones", {"title": "上线\x00", "date": "2026-12-18"})
     assert r.status_code == 422 and "title" in r.json()["fields"]
+
+
+def test_a_filter_value_the_list_does_not_have_is_named_and_only_it_ignored(task, head, member, sales):
+    """`/tasks/?priority=high` listed everything without a word (the priorities are 1 to 3):
+    the page says which filter and which value it ignored, and applies the others."""
+    other = make_task(actor=head, department=sales, owner=head, title="季度复盘")
+    web = english_client(head)
+    body = web.get("/tasks/", {"priority": "high", "owner": member.pk}).content.decode()
+    assert "Priority: “high” is not one of its values, so this filter is ignored." in body
+    assert task.title in body and other.title not in body  # the owner filter still applies
+    # The table htmx swaps in says it too; several bad values are each named.
+    table = web.get("/tasks/", {"status": "late", "sort": "owner"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Status: “late”" in table and "Sort: “owner”" in table and '<nav class="pagination"' in table
+    assert "is not one of its values" not in web.get("/tasks/", {"priority": "1"}).content.decode()
+    # Escaped, shortened, and never a 500 whatever the query string holds.
+    for params in (
+        {"priority": "<script>x</script>"},
+        {"department": "9" * 30, "owner": "9" * 30, "page": "-1"},
+        {"q": "周报", "overdue": "maybe", "task_type": "x" * 500},
+    ):
+        response = web.get("/tasks/", params)
+        assert response.status_code == 200
+        assert "<script>x" not in response.content.decode()
+    assert web.get("/tasks/", {"q": "周报\x00"}).status_code == 400  # NUL: refused before the view
+    # The API answers an unknown value with a 422 naming the field, as for any bad input.
+    r = web.get("/api/v1/tasks", {"priority": "urgent"})
+    assert r.status_code == 422 and "priority" in r.json()["fields"]
+    r = web.get("/api/v1/tasks", {"status": "late"})
+    assert r.status_code == 422 and "status" in r.json()["fields"]

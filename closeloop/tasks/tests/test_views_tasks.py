@@ -317,6 +317,21 @@ def test_the_head_reassigns_the_owner(client, head, member, sales, task):
     assert "张经理" in html.split('id="activity"', 1)[1]
 
 
+def test_reassigning_to_the_current_owner_says_so_and_changes_nothing(head, member, task):
+    """Not "李专员 now owns the task" for a no-op: the person is told they already own it, and
+    no event is written nor anyone notified."""
+    from closeloop.notify.models import Notification
+    from closeloop.testing.clients import english_client
+
+    client = english_client(head)
+    events, notes = TaskEvent.objects.filter(task=task).count(), Notification.objects.count()
+    response = client.post(f"/tasks/{task.pk}/reassign/", {"owner": member.pk, "reason": ""}, follow=True)
+    body = response.content.decode()
+    assert "李专员 already owns the task." in body and "now owns the task" not in body
+    assert TaskEvent.objects.filter(task=task).count() == events
+    assert Notification.objects.count() == notes
+
+
 def test_collaborators_are_added_and_removed_from_the_page(client, member, outsider, task):
     client.force_login(member)
     response = client.post(f"/tasks/{task.pk}/collaborators/", {"user": outsider.pk})

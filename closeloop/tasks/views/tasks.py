@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -112,9 +112,25 @@ def _filters_from(form: FilterForm) -> selectors.TaskFilters:
         owner=data["owner"].pk if data.get("owner") else None,
         status=data.get("status") or None,
         overdue=bool(data.get("overdue")),
+        due=data.get("due"),
         q=data.get("q") or "",
         sort=form.data.get("sort") if form.data.get("sort") in selectors.SORTS else "code",
     )
+
+
+def _ignored_filters(form: FilterForm) -> list[dict]:
+    """The filters of the query string given a value they do not have (`?priority=high`: the
+    priorities are 1 to 3), each `{"label", "value"}`, for the list to say so; `_filters_from`
+    leaves them out and applies the others. Call after `form.is_valid()`."""
+    ignored = [
+        {"label": form.fields[name].label, "value": form.data[name]}
+        for name in form.fields
+        if name in form.errors and form.data.get(name)
+    ]
+    sort = form.data.get("sort")
+    if sort and sort not in selectors.SORTS:
+        ignored.append({"label": _("Sort"), "value": sort})
+    return ignored
 
 
 @login_required
@@ -135,6 +151,7 @@ def task_list(request):
         "form": form,
         "page": page,
         "filters": filters,
+        "ignored_filters": _ignored_filters(form),
         "filtered": any(request.GET.get(k) for k in form.fields),
         "unsearchable": bool(filters.q.strip()) and not has_terms(filters.q),
         "today": selectors.local_today(),
@@ -351,6 +368,18 @@ def task_detail(request, pk: int):
     return render(request, "tasks/detail.html", _detail_context(request, task))
 
 
+def render_task_page(request, pk: int, *, status: int, context) -> HttpResponse:
+    """The task page of `pk` answered at a POST address with HTTP `status`, its context
+    completed by `context(task) -> dict` (applied last): another app's refused form (the
+    plan's, without JavaScript) shown again in place with the person's input and the
+    message beside it, as `_action_failed` does for this page's own forms. 404 as the
+    page for a task the person does not see."""
+    task = _page_task(request, pk)
+    ctx = _detail_context(request, task)
+    ctx.update(context(task))
+    return render(request, "tasks/detail.html", ctx, status=status)
+
+
 def _action_failed(request, pk: int, exc: DomainError, **extra):
     """Show the task page again with the service's message and the person's input."""
     task = _page_task(request, pk)
@@ -423,21 +452,18 @@ def task_reassign(request, pk: int):
     if not form.is_valid():
         err = DomainError(_("Choose the new owner."), fields={"owner": [_("Choose the new owner.")]})
         return _action_failed(request, pk, err, reassign_form=form, open_panel="reassign")
+    owner = form.cleaned_data["owner"]
     try:
-        services.task_reassign(
-            actor=request.user,
-            task=task,
-            owner=form.cleaned_data["owner"],
-            reason=form.cleaned_data["reason"],
-        )
+        services.task_reassign(actor=request.user, task=task, owner=owner, reason=form.cleaned_data["reason"])
     except NotAllowed as exc:
         return _forbidden(request, exc.message, task.get_absolute_url())
     except DomainError as exc:
         _apply_errors(form, exc)
         return _action_failed(request, pk, exc, reassign_form=form, open_panel="reassign")
-    messages.success(
-        request, _("%(person)s now owns the task.") % {"person": form.cleaned_data["owner"].display_name}
-    )
+    if owner.pk == task.owner_id:  # the service changed nothing: no event, no notification
+        messages.info(request, _("%(person)s already owns the task.") % {"person": owner.display_name})
+    else:
+        messages.success(request, _("%(person)s now owns the task.") % {"person": owner.display_name})
     return redirect(task)
 
 

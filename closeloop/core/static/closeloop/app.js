@@ -11,6 +11,19 @@
       btn.textContent = btn.getAttribute("data-copied") || "✓";
     });
   });
+  // People pickers: the search box is rendered hidden, since without this script and htmx it
+  // does nothing (closeloop/orgs/widgets.py); shown here, and in what htmx swaps in.
+  function showPickerSearch(root) {
+    if (!window.htmx || !root || !root.querySelectorAll) return;
+    if (root.matches && root.matches(".picker__search[hidden]")) root.hidden = false;
+    root.querySelectorAll(".picker__search[hidden]").forEach(function (el) {
+      el.hidden = false;
+    });
+  }
+  showPickerSearch(document);
+  document.addEventListener("htmx:load", function (ev) {
+    showPickerSearch(ev.target);
+  });
   // People pickers: Enter or ↓ in the search box moves to the list it fills.
   document.addEventListener("keydown", function (ev) {
     if (ev.key !== "Enter" && ev.key !== "ArrowDown") return;
