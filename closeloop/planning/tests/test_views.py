@@ -598,3 +598,29 @@ def test_the_tasks_owner_arranges_dependencies_between_steps_others_own(task, he
     add_member(outsider_of_plan, sales, Membership.Role.SPECIALIST)
     web(outsider_of_plan).post(url, {"predecessor": a.pk, "successor": b.pk}, HTTP_HX_REQUEST="true")
     assert not TaskDependency.objects.exists()
+
+
+def test_reloading_a_refused_plan_form_goes_back_to_the_plan_panel(task, head, outsider):
+    """A refused plan form is rendered at its POST address; reloading it (a GET) showed a bare
+    405 page. It goes back to the task page at the plan panel; someone who may not see the
+    task still gets the task page's 404; other methods stay 405."""
+    client = web(head)
+    assert (
+        client.post(reverse("tasks:milestone_add", args=[task.pk]), {"title": "评审", "date": ""}).status_code
+        == 422
+    )
+    for name in (
+        "subtask_add",
+        "dependency_add",
+        "milestone_add",
+        "template_save",
+        "template_apply",
+        "recurrence_set",
+    ):
+        url = reverse(f"tasks:{name}", args=[task.pk])
+        response = client.get(url)
+        assert response.status_code == 302, name
+        assert response["Location"] == reverse("tasks:detail", args=[task.pk]) + "#plan"
+        assert web(outsider).get(url, follow=True).status_code == 404, name
+        assert client.put(url).status_code == 405, name
+    assert not Milestone.objects.filter(task=task).exists()

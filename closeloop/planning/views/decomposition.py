@@ -5,6 +5,7 @@ fragment, a plain POST a redirect. `plan_context` is registered as a task-page c
 """
 
 from datetime import date
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,7 +15,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from closeloop.core.choices import choice_display
 from closeloop.core.errors import DomainError, NotFound
@@ -194,6 +195,21 @@ def plan_form(request, pk: int, name: str):
     return render(request, "tasks/_plan_form.html", {**ctx, "which": name})
 
 
+def post_or_reload(view):
+    """For the plan's POST views: a refused form is rendered at its POST address (without
+    htmx, `_plan_response`), so reloading that page is a GET of it — answered with the task
+    page at the plan panel instead of a bare 405 page. The task page decides what the person
+    may see (a task they may not see stays a 404 there). Other methods: 405."""
+
+    @wraps(view)
+    def wrapped(request, pk: int, *args, **kwargs):
+        if request.method == "GET":
+            return redirect(reverse("tasks:detail", args=[pk]) + "#plan")
+        return view(request, pk, *args, **kwargs)
+
+    return require_http_methods(["GET", "POST"])(wrapped)
+
+
 def _plan_response(
     request, pk: int, *, error: DomainError | None = None, notice: str = "", form: str = "", **extra
 ):
@@ -237,7 +253,7 @@ def _plan_response(
 
 
 @login_required
-@require_POST
+@post_or_reload
 def subtask_add(request, pk: int):
     task = selectors.access_task(request.user, pk)
     form = SubtaskForm(request.POST)
@@ -279,7 +295,7 @@ def subtask_add(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_or_reload
 def dependency_add(request, pk: int):
     task = selectors.access_task(request.user, pk)
     succ = selectors.access_task(request.user, request.POST.get("successor") or pk)
@@ -309,7 +325,7 @@ def dependency_add(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_or_reload
 def dependency_remove(request, pk: int, pred: int, succ: int):
     task = selectors.access_task(request.user, pk)
     successor = selectors.access_task(request.user, succ)
@@ -324,7 +340,7 @@ def dependency_remove(request, pk: int, pred: int, succ: int):
 
 
 @login_required
-@require_POST
+@post_or_reload
 def milestone_add(request, pk: int):
     task = selectors.access_task(request.user, pk)
     form = MilestoneForm(request.POST)
@@ -342,7 +358,7 @@ def milestone_add(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_or_reload
 def milestone_action(request, pk: int, milestone_id: int):
     task = selectors.access_task(request.user, pk)
     milestone = (
@@ -365,7 +381,7 @@ def milestone_action(request, pk: int, milestone_id: int):
 
 
 @login_required
-@require_POST
+@post_or_reload
 def template_save(request, pk: int):
     task = selectors.access_task(request.user, pk)
     try:
@@ -378,7 +394,7 @@ def template_save(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_or_reload
 def template_apply(request, pk: int):
     task = selectors.access_task(request.user, pk)
     template = DecompositionTemplate.objects.filter(
@@ -409,7 +425,7 @@ def template_apply(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_or_reload
 def recurrence_set(request, pk: int):
     task = selectors.access_task(request.user, pk)
     if request.POST.get("action") == "stop":
