@@ -193,7 +193,8 @@ def my_work(user, *, today: date | None = None, per_group: int = MY_WORK_GROUP_R
 
 
 def _my_work_rows_query(*ids: int) -> QuerySet[Task]:
-    return extensions.prepare_rows(my_work_rows(Task.objects.filter(pk__in=ids)))
+    # Unordered (the caller places each row by its id): not the model's ordering, a sort.
+    return extensions.prepare_rows(my_work_rows(Task.objects.filter(pk__in=ids))).order_by()
 
 
 def _my_work_row_tasks(ids: list[int]) -> list[Task]:
