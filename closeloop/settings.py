@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "closeloop.core.middleware.UserTimezoneMiddleware",
     "closeloop.core.middleware.NotFoundMiddleware",
+    "closeloop.core.middleware.FormAddressMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its "try again later" page.
     "axes.middleware.AxesMiddleware",
 ]

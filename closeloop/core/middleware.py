@@ -3,8 +3,9 @@ import logging
 import zoneinfo
 
 from django.db import DataError, IntegrityError
-from django.http import Http404, HttpResponseBadRequest, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -114,7 +115,7 @@ class NotFoundMiddleware:
                     "fields": {name: [message] for name in nul_fields},
                 }
                 return JsonResponse(body, status=422)
-            return HttpResponseBadRequest(message)
+            return render(request, "400.html", {"message": message}, status=400)
         return None
 
     def process_exception(self, request, exception):
@@ -155,3 +156,29 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", self.POLICY)
         return response
+
+
+class FormAddressMiddleware:
+    """A browser GET of an address that only takes a form's POST — the page a refused form
+    was rendered at, reloaded (F5), or a stale tab told to refresh — was Django's empty 405,
+    a white page. For an address of one task (the `tasks` namespace with a `pk`: transition,
+    comments, criteria consent, …) it goes to the task page, which decides what the person
+    may see (404 for a task they may not see); any other address answers the layout's 405
+    page with a way back. The API keeps its own 405 (`closeloop.api`); other methods than
+    GET keep the bare 405."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code != 405 or request.method != "GET" or request.path.startswith("/api/"):
+            return response
+        match = request.resolver_match
+        pk = match.kwargs.get("pk") if match is not None else None
+        if match is not None and match.namespace == "tasks" and isinstance(pk, int):
+            return redirect(reverse("tasks:detail", args=[pk]))
+        page = render(request, "405.html", status=405)
+        if response.has_header("Allow"):
+            page["Allow"] = response["Allow"]
+        return page

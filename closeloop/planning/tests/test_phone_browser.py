@@ -109,15 +109,19 @@ def test_without_javascript_a_refused_milestone_comes_back_filled_with_its_error
     try:
         sign_in(page, live_server.url, "sales_specialist")
         page.goto(live_server.url + f"/tasks/{task.pk}/?open=milestone#plan")
-        form = page.locator(f'form[action="/tasks/{task.pk}/milestones/"]')
+        form = page.locator(f'form[action="/tasks/{task.pk}/milestones/#plan"]')
         form.locator('input[name="title"]').fill("方案评审通过")
         form.locator('input[name="date"]').fill("1800-01-01")
         form.locator('button[type="submit"]').click()
         page.wait_for_load_state()
-        form = page.locator(f'form[action="/tasks/{task.pk}/milestones/"]')
+        form = page.locator(f'form[action="/tasks/{task.pk}/milestones/#plan"]')
         assert form.locator('input[name="title"]').input_value() == "方案评审通过"
         alert = page.locator("#plan details[open] [role=alert]")
         assert alert.count() == 1 and "between" in alert.inner_text()
+        # The answer opens at the plan panel (the form posts to its address with #plan), not
+        # at the top of a long page with the message out of sight.
+        assert page.url.endswith("#plan")
+        assert -5 <= page.evaluate("document.getElementById('plan').getBoundingClientRect().top") < 100
         assert page.locator(".messages .alert").count() == 0  # not at the top of the page
         # The message sits just above the form, in the same open panel.
         a, f = alert.bounding_box(), form.bounding_box()

@@ -478,7 +478,8 @@ def test_a_refused_plan_form_comes_back_open_with_the_error_inside_it(task, head
     assert not Milestone.objects.filter(task=task).exists()
     # Without JavaScript: the page itself with the milestone form open (see the test below).
     plain = client.post(url, {"title": "方案评审通过", "date": ""})
-    assert plain.status_code == 422 and 'action="' + url + '"' in plain.content.decode()
+    # The form posts to its address with #plan: without JS the answer opens at the plan panel.
+    assert plain.status_code == 422 and 'action="' + url + '#plan"' in plain.content.decode()
     # A template without a name: the templates panel comes back open with the message.
     decomposition_services.subtask_add(
         actor=head, parent=task, title="用户画像分析", owner=head, due_date=TODAY + dt.timedelta(days=1)
@@ -510,7 +511,7 @@ def test_the_boards_more_button_without_javascript_opens_that_column_as_a_list(t
 
 def _open_details_holding(body: str, action: str) -> str:
     """The <details> element of the task page that holds the form posting to `action`."""
-    end = body.index("</details>", body.index('action="' + action + '"'))
+    end = body.index("</details>", body.index('action="' + action + '#plan"'))
     opened = body[:end]
     return opened[opened.rindex("<details") :]
 

@@ -1,6 +1,5 @@
 """Comments on the task page."""
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -8,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from closeloop.core.errors import DomainError
 from closeloop.tasks import comments as comment_services
-from closeloop.tasks import selectors
+from closeloop.tasks import extensions, selectors
 
 
 @login_required
@@ -33,5 +32,13 @@ def comment_add(request, pk: int):
             },
         )
     if error:
-        messages.error(request, error.message)
+        # Without JS the task page itself, at this address, the message under the comment box
+        # and what was typed still in it (a redirect lost both: a 5,001-character comment).
+        posted = request.POST.get("body", "")
+        return extensions.task_page(
+            request,
+            pk,
+            status=error.status,
+            context=lambda _task: {"comment_error": error, "posted": posted},
+        )
     return redirect(reverse("tasks:detail", args=[pk]) + "#comments")
