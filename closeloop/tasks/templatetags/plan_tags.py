@@ -107,9 +107,14 @@ def task_rows(context, tasks, today):
     """The <li>s of 我的工作's groups, built in Python as the task list's rows are (one template
     include per row was half of the page): title, code, priority, status, flags, respond-by
     countdown, the owner when it is someone else, progress and due date. Plain f-strings over
-    escaped values, each badge made once per call. Every text is escaped."""
-    from django.utils.html import escape
+    escaped values (`core.escape.escape`, Django's escape without its lazy-text wrapper), each
+    badge made once per call with its label read as `choice_display` does (Django's
+    `get_FOO_display` hashes every choice's lazy label, a translation each). Every text is
+    escaped."""
     from django.utils.safestring import mark_safe
+
+    from closeloop.core.choices import choice_display
+    from closeloop.core.escape import escape
 
     detail = task_url_pattern()
     user = context.get("user")
@@ -125,9 +130,9 @@ def task_rows(context, tasks, today):
         if t.owner_id != me:
             owner = f"<span>{escape(owner_of % {'name': t.owner.display_name})}</span>"
         priority = once(
-            ("priority", t.priority), lambda t=t: priority_badge(t.priority, t.get_priority_display())
+            ("priority", t.priority), lambda t=t: priority_badge(t.priority, choice_display(t, "priority"))
         )
-        status = once(("status", t.status), lambda t=t: status_badge(t.status, t.get_status_display()))
+        status = once(("status", t.status), lambda t=t: status_badge(t.status, choice_display(t, "status")))
         progress = once(("progress", t.progress), lambda t=t: progress_bar(t.progress))
         late = " due--overdue" if t.due_date is not None and t.due_date < today else ""
         due = f"{t.due_date:%Y-%m-%d}" if t.due_date is not None else ""

@@ -9,13 +9,14 @@ from closeloop.tasks import extensions
 from closeloop.tasks.models import Task, TaskCollaborator
 from closeloop.tasks.selectors import (
     MY_WORK_GROUP_ROWS,
-    MY_WORK_INLINE_IDS,
     MY_WORK_REVIEW_ROWS,
     MyWork,
     local_today,
     my_work_rows,
 )
 from closeloop.tasks.states import CLOSED_STATUSES, Status
+
+MY_WORK_INLINE_IDS = 1000  # main's, which my_work no longer needs (it joins the links)
 
 
 def reference_my_work(user, *, today: date | None = None, per_group: int = MY_WORK_GROUP_ROWS) -> MyWork:

@@ -1,0 +1,99 @@
+"""`core.compiled.instances` builds each instance, and each select_related one, directly
+(issue 16: ~40 Python calls an instance through `Model.from_db` and `__init__`, ~190 of them on
+a head's 我的工作). The instances must be the ones Django makes: same values, same deferred
+fields, same state, same related objects cached (None for a missing reverse one-to-one), and
+Django's own path whenever something listens to an instance being made."""
+
+import datetime as dt
+
+from django.db.models.signals import post_init
+from django.utils import timezone
+
+from closeloop.core import compiled
+from closeloop.tasks import extensions
+from closeloop.tasks.models import Task
+from closeloop.tasks.selectors import my_work_rows
+from closeloop.testing.factories import make_task
+from closeloop.tracking.models import TaskForecast
+
+
+def _build(*ids):
+    return extensions.prepare_rows(my_work_rows(Task.objects.filter(pk__in=ids))).order_by("id")
+
+
+def _same(got, want, parents=()) -> None:
+    """`got` is `want` as far as anyone can tell: type, values, deferred fields, state, and the
+    related objects cached, compared the same way (a back reference to an object compared
+    above, `parents` as (got, want) pairs, must be that very object)."""
+    assert type(got) is type(want)
+    assert {k: v for k, v in vars(got).items() if k != "_state"} == {
+        k: v for k, v in vars(want).items() if k != "_state"
+    }
+    assert got.get_deferred_fields() == want.get_deferred_fields()
+    assert (got._state.adding, got._state.db) == (want._state.adding, want._state.db)
+    assert got._state.fields_cache.keys() == want._state.fields_cache.keys()
+    for name, related in want._state.fields_cache.items():
+        back = [g for g, w in parents if w is related]
+        if related is None:
+            assert got._state.fields_cache[name] is None
+        elif back:
+            assert got._state.fields_cache[name] is back[0]
+        else:
+            _same(got._state.fields_cache[name], related, ((got, want), *parents))
+
+
+def _tasks(head, member, sales):
+    tasks = [
+        make_task(actor=head, department=sales, owner=o, title=f"任务{i}")
+        for i, o in enumerate([head, member, member])
+    ]
+    today = dt.date(2026, 3, 4)
+    TaskForecast.objects.create(
+        task=tasks[1], due_date=today, judge_from=today, at_risk=True, reason="", computed_at=timezone.now()
+    )
+    return [t.pk for t in tasks]
+
+
+def test_instances_are_the_ones_django_makes(db, head, member, sales, monkeypatch):
+    ids = _tasks(head, member, sales)
+    made = []
+    new = compiled._new
+    monkeypatch.setattr(compiled, "_new", lambda model, *args: made.append(model) or new(model, *args))
+    got = compiled.rows(("test.compiled.rows", len(ids)), Task, _build, ids)
+    # Built directly: three tasks, each with its department and owner, one forecast.
+    assert sorted(m.__name__ for m in made) == sorted(["Task", "Department", "User"] * 3 + ["TaskForecast"])
+    want = list(_build(*ids))
+    assert len(got) == len(want) == 3
+    for g, w in zip(sorted(got, key=lambda t: t.pk), want, strict=True):
+        _same(g, w)
+        assert g.department.code == w.department.code and g.owner.display_name == w.owner.display_name
+    with_forecast = [t for t in got if t.pk == ids[1]][0]
+    assert with_forecast.forecast.at_risk and with_forecast.forecast.task is with_forecast
+    assert not hasattr([t for t in got if t.pk == ids[0]][0], "forecast")  # None cached: DoesNotExist
+
+
+def test_a_listener_to_instances_being_made_gets_djangos_path(db, head, member, sales):
+    ids = _tasks(head, member, sales)
+    compiled.rows(("test.compiled.listened", len(ids)), Task, _build, ids)  # compiled
+    seen = []
+
+    def listener(sender, instance, **kwargs):
+        seen.append((sender, instance.pk))
+
+    post_init.connect(listener, sender=Task)
+    try:
+        got = compiled.rows(("test.compiled.listened", len(ids)), Task, _build, ids)
+    finally:
+        post_init.disconnect(listener, sender=Task)
+    assert sorted(pk for sender, pk in seen if sender is Task) == sorted(ids)
+    for g, w in zip(sorted(got, key=lambda t: t.pk), list(_build(*ids)), strict=True):
+        _same(g, w)
+
+
+def test_a_model_whose_attribute_does_more_than_hold_its_value_gets_djangos_path():
+    from closeloop.review.models import Deliverable
+
+    # A file field's descriptor wraps the value on access and on set: not built directly.
+    names = [f.attname for f in Deliverable._meta.concrete_fields]
+    assert compiled._fields_of(Deliverable, tuple(names)) is None
+    assert compiled._fields_of(Task, tuple(f.attname for f in Task._meta.concrete_fields)) is not None
