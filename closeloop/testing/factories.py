@@ -65,6 +65,25 @@ def make_task(
     )
 
 
+def department_with_head(
+    code: str,
+    name: str,
+    parent: Department | None,
+    *,
+    username: str,
+    head_name: str,
+    password: str | None = None,
+) -> tuple[Department, User]:
+    """A department (`code`, `name`, under `parent`) and its head: a manager member set as the
+    department's head, who signs in with `password` when given (browser tests)."""
+    department = DepartmentFactory(code=code, name=name, parent=parent)
+    head = UserFactory(username=username, name=head_name, **({"password": password} if password else {}))
+    add_member(head, department, Membership.Role.MANAGER)
+    department.head = head
+    department.save(update_fields=["head"])
+    return department, head
+
+
 def add_people(department: Department, n: int, *, prefix: str = "staff", name: str = "员工") -> list[User]:
     """`n` active members of `department` in two queries (a directory of thousands in tests):
     usernames `{prefix}0000`…, names `{name}0000`…"""

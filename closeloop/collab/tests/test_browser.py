@@ -8,7 +8,13 @@ from closeloop.collab.models import Issue
 from closeloop.orgs.models import Membership
 from closeloop.tasks.services import task_collaborator_add
 from closeloop.testing.browser import ARTIFACTS, PASSWORD, no_horizontal_scroll, shoot, sign_in
-from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
+from closeloop.testing.factories import (
+    DepartmentFactory,
+    UserFactory,
+    add_member,
+    department_with_head,
+    make_task,
+)
 
 PHONE = {"width": 390, "height": 844}
 
@@ -18,12 +24,10 @@ pytestmark = pytest.mark.browser
 def test_it_raises_and_resolves_an_issue_at_phone_width(browser, live_server, transactional_db):
     ARTIFACTS.mkdir(exist_ok=True)
     company = DepartmentFactory(code="HQ", name="总公司")
-    mkt = DepartmentFactory(code="MKT", name="市场部", parent=company)
+    mkt, head = department_with_head(
+        "MKT", "市场部", company, username="marketing_head", head_name="陈静", password=PASSWORD
+    )
     prod = DepartmentFactory(code="PROD", name="产品部", parent=company)
-    head = UserFactory(username="marketing_head", name="陈静", password=PASSWORD)
-    add_member(head, mkt, Membership.Role.MANAGER)
-    mkt.head = head
-    mkt.save(update_fields=["head"])
     owner = UserFactory(username="marketing_specialist", name="刘洋", password=PASSWORD)
     add_member(owner, mkt)
     product = UserFactory(username="product_head", name="杨帆", password=PASSWORD)

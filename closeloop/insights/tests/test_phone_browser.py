@@ -6,11 +6,17 @@ import datetime as dt
 
 import pytest
 
-from closeloop.orgs.models import Membership, User
+from closeloop.orgs.models import User
 from closeloop.tasks.models import Task
 from closeloop.tasks.services import task_transition
 from closeloop.testing.browser import ARTIFACTS, PASSWORD, no_horizontal_scroll, sign_in
-from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
+from closeloop.testing.factories import (
+    DepartmentFactory,
+    UserFactory,
+    add_member,
+    department_with_head,
+    make_task,
+)
 from closeloop.tracking.services import delay_warning_raise
 
 pytestmark = pytest.mark.browser
@@ -21,11 +27,9 @@ PHONE = {"width": 390, "height": 844}
 def test_the_raised_late_flag_stays_on_one_line_at_phone_width(browser, live_server, transactional_db):
     ARTIFACTS.mkdir(exist_ok=True)
     company = DepartmentFactory(code="HQ", name="总公司")
-    sales = DepartmentFactory(code="SALES", name="销售部", parent=company)
-    head = UserFactory(username="sales_head", name="王总", password=PASSWORD)
-    add_member(head, sales, Membership.Role.MANAGER)
-    sales.head = head
-    sales.save(update_fields=["head"])
+    sales, head = department_with_head(
+        "SALES", "销售部", company, username="sales_head", head_name="王总", password=PASSWORD
+    )
     member = UserFactory(username="sales_specialist", name="李专员", password=PASSWORD)
     add_member(member, sales)
     today = sales.local_today()

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from closeloop.orgs.models import Membership
 from closeloop.testing.browser import ARTIFACTS, DESKTOP, PASSWORD, PHONE, no_horizontal_scroll, shoot
-from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member
+from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, department_with_head
 
 pytestmark = pytest.mark.browser
 
@@ -16,11 +16,9 @@ pytestmark = pytest.mark.browser
 def test_it_creates_finds_and_opens_a_task_in_a_real_browser(browser, live_server, transactional_db):
     ARTIFACTS.mkdir(exist_ok=True)
     company = DepartmentFactory(code="HQ", name="总公司")
-    sales = DepartmentFactory(code="SALES", name="销售部", parent=company)
-    head = UserFactory(username="sales_head", name="王总", password=PASSWORD)
-    add_member(head, sales, Membership.Role.MANAGER)
-    sales.head = head
-    sales.save(update_fields=["head"])
+    sales, head = department_with_head(
+        "SALES", "销售部", company, username="sales_head", head_name="王总", password=PASSWORD
+    )
     manager = UserFactory(username="sales_manager", name="张经理", password=PASSWORD)
     add_member(manager, sales, Membership.Role.MANAGER)
 

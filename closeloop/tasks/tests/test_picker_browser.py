@@ -6,10 +6,16 @@ link opens the page with it. Screenshots go to test-artifacts/."""
 
 import pytest
 
-from closeloop.orgs.models import Membership
 from closeloop.tasks.models import Task
 from closeloop.testing.browser import ARTIFACTS, PASSWORD, no_horizontal_scroll, sign_in
-from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, add_people, make_task
+from closeloop.testing.factories import (
+    DepartmentFactory,
+    UserFactory,
+    add_member,
+    add_people,
+    department_with_head,
+    make_task,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -21,12 +27,10 @@ def test_the_head_reassigns_to_a_person_found_by_typing_part_of_the_name(
 ):
     ARTIFACTS.mkdir(exist_ok=True)
     company = DepartmentFactory(code="HQ", name="总公司")
-    sales = DepartmentFactory(code="SALES", name="销售部", parent=company)
+    sales, head = department_with_head(
+        "SALES", "销售部", company, username="sales_head", head_name="王总", password=PASSWORD
+    )
     marketing = DepartmentFactory(code="MKT", name="市场部", parent=company)
-    head = UserFactory(username="sales_head", name="王总", password=PASSWORD)
-    add_member(head, sales, Membership.Role.MANAGER)
-    sales.head = head
-    sales.save(update_fields=["head"])
     member = UserFactory(username="sales_specialist", name="李专员", password=PASSWORD)
     add_member(member, sales)
     add_people(marketing, 300)
