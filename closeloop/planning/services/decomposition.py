@@ -135,7 +135,8 @@ def dependency_add(
     successor, or `plan` (the task page's task) when the successor is it or under it. Checked
     in this order, so the message names the real problem: the same task on both sides
     (ValidationFailed on `predecessor`), then who may (NotAllowed), then a closed task
-    (Conflict). A cycle is refused, naming it ("T001-2 → T001-3 → T001-2")."""
+    (Conflict). A cycle is refused, naming it ("T001-2 → T001-3 → T001-2"). Adding one that
+    exists changes nothing; the returned link's `was_created` says which it was."""
     if predecessor.pk == successor.pk:
         message = _("First finish: choose a task other than %(code)s — a task cannot wait for itself.") % {
             "code": successor.code
@@ -162,6 +163,7 @@ def dependency_add(
                 verb="dependency_added",
                 after={"predecessor": predecessor.pk, "code": predecessor.code},
             )
+    dep.was_created = created
     return dep
 
 

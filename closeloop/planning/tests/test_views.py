@@ -587,7 +587,14 @@ def test_the_tasks_owner_arranges_dependencies_between_steps_others_own(task, he
     url = reverse("tasks:dependency_add", args=[task.pk])
     response = client.post(url, {"predecessor": a.pk, "successor": b.pk}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and "Only the owner" not in response.content.decode()
+    assert f"{b.code} now waits for {a.code}." in response.content.decode()
     assert TaskDependency.objects.filter(predecessor=a, successor=b).exists()
+    # The same again: said to exist already, not announced as new, not doubled.
+    again = client.post(
+        url, {"predecessor": a.pk, "successor": b.pk}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert f"{b.code} already waits for {a.code}." in again and "now waits" not in again
+    assert TaskDependency.objects.filter(predecessor=a, successor=b).count() == 1
     # Removing it: the same rule.
     client.post(reverse("tasks:dependency_remove", args=[task.pk, a.pk, b.pk]), HTTP_HX_REQUEST="true")
     assert not TaskDependency.objects.exists()

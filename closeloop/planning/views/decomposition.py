@@ -314,14 +314,17 @@ def dependency_add(request, pk: int):
             **posted,
         )
     try:
-        decomposition_services.dependency_add(actor=request.user, predecessor=pred, successor=succ, plan=task)
+        dep = decomposition_services.dependency_add(
+            actor=request.user, predecessor=pred, successor=succ, plan=task
+        )
     except DomainError as exc:
         return _plan_response(request, pk, error=exc, form="dependency", **posted)
-    return _plan_response(
-        request,
-        task.pk,
-        notice=_("%(succ)s now waits for %(pred)s.") % {"succ": succ.code, "pred": pred.code},
+    said = (
+        _("%(succ)s now waits for %(pred)s.")
+        if dep.was_created
+        else _("%(succ)s already waits for %(pred)s.")
     )
+    return _plan_response(request, task.pk, notice=said % {"succ": succ.code, "pred": pred.code})
 
 
 @login_required
