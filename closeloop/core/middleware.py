@@ -158,14 +158,27 @@ class PermissionsPolicyMiddleware:
         return response
 
 
+def reloads_to(anchor: str):
+    """Mark a task's POST-only view whose refused form is shown at the task page's `anchor`
+    (a panel id, e.g. "plan"): reloading its address goes back to the task page there
+    (`FormAddressMiddleware`). The mark survives `login_required` and `require_POST`, which
+    copy the view's attributes (functools.wraps)."""
+
+    def mark(view):
+        view.reload_anchor = anchor
+        return view
+
+    return mark
+
+
 class FormAddressMiddleware:
     """A browser GET of an address that only takes a form's POST — the page a refused form
     was rendered at, reloaded (F5), or a stale tab told to refresh — was Django's empty 405,
     a white page. For an address of one task (the `tasks` namespace with a `pk`: transition,
-    comments, criteria consent, …) it goes to the task page, which decides what the person
-    may see (404 for a task they may not see); any other address answers the layout's 405
-    page with a way back. The API keeps its own 405 (`closeloop.api`); other methods than
-    GET keep the bare 405."""
+    comments, criteria consent, …) it goes to the task page, at the panel the view names
+    (`reloads_to`), and the task page decides what the person may see (404 for a task they
+    may not see); any other address answers the layout's 405 page with a way back. The API
+    keeps its own 405 (`closeloop.api`); other methods than GET keep the bare 405."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -177,7 +190,8 @@ class FormAddressMiddleware:
         match = request.resolver_match
         pk = match.kwargs.get("pk") if match is not None else None
         if match is not None and match.namespace == "tasks" and isinstance(pk, int):
-            return redirect(reverse("tasks:detail", args=[pk]))
+            anchor = getattr(match.func, "reload_anchor", "")
+            return redirect(reverse("tasks:detail", args=[pk]) + (f"#{anchor}" if anchor else ""))
         page = render(request, "405.html", status=405)
         if response.has_header("Allow"):
             page["Allow"] = response["Allow"]

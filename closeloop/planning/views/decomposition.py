@@ -5,7 +5,6 @@ fragment, a plain POST a redirect. `plan_context` is registered as a task-page c
 """
 
 from datetime import date
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,11 +14,12 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_POST
 
 from closeloop.core.choices import choice_display
 from closeloop.core.errors import DomainError, NotFound
 from closeloop.core.escape import esc
+from closeloop.core.middleware import reloads_to
 from closeloop.core.templatetags.closeloop_ui import icon, initials, progress_bar, status_badge
 from closeloop.planning.selectors import plan as plan_selectors
 from closeloop.planning.services import decomposition as decomposition_services
@@ -195,21 +195,6 @@ def plan_form(request, pk: int, name: str):
     return render(request, "tasks/_plan_form.html", {**ctx, "which": name})
 
 
-def post_or_reload(view):
-    """For the plan's POST views: a refused form is rendered at its POST address (without
-    htmx, `_plan_response`), so reloading that page is a GET of it — answered with the task
-    page at the plan panel instead of a bare 405 page. The task page decides what the person
-    may see (a task they may not see stays a 404 there). Other methods: 405."""
-
-    @wraps(view)
-    def wrapped(request, pk: int, *args, **kwargs):
-        if request.method == "GET":
-            return redirect(reverse("tasks:detail", args=[pk]) + "#plan")
-        return view(request, pk, *args, **kwargs)
-
-    return require_http_methods(["GET", "POST"])(wrapped)
-
-
 def _plan_response(
     request, pk: int, *, error: DomainError | None = None, notice: str = "", form: str = "", **extra
 ):
@@ -252,8 +237,9 @@ def _plan_response(
     return redirect(reverse("tasks:detail", args=[pk]) + "#plan")
 
 
+@reloads_to("plan")
 @login_required
-@post_or_reload
+@require_POST
 def subtask_add(request, pk: int):
     task = selectors.access_task(request.user, pk)
     form = SubtaskForm(request.POST)
@@ -294,8 +280,9 @@ def subtask_add(request, pk: int):
     return _plan_response(request, pk, notice=_("Subtask %(code)s added.") % {"code": sub.code})
 
 
+@reloads_to("plan")
 @login_required
-@post_or_reload
+@require_POST
 def dependency_add(request, pk: int):
     task = selectors.access_task(request.user, pk)
     succ = selectors.access_task(request.user, request.POST.get("successor") or pk)
@@ -327,8 +314,9 @@ def dependency_add(request, pk: int):
     return _plan_response(request, task.pk, notice=said % {"succ": succ.code, "pred": pred.code})
 
 
+@reloads_to("plan")
 @login_required
-@post_or_reload
+@require_POST
 def dependency_remove(request, pk: int, pred: int, succ: int):
     task = selectors.access_task(request.user, pk)
     successor = selectors.access_task(request.user, succ)
@@ -342,8 +330,9 @@ def dependency_remove(request, pk: int, pred: int, succ: int):
     return _plan_response(request, pk)
 
 
+@reloads_to("plan")
 @login_required
-@post_or_reload
+@require_POST
 def milestone_add(request, pk: int):
     task = selectors.access_task(request.user, pk)
     form = MilestoneForm(request.POST)
@@ -360,8 +349,9 @@ def milestone_add(request, pk: int):
     return _plan_response(request, pk)
 
 
+@reloads_to("plan")
 @login_required
-@post_or_reload
+@require_POST
 def milestone_action(request, pk: int, milestone_id: int):
     task = selectors.access_task(request.user, pk)
     milestone = (
@@ -383,8 +373,9 @@ def milestone_action(request, pk: int, milestone_id: int):
     return _plan_response(request, pk)
 
 
+@reloads_to("plan")
 @login_required
-@post_or_reload
+@require_POST
 def template_save(request, pk: int):
     task = selectors.access_task(request.user, pk)
     try:
@@ -396,8 +387,9 @@ def template_save(request, pk: int):
     return _plan_response(request, pk, notice=_("Template “%(name)s” saved.") % {"name": template.name})
 
 
+@reloads_to("plan")
 @login_required
-@post_or_reload
+@require_POST
 def template_apply(request, pk: int):
     task = selectors.access_task(request.user, pk)
     template = DecompositionTemplate.objects.filter(
@@ -427,8 +419,9 @@ def template_apply(request, pk: int):
     )
 
 
+@reloads_to("plan")
 @login_required
-@post_or_reload
+@require_POST
 def recurrence_set(request, pk: int):
     task = selectors.access_task(request.user, pk)
     if request.POST.get("action") == "stop":

@@ -15,11 +15,12 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
 from closeloop.core.choices import choice_display
 from closeloop.core.errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from closeloop.core.escape import esc
+from closeloop.core.middleware import reloads_to
 from closeloop.orgs.models import User
 from closeloop.orgs.selectors import department_visible_list, departments_for, led_department_ids
 from closeloop.orgs.widgets import PeopleSuggestions
@@ -429,18 +430,10 @@ def dependency_override(request, pk: int):
     return redirect(task)
 
 
-def _reloaded(pk: int, panel: str):
-    """A refused reassign or collaborator form is rendered at its POST address; reloading that
-    address (a GET) goes back to the task page at the panel, not to a bare 405 page. The task
-    page decides what the person may see (a task they may not see stays a 404 there)."""
-    return redirect(reverse("tasks:detail", args=[pk]) + f"#{panel}")
-
-
+@reloads_to("people")
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_POST
 def task_reassign(request, pk: int):
-    if request.method == "GET":
-        return _reloaded(pk, "people")
     task = selectors.access_task(request.user, pk)
     if not permissions.can_reassign(request.user, task):
         return _forbidden(
@@ -467,11 +460,10 @@ def task_reassign(request, pk: int):
     return redirect(task)
 
 
+@reloads_to("people")
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_POST
 def collaborator_add(request, pk: int):
-    if request.method == "GET":
-        return _reloaded(pk, "people")
     task = selectors.access_task(request.user, pk)
     form = CollaboratorForm(request.POST)
     if not form.is_valid():
