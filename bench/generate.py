@@ -1249,7 +1249,7 @@ def completion_tally(ctx: Context) -> None:
     from closeloop.tasks.models import CompletionDay
 
     zones = {d.pk: d.tzinfo for d in [*ctx.departments, ctx.root] if d is not None}
-    counts = tally_tasks(
+    tally = tally_tasks(
         (
             (t.department_id, t.owner_id, t.completed_at, t.due_date, t.original_due_date)
             for t in ctx.tasks
@@ -1257,14 +1257,18 @@ def completion_tally(ctx: Context) -> None:
         ),
         zones,
     )
-    rows: dict[tuple, dict] = {}
-    for (department_id, day, owner_id, name), n in counts.items():
-        row = rows.setdefault(
-            (department_id, day, owner_id),
-            {"department_id": department_id, "day": day, "owner_id": owner_id},
-        )
-        row[name] = n
-    save(ctx, CompletionDay, list(rows.values()))
+    rows = [
+        {
+            "department_id": d,
+            "day": day,
+            "owner_id": o,
+            "done": n,
+            "on_time": on_time,
+            "on_time_original": original,
+        }
+        for (d, day, o), (n, on_time, original) in tally.items()
+    ]
+    save(ctx, CompletionDay, rows)
 
 
 # -- running -------------------------------------------------------------------------------

@@ -283,19 +283,25 @@ def on_time_rates(user: User, departments: list[Department], *, since: datetime)
     return sorted(people.values(), key=lambda r: r.name)
 
 
+def _by_zone(departments: list[Department]) -> list[tuple]:
+    """The departments' ids grouped by time zone, as [(tzinfo, [id, …])] in first-seen order."""
+    zones: dict[str, tuple] = {}
+    for d in departments:
+        zones.setdefault(str(d.tzinfo), (d.tzinfo, []))[1].append(d.pk)
+    return list(zones.values())
+
+
 def _rates_from_tally(user: User, departments: list[Department], since: datetime) -> dict[int, PersonRate]:
     """The tally's days after `since`'s local day in each department, and `since`'s day itself
     from `since` on counted from the done tasks by the database (`localday`, through the
     partial (department, completed_at) index), summed per owner in one query; then the
     people's names."""
     # Departments by zone (usually one): `since`'s day and the midnight that ends it.
-    zones: dict[str, tuple] = {}
-    for d in departments:
-        zones.setdefault(str(d.tzinfo), (d.tzinfo, []))[1].append(d.pk)
+    zones = _by_zone(departments)
     after = Q(pk__in=[])
     first_day = Q(pk__in=[])
     end = since
-    for tz, ids in zones.values():
+    for tz, ids in zones:
         day = timezone.localtime(since, tz).date()
         after |= Q(department_id__in=ids, day__gt=day)
         next_midnight = datetime.combine(day + timedelta(days=1), datetime.min.time(), tz)
@@ -307,7 +313,7 @@ def _rates_from_tally(user: User, departments: list[Department], since: datetime
         .values_list("owner_id", "done", "on_time", "on_time_original")
         .query.sql_with_params()
     )
-    pairs = [(tz, None if len(zones) == 1 else ids) for tz, ids in zones.values()]
+    pairs = [(tz, None if len(zones) == 1 else ids) for tz, ids in zones]
     local = LocalDate("completed_at", offset_case(pairs, since, end, moment="completed_at"))
     first_sql, first_params = tally_sql(
         Task.objects.filter(first_day, status=Status.DONE, completed_at__gte=since), local, ["owner_id"]
@@ -332,10 +338,8 @@ def _rates_from_tasks(user: User, departments: list[Department], since: datetime
     counted from their rows by one more query."""
     ids = [d.pk for d in departments]
     cover_end = max(since, timezone.now()) + timedelta(days=1)
-    zones: dict[str, tuple] = {}
-    for d in departments:
-        zones.setdefault(str(d.tzinfo), (d.tzinfo, []))[1].append(d.pk)
-    pairs = [(tz, None if len(zones) == 1 else members) for tz, members in zones.values()]
+    zones = _by_zone(departments)
+    pairs = [(tz, None if len(zones) == 1 else members) for tz, members in zones]
     day = LocalDate("completed_at", offset_case(pairs, since, cover_end, moment="completed_at"))
     # Grouped by department first and without the owner's row: grouped by owner (or joined
     # to the people), SQLite walks the (owner, status, due) index through every done task
