@@ -632,3 +632,45 @@ def test_reloading_a_refused_plan_form_goes_back_to_the_plan_panel(task, head, o
         assert web(outsider).get(url, follow=True).status_code == 404, name
         assert client.put(url).status_code == 405, name
     assert not Milestone.objects.filter(task=task).exists()
+
+
+def test_the_board_shows_two_weeks_of_done_cards_and_never_cancelled_ones(head, member, sales):
+    """Each column counts and shows its own tasks: done ones for 14 days after they were done
+    (older ones and cancelled ones leave the board), and the "more" of a column never brings
+    back what the board leaves out."""
+    now = timezone.now()
+    tasks = {
+        name: make_task(actor=head, department=sales, owner=member, title=name)
+        for name in ("刚完成的任务", "上月完成的任务", "已取消的任务", "进行中的任务")
+    }
+    Task.objects.filter(pk=tasks["刚完成的任务"].pk).update(
+        status="done", completed_at=now - dt.timedelta(days=3)
+    )
+    Task.objects.filter(pk=tasks["上月完成的任务"].pk).update(
+        status="done", completed_at=now - dt.timedelta(days=20)
+    )
+    Task.objects.filter(pk=tasks["已取消的任务"].pk).update(status="cancelled")
+    Task.objects.filter(pk=tasks["进行中的任务"].pk).update(status="in_progress")
+    client = web(head)
+    page = client.get(reverse("tasks:board"), {"department": sales.pk}).content.decode()
+    assert "刚完成的任务" in page and "进行中的任务" in page
+    assert "上月完成的任务" not in page and "已取消的任务" not in page
+    from closeloop.planning.selectors.board import board
+
+    counts = {c.status.value: c.count for c in board(head, department_id=sales.pk)}
+    assert counts == {
+        "not_started": 0,
+        "in_progress": 1,
+        "blocked": 0,
+        "rework": 0,
+        "submitted": 0,
+        "done": 1,
+    }
+    for status, shown in (("done", "刚完成的任务"), ("cancelled", None)):
+        fragment = client.get(
+            reverse("tasks:board_more"),
+            {"status": status, "offset": 0, "department": sales.pk},
+            HTTP_HX_REQUEST="true",
+        ).content.decode()
+        assert "上月完成的任务" not in fragment and "已取消的任务" not in fragment
+        assert shown is None or shown in fragment
