@@ -3,14 +3,15 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Case, Count, IntegerField, Value, When
+from django.db.models import Case, Count, IntegerField, Q, Value, When
 
 from closeloop.orgs.models import Department, User
 from closeloop.tasks.models import (
     Priority,
     Task,
+    subtree_q,
 )
-from closeloop.tasks.selectors import local_today
+from closeloop.tasks.selectors import local_today, visibility
 from closeloop.tasks.services import department_policy
 from closeloop.tasks.states import OPEN_STATUSES
 
@@ -59,15 +60,15 @@ def workload(user, *, department: Department, weeks: int = 6, today: date | None
         default=Value(LATER),
         output_field=IntegerField(),
     )
-    rows = (
-        Task.objects.visible_to(user)
-        .filter(status__in=_OPEN)
-        .filter(owner__in=people)
+    parts = [
+        part.filter(status__in=_OPEN, owner_id__in=[p.pk for p in people])
         .annotate(slot=slot)
         .values("owner_id", "priority", "slot")
         .annotate(n=Count("id"))
         .order_by()
-    )
+        for part in _visible_parts(user)
+    ]
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0] if parts else []
     loads: dict[int, dict] = {
         p.pk: {
             "weeks": [{"n": 0, "high": 0} for _ in range(weeks)],
@@ -113,6 +114,26 @@ def workload(user, *, department: Department, weeks: int = 6, today: date | None
         "policy": policy,
         "threshold": policy.overload_per_week,
     }
+
+
+def _visible_parts(user) -> list:
+    """The tasks `user` may see (`tasks.visibility`) as disjoint querysets: those of the
+    departments they see whole, then those elsewhere they see by name (own, review, help, the
+    subtrees and links around them) — none when there are none. Counted apart and added: under
+    the rule's one OR, PostgreSQL read every task the department's people ever owned and then
+    their rows (bench s5, a head's ~45 people: 19,318 index entries, 4,423 heap pages, 24 ms);
+    apart, the first is an index-only range of (owner, department, status, due, priority) for
+    each person (3.7 ms), and SQLite reads it without the table (13.5 → ~10 ms)."""
+    if user.is_superuser:
+        return [Task.objects.all()]
+    v = visibility(user)
+    parts = [Task.objects.filter(department_id__in=sorted(v.departments))] if v.departments else []
+    named = Q(id__in=v.ids) if v.ids else Q(pk__in=[])
+    for prefix in v.subtrees:
+        named |= subtree_q(prefix)
+    if v.ids or v.subtrees:
+        parts.append(Task.objects.filter(named).exclude(department_id__in=sorted(v.departments)))
+    return parts
 
 
 def person_open_tasks(user, *, person: User, limit: int = 100) -> list[Task]:
