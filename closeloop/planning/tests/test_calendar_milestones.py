@@ -11,6 +11,7 @@ import random
 from collections import Counter
 
 import pytest
+from django.db import connection
 
 from closeloop.planning.selectors.calendar import DAY_MILESTONES, _milestones, calendar_month
 from closeloop.tasks.models import Milestone, Task
@@ -94,7 +95,8 @@ def test_a_busy_day_shows_three_milestones_and_counts_the_rest(head, sales):
     today = dt.date.today()
     task = make_task(actor=head, department=sales, owner=head)
     Milestone.objects.bulk_create(
-        Milestone(task=task, title=f"节点{i}", date=today) for i in range(DAY_MILESTONES + 4)
+        Milestone(task=task, task_department=sales, title=f"节点{i}", date=today)
+        for i in range(DAY_MILESTONES + 4)
     )
     late = today.replace(day=28 if today.day != 28 else 27)
     Milestone.objects.create(task=task, title="月末节点", date=late)
@@ -104,3 +106,39 @@ def test_a_busy_day_shows_three_milestones_and_counts_the_rest(head, sales):
     assert [m.title for m in busy["milestones"]] == ["节点0", "节点1", "节点2"]
     assert busy["more"] == 4  # the one task, if due that day, is shown
     assert [m.title for m in days[late]["milestones"]] == ["月末节点"]
+
+
+@pytest.mark.parametrize("inline_ids", [2000, 0])
+def test_milestones_under_a_task_seen_from_another_department_are_shown_with_its_subtree(
+    head, member, outsider, sales, marketing, monkeypatch, inline_ids
+):
+    """Someone of another department who reviews a task sees it and its subtasks (the
+    visibility rule's subtrees — path ranges, or their ids inlined), so their milestones too;
+    the task's other milestones stay counted in their own department and each milestone
+    carries its task's department, whichever way it was made."""
+    from closeloop.planning.services.decomposition import milestone_add
+    from closeloop.tasks import visibility
+
+    monkeypatch.setattr(visibility, "SUBTREE_INLINE_IDS", inline_ids)
+    today = dt.date.today()
+    parent = make_task(actor=head, department=sales, owner=member, title="跨部门评审的任务")
+    Task.objects.filter(pk=parent.pk).update(reviewer=outsider)
+    kids = [
+        make_task(actor=head, department=sales, owner=member, title=f"子任务{i}", parent=parent, criteria=[])
+        for i in range(2)
+    ]
+    unrelated = make_task(actor=head, department=sales, owner=member, title="无关任务")
+    for t in (parent, *kids, unrelated):
+        milestone_add(actor=head, task=Task.objects.get(pk=t.pk), title=f"节点{t.pk}", date_=today)
+    Milestone.objects.create(task_id=kids[0].pk, title="只给了任务号", date=today)
+    assert set(Milestone.objects.values_list("task_department_id", flat=True)) == {sales.pk}
+    start, end = today - dt.timedelta(days=3), today + dt.timedelta(days=3)
+    for department_id in (None, sales.pk, marketing.pk):
+        milestones, counts = _milestones(outsider, department_id, start, end, 50)
+        got = [(m.id, m.task_id, m.title, m.date) for m in milestones]
+        assert (got, counts) == reference(outsider, department_id, start, end, 50)
+    seen = {m.task_id for m in _milestones(outsider, None, start, end, 50)[0]}
+    assert seen == {parent.pk, *(k.pk for k in kids)}
+    # The subtree is read as path ranges where the rule keeps it so (not inlined as ids).
+    ranges = bool(visibility.visibility(outsider).subtrees)
+    assert ranges == (inline_ids == 0 or connection.vendor == "postgresql")
