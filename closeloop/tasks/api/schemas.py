@@ -448,7 +448,8 @@ def _check_version(task: Task, version: int | None, request: HttpRequest | None 
         raise PreconditionRequired(
             _(
                 "Send the version of the task you read (field version, or header If-Match), so that "
-                "nobody's change is overwritten; the task is at version %(now)s."
+                "a change made since (elsewhere, or in another window) is not overwritten; the task is at "
+                "version %(now)s."
             )
             % {"now": task.version}
         )
