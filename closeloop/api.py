@@ -31,7 +31,7 @@ from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from closeloop.collab.api import router as collab_router
-from closeloop.core.api_schemas import ErrorOut
+from closeloop.core.api_schemas import ErrorOut, validation_message
 from closeloop.core.errors import DomainError
 from closeloop.core.middleware import out_of_range
 from closeloop.insights.api import router as insights_router
@@ -263,7 +263,7 @@ def _field_name(loc: tuple | list) -> str:
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     fields: dict[str, list[str]] = {}
     for error in exc.errors:
-        fields.setdefault(_field_name(error.get("loc", ())), []).append(str(error.get("msg", "")))
+        fields.setdefault(_field_name(error.get("loc", ())), []).append(validation_message(error))
     first_field, first_messages = next(iter(fields.items()), ("body", [_("Invalid input.")]))
     message = f"{first_field}: {first_messages[0]}"
     return api.create_response(request, error_body("validation_error", message, fields), status=422)

@@ -6,7 +6,7 @@ from typing import Annotated
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema
 
-from closeloop.core.dates import check_in_range
+from closeloop.core.dates import check_in_range, invalid_date
 
 # A date within 1900–2100 (closeloop.core.dates): outside it the request answers 422 naming
 # the field, instead of failing later on date arithmetic.
@@ -26,6 +26,22 @@ LocalTime = Annotated[
         }
     ),
 ]
+
+
+# pydantic's refusals of a text that is no date ("2026-13-45", "2026-01-01T10:00"): said as
+# the forms and the list filters say it (`core.dates.invalid_date`), not in pydantic's English.
+_NOT_A_DATE = frozenset(
+    {"date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact", "date_type"}
+)
+
+
+def validation_message(error: dict) -> str:
+    """The message of one of pydantic's errors (`{"type", "msg", "input", …}`) for the API's
+    `fields`: the date message for a text that is no date, else pydantic's own. (ninja drops
+    the `input`, so the message cannot repeat the value; the field is the key it is under.)"""
+    if error.get("type") in _NOT_A_DATE:
+        return invalid_date(error.get("input"))
+    return str(error.get("msg", ""))
 
 
 class StrictIn(Schema):

@@ -4,9 +4,15 @@ Forms and the API refuse dates outside it (a typo such as 0001-01-01 or 9999-12-
 stored before that rule may still hold one, and pages that lay dates out (the timeline, the
 calendar feed) show such a row clamped to the range and flagged instead of failing on date
 arithmetic past `date.max`.
+
+A text that is no date at all (2026-13-45) is refused with one message everywhere — form
+fields (`DateField`), list filters and the API — naming the field and the format
+(`invalid_date`).
 """
 
 from datetime import date
+
+from django import forms
 
 DATE_MIN = date(1900, 1, 1)
 DATE_MAX = date(2100, 12, 31)
@@ -41,3 +47,35 @@ def check_in_range(value: date | None) -> date | None:
     if not in_range(value):
         raise ValueError(range_error())
     return value
+
+
+def invalid_date(value: object = None, field: object = None) -> str:
+    """The message for a text that is no date (2026-13-45, "tomorrow"): `value` as typed (cut
+    to 40 characters; None when unknown: the API is not told it), `field` its label or name,
+    left out when the message is shown beside the field's name anyway (the API's `fields`)."""
+    from django.utils.translation import gettext as _
+
+    if value is None:
+        message = _("Not a valid date; write it as YYYY-MM-DD.")
+    else:
+        message = _("“%(value)s” is not a valid date; write it as YYYY-MM-DD.") % {"value": str(value)[:40]}
+    if field is None:
+        return message
+    return _("%(field)s: %(message)s") % {"field": field, "message": message}
+
+
+class DateField(forms.DateField):
+    """A form's date field whose refusal of a text that is no date names the field, the
+    value and the format (`invalid_date`), instead of Django's bare "Enter a valid date"."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except forms.ValidationError as exc:
+            if getattr(exc, "code", None) != "invalid":
+                raise
+            from django.utils.translation import gettext as _
+
+            raise forms.ValidationError(
+                invalid_date(value, self.label or _("Date")), code="invalid"
+            ) from None

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from closeloop.core.dates import DateField
 from closeloop.core.ids import is_id
 from closeloop.core.widgets import FastSelect
 from closeloop.orgs.models import User
@@ -116,8 +117,8 @@ class TaskForm(forms.Form):
         required=False,
         help_text=_("People who help, from any department."),
     )
-    start_date = forms.DateField(label=_("Start date"), required=False, widget=DateInput())
-    due_date = forms.DateField(label=_("Due date"), widget=DateInput())
+    start_date = DateField(label=_("Start date"), required=False, widget=DateInput())
+    due_date = DateField(label=_("Due date"), widget=DateInput())
     project = forms.CharField(
         label=_("Project"),
         required=False,
@@ -220,14 +221,45 @@ class CollaboratorForm(forms.Form):
         suggest_people(self, suggest)
 
 
-class FilterForm(forms.Form):
-    """The list's filters, read from the query string: a bad value is left out and named on
-    the page (`views.tasks._ignored_filters`), the other filters still apply."""
+class DepartmentFilterForm(forms.Form):
+    """A page's department filter, read from the query string (`?department=ID`) among
+    `departments` (what the page offers): a bad or not offered value is left out and named
+    on the page (`ignored_filters`, shown by `tasks/_ignored_filter.html`). The task list's
+    filters and the plan views (board, timeline, workload, calendar) read it so."""
 
-    q = forms.CharField(label=_("Search"), required=False)
     department = forms.TypedChoiceField(
         label=_("Department"), required=False, coerce=int, empty_value=None, widget=FastSelect
     )
+
+    def __init__(self, *args, departments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].choices = [("", _("All"))] + [(d.pk, d.name) for d in departments]
+
+
+def ignored_filters(form: forms.Form) -> list[dict]:
+    """The filters of the query string given a value they do not have (`?priority=high`: the
+    priorities are 1 to 3), each `{"label", "value", "message"}`, for the page to say so and
+    apply the others. `message` is the field's own refusal when it says more than "not one of
+    its values" (`?due=2026-13-45`: not a valid date, and the format), else "". Call after
+    `form.is_valid()`."""
+    ignored = []
+    for name, errors in form.errors.as_data().items():
+        if name not in form.fields or not form.data.get(name):
+            continue
+        said = [m for e in errors if e.code != "invalid_choice" for m in e.messages]
+        ignored.append(
+            {"label": form.fields[name].label, "value": form.data[name], "message": " ".join(said)}
+        )
+    return ignored
+
+
+class FilterForm(DepartmentFilterForm):
+    """The list's filters, read from the query string: a bad value is left out and named on
+    the page (`ignored_filters`), the other filters still apply."""
+
+    field_order = ("q", "department", "task_type", "priority", "owner", "status", "overdue", "due")
+
+    q = forms.CharField(label=_("Search"), required=False)
     task_type = forms.ChoiceField(label=_("Type"), required=False, widget=FastSelect)
     priority = forms.TypedChoiceField(
         label=_("Priority"), required=False, coerce=int, empty_value=None, widget=FastSelect
@@ -241,12 +273,11 @@ class FilterForm(forms.Form):
     )
     status = forms.ChoiceField(label=_("Status"), required=False, widget=FastSelect)
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
-    due = forms.DateField(label=_("Due on"), required=False, widget=DateInput())
+    due = DateField(label=_("Due on"), required=False, widget=DateInput())
 
     def __init__(self, *args, departments=(), suggest=None, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, departments=departments, **kwargs)
         any_ = [("", _("All"))]
-        self.fields["department"].choices = any_ + [(d.pk, d.name) for d in departments]
         self.fields["task_type"].choices = any_ + list(TaskType.choices)
         self.fields["priority"].choices = any_ + list(Priority.choices)
         self.fields["owner"].queryset = active_people()
@@ -304,8 +335,8 @@ class SubtaskForm(forms.Form):
         label=_("Owner"), queryset=None, required=False, empty_label=_("Choose the owner")
     )
     collaborators = PeopleChoiceField(label=_("Collaborators"), queryset=None, required=False)
-    start_date = forms.DateField(label=_("Start date"), required=False, widget=DateInput())
-    due_date = forms.DateField(label=_("Due date"), required=False, widget=DateInput())
+    start_date = DateField(label=_("Start date"), required=False, widget=DateInput())
+    due_date = DateField(label=_("Due date"), required=False, widget=DateInput())
     weight = forms.IntegerField(label=_("Weight"), min_value=1, max_value=100, initial=1, required=False)
     criterion = forms.CharField(label=_("Acceptance criterion"), required=False, max_length=500)
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -321,7 +352,7 @@ class SubtaskForm(forms.Form):
 
 class MilestoneForm(forms.Form):
     title = forms.CharField(label=_("Milestone"), max_length=200)
-    date = forms.DateField(label=_("Date"), widget=DateInput())
+    date = DateField(label=_("Date"), widget=DateInput())
 
 
 class RecurrenceForm(forms.Form):

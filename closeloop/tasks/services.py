@@ -105,6 +105,23 @@ def _differs(task: Task, field: str, value: Any) -> bool:
     return getattr(task, field) != value
 
 
+def stale_version(*, now: int | None = None, sent: int | None = None) -> Conflict:
+    """The 409 `version_conflict` for a change made against a task that moved since it was
+    read: `now` and `sent` (the task's version and the one the caller read) when known (the
+    API says them). Worded neutrally: the other change is often the person's own, in
+    another tab or window, so it blames nobody."""
+    if now is None:
+        message = _(
+            "This task was changed elsewhere (perhaps by you in another window); reload it and try again."
+        )
+    else:
+        message = _(
+            "This task was changed elsewhere (perhaps by you in another window): it is at version "
+            "%(now)s, you sent %(sent)s; reload it and try again."
+        ) % {"now": now, "sent": sent}
+    return Conflict(message, code="version_conflict")
+
+
 # -- use cases -----------------------------------------------------------------------------
 
 
@@ -336,9 +353,7 @@ def task_update(
     with transaction.atomic():
         current = Task.objects.select_for_update().select_related("department").get(pk=task.pk)
         if expected_version is not None and current.version != expected_version:
-            raise Conflict(
-                _("Someone else changed this task meanwhile; reload and try again."), code="version_conflict"
-            )
+            raise stale_version()
         changed = {k: v for k, v in changes.items() if _differs(current, k, v)}
         errors: dict[str, list[str]] = {}
         merged = {
@@ -422,9 +437,7 @@ def task_update(
             **updates, version=F("version") + 1, updated_at=timezone.now()
         )
         if rows != 1:
-            raise Conflict(
-                _("Someone else changed this task meanwhile; reload and try again."), code="version_conflict"
-            )
+            raise stale_version()
         before = {k: _plain(getattr(current, k)) for k in changed if k != "due_date"}
         after = {k: _plain(v) for k, v in changed.items() if k != "due_date"}
         if criterion_rows is not None:
@@ -734,9 +747,7 @@ def task_transition(
     with transaction.atomic():
         rows = Task.objects.filter(pk=task.pk, status=source, version=task.version).update(**updates)
         if rows != 1:
-            raise Conflict(
-                _("Someone else changed this task meanwhile; reload and try again."), code="version_conflict"
-            )
+            raise stale_version()
         if target in CLOSED_STATUSES:
             # The links' copy of "open" (TaskCollaborator.task_open); closed is final.
             TaskCollaborator.objects.filter(task_id=task.pk, task_open=True).update(task_open=False)

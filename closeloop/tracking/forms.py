@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from closeloop.core.dates import validate_in_range
+from closeloop.core.dates import DateField, validate_in_range
 from closeloop.tracking.models import DelayReason, UpdateState
 
 
@@ -10,7 +10,7 @@ class UpdateForm(forms.Form):
     state = forms.ChoiceField(label=_("State"), choices=UpdateState.choices, initial=UpdateState.IN_PROGRESS)
     blocker = forms.CharField(label=_("Waiting on whom / what"), required=False, max_length=300)
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    day = forms.DateField(
+    day = DateField(
         label=_("Day"),
         required=False,
         validators=[validate_in_range],
@@ -22,7 +22,7 @@ class UpdateForm(forms.Form):
 class WarningForm(forms.Form):
     reason = forms.ChoiceField(label=_("Reason"), choices=DelayReason.choices)
     explanation = forms.CharField(label=_("Explanation"), widget=forms.Textarea(attrs={"rows": 3}))
-    new_due_date = forms.DateField(
+    new_due_date = DateField(
         label=_("New due date"),
         widget=forms.DateInput(attrs={"type": "date"}),
         validators=[validate_in_range],

@@ -23,7 +23,13 @@ from closeloop.orgs.calendar import add_workdays, day_off_name
 from closeloop.orgs.models import User
 from closeloop.orgs.selectors import leads, superior_of
 from closeloop.tasks.models import Task
-from closeloop.tasks.services import due_date_moved, record_event, task_transition, task_update
+from closeloop.tasks.services import (
+    due_date_moved,
+    record_event,
+    stale_version,
+    task_transition,
+    task_update,
+)
 from closeloop.tasks.states import CLOSED_STATUSES, Status
 from closeloop.tasks.validation import date_errors, date_in_range
 from closeloop.tracking import cadence, forecast
@@ -419,10 +425,7 @@ def delay_warning_decide(
                 due_date=warning.new_due_date, version=F("version") + 1, updated_at=now
             )
             if moved != 1:
-                raise Conflict(
-                    _("Someone else changed this task meanwhile; reload and try again."),
-                    code="version_conflict",
-                )
+                raise stale_version()
             record_event(
                 task=current,
                 actor=actor,

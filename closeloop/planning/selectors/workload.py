@@ -4,8 +4,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.utils.translation import gettext as _
 
+from closeloop.core.errors import NotFound
 from closeloop.orgs.models import Department, User
+from closeloop.orgs.selectors import visible_department_ids
 from closeloop.tasks.models import (
     Priority,
     Task,
@@ -35,11 +38,31 @@ class PersonLoad:
     overloaded: bool
 
 
+def workload_departments(user: User) -> list[Department]:
+    """Departments whose 工作量 the user may open: those whose every task they see — their
+    own, and for heads and deputies those below (`orgs.selectors.visible_department_ids`);
+    admins every one. The weekly review's rule: a department's figures per person are for
+    the people who see all of its work, not for a collaborator who sees a few of its tasks
+    (their counts would read as "this person is free"). Ordered by code."""
+    departments = Department.objects.order_by("code")
+    if user.is_superuser:
+        return list(departments)
+    return list(departments.filter(id__in=visible_department_ids(user)))
+
+
+def may_see_workload(user: User, department: Department) -> bool:
+    """`workload_departments`' rule for one department, without a query."""
+    return user.is_superuser or department.pk in visible_department_ids(user)
+
+
 def workload(user, *, department: Department, weeks: int = 6, today: date | None = None) -> dict:
     """工作量: per member of `department`, their open tasks the viewer may see, by priority and
     by due week (overdue, this week, the next weeks, later), flagged when a week holds more
     than the department's threshold. Four queries whatever the number of tasks, the counts
-    grouped in SQL (a few rows per person)."""
+    grouped in SQL (a few rows per person). NotFound when `department` is not one of
+    `workload_departments(user)`."""
+    if not may_see_workload(user, department):
+        raise NotFound(_("Department not found."))
     today = today or local_today()
     monday = today - timedelta(days=today.weekday())
     policy = department_policy(department)

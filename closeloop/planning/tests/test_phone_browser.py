@@ -131,3 +131,33 @@ def test_without_javascript_a_refused_milestone_comes_back_filled_with_its_error
         )
     finally:
         context.close()
+
+
+def test_at_390_px_a_department_the_plan_views_cannot_show_is_said_on_screen(
+    browser, live_server, transactional_db
+):
+    """/board/?department=99999 and another department's 工作量 on a phone: the warning naming
+    the value is on the first screen and fits its width, above the viewer's own department."""
+    company = DepartmentFactory(code="HQ", name="总公司")
+    sales = DepartmentFactory(code="SALES", name="销售部", parent=company)
+    marketing = DepartmentFactory(code="MKT", name="市场部", parent=company)
+    head = UserFactory(username="marketing_head", name="钱总", password=PASSWORD, language="en")
+    add_member(head, marketing, Membership.Role.MANAGER)
+    marketing.head = head
+    marketing.save(update_fields=["head"])
+    seller = UserFactory(username="sales_specialist", name="李专员", language="en")
+    add_member(seller, sales, Membership.Role.SPECIALIST)
+    phone = {"width": 390, "height": 844}
+    context, page = _login(browser, live_server, "marketing_head", phone)
+    try:
+        for path, value in (("/board/", "99999"), ("/timeline/", "abc"), ("/workload/", str(sales.pk))):
+            page.goto(live_server.url + f"{path}?department={value}")
+            alert = page.locator(".alert--warning", has_text=f"“{value}” is not one of its values")
+            box = alert.bounding_box()
+            assert box is not None and box["y"] + box["height"] <= phone["height"], path
+            assert _inside(box, phone["width"]), path
+            assert "市场部" in page.locator("h1").inner_text(), path
+        assert "李专员" not in page.content()  # 销售部's people are not listed to 市场部's head
+        page.screenshot(path=str(ARTIFACTS / "phone-workload-other-department.png"), full_page=True)
+    finally:
+        context.close()

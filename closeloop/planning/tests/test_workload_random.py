@@ -9,8 +9,9 @@ from collections import Counter
 
 import pytest
 
+from closeloop.core.errors import NotFound
 from closeloop.orgs.models import Department, User
-from closeloop.planning.selectors.workload import workload
+from closeloop.planning.selectors.workload import workload, workload_departments
 from closeloop.tasks.models import Task
 from closeloop.tasks.states import OPEN_STATUSES
 from closeloop.tasks.tests.test_visibility_random import _fresh, _world
@@ -27,7 +28,12 @@ def test_workload_counts_what_the_viewer_may_see_in_random_worlds(db, seed):
     departments = list(Department.objects.filter(code__endswith=str(seed)))
     counted = 0
     for viewer in [*people, User.objects.create_superuser("root" + str(seed), password="x")]:
+        allowed = {d.pk for d in workload_departments(_fresh(viewer))}
         for department in departments:
+            if department.pk not in allowed:
+                with pytest.raises(NotFound):
+                    workload(_fresh(viewer), department=department)
+                continue
             shown = {
                 p.person.pk: (p.total, p.by_priority)
                 for p in workload(_fresh(viewer), department=department)["people"]

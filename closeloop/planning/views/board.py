@@ -18,7 +18,8 @@ from closeloop.tasks.states import Status
 @login_required
 def board(request):
     """看板: columns by status; drag a card (or use its "move to" menu) to change its status."""
-    departments, current = _department_choice(request)
+    choice = _department_choice(request)
+    current = choice.current
     owner_id = request.user.pk if request.GET.get("mine") else None
     columns = board_selectors.board(
         request.user, department_id=current.pk if current else None, owner_id=owner_id
@@ -28,8 +29,9 @@ def board(request):
         "tasks/board.html",
         {
             "columns": columns,
-            "departments": departments,
+            "departments": choice.departments,
             "current": current,
+            "ignored_filters": choice.ignored,
             "mine": bool(owner_id),
             "needs_note": [Status.BLOCKED.value, Status.REWORK.value, Status.CANCELLED.value],
             "today": selectors.local_today(),
@@ -42,7 +44,7 @@ def board_more(request):
     """A column's next cards, for htmx to put in place of its "N more" button; without
     JavaScript the button opens the task list filtered to that column (status, department,
     owner when "mine") — a whole page, where the fragment alone had no layout."""
-    departments, current = _department_choice(request)
+    current = _department_choice(request).current
     status = request.GET.get("status", "")
     if status not in Status.values:
         raise Http404

@@ -18,13 +18,20 @@ def calendar_view(request):
     month = _int(request.GET.get("month"), today.month)
     if not (2000 <= year <= 2100 and 1 <= month <= 12):
         year, month = today.year, today.month
-    departments, current = _department_choice(request)
-    dept_id = current.pk if current and request.GET.get("department") else None
+    choice = _department_choice(request)
+    # The whole calendar unless a department is asked for (a bad value is named and ignored).
+    dept_id = choice.current.pk if choice.asked else None
     data = calendar_selectors.calendar_month(
         request.user, year=year, month=month, department_id=dept_id, today=today
     )
     return render(
         request,
         "tasks/calendar.html",
-        {**data, "departments": departments, "current": current if dept_id else None, "today": today},
+        {
+            **data,
+            "departments": choice.departments,
+            "current": choice.current if dept_id else None,
+            "today": today,
+            "ignored_filters": choice.ignored,
+        },
     )

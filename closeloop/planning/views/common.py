@@ -1,6 +1,10 @@
 """Helpers the plan views share: reading an int from a query, the department a view shows."""
 
+from dataclasses import dataclass, field
+
+from closeloop.orgs.models import Department
 from closeloop.orgs.selectors import department_visible_list, departments_for
+from closeloop.tasks.forms import DepartmentFilterForm, ignored_filters
 from closeloop.tasks.validation import parse_int
 
 
@@ -8,13 +12,32 @@ def _int(value, default=None):
     return parse_int(value, default)
 
 
-def _department_choice(request):
+@dataclass
+class DepartmentChoice:
+    """The department a plan view shows. `departments`: those it offers; `current`: the one
+    asked for (`?department=ID`) when offered, else the viewer's own first, else the first
+    offered, else None; `asked`: a department was asked for and offered; `ignored`: the
+    value given when it was not (bad or not offered), as the task list names it
+    (`tasks.forms.ignored_filters`, shown by `tasks/_ignored_filter.html`)."""
+
+    departments: list[Department]
+    current: Department | None
+    asked: bool = False
+    ignored: list[dict] = field(default_factory=list)
+
+
+def _department_choice(request, departments=None) -> DepartmentChoice:
+    """`departments`: what the view offers (default every department, as the task list: the
+    view then shows the tasks of it the viewer sees). Never raises for a bad value."""
     user = request.user
-    departments = list(department_visible_list(user))
-    dept_id = _int(request.GET.get("department"))
-    ids = {d.pk for d in departments}
-    if dept_id not in ids:
-        own = [d.pk for d in departments_for(user)]
+    departments = list(department_visible_list(user) if departments is None else departments)
+    form = DepartmentFilterForm(request.GET, departments=departments)
+    form.is_valid()
+    dept_id = form.cleaned_data.get("department")
+    asked = dept_id is not None
+    if not asked:
+        ids = {d.pk for d in departments}
+        own = [d.pk for d in departments_for(user) if d.pk in ids]
         dept_id = own[0] if own else (departments[0].pk if departments else None)
     current = next((d for d in departments if d.pk == dept_id), None)
-    return departments, current
+    return DepartmentChoice(departments, current, asked=asked, ignored=ignored_filters(form))

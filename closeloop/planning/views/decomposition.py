@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from closeloop.core.choices import choice_display
-from closeloop.core.errors import DomainError, NotFound
+from closeloop.core.dates import invalid_date
+from closeloop.core.errors import DomainError, NotFound, ValidationFailed
 from closeloop.core.escape import esc
 from closeloop.core.middleware import reloads_to
 from closeloop.core.templatetags.closeloop_ui import icon, initials, progress_bar, status_badge
@@ -407,7 +408,11 @@ def template_apply(request, pk: int):
         try:
             start = date.fromisoformat(request.POST["start"])
         except ValueError:
-            start = None
+            # Said, not silently replaced by the task's own start: the steps would land elsewhere.
+            message = invalid_date(request.POST["start"], _("Starting"))
+            return _plan_response(
+                request, pk, error=ValidationFailed(message, fields={"start": [message]}), form="templates"
+            )
     try:
         created = template_services.template_apply(
             actor=request.user, template=template, task=task, start=start

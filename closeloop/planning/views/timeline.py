@@ -17,12 +17,20 @@ def timeline(request):
     root = None
     if request.GET.get("task"):
         root = selectors.access_task(request.user, request.GET["task"])
-    departments, current = _department_choice(request)
+    choice = _department_choice(request)
+    current = choice.current
     data = timeline_selectors.timeline(
         request.user, root=root, department_id=None if root else (current.pk if current else None), zoom=zoom
     )
     return render(
         request,
         "tasks/timeline.html",
-        {"tl": data, "root": root, "departments": departments, "current": current, "zoom": data.zoom},
+        {
+            "tl": data,
+            "root": root,
+            "departments": choice.departments,
+            "current": current,
+            "zoom": data.zoom,
+            "ignored_filters": [] if root else choice.ignored,
+        },
     )

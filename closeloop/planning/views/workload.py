@@ -28,9 +28,16 @@ WORKLOAD_SUGGESTIONS = 10
 @login_required
 def workload(request):
     """工作量: who carries what, week by week; reassign from here, or hand everything over."""
-    departments, current = _department_choice(request)
+    # Only departments whose every task the viewer sees (`workload_departments`); another
+    # one asked for is named and ignored, as a bad value, and the viewer's own is shown.
+    choice = _department_choice(request, workload_selectors.workload_departments(request.user))
+    departments, current = choice.departments, choice.current
     if current is None:
-        return render(request, "tasks/workload.html", {"departments": departments, "current": None})
+        return render(
+            request,
+            "tasks/workload.html",
+            {"departments": departments, "current": None, "ignored_filters": choice.ignored},
+        )
     data = workload_selectors.workload(request.user, department=current)
     # Figures other apps add per person (collab: load in other departments, for heads).
     extra_columns = extensions.workload_columns(
@@ -63,6 +70,7 @@ def workload(request):
             **data,
             "departments": departments,
             "current": current,
+            "ignored_filters": choice.ignored,
             "person": person,
             "person_tasks": person_tasks,
             "may_lead": may_lead,

@@ -11,7 +11,7 @@ from ninja import Field, Schema
 from pydantic import AwareDatetime
 
 from closeloop.core.api_schemas import PageMeta, StrictIn
-from closeloop.core.errors import Conflict, PreconditionRequired, ValidationFailed
+from closeloop.core.errors import PreconditionRequired, ValidationFailed
 from closeloop.core.ids import MAX_ID, is_id
 from closeloop.orgs.api import DepartmentRef, UserRef, department_ref, user_ref
 from closeloop.orgs.models import Department, User
@@ -448,18 +448,13 @@ def _check_version(task: Task, version: int | None, request: HttpRequest | None 
         raise PreconditionRequired(
             _(
                 "Send the version of the task you read (field version, or header If-Match), so that "
-                "nobody's change is overwritten; the task is at version %(now)s."
+                "a change made since (elsewhere, or in another window) is not overwritten; the task is at "
+                "version %(now)s."
             )
             % {"now": task.version}
         )
     if task.version != version:
-        raise Conflict(
-            _(
-                "Someone else changed this task meanwhile (version %(now)s, you sent %(sent)s); reload and try again."
-            )
-            % {"now": task.version, "sent": version},
-            code="version_conflict",
-        )
+        raise services.stale_version(now=task.version, sent=version)
     return version
 
 

@@ -178,8 +178,9 @@ def patch_task(request: HttpRequest, task_id: int, payload: TaskPatchIn):
     """Change some fields (owner, initiator, head or deputy). `owner` reassigns (initiator or
     head only); `due_date` is moved by the initiator, head or deputy with a `reason` (the owner
     raises a delay warning; `original_due_date` never changes); `criteria` replaces them all;
-    `version` guards against overwriting someone else's change (409 `version_conflict`; without
-    it or If-Match, 428 `version_required`). All or nothing."""
+    `version` guards against overwriting a change made since it was read, elsewhere or in
+    another window (409 `version_conflict`; without it or If-Match, 428 `version_required`).
+    All or nothing."""
     user: User = request.auth
     data = payload.model_dump(exclude_unset=True)
     version = data.pop("version", None)

@@ -33,6 +33,7 @@ from closeloop.tasks.forms import (
     TaskForm,
     TransitionForm,
     colleagues,
+    ignored_filters,
     parse_criteria,
     suggest_people,
     task_people,
@@ -120,17 +121,12 @@ def _filters_from(form: FilterForm) -> selectors.TaskFilters:
 
 
 def _ignored_filters(form: FilterForm) -> list[dict]:
-    """The filters of the query string given a value they do not have (`?priority=high`: the
-    priorities are 1 to 3), each `{"label", "value"}`, for the list to say so; `_filters_from`
-    leaves them out and applies the others. Call after `form.is_valid()`."""
-    ignored = [
-        {"label": form.fields[name].label, "value": form.data[name]}
-        for name in form.fields
-        if name in form.errors and form.data.get(name)
-    ]
+    """`forms.ignored_filters`, and the sort when it is not one of `selectors.SORTS`;
+    `_filters_from` leaves them out and applies the others. Call after `form.is_valid()`."""
+    ignored = ignored_filters(form)
     sort = form.data.get("sort")
     if sort and sort not in selectors.SORTS:
-        ignored.append({"label": _("Sort"), "value": sort})
+        ignored.append({"label": _("Sort"), "value": sort, "message": ""})
     return ignored
 
 
@@ -402,7 +398,7 @@ def task_transition(request, pk: int):
             )
         version = form.data.get("version")
         if version and str(task.version) != str(version):
-            raise Conflict(_("Someone else changed this task meanwhile; reload and try again."))
+            raise services.stale_version()
         services.task_transition(actor=request.user, task=task, to=to, note=note)
     except DomainError as exc:
         return _action_failed(request, pk, exc, open_panel=f"transition-{to}", posted_note=note)

@@ -127,3 +127,28 @@ def test_new_years_day_is_named_as_a_day_off(db):
 
     assert "元旦" in day_off_warnings(dt.date(2027, 1, 1))[0]
     assert day_off_warnings(dt.date(2027, 1, 4)) == []
+
+
+def test_a_day_or_new_due_date_that_is_no_date_is_named_with_the_format(started, member):
+    """2026-13-45 in the update's day or the warning's new due date: the page and the API say
+    which date is not a date and how to write it; nothing is stored."""
+    c = english_client(member)
+    body = c.post(
+        f"/tasks/{started.pk}/updates/", {"percent": 10, "state": "in_progress", "day": "2026-13-45"}
+    )
+    assert body.status_code == 422
+    assert "Day: “2026-13-45” is not a valid date; write it as YYYY-MM-DD." in body.content.decode()
+    body = c.post(
+        f"/tasks/{started.pk}/delay-warnings/new/",
+        {"reason": "other", "explanation": "客户延期", "new_due_date": "2026-13-45"},
+    )
+    assert body.status_code == 422
+    assert "New due date: “2026-13-45” is not a valid date; write it as YYYY-MM-DD." in body.content.decode()
+    r = c.post(
+        f"/api/v1/tasks/{started.pk}/delay-warnings",
+        {"reason": "other", "explanation": "客户延期", "new_due_date": "2026-13-45"},
+        content_type="application/json",
+    )
+    assert r.status_code == 422
+    assert r.json()["fields"] == {"new_due_date": ["Not a valid date; write it as YYYY-MM-DD."]}
+    assert not ProgressUpdate.objects.exists() and not started.delay_warnings.exists()

@@ -1,0 +1,166 @@
+"""What a person reads when a date is no date (2026-13-45) and when the task moved since they
+read it: the date message names the field, the value and the format wherever a date is typed
+(forms, the list's `?due=`, the API, the template's start); the conflict message blames
+nobody, since the other change is often the person's own in another tab."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from closeloop.orgs.models import User
+from closeloop.tasks.models import Task
+from closeloop.testing.clients import english_client
+from closeloop.testing.factories import make_task
+
+pytestmark = pytest.mark.django_db
+
+BAD = "2026-13-45"
+ELSEWHERE = "This task was changed elsewhere (perhaps by you in another window)"
+ELSEWHERE_ZH = "此任务已在别处被修改（可能是你在另一个窗口的操作）"
+
+
+def chinese_client(user) -> Client:
+    """As `english_client`, in Chinese (the person's saved language wins over the header)."""
+    User.objects.filter(pk=user.pk).update(language="zh-hans")
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(user)
+    return client
+
+
+def _edit_data(task, **changes) -> dict:
+    data = {
+        "title": task.title,
+        "goal": "提升活跃度",
+        "expected_outcome": "召回 500 名老用户",
+        "value": "提升复购",
+        "task_type": task.task_type,
+        "priority": str(task.priority),
+        "reviewer": "",
+        "start_date": "",
+        "due_date": task.due_date.isoformat(),
+        "project": "",
+        "customer": "",
+        "notes": "",
+        "version": task.version,
+        "c_text": ["数据准确率达标"],
+    }
+    data.update(changes)
+    return data
+
+
+# -- a date that is no date ---------------------------------------------------------------------
+
+
+def test_the_edit_form_says_which_date_is_not_a_date_and_how_to_write_it(task, head):
+    # The head: the owner's form has no due date to type (it moves through a delay warning).
+    response = english_client(head).post(
+        f"/tasks/{task.pk}/edit/", _edit_data(task, due_date=BAD, start_date="2026-02-30")
+    )
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert f"Due date: “{BAD}” is not a valid date; write it as YYYY-MM-DD." in body
+    assert "Start date: “2026-02-30” is not a valid date; write it as YYYY-MM-DD." in body
+    assert "is not one of its values" not in body
+    zh = chinese_client(head).post(f"/tasks/{task.pk}/edit/", _edit_data(task, due_date=BAD))
+    assert f"截止日期：“{BAD}”不是有效日期，请按 YYYY-MM-DD 填写。" in zh.content.decode()
+    assert Task.objects.get(pk=task.pk).due_date == task.due_date
+
+
+def test_the_lists_due_filter_says_the_date_is_not_a_date_and_lists_without_it(task, head):
+    body = english_client(head).get("/tasks/", {"due": BAD}).content.decode()
+    assert f"Due on: “{BAD}” is not a valid date; write it as YYYY-MM-DD. This filter is ignored." in body
+    assert task.title in body
+    zh = chinese_client(head).get("/tasks/", {"due": BAD}).content.decode()
+    assert f"截止日：“{BAD}”不是有效日期，请按 YYYY-MM-DD 填写。此筛选条件已忽略。" in zh
+    assert "不是可选的值" not in zh
+    # A value that is no choice keeps its own message.
+    zh = chinese_client(head).get("/tasks/", {"priority": "9"}).content.decode()
+    assert "优先级：“9”不是可选的值，此筛选条件已忽略。" in zh
+
+
+def test_the_api_names_the_date_field_and_the_format(task, head, sales):
+    client = english_client(head)
+    r = client.patch(
+        f"/api/v1/tasks/{task.pk}",
+        json.dumps({"due_date": BAD, "version": task.version}),
+        content_type="application/json",
+    )
+    assert r.status_code == 422
+    assert r.json()["fields"] == {"due_date": ["Not a valid date; write it as YYYY-MM-DD."]}
+    assert r.json()["message"] == "due_date: Not a valid date; write it as YYYY-MM-DD."
+    r = chinese_client(head).post(
+        "/api/v1/tasks",
+        json.dumps({"department": "SALES", "title": "周报", "due_date": "2026-12-18", "start_date": BAD}),
+        content_type="application/json",
+    )
+    assert r.status_code == 422
+    assert r.json()["fields"]["start_date"] == ["不是有效日期，请按 YYYY-MM-DD 填写。"]
+
+
+def test_applying_a_template_from_a_start_that_is_no_date_says_so_and_adds_nothing(task, head):
+    from closeloop.planning.services import decomposition as decomposition_services
+    from closeloop.planning.services import templates as template_services
+
+    decomposition_services.subtask_add(
+        actor=head, parent=task, title="调研", owner=head, due_date=task.due_date
+    )
+    template = template_services.template_save(actor=head, task=task, name="活动方案")
+    other = make_task(actor=head, department=task.department, owner=head, title="二季度活动")
+    response = english_client(head).post(
+        f"/tasks/{other.pk}/template/apply/", {"template": template.pk, "start": BAD}
+    )
+    assert response.status_code == 422
+    assert f"Starting: “{BAD}” is not a valid date; write it as YYYY-MM-DD." in response.content.decode()
+    assert not Task.objects.filter(parent=other).exists()
+
+
+# -- the task moved since it was read -----------------------------------------------------------
+
+
+def test_saving_a_stale_edit_blames_nobody_and_keeps_the_newer_change(task, member):
+    client = english_client(member)
+    assert client.post(f"/tasks/{task.pk}/edit/", _edit_data(task, notes="第一个窗口")).status_code == 302
+    stale = client.post(f"/tasks/{task.pk}/edit/", _edit_data(task, notes="第二个窗口"))
+    assert stale.status_code == 409
+    body = stale.content.decode()
+    assert f"{ELSEWHERE}; reload it and try again." in body and "Someone else" not in body
+    zh = chinese_client(member).post(f"/tasks/{task.pk}/edit/", _edit_data(task, notes="第三个窗口"))
+    assert (
+        zh.status_code == 409
+        and ELSEWHERE_ZH in zh.content.decode()
+        and "被他人修改" not in zh.content.decode()
+    )
+    assert Task.objects.get(pk=task.pk).notes == "第一个窗口"
+
+
+def test_a_stale_status_change_on_the_page_blames_nobody(task, member):
+    response = english_client(member).post(
+        f"/tasks/{task.pk}/transition/", {"to": "in_progress", "version": task.version + 5}
+    )
+    assert response.status_code == 409 and ELSEWHERE in response.content.decode()
+
+
+def test_the_api_conflict_blames_nobody_and_gives_both_versions(task, member):
+    client = english_client(member)
+    ok = client.patch(
+        f"/api/v1/tasks/{task.pk}",
+        json.dumps({"notes": "a", "version": task.version}),
+        content_type="application/json",
+    )
+    assert ok.status_code == 200
+    r = client.patch(
+        f"/api/v1/tasks/{task.pk}",
+        json.dumps({"notes": "b", "version": task.version}),
+        content_type="application/json",
+    )
+    assert r.status_code == 409 and r.json()["code"] == "version_conflict"
+    assert r.json()["message"] == (
+        f"{ELSEWHERE}: it is at version {task.version + 1}, you sent {task.version}; reload it and try again."
+    )
+    zh = chinese_client(member).patch(
+        f"/api/v1/tasks/{task.pk}",
+        json.dumps({"notes": "c", "version": task.version}),
+        content_type="application/json",
+    )
+    assert zh.json()["message"].startswith(ELSEWHERE_ZH) and "他人" not in zh.json()["message"]
