@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from closeloop.collab.models import PROBLEM_MAX, RESOLUTION_MAX, Cadence, SyncChannel
+from closeloop.core.dates import DateField
 from closeloop.orgs.models import Department, User
 from closeloop.tasks.models import TaskCollaborator
 
@@ -138,7 +139,7 @@ class PlanForm(forms.Form):
 
 class MinutesForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
-    held_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    held_on = DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     attendees = forms.TypedMultipleChoiceField(
         label=_("Attendees"), coerce=int, widget=forms.CheckboxSelectMultiple
     )

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from closeloop.collab import extensions, selectors, services
 from closeloop.collab.forms import IssueQuickForm, MinutesForm, PlanForm, ResolveForm, task_people
 from closeloop.collab.permissions import can_plan, can_resolve, can_withdraw
+from closeloop.core.dates import invalid_date
 from closeloop.core.errors import DomainError
 from closeloop.orgs.models import Department
 from closeloop.tasks.selectors import access_task
@@ -225,7 +226,7 @@ def minutes_new(request, pk: int):
             try:
                 due = dt.date.fromisoformat(row["due"]) if row["due"] else None
             except ValueError:
-                row["errors"].append(_("Give a due date."))
+                row["errors"].append(invalid_date(row["due"], _("Due date")))
                 bad = True
                 due = None
             items.append((row, services.ActionItemIn(title=row["title"], owner=owner, due_date=due)))

@@ -278,3 +278,27 @@ def test_sync_reminders_run_outside_a_transaction_as_the_worker_runs_them(
     )
     assert [jobs.send_sync_reminders(at(2026, 3, 6, 9, 50)) for _ in range(2)] == [1, 0]
     assert Notification.objects.filter(recipient=outsider, kind="collab.sync_reminder").count() == 1
+
+
+def test_minutes_with_dates_that_are_no_dates_name_the_field_and_keep_nothing(shared, member):
+    """2026-13-45 as the meeting's date or an action item's due date: the form comes back
+    saying which date is not a date (and how to write one), and no minutes are kept."""
+    from django.test import Client
+
+    c = Client()
+    c.force_login(member)  # Chinese, the default
+    r = c.post(
+        f"/tasks/{shared.pk}/minutes/new/",
+        {
+            "title": "站会",
+            "held_on": "2026-13-45",
+            "attendees": [member.pk],
+            "ai-1-title": "联调接口",
+            "ai-1-owner": str(member.pk),
+            "ai-1-due": "2026-13-45",
+        },
+    )
+    page = r.content.decode()
+    assert r.status_code == 422 and Minutes.objects.count() == 0
+    assert "日期：“2026-13-45”不是有效日期" in page
+    assert "截止日期：“2026-13-45”不是有效日期" in page
