@@ -92,8 +92,14 @@ class PersonRate:
 
 @dataclass
 class Dashboard:
+    # The departments shown, and all those the person may narrow the page to (`choices`);
+    # `narrowed` is the one asked for, None when the page shows them all.
     departments: list[Department]
     today: date
+    choices: list[Department] = field(default_factory=list)
+    narrowed: Department | None = None
+    # Heads and deputies (and superusers): they read the department's missing updates here.
+    leads: bool = False
     counts: dict[str, int] = field(default_factory=dict)
     at_risk: list[Task] = field(default_factory=list)
     overdue: list[Task] = field(default_factory=list)
@@ -105,13 +111,27 @@ class Dashboard:
     rates: list[PersonRate] = field(default_factory=list)
 
 
-def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
+def dashboard(user: User, *, department_id: int | None = None, now: datetime | None = None) -> Dashboard:
     """仪表盘: at risk, overdue, blocked, awaiting my decision, missing updates today — each a
-    count and a list — and each person's on-time rate over the last four weeks."""
+    count and a list — and each person's on-time rate over the last four weeks, over the
+    departments the person leads (else those they belong to); `department_id` narrows it to
+    one of them, and is ignored (`narrowed` None) when it is none of them: nobody reads a
+    department outside their own this way."""
     now = now or timezone.now()
-    departments = _scope_departments(user)
+    choices = _scope_departments(user)
+    narrowed = (
+        next((d for d in choices if d.pk == department_id), None) if department_id is not None else None
+    )
+    departments = [narrowed] if narrowed else choices
     today = departments[0].local_today(now) if departments else timezone.localdate(now)
-    out = Dashboard(departments=departments, today=today)
+    led = led_department_ids(user)
+    out = Dashboard(
+        departments=departments,
+        today=today,
+        choices=choices,
+        narrowed=narrowed,
+        leads=bool(led) or user.is_superuser,
+    )
     if not departments:
         return out
     base = _tasks(user, departments)
@@ -142,7 +162,6 @@ def dashboard(user: User, *, now: datetime | None = None) -> Dashboard:
         .select_related("task__department")
         .only(*_WARNING_ROW_FIELDS)[:LIST_LIMIT]
     )
-    led = led_department_ids(user)
     review_q = Q(reviewer=user)
     if led or user.is_superuser:
         review_q |= (

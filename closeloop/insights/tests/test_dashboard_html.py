@@ -36,7 +36,10 @@ def _main(html: str) -> str:
 
 def _view_context(response) -> dict:
     """What the view handed the template."""
-    return {k: response.context[k] for k in ("d", "today", "more_overdue", "more_blocked", "collab")}
+    return {
+        k: response.context[k]
+        for k in ("d", "today", "more_overdue", "more_blocked", "collab", "ignored_filters", "updates_url")
+    }
 
 
 def _working_day(department, start: dt.date) -> dt.date:
@@ -139,7 +142,7 @@ def test_the_dashboard_is_the_html_the_template_wrote(busy, head, sales, lang, m
     day = _working_day(sales, sales.local_today())
     now = cadence.at_local(sales, day, dt.time(10, 0))
     real = selectors.dashboard
-    monkeypatch.setattr(selectors, "dashboard", lambda user: real(user, now=now))
+    monkeypatch.setattr(selectors, "dashboard", lambda user, **kw: real(user, now=now, **kw))
     _decisions_and_escalations(head, sales)
     c = english_client(head)
     User.objects.filter(pk=head.pk).update(language=lang)
