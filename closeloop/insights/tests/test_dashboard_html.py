@@ -209,3 +209,18 @@ def test_the_weekly_review_is_the_html_the_template_wrote(busy, head, member, sa
         assert new == old.render(context, response.wsgi_request)
         assert new in response.content.decode()
         assert "<script>" not in new and "<i>" not in new
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-hans", "de"])
+def test_the_tables_write_numbers_as_the_template_did(lang):
+    """`rate_rows`' number writer (`_numbers`): the text `{{ value }}` wrote — Django's
+    localize — for whole numbers, decimals, and the odd float it leaves to Django."""
+    from django.utils import translation
+    from django.utils.formats import localize
+
+    from closeloop.insights.templatetags.insights import _numbers
+
+    with translation.override(lang):
+        n = _numbers()
+        for value in (0, 3, 1.0, 1.5, -2.25, 12345.6, 0.1 + 0.2, 1e-05, 1e20, float("inf")):
+            assert n(value) == str(localize(value)), value
