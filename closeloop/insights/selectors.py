@@ -192,9 +192,8 @@ def dashboard(user: User, *, department_id: int | None = None, now: datetime | N
         *([] if user.is_superuser else led_ids),
         order=("submitted_at", "id"),
     )
-    missing = _owed_rows(
-        tracking.owed_tasks(departments=departments, now=now).filter(_within(user, dept_ids, base, "pk"))
-    )
+    owed = tracking.owed_leaf_tasks(departments=departments, now=now)
+    missing = [] if owed is None else _owed_rows(owed.filter(_within(user, dept_ids, base, "pk")))
     out.missing = missing
     out.missing_by_person = tracking.owed_by_person(missing)
     counts["decisions"] = len(out.warnings) + len(out.acceptances)
@@ -296,35 +295,43 @@ class OwedRow:
     owner: _Person
 
 
-_OWED_COLUMNS = (
-    "id",
-    "code",
-    "title",
-    "due_date",
-    "owner_id",
-    "department_id",
-    "department__code",
-    "owner__name",
-    "owner__first_name",
-    "owner__last_name",
-    "owner__username",
-)
+_OWED_TASK_COLUMNS = ("id", "code", "title", "due_date", "owner_id", "department_id")
 
 
-def _owed_rows(qs: QuerySet[Task], limit: int = 500) -> list[OwedRow]:
-    """The first `limit` tasks of `qs` (in its order) as `OwedRow`s, each department and
-    person made once."""
+def _owed_rows(owed: QuerySet[Task], limit: int = 500) -> list[OwedRow]:
+    """The first `limit` tasks of `owed` (a filter of the tasks, `tracking.owed_leaf_tasks`)
+    by owner, due date and id, as `OwedRow`s, each department and person made once.
+
+    One statement: the owed tasks' own columns read where they are found, cut at `limit`
+    there, and only those rows joined to their department and owner — as `owed_tasks`
+    (a subquery of ids, the tasks read again around it) PostgreSQL fetched every owed task
+    twice (bench s5, a specialist's two departments, 1,227 owed: 14,361 → 10,683 buffers,
+    11.5 → 8.6 ms; SQLite the same 4.2 ms: a LIMITed subquery is never flattened into the
+    join, so it still reads the owed range first)."""
+    inner = owed.order_by("owner_id", "due_date", "id").values_list(*_OWED_TASK_COLUMNS)[:limit]
+    sql, params = inner.query.sql_with_params()
+    due = Task._meta.get_field("due_date").get_col(Task._meta.db_table)
+    converters = [*connection.ops.get_db_converters(due), *due.get_db_converters(connection)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT o.id, o.code, o.title, o.due_date, o.owner_id, o.department_id, d.code, u.name,"  # noqa: S608 - a compiled queryset
+            f" u.first_name, u.last_name, u.username FROM ({sql}) o"
+            f" INNER JOIN {Department._meta.db_table} d ON d.id = o.department_id"
+            f" INNER JOIN {User._meta.db_table} u ON u.id = o.owner_id ORDER BY o.owner_id, o.due_date, o.id",
+            params,
+        )
+        fetched = cursor.fetchall()
     codes: dict[int, _Code] = {}
     people: dict[int, _Person] = {}
     out = []
-    for pk, code, title, due, owner_id, dept_id, dept_code, name, first, last, username in qs.values_list(
-        *_OWED_COLUMNS
-    )[:limit]:
+    for pk, code, title, day, owner_id, dept_id, dept_code, name, first, last, username in fetched:
+        for convert in converters:
+            day = convert(day, due, connection)
         department = codes.get(dept_id) or codes.setdefault(dept_id, _Code(dept_code))
         owner = people.get(owner_id) or people.setdefault(
             owner_id, _Person(owner_id, username, display_name(name, first, last, username))
         )
-        out.append(OwedRow(pk, code, title, due, owner_id, dept_id, department, owner))
+        out.append(OwedRow(pk, code, title, day, owner_id, dept_id, department, owner))
     return out
 
 
