@@ -280,6 +280,26 @@ class DepartmentCollab:
     load: list[LoadRow]
 
 
+# What 仪表盘 shows of an escalated issue and of a person (their `display_name`): built whole,
+# each issue was its task's ~40 columns and two more rows, each person ~20 columns.
+_ESCALATED_ROW_FIELDS = (
+    "id",
+    "task",
+    "problem",
+    "raised_at",
+    "level",
+    "resolver",
+    "task__code",
+    "task__department",
+    "task__department__code",
+    "resolver__name",
+    "resolver__first_name",
+    "resolver__last_name",
+    "resolver__username",
+)
+_PERSON_FIELDS = ("id", "name", "first_name", "last_name", "username")
+
+
 def department_collab(departments: list, *, limit: int = DASHBOARD_ROWS) -> DepartmentCollab:
     """A fixed number of queries whatever the number of issues and people (the escalated
     list is not read when none is escalated). The caller passes the
@@ -301,9 +321,9 @@ def department_collab(departments: list, *, limit: int = DASHBOARD_ROWS) -> Depa
     escalated_qs = mine.filter(level__gte=1)
     escalated = (
         list(
-            escalated_qs.select_related("task__department", "resolver").order_by("-level", "raised_at", "id")[
-                :limit
-            ]
+            escalated_qs.select_related("task__department", "resolver")
+            .only(*_ESCALATED_ROW_FIELDS)
+            .order_by("-level", "raised_at", "id")[:limit]
         )
         if escalated_count
         else []
@@ -312,7 +332,7 @@ def department_collab(departments: list, *, limit: int = DASHBOARD_ROWS) -> Depa
     people = Membership.objects.filter(department_id__in=dept_ids).values("user_id")
     tasks, issues = cross_department_load(people)
     busy = set(tasks) | set(issues)
-    names = {u.pk: u for u in User.objects.filter(pk__in=busy)}
+    names = {u.pk: u for u in User.objects.filter(pk__in=busy).only(*_PERSON_FIELDS)}
     load = sorted(
         (LoadRow(person=names[i], tasks=tasks[i], issues=issues[i]) for i in busy if i in names),
         key=lambda r: (-(r.tasks + r.issues), r.person.display_name),
@@ -322,23 +342,22 @@ def department_collab(departments: list, *, limit: int = DASHBOARD_ROWS) -> Depa
     )
 
 
-def _elsewhere_sql(
+def _elsewhere_terms(
     person: str, department: str, memberships: dict[int, set[int]], *, each: str = ""
-) -> tuple[str, list]:
+) -> list[tuple[str, list]]:
     """ "The row's `department` is none of its `person`'s departments" (`memberships`: user id
-    → their department ids, each set non-empty) as SQL: people with the same departments
-    together, their departments' complement written as the ranges between them — an OR of
-    `person IN (…) AND department < d1`, `… > d1 AND … < d2`, …, `> dn` — each term a range of
-    a (person, department) index (as `tasks.visibility._outside`), with `each` (literal SQL)
-    in every term: SQLite matches a partial index's condition only inside the term that
-    uses it. Hand-written: compiled by
-    the ORM the ~20 terms of a department of 50 people cost ~20,000 Python calls a page.
-    Returns the SQL and its parameters in order."""
+    → their department ids, each set non-empty) as SQL terms to OR (or to UNION ALL): people
+    with the same departments together, their departments' complement written as the ranges
+    between them — `person IN (…) AND department < d1`, `… > d1 AND … < d2`, …, `> dn` —
+    each term a range of a (person, department) index (as `tasks.visibility._outside`), with
+    `each` (literal SQL) in every term: SQLite matches a partial index's condition only
+    inside the term that uses it. Hand-written: compiled by the ORM the ~20 terms of a
+    department of 50 people cost ~20,000 Python calls a page. Returns [(sql, its parameters
+    in order)]."""
     groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for user_id, departments in memberships.items():
         groups[tuple(sorted(departments))].append(user_id)
-    terms: list[str] = []
-    params: list = []
+    terms: list[tuple[str, list]] = []
     for departments, users in sorted(groups.items()):
         who = f"{person} IN ({', '.join(['%s'] * len(users))})"
         bounds = [(f"{department} < %s", [departments[0]])]
@@ -348,9 +367,8 @@ def _elsewhere_sql(
         ]
         bounds.append((f"{department} > %s", [departments[-1]]))
         for sql, values in bounds:
-            terms.append(f"({who} AND {sql}{each})")
-            params += [*sorted(users), *values]
-    return " OR ".join(terms), params
+            terms.append((f"({who} AND {sql}{each})", [*sorted(users), *values]))
+    return terms
 
 
 def _load_elsewhere(memberships: dict[int, set[int]], open_names: list[str]) -> Counter:
@@ -361,7 +379,12 @@ def _load_elsewhere(memberships: dict[int, set[int]], open_names: list[str]) -> 
     - owned: the ranges of the (owner, department) index, so the database reads only the
       tasks elsewhere (~500). By the (owner, status) index with a membership look-up per task
       it read every open task they own (~7,500); grouped by owner, SQLite walked the whole
-      (owner, department) index in order instead of the ranges.
+      (owner, department) index in order instead of the ranges. The state is checked on the
+      rows (`status || ''`, which no index serves): with the open statuses indexable,
+      PostgreSQL took the owners, the states and the broad "> dn" ranges as independent,
+      estimated two departments' ~100 members' open tasks elsewhere at a tenth of the table
+      and scanned all of it, or ANDed the department index's 40,000 rows in (bench s5, a
+      specialist of two departments: 57 ms; now the ranges alone, ~1 ms of work).
     - helped on: from the links alone — each carries its task's department and state, kept by
       the task services — through the partial (user, department) index of open links. Joined
       to their tasks it read every link the members ever had (~12,000, and PostgreSQL scanned
@@ -370,20 +393,24 @@ def _load_elsewhere(memberships: dict[int, set[int]], open_names: list[str]) -> 
     from closeloop.tasks.models import TaskCollaborator
 
     out: Counter = Counter()
-    owned, owned_params = _elsewhere_sql("owner_id", "department_id", memberships)
-    linked, linked_params = _elsewhere_sql(
-        "user_id", "task_department_id", memberships, each=' AND "task_open"'
-    )
     statuses = ", ".join(["%s"] * len(open_names))
-    with connection.cursor() as cursor:
+    owned = _elsewhere_terms("owner_id", "department_id", memberships)
+    linked = _elsewhere_terms("user_id", "task_department_id", memberships, each=' AND "task_open"')
+    # A server-side cursor on PostgreSQL (`chunked_cursor`; SQLite's plain one): the planner
+    # never runs a cursor's query in parallel, and for these ~300 rows the two workers it
+    # started (its estimate: ~700 rows from ~30,000 index entries) cost more than the scan —
+    # bench s5, the specialist, on this 2-core host: 23 → 6.5 ms median. Counted as one query.
+    with connection.chunked_cursor() as cursor:
         cursor.execute(
-            f"SELECT owner_id FROM {Task._meta.db_table} WHERE status IN ({statuses}) AND ({owned})",  # noqa: S608 - placeholders only
-            [*open_names, *owned_params],
+            f"SELECT owner_id FROM {Task._meta.db_table} WHERE ({' OR '.join(t for t, _p in owned)})"  # noqa: S608 - placeholders only
+            f" AND (status || '') IN ({statuses})",
+            [*(p for _t, params in owned for p in params), *open_names],
         )
         out.update(row[0] for row in cursor.fetchall())
+    with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT user_id FROM {TaskCollaborator._meta.db_table} WHERE {linked}",  # noqa: S608 - placeholders only
-            linked_params,
+            f"SELECT user_id FROM {TaskCollaborator._meta.db_table} WHERE {' OR '.join(t for t, _p in linked)}",  # noqa: S608 - placeholders only
+            [p for _t, params in linked for p in params],
         )
         out.update(row[0] for row in cursor.fetchall())
     return out

@@ -17,6 +17,7 @@ import functools
 import inspect
 import weakref
 from collections.abc import Callable, Sequence
+from datetime import date, timedelta
 from typing import Any
 
 from django.db import connections, router
@@ -31,17 +32,27 @@ from closeloop.core import pgfast
 _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _INT_MARKS = (987_654_000, 987_655_000)
 _STR_MARKS = ("\x02closeloop-mark-{}\x03", "\x02closeloop-other-{}\x03")
+_DATE_MARKS = (date(1901, 2, 3), date(1903, 4, 5))
 
 
 def _marks(args: Sequence[Any], which: int) -> list[Any]:
-    """A placeholder per argument, of its type: an int or a string no real value equals
-    (`which`: one of two sets, to tell the parameters that follow an argument)."""
+    """A placeholder per argument, of its type: an int, a string or a date no real value
+    equals (`which`: one of two sets, to tell the parameters that follow an argument)."""
     marks = []
     for i, a in enumerate(args):
-        if isinstance(a, bool) or not isinstance(a, int | str):
-            raise TypeError(f"compiled.rows takes int and str arguments, not {type(a).__name__}")
-        marks.append(_INT_MARKS[which] + i if isinstance(a, int) else _STR_MARKS[which].format(i))
+        if type(a) is date:
+            marks.append(_DATE_MARKS[which] + timedelta(days=i))
+        elif isinstance(a, bool) or not isinstance(a, int | str):
+            raise TypeError(f"compiled.rows takes int, str and date arguments, not {type(a).__name__}")
+        else:
+            marks.append(_INT_MARKS[which] + i if isinstance(a, int) else _STR_MARKS[which].format(i))
     return marks
+
+
+def _adapt(conn, value: Any) -> Any:
+    """An argument as the query's parameter: a date as the backend adapts it (SQLite: its ISO
+    text, PostgreSQL: the date), anything else as it is."""
+    return conn.ops.adapt_datefield_value(value) if type(value) is date else value
 
 
 def _plan(conn, model: type[Model], build: Callable[..., QuerySet], args: Sequence[Any]) -> tuple | None:
@@ -56,7 +67,8 @@ def _plan(conn, model: type[Model], build: Callable[..., QuerySet], args: Sequen
     (qs, compiler, sql, params), (_qs, _compiler, sql_b, params_b) = compiled
     if sql != sql_b or len(params) != len(params_b):
         return None
-    marks, marks_b = _marks(args, 0), _marks(args, 1)
+    marks = [_adapt(conn, m) for m in _marks(args, 0)]
+    marks_b = [_adapt(conn, m) for m in _marks(args, 1)]
     positions = []
     for p, p_b in zip(params, params_b, strict=True):
         found = [i for i, m in enumerate(marks) if type(m) is type(p) and m == p]
@@ -204,9 +216,10 @@ def rows(key: Any, model: type[Model], build: Callable[..., QuerySet], args: Seq
     `build` takes the arguments positionally and returns a queryset of `model` instances
     (filters, select_related, annotations, ordering, a slice; no values(), no
     prefetch_related); its SQL may depend only on `key`, never on the values of `args`
-    (ints and strs, each used as a query parameter; constants of the query stay as they
-    are). The same key must always be used with the same `build`; `key` None runs the ORM
-    (for shapes too rare to keep). Raises TypeError for an argument of another type."""
+    (ints, strs and dates — not datetimes —, each used as a query parameter; constants of
+    the query stay as they are). The same key must always be used with the same `build`;
+    `key` None runs the ORM (for shapes too rare to keep). Raises TypeError for an argument
+    of another type."""
     if key is None:  # not worth keeping (a rare shape): the ORM
         return list(build(*args))
     conn = connections[router.db_for_read(model)]
@@ -219,6 +232,6 @@ def rows(key: Any, model: type[Model], build: Callable[..., QuerySet], args: Seq
     sql, positions, parts = plan
     # Prepared on PostgreSQL (pgfast): the same statement every visit, planning once.
     with pgfast.cursor(conn) as cur:
-        cur.execute(sql, [args[v] if is_arg else v for is_arg, v in positions])
+        cur.execute(sql, [_adapt(conn, args[v]) if is_arg else v for is_arg, v in positions])
         fetched = cur.fetchall()
     return instances(conn, model, fetched, parts)

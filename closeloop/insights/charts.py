@@ -1,8 +1,17 @@
 """Server-rendered SVG charts (our own; no chart library, no JavaScript). Each returns markup
 safe to put in a template; labels are escaped."""
 
+import unicodedata
+
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+
+def text_width(text: str, font_size: float) -> float:
+    """A generous estimate of how wide `text` is drawn at `font_size` (px, same unit as the
+    viewBox), for keeping labels inside the chart: a CJK or other wide character one em, any
+    other 0.62 em (wider than the digits and Latin letters of common sans-serif fonts)."""
+    return sum(font_size if unicodedata.east_asian_width(ch) in "WF" else 0.62 * font_size for ch in text)
 
 
 def bar_chart(
@@ -53,8 +62,13 @@ def line_chart(
             f'<text x="{left - 4}" y="{y + 4:.1f}" font-size="10" text-anchor="end" fill="currentColor">{pct}%</text>'
         )
     for i, label in enumerate(labels):
+        x = left + i * step
+        half = text_width(label, 10) / 2
+        # Centred under its point, unless that runs past an edge of the chart: then it ends
+        # at (or starts from) the point, inside the viewBox (the last date was cut off).
+        anchor = "end" if x + half > width else "start" if x - half < 0 else "middle"
         parts.append(
-            f'<text x="{left + i * step:.1f}" y="{height - 6}" font-size="10" text-anchor="middle" fill="currentColor">{escape(label)}</text>'
+            f'<text x="{x:.1f}" y="{height - 6}" font-size="10" text-anchor="{anchor}" fill="currentColor">{escape(label)}</text>'
         )
     for name, colour, values in series:
         points = [(left + i * step, top + h * (1 - v / 100)) for i, v in enumerate(values) if v is not None]

@@ -16,17 +16,29 @@ from closeloop.core.errors import DomainError
 from closeloop.insights import charts, selectors, services
 from closeloop.insights.export import weekly_review_xlsx
 from closeloop.insights.models import WeeklyReview
+from closeloop.tasks.forms import DepartmentFilterForm, ignored_filters
+from closeloop.tasks.validation import parse_int
 
 
 @login_required
 def dashboard(request):
-    data = selectors.dashboard(request.user)
+    """仪表盘 of the person's departments, or of one of them (`?department=ID`): a value that is
+    not one of their departments (another's, not a number) is named in a warning and the page
+    shows all of theirs, as the task list does with a filter value it does not know."""
+    raw = request.GET.get("department", "").strip()
+    data = selectors.dashboard(request.user, department_id=parse_int(raw) if raw else None)
+    # The value named as the task list and the plan views name theirs, among the person's own.
+    form = DepartmentFilterForm(request.GET, departments=data.choices)
+    form.is_valid()
     in_list = reverse("tasks:list") + "?"
     if len(data.departments) == 1:
         in_list += f"department={data.departments[0].pk}&"
     ctx = {
         "d": data,
         "today": data.today,
+        "ignored_filters": ignored_filters(form),
+        # A head reads who has not posted today's update on this page; anyone else posts theirs.
+        "updates_url": "#missing" if data.leads else reverse("tracking:today"),
         # Where the cut-short lists continue.
         "more_overdue": f"{in_list}status=open&overdue=on",
         "more_blocked": f"{in_list}status=blocked",

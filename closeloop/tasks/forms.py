@@ -224,7 +224,7 @@ class CollaboratorForm(forms.Form):
 class DepartmentFilterForm(forms.Form):
     """A page's department filter, read from the query string (`?department=ID`) among
     `departments` (what the page offers): a bad or not offered value is left out and named
-    on the page (`ignored_filters`, shown by `tasks/_ignored_filter.html`). The task list's
+    on the page (`ignored_filters`, shown by `ui/ignored_filters.html`). The task list's
     filters and the plan views (board, timeline, workload, calendar) read it so."""
 
     department = forms.TypedChoiceField(

@@ -44,19 +44,27 @@ def owed_q(department: Department, day: date) -> Q | None:
     return Q(department_id=department.pk) & q
 
 
-def owed_tasks(*, departments: list[Department], now: datetime, owner: User | None = None) -> QuerySet[Task]:
-    """Leaf tasks under way in these departments whose owner owes today's update (each
-    department's own today and cadence), with department and owner, by owner, due date, id.
-    Not scoped to a viewer: callers scope. `now` is aware; `departments` model instances."""
+def owed_leaf_tasks(*, departments: list[Department], now: datetime) -> QuerySet[Task] | None:
+    """The owed tasks of `owed_tasks` as a plain filter of the tasks (no relation, no order),
+    or None when nothing is owed today in any of these departments. Not scoped to a viewer."""
     cadence.load_settings(departments)
     clauses = [owed_q(d, cadence.local_today(d, now)) for d in departments]
     where = [c for c in clauses if c is not None]
     if not where:
-        return Task.objects.none()
+        return None
     combined = where[0]
     for c in where[1:]:
         combined |= c
-    owed = Task.objects.filter(combined, status__in=WORKING_STATUSES).filter(_leaf())
+    return Task.objects.filter(combined, status__in=WORKING_STATUSES).filter(_leaf())
+
+
+def owed_tasks(*, departments: list[Department], now: datetime, owner: User | None = None) -> QuerySet[Task]:
+    """Leaf tasks under way in these departments whose owner owes today's update (each
+    department's own today and cadence), with department and owner, by owner, due date, id.
+    Not scoped to a viewer: callers scope. `now` is aware; `departments` model instances."""
+    owed = owed_leaf_tasks(departments=departments, now=now)
+    if owed is None:
+        return Task.objects.none()
     if owner is not None:
         owed = owed.filter(owner=owner)
     # The owed tasks as a subquery, the department and owner joined around it: joined in one

@@ -97,3 +97,34 @@ def test_a_model_whose_attribute_does_more_than_hold_its_value_gets_djangos_path
     names = [f.attname for f in Deliverable._meta.concrete_fields]
     assert compiled._fields_of(Deliverable, tuple(names)) is None
     assert compiled._fields_of(Task, tuple(f.attname for f in Task._meta.concrete_fields)) is not None
+
+
+def test_a_date_argument_is_a_parameter_of_the_one_statement(db, head, member, sales):
+    """Dates (not datetimes) are arguments like ints and strs: compiled once, each call's
+    date in its place, as the backend adapts it (SQLite's text, PostgreSQL's date)."""
+    from django.db import connection, connections
+    from django.test.utils import CaptureQueriesContext
+
+    ids = _tasks(head, member, sales)
+    today = dt.date.today()
+    for i, pk in enumerate(ids):
+        Task.objects.filter(pk=pk).update(due_date=today + dt.timedelta(days=i))
+
+    def due_before(dept, day):
+        return Task.objects.filter(department_id=dept, due_date__lt=day).only("id", "due_date").order_by("id")
+
+    key = ("test.compiled.date",)
+    for days in (0, 1, 2, 3, 1):
+        day = today + dt.timedelta(days=days)
+        with CaptureQueriesContext(connection) as ctx:
+            got = compiled.rows(key, Task, due_before, [sales.pk, day])
+        assert [t.pk for t in got] == [t.pk for t in due_before(sales.pk, day)] == ids[:days]
+        assert len(ctx.captured_queries) == 1
+    plan = compiled._PLANS[connections["default"]][key]
+    assert plan is not None and [is_arg for is_arg, _v in plan[1]] == [True, True]
+    try:
+        compiled.rows(("test.compiled.datetime",), Task, due_before, [sales.pk, timezone.now()])
+    except TypeError as exc:
+        assert "datetime" in str(exc)
+    else:
+        raise AssertionError("a datetime argument is refused")

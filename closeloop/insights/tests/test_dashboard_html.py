@@ -36,7 +36,10 @@ def _main(html: str) -> str:
 
 def _view_context(response) -> dict:
     """What the view handed the template."""
-    return {k: response.context[k] for k in ("d", "today", "more_overdue", "more_blocked", "collab")}
+    return {
+        k: response.context[k]
+        for k in ("d", "today", "more_overdue", "more_blocked", "collab", "ignored_filters", "updates_url")
+    }
 
 
 def _working_day(department, start: dt.date) -> dt.date:
@@ -95,6 +98,42 @@ def _old_owed(departments, now):
     )
 
 
+def _decisions_and_escalations(head, sales):
+    """Two delay warnings awaiting the head (one raised late), a task awaiting acceptance, and
+    two escalated issues (a long problem with markup): the rows 仪表盘 writes in Python."""
+    from django.utils import timezone
+
+    from closeloop.collab.models import Issue
+
+    today = sales.local_today()
+    working = list(Task.objects.filter(department=sales, status="in_progress").order_by("id")[:3])
+    for i, t in enumerate(working[:2]):
+        # Due in ten days: raised in time; due yesterday: raised late.
+        Task.objects.filter(pk=t.pk).update(due_date=today + dt.timedelta(days=-1 if i else 10))
+        t = Task.objects.get(pk=t.pk)
+        delay_warning_raise(
+            actor=t.owner,
+            task=t,
+            reason="resources",
+            explanation=XSS,
+            new_due_date=today + dt.timedelta(days=20),
+        )
+    owner = working[2].owner
+    submitted = make_task(actor=head, department=sales, owner=owner, title=f"{XSS}待验收", due=today)
+    submitted = task_transition(actor=owner, task=submitted, to="in_progress")
+    task_transition(actor=owner, task=submitted, to="submitted", note="完成")
+    for level, problem in ((1, f"{XSS} 数据不完整" * 6), (2, "<b>短</b>")):
+        Issue.objects.create(
+            task=working[level - 1],
+            problem=problem,
+            raised_by=head,
+            raised_at=timezone.now() - dt.timedelta(hours=level),
+            resolver=working[level - 1].owner,
+            deadline=timezone.now() + dt.timedelta(days=1),
+            level=level,
+        )
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("lang", ["en", "zh-hans"])
 def test_the_dashboard_is_the_html_the_template_wrote(busy, head, sales, lang, monkeypatch):
@@ -103,7 +142,8 @@ def test_the_dashboard_is_the_html_the_template_wrote(busy, head, sales, lang, m
     day = _working_day(sales, sales.local_today())
     now = cadence.at_local(sales, day, dt.time(10, 0))
     real = selectors.dashboard
-    monkeypatch.setattr(selectors, "dashboard", lambda user: real(user, now=now))
+    monkeypatch.setattr(selectors, "dashboard", lambda user, **kw: real(user, now=now, **kw))
+    _decisions_and_escalations(head, sales)
     c = english_client(head)
     User.objects.filter(pk=head.pk).update(language=lang)
     response = c.get("/dashboard/")
@@ -113,6 +153,8 @@ def test_the_dashboard_is_the_html_the_template_wrote(busy, head, sales, lang, m
     d = context["d"]
     assert len(d.missing_by_person) == 3 and len(d.missing) >= 5, "every list has rows"
     assert d.rates and context["collab"].load
+    assert len(d.warnings) == 2 and len(d.acceptances) == 1 and len(context["collab"].escalated) == 2
+    assert {w.on_time for w in d.warnings} == {True, False}
     old = engines["django"].from_string((OLD / "dashboard.html").read_text())
     assert new == _main(old.render(context, response.wsgi_request))
     assert "<script>" not in new and "<i>" not in new and "<b>" not in new
@@ -167,3 +209,18 @@ def test_the_weekly_review_is_the_html_the_template_wrote(busy, head, member, sa
         assert new == old.render(context, response.wsgi_request)
         assert new in response.content.decode()
         assert "<script>" not in new and "<i>" not in new
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-hans", "de"])
+def test_the_tables_write_numbers_as_the_template_did(lang):
+    """`rate_rows`' number writer (`_numbers`): the text `{{ value }}` wrote — Django's
+    localize — for whole numbers, decimals, and the odd float it leaves to Django."""
+    from django.utils import translation
+    from django.utils.formats import localize
+
+    from closeloop.insights.templatetags.insights import _numbers
+
+    with translation.override(lang):
+        n = _numbers()
+        for value in (0, 3, 1.0, 1.5, -2.25, 12345.6, 0.1 + 0.2, 1e-05, 1e20, float("inf")):
+            assert n(value) == str(localize(value)), value

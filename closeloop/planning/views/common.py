@@ -18,7 +18,7 @@ class DepartmentChoice:
     asked for (`?department=ID`) when offered, else the viewer's own first, else the first
     offered, else None; `asked`: a department was asked for and offered; `ignored`: the
     value given when it was not (bad or not offered), as the task list names it
-    (`tasks.forms.ignored_filters`, shown by `tasks/_ignored_filter.html`)."""
+    (`tasks.forms.ignored_filters`, shown by `ui/ignored_filters.html`)."""
 
     departments: list[Department]
     current: Department | None
