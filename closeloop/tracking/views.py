@@ -102,17 +102,40 @@ def today(request):
             }
         )
     rows.sort(key=lambda r: (not r["owed"], r["task"].priority, r["task"].due_date))
+    rows, hidden = _rows_shown(rows, show_all=request.GET.get("all") == "1")
     return render(
         request,
         "tracking/today.html",
         {
             "rows": rows,
+            "hidden": hidden,
             "owed_count": len(owed_ids),
             "states": UpdateState.choices,
             "has_errors": bool(errors),
         },
         status=422 if errors else 200,
     )
+
+
+# Open tasks shown on the today screen beyond those that owe or have an update today.
+OTHERS_SHOWN = 20
+
+
+def _rows_shown(rows: list[dict], *, show_all: bool) -> tuple[list[dict], int]:
+    """The today screen's rows (in order) and how many are left out: every row that owes an
+    update, has one today, is ticked or failed, and the first `OTHERS_SHOWN` of the rest;
+    all with `show_all` (`?all=1`). A head owning ~800 open tasks got one form of 800 rows
+    (bench s5: 917 KB, 1.7 million Python calls, ~190 ms) for the ~70 that owe today."""
+    if show_all:
+        return rows, 0
+    shown, others = [], 0
+    for r in rows:
+        if r["owed"] or r["update"] or r["include"] or r["errors"]:
+            shown.append(r)
+        elif others < OTHERS_SHOWN:
+            shown.append(r)
+            others += 1
+    return shown, len(rows) - len(shown)
 
 
 @login_required

@@ -8,6 +8,7 @@ from closeloop.tasks.models import Priority, Task
 from closeloop.tasks.services import task_transition
 from closeloop.testing.factories import make_task
 from closeloop.tracking.models import DelayWarning, ProgressUpdate
+from closeloop.tracking.selectors import my_owed
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +161,31 @@ def test_the_head_decides_on_the_web_and_the_panel_shows_the_history(client, hea
     html = client.get(f"/tasks/{t.pk}/").content.decode()
     assert "Rejected" in html or "已拒绝" in html or "rejected" in html.lower()
     assert "不行" in html
+
+
+def test_the_today_form_lists_what_owes_and_twenty_others_then_offers_the_rest(
+    client, head, member, sales, live
+):
+    """Someone who owns many open tasks gets the ones that owe an update today and the first
+    20 others (by priority, then due date), and is told how many more there are with a link to
+    all of them — not one form row per open task (a head's ~800)."""
+    today = timezone.localdate()
+    for i in range(23):
+        make_task(
+            actor=head,
+            department=sales,
+            owner=member,
+            title=f"未开始任务{i:02d}",
+            priority=Priority.LOW,
+            due=today + dt.timedelta(days=20 + i),
+        )
+    client.force_login(member)  # Chinese, the default
+    page = client.get("/updates/today/").content.decode()
+    rows = page.count('<li class="update-row')
+    assert "今日任务0" in page and "今日任务1" in page  # under way, high priority: first
+    owed = len(my_owed(member))  # the two under way on a working day, none on a day off
+    assert rows == owed + 20
+    assert "未开始任务00" in page and "未开始任务22" not in page  # soonest due first
+    assert f"另有 {25 - rows} 项未完成的任务今天无需更新，未列出。" in page
+    everything = client.get("/updates/today/", {"all": "1"}).content.decode()
+    assert everything.count('<li class="update-row') == 25 and "未列出" not in everything
