@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from closeloop.collab import selectors as collab_selectors
 from closeloop.collab import services as collab_services
+from closeloop.core.dates import in_range, invalid_date, range_error
 from closeloop.core.errors import DomainError
 from closeloop.insights import charts, selectors, services
 from closeloop.insights.export import weekly_review_xlsx
@@ -47,14 +48,21 @@ def dashboard(request):
     return render(request, "insights/dashboard.html", ctx)
 
 
-def _week_param(raw: str | None, today: date) -> date:
-    """The week asked for, else this week (`today` is the department's date). A date outside
-    1900–2100 or not a date is this week too."""
+def _week_param(raw: str | None, today: date) -> tuple[date, list[dict]]:
+    """The week asked for, else this week (`today` is the department's date), and the value
+    ignored when it is not a date or outside 1900–2100, named as the lists name a filter
+    value they ignore (`ui/ignored_filters.html`; this week is shown instead)."""
+    if not raw:
+        return today, []
+    label = _("Week")
     try:
-        day = date.fromisoformat(raw) if raw else today
+        day = date.fromisoformat(raw)
     except ValueError:
-        return today
-    return day if 1900 <= day.year <= 2100 else today
+        return today, [{"label": label, "value": raw, "message": invalid_date(raw, label)}]
+    if not in_range(day):
+        message = _("%(field)s: %(message)s") % {"field": label, "message": range_error()}
+        return today, [{"label": label, "value": raw, "message": message}]
+    return day, []
 
 
 def _week_context(request, *, limit: int = 50):
@@ -67,12 +75,13 @@ def _week_context(request, *, limit: int = 50):
     else:
         return None
     today = department.local_today()
-    week = _week_param(request.GET.get("week") or request.POST.get("week"), today)
+    week, ignored = _week_param(request.GET.get("week") or request.POST.get("week"), today)
     data = selectors.weekly_review(request.user, department, week, limit=limit)
     labels = [w.strftime("%m-%d") for w, _a, _o in data.trend]
     in_list = f"{reverse('tasks:list')}?department={department.pk}&"
     return {
         "w": data,
+        "ignored_filters": ignored,
         "departments": departments,
         "today": today,
         # Where a cut-short list continues: the task list shows what is overdue and blocked
@@ -127,7 +136,7 @@ def weekly_review_export(request):
 @require_POST
 def weekly_review_notes(request):
     department = selectors.access_department(request.user, request.POST.get("department"))
-    week = _week_param(request.POST.get("week"), department.local_today())
+    week, _ignored = _week_param(request.POST.get("week"), department.local_today())
     try:
         services.weekly_review_notes_save(
             actor=request.user, department=department, week_start=week, notes=request.POST.get("notes", "")
@@ -144,7 +153,7 @@ def weekly_review_minutes(request):
     """Turn the week's saved meeting notes into department minutes (会议纪要), so every member
     reads the same conclusions; the writer is the first attendee."""
     department = selectors.access_department(request.user, request.POST.get("department"))
-    week = _week_param(request.POST.get("week"), department.local_today())
+    week, _ignored = _week_param(request.POST.get("week"), department.local_today())
     week = week - timedelta(days=week.weekday())
     notes = (
         WeeklyReview.objects.filter(department=department, week_start=week)

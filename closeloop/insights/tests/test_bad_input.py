@@ -148,3 +148,26 @@ def test_rows_already_holding_out_of_range_dates_still_show_flagged(task, head, 
     # Daily updates still work on such a task.
     r = api(member).post(f"/api/v1/tasks/{task.pk}/updates", {"percent": 30}, content_type="application/json")
     assert r.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("week", "said"),
+    [
+        ("2026-13-45", "周：“2026-13-45”不是有效日期，请按 YYYY-MM-DD 填写。"),
+        ("0001-01-01", "周：请填写 1900 至 2100 年之间的日期。"),
+    ],
+)
+def test_a_week_that_is_no_date_is_named_and_this_week_shown(task, head, sales, week, said):
+    """周复盘 with ?week= that is not a date (or outside 1900–2100) shows this week and says
+    which value it ignored, as the lists do — it showed this week without a word."""
+    c = Client()
+    c.force_login(head)  # Chinese, the default
+    r = c.get("/weekly-review/", {"department": sales.pk, "week": week})
+    page = r.content.decode()
+    assert r.status_code == 200 and said in page and "此筛选条件已忽略" in page
+    monday = sales.local_today() - dt.timedelta(days=sales.local_today().weekday())
+    assert monday.isoformat() in page
+    assert (
+        "已忽略"
+        not in c.get("/weekly-review/", {"department": sales.pk, "week": monday.isoformat()}).content.decode()
+    )
