@@ -23,7 +23,7 @@ from django.db import connections, router
 from django.db.models import Model, QuerySet, signals
 from django.db.models.base import ModelState
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
-from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.query import ModelIterable, ValuesIterable, get_related_populators
 
 from closeloop.core import pgfast
 
@@ -44,7 +44,9 @@ def _marks(args: Sequence[Any], which: int) -> list[Any]:
     return marks
 
 
-def _plan(conn, model: type[Model], build: Callable[..., QuerySet], args: Sequence[Any]) -> tuple | None:
+def _plan(
+    conn, model: type[Model], build: Callable[..., QuerySet], args: Sequence[Any], *, as_values: bool = False
+) -> tuple | None:
     # Compiled twice, with two sets of marks: a parameter equal to a mark is that argument,
     # one equal in both is a constant of the query, any other one was computed from an
     # argument (a lookup's transform, `path[:-1]`…) and cannot be replaced — refused.
@@ -68,9 +70,24 @@ def _plan(conn, model: type[Model], build: Callable[..., QuerySet], args: Sequen
             return None
     if sorted({i for is_arg, i in positions if is_arg}) != list(range(len(args))):  # one unused
         return None
-    if qs.model is not model or qs._prefetch_related_lookups or qs._iterable_class is not ModelIterable:
+    iterable = ValuesIterable if as_values else ModelIterable
+    if qs.model is not model or qs._prefetch_related_lookups or qs._iterable_class is not iterable:
         return None
-    return (sql, positions, loader(compiler, conn))
+    return (sql, positions, _values_loader(compiler, conn) if as_values else loader(compiler, conn))
+
+
+def _values_loader(compiler, conn) -> tuple | None:
+    """What turns a row of a values() query's SQL into its dict, as Django's `ValuesIterable`
+    does: (names, converters). `compiler` must have run `as_sql()`."""
+    query = compiler.query
+    if query.selected:
+        names = list(query.selected)
+    else:  # extra(select=...) columns are always at the start of the row
+        names = [*query.extra_select, *query.values_select, *query.annotation_select]
+    fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
+    if compiler.has_composite_fields(fields):  # pragma: no cover - not used by the pages
+        raise TypeError("compiled.values does not read composite fields")
+    return (names, list(compiler.get_converters(fields).items()))
 
 
 def loader(compiler, conn) -> tuple:
@@ -222,3 +239,37 @@ def rows(key: Any, model: type[Model], build: Callable[..., QuerySet], args: Seq
         cur.execute(sql, [args[v] if is_arg else v for is_arg, v in positions])
         fetched = cur.fetchall()
     return instances(conn, model, fetched, parts)
+
+
+def values(key: Any, model: type[Model], build: Callable[..., QuerySet], args: Sequence[Any]) -> list[dict]:
+    """`list(build(*args))` for a `values(...)` queryset of `model` (the dicts Django's
+    `ValuesIterable` gives, its converters applied), with the query compiled once per
+    connection under `key`: as `rows`, whose rules `build`, `key` and `args` follow. Raises
+    TypeError for an argument of another type than int or str."""
+    if key is None:
+        return list(build(*args))
+    conn = connections[router.db_for_read(model)]
+    per_conn = _PLANS.setdefault(conn, {})
+    full_key = ("values", key)
+    if full_key not in per_conn:
+        per_conn[full_key] = _plan(conn, model, build, args, as_values=True)
+    plan = per_conn[full_key]
+    if plan is None:
+        return list(build(*args))
+    sql, positions, (names, converters) = plan
+    with pgfast.cursor(conn) as cur:
+        cur.execute(sql, [args[v] if is_arg else v for is_arg, v in positions])
+        fetched = cur.fetchall()
+    out = []
+    for raw in fetched:
+        if converters:
+            row = list(raw)
+            for pos, (convs, expression) in converters:
+                value = row[pos]
+                for convert in convs:
+                    value = convert(value, expression, conn)
+                row[pos] = value
+        else:
+            row = raw
+        out.append(dict(zip(names, row, strict=False)))
+    return out
