@@ -29,6 +29,13 @@ from closeloop.core import pgfast
 
 # connection → key → plan (or None: not compilable, use the ORM)
 _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# (alias, vendor, key) → the plan as compiled once for every connection of that database, its
+# backend converters named rather than bound to the connection that compiled it (`_detach`).
+# A server's threads each have their own connection: compiling each page's shapes once per
+# thread put a compile (~4,000 Python calls, 2–3 ms) into the first visits of every thread —
+# the task page's p95 (issue 16).
+_SHARED: dict[tuple, tuple | None] = {}
+_MISSING = object()
 _INT_MARKS = (987_654_000, 987_655_000)
 _STR_MARKS = ("\x02closeloop-mark-{}\x03", "\x02closeloop-other-{}\x03")
 
@@ -88,6 +95,74 @@ def _values_loader(compiler, conn) -> tuple | None:
     if compiler.has_composite_fields(fields):  # pragma: no cover - not used by the pages
         raise TypeError("compiled.values does not read composite fields")
     return (names, list(compiler.get_converters(fields).items()))
+
+
+def _plan_for(conn, key: Any, model, build, args, *, as_values: bool) -> tuple | None:
+    """The plan of `key` for `conn`: kept per connection, compiled once per database (alias
+    and vendor) and given to each further connection with its own backend's converters."""
+    per_conn = _PLANS.setdefault(conn, {})
+    plan = per_conn.get(key, _MISSING)
+    if plan is _MISSING:
+        shared_key = (conn.alias, conn.vendor, key)
+        shared = _SHARED.get(shared_key, _MISSING)
+        if shared is _MISSING:
+            compiled = _plan(conn, model, build, args, as_values=as_values)
+            shared = _SHARED[shared_key] = (
+                None if compiled is None else _detach_plan(compiled, conn, as_values)
+            )
+        plan = per_conn[key] = None if shared is None else _attach_plan(shared, conn, as_values)
+    return plan
+
+
+def _detach_plan(plan: tuple, conn, as_values: bool) -> tuple:
+    sql, positions, parts = plan
+    if as_values:
+        names, converters = parts
+        return (sql, positions, (names, detach(converters, conn)))
+    return (sql, positions, detach_loader(parts, conn))
+
+
+def _attach_plan(plan: tuple, conn, as_values: bool) -> tuple:
+    sql, positions, parts = plan
+    if as_values:
+        names, converters = parts
+        return (sql, positions, (names, attach(converters, conn)))
+    return (sql, positions, attach_loader(parts, conn))
+
+
+def detach(converters: list, conn) -> list:
+    """`converters` (a compiler's `get_converters().items()`) with each method of `conn`'s
+    backend operations (`conn.ops.convert_…`, bound to that connection) replaced by its name,
+    so they can be kept for every connection of the database (`attach`)."""
+    ops = conn.ops
+    return [
+        (
+            pos,
+            ([("ops", c.__name__) if getattr(c, "__self__", None) is ops else c for c in convs], expression),
+        )
+        for pos, (convs, expression) in converters
+    ]
+
+
+def attach(converters: list, conn) -> list:
+    """`detach`'s converters with the named backend methods bound to `conn`'s operations."""
+    ops = conn.ops
+    return [
+        (pos, ([getattr(ops, c[1]) if type(c) is tuple else c for c in convs], expression))
+        for pos, (convs, expression) in converters
+    ]
+
+
+def detach_loader(parts: tuple, conn) -> tuple:
+    """`loader()`'s parts with their converters `detach`ed."""
+    start, end, attnames, populators, converters, annotations = parts
+    return (start, end, attnames, populators, detach(converters, conn), annotations)
+
+
+def attach_loader(parts: tuple, conn) -> tuple:
+    """`detach_loader`'s parts for `conn`."""
+    start, end, attnames, populators, converters, annotations = parts
+    return (start, end, attnames, populators, attach(converters, conn), annotations)
 
 
 def loader(compiler, conn) -> tuple:
@@ -227,10 +302,7 @@ def rows(key: Any, model: type[Model], build: Callable[..., QuerySet], args: Seq
     if key is None:  # not worth keeping (a rare shape): the ORM
         return list(build(*args))
     conn = connections[router.db_for_read(model)]
-    per_conn = _PLANS.setdefault(conn, {})
-    if key not in per_conn:
-        per_conn[key] = _plan(conn, model, build, args)
-    plan = per_conn[key]
+    plan = _plan_for(conn, key, model, build, args, as_values=False)
     if plan is None:
         return list(build(*args))
     sql, positions, parts = plan
@@ -249,11 +321,7 @@ def values(key: Any, model: type[Model], build: Callable[..., QuerySet], args: S
     if key is None:
         return list(build(*args))
     conn = connections[router.db_for_read(model)]
-    per_conn = _PLANS.setdefault(conn, {})
-    full_key = ("values", key)
-    if full_key not in per_conn:
-        per_conn[full_key] = _plan(conn, model, build, args, as_values=True)
-    plan = per_conn[full_key]
+    plan = _plan_for(conn, ("values", key), model, build, args, as_values=True)
     if plan is None:
         return list(build(*args))
     sql, positions, (names, converters) = plan
