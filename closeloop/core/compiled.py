@@ -24,12 +24,19 @@ from django.db import connections, router
 from django.db.models import Model, QuerySet, signals
 from django.db.models.base import ModelState
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
-from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.query import ModelIterable, ValuesIterable, get_related_populators
 
 from closeloop.core import pgfast
 
 # connection → key → plan (or None: not compilable, use the ORM)
 _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# (alias, vendor, key) → the plan as compiled once for every connection of that database, its
+# backend converters named rather than bound to the connection that compiled it (`_detach`).
+# A server's threads each have their own connection: compiling each page's shapes once per
+# thread put a compile (~4,000 Python calls, 2–3 ms) into the first visits of every thread —
+# the task page's p95 (issue 16).
+_SHARED: dict[tuple, tuple | None] = {}
+_MISSING = object()
 _INT_MARKS = (987_654_000, 987_655_000)
 _STR_MARKS = ("\x02closeloop-mark-{}\x03", "\x02closeloop-other-{}\x03")
 _DATE_MARKS = (date(1901, 2, 3), date(1903, 4, 5))
@@ -55,7 +62,9 @@ def _adapt(conn, value: Any) -> Any:
     return conn.ops.adapt_datefield_value(value) if type(value) is date else value
 
 
-def _plan(conn, model: type[Model], build: Callable[..., QuerySet], args: Sequence[Any]) -> tuple | None:
+def _plan(
+    conn, model: type[Model], build: Callable[..., QuerySet], args: Sequence[Any], *, as_values: bool = False
+) -> tuple | None:
     # Compiled twice, with two sets of marks: a parameter equal to a mark is that argument,
     # one equal in both is a constant of the query, any other one was computed from an
     # argument (a lookup's transform, `path[:-1]`…) and cannot be replaced — refused.
@@ -80,9 +89,92 @@ def _plan(conn, model: type[Model], build: Callable[..., QuerySet], args: Sequen
             return None
     if sorted({i for is_arg, i in positions if is_arg}) != list(range(len(args))):  # one unused
         return None
-    if qs.model is not model or qs._prefetch_related_lookups or qs._iterable_class is not ModelIterable:
+    iterable = ValuesIterable if as_values else ModelIterable
+    if qs.model is not model or qs._prefetch_related_lookups or qs._iterable_class is not iterable:
         return None
-    return (sql, positions, loader(compiler, conn))
+    return (sql, positions, _values_loader(compiler, conn) if as_values else loader(compiler, conn))
+
+
+def _values_loader(compiler, conn) -> tuple | None:
+    """What turns a row of a values() query's SQL into its dict, as Django's `ValuesIterable`
+    does: (names, converters). `compiler` must have run `as_sql()`."""
+    query = compiler.query
+    if query.selected:
+        names = list(query.selected)
+    else:  # extra(select=...) columns are always at the start of the row
+        names = [*query.extra_select, *query.values_select, *query.annotation_select]
+    fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
+    if compiler.has_composite_fields(fields):  # pragma: no cover - not used by the pages
+        raise TypeError("compiled.values does not read composite fields")
+    return (names, list(compiler.get_converters(fields).items()))
+
+
+def _plan_for(conn, key: Any, model, build, args, *, as_values: bool) -> tuple | None:
+    """The plan of `key` for `conn`: kept per connection, compiled once per database (alias
+    and vendor) and given to each further connection with its own backend's converters."""
+    per_conn = _PLANS.setdefault(conn, {})
+    plan = per_conn.get(key, _MISSING)
+    if plan is _MISSING:
+        shared_key = (conn.alias, conn.vendor, key)
+        shared = _SHARED.get(shared_key, _MISSING)
+        if shared is _MISSING:
+            compiled = _plan(conn, model, build, args, as_values=as_values)
+            shared = _SHARED[shared_key] = (
+                None if compiled is None else _detach_plan(compiled, conn, as_values)
+            )
+        plan = per_conn[key] = None if shared is None else _attach_plan(shared, conn, as_values)
+    return plan
+
+
+def _detach_plan(plan: tuple, conn, as_values: bool) -> tuple:
+    sql, positions, parts = plan
+    if as_values:
+        names, converters = parts
+        return (sql, positions, (names, detach(converters, conn)))
+    return (sql, positions, detach_loader(parts, conn))
+
+
+def _attach_plan(plan: tuple, conn, as_values: bool) -> tuple:
+    sql, positions, parts = plan
+    if as_values:
+        names, converters = parts
+        return (sql, positions, (names, attach(converters, conn)))
+    return (sql, positions, attach_loader(parts, conn))
+
+
+def detach(converters: list, conn) -> list:
+    """`converters` (a compiler's `get_converters().items()`) with each method of `conn`'s
+    backend operations (`conn.ops.convert_…`, bound to that connection) replaced by its name,
+    so they can be kept for every connection of the database (`attach`)."""
+    ops = conn.ops
+    return [
+        (
+            pos,
+            ([("ops", c.__name__) if getattr(c, "__self__", None) is ops else c for c in convs], expression),
+        )
+        for pos, (convs, expression) in converters
+    ]
+
+
+def attach(converters: list, conn) -> list:
+    """`detach`'s converters with the named backend methods bound to `conn`'s operations."""
+    ops = conn.ops
+    return [
+        (pos, ([getattr(ops, c[1]) if type(c) is tuple else c for c in convs], expression))
+        for pos, (convs, expression) in converters
+    ]
+
+
+def detach_loader(parts: tuple, conn) -> tuple:
+    """`loader()`'s parts with their converters `detach`ed."""
+    start, end, attnames, populators, converters, annotations = parts
+    return (start, end, attnames, populators, detach(converters, conn), annotations)
+
+
+def attach_loader(parts: tuple, conn) -> tuple:
+    """`detach_loader`'s parts for `conn`."""
+    start, end, attnames, populators, converters, annotations = parts
+    return (start, end, attnames, populators, attach(converters, conn), annotations)
 
 
 def loader(compiler, conn) -> tuple:
@@ -223,10 +315,7 @@ def rows(key: Any, model: type[Model], build: Callable[..., QuerySet], args: Seq
     if key is None:  # not worth keeping (a rare shape): the ORM
         return list(build(*args))
     conn = connections[router.db_for_read(model)]
-    per_conn = _PLANS.setdefault(conn, {})
-    if key not in per_conn:
-        per_conn[key] = _plan(conn, model, build, args)
-    plan = per_conn[key]
+    plan = _plan_for(conn, key, model, build, args, as_values=False)
     if plan is None:
         return list(build(*args))
     sql, positions, parts = plan
@@ -235,3 +324,33 @@ def rows(key: Any, model: type[Model], build: Callable[..., QuerySet], args: Seq
         cur.execute(sql, [_adapt(conn, args[v]) if is_arg else v for is_arg, v in positions])
         fetched = cur.fetchall()
     return instances(conn, model, fetched, parts)
+
+
+def values(key: Any, model: type[Model], build: Callable[..., QuerySet], args: Sequence[Any]) -> list[dict]:
+    """`list(build(*args))` for a `values(...)` queryset of `model` (the dicts Django's
+    `ValuesIterable` gives, its converters applied), with the query compiled once per
+    connection under `key`: as `rows`, whose rules `build`, `key` and `args` follow. Raises
+    TypeError for an argument of another type than int, str or date."""
+    if key is None:
+        return list(build(*args))
+    conn = connections[router.db_for_read(model)]
+    plan = _plan_for(conn, ("values", key), model, build, args, as_values=True)
+    if plan is None:
+        return list(build(*args))
+    sql, positions, (names, converters) = plan
+    with pgfast.cursor(conn) as cur:
+        cur.execute(sql, [_adapt(conn, args[v]) if is_arg else v for is_arg, v in positions])
+        fetched = cur.fetchall()
+    out = []
+    for raw in fetched:
+        if converters:
+            row = list(raw)
+            for pos, (convs, expression) in converters:
+                value = row[pos]
+                for convert in convs:
+                    value = convert(value, expression, conn)
+                row[pos] = value
+        else:
+            row = raw
+        out.append(dict(zip(names, row, strict=False)))
+    return out

@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language
 
+from closeloop.core import compiled
 from closeloop.core.errors import DomainError
 from closeloop.orgs import selectors, services
 from closeloop.orgs.forms import LoginForm, ProfileForm, TokenForm
@@ -70,9 +71,15 @@ class LoginView(auth_views.LoginView):
         return response
 
 
-def _tokens(user):
-    # No selector exists for a person's own tokens; the query is scoped to the owner.
-    return ApiToken.objects.filter(user=user).order_by("revoked_at", "-created_at")
+def _tokens(user) -> list[ApiToken]:
+    """The person's own API tokens, live first, newest first. No selector exists for a
+    person's own tokens; the query is scoped to the owner, compiled once per database
+    (core.compiled: building it was ~600 Python calls of the profile page)."""
+    return compiled.rows("orgs.profile.tokens", ApiToken, _tokens_query, (user.pk,))
+
+
+def _tokens_query(user_id: int):
+    return ApiToken.objects.filter(user_id=user_id).order_by("revoked_at", "-created_at")
 
 
 def _profile_page(

@@ -275,6 +275,9 @@ def workload_columns(user, *, department, people: list) -> list[WorkloadColumn]:
 # an htmx POST renders) answers True, so the hook reads as before.
 
 _presence: dict[str, tuple[str, tuple[str, ...]]] = {}
+# (database vendor, outer table) → the annotations built from `_presence`; emptied when a
+# presence is registered. The expressions are shared: a query resolving them copies them.
+_annotations: dict[tuple[str, str], dict] = {}
 
 
 def register_task_presence(name: str, model, columns: str | tuple[str, ...] = "task_id") -> None:
@@ -283,13 +286,25 @@ def register_task_presence(name: str, model, columns: str | tuple[str, ...] = "t
     `task_has` is asked with; registering a name again replaces it."""
     cols = (columns,) if isinstance(columns, str) else tuple(columns)
     _presence[name] = (model._meta.db_table, cols)
+    _annotations.clear()
 
 
 def presence_annotations(outer_table: str) -> dict:
     """`{"has_<name>": RawSQL(EXISTS …)}` for every registered presence, to annotate a query
     over `outer_table` (the tasks table). Raw SQL: a dozen ORM subqueries would cost more
-    Python than the queries they save."""
+    Python than the queries they save. Built once per database vendor and table (a dozen
+    BooleanFields were ~300 Python calls of every task page, and of its 404); a new dict each
+    call, of the same expressions."""
     from django.db import connection
+
+    key = (connection.vendor, outer_table)
+    built = _annotations.get(key)
+    if built is None:
+        built = _annotations[key] = _build_annotations(connection, outer_table)
+    return dict(built)
+
+
+def _build_annotations(connection, outer_table: str) -> dict:
     from django.db.models import BooleanField
     from django.db.models.expressions import RawSQL
 

@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from closeloop.core import compiled
 from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed, raise_if_errors
 from closeloop.notify.services import notify
 from closeloop.orgs.models import Department, User
@@ -653,9 +654,15 @@ _TIMESTAMP_ON = {
 
 
 def open_predecessors(task: Task) -> list[Task]:
-    """Finish-to-start predecessors of `task` not finished yet (neither done nor cancelled)."""
-    return list(
-        Task.objects.filter(successor_links__successor_id=task.pk)
+    """Finish-to-start predecessors of `task` not finished yet (neither done nor cancelled),
+    by id, with their departments. The query is compiled once per connection
+    (`core.compiled`; the task page of a 未开始 task asks it)."""
+    return compiled.rows("services.open_predecessors", Task, _open_predecessors_query, (task.pk,))
+
+
+def _open_predecessors_query(pk: int):
+    return (
+        Task.objects.filter(successor_links__successor_id=pk)
         .exclude(status__in=CLOSED_STATUSES)
         .select_related("department")
         .order_by("id")

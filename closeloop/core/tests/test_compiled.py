@@ -128,3 +128,74 @@ def test_a_date_argument_is_a_parameter_of_the_one_statement(db, head, member, s
         assert "datetime" in str(exc)
     else:
         raise AssertionError("a datetime argument is refused")
+
+
+def test_a_plan_is_compiled_once_for_every_connection_of_the_database(transactional_db, head, member, sales):
+    """A server's threads each have their own connection: the plan compiled by one is given
+    to the others (their own backend's converters bound), not compiled again — and reads the
+    same rows there."""
+    import threading
+
+    from django.db import connections
+
+    ids = _tasks(head, member, sales)
+    key = ("test.compiled.shared", len(ids))
+    want = list(_build(*ids))
+    first = compiled.rows(key, Task, _build, ids)
+    compiled_again = []
+    plan = compiled._plan
+
+    def counting(*args, **kwargs):
+        compiled_again.append(args)
+        return plan(*args, **kwargs)
+
+    results = {}
+
+    def other_thread():
+        conn = connections["default"]
+        try:
+            results["rows"] = compiled.rows(key, Task, _build, ids)
+            parts = compiled._PLANS[conn][key][2]
+            bound = [c for _pos, (convs, _e) in parts[4] for c in convs if hasattr(c, "__self__")]
+            results["ops"] = {
+                c.__self__ is conn.ops for c in bound if "DatabaseOperations" in type(c.__self__).__name__
+            }
+        finally:
+            conn.close()
+
+    compiled._plan = counting
+    try:
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+    finally:
+        compiled._plan = plan
+    assert compiled_again == []
+    assert results["ops"] <= {True}  # the thread's own operations, where a converter is one
+    for got in (first, results["rows"]):
+        for g, w in zip(sorted(got, key=lambda t: t.pk), want, strict=True):
+            _same(g, w)
+
+
+def test_detached_converters_are_bound_again_to_each_connection(db):
+    from django.db import connections
+
+    from closeloop.tasks.models import TaskEvent
+
+    conn = connections["default"]
+    qs = TaskEvent.objects.filter(task_id=1).select_related("actor")
+    compiler = qs.query.get_compiler(connection=conn)
+    compiler.as_sql()
+    parts = compiled.loader(compiler, conn)
+    other = connections.create_connection("default")
+    attached = compiled.attach_loader(compiled.detach_loader(parts, conn), other)
+    for (pos, (convs, expression)), (pos2, (convs2, expression2)) in zip(parts[4], attached[4], strict=True):
+        assert (pos, expression) == (pos2, expression2) and len(convs) == len(convs2)
+        for c, c2 in zip(convs, convs2, strict=True):
+            if getattr(c, "__self__", None) is conn.ops:
+                assert c2.__self__ is other.ops and c2.__func__ is c.__func__
+            else:
+                assert c2 is c
+    assert any(getattr(c, "__self__", None) is conn.ops for _p, (convs, _e) in parts[4] for c in convs) or (
+        conn.vendor == "postgresql"
+    )

@@ -176,3 +176,29 @@ def test_it_switches_language_for_anonymous_visitors_by_cookie(client, db):
     assert response.status_code == 302
     assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
     assert "Log in" in client.get("/login/").content.decode()
+
+
+def test_the_profile_lists_only_my_tokens_newest_first(client, member, head):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from closeloop.orgs.services import api_token_revoke
+
+    made = {}
+    for i, name in enumerate(["旧脚本", "报表同步", "新脚本"]):
+        token, _secret = api_token_create(actor=member, name=name)
+        ApiToken.objects.filter(pk=token.pk).update(created_at=timezone.now() - dt.timedelta(days=10 - i))
+        made[name] = token
+    api_token_revoke(actor=member, token_id=made["报表同步"].pk)
+    api_token_create(actor=head, name="别人的令牌")
+    client.force_login(member)
+    html = client.get(reverse("profile")).content.decode()
+    assert [n for n in ("新脚本", "旧脚本", "报表同步", "别人的令牌") if n in html] == [
+        "新脚本",
+        "旧脚本",
+        "报表同步",
+    ]
+    # Live ones newest first. (Where the revoked one goes differs: ORDER BY revoked_at puts
+    # NULL first on SQLite, last on PostgreSQL.)
+    assert html.index("新脚本") < html.index("旧脚本")

@@ -10,6 +10,7 @@ import pytest
 from django.template import engines
 from django.utils import timezone
 
+from closeloop.core import compiled
 from closeloop.core.pagination import CappedIdPaginator
 from closeloop.orgs.selectors import departments_for
 from closeloop.review import selectors
@@ -400,6 +401,29 @@ def test_the_rounds_checks_are_the_rows_values_gave(three_rounds):
         assert [c for r in rounds for c in r["checks"]] == old
         assert [list(c) for r in rounds for c in r["checks"]] == [list(c) for c in old]  # key order
     assert len(rounds) == 3 and len(old) == 30 and any(c["measured"] is not None for c in old)
+
+
+def test_the_rounds_attempts_are_the_rows_values_gave(three_rounds):
+    """review_rounds reads the attempts, their people and deliverables through
+    core.compiled.values (once per connection): the same dicts, keys in the same order and
+    values converted as Django's values() gives them (dates aware, decimals, None), on a second
+    read too (the kept plan)."""
+    from closeloop.review.models import Submission
+
+    want = list(
+        Submission.objects.filter(task=three_rounds)
+        .order_by("attempt", "deliverables__id")
+        .values(*selectors._ROUND_FIELDS, *selectors._DELIVERABLE_KEYS)
+    )
+    for _ in range(2):
+        got = compiled.values(
+            "review_rounds.attempts", Submission, selectors._attempts_query, (three_rounds.pk,)
+        )
+        assert got == want and [list(r) for r in got] == [list(r) for r in want]
+        assert [type(v) for r in got for v in r.values()] == [type(v) for r in want for v in r.values()]
+    assert len(want) >= 3 and any(r["submitted_at"] is not None for r in want)
+    rounds = selectors.review_rounds(three_rounds)
+    assert [r["id"] for r in rounds] == sorted({r["id"] for r in want}, key=[r["id"] for r in want].index)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-hans"])

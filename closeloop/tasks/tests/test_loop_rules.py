@@ -2,8 +2,11 @@
 following their subtasks (3), who names the reviewer (10)."""
 
 import datetime as dt
+import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed
 from closeloop.notify.models import Notification
@@ -251,3 +254,25 @@ def test_only_the_initiator_or_head_names_the_reviewer(due_task, member, sales):
         content_type="application/json",
     )
     assert r.status_code == 422 and "reviewer" in r.json()["fields"]
+
+
+def test_the_task_page_names_the_open_predecessor_a_task_waits_for(chain, head, member):
+    first, second = chain
+    client = english_client(member)
+    page = client.get(f"/tasks/{second.pk}/").content.decode()
+    assert "Waits for:" in page and "用户画像分析" in page
+    # The predecessor itself waits for nothing (it has a link, as the predecessor).
+    assert "Waits for:" not in client.get(f"/tasks/{first.pk}/").content.decode()
+    services.task_transition(actor=head, task=fresh(first), to=Status.CANCELLED, note="不需要了")
+    assert "Waits for:" not in client.get(f"/tasks/{second.pk}/").content.decode()
+
+
+def test_a_not_started_task_without_links_does_not_ask_for_predecessors(head, member, sales):
+    task = make_task(actor=head, department=sales, owner=member, title="独立任务")
+    client = english_client(member)
+    client.get(f"/tasks/{task.pk}/")
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get(f"/tasks/{task.pk}/").content.decode()
+    assert "Waits for:" not in page
+    # The page's presence flag says it has no link: no look-up of predecessors.
+    assert not [q for q in ctx.captured_queries if re.search(r'JOIN "?tasks_taskdependency"?', q["sql"])]

@@ -311,7 +311,10 @@ def _detail_context(request, task: Task, **extra) -> dict:
         "extension_panels": extensions.task_panels(request, task),
         "quick_actions": extensions.quick_actions(request, task),
         # The head may let a task start before its predecessors (recorded); others see why not.
-        "waiting_for": services.open_predecessors(task) if task.status == Status.NOT_STARTED else [],
+        # Not asked for a task with no dependency link at all (the page's presence flag).
+        "waiting_for": services.open_predecessors(task)
+        if task.status == Status.NOT_STARTED and extensions.task_has(task, "dependencies")
+        else [],
         "may_override": task.status == Status.NOT_STARTED
         and permissions.can_override_dependencies(user, task),
     }
