@@ -64,8 +64,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # django-csp's, its header built once per policy rather than per response (issue 16).
-    "closeloop.core.middleware.CSPMiddleware",
+    "csp.middleware.CSPMiddleware",
     "closeloop.core.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -7,9 +7,4 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from closeloop.core import (
-            checks,  # noqa: F401  (registers deploy checks)
-            csrf,
-        )
-
-        csrf.install()  # the CSRF token's mask in a few Python calls (issue 16)
+        from closeloop.core import checks  # noqa: F401  (registers deploy checks)

@@ -2,11 +2,6 @@ import json
 import logging
 import zoneinfo
 
-from csp.constants import HEADER as CSP_HEADER
-from csp.constants import HEADER_REPORT_ONLY as CSP_HEADER_REPORT_ONLY
-from csp.middleware import CheckableLazyObject
-from csp.middleware import CSPMiddleware as DjangoCSPMiddleware
-from csp.utils import build_policy as csp_build_policy
 from django.db import DataError, IntegrityError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -201,59 +196,3 @@ class FormAddressMiddleware:
         if response.has_header("Allow"):
             page["Allow"] = response["Allow"]
         return page
-
-
-class CSPMiddleware(DjangoCSPMiddleware):
-    """django-csp's middleware (`csp.middleware.CSPMiddleware`), with the headers of a response
-    that has no policy of its own built once per policy setting rather than on every response
-    (django-csp's `build_policy` was ~340 Python calls of every page, a fifteenth of a
-    signed-in 404). The header is django-csp's for the same settings and nonce: built with a
-    stand-in for the nonce, which each response's replaces. Responses of a view with its own
-    policy or exemption (`csp.decorators`), and everything with DEBUG on, go django-csp's way."""
-
-    _OWN = (
-        "_csp_config",
-        "_csp_update",
-        "_csp_replace",
-        "_csp_exempt",
-        "_csp_config_ro",
-        "_csp_update_ro",
-        "_csp_replace_ro",
-        "_csp_exempt_ro",
-    )
-    _MARK = "closeloop-nonce-stand-in"
-
-    def __init__(self, get_response):
-        super().__init__(get_response)
-        # (CONTENT_SECURITY_POLICY, …_REPORT_ONLY, {whether a nonce: the built headers})
-        self._built: tuple = (None, None, {})
-
-    def process_response(self, request, response):
-        from django.conf import settings
-
-        own = response.__dict__
-        if settings.DEBUG or any(name in own for name in self._OWN):
-            return super().process_response(request, response)
-        policy = getattr(settings, "CONTENT_SECURITY_POLICY", None)
-        report_only = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
-        built = self._built
-        if built[0] is not policy or built[1] is not report_only:  # a test changed them
-            built = self._built = (policy, report_only, {})
-        nonce = getattr(request, "_csp_nonce", None)
-        headers = built[2].get(bool(nonce))
-        if headers is None:
-            mark = self._MARK if nonce else None
-            headers = built[2][bool(nonce)] = (
-                (csp_build_policy(nonce=mark), tuple((policy or {}).get("EXCLUDE_URL_PREFIXES") or ())),
-                (
-                    csp_build_policy(nonce=mark, report_only=True),
-                    tuple((report_only or {}).get("EXCLUDE_URL_PREFIXES") or ()),
-                ),
-            )
-        for header, (value, excluded) in zip((CSP_HEADER, CSP_HEADER_REPORT_ONLY), headers, strict=True):
-            if value and header not in response and not request.path_info.startswith(excluded):
-                response[header] = value.replace(self._MARK, nonce) if nonce else value
-        # As django-csp: the nonce asked for after the header is written is an error.
-        if nonce is None:
-            request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
-        return response
