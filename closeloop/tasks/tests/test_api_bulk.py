@@ -218,9 +218,9 @@ def test_a_bulk_read_takes_the_same_queries_for_10_and_500_tasks(client, head, s
     assert few == many <= 5
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's physical index (tasks 0018)")
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's physical index (tasks 0022)")
 def test_on_sqlite_the_path_index_carries_status_and_priority():
-    """tasks 0018 widens `task_dept_path` on SQLite only, outside the models: a later
+    """tasks 0022 widens `task_dept_path` on SQLite only, outside the models: a later
     migration that makes Django rebuild the tasks table on SQLite rebuilds the index from the
     models, narrow again; then widen it again in that migration."""
     with connection.cursor() as cursor:

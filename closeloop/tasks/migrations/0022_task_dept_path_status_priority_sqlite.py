@@ -40,7 +40,7 @@ def narrow(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tasks", "0017_my_work_key_indexes"),
+        ("tasks", "0021_milestone_task_department_required"),
     ]
 
     operations = [
