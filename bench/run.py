@@ -628,8 +628,10 @@ def database_info() -> dict[str, str]:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SHOW server_version")
-        else:
-            cursor.execute("SELECT sqlite_version()")
+            version = cursor.fetchone()[0]
+            cursor.execute("SHOW random_page_cost")  # bench.generate.tune_database
+            return {"vendor": connection.vendor, "version": version, "random_page_cost": cursor.fetchone()[0]}
+        cursor.execute("SELECT sqlite_version()")
         version = cursor.fetchone()[0]
     return {"vendor": connection.vendor, "version": version}
 
@@ -659,7 +661,8 @@ def markdown(report: dict[str, Any], results: list[Result]) -> str:
     db = report["database"]
     data = report["dataset"]
     lines = [
-        f"## Closeloop benchmark — {db['vendor']} {db['version']}, {data['tasks']:,} tasks",
+        f"## Closeloop benchmark — {db['vendor']} {db['version']}, {data['tasks']:,} tasks"
+        + (f" (random_page_cost {db['random_page_cost']})" if "random_page_cost" in db else ""),
         "",
         f"{report['date']} · git {report['git']['short']}{' (uncommitted changes)' if report['git']['dirty'] else ''} · "
         f"{report['machine']['cores']} cores ({report['machine']['cpu']}) · "

@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Func, TextField
+from django.db.models import Func, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.http import HttpResponse
 
@@ -77,6 +78,20 @@ def columns() -> list[Any]:
     if connection.vendor == "postgresql":
         return [_UtcText(name) if name == "updated_at" else name for name in COLUMNS]
     return list(COLUMNS)
+
+
+def fetch(qs: QuerySet) -> list[tuple]:
+    """The rows of `qs` — `values_list(*columns())`, filtered, ordered and sliced — in one
+    execute and fetchall: Django's iteration hands them over in chunks of 100, each row
+    through its converters, of which none applies to these columns (2,000 rows: ~0.5 ms of
+    CPU). [] when the filter can match nothing (Django compiles no query then)."""
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def json_datetime(value: datetime | str) -> str:

@@ -101,7 +101,7 @@ def list_tasks(request: HttpRequest, filters: Query[TaskListParams]):
     else:
         # A bulk read (up to 5,000): most of what is sorted is in the answer anyway. "open"
         # names the open statuses (`_filtered`): the (department, status, due) index.
-        found = list(qs.values_list(*rows.columns())[start:stop])
+        found = rows.fetch(qs.values_list(*rows.columns())[start:stop])
     if len(found) < filters.limit and (found or filters.offset == 0):
         count = filters.offset + len(found)  # the last page: the total is known
     else:
