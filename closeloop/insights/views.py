@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from closeloop.collab import selectors as collab_selectors
 from closeloop.collab import services as collab_services
 from closeloop.core.dates import in_range, invalid_date, range_error
-from closeloop.core.errors import DomainError
+from closeloop.core.errors import DomainError, NotFound
 from closeloop.insights import charts, selectors, services
 from closeloop.insights.export import weekly_review_xlsx
 from closeloop.insights.models import WeeklyReview
@@ -65,17 +65,33 @@ def _week_param(raw: str | None, today: date) -> tuple[date, list[dict]]:
     return day, []
 
 
-def _week_context(request, *, limit: int = 50):
+def _week_context(request, *, limit: int = 50, lenient: bool = False):
+    """The week's page data, or None for someone with no department. `?department=` the person
+    may not review is a 404, except on the page itself (`lenient`), which names the value and
+    shows their own department; print and export never hand out another one silently."""
     departments = selectors.review_departments(request.user)
-    raw = request.GET.get("department") or request.POST.get("department")
-    if raw:
+    posted = request.POST.get("department")
+    raw = request.GET.get("department", "").strip()
+    ignored = []
+    department = None
+    if posted:  # a form of the page: its own department, else refused (404)
+        department = selectors.access_department(request.user, posted)
+    elif raw and not lenient:
         department = selectors.access_department(request.user, raw)
-    elif departments:
+    elif raw:
+        # A department the person may not review (or no department at all) is named above
+        # the page, which shows their own, as the task list and the plan views do.
+        try:
+            department = selectors.access_department(request.user, raw)
+        except NotFound:
+            ignored.append({"label": _("Department"), "value": raw, "message": ""})
+    if department is None:
+        if not departments:
+            return None
         department = departments[0]
-    else:
-        return None
     today = department.local_today()
-    week, ignored = _week_param(request.GET.get("week") or request.POST.get("week"), today)
+    week, week_ignored = _week_param(request.GET.get("week") or request.POST.get("week"), today)
+    ignored += week_ignored
     data = selectors.weekly_review(request.user, department, week, limit=limit)
     labels = [w.strftime("%m-%d") for w, _a, _o in data.trend]
     in_list = f"{reverse('tasks:list')}?department={department.pk}&"
@@ -103,7 +119,7 @@ def _week_context(request, *, limit: int = 50):
 
 @login_required
 def weekly_review(request):
-    ctx = _week_context(request)
+    ctx = _week_context(request, lenient=True)
     if ctx is None:
         return render(request, "insights/weekly_review.html", {"w": None})
     return render(request, "insights/weekly_review.html", ctx)

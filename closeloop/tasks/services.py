@@ -108,19 +108,19 @@ def _differs(task: Task, field: str, value: Any) -> bool:
 
 def stale_version(*, now: int | None = None, sent: int | None = None) -> Conflict:
     """The 409 `version_conflict` for a change made against a task that moved since it was
-    read: `now` and `sent` (the task's version and the one the caller read) when known (the
-    API says them). Worded neutrally: the other change is often the person's own, in
-    another tab or window, so it blames nobody."""
-    if now is None:
-        message = _(
-            "This task was changed elsewhere (perhaps by you in another window); reload it and try again."
-        )
-    else:
-        message = _(
-            "This task was changed elsewhere (perhaps by you in another window): it is at version "
-            "%(now)s, you sent %(sent)s; reload it and try again."
-        ) % {"now": now, "sent": sent}
-    return Conflict(message, code="version_conflict")
+    read. Worded neutrally: the other change is often the person's own, in another tab or
+    window, so it blames nobody. `now` and `sent` (the task's version and the one the caller
+    read), when known, go in `fields["version"]` — the API's clients read them there — not in
+    the message, which pages (the board's moves among them) show to people."""
+    message = _(
+        "This task was changed elsewhere (perhaps by you in another window); reload it and try again."
+    )
+    fields = {}
+    if now is not None:
+        fields["version"] = [
+            _("The task is at version %(now)s; you sent %(sent)s.") % {"now": now, "sent": sent}
+        ]
+    return Conflict(message, code="version_conflict", fields=fields)
 
 
 # -- use cases -----------------------------------------------------------------------------

@@ -68,7 +68,9 @@ def can_decide(user: User, warning: DelayWarning) -> bool:
     return leads(user, dept.pk)
 
 
-def _has_children(task: Task) -> bool:
+def has_subtasks(task: Task) -> bool:
+    """Whether `task` has subtasks, so takes its progress from them (no percent of its own).
+    No query for a task that never had one (`next_child_number`)."""
     return task.next_child_number > 1 and Task.objects.filter(parent_id=task.pk).exists()
 
 
@@ -131,7 +133,8 @@ def update_post(
     are 进行中 and empty. An update that says nothing — no percent, note or blocker, nothing to
     change — is refused (ValidationFailed), not stored as 0 %.
 
-    Today's update may be posted again and replaces the first; a past day without an update
+    Today's update may be posted again and replaces the first (the same values again change
+    nothing and log nothing); a past day without an update
     may be filled in (补报) and is marked late; a past day's update is immutable. The latest
     update drives the task: its percent (leaf tasks only; parents roll up), and the status
     (阻塞 with the blocker, back to 进行中) through `task_transition`. Takes the task's row
@@ -179,7 +182,7 @@ def update_post(
         errors["blocker"] = [_("Say whom or what the task is waiting on.")]
     if len(blocker) > BLOCKER_MAX:
         errors["blocker"] = [_("Keep the blocker under 300 characters.")]
-    has_children = _has_children(task)
+    has_children = has_subtasks(task)
     if percent is not None:
         if has_children:
             errors["percent"] = [
@@ -217,6 +220,15 @@ def update_post(
             "note": note,
             "late": late,
         }
+        if existing is not None and (existing.percent, existing.state, existing.blocker, existing.note) == (
+            percent,
+            state,
+            blocker,
+            note,
+        ):
+            # The same update sent again (a form posted twice, a retried request): nothing
+            # changes, and the activity log does not say it twice.
+            return existing
         if existing is not None:
             ProgressUpdate.objects.filter(pk=existing.pk).update(**fields, updated_at=now)
             update = ProgressUpdate.objects.get(pk=existing.pk)
@@ -262,7 +274,7 @@ def forecast_refresh(*, task: Task, now: datetime | None = None) -> TaskForecast
     """Recompute and store the task's forecast from its last updates (see `tracking.forecast`).
     Tasks with subtasks have none: their subtasks are forecast."""
     now = now or timezone.now()
-    if _has_children(task):
+    if has_subtasks(task):
         TaskForecast.objects.filter(task_id=task.pk).delete()
         return None
     today = cadence.local_today(task.department, now)

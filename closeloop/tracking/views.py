@@ -73,6 +73,10 @@ def today(request):
                     now=now,
                 )
                 saved += 1
+                # Saved: the row shows today's update, unticked, so sending the form again
+                # after fixing the other rows does not post it twice.
+                del posted[task.pk]
+                owed_ids.discard(task.pk)
             except DomainError as exc:
                 errors[task.pk] = [m for msgs in exc.fields.values() for m in msgs] or [exc.message]
         if not errors:
@@ -80,6 +84,7 @@ def today(request):
             return redirect("tracking:today")
         if saved:
             messages.info(request, _("%(n)s update(s) saved; fix the rows marked below.") % {"n": saved})
+            existing = selectors.todays_updates(tasks, day_by_dept)
     rows = []
     for t in tasks:
         upd = existing.get(t.pk)
@@ -142,6 +147,11 @@ def _rows_shown(rows: list[dict], *, show_all: bool) -> tuple[list[dict], int]:
 def task_updates(request, pk: int):
     task = selectors.access_task(request.user, pk)
     form = UpdateForm(request.POST or None, initial=selectors.update_initial(task))
+    # A task with subtasks takes its progress from them: no percent field to fill (it was
+    # shown with the rolled-up figure, and every save was refused for carrying it).
+    rolls_up = services.has_subtasks(task)
+    if rolls_up:
+        del form.fields["percent"]
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -150,7 +160,7 @@ def task_updates(request, pk: int):
                 services.update_post(
                     actor=request.user,
                     task=task,
-                    percent=d["percent"],
+                    percent=d.get("percent"),
                     state=d["state"],
                     blocker=d["blocker"],
                     note=d["note"],
@@ -167,7 +177,13 @@ def task_updates(request, pk: int):
     return render(
         request,
         "tracking/task_updates.html",
-        {"task": task, "updates": updates, "form": form, "is_owner": task.owner_id == request.user.pk},
+        {
+            "task": task,
+            "updates": updates,
+            "form": form,
+            "rolls_up": rolls_up,
+            "is_owner": task.owner_id == request.user.pk,
+        },
         status=status,
     )
 

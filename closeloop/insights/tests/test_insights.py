@@ -102,8 +102,13 @@ def test_the_weekly_review_groups_slips_exports_and_prints(client, head, member,
     assert r.status_code == 302
     assert WeeklyReview.objects.get(department=sales).notes == "下周重点：召回"
     client.force_login(outsider)
-    assert client.get("/weekly-review/" + url).status_code == 404
+    # Not theirs: the page names the value and shows their own department; print and export
+    # refuse rather than hand out another department's.
+    other = client.get("/weekly-review/" + url)
+    assert other.status_code == 200 and "召回" not in other.content.decode()
+    assert f"“{sales.pk}”" in other.content.decode() and sales.name not in other.content.decode()
     assert client.get("/weekly-review/export.xlsx" + url).status_code == 404
+    assert client.get("/weekly-review/print/" + url).status_code == 404
 
 
 @pytest.mark.django_db

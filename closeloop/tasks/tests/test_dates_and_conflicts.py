@@ -4,6 +4,7 @@ read it: the date message names the field, the value and the format wherever a d
 nobody, since the other change is often the person's own in another tab."""
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -118,20 +119,31 @@ def test_applying_a_template_from_a_start_that_is_no_date_says_so_and_adds_nothi
 # -- the task moved since it was read -----------------------------------------------------------
 
 
-def test_saving_a_stale_edit_blames_nobody_and_keeps_the_newer_change(task, member):
+def test_saving_a_stale_edit_blames_nobody_keeps_the_typing_and_names_what_changed(task, head, member):
+    """Two windows on one task: the second save is refused without blaming anyone, names the
+    field the other window changed with its value now, keeps what was typed — and saving that
+    again (knowingly, against the version now) is taken."""
     client = english_client(member)
-    assert client.post(f"/tasks/{task.pk}/edit/", _edit_data(task, notes="第一个窗口")).status_code == 302
+    first = _edit_data(task, notes="第一个窗口", title="老用户召回活动（第二期）")
+    assert client.post(f"/tasks/{task.pk}/edit/", first).status_code == 302
     stale = client.post(f"/tasks/{task.pk}/edit/", _edit_data(task, notes="第二个窗口"))
     assert stale.status_code == 409
     body = stale.content.decode()
-    assert f"{ELSEWHERE}; reload it and try again." in body and "Someone else" not in body
+    assert ELSEWHERE in body and "Someone else" not in body
+    assert "Title (now 老用户召回活动（第二期）)" in body and "Notes" in body
+    assert "第二个窗口" in body  # the typing is kept
+    assert Task.objects.get(pk=task.pk).notes == "第一个窗口"
     zh = chinese_client(member).post(f"/tasks/{task.pk}/edit/", _edit_data(task, notes="第三个窗口"))
     assert (
         zh.status_code == 409
         and ELSEWHERE_ZH in zh.content.decode()
         and "被他人修改" not in zh.content.decode()
     )
-    assert Task.objects.get(pk=task.pk).notes == "第一个窗口"
+    assert "任务名称（现为 老用户召回活动（第二期））" in zh.content.decode()
+    # The form came back against the version now: sending it again is a choice, and is taken.
+    version = re.search(r'name="version" value="(\d+)"', body)[1]
+    again = client.post(f"/tasks/{task.pk}/edit/", _edit_data(task, notes="第二个窗口", version=version))
+    assert again.status_code == 302 and Task.objects.get(pk=task.pk).notes == "第二个窗口"
 
 
 def test_a_stale_status_change_on_the_page_blames_nobody(task, member):
@@ -155,9 +167,11 @@ def test_the_api_conflict_blames_nobody_and_gives_both_versions(task, member):
         content_type="application/json",
     )
     assert r.status_code == 409 and r.json()["code"] == "version_conflict"
-    assert r.json()["message"] == (
-        f"{ELSEWHERE}: it is at version {task.version + 1}, you sent {task.version}; reload it and try again."
-    )
+    # The message is for people (the board shows it); the versions are for the client.
+    assert r.json()["message"] == f"{ELSEWHERE}; reload it and try again."
+    assert r.json()["fields"]["version"] == [
+        f"The task is at version {task.version + 1}; you sent {task.version}."
+    ]
     zh = chinese_client(member).patch(
         f"/api/v1/tasks/{task.pk}",
         json.dumps({"notes": "c", "version": task.version}),

@@ -622,6 +622,51 @@ def task_create(request):
     )
 
 
+# The edit form's fields a conflict names with the task's value now (the long texts by name only).
+_CONFLICT_SHOWN = ("title", "task_type", "priority", "reviewer", "start_date", "due_date")
+_CONFLICT_NAMED = ("goal", "expected_outcome", "value", "notes")
+
+
+def _edit_conflict(request, pk: int, form, people, rights) -> tuple:
+    """The edit form after the task changed since it was opened (another tab, another person):
+    what was typed is kept, against the task's current version, so saving again is a choice
+    made knowingly; the message names the fields whose value now differs from what was typed,
+    with the current value — where "reload and try again" lost the typing and named nothing.
+    Returns the form and the error to show."""
+    current = selectors.access_task(request.user, pk)
+    data = request.POST.copy()
+    data["version"] = str(current.version)
+    form = TaskForm(data, edit=True, suggest=people, **rights)
+    form.is_valid()
+    typed = form.cleaned_data
+    differ = []
+    for name in (*_CONFLICT_SHOWN, *_CONFLICT_NAMED):
+        if name not in form.fields or name not in typed:
+            continue
+        now = getattr(current, name + "_id" if name == "reviewer" else name)
+        mine = typed[name].pk if name == "reviewer" and typed[name] is not None else typed[name]
+        if (now or None) == (mine or None):
+            continue
+        label = form.fields[name].label
+        if name in _CONFLICT_NAMED:
+            differ.append(str(label))
+        else:
+            if name == "task_type":
+                shown = current.get_task_type_display()
+            elif name == "priority":
+                shown = current.get_priority_display()
+            elif name == "reviewer":
+                shown = current.reviewer.display_name if current.reviewer_id else "—"
+            else:
+                shown = now.isoformat() if hasattr(now, "isoformat") else str(now)
+            differ.append(_("%(field)s (now %(value)s)") % {"field": label, "value": shown})
+    message = _("This task was changed elsewhere (perhaps by you in another window).")
+    if differ:
+        message += " " + _("Now different from what you typed: %(fields)s.") % {"fields": "、".join(differ)}
+    message += " " + _("What you typed is kept: check it and save again to keep it.")
+    return form, Conflict(message, code="version_conflict")
+
+
 @login_required
 def task_edit(request, pk: int):
     user = request.user
@@ -686,6 +731,8 @@ def task_edit(request, pk: int):
             except NotAllowed as exc:
                 return _forbidden(request, exc.message, task.get_absolute_url())
             except DomainError as exc:
+                if exc.code == "version_conflict":
+                    form, exc = _edit_conflict(request, pk, form, people, rights)
                 loose = _apply_errors(form, exc, rows)
                 loose, crit = _criteria_loose(loose, exc)
                 ctx = _form_context(request, form, _blank_rows(rows, 1), task=task, loose=loose)

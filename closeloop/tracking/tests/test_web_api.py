@@ -189,3 +189,46 @@ def test_the_today_form_lists_what_owes_and_twenty_others_then_offers_the_rest(
     assert f"另有 {25 - rows} 项未完成的任务今天无需更新，未列出。" in page
     everything = client.get("/updates/today/", {"all": "1"}).content.decode()
     assert everything.count('<li class="update-row') == 25 and "未列出" not in everything
+
+
+def test_fixing_the_bad_rows_and_sending_again_posts_each_update_once(client, member, live):
+    """A row that saved while another failed comes back unticked with today's update, so
+    sending the form again after the fix does not post it (nor log it) a second time; the same
+    update sent twice (a retried request) changes nothing."""
+    from closeloop.tasks.models import TaskEvent
+
+    client.force_login(member)
+    a, b = live
+    row = {
+        f"t{a.pk}-include": "1",
+        f"t{a.pk}-percent": "55",
+        f"t{a.pk}-state": "in_progress",
+        f"t{a.pk}-note": "已汇总",
+    }
+    bad = {f"t{b.pk}-include": "1", f"t{b.pk}-percent": "150", f"t{b.pk}-state": "in_progress"}
+    r = client.post("/updates/today/", {"task": [a.pk, b.pk], **row, **bad})
+    page = r.content.decode()
+    assert r.status_code == 422 and ProgressUpdate.objects.filter(task=a).count() == 1
+    assert f'name="t{a.pk}-include" value="1" checked' not in page  # saved: unticked
+    assert f'name="t{b.pk}-include" value="1" checked' in page  # failed: kept as typed
+    fixed = {**bad, f"t{b.pk}-percent": "60"}
+    # The form as the page now stands: only the fixed row ticked.
+    assert client.post("/updates/today/", {"task": [a.pk, b.pk], **fixed}).status_code == 302
+    # And a request sent twice (the whole first form again, its row now the same as saved).
+    assert client.post("/updates/today/", {"task": [a.pk], **row}).status_code == 302
+    logged = TaskEvent.objects.filter(verb="progress_update")
+    assert logged.filter(task=a).count() == 1 and logged.filter(task=b).count() == 1
+    assert Task.objects.get(pk=a.pk).progress == 55 and Task.objects.get(pk=b.pk).progress == 60
+
+
+def test_a_task_with_subtasks_takes_a_note_without_a_percent(client, head, member, sales, live):
+    """Its progress rolls up from the subtasks: the form has no percent to fill (it showed the
+    rolled-up figure and refused every save for carrying it), and a note alone saves."""
+    parent = live[0]
+    make_task(actor=head, department=sales, owner=member, title="子任务", parent=parent, criteria=[])
+    client.force_login(member)
+    page = client.get(f"/tasks/{parent.pk}/updates/").content.decode()
+    assert 'name="percent"' not in page and "由子任务汇总" in page
+    r = client.post(f"/tasks/{parent.pk}/updates/", {"state": "in_progress", "note": "等待子任务", "day": ""})
+    assert r.status_code == 302
+    assert ProgressUpdate.objects.get(task=parent).note == "等待子任务"

@@ -83,7 +83,11 @@
       count(fromCol, 1);
       card.classList.add("is-refused");
       setTimeout(function () { card.classList.remove("is-refused"); }, 600);
-      showError(board.getAttribute("data-refused") + " " + (err.message || ""));
+      // Named: on a phone the message shows at the foot of the screen, away from the card.
+      var code = card.querySelector(".board-card__top .code");
+      var title = card.querySelector(".board-card__title");
+      var named = (code ? code.textContent + " " : "") + (title ? title.textContent : "");
+      showError(board.getAttribute("data-refused") + " " + named + " — " + (err.message || ""));
     });
   }
 
