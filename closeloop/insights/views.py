@@ -38,8 +38,6 @@ def dashboard(request):
         "d": data,
         "today": data.today,
         "ignored_filters": ignored_filters(form),
-        # A head reads who has not posted today's update on this page; anyone else posts theirs.
-        "updates_url": "#missing" if data.leads else reverse("tracking:today"),
         # Where the cut-short lists continue.
         "more_overdue": f"{in_list}status=open&overdue=on",
         "more_blocked": f"{in_list}status=blocked",

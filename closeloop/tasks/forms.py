@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from closeloop.core.dates import DateField
+from closeloop.core.dates import DateField, validate_in_range
 from closeloop.core.ids import is_id
 from closeloop.core.widgets import FastSelect
 from closeloop.orgs.models import User
@@ -352,7 +352,7 @@ class SubtaskForm(forms.Form):
 
 class MilestoneForm(forms.Form):
     title = forms.CharField(label=_("Milestone"), max_length=200)
-    date = DateField(label=_("Date"), widget=DateInput())
+    date = DateField(label=_("Date"), widget=DateInput(), validators=[validate_in_range])
 
 
 class RecurrenceForm(forms.Form):

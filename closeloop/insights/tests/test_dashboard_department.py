@@ -87,7 +87,8 @@ def test_a_head_outside_a_department_cannot_narrow_to_it(head, outsider, sales, 
 @pytest.mark.django_db
 def test_todays_updates_lead_a_head_to_the_missing_updates_and_a_member_to_their_form(head, member, sales):
     head_page = english_client(head).get("/dashboard/").content.decode()
-    assert 'href="#missing">Today\'s updates</a>' in head_page
+    # Named for where it leads (a tester read "Today's updates" as their own form).
+    assert 'href="#missing">Who has not updated today</a>' in head_page
     assert 'id="missing"' in head_page and 'href="/updates/today/">My updates</a>' in head_page
     member_page = english_client(member).get("/dashboard/").content.decode()
     assert 'href="/updates/today/">Today' in member_page and "My updates" not in member_page

@@ -337,7 +337,24 @@ def dependency_remove(request, pk: int, pred: int, succ: int):
 def milestone_add(request, pk: int):
     task = selectors.access_task(request.user, pk)
     form = MilestoneForm(request.POST)
-    form.is_valid()
+    if not form.is_valid():
+        # The form's own refusal, naming the field (a date that is no date, or out of range),
+        # not the service's "give the milestone a date" for what it then received as none.
+        fields = {name: [str(m) for m in msgs] for name, msgs in form.errors.items()}
+        name, msgs = next(iter(fields.items()))
+        label = form.fields[name].label if name in form.fields else ""
+        first = (
+            msgs[0]
+            if not label or msgs[0].startswith(str(label))
+            else _("%(field)s: %(message)s")
+            % {
+                "field": label,
+                "message": msgs[0],
+            }
+        )
+        return _plan_response(
+            request, pk, error=ValidationFailed(first, fields=fields), form="milestone", milestone_form=form
+        )
     try:
         decomposition_services.milestone_add(
             actor=request.user,

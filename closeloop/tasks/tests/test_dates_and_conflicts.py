@@ -178,3 +178,23 @@ def test_the_api_conflict_blames_nobody_and_gives_both_versions(task, member):
         content_type="application/json",
     )
     assert zh.json()["message"].startswith(ELSEWHERE_ZH) and "他人" not in zh.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        (BAD, f"Date: “{BAD}” is not a valid date; write it as YYYY-MM-DD."),
+        ("0001-01-01", "Date: Give a date between 1900 and 2100."),
+    ],
+)
+def test_a_milestone_date_that_is_no_date_is_named_in_the_message_and_nothing_added(task, head, typed, said):
+    """The message above the form said "give the milestone a date" for a date that was typed;
+    it now says what the field says, with the field's name."""
+    from closeloop.tasks.models import Milestone
+
+    response = english_client(head).post(
+        f"/tasks/{task.pk}/milestones/", {"title": "阶段评审", "date": typed}
+    )
+    body = response.content.decode()
+    assert response.status_code == 422 and said in body and "A milestone needs a date." not in body
+    assert not Milestone.objects.exists()
