@@ -396,11 +396,10 @@ def _load_elsewhere(memberships: dict[int, set[int]], open_names: list[str]) -> 
     statuses = ", ".join(["%s"] * len(open_names))
     owned = _elsewhere_terms("owner_id", "department_id", memberships)
     linked = _elsewhere_terms("user_id", "task_department_id", memberships, each=' AND "task_open"')
-    # A server-side cursor on PostgreSQL (`chunked_cursor`; SQLite's plain one): the planner
-    # never runs a cursor's query in parallel, and for these ~300 rows the two workers it
-    # started (its estimate: ~700 rows from ~30,000 index entries) cost more than the scan —
-    # bench s5, the specialist, on this 2-core host: 23 → 6.5 ms median. Counted as one query.
-    with connection.chunked_cursor() as cursor:
+    # A plain cursor: PostgreSQL no longer plans it in parallel (DB_PARALLEL_WORKERS, settings),
+    # where its two workers for ~300 rows cost 12 ms against 3 ms of scan; a server-side cursor
+    # plans for the first tenth of the rows and was slower still (46 ms).
+    with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT owner_id FROM {Task._meta.db_table} WHERE ({' OR '.join(t for t, _p in owned)})"  # noqa: S608 - placeholders only
             f" AND (status || '') IN ({statuses})",
