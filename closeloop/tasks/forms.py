@@ -246,10 +246,14 @@ def ignored_filters(form: forms.Form) -> list[dict]:
     for name, errors in form.errors.as_data().items():
         if name not in form.fields or not form.data.get(name):
             continue
+        label = form.fields[name].label
         said = [m for e in errors if e.code != "invalid_choice" for m in e.messages]
-        ignored.append(
-            {"label": form.fields[name].label, "value": form.data[name], "message": " ".join(said)}
-        )
+        # Each message names its field (a date's "not a valid date" does already).
+        said = [
+            m if m.startswith(str(label)) else _("%(field)s: %(message)s") % {"field": label, "message": m}
+            for m in said
+        ]
+        ignored.append({"label": label, "value": form.data[name], "message": " ".join(said)})
     return ignored
 
 
@@ -273,7 +277,7 @@ class FilterForm(DepartmentFilterForm):
     )
     status = forms.ChoiceField(label=_("Status"), required=False, widget=FastSelect)
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
-    due = DateField(label=_("Due on"), required=False, widget=DateInput())
+    due = DateField(label=_("Due on"), required=False, widget=DateInput(), validators=[validate_in_range])
 
     def __init__(self, *args, departments=(), suggest=None, **kwargs):
         super().__init__(*args, departments=departments, **kwargs)

@@ -674,3 +674,22 @@ def test_the_board_shows_two_weeks_of_done_cards_and_never_cancelled_ones(head, 
         ).content.decode()
         assert "上月完成的任务" not in fragment and "已取消的任务" not in fragment
         assert shown is None or shown in fragment
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ({"year": "2026", "month": "13"}, "月：“13”不是可选的值"),
+        ({"year": "abc", "month": "1"}, "年份：“abc”不是可选的值"),
+        ({"year": "0", "month": "5"}, "年份：“0”不是可选的值"),
+    ],
+)
+def test_a_month_the_calendar_cannot_show_is_named_and_this_month_shown(task, head, query, said):
+    """As the lists with a filter value they do not have: the page says which value it ignored
+    and shows this month — it fell back without a word (or, for ?year=abc, showed January)."""
+    c = Client()
+    c.force_login(head)  # Chinese, the default
+    page = c.get(reverse("tasks:calendar"), query).content.decode()
+    today = timezone.localdate()
+    assert said in page and "此筛选条件已忽略" in page
+    assert f"{today.year}" in page and "已忽略" not in c.get(reverse("tasks:calendar")).content.decode()

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from closeloop.planning.selectors import calendar as calendar_selectors
 from closeloop.planning.views.common import _department_choice, _int
@@ -10,13 +11,28 @@ from closeloop.tasks import selectors
 # -- calendar ----------------------------------------------------------------------------------
 
 
+def _month_part(raw: str | None, default: int, bounds: tuple[int, int], label, ignored: list) -> int | None:
+    """`raw` (a query parameter) as a whole number within `bounds`, `default` when not given,
+    else None with an entry in `ignored` (as `tasks.forms.ignored_filters` makes)."""
+    raw = (raw or "").strip()
+    if not raw:
+        return default
+    value = _int(raw)
+    if value is None or not bounds[0] <= value <= bounds[1]:
+        ignored.append({"label": label, "value": raw, "message": ""})
+        return None
+    return value
+
+
 @login_required
 def calendar_view(request):
     """日历: a month of due dates and milestones."""
     today = selectors.local_today()
-    year = _int(request.GET.get("year"), today.year)
-    month = _int(request.GET.get("month"), today.month)
-    if not (2000 <= year <= 2100 and 1 <= month <= 12):
+    # A month the calendar cannot show (?month=13, ?year=abc) is named and this month shown.
+    ignored: list[dict] = []
+    year = _month_part(request.GET.get("year"), today.year, (2000, 2100), _("Year"), ignored)
+    month = _month_part(request.GET.get("month"), today.month, (1, 12), _("Month"), ignored)
+    if year is None or month is None:
         year, month = today.year, today.month
     choice = _department_choice(request)
     # The whole calendar unless a department is asked for (a bad value is named and ignored).
@@ -32,6 +48,6 @@ def calendar_view(request):
             "departments": choice.departments,
             "current": choice.current if dept_id else None,
             "today": today,
-            "ignored_filters": choice.ignored,
+            "ignored_filters": ignored + choice.ignored,
         },
     )

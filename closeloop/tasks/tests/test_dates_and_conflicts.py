@@ -75,6 +75,9 @@ def test_the_lists_due_filter_says_the_date_is_not_a_date_and_lists_without_it(t
     zh = chinese_client(head).get("/tasks/", {"due": BAD}).content.decode()
     assert f"截止日：“{BAD}”不是有效日期，请按 YYYY-MM-DD 填写。此筛选条件已忽略。" in zh
     assert "不是可选的值" not in zh
+    # A date out of 1900–2100 is named too, and the list shown without it (it was an empty list).
+    far = english_client(head).get("/tasks/", {"due": "0001-01-01"}).content.decode()
+    assert "Due on: Give a date between 1900 and 2100. This filter is ignored." in far and task.title in far
     # A value that is no choice keeps its own message.
     zh = chinese_client(head).get("/tasks/", {"priority": "9"}).content.decode()
     assert "优先级：“9”不是可选的值，此筛选条件已忽略。" in zh
