@@ -134,6 +134,8 @@ def test_saving_a_stale_edit_blames_nobody_keeps_the_typing_and_names_what_chang
     body = stale.content.decode()
     assert ELSEWHERE in body and "Someone else" not in body
     assert "Title (now 老用户召回活动（第二期）)" in body and "Notes" in body
+    # The owner cannot change the due date: it keeps the task's, no error on it, nothing to compare.
+    assert "Due date (now" not in body and "This field is required." not in body
     assert "第二个窗口" in body  # the typing is kept
     assert Task.objects.get(pk=task.pk).notes == "第一个窗口"
     zh = chinese_client(member).post(f"/tasks/{task.pk}/edit/", _edit_data(task, notes="第三个窗口"))

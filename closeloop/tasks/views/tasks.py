@@ -627,6 +627,23 @@ _CONFLICT_SHOWN = ("title", "task_type", "priority", "reviewer", "start_date", "
 _CONFLICT_NAMED = ("goal", "expected_outcome", "value", "notes")
 
 
+def _edit_initial(task: Task) -> dict:
+    """The edit form's values from `task` (what a field the person may not change keeps)."""
+    return {
+        "title": task.title,
+        "goal": task.goal,
+        "expected_outcome": task.expected_outcome,
+        "value": task.value,
+        "task_type": task.task_type,
+        "priority": task.priority,
+        "reviewer": task.reviewer_id,
+        "start_date": task.start_date,
+        "due_date": task.due_date,
+        "notes": task.notes,
+        "version": task.version,
+    }
+
+
 def _edit_conflict(request, pk: int, form, people, rights) -> tuple:
     """The edit form after the task changed since it was opened (another tab, another person):
     what was typed is kept, against the task's current version, so saving again is a choice
@@ -636,12 +653,14 @@ def _edit_conflict(request, pk: int, form, people, rights) -> tuple:
     current = selectors.access_task(request.user, pk)
     data = request.POST.copy()
     data["version"] = str(current.version)
-    form = TaskForm(data, edit=True, suggest=people, **rights)
+    # The current values for the fields the person may not change (disabled: the due date, the
+    # reviewer), which a bound form takes from `initial`.
+    form = TaskForm(data, initial=_edit_initial(current), edit=True, suggest=people, **rights)
     form.is_valid()
     typed = form.cleaned_data
     differ = []
     for name in (*_CONFLICT_SHOWN, *_CONFLICT_NAMED):
-        if name not in form.fields or name not in typed:
+        if name not in form.fields or name not in typed or form.fields[name].disabled:
             continue
         now = getattr(current, name + "_id" if name == "reviewer" else name)
         mine = typed[name].pk if name == "reviewer" and typed[name] is not None else typed[name]
@@ -685,19 +704,7 @@ def task_edit(request, pk: int):
         "can_move_due": permissions.can_move_due_date(user, task),
         "can_name_reviewer": permissions.can_reassign(user, task),
     }
-    initial = {
-        "title": task.title,
-        "goal": task.goal,
-        "expected_outcome": task.expected_outcome,
-        "value": task.value,
-        "task_type": task.task_type,
-        "priority": task.priority,
-        "reviewer": task.reviewer_id,
-        "start_date": task.start_date,
-        "due_date": task.due_date,
-        "notes": task.notes,
-        "version": task.version,
-    }
+    initial = _edit_initial(task)
     if request.method == "POST":
         form = TaskForm(request.POST, initial=initial, edit=True, suggest=people, **rights)
         rows = parse_criteria(request.POST)
