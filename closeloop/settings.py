@@ -158,7 +158,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # leaves the server's setting (a pooler that refuses the `options` startup parameter).
     _parallel = env_str("DB_PARALLEL_WORKERS", "0").strip()
     if _parallel:
-        if not _parallel.isdigit():
+        if not (_parallel.isascii() and _parallel.isdigit()):
             from django.core.exceptions import ImproperlyConfigured
 
             raise ImproperlyConfigured(
