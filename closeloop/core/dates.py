@@ -14,6 +14,8 @@ from datetime import date
 
 from django import forms
 
+from closeloop.core.errors import field_message
+
 DATE_MIN = date(1900, 1, 1)
 DATE_MAX = date(2100, 12, 31)
 
@@ -59,9 +61,7 @@ def invalid_date(value: object = None, field: object = None) -> str:
         message = _("Not a valid date; write it as YYYY-MM-DD.")
     else:
         message = _("“%(value)s” is not a valid date; write it as YYYY-MM-DD.") % {"value": str(value)[:40]}
-    if field is None:
-        return message
-    return _("%(field)s: %(message)s") % {"field": field, "message": message}
+    return field_message(field, message)
 
 
 class DateField(forms.DateField):

@@ -69,3 +69,15 @@ def raise_if_errors(errors: dict[str, list[str]]) -> None:
     if errors:
         messages = next(iter(errors.values()))
         raise ValidationFailed(messages[0], fields=errors)
+
+
+def field_message(field: Any, message: Any) -> str:
+    """`message` said of `field` (a form field's label, or its name): "field: message" in the
+    language's punctuation (zh: "字段：…"), or `message` as it is when it already begins with
+    the field's name (a date's `core.dates.invalid_date` does) or there is no field."""
+    from django.utils.translation import gettext as _
+
+    message = str(message)
+    if not field or message.startswith(str(field)):
+        return message
+    return _("%(field)s: %(message)s") % {"field": field, "message": message}

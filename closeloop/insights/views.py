@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from closeloop.collab import selectors as collab_selectors
 from closeloop.collab import services as collab_services
 from closeloop.core.dates import in_range, invalid_date, range_error
-from closeloop.core.errors import DomainError, NotFound
+from closeloop.core.errors import DomainError, NotFound, field_message
 from closeloop.insights import charts, selectors, services
 from closeloop.insights.export import weekly_review_xlsx
 from closeloop.insights.models import WeeklyReview
@@ -58,8 +58,7 @@ def _week_param(raw: str | None, today: date) -> tuple[date, list[dict]]:
     except ValueError:
         return today, [{"label": label, "value": raw, "message": invalid_date(raw, label)}]
     if not in_range(day):
-        message = _("%(field)s: %(message)s") % {"field": label, "message": range_error()}
-        return today, [{"label": label, "value": raw, "message": message}]
+        return today, [{"label": label, "value": raw, "message": field_message(label, range_error())}]
     return day, []
 
 

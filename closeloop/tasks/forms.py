@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from closeloop.core.dates import DateField, validate_in_range
+from closeloop.core.errors import field_message
 from closeloop.core.ids import is_id
 from closeloop.core.widgets import FastSelect
 from closeloop.orgs.models import User
@@ -247,12 +248,7 @@ def ignored_filters(form: forms.Form) -> list[dict]:
         if name not in form.fields or not form.data.get(name):
             continue
         label = form.fields[name].label
-        said = [m for e in errors if e.code != "invalid_choice" for m in e.messages]
-        # Each message names its field (a date's "not a valid date" does already).
-        said = [
-            m if m.startswith(str(label)) else _("%(field)s: %(message)s") % {"field": label, "message": m}
-            for m in said
-        ]
+        said = [field_message(label, m) for e in errors if e.code != "invalid_choice" for m in e.messages]
         ignored.append({"label": label, "value": form.data[name], "message": " ".join(said)})
     return ignored
 

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from closeloop.core.choices import choice_display
 from closeloop.core.dates import invalid_date
-from closeloop.core.errors import DomainError, NotFound, ValidationFailed
+from closeloop.core.errors import DomainError, NotFound, ValidationFailed, field_message
 from closeloop.core.escape import esc
 from closeloop.core.middleware import reloads_to
 from closeloop.core.templatetags.closeloop_ui import icon, initials, progress_bar, status_badge
@@ -342,16 +342,7 @@ def milestone_add(request, pk: int):
         # not the service's "give the milestone a date" for what it then received as none.
         fields = {name: [str(m) for m in msgs] for name, msgs in form.errors.items()}
         name, msgs = next(iter(fields.items()))
-        label = form.fields[name].label if name in form.fields else ""
-        first = (
-            msgs[0]
-            if not label or msgs[0].startswith(str(label))
-            else _("%(field)s: %(message)s")
-            % {
-                "field": label,
-                "message": msgs[0],
-            }
-        )
+        first = field_message(form.fields[name].label if name in form.fields else "", msgs[0])
         return _plan_response(
             request, pk, error=ValidationFailed(first, fields=fields), form="milestone", milestone_form=form
         )
