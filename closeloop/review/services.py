@@ -113,10 +113,6 @@ def may_submit(user: User, task: Task) -> bool:
     return user.pk == task.owner_id and (task.status, Status.SUBMITTED) in TRANSITIONS
 
 
-def _has_children(task: Task) -> bool:
-    return task.next_child_number > 1 and Task.objects.filter(parent_id=task.pk).exists()
-
-
 def submission_create(
     *,
     actor: User,
@@ -178,7 +174,7 @@ def submission_create(
                 checked.append(ok)
     raise_if_errors(errors)
     if not confirm:
-        leaf = not _has_children(task)
+        leaf = not task.has_subtasks()
         if leaf and task.progress < 100:
             raise ValidationFailed(
                 _("The task is at %(p)s %%: submit it for acceptance anyway?") % {"p": task.progress},

@@ -310,6 +310,11 @@ class Task(models.Model):
         a viewer's own time zone never changes the answer (needs `department` loaded)."""
         return self.is_open and self.due_date < (today or self.department.local_today())
 
+    def has_subtasks(self) -> bool:
+        """Whether the task has subtasks, so takes its progress from them (no percent of its
+        own). No query for a task that never had one (`next_child_number`)."""
+        return self.next_child_number > 1 and Task.objects.filter(parent_id=self.pk).exists()
+
     @staticmethod
     def make_path(parent_path: str | None, pk: int) -> str:
         return f"{parent_path or '/'}{pk:010d}/"

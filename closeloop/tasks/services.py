@@ -405,7 +405,7 @@ def task_update(
                 errors.setdefault("progress", []).append(_("Only the owner reports progress."))
             elif not isinstance(p, int) or not 0 <= p <= 100:
                 errors.setdefault("progress", []).append(_("Progress is a whole number from 0 to 100."))
-            elif current.next_child_number > 1 and Task.objects.filter(parent=current).exists():
+            elif current.has_subtasks():
                 errors.setdefault("progress", []).append(
                     _("A task with subtasks takes its progress from them.")
                 )

@@ -68,12 +68,6 @@ def can_decide(user: User, warning: DelayWarning) -> bool:
     return leads(user, dept.pk)
 
 
-def has_subtasks(task: Task) -> bool:
-    """Whether `task` has subtasks, so takes its progress from them (no percent of its own).
-    No query for a task that never had one (`next_child_number`)."""
-    return task.next_child_number > 1 and Task.objects.filter(parent_id=task.pk).exists()
-
-
 def _task_data(task: Task, actor: User | None = None) -> dict:
     data = {"task": task.pk, "code": task.full_code, "title": task.title}
     if actor is not None:
@@ -182,7 +176,7 @@ def update_post(
         errors["blocker"] = [_("Say whom or what the task is waiting on.")]
     if len(blocker) > BLOCKER_MAX:
         errors["blocker"] = [_("Keep the blocker under 300 characters.")]
-    has_children = has_subtasks(task)
+    has_children = task.has_subtasks()
     if percent is not None:
         if has_children:
             errors["percent"] = [
@@ -274,7 +268,7 @@ def forecast_refresh(*, task: Task, now: datetime | None = None) -> TaskForecast
     """Recompute and store the task's forecast from its last updates (see `tracking.forecast`).
     Tasks with subtasks have none: their subtasks are forecast."""
     now = now or timezone.now()
-    if has_subtasks(task):
+    if task.has_subtasks():
         TaskForecast.objects.filter(task_id=task.pk).delete()
         return None
     today = cadence.local_today(task.department, now)

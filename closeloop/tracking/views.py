@@ -149,7 +149,7 @@ def task_updates(request, pk: int):
     form = UpdateForm(request.POST or None, initial=selectors.update_initial(task))
     # A task with subtasks takes its progress from them: no percent field to fill (it was
     # shown with the rolled-up figure, and every save was refused for carrying it).
-    rolls_up = services.has_subtasks(task)
+    rolls_up = task.has_subtasks()
     if rolls_up:
         del form.fields["percent"]
     status = 200
