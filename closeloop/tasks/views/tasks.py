@@ -644,7 +644,7 @@ def _edit_initial(task: Task) -> dict:
     }
 
 
-def _edit_conflict(request, pk: int, form, people, rights) -> tuple:
+def _edit_conflict(request, pk: int, people, rights) -> tuple:
     """The edit form after the task changed since it was opened (another tab, another person):
     what was typed is kept, against the task's current version, so saving again is a choice
     made knowingly; the message names the fields whose value now differs from what was typed,
@@ -676,6 +676,8 @@ def _edit_conflict(request, pk: int, form, people, rights) -> tuple:
                 shown = current.get_priority_display()
             elif name == "reviewer":
                 shown = current.reviewer.display_name if current.reviewer_id else "—"
+            elif now is None:  # a start date taken away
+                shown = "—"
             else:
                 shown = now.isoformat() if hasattr(now, "isoformat") else str(now)
             differ.append(_("%(field)s (now %(value)s)") % {"field": label, "value": shown})
@@ -739,7 +741,7 @@ def task_edit(request, pk: int):
                 return _forbidden(request, exc.message, task.get_absolute_url())
             except DomainError as exc:
                 if exc.code == "version_conflict":
-                    form, exc = _edit_conflict(request, pk, form, people, rights)
+                    form, exc = _edit_conflict(request, pk, people, rights)
                 loose = _apply_errors(form, exc, rows)
                 loose, crit = _criteria_loose(loose, exc)
                 ctx = _form_context(request, form, _blank_rows(rows, 1), task=task, loose=loose)
