@@ -406,7 +406,6 @@ def _load_elsewhere(memberships: dict[int, set[int]], open_names: list[str]) -> 
             [*(p for _t, params in owned for p in params), *open_names],
         )
         out.update(row[0] for row in cursor.fetchall())
-    with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT user_id FROM {TaskCollaborator._meta.db_table} WHERE {' OR '.join(t for t, _p in linked)}",  # noqa: S608 - placeholders only
             [p for _t, params in linked for p in params],

@@ -138,7 +138,8 @@ def dashboard(user: User, *, department_id: int | None = None, now: datetime | N
     base = _tasks(user, departments)
     # The lists' rows load what they show (as the weekly review's, `_WEEK_ROW_FIELDS`).
     open_ = base.filter(status__in=_OPEN)
-    overdue_q = _overdue_q(departments, now)
+    days = _overdue_days(departments, now)
+    overdue_q = _overdue_q(days)
     counts = _counts(
         at_risk=open_.filter(forecast__at_risk__in=[True]),
         overdue=open_.filter(overdue_q),
@@ -151,7 +152,6 @@ def dashboard(user: User, *, department_id: int | None = None, now: datetime | N
     out.at_risk = lists.rows(
         "at_risk", lambda qs: qs.filter(status__in=_OPEN).filter(forecast__at_risk__in=[True])
     )
-    days = _overdue_days(departments, now)
     if len(days) == 1:  # one time zone: the same statement every visit
         out.overdue = lists.rows(
             "overdue", lambda qs, day: qs.filter(status__in=_OPEN).filter(due_date__lt=day), next(iter(days))
@@ -348,10 +348,10 @@ def _overdue_days(departments: list[Department], now: datetime) -> dict[date, li
     return by_day
 
 
-def _overdue_q(departments: list[Department], now: datetime) -> Q:
-    """Due before today, where today is each department's own calendar date (one clause per
-    time zone, usually just `due_date < today`), so every viewer counts the same tasks."""
-    by_day = _overdue_days(departments, now)
+def _overdue_q(by_day: dict[date, list[int]]) -> Q:
+    """Due before today, where today is each department's own calendar date (`_overdue_days`;
+    one clause per time zone, usually just `due_date < today`), so every viewer counts the
+    same tasks."""
     if len(by_day) == 1:
         return Q(due_date__lt=next(iter(by_day)))
     q = Q(pk__in=[])
