@@ -29,27 +29,45 @@ def _leaf() -> Exists:
 def owed_q(department: Department, day: date) -> Q | None:
     """The tasks of `department` whose owner owes an update on `day`, as a WHERE clause, or
     None when nothing is owed that day (not a working day)."""
-    weekday = cadence.settings_for(department).review_weekday
-    if not cadence.owes_on(Priority.HIGH, day, weekday):
+    return _owed_clause([department.pk], day, cadence.settings_for(department).review_weekday)
+
+
+def _owed_clause(department_ids: list[int], day: date, review_weekday: int) -> Q | None:
+    """`owed_q` for departments sharing `day` (their calendar date) and `review_weekday`
+    (0 = Monday): high priority every working day, medium and low once a week (handbook
+    (三): 优先级高的任务每日跟踪，中低优先级任务每周跟踪)."""
+    if not cadence.owes_on(Priority.HIGH, day, review_weekday):
         return None
     updated_today = Exists(ProgressUpdate.objects.filter(task_id=OuterRef("pk"), day=day))
     q = Q(priority=Priority.HIGH) & ~updated_today
-    if cadence.owes_on(Priority.MEDIUM, day, weekday):
+    if cadence.owes_on(Priority.MEDIUM, day, review_weekday):
         updated_this_week = Exists(
             ProgressUpdate.objects.filter(
                 task_id=OuterRef("pk"), day__gte=cadence.week_start(day), day__lte=day
             )
         )
         q |= Q(priority__in=[Priority.MEDIUM, Priority.LOW]) & ~updated_this_week
-    return Q(department_id=department.pk) & q
+    if len(department_ids) == 1:
+        return Q(department_id=department_ids[0]) & q
+    return Q(department_id__in=sorted(department_ids)) & q
 
 
 def owed_leaf_tasks(*, departments: list[Department], now: datetime) -> QuerySet[Task] | None:
     """The owed tasks of `owed_tasks` as a plain filter of the tasks (no relation, no order),
-    or None when nothing is owed today in any of these departments. Not scoped to a viewer."""
+    or None when nothing is owed today in any of these departments. Not scoped to a viewer.
+
+    Departments with the same calendar date and review weekday (usually all of them) share
+    one clause, `department_id IN (…)`: one clause per department OR'd, PostgreSQL read
+    every candidate's row through a bitmap of each, where one clause is a range of the
+    (department, priority, status, owner, due) index alone (issue 16)."""
     cadence.load_settings(departments)
-    clauses = [owed_q(d, cadence.local_today(d, now)) for d in departments]
-    where = [c for c in clauses if c is not None]
+    groups: dict[tuple[date, int], list[int]] = {}
+    for d in departments:
+        key = (cadence.local_today(d, now), cadence.settings_for(d).review_weekday)
+        groups.setdefault(key, []).append(d.pk)
+    where = [
+        c for (day, weekday), ids in groups.items() if (c := _owed_clause(ids, day, weekday)) is not None
+    ]
     if not where:
         return None
     combined = where[0]

@@ -76,26 +76,29 @@ def _numbers():
 
 @register.simple_tag
 def missing_rows(by_person) -> SafeString:
-    """仪表盘's missing updates: an <li> per person (`tracking.owed_by_person`: (person, tasks)
-    pairs) with their tasks linked, one per line, and how many. The tasks need `department`
-    loaded. Rendered here: a department of 20,000 tasks owes ~350 updates on a working day,
-    and a template loop with a reverse() per task was a third of the page; each value
-    through `core.escape.esc` (format_html was ~30 calls a link)."""
+    """仪表盘's missing updates: an <li> per person (`insights.selectors.OwedPerson`) with the
+    first tasks they owe linked, one per line, "N more" when they owe more, and how many in
+    all. Rendered here: a department of 20,000 tasks owes ~350 updates on a working day, and
+    a template loop with a reverse() per task was a third of the page; each value through
+    `core.escape.esc` (format_html was ~30 calls a link)."""
     detail = task_url_pattern()
 
-    def links(tasks) -> str:
+    def links(row) -> str:
         # One per line: the first alone, each next one after a <br>.
-        return "<br>".join(
+        shown = "<br>".join(
             f'<a class="small" href="{esc(detail.format(t.pk))}">'
             f"{esc(t.department.code)}-{esc(t.code)} {esc(t.title)}</a>"
-            for t in tasks
+            for t in row.tasks
         )
+        if row.more:
+            shown += f'<br><span class="small muted">{esc(_("%(n)s more") % {"n": _n(row.more)})}</span>'
+        return shown
 
     return mark_safe(  # noqa: S308 - every value escaped
         "".join(
-            f"<li><span><strong>{esc(person.display_name)}</strong><br>{links(tasks)}</span>"
-            f'<span class="count">{esc(_n(len(tasks)))}</span></li>'
-            for person, tasks in by_person
+            f"<li><span><strong>{esc(row.person.display_name)}</strong><br>{links(row)}</span>"
+            f'<span class="count">{esc(_n(row.total))}</span></li>'
+            for row in by_person
         )
     )
 

@@ -144,6 +144,11 @@ def test_the_dashboard_is_the_html_the_template_wrote(busy, head, sales, lang, m
     real = selectors.dashboard
     monkeypatch.setattr(selectors, "dashboard", lambda user, **kw: real(user, now=now, **kw))
     _decisions_and_escalations(head, sales)
+    for i in range(selectors.MISSING_PER_PERSON + 1):  # one person owes more than the list names
+        extra = make_task(
+            actor=head, department=sales, owner=busy[1], title=f"追加{i}", priority=Priority.HIGH, due=day
+        )
+        task_transition(actor=busy[1], task=extra, to="in_progress")
     c = english_client(head)
     User.objects.filter(pk=head.pk).update(language=lang)
     response = c.get("/dashboard/")
@@ -152,17 +157,31 @@ def test_the_dashboard_is_the_html_the_template_wrote(busy, head, sales, lang, m
     context = _view_context(response)
     d = context["d"]
     assert len(d.missing_by_person) == 3 and len(d.missing) >= 5, "every list has rows"
+    assert any(row.more for row in d.missing_by_person), "someone owes more than the list names"
     assert d.rates and context["collab"].load
     assert len(d.warnings) == 2 and len(d.acceptances) == 1 and len(context["collab"].escalated) == 2
     assert {w.on_time for w in d.warnings} == {True, False}
     old = engines["django"].from_string((OLD / "dashboard.html").read_text())
     assert new == _main(old.render(context, response.wsgi_request))
     assert "<script>" not in new and "<i>" not in new and "<b>" not in new
-    # The owed tasks are the rows the joined query read, in its order.
-    rows = list(_old_owed([sales], now))
-    assert [(t.pk, t.department.code, t.owner.username) for t in d.missing] == [
-        (t.pk, t.department.code, t.owner.username) for t in rows
+    # Each person who owes, by username: how many the joined query read of theirs, and the
+    # first MISSING_PER_PERSON of them in its order.
+    owed: dict = {}
+    for t in _old_owed([sales], now):
+        owed.setdefault(t.owner, []).append(t)
+    expected = [
+        (
+            person.username,
+            len(tasks),
+            [(t.pk, t.department.code) for t in tasks[: selectors.MISSING_PER_PERSON]],
+        )
+        for person, tasks in sorted(owed.items(), key=lambda pair: pair[0].username)
     ]
+    assert [
+        (row.person.username, row.total, [(t.pk, t.department.code) for t in row.tasks])
+        for row in d.missing_by_person
+    ] == expected
+    assert d.counts["missing_updates"] == sum(len(tasks) for tasks in owed.values())
     # And with nothing to show, the empty rows.
     ProgressUpdate.objects.all().delete()
     Task.objects.all().delete()
