@@ -343,15 +343,14 @@ def department_collab(departments: list, *, limit: int = DASHBOARD_ROWS) -> Depa
 
 
 def _elsewhere_terms(
-    person: str, department: str, memberships: dict[int, set[int]], *, each: str = ""
+    person: str, department: str, memberships: dict[int, set[int]]
 ) -> list[tuple[str, list]]:
     """ "The row's `department` is none of its `person`'s departments" (`memberships`: user id
     → their department ids, each set non-empty) as SQL terms to OR (or to UNION ALL): people
     with the same departments together, their departments' complement written as the ranges
     between them — `person IN (…) AND department < d1`, `… > d1 AND … < d2`, …, `> dn` —
-    each term a range of a (person, department) index (as `tasks.visibility._outside`), with
-    `each` (literal SQL) in every term: SQLite matches a partial index's condition only
-    inside the term that uses it. Hand-written: compiled by the ORM the ~20 terms of a
+    each term a range of a (person, department) index (as `tasks.visibility._outside`).
+    Hand-written: compiled by the ORM the ~20 terms of a
     department of 50 people cost ~20,000 Python calls a page. Returns [(sql, its parameters
     in order)]."""
     groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
@@ -367,7 +366,7 @@ def _elsewhere_terms(
         ]
         bounds.append((f"{department} > %s", [departments[-1]]))
         for sql, values in bounds:
-            terms.append((f"({who} AND {sql}{each})", [*sorted(users), *values]))
+            terms.append((f"({who} AND {sql})", [*sorted(users), *values]))
     return terms
 
 
@@ -386,16 +385,19 @@ def _load_elsewhere(memberships: dict[int, set[int]], open_names: list[str]) -> 
       and scanned all of it, or ANDed the department index's 40,000 rows in (bench s5, a
       specialist of two departments: 57 ms; now the ranges alone, ~1 ms of work).
     - helped on: from the links alone — each carries its task's department and state, kept by
-      the task services — through the partial (user, department) index of open links. Joined
-      to their tasks it read every link the members ever had (~12,000, and PostgreSQL scanned
-      every task for them). `"task_open"` bare in each term, as the index's condition is
-      written, so that SQLite matches it (a bound parameter would not)."""
+      the task services — counted per (person, department) along the partial (user,
+      department) index of open links, and the departments that are their own dropped here.
+      Joined to their tasks it read every link the members ever had (~12,000, and PostgreSQL
+      scanned every task for them); as the owned ranges, OR'd, PostgreSQL spent ~10 ms
+      planning (proving each term implies the index's condition) for ~2 ms of scan (bench s5,
+      a specialist of two departments: 8,712 open links, ~600 groups). `"task_open"` bare, as
+      the index's condition is written, so that SQLite matches it (a bound parameter would
+      not)."""
     from closeloop.tasks.models import TaskCollaborator
 
     out: Counter = Counter()
     statuses = ", ".join(["%s"] * len(open_names))
     owned = _elsewhere_terms("owner_id", "department_id", memberships)
-    linked = _elsewhere_terms("user_id", "task_department_id", memberships, each=' AND "task_open"')
     # A plain cursor: PostgreSQL no longer plans it in parallel (DB_PARALLEL_WORKERS, settings),
     # where its two workers for ~300 rows cost 12 ms against 3 ms of scan; a server-side cursor
     # plans for the first tenth of the rows and was slower still (46 ms).
@@ -406,11 +408,16 @@ def _load_elsewhere(memberships: dict[int, set[int]], open_names: list[str]) -> 
             [*(p for _t, params in owned for p in params), *open_names],
         )
         out.update(row[0] for row in cursor.fetchall())
+        members = sorted(memberships)
         cursor.execute(
-            f"SELECT user_id FROM {TaskCollaborator._meta.db_table} WHERE {' OR '.join(t for t, _p in linked)}",  # noqa: S608 - placeholders only
-            [p for _t, params in linked for p in params],
+            f"SELECT user_id, task_department_id, COUNT(*) FROM {TaskCollaborator._meta.db_table}"  # noqa: S608 - placeholders only
+            f' WHERE user_id IN ({", ".join(["%s"] * len(members))}) AND "task_open"'
+            " GROUP BY user_id, task_department_id",
+            members,
         )
-        out.update(row[0] for row in cursor.fetchall())
+        for user_id, department_id, n in cursor.fetchall():
+            if department_id not in memberships[user_id]:
+                out[user_id] += n
     return out
 
 
