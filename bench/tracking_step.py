@@ -39,6 +39,7 @@ REASONS = ["requirements", "resources", "dependency", "priority", "other"]
 
 def tracking_data(ctx: Any) -> None:
     from bench.generate import save
+    from closeloop.tasks.models import Task
     from closeloop.tracking.forecast import compute
     from closeloop.tracking.models import DelayWarning, ProgressUpdate, TaskForecast
 
@@ -145,6 +146,10 @@ def tracking_data(ctx: Any) -> None:
                 )
     flush()
     save(ctx, TaskForecast, forecasts)
+    # The tasks' copy of their forecast's flag (`Task.at_risk`), as tracking keeps it.
+    at_risk = [f["task_id"] for f in forecasts if f["at_risk"]]
+    for i in range(0, len(at_risk), 500):
+        Task.objects.filter(pk__in=at_risk[i : i + 500]).update(at_risk=True)
     save(ctx, DelayWarning, warnings)
     ctx.rows["tracking.ProgressUpdate"] = n_updates
     ctx.rows["tracking.TaskForecast"] = len(forecasts)

@@ -153,4 +153,5 @@ def set_forecast(
             computed_at=timezone.now(),
         ),
     )
+    type(task).objects.filter(pk=task.pk).update(at_risk=at_risk)  # the task's copy, as tracking keeps it
     return forecast

@@ -242,6 +242,7 @@ def _sweep_department(dept, today, now) -> int:
         at_risk=False, reason="on_track"
     )
     changed += open_rows.filter(reason="too_early").update(reason="on_track")
+    services.sync_at_risk(Task.objects.filter(department_id=dept.pk))
     return changed
 
 

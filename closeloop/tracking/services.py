@@ -12,7 +12,7 @@ exactly as the tasks services do.
 from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -270,6 +270,7 @@ def forecast_refresh(*, task: Task, now: datetime | None = None) -> TaskForecast
     now = now or timezone.now()
     if task.has_subtasks():
         TaskForecast.objects.filter(task_id=task.pk).delete()
+        sync_at_risk(Task.objects.filter(pk=task.pk))
         return None
     today = cadence.local_today(task.department, now)
     rows = list(
@@ -305,7 +306,17 @@ def forecast_refresh(*, task: Task, now: datetime | None = None) -> TaskForecast
         "computed_at": now,
     }
     obj, _created = TaskForecast.objects.update_or_create(task_id=task.pk, defaults=values)
+    Task.objects.filter(pk=task.pk).exclude(at_risk=at_risk).update(at_risk=at_risk)
     return obj
+
+
+def sync_at_risk(tasks: QuerySet[Task]) -> int:
+    """Make each of `tasks`' copy of its forecast's flag (`Task.at_risk`) the forecast's own
+    (False without a forecast). Every writer of `TaskForecast.at_risk` calls it (or writes both,
+    as `forecast_refresh`). Two UPDATEs of the rows that differ; returns how many changed."""
+    flagged = TaskForecast.objects.filter(at_risk=True).values("task_id")
+    changed = tasks.filter(at_risk=True).exclude(pk__in=flagged).update(at_risk=False)
+    return changed + tasks.filter(at_risk=False, pk__in=flagged).update(at_risk=True)
 
 
 # -- delay warnings -------------------------------------------------------------------------

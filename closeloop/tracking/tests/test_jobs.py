@@ -115,6 +115,29 @@ def test_the_sweep_marks_a_task_that_stopped_reporting(started, member):
 
 
 @pytest.mark.django_db
+def test_the_tasks_copy_of_the_flag_says_what_the_forecast_says_after_every_writer(started, member, head):
+    """仪表盘 counts and lists the tasks at risk by `Task.at_risk`: after an update, the sweep
+    and the task's closing, it is the forecast's flag."""
+
+    def flags():
+        return Task.objects.get(pk=started.pk).at_risk, TaskForecast.objects.get(task=started).at_risk
+
+    for day, pct in [(9, 30), (10, 35), (11, 40)]:
+        update_post(actor=member, task=Task.objects.get(pk=started.pk), percent=pct, now=at(2026, 3, day))
+    assert flags() == (False, False)
+    forecast_sweep(at(2026, 3, 20))  # stopped reporting: stalled
+    assert flags() == (True, True)
+    # Behind: 10 % in three weeks of a month-long task, recomputed by the update itself.
+    update_post(actor=member, task=Task.objects.get(pk=started.pk), percent=45, now=at(2026, 3, 21))
+    assert flags() == (True, True)
+    # Closed: the sweep clears the forecast's flag and the task's with it.
+    t = task_transition(actor=member, task=Task.objects.get(pk=started.pk), to="submitted", note="完成")
+    task_transition(actor=head, task=t, to="done", note="通过")
+    forecast_sweep(at(2026, 3, 23))
+    assert flags() == (False, False)
+
+
+@pytest.mark.django_db
 def test_the_department_group_gets_one_reminder_mentioning_everyone_who_owes(
     holiday_2023, head, member, sales
 ):
