@@ -1,14 +1,23 @@
-"""ORM queries compiled once per database connection (issue 16, item 2).
+"""ORM queries compiled once per database, kept per connection (issue 16, item 2).
 
 Building and compiling a queryset costs the task page ~1,000–2,000 Python calls per query,
 more than running it: the page's reads (subtasks, events, collaborators, criteria, comments)
 have the same shape on every visit, only their values differ. `rows(key, model, build, args)`
-compiles `build(*marks)` once per connection — the marks are placeholder values the
+compiles `build(*marks)` once per database — the marks are placeholder values the
 parameters are recognised by — and then runs its SQL with `args` in their place, turning the
 rows into instances as Django's `ModelIterable` does (the backend's and the fields'
 converters, `from_db`, the select_related populators, annotations). A queryset whose
 parameters are not exactly the marks (a lookup that transforms its value: `__contains`,
 `__startswith`) is refused when compiled, and each call runs the ORM instead.
+
+Every compiled statement of the app goes through one cache (`_plan_for`): the `rows` and
+`values` reads of the pages, and `tasks.selectors.access_task`'s look-up of a task with its six
+relations (`rows(..., using=...)`). Per database (alias and vendor) and key it keeps the plan
+compiled once, its backend converters named rather than bound to the connection that compiled
+it; per connection, that plan bound to the connection's own backend operations. A server's
+threads each have their own connection (Django's connections are per thread; gunicorn runs
+threads): kept per connection only, every thread compiled each page's shapes again (~47 per
+person on the task page, ~4,000 Python calls and 2–3 ms each: the task page's p95, issue 16).
 """
 
 from __future__ import annotations
@@ -28,13 +37,12 @@ from django.db.models.query import ModelIterable, ValuesIterable, get_related_po
 
 from closeloop.core import pgfast
 
-# connection → key → plan (or None: not compilable, use the ORM)
+# The one cache of compiled plans (`_plan_for`; the module's docstring says why).
+# connection → key → plan bound to that connection (or None: not compilable, use the ORM).
+# Weak: a connection's plans go with it.
 _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 # (alias, vendor, key) → the plan as compiled once for every connection of that database, its
-# backend converters named rather than bound to the connection that compiled it (`_detach`).
-# A server's threads each have their own connection: compiling each page's shapes once per
-# thread put a compile (~4,000 Python calls, 2–3 ms) into the first visits of every thread —
-# the task page's p95 (issue 16).
+# backend converters named (`_detach_plan`), or None.
 _SHARED: dict[tuple, tuple | None] = {}
 _MISSING = object()
 _INT_MARKS = (987_654_000, 987_655_000)
@@ -110,8 +118,18 @@ def _values_loader(compiler, conn) -> tuple | None:
 
 
 def _plan_for(conn, key: Any, model, build, args, *, as_values: bool) -> tuple | None:
-    """The plan of `key` for `conn`: kept per connection, compiled once per database (alias
-    and vendor) and given to each further connection with its own backend's converters."""
+    """The plan of `key` for `conn` — (SQL, parameter positions, `loader()`'s parts or, with
+    `as_values`, (names, converters)) — or None when `build` cannot be compiled (the caller
+    runs the ORM). Cached per connection under `key` (`_PLANS`) and compiled once per
+    database, under (alias, vendor, key) (`_SHARED`), each further connection getting the
+    compiled plan with its own backend's converters (`_attach_plan`): a server thread's new
+    connection compiles nothing the database's others compiled.
+
+    Thread-safe without a lock: a connection, and so its `_PLANS` entry, belongs to one
+    thread; `_SHARED` is only read and assigned whole (one dict operation each, atomic), so
+    two threads that miss at once both compile the shape and store equal plans — the later
+    store wins. Nothing kept is a connection's or a thread's own: the SQL and constants
+    depend only on the vendor, populators on the alias."""
     per_conn = _PLANS.setdefault(conn, {})
     plan = per_conn.get(key, _MISSING)
     if plan is _MISSING:
@@ -302,28 +320,43 @@ def _populate(related: tuple, row: list, from_obj: Model) -> None:
         p.remote_setter(obj, from_obj)
 
 
-def rows(key: Any, model: type[Model], build: Callable[..., QuerySet], args: Sequence[Any]) -> list[Model]:
-    """`list(build(*args))`, with the query compiled once per connection under `key`.
+def rows(
+    key: Any,
+    model: type[Model],
+    build: Callable[..., QuerySet],
+    args: Sequence[Any],
+    *,
+    using: str | None = None,
+) -> list[Model]:
+    """`list(build(*args))`, with the query compiled once per database under `key` and kept
+    per connection (`_plan_for`).
 
     `build` takes the arguments positionally and returns a queryset of `model` instances
-    (filters, select_related, annotations, ordering, a slice; no values(), no
-    prefetch_related); its SQL may depend only on `key`, never on the values of `args`
+    (filters, select_related, annotations, select_for_update, ordering, a slice; no values(),
+    no prefetch_related); its SQL may depend only on `key`, never on the values of `args`
     (ints, strs and dates — not datetimes —, each used as a query parameter; constants of
     the query stay as they are). The same key must always be used with the same `build`;
-    `key` None runs the ORM (for shapes too rare to keep). Raises TypeError for an argument
-    of another type."""
+    `key` None runs the ORM (for shapes too rare to keep). `using`: the database alias to
+    read (a locking read passes the router's write database); default the router's for
+    reading `model`. Raises TypeError for an argument of another type."""
     if key is None:  # not worth keeping (a rare shape): the ORM
-        return list(build(*args))
-    conn = connections[router.db_for_read(model)]
+        return _orm(build, args, using)
+    conn = connections[router.db_for_read(model) if using is None else using]
     plan = _plan_for(conn, key, model, build, args, as_values=False)
     if plan is None:
-        return list(build(*args))
+        return _orm(build, args, using)
     sql, positions, parts = plan
     # Prepared on PostgreSQL (pgfast): the same statement every visit, planning once.
     with pgfast.cursor(conn) as cur:
         cur.execute(sql, [_adapt(conn, args[v]) if is_arg else v for is_arg, v in positions])
         fetched = cur.fetchall()
     return instances(conn, model, fetched, parts)
+
+
+def _orm(build: Callable[..., QuerySet], args: Sequence[Any], using: str | None) -> list:
+    """`build(*args)`'s rows by the ORM, from `using` when given."""
+    qs = build(*args)
+    return list(qs if using is None else qs.using(using))
 
 
 def values(key: Any, model: type[Model], build: Callable[..., QuerySet], args: Sequence[Any]) -> list[dict]:

@@ -3,7 +3,6 @@ The rule itself (who sees what) is in `tasks.visibility`; its names are re-expor
 
 import functools
 import re
-import weakref
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -39,22 +38,14 @@ def access_task(user, pk: int | str, *, for_update: bool = False, annotate: dict
     rather than compiling the whole visibility clause for one row. `for_update` locks the
     task's row (PostgreSQL; inside a transaction, as `select_for_update`). `annotate` (name →
     expression) is read with the row (the task page's presence flags). The look-up runs a
-    query compiled once per connection (`_load_task`), also with `annotate` when that is
+    query compiled once per database (`_load_task`), also with `annotate` when that is
     constant raw SQL (the task page's; other expressions compile per call). One query beyond the
     memoised rule (`visibility`), which most look-ups (a task of the person's own
     departments) never need."""
     pk_int = parse_int(pk)
     if pk_int is None or pk_int < 1:
         raise NotFound(_("Task not found."))
-    key = _fixed_sql(annotate)
-    if key is None:
-        qs = Task.objects.select_related(*ACCESS_TASK_RELATED).annotate(**annotate)
-        if for_update:
-            qs = qs.select_for_update(of=("self",))
-        # By key: no ORDER BY (`first()` would compile the model's ordering, ~0.3 ms of ORM work).
-        task = next(iter(qs.filter(pk=pk_int).order_by()[:1]), None)
-    else:
-        task = _load_task(pk_int, for_update, annotate, key)
+    task = _load_task(pk_int, for_update, annotate)
     if task is None:
         raise NotFound(_("Task not found."))
     # Most look-ups are of a task of the person's own department: no further query then.
@@ -68,19 +59,12 @@ def access_task(user, pk: int | str, *, for_update: bool = False, annotate: dict
 
 
 ACCESS_TASK_RELATED = ("department", "owner", "initiator", "reviewer", "project", "customer")
-# The compiled look-up of `access_task`, per database connection (they are per thread) and
-# lock: the SQL and how its row becomes the task and its related objects. Compiling the
-# six-join select_related query was ~5,000 Python calls per page; it depends only on the
-# models, so it is compiled once per connection rather than per request.
-_TASK_LOADERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_TASK_LOADERS_SHARED: dict[tuple, tuple] = {}  # (alias, vendor, lock, key) → (SQL, detached parts)
-_PK_MARK = 987654321
 
 
 def _fixed_sql(annotate: dict | None) -> tuple | None:
-    """The key of `annotate` (name → expression) for `_task_loader`: `()` for none, the names
-    and SQL of constant raw SQL (the task page's presence flags and event count: quoted
-    identifiers only), None for anything else (compiled per call)."""
+    """The key of `annotate` (name → expression) for `_load_task`'s compiled query: `()` for
+    none, the names and SQL of constant raw SQL (the task page's presence flags and event
+    count: quoted identifiers only), None for anything else (compiled per call)."""
     if not annotate:
         return ()
     if all(type(e) is RawSQL and not e.params for e in annotate.values()):
@@ -88,58 +72,41 @@ def _fixed_sql(annotate: dict | None) -> tuple | None:
     return None
 
 
-def _task_loader(conn, for_update: bool, annotate: dict | None = None, key: tuple = ()) -> tuple:
-    per_conn = _TASK_LOADERS.setdefault(conn, {})
-    loader = per_conn.get((for_update, key))
-    if loader is None:
-        # Compiled once per database, each further connection (a server thread's) given it
-        # with its own backend's converters (core.compiled.attach_loader).
-        shared_key = (conn.alias, conn.vendor, for_update, key)
-        shared = _TASK_LOADERS_SHARED.get(shared_key)
-        if shared is None:
-            shared = _TASK_LOADERS_SHARED[shared_key] = _compile_task_loader(conn, for_update, annotate)
-        sql, parts = shared
-        loader = per_conn[(for_update, key)] = (sql, compiled.attach_loader(parts, conn))
-    return loader
-
-
-def _compile_task_loader(conn, for_update: bool, annotate: dict | None) -> tuple:
-    """The SQL of `_load_task`'s query and its `compiled.detach_loader` parts."""
-    qs = Task.objects.using(conn.alias).select_related(*ACCESS_TASK_RELATED)
-    if annotate:
-        qs = qs.annotate(**annotate)
-    if for_update:
-        qs = qs.select_for_update(of=("self",))
-    # By key: no ORDER BY (`first()` would order by the model's ordering).
-    compiler = qs.filter(pk=_PK_MARK).order_by()[:1].query.get_compiler(connection=conn)
-    sql, params = compiler.as_sql()
-    if list(params) != [_PK_MARK]:  # pragma: no cover - a Django change would show here
-        raise RuntimeError(f"access_task's query has unexpected parameters: {params!r}")
-    return (sql, compiled.detach_loader(compiled.loader(compiler, conn), conn))
-
-
-def _load_task(pk: int, for_update: bool, annotate: dict | None = None, key: tuple = ()) -> Task | None:
-    """The task row as `Task.objects.select_related(*ACCESS_TASK_RELATED).filter(pk=pk)`
-    (annotated with `annotate`, whose `_fixed_sql` is `key`) loads it (Django's own SQL,
-    converters and related populators, as `ModelIterable` uses them), without compiling the
-    query each time."""
+def _load_task(pk: int, for_update: bool, annotate: dict | None = None) -> Task | None:
+    """The task row as `_task_query` loads it, by `core.compiled.rows`: compiled once per
+    database (alias and vendor), lock and `_fixed_sql(annotate)`, and kept per connection
+    in `core.compiled`'s cache of plans, with every other compiled read. Compiling the
+    six-join select_related query was ~5,000 Python calls per page, and it depends only on
+    the models. Annotations other than constant raw SQL run the ORM. Prepared on
+    PostgreSQL (`pgfast`): planning the six joins cost more than running them."""
     # A locking read goes where writes go, as a select_for_update queryset's does.
-    conn = connections[router.db_for_write(Task) if for_update else router.db_for_read(Task)]
-    features = conn.features
+    alias = router.db_for_write(Task) if for_update else router.db_for_read(Task)
+    features = connections[alias].features
     if (
         for_update
         and features.has_select_for_update
         and features.supports_transactions
-        and conn.get_autocommit()
+        and connections[alias].get_autocommit()
     ):
-        # As Django's compiler refuses a select_for_update outside a transaction.
+        # As Django's compiler refuses a select_for_update outside a transaction (a plan
+        # compiled already would not ask it).
         raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-    sql, parts = _task_loader(conn, for_update, annotate, key)
-    # Prepared on PostgreSQL (pgfast): planning the six joins cost more than running them.
-    with pgfast.cursor(conn) as cur:
-        cur.execute(sql, [pk])
-        row = cur.fetchone()
-    return None if row is None else compiled.instances(conn, Task, [row], parts)[0]
+    fixed = _fixed_sql(annotate)
+    key = None if fixed is None else ("tasks.access_task", for_update, fixed)
+    found = compiled.rows(key, Task, functools.partial(_task_query, for_update, annotate), [pk], using=alias)
+    return found[0] if found else None
+
+
+def _task_query(for_update: bool, annotate: dict | None, pk: int) -> QuerySet[Task]:
+    """`access_task`'s query: the task `pk` with ACCESS_TASK_RELATED, annotated with
+    `annotate`, its row locked with `for_update`."""
+    qs = Task.objects.select_related(*ACCESS_TASK_RELATED)
+    if annotate:
+        qs = qs.annotate(**annotate)
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    # By key: no ORDER BY (`first()` would compile the model's ordering, ~0.3 ms of ORM work).
+    return qs.filter(pk=pk).order_by()[:1]
 
 
 def local_today(tz=None) -> date:

@@ -190,3 +190,64 @@ def test_a_large_tree_reads_its_people_and_criteria_without_keeping_a_plan_per_s
     attach_people_and_criteria(tasks)
     assert set(compiled._PLANS.get(connections["default"], {})) == before
     assert tasks[0].criteria_list == list(AcceptanceCriterion.objects.filter(task=parent))
+
+
+def test_access_task_and_compiled_rows_keep_their_plans_in_the_one_cache(
+    transactional_db, head, member, sales, monkeypatch
+):
+    """`access_task`'s look-up is a plan of `core.compiled`'s one cache, beside the page's
+    `compiled.rows` reads: compiled once for the database, then another connection (a server
+    thread's) finds both and compiles neither again (issue 16: each thread compiled the page's
+    shapes again), and reads the same rows with its own backend operations."""
+    import threading
+
+    task = make_task(actor=head, department=sales, owner=member, title="共用")
+    child = make_task(actor=head, department=sales, owner=member, title="子", parent=task)
+    loader_key = ("tasks.access_task", False, _fixed_sql(_page_annotations()))
+    rows_key = ("test.one_cache.children",)
+
+    def children(pk):
+        return Task.objects.filter(parent_id=pk).select_related("owner").order_by("id")
+
+    main = connections["default"]
+    want = access_task(head, task.pk, annotate=_page_annotations())
+    assert [t.pk for t in compiled.rows(rows_key, Task, children, [task.pk])] == [child.pk]
+    for key in (loader_key, rows_key):
+        assert compiled._SHARED[(main.alias, main.vendor, key)] is not None
+        assert compiled._PLANS[main][key] is not None
+
+    compiles = []
+    plan = compiled._plan
+
+    def counting(*args, **kwargs):
+        compiles.append(args)
+        return plan(*args, **kwargs)
+
+    monkeypatch.setattr(compiled, "_plan", counting)
+    results = {}
+
+    def other_thread():
+        conn = connections["default"]
+        try:
+            assert conn is not main
+            with CaptureQueriesContext(conn) as ctx:
+                results["task"] = access_task(head, task.pk, annotate=_page_annotations())
+                results["children"] = compiled.rows(rows_key, Task, children, [task.pk])
+            results["queries"] = len(ctx.captured_queries)
+            results["plans"] = {key: compiled._PLANS[conn][key] for key in (loader_key, rows_key)}
+            results["ops"] = conn.ops
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    assert compiles == []
+    assert results["queries"] == 2  # the task's row and the children: nothing else
+    got = results["task"]
+    assert _fields(got) == _fields(want) and got.event_count == want.event_count
+    assert [_fields(t.owner) for t in results["children"]] == [_fields(member)]
+    for key, (sql, positions, parts) in results["plans"].items():
+        assert (sql, positions) == compiled._PLANS[main][key][:2]
+        bound = [c for _pos, (convs, _e) in parts[4] for c in convs if hasattr(c, "__self__")]
+        assert all(c.__self__ is results["ops"] for c in bound if "Operations" in type(c.__self__).__name__)
