@@ -1,17 +1,10 @@
 """Server-rendered SVG charts (our own; no chart library, no JavaScript). Each returns markup
 safe to put in a template; labels are escaped."""
 
-import unicodedata
-
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-
-def text_width(text: str, font_size: float) -> float:
-    """A generous estimate of how wide `text` is drawn at `font_size` (px, same unit as the
-    viewBox), for keeping labels inside the chart: a CJK or other wide character one em, any
-    other 0.62 em (wider than the digits and Latin letters of common sans-serif fonts)."""
-    return sum(font_size if unicodedata.east_asian_width(ch) in "WF" else 0.62 * font_size for ch in text)
+from closeloop.core.text import text_width
 
 
 def bar_chart(
