@@ -3,6 +3,7 @@ safe to put in a template; labels are escaped."""
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import pgettext
 
 from closeloop.core.text import text_width
 
@@ -20,12 +21,13 @@ def bar_chart(
         f'<svg class="chart chart--bars" viewBox="0 0 {width} {height}" width="100%" role="img" '
         f'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMinYMin meet">'
     ]
+    colon = escape(pgettext("label suffix", ": "))
     for i, (label, value) in enumerate(items):
         y = gap + i * (bar + gap)
         w = max(2, round(span * value / top)) if value else 0
         parts.append(
             f'<text x="{label_w - 6}" y="{y + bar * 0.7:.1f}" text-anchor="end" font-size="12" fill="currentColor">{escape(label)}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{w}" height="{bar}" rx="3" fill="#5353d4"><title>{escape(label)}: {value}</title></rect>'
+            f'<rect x="{label_w}" y="{y}" width="{w}" height="{bar}" rx="3" fill="#5353d4"><title>{escape(label)}{colon}{value}</title></rect>'
             f'<text x="{label_w + w + 6}" y="{y + bar * 0.7:.1f}" font-size="12" fill="currentColor">{value}</text>'
         )
     parts.append("</svg>")
