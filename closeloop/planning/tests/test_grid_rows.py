@@ -295,6 +295,7 @@ def test_timeline_names_too_long_for_their_column_end_in_an_ellipsis_with_the_fu
         row(1, "T001 签约", 8),
         row(2, "T004 跟进B客户签约进度", 8),
         row(3, "T005-1 " + "长" * 30, 18, True),
+        row(4, "T006 {0} {x} <b>&", 8),  # braces and markup: escaped, never formatted
     ]
     tl = SimpleNamespace(
         width=400, height=120, label_w=200, rows=[], days=[], ticks=[], milestones=[], arrows=[], today_x=None
@@ -316,4 +317,9 @@ def test_timeline_names_too_long_for_their_column_end_in_an_ellipsis_with_the_fu
         assert text_width(wide, LABEL_FONT) <= 200 - x - LABEL_PAD
     assert by_title["T004 跟进B客户签约进度"][0][2] == "T004 跟进B客户签约进度"  # whole on a desktop
     assert by_title["T005-1 " + "长" * 30][0][2].endswith("…")
-    assert "is-overdue tl-label--wide" in svg or "tl-label is-overdue tl-label--wide" in svg
+    assert 'class="tl-label is-overdue tl-label--wide"' in svg
+    assert by_title["T006 {0} {x} &lt;b&gt;&amp;"][0] == (
+        "tl-label tl-label--wide",
+        8,
+        "T006 {0} {x} &lt;b&gt;&amp;",
+    )

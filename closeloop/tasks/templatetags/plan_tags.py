@@ -224,15 +224,15 @@ def timeline_svg(tl, label: str = "") -> str:
         # narrower one, plan.css showing the one that fits; the full name is the <title>.
         full = escape(r["label"])
         cls = "tl-label is-overdue" if r["overdue"] else "tl-label"
-        head = f'<text class="{cls}{{}}" x="{r["indent"]}" y="{r["text_y"]}"><title>{full}</title>'
+        at = f'x="{r["indent"]}" y="{r["text_y"]}"'
         wide = fit_text(r["label"], lw - r["indent"] - LABEL_PAD, LABEL_FONT)
         narrow = fit_text(r["label"], PHONE_NAMES_W - r["indent"] - LABEL_PAD, LABEL_FONT)
         if wide == narrow:
-            texts = f"{head.format('')}{escape(wide)}</text>"
+            texts = f'<text class="{cls}" {at}><title>{full}</title>{escape(wide)}</text>'
         else:
             texts = (
-                f"{head.format(' tl-label--wide')}{escape(wide)}</text>"
-                f"{head.format(' tl-label--narrow')}{escape(narrow)}</text>"
+                f'<text class="{cls} tl-label--wide" {at}><title>{full}</title>{escape(wide)}</text>'
+                f'<text class="{cls} tl-label--narrow" {at}><title>{full}</title>{escape(narrow)}</text>'
             )
         out.append(f'<a href="{detail.format(r["task"].pk)}">{texts}</a>')
     out.append(
