@@ -1,17 +1,11 @@
 """Server-rendered SVG charts (our own; no chart library, no JavaScript). Each returns markup
 safe to put in a template; labels are escaped."""
 
-import unicodedata
-
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import pgettext
 
-
-def text_width(text: str, font_size: float) -> float:
-    """A generous estimate of how wide `text` is drawn at `font_size` (px, same unit as the
-    viewBox), for keeping labels inside the chart: a CJK or other wide character one em, any
-    other 0.62 em (wider than the digits and Latin letters of common sans-serif fonts)."""
-    return sum(font_size if unicodedata.east_asian_width(ch) in "WF" else 0.62 * font_size for ch in text)
+from closeloop.core.text import text_width
 
 
 def bar_chart(
@@ -27,12 +21,13 @@ def bar_chart(
         f'<svg class="chart chart--bars" viewBox="0 0 {width} {height}" width="100%" role="img" '
         f'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMinYMin meet">'
     ]
+    colon = escape(pgettext("label suffix", ": "))
     for i, (label, value) in enumerate(items):
         y = gap + i * (bar + gap)
         w = max(2, round(span * value / top)) if value else 0
         parts.append(
             f'<text x="{label_w - 6}" y="{y + bar * 0.7:.1f}" text-anchor="end" font-size="12" fill="currentColor">{escape(label)}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{w}" height="{bar}" rx="3" fill="#5353d4"><title>{escape(label)}: {value}</title></rect>'
+            f'<rect x="{label_w}" y="{y}" width="{w}" height="{bar}" rx="3" fill="#5353d4"><title>{escape(label)}{colon}{value}</title></rect>'
             f'<text x="{label_w + w + 6}" y="{y + bar * 0.7:.1f}" font-size="12" fill="currentColor">{value}</text>'
         )
     parts.append("</svg>")

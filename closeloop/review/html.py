@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from closeloop.core.escape import escape
 from closeloop.review.models import Verdict, measure_display, measured_display
@@ -84,6 +84,8 @@ def lesson_cards(rows: list[dict]) -> str:
     types = {value: str(label) for value, label in TaskType.choices}
     worked_label = _("What worked")
     improve_label = _("What to improve")
+    # ": " after a label, "：" in Chinese.
+    colon = escape(pgettext("label suffix", ": "))
     out = []
     for r in rows:
         kind = r["task__task_type"]
@@ -103,13 +105,13 @@ def lesson_cards(rows: list[dict]) -> str:
             f'    <p class="muted small">{" · ".join(meta)}</p>\n'
             "    "
             + (
-                f"<p><strong>{worked_label}:</strong> {escape(truncatechars(worked, 300))}</p>"
+                f"<p><strong>{worked_label}{colon}</strong>{escape(truncatechars(worked, 300))}</p>"
                 if worked
                 else ""
             )
             + "\n    "
             + (
-                f"<p><strong>{improve_label}:</strong> {escape(truncatechars(improve, 300))}</p>"
+                f"<p><strong>{improve_label}{colon}</strong>{escape(truncatechars(improve, 300))}</p>"
                 if improve
                 else ""
             )
@@ -208,7 +210,7 @@ def acceptance_rounds(rounds: list[dict]) -> SafeString:
                 measure = ""
                 if c["metric"]:
                     shown = escape(measure_display(c["metric"], c["comparator"], c["threshold"], c["unit"]))
-                    measure = f' <span class="muted">{shown}: {escape(measured_display(c["measured"], c["unit"]))}</span>'
+                    measure = f' <span class="muted">{shown}{escape(pgettext("label suffix", ": "))}{escape(measured_display(c["measured"], c["unit"]))}</span>'
                 comment = f" — {escape(c['comment'])}" if c["comment"] else ""
                 items.append(f"<li>{'✓' if c['passed'] else '✗'} {escape(c['text'])}{measure}{comment}</li>")
             note = f'<p class="small">{escape(s["review_comment"])}</p>' if s["review_comment"] else ""

@@ -6,11 +6,17 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from closeloop.core.errors import DomainError
+from closeloop.tasks.states import Status
 from closeloop.tracking import cadence, selectors, services
 from closeloop.tracking.forms import DecisionForm, UpdateForm, WarningForm
 from closeloop.tracking.models import UpdateState, WarningStatus
+
+# Beside an update of a task not started: saving it starts the task (未开始 → 进行中, or 阻塞
+# with a blocker), the rule of services.update_post.
+STARTS_TASK = gettext_lazy("Not started yet: saving this update starts the task.")
 
 
 def _errors_into(form, exc: DomainError) -> None:
@@ -104,6 +110,9 @@ def today(request):
                 "note": p["note"] if p else (upd.note if upd else ""),
                 "errors": errors.get(t.pk, []),
                 "include": bool(p) or t.pk in owed_ids,
+                # An update on a task not started starts it (services.update_post): said on
+                # the row, so ticking it never starts the task unseen.
+                "starts": t.status == Status.NOT_STARTED,
             }
         )
     rows.sort(key=lambda r: (not r["owed"], r["task"].priority, r["task"].due_date))
@@ -152,6 +161,9 @@ def task_updates(request, pk: int):
     rolls_up = task.has_subtasks()
     if rolls_up:
         del form.fields["percent"]
+    if task.status == Status.NOT_STARTED:
+        # Saving an update starts the task (services.update_post): said beside the state.
+        form.fields["state"].help_text = STARTS_TASK
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from closeloop.core.escape import esc
 from closeloop.tasks.templatetags.plan_tags import task_url_pattern
@@ -156,13 +157,14 @@ def warning_rows(warnings) -> SafeString:
     with a url tag, two date filters and the translations per row was ~750 Python calls a
     row."""
     decide = _pattern("tracking:warning_decide")
-    label = esc(_("Delay warning"))
+    # "延期预警：" in Chinese, "Delay warning: " in English.
+    label = esc(_("Delay warning") + pgettext("label suffix", ": "))
     late = f'<span class="flag flag--late">{esc(_("Raised late"))}</span>'
     return mark_safe(  # noqa: S308 - every value escaped
         "".join(
             f'<li><span><span class="code">{esc(w.task.department.code)}-{esc(w.task.code)}</span> '
             f'<a href="{esc(decide.format(w.pk))}">{esc(w.task.title)}</a><br>'
-            f'<span class="small muted">{label}: {_m_d(w.old_due_date)} → {_m_d(w.new_due_date)} · '
+            f'<span class="small muted">{label}{_m_d(w.old_due_date)} → {_m_d(w.new_due_date)} · '
             f"{esc(w.get_reason_display())}</span></span>{'' if w.on_time else late}</li>"
             for w in warnings
         )

@@ -26,7 +26,8 @@ def _milestones(
 ) -> tuple[list, dict[date, int]]:
     """The milestones dated from `start` to `end` whose task `user` sees and is not cancelled
     (of `department_id` if given): each day's first `per_day` by id, in date then id order,
-    each with its task's id only (`task_id`, what the grid links to); and how many each day
+    each with its task's id (`task_id`, what the grid links to) and code (`task_code`, and
+    `task_department.code`: the label names the task, SALES-T001); and how many each day
     holds in all ({date: count}, days with none left out), for the day's "+n more". A cap on
     the whole grid (500) left the last days of a busy department's month empty (1,240
     milestones in six weeks of the benchmark's department).
@@ -40,12 +41,13 @@ def _milestones(
     per_day_n: dict[date, int] = {}
     for part in _milestone_parts(user, department_id, start, end):
         for m in (
-            part.annotate(
+            part.select_related("task_department")
+            .annotate(
                 rank=Window(RowNumber(), partition_by=[F("date")], order_by=[F("id")]),
                 day_n=Window(Count("id"), partition_by=[F("date")]),
             )
             .filter(rank__lte=per_day)
-            .only("id", "title", "date", "reached_at", "task_id")
+            .only("id", "title", "date", "reached_at", "task_id", "task_department__code")
             .order_by("date", "id")
         ):
             firsts.setdefault(m.date, []).append(m)
@@ -79,12 +81,15 @@ def _milestone_parts(user, department_id: int | None, start: date, end: date) ->
         if v.ids or v.subtrees:
             parts.append(window.filter(named).exclude(task_department_id__in=sorted(v.departments)))
     if connection.vendor == "postgresql":
+        # The subquery that checks the task gives its code too (`task_code`), for the label.
         shown = Task.objects.filter(pk=OuterRef("task_id")).exclude(status=Status.CANCELLED)
         return [
-            part.alias(shown=Subquery(shown.order_by().values("pk")[:1])).filter(shown__isnull=False)
+            part.annotate(task_code=Subquery(shown.order_by().values("code")[:1])).filter(
+                task_code__isnull=False
+            )
             for part in parts
         ]
-    return [part.exclude(task__status=Status.CANCELLED) for part in parts]
+    return [part.exclude(task__status=Status.CANCELLED).annotate(task_code=F("task__code")) for part in parts]
 
 
 def _due_q(user, department_id: int | None, start: date, end: date) -> Q:

@@ -23,13 +23,13 @@ pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
 XSS = "<script>alert(1)</script>"
 
-# The template loops the tags replaced, as they were on main.
+# The template loops the tags replaced, as they were on main (a milestone naming its task since).
 CALENDAR_LOOP = """{% load i18n %}{% for week in weeks %}<div class="cal__row" role="row">
       {% for day in week %}
       <div class="cal__day{% if not day.in_month %} is-out{% endif %}{% if not day.workday %} is-off{% endif %}{% if day.today %} is-today{% endif %}{% if day.tasks or day.milestones %} has-items{% endif %}" role="gridcell">
         <div class="cal__date">{{ day.date.day }}{% if day.overdue %} <span class="dot dot--overdue" title="{% translate 'Overdue' %}"></span>{% endif %}</div>
         <ul class="cal__items">
-          {% for m in day.milestones %}<li class="cal__ms"><a href="{% url 'tasks:detail' m.task.pk %}#plan"><span class="diamond"></span>{{ m.title }}</a></li>{% endfor %}
+          {% for m in day.milestones %}<li class="cal__ms"><a href="{% url 'tasks:detail' m.task.pk %}#plan" title="{{ m.task_department.code }}-{{ m.task_code }} {{ m.title }}"><span class="cal__ms-name"><span class="diamond"></span>{{ m.title }}</span><span class="code cal__ms-task"><span class="nowrap">{{ m.task_department.code }}-</span><wbr><span class="nowrap">{{ m.task_code }}</span></span></a></li>{% endfor %}
           {% for t in day.tasks %}<li class="cal__task st-{{ t.status }}{% if t.late %} is-overdue{% endif %}"><a href="{% url 'tasks:detail' t.pk %}" title="{{ t.department.code }}-{{ t.code }} {{ t.title }}"><span class="code">{{ t.department.code }}-{{ t.code }}</span> {{ t.title }}</a></li>{% endfor %}
           {% if day.more %}<li class="small cal__more"><a href="{% url 'tasks:list' %}?due={{ day.date|date:'Y-m-d' }}{% if department %}&amp;department={{ department.pk }}{% endif %}" title="{% translate 'Everything due this day, in the task list' %}">{% blocktranslate with n=day.more %}+{{ n }} more{% endblocktranslate %}</a></li>{% endif %}
         </ul>
@@ -268,3 +268,58 @@ def test_board_cards_are_the_html_of_the_card_template_and_escape_titles(head, m
         reverse("tasks:board_more"), {"status": "not_started", "offset": 0}, HTTP_HX_REQUEST="true"
     ).content.decode()
     assert "board-card" in more and XSS not in more
+
+
+def test_timeline_names_too_long_for_their_column_end_in_an_ellipsis_with_the_full_name_as_title():
+    """SVG text has no text-overflow: 时间线's names are cut in Python by drawn width (CJK
+    counted double), once for the desktop's 200 px column and once for a phone's 112 px
+    (plan.css shows the one that fits), the full name each text's <title>."""
+    from types import SimpleNamespace
+
+    from closeloop.core.text import text_width
+    from closeloop.tasks.templatetags.plan_tags import LABEL_FONT, LABEL_PAD, PHONE_NAMES_W, timeline_svg
+
+    def row(pk, label, indent, overdue=False):
+        task = SimpleNamespace(
+            pk=pk,
+            owner=SimpleNamespace(display_name="李专员"),
+            start_date=TODAY,
+            due_date=TODAY,
+            progress=0,
+            status="in_progress",
+        )
+        bar = {"x": 210, "w": 20, "y": pk * 30, "bar_y": pk * 30 + 8, "progress_w": 0}
+        return {"task": task, "label": label, "overdue": overdue, "indent": indent, "text_y": pk * 30, **bar}
+
+    rows = [
+        row(1, "T001 签约", 8),
+        row(2, "T004 跟进B客户签约进度", 8),
+        row(3, "T005-1 " + "长" * 30, 18, True),
+        row(4, "T006 {0} {x} <b>&", 8),  # braces and markup: escaped, never formatted
+    ]
+    tl = SimpleNamespace(
+        width=400, height=120, label_w=200, rows=[], days=[], ticks=[], milestones=[], arrows=[], today_x=None
+    )
+    tl.rows = rows
+    svg = str(timeline_svg(tl))
+    texts = re.findall(
+        r'<text class="(tl-label[^"]*)" x="(\d+)"[^>]*><title>([^<]*)</title>([^<]*)</text>', svg
+    )
+    by_title = {}
+    for cls, x, title, shown in texts:
+        by_title.setdefault(title, []).append((cls, int(x), shown))
+    assert by_title["T001 签约"] == [("tl-label", 8, "T001 签约")]  # fits both: one text
+    for title in ("T004 跟进B客户签约进度", "T005-1 " + "长" * 30):
+        (wide_cls, x, wide), (narrow_cls, _x, narrow) = by_title[title]
+        assert wide_cls.endswith("tl-label--wide") and narrow_cls.endswith("tl-label--narrow")
+        assert narrow.endswith("…") and title.startswith(narrow[:-1])
+        assert text_width(narrow, LABEL_FONT) <= PHONE_NAMES_W - x - LABEL_PAD
+        assert text_width(wide, LABEL_FONT) <= 200 - x - LABEL_PAD
+    assert by_title["T004 跟进B客户签约进度"][0][2] == "T004 跟进B客户签约进度"  # whole on a desktop
+    assert by_title["T005-1 " + "长" * 30][0][2].endswith("…")
+    assert 'class="tl-label is-overdue tl-label--wide"' in svg
+    assert by_title["T006 {0} {x} &lt;b&gt;&amp;"][0] == (
+        "tl-label tl-label--wide",
+        8,
+        "T006 {0} {x} &lt;b&gt;&amp;",
+    )

@@ -14,6 +14,7 @@ from closeloop.core.templatetags.closeloop_ui import (
     progress_bar,
     status_badge,
 )
+from closeloop.core.text import fit_text
 from closeloop.tasks import extensions
 
 register = template.Library()
@@ -191,6 +192,13 @@ def countdown(deadline) -> str:
     )
 
 
+# The timeline's names: 12 px (plan.css .tl-label), kept 6 px clear of the column's edge; the
+# column is `Timeline.label_w` wide, 112 px on a phone (plan.css .timeline-names).
+LABEL_FONT = 12
+LABEL_PAD = 6
+PHONE_NAMES_W = 112
+
+
 @register.simple_tag
 def timeline_svg(tl, label: str = "") -> str:
     """The timeline as SVG markup. Built here rather than in a template loop: a task with 200
@@ -211,11 +219,22 @@ def timeline_svg(tl, label: str = "") -> str:
         f'<rect class="tl-labels-bg" x="0" y="0" width="{lw}" height="{h}"/>'
     ]
     for r in tl.rows:
-        text = r["label"] if len(r["label"]) <= 15 else r["label"][:14] + "…"
-        out.append(
-            f'<a href="{detail.format(r["task"].pk)}"><text class="tl-label{" is-overdue" if r["overdue"] else ""}" '
-            f'x="{r["indent"]}" y="{r["text_y"]}"><title>{escape(r["label"])}</title>{escape(text)}</text></a>'
-        )
+        # SVG text has no text-overflow: a name too long for its column is cut here with "…"
+        # (CJK characters counted double), once for the desktop column and once for a phone's
+        # narrower one, plan.css showing the one that fits; the full name is the <title>.
+        full = escape(r["label"])
+        cls = "tl-label is-overdue" if r["overdue"] else "tl-label"
+        at = f'x="{r["indent"]}" y="{r["text_y"]}"'
+        wide = fit_text(r["label"], lw - r["indent"] - LABEL_PAD, LABEL_FONT)
+        narrow = fit_text(r["label"], PHONE_NAMES_W - r["indent"] - LABEL_PAD, LABEL_FONT)
+        if wide == narrow:
+            texts = f'<text class="{cls}" {at}><title>{full}</title>{escape(wide)}</text>'
+        else:
+            texts = (
+                f'<text class="{cls} tl-label--wide" {at}><title>{full}</title>{escape(wide)}</text>'
+                f'<text class="{cls} tl-label--narrow" {at}><title>{full}</title>{escape(narrow)}</text>'
+            )
+        out.append(f'<a href="{detail.format(r["task"].pk)}">{texts}</a>')
     out.append(
         f'</svg></div><div class="timeline-scroll" tabindex="0"{today_attr}>'
         f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="{w - lw}" height="{h}" '
@@ -290,10 +309,17 @@ def calendar_weeks(weeks, department=None) -> str:
                 classes += " is-today"
             if day["tasks"] or day["milestones"]:
                 classes += " has-items"
+            # A milestone names its task: the name on one line cut with "…", the code below it
+            # never broken inside a part (SALES- / T001 at the most), the whole in the title.
             milestones = "".join(
-                f'<li class="cal__ms"><a href="{detail.format(m.task_id)}#plan"><span class="diamond"></span>'
-                f"{escape(m.title)}</a></li>"
+                f'<li class="cal__ms"><a href="{detail.format(m.task_id)}#plan" title="{dept}-{code} {name}">'
+                f'<span class="cal__ms-name"><span class="diamond"></span>{name}</span>'
+                f'<span class="code cal__ms-task"><span class="nowrap">{dept}-</span><wbr>'
+                f'<span class="nowrap">{code}</span></span></a></li>'
                 for m in day["milestones"]
+                for name, dept, code in (
+                    (escape(m.title), escape(m.task_department.code), escape(m.task_code)),
+                )
             )
             tasks = "".join(
                 f'<li class="cal__task st-{escape(t.status)}{" is-overdue" if t.late else ""}">'
