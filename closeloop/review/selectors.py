@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.db import connection, connections
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Func, IntegerField, Prefetch, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from closeloop.core import compiled
@@ -435,7 +435,13 @@ def quality_by(user, *, group: str, since=None, until=None, department_ids=None)
     # 4,600 acceptances; 39 ms for two departments; issue 16). COUNT(*) and COUNT(attempt), not
     # COUNT(id): PostgreSQL's index lacks the id, and naming it visited every row (bench s5, a
     # specialist's two departments, 9,349 acceptances: 9,390 → 73 buffers, 6.8 → 2.8 ms).
-    key = F({"owner": "submitted_by_id", "department": "department_id"}[group])
+    # Grouped by `column + 0`: by the bare column SQLite walked the whole table along the
+    # column's own index for the grouping's order (bench s5, 55,597 submissions: 68 ms for a
+    # specialist's two departments, 6.5 ms by the window's range and a sort of ~9,000 keys).
+    # A literal 0, not a parameter: with server-side binding the SELECT's and the GROUP BY's
+    # would be two parameters, and PostgreSQL would refuse the grouping.
+    column = F({"owner": "submitted_by_id", "department": "department_id"}[group])
+    key = Func(column, template="(%(expressions)s + 0)", output_field=IntegerField())
     rows = (
         qs.order_by()
         .annotate(key=key)
