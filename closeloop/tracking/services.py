@@ -131,7 +131,8 @@ def update_post(
     nothing and log nothing); a past day without an update
     may be filled in (补报) and is marked late; a past day's update is immutable. The latest
     update drives the task: its percent (leaf tasks only; parents roll up), and the status
-    (阻塞 with the blocker, back to 进行中) through `task_transition`. Takes the task's row
+    (阻塞 with the blocker, back to 进行中; a task not started starts on an update saying 进行中)
+    through `task_transition`. Takes the task's row
     lock; refreshes the forecast; everything in one transaction."""
     now = now or timezone.now()
     if actor.pk != task.owner_id:
@@ -256,7 +257,8 @@ def _apply_to_task(
         task = task_transition(actor=actor, task=task, to=Status.BLOCKED, note=blocker)
     elif state == UpdateState.IN_PROGRESS and task.status in (Status.BLOCKED, Status.REWORK):
         task = task_transition(actor=actor, task=task, to=Status.IN_PROGRESS, note=note)
-    elif state == UpdateState.IN_PROGRESS and task.status == Status.NOT_STARTED and (percent or note):
+    elif state == UpdateState.IN_PROGRESS and task.status == Status.NOT_STARTED:
+        # An update saying 进行中 starts the task, at 0 % too (the forms say so on the row).
         task = task_transition(actor=actor, task=task, to=Status.IN_PROGRESS, note=note)
     if percent is not None and percent != task.progress:
         # task_update rolls the new percent up to every ancestor (tasks.services.progress_roll_up).

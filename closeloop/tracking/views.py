@@ -91,6 +91,8 @@ def today(request):
         if saved:
             messages.info(request, _("%(n)s update(s) saved; fix the rows marked below.") % {"n": saved})
             existing = selectors.todays_updates(tasks, day_by_dept)
+        else:
+            messages.error(request, _("Nothing was saved: fix the rows marked below."))
     rows = []
     for t in tasks:
         upd = existing.get(t.pk)
@@ -109,7 +111,9 @@ def today(request):
                 "blocker": p["blocker"] if p else (upd.blocker if upd else ""),
                 "note": p["note"] if p else (upd.note if upd else ""),
                 "errors": errors.get(t.pk, []),
-                "include": bool(p) or t.pk in owed_ids,
+                # Ticked: a row sent and not saved; on the first visit, the rows owed. After a
+                # failed save a row the person unticked stays unticked.
+                "include": bool(p) or (request.method != "POST" and t.pk in owed_ids),
                 # An update on a task not started starts it (services.update_post): said on
                 # the row, so ticking it never starts the task unseen.
                 "starts": t.status == Status.NOT_STARTED,

@@ -30,7 +30,7 @@ CALENDAR_LOOP = """{% load i18n %}{% for week in weeks %}<div class="cal__row" r
         <div class="cal__date">{{ day.date.day }}{% if day.overdue %} <span class="dot dot--overdue" title="{% translate 'Overdue' %}"></span>{% endif %}</div>
         <ul class="cal__items">
           {% for m in day.milestones %}<li class="cal__ms"><a href="{% url 'tasks:detail' m.task.pk %}#plan" title="{{ m.task_department.code }}-{{ m.task_code }} {{ m.title }}"><span class="cal__ms-name"><span class="diamond"></span>{{ m.title }}</span><span class="code cal__ms-task"><span class="nowrap">{{ m.task_department.code }}-</span><wbr><span class="nowrap">{{ m.task_code }}</span></span></a></li>{% endfor %}
-          {% for t in day.tasks %}<li class="cal__task st-{{ t.status }}{% if t.late %} is-overdue{% endif %}"><a href="{% url 'tasks:detail' t.pk %}" title="{{ t.department.code }}-{{ t.code }} {{ t.title }}"><span class="code">{{ t.department.code }}-{{ t.code }}</span> {{ t.title }}</a></li>{% endfor %}
+          {% for t in day.tasks %}<li class="cal__task st-{{ t.status }}{% if t.late %} is-overdue{% endif %}"><a href="{% url 'tasks:detail' t.pk %}" title="{{ t.department.code }}-{{ t.code }} {{ t.title }}"><span class="code">{{ t.department.code }}-{{ t.code }}</span> <span class="cal__task-name">{{ t.title }}</span></a></li>{% endfor %}
           {% if day.more %}<li class="small cal__more"><a href="{% url 'tasks:list' %}?due={{ day.date|date:'Y-m-d' }}{% if department %}&amp;department={{ department.pk }}{% endif %}" title="{% translate 'Everything due this day, in the task list' %}">{% blocktranslate with n=day.more %}+{{ n }} more{% endblocktranslate %}</a></li>{% endif %}
         </ul>
       </div>

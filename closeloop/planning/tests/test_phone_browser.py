@@ -40,6 +40,14 @@ def test_phone_width_task_page_timeline_and_calendar(browser, live_server, trans
         start_date=today - dt.timedelta(days=60),
         due=today + dt.timedelta(days=3),
     )
+    long = make_task(
+        actor=member,
+        department=sales,
+        owner=member,
+        title="解决A客户投诉，24小时内给出书面答复并同步客服、产品与技术三方的处理进度" * 2,
+        start_date=today,
+        due=today,
+    )
     decomposition_services.subtask_add(
         actor=member,
         parent=task,
@@ -85,6 +93,9 @@ def test_phone_width_task_page_timeline_and_calendar(browser, live_server, trans
         for link in page.locator(".cal__items a").all() + page.locator(".cal-nav").all():
             box = link.bounding_box()
             assert box is not None and box["height"] >= 44, box
+        # A long title is cut at three lines: its item stays a tap target, not a column.
+        long_item = page.locator(f'.cal__task a[href="/tasks/{long.pk}/"]').bounding_box()
+        assert long_item is not None and long_item["height"] <= 3 * 14 + 40, long_item
         page.screenshot(path=str(ARTIFACTS / "phone-calendar.png"), full_page=True)
     finally:
         context.close()

@@ -324,7 +324,7 @@ def calendar_weeks(weeks, department=None) -> str:
             tasks = "".join(
                 f'<li class="cal__task st-{escape(t.status)}{" is-overdue" if t.late else ""}">'
                 f'<a href="{detail.format(t.pk)}" title="{code} {escape(t.title)}">'
-                f'<span class="code">{code}</span> {escape(t.title)}</a></li>'
+                f'<span class="code">{code}</span> <span class="cal__task-name">{escape(t.title)}</span></a></li>'
                 for t in day["tasks"]
                 for code in (f"{escape(t.department.code)}-{escape(t.code)}",)
             )

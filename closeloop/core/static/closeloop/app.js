@@ -58,6 +58,15 @@
       ev.target.form.submit();
     }
   });
+  // A row of a list form marked data-tick-on-edit: typing into the row ticks its box
+  // (input[data-row-tick]), so what was typed is sent, not dropped as an unticked row.
+  document.addEventListener("input", function (ev) {
+    var t = ev.target;
+    if (!t.closest || t.matches("[data-row-tick]")) return;
+    var row = t.closest("[data-tick-on-edit] [data-row]");
+    var box = row && row.querySelector("input[data-row-tick]");
+    if (box && !box.checked) box.checked = true;
+  });
   // Close an open <details> menu when clicking elsewhere.
   document.addEventListener("click", function (ev) {
     document.querySelectorAll("details.menu[open]").forEach(function (d) {
