@@ -693,3 +693,15 @@ def test_a_month_the_calendar_cannot_show_is_named_and_this_month_shown(task, he
     today = timezone.localdate()
     assert said in page and "此筛选条件已忽略" in page
     assert f"{today.year}" in page and "已忽略" not in c.get(reverse("tasks:calendar")).content.decode()
+
+
+def test_an_empty_timeline_of_a_department_seen_in_part_says_why(task, head, outsider, sales, marketing):
+    """A marketing specialist on SALES's timeline sees only the SALES tasks they take part in:
+    with none, the page says so, not that SALES has no open task with dates (it has)."""
+    partial = "You see only the tasks of this department you take part in"
+    page = web(outsider).get(f"/timeline/?department={sales.pk}").content.decode()
+    assert partial in page and "No open task here has dates yet." not in page
+    assert task.title not in page
+    own = web(outsider).get(f"/timeline/?department={marketing.pk}").content.decode()
+    assert "No open task here has dates yet." in own and partial not in own
+    assert task.title in web(head).get(f"/timeline/?department={sales.pk}").content.decode()

@@ -3,6 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from closeloop.orgs.selectors import visible_department_ids
 from closeloop.planning.selectors import timeline as timeline_selectors
 from closeloop.planning.views.common import _department_choice
 from closeloop.tasks import selectors
@@ -32,5 +33,13 @@ def timeline(request):
             "current": current,
             "zoom": data.zoom,
             "ignored_filters": [] if root else choice.ignored,
+            # A department the person does not see whole: an empty timeline says why (only
+            # the tasks they take part in are shown), not that the department has none.
+            "partial": bool(
+                current
+                and not root
+                and not request.user.is_superuser
+                and current.pk not in visible_department_ids(request.user)
+            ),
         },
     )
