@@ -66,7 +66,9 @@ def test_the_box_is_the_old_one(shared, private, member, outsider, head, ceo):
         )
     for n, issue in enumerate(issues):
         # The same deadline for some (ordered by id then), 23:30 UTC: the next day in Shanghai.
-        deadline = (now + dt.timedelta(days=n % 5)).replace(hour=23, minute=30, tzinfo=dt.UTC)
+        # From tomorrow on: today's 23:30 is before the issue was raised when the test runs
+        # after 23:30 UTC (the deadline must follow the raise).
+        deadline = (now + dt.timedelta(days=n % 5 + 1)).replace(hour=23, minute=30, tzinfo=dt.UTC)
         Issue.objects.filter(pk=issue.pk).update(deadline=deadline, level=n % 3)
         receivers = [head, head] if n % 4 == 0 else [outsider] if n % 4 == 1 else [head, ceo]
         for level, person in enumerate(receivers, start=1):

@@ -209,8 +209,8 @@ def test_fixing_the_bad_rows_and_sending_again_posts_each_update_once(client, me
     r = client.post("/updates/today/", {"task": [a.pk, b.pk], **row, **bad})
     page = r.content.decode()
     assert r.status_code == 422 and ProgressUpdate.objects.filter(task=a).count() == 1
-    assert f'name="t{a.pk}-include" value="1" checked' not in page  # saved: unticked
-    assert f'name="t{b.pk}-include" value="1" checked' in page  # failed: kept as typed
+    assert f'name="t{a.pk}-include" value="1" data-row-tick checked' not in page  # saved: unticked
+    assert f'name="t{b.pk}-include" value="1" data-row-tick checked' in page  # failed: kept as typed
     fixed = {**bad, f"t{b.pk}-percent": "60"}
     # The form as the page now stands: only the fixed row ticked.
     assert client.post("/updates/today/", {"task": [a.pk, b.pk], **fixed}).status_code == 302
