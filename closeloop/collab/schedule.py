@@ -8,10 +8,10 @@ working days. Custom: no computed date (the plan's text says it). Times are the 
 from datetime import date, datetime, timedelta
 
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
 from closeloop.collab.ladder import dept_tz
 from closeloop.collab.models import Cadence, CommunicationPlan
+from closeloop.core.text import label_suffix
 from closeloop.orgs.calendar import is_workday
 
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -63,5 +63,5 @@ def describe(plan: CommunicationPlan) -> str:
         cadence = plan.custom
     channel = plan.get_channel_display()
     if plan.channel_detail:
-        channel = f"{channel}{pgettext('label suffix', ': ')}{plan.channel_detail}"
+        channel = f"{channel}{label_suffix()}{plan.channel_detail}"
     return f"{cadence} · {channel}"

@@ -1,9 +1,18 @@
-"""Text measured for server-rendered SVG, which has no `text-overflow`: how wide a string is
-drawn, and the string cut with "…" to fit a width."""
+"""Small pieces of UI text: a label's colon in the language's punctuation, and text measured
+for server-rendered SVG, which has no `text-overflow` (how wide a string is drawn, and the
+string cut with "…" to fit a width)."""
 
 import unicodedata
 
+from django.utils.translation import pgettext
+
 ELLIPSIS = "…"
+
+
+def label_suffix() -> str:
+    """What follows a label before its value: ": " in English, "：" in Chinese (the active
+    language's; templates write it `{% translate ": " context "label suffix" %}`)."""
+    return pgettext("label suffix", ": ")
 
 
 def _char_width(ch: str, font_size: float) -> float:

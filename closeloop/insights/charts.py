@@ -3,9 +3,8 @@ safe to put in a template; labels are escaped."""
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import pgettext
 
-from closeloop.core.text import text_width
+from closeloop.core.text import label_suffix, text_width
 
 
 def bar_chart(
@@ -21,7 +20,7 @@ def bar_chart(
         f'<svg class="chart chart--bars" viewBox="0 0 {width} {height}" width="100%" role="img" '
         f'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMinYMin meet">'
     ]
-    colon = escape(pgettext("label suffix", ": "))
+    colon = escape(label_suffix())
     for i, (label, value) in enumerate(items):
         y = gap + i * (bar + gap)
         w = max(2, round(span * value / top)) if value else 0

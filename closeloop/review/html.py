@@ -18,9 +18,10 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, pgettext
+from django.utils.translation import ngettext
 
 from closeloop.core.escape import escape
+from closeloop.core.text import label_suffix
 from closeloop.review.models import Verdict, measure_display, measured_display
 from closeloop.tasks.models import TaskType
 from closeloop.tasks.templatetags.plan_tags import task_url_pattern
@@ -85,7 +86,7 @@ def lesson_cards(rows: list[dict]) -> str:
     worked_label = _("What worked")
     improve_label = _("What to improve")
     # ": " after a label, "：" in Chinese.
-    colon = escape(pgettext("label suffix", ": "))
+    colon = escape(label_suffix())
     out = []
     for r in rows:
         kind = r["task__task_type"]
@@ -200,6 +201,7 @@ def acceptance_rounds(rounds: list[dict]) -> SafeString:
     if not rounds:
         return mark_safe(f'<p class="muted small">{_("Not submitted for acceptance yet.")}</p>')  # noqa: S308
     verdicts = {value: str(label) for value, label in Verdict.choices}
+    colon = escape(label_suffix())  # between a criterion's measure and the value measured
     out = []
     for i, s in enumerate(rounds):
         files = f'<ul class="small">{_deliverable_items(s["deliverables"])}</ul>' if s["deliverables"] else ""
@@ -210,7 +212,7 @@ def acceptance_rounds(rounds: list[dict]) -> SafeString:
                 measure = ""
                 if c["metric"]:
                     shown = escape(measure_display(c["metric"], c["comparator"], c["threshold"], c["unit"]))
-                    measure = f' <span class="muted">{shown}{escape(pgettext("label suffix", ": "))}{escape(measured_display(c["measured"], c["unit"]))}</span>'
+                    measure = f' <span class="muted">{shown}{colon}{escape(measured_display(c["measured"], c["unit"]))}</span>'
                 comment = f" — {escape(c['comment'])}" if c["comment"] else ""
                 items.append(f"<li>{'✓' if c['passed'] else '✗'} {escape(c['text'])}{measure}{comment}</li>")
             note = f'<p class="small">{escape(s["review_comment"])}</p>' if s["review_comment"] else ""

@@ -14,9 +14,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
 from closeloop.core.escape import esc
+from closeloop.core.text import label_suffix
 from closeloop.tasks.templatetags.plan_tags import task_url_pattern
 from closeloop.tracking.templatetags.tracking import tracking_flags
 
@@ -158,7 +158,7 @@ def warning_rows(warnings) -> SafeString:
     row."""
     decide = _pattern("tracking:warning_decide")
     # "延期预警：" in Chinese, "Delay warning: " in English.
-    label = esc(_("Delay warning") + pgettext("label suffix", ": "))
+    label = esc(_("Delay warning") + label_suffix())
     late = f'<span class="flag flag--late">{esc(_("Raised late"))}</span>'
     return mark_safe(  # noqa: S308 - every value escaped
         "".join(
