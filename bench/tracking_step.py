@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,6 +50,9 @@ def tracking_data(ctx: Any) -> None:
     forecasts: list[dict] = []
     warnings: list[dict] = []
     n_updates = 0
+    # Each task's latest update's day, copied onto the task as tracking keeps it
+    # (`Task.last_update_day`): tasks by that day.
+    last_day: dict = defaultdict(list)
 
     def flush() -> None:
         nonlocal updates, n_updates
@@ -96,6 +100,8 @@ def tracking_data(ctx: Any) -> None:
                     at,
                 )
             )
+        if days:
+            last_day[start + timedelta(days=days[-1])].append(t.id)
         if len(updates) >= 50_000:
             flush()
         if t.status in WORKING and history and t.id not in parents:
@@ -150,6 +156,9 @@ def tracking_data(ctx: Any) -> None:
     at_risk = [f["task_id"] for f in forecasts if f["at_risk"]]
     for i in range(0, len(at_risk), 500):
         Task.objects.filter(pk__in=at_risk[i : i + 500]).update(at_risk=True)
+    for day, ids in last_day.items():
+        for i in range(0, len(ids), 500):
+            Task.objects.filter(pk__in=ids[i : i + 500]).update(last_update_day=day)
     save(ctx, DelayWarning, warnings)
     ctx.rows["tracking.ProgressUpdate"] = n_updates
     ctx.rows["tracking.TaskForecast"] = len(forecasts)

@@ -22,8 +22,18 @@ from closeloop.tracking.models import DelayWarning, ProgressUpdate, TaskForecast
 WORKING_STATUSES = (Status.IN_PROGRESS, Status.BLOCKED, Status.REWORK)
 
 
-def _leaf() -> Exists:
-    return ~Exists(Task.objects.filter(parent_id=OuterRef("pk")))
+def _leaf() -> Q:
+    """Tasks that never had a subtask: a subtask takes the next of its parent's numbers, and
+    tasks are never deleted nor moved, so `next_child_number` is 1 exactly on the leaves —
+    read from the owed-update index, not probed against the subtasks."""
+    return Q(next_child_number=1)
+
+
+def _not_updated_since(day: date) -> Q:
+    """No daily update on `day` or after it, from the task's copy of its latest update's day
+    (`Task.last_update_day`, kept by `services.update_post`). For the department's today this
+    is "none today": no update is ever for a later day."""
+    return Q(last_update_day__isnull=True) | Q(last_update_day__lt=day)
 
 
 def owed_q(department: Department, day: date) -> Q | None:
@@ -38,15 +48,9 @@ def _owed_clause(department_ids: list[int], day: date, review_weekday: int) -> Q
     (三): 优先级高的任务每日跟踪，中低优先级任务每周跟踪)."""
     if not cadence.owes_on(Priority.HIGH, day, review_weekday):
         return None
-    updated_today = Exists(ProgressUpdate.objects.filter(task_id=OuterRef("pk"), day=day))
-    q = Q(priority=Priority.HIGH) & ~updated_today
+    q = Q(priority=Priority.HIGH) & _not_updated_since(day)
     if cadence.owes_on(Priority.MEDIUM, day, review_weekday):
-        updated_this_week = Exists(
-            ProgressUpdate.objects.filter(
-                task_id=OuterRef("pk"), day__gte=cadence.week_start(day), day__lte=day
-            )
-        )
-        q |= Q(priority__in=[Priority.MEDIUM, Priority.LOW]) & ~updated_this_week
+        q |= Q(priority__in=[Priority.MEDIUM, Priority.LOW]) & _not_updated_since(cadence.week_start(day))
     if len(department_ids) == 1:
         return Q(department_id=department_ids[0]) & q
     return Q(department_id__in=sorted(department_ids)) & q

@@ -204,9 +204,7 @@ def update_post(
                 _("The update of %(day)s is already in and can no longer change.") % {"day": day},
                 code="update_closed",
             )
-        latest_day = (
-            ProgressUpdate.objects.filter(task=current).order_by("-day").values_list("day", flat=True).first()
-        )
+        latest_day = current.last_update_day
         fields = {
             "author": actor,
             "percent": percent,
@@ -242,6 +240,11 @@ def update_post(
             },
             note=note,
         )
+        if latest_day is None or day > latest_day:
+            # The task's copy of its latest update's day (`Task.last_update_day`): who owes
+            # today's update is read from it.
+            Task.objects.filter(pk=current.pk).update(last_update_day=day)
+            current.last_update_day = day
         if latest_day is None or day >= latest_day:
             current = _apply_to_task(
                 actor=actor, task=current, state=state, blocker=blocker, percent=percent, note=note

@@ -124,3 +124,29 @@ def test_a_parents_update_reads_without_a_percent_in_the_activity(started, membe
     (sentence,) = describe_event(event, {})
     assert "None" not in sentence and "%" not in sentence
     assert "2026-03-10" in sentence
+
+
+def test_who_owes_todays_update_follows_the_latest_update_day(started, member, head, sales):
+    """The owed list reads the task's copy of its latest update's day: a late fill-in of an
+    earlier day leaves it at the newest, today's update takes the task off the list, and a
+    task with a subtask never owes a percent of its own."""
+    from closeloop.tracking.selectors import owed_tasks
+
+    def owed(now):
+        return [t.pk for t in owed_tasks(departments=[sales], now=now)]
+
+    # Tuesday 2026-03-10: the high-priority task owes today's update.
+    assert owed(at(2026, 3, 10)) == [started.pk]
+    update_post(actor=member, task=started, percent=30, now=at(2026, 3, 10))
+    assert fresh(started).last_update_day == dt.date(2026, 3, 10)
+    assert owed(at(2026, 3, 10, 18)) == []
+    # The next day it owes again; filling in a missed earlier day does not pay today's.
+    update_post(actor=member, task=fresh(started), percent=50, now=at(2026, 3, 12))
+    update_post(actor=member, task=fresh(started), percent=40, day=dt.date(2026, 3, 11), now=at(2026, 3, 12))
+    assert fresh(started).last_update_day == dt.date(2026, 3, 12)
+    assert owed(at(2026, 3, 13)) == [started.pk]
+    # Given a subtask (not started yet), the parent owes nothing.
+    make_task(
+        actor=head, department=sales, owner=member, title="导出名单", parent=started, due=dt.date(2026, 3, 20)
+    )
+    assert owed(at(2026, 3, 13)) == []
