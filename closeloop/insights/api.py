@@ -116,7 +116,10 @@ def dashboard_counts(request: HttpRequest):
 
 @router.get("/weekly-reviews", response={200: WeeklyReviewOut, **READ_ERRORS}, summary="A weekly review")
 def get_weekly_review(request: HttpRequest, params: Query[ReviewParams]):
-    """周复盘 of a department (one the caller belongs to or leads) and week."""
+    """周复盘 of a department (one the caller belongs to or leads) and week. For a past week,
+    `overdue`, `blocked` and `due_next_week` are as they stood at the week's end (midnight
+    after its Sunday in the department's time zone), each task with its status and due date
+    of then; for this week, as they are now."""
     return _review(request, params.department, params.week)
 
 

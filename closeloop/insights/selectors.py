@@ -9,13 +9,21 @@ the department too), completions through the partial (department, completed_at) 
 done tasks over the page's time window (four weeks, eight weeks), never the whole
 department. The on-time rates are counted by the database on each completion's date in its
 department's zone (`insights.localday`): a row per person, a row per day of the trend,
-instead of every completion of the window converted in Python."""
+instead of every completion of the window converted in Python.
+
+周复盘 of a past week shows what was overdue, blocked and due the week after at that week's
+end, not today: each task's status and due date then, rebuilt from the event log
+(`_open_lists_then`) by reading only the events since the week's end of the tasks that can
+have changed (open now, or closed since)."""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from heapq import merge
+from itertools import islice
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,7 +34,7 @@ from closeloop.insights.models import WeeklyReview
 from closeloop.orgs.models import Department, User, display_name
 from closeloop.orgs.selectors import led_department_ids, visible_department_ids
 from closeloop.review import selectors as review_selectors
-from closeloop.tasks.models import CompletionDay, Task
+from closeloop.tasks.models import CompletionDay, Task, TaskEvent
 from closeloop.tasks.states import OPEN_STATUSES, Status
 from closeloop.tracking import cadence
 from closeloop.tracking import selectors as tracking
@@ -556,7 +564,8 @@ class WeekData:
     rate: int | None
     rate_original: int | None
     trend: list[tuple[date, int | None, int | None]]
-    # Totals of each list; the lists hold at most `limit` rows.
+    # Totals of each list; the lists hold at most `limit` rows. A past week's overdue,
+    # blocked and due-next-week rows carry the status and due date they had at its end.
     totals: dict[str, int] = field(default_factory=dict)
     # From review: this week's accepted tasks of the department (first pass, attempts).
     quality: object = None
@@ -607,13 +616,18 @@ def weekly_review(
 ) -> WeekData:
     """周复盘 of one department and week: completed, overdue, slipped with reasons grouped,
     blocked, due next week, the on-time completion rate against the approved and the original
-    due date, and its trend over the last eight weeks. A fixed number of queries."""
+    due date, and its trend over the last eight weeks. A fixed number of queries.
+
+    This week (or one to come) shows what is open now: overdue before today, blocked now.
+    A past week shows the same lists as they stood at its end (the midnight after its Sunday
+    in the department's zone): a task blocked then and unblocked since is blocked, one first
+    blocked since is not, one overdue then and completed since is overdue, a task made since
+    is not there — with its status and due date of then (`_open_lists_then`)."""
     now = now or timezone.now()
     week_start = cadence.week_start(week_start)
     week_end = week_start + timedelta(days=6)
     start_dt, end_dt = _week_bounds(department, week_start)
     today = cadence.local_today(department, now)
-    as_of = min(today, week_end + timedelta(days=1))
     # Every row is of `department`: it is shared (`_of_department`) rather than joined and
     # built again for each of the lists' ~200 rows.
     base = Task.objects.visible_in_department(user, department.pk).select_related("owner", "forecast")
@@ -623,32 +637,13 @@ def weekly_review(
     # (229,108 → 196,448 for the page at 100,000 tasks, the same HTML).
     rows = base.only(*_WEEK_ROW_FIELDS)
     done_q = Q(status=Status.DONE, completed_at__gte=start_dt, completed_at__lt=end_dt)
-    open_q = Q(status__in=_OPEN)
-    next_start = week_start + timedelta(days=7)
-    next_q = Q(due_date__gte=next_start, due_date__lte=next_start + timedelta(days=6))
-    # Over the open tasks only (the completed ones of the week are counted by the trend's
-    # query below): the department's history is never read. The rows are counted by their
-    # status (never null), not their id: then all that is read is in the (department,
-    # status, due) index, which PostgreSQL reads alone (bench s5, a department's 7,600 open
-    # tasks: 3.3 → 0.7 ms, none of the table's 2,850 pages). Django refuses COUNT(*) with
-    # a filter.
-    totals = base.filter(open_q).aggregate(
-        overdue=Count("status", filter=Q(due_date__lt=as_of)),
-        blocked=Count("status", filter=Q(status=Status.BLOCKED)),
-        due_next_week=Count("status", filter=next_q),
-    )
+    if week_end >= today:
+        totals, overdue, blocked, due_next = _open_lists_now(base, rows, department, week_start, today, limit)
+    else:
+        totals, overdue, blocked, due_next = _open_lists_then(
+            base, rows, department, week_start, end_dt, limit
+        )
     completed = _of_department(rows.filter(done_q).order_by("-completed_at")[:limit], department)
-    overdue = _of_department(
-        rows.filter(open_q, due_date__lt=as_of).order_by("due_date", "id")[:limit], department
-    )
-    blocked = _of_department(
-        rows.filter(status=Status.BLOCKED).order_by("due_date", "id")[:limit], department
-    )
-    # The ids of next week's page first, then their rows: joined before the sort, PostgreSQL
-    # hashed every task's forecast (11,000 at bench s5) for a week's ~1,000 open tasks
-    # (3.0 → 1.8 ms).
-    next_ids = base.filter(open_q, next_q).order_by("due_date", "id").values("pk")[:limit]
-    due_next = _of_department(rows.filter(pk__in=next_ids).order_by("due_date", "id"), department)
     # The warnings whole, their tasks' code and title (what the page, the API and the export
     # show), not every column of the task, its owner and who raised it.
     slipped = _of_department(
@@ -695,7 +690,193 @@ def weekly_review(
     )
 
 
-def _of_department(rows: QuerySet, department: Department) -> list:
+def _next_week_q(week_start: date) -> Q:
+    """Due in the week after `week_start`'s."""
+    first = week_start + timedelta(days=7)
+    return Q(due_date__gte=first, due_date__lte=first + timedelta(days=6))
+
+
+def _open_lists_now(
+    base: QuerySet[Task],
+    rows: QuerySet[Task],
+    department: Department,
+    week_start: date,
+    today: date,
+    limit: int,
+) -> tuple[dict[str, int], list[Task], list[Task], list[Task]]:
+    """This week (or one to come): the totals and first `limit` rows of what is open now —
+    overdue (due before today), blocked, due next week."""
+    open_q = Q(status__in=_OPEN)
+    next_q = _next_week_q(week_start)
+    # Over the open tasks only (the completed ones of the week are counted by the trend's
+    # query): the department's history is never read. The rows are counted by their status
+    # (never null), not their id: then all that is read is in the (department, status, due)
+    # index, which PostgreSQL reads alone (bench s5, a department's 7,600 open tasks: 3.3 →
+    # 0.7 ms, none of the table's 2,850 pages). Django refuses COUNT(*) with a filter.
+    totals = base.filter(open_q).aggregate(
+        overdue=Count("status", filter=Q(due_date__lt=today)),
+        blocked=Count("status", filter=Q(status=Status.BLOCKED)),
+        due_next_week=Count("status", filter=next_q),
+    )
+    overdue = _of_department(
+        rows.filter(open_q, due_date__lt=today).order_by("due_date", "id")[:limit], department
+    )
+    blocked = _of_department(
+        rows.filter(status=Status.BLOCKED).order_by("due_date", "id")[:limit], department
+    )
+    # The ids of next week's page first, then their rows: joined before the sort, PostgreSQL
+    # hashed every task's forecast (11,000 at bench s5) for a week's ~1,000 open tasks
+    # (3.0 → 1.8 ms).
+    next_ids = base.filter(open_q, next_q).order_by("due_date", "id").values("pk")[:limit]
+    due_next = _of_department(rows.filter(pk__in=next_ids).order_by("due_date", "id"), department)
+    return totals, overdue, blocked, due_next
+
+
+# The events that change what a past week's open lists are about (`_open_lists_then`), each
+# with the value before it in `before`: a task's status (`tasks.services.task_transition`,
+# and the ancestors a subtask starts — every status change of every app goes through them)
+# and its due date (`task_update`; an approved delay warning, `tracking.services`).
+_STATUS_VERB = "status_changed"
+_DUE_VERBS = ("due_date_changed", "due_date_moved")
+_STATE_VERBS = (_STATUS_VERB, *_DUE_VERBS)
+
+
+@dataclass(slots=True)
+class _Then:
+    """A task's status and due date at a past week's end, and now."""
+
+    status: str
+    due: date
+    status_now: str
+    due_now: date
+
+
+def _state_event_since(end: datetime) -> Subquery:
+    """The id of one status or due-date event of the outer task from `end` on, else NULL: a
+    correlated scalar subquery, a probe of the (task, time) index per task. As EXISTS,
+    PostgreSQL may hash every such event of the company since `end` instead (bench s5 at four
+    weeks: ~14,000 of them for ~400 open tasks)."""
+    return Subquery(
+        TaskEvent.objects.filter(task_id=OuterRef("pk"), created_at__gte=end, verb__in=_STATE_VERBS)
+        .order_by()
+        .values("id")[:1]
+    )
+
+
+def _changed_since(base: QuerySet[Task], end: datetime) -> dict[int, _Then]:
+    """The tasks of `base` (the department's that the person sees) made before `end` whose
+    status or due date changed from `end` on, each with the two as they were at `end`: the
+    `before` of its first status event and of its first due-date event from then on (by time,
+    then id), else as they are now.
+
+    Only a task open now, or done or cancelled since `end`, can have changed (closed is
+    final: a task closed before `end` has no status event after it, and was not open then).
+    Those are three index ranges — the open statuses of the (department, status, due) index,
+    the partial (department, completed_at) indexes of done and of cancelled tasks from `end`
+    to a day from now (bounded on both sides, so that SQLite takes them) — read as one
+    UNION ALL, each task probed for an event since `end` in the (task, time) index: what is
+    read is the open work and what closed since the week's end, never the department's
+    history nor the company's events since then. One query."""
+    first = TaskEvent.objects.filter(task_id=OuterRef("pk"), created_at__gte=end).order_by("created_at", "id")
+    until = max(end, timezone.now()) + timedelta(days=1)
+    arms = [
+        Q(status__in=_OPEN),
+        Q(status=Status.DONE, completed_at__gte=end, completed_at__lt=until),
+        Q(status=Status.CANCELLED, cancelled_at__gte=end, cancelled_at__lt=until),
+    ]
+    changed = (
+        base.filter(created_at__lt=end)
+        .alias(changed=_state_event_since(end))
+        .filter(changed__isnull=False)
+        .annotate(
+            status_then=Subquery(first.filter(verb=_STATUS_VERB).values(v=KT("before__status"))[:1]),
+            due_then=Subquery(first.filter(verb__in=_DUE_VERBS).values(v=KT("before__due_date"))[:1]),
+        )
+        .order_by()
+        .values_list("pk", "status", "due_date", "status_then", "due_then")
+    )
+    parts = [changed.filter(arm) for arm in arms]
+    out: dict[int, _Then] = {}
+    for pk, status, due, status_then, due_then in parts[0].union(*parts[1:], all=True):
+        then = _Then(status, due, status, due)
+        if status_then in Status.values:
+            then.status = status_then
+        if due_then:
+            try:
+                then.due = date.fromisoformat(due_then)
+            except (TypeError, ValueError):
+                pass
+        out[pk] = then
+    return out
+
+
+def _open_lists_then(
+    base: QuerySet[Task],
+    rows: QuerySet[Task],
+    department: Department,
+    week_start: date,
+    end: datetime,
+    limit: int,
+) -> tuple[dict[str, int], list[Task], list[Task], list[Task]]:
+    """A past week: the totals and first `limit` rows of what was open at its end (`end`, the
+    department's midnight after the week's last day) — overdue (due on or before that last
+    day), blocked, due the week after — whatever the tasks became since: each task's status
+    and due date then are its own now unless an event changed them since (`_changed_since`);
+    a task made later is not counted. The rows show the status and due date they had then.
+
+    The totals are the open tasks' counts (as this week's, those made before `end`) corrected
+    by the changed tasks: minus those counted for what they are now, plus those that counted
+    then. Each list is the first rows of the unchanged tasks (no such event from `end` on, a
+    probe of the (task, time) index per row read) merged with the changed ones that belong,
+    whose rows are read in one more query — a fixed number of queries whatever the log holds."""
+    week_end = week_start + timedelta(days=6)
+    next_first, next_last = week_start + timedelta(days=7), week_start + timedelta(days=13)
+    tests = {
+        "overdue": lambda s, d: s in OPEN_STATUSES and d <= week_end,
+        "blocked": lambda s, d: s == Status.BLOCKED,
+        "due_next_week": lambda s, d: s in OPEN_STATUSES and next_first <= d <= next_last,
+    }
+    wheres = {
+        "overdue": Q(status__in=_OPEN, due_date__lte=week_end),
+        "blocked": Q(status=Status.BLOCKED),
+        "due_next_week": Q(status__in=_OPEN) & _next_week_q(week_start),
+    }
+    existed = Q(created_at__lt=end)
+    totals = base.filter(existed, status__in=_OPEN).aggregate(
+        **{name: Count("status", filter=where) for name, where in wheres.items()}
+    )
+    changed = _changed_since(base, end)
+    for name, test in tests.items():
+        for c in changed.values():
+            totals[name] += test(c.status, c.due) - test(c.status_now, c.due_now)
+    chosen: dict[str, list[tuple[date, int, Task | None]]] = {}
+    for name, test in tests.items():
+        # The page's ids first, then their rows (as next week's list of this week): joined
+        # before the cut, PostgreSQL misjudged the few unchanged rows and looped over every
+        # person for each of them.
+        ids = (
+            base.filter(existed, wheres[name])
+            .alias(changed=_state_event_since(end))
+            .filter(changed__isnull=True)
+            .order_by("due_date", "id")
+            .values("pk")[:limit]
+        )
+        now = rows.filter(pk__in=ids).order_by("due_date", "id")
+        then = sorted((c.due, pk, None) for pk, c in changed.items() if test(c.status, c.due))[:limit]
+        # No task is in both: (due, id) never ties.
+        chosen[name] = list(islice(merge(((t.due_date, t.pk, t) for t in now), then), limit))
+    wanted = {pk for picked in chosen.values() for _due, pk, row in picked if row is None}
+    found = {t.pk: t for t in rows.filter(pk__in=wanted)} if wanted else {}
+    for pk, t in found.items():
+        t.status, t.due_date = changed[pk].status, changed[pk].due
+    overdue, blocked, due_next = (
+        _of_department([row or found[pk] for _due, pk, row in chosen[name] if row or pk in found], department)
+        for name in tests
+    )
+    return totals, overdue, blocked, due_next
+
+
+def _of_department(rows: QuerySet | list, department: Department) -> list:
     """`rows` (tasks, or delay warnings with their task, all of `department`) as a list, each
     task with `department` as its department."""
     found = list(rows)

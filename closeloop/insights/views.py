@@ -98,9 +98,10 @@ def _week_context(request, *, limit: int = 50, lenient: bool = False):
         "departments": departments,
         "today": today,
         # Where a cut-short list continues: the task list shows what is overdue and blocked
-        # now, so it continues the overdue list of the current week only.
+        # now, so it continues the lists of the current week only (a past week's are as at
+        # its end, `selectors.weekly_review`).
         "more_overdue": f"{in_list}status=open&overdue=on" if data.week_end >= today else "",
-        "more_blocked": f"{in_list}status=blocked",
+        "more_blocked": f"{in_list}status=blocked" if data.week_end >= today else "",
         "prev_week": data.week_start - timedelta(days=7),
         "next_week": data.week_start + timedelta(days=7),
         "reason_chart": charts.bar_chart(data.slipped_by_reason),

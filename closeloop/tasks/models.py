@@ -308,6 +308,15 @@ class Task(models.Model):
                 condition=Q(status="done"),
                 name="task_dept_done_time",
             ),
+            # Tasks cancelled in a time window: 周复盘 of a past week looks for the tasks that
+            # were open at its end and closed since (`insights.selectors._changed_since`) as a
+            # range of this index and of the done tasks' above, never every task the
+            # department ever cancelled. Small: cancelled tasks only.
+            models.Index(
+                fields=["department", "cancelled_at"],
+                condition=Q(status="cancelled"),
+                name="task_dept_cancelled_time",
+            ),
             # Who sees what (`visibility`): the person's tasks outside their departments, as
             # owner or reviewer. Through the owner index alone PostgreSQL fetched every task a
             # head ever owned (~2,000 rows) to keep the few elsewhere (5–9 ms a request).
