@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("orgs", "0002_seed_work_calendar"),
-        ("tasks", "0024_task_at_risk"),
+        ("tasks", "0025_task_last_update_day"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
