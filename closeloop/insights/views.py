@@ -41,6 +41,8 @@ def dashboard(request):
         # Where the cut-short lists continue.
         "more_overdue": f"{in_list}status=open&overdue=on",
         "more_blocked": f"{in_list}status=blocked",
+        # A person's tasks owing today's update: this, then their id.
+        "more_owed": f"{in_list}owed=1&owner=",
         "collab": collab_selectors.department_collab(data.departments),
     }
     return render(request, "insights/dashboard.html", ctx)
@@ -101,6 +103,8 @@ def _week_context(request, *, limit: int = 50, lenient: bool = False):
         # now, so it continues the overdue list of the current week only.
         "more_overdue": f"{in_list}status=open&overdue=on" if data.week_end >= today else "",
         "more_blocked": f"{in_list}status=blocked",
+        # A person's tasks owing today's update: this, then their id.
+        "more_owed": f"{in_list}owed=1&owner=",
         "prev_week": data.week_start - timedelta(days=7),
         "next_week": data.week_start + timedelta(days=7),
         "reason_chart": charts.bar_chart(data.slipped_by_reason),
