@@ -22,16 +22,16 @@ def timeline(request):
     ask for (the department's timeline, the week zoom). A task id that names no task the
     person sees stays a 404: the page never tells a hidden task from a missing one."""
     ignored: list[dict] = []
-    zoom = request.GET.get("zoom", "").strip() or "week"
-    if zoom not in timeline_selectors.ZOOM_DAY_WIDTH:
-        ignored.append({"label": _("Zoom"), "value": zoom, "message": ""})
-        zoom = "week"
     root = None
     raw_task = request.GET.get("task", "").strip()
     if raw_task and is_id(raw_task):
         root = selectors.access_task(request.user, raw_task)
     elif raw_task:
         ignored.append({"label": _("Task"), "value": raw_task, "message": ""})
+    zoom = request.GET.get("zoom", "").strip() or "week"
+    if zoom not in timeline_selectors.ZOOM_DAY_WIDTH:
+        ignored.append({"label": _("Zoom"), "value": zoom, "message": ""})
+        zoom = "week"
     choice = _department_choice(request)
     current = choice.current
     data = timeline_selectors.timeline(
