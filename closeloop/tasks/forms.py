@@ -267,6 +267,8 @@ class FlagField(forms.Field):
     (named on the page by `ignored_filters`), not taken for "on"."""
 
     widget = FlagInput
+    # Django's own words (translated by Django), as a choice field refuses a value.
+    default_error_messages = {"invalid_choice": forms.ChoiceField.default_error_messages["invalid_choice"]}
     ON = frozenset({"1", "on", "true", "yes"})
     OFF = frozenset({"", "0", "off", "false", "no"})
 
@@ -279,7 +281,7 @@ class FlagField(forms.Field):
         if text in self.OFF:
             return False
         raise forms.ValidationError(
-            _("Select a valid choice. %(value)s is not one of the available choices."),
+            self.error_messages["invalid_choice"],
             code="invalid_choice",
             params={"value": value},
         )
