@@ -41,6 +41,8 @@ def dashboard(request):
         # Where the cut-short lists continue.
         "more_overdue": f"{in_list}status=open&overdue=on",
         "more_blocked": f"{in_list}status=blocked",
+        # A person's tasks owing today's update: this, then their id.
+        "more_owed": f"{in_list}owed=1&owner=",
         "collab": collab_selectors.department_collab(data.departments),
     }
     return render(request, "insights/dashboard.html", ctx)

@@ -232,6 +232,7 @@ def export(request, template: str):
             overdue=bool(data.get("overdue")),
             q=data.get("q") or "",
             sort=request.GET.get("sort") if request.GET.get("sort") in task_selectors.SORTS else "code",
+            owed=bool(data.get("owed")),
         )
         department = Department.objects.filter(pk=filters.department).first() if filters.department else None
         scope = Scope(

@@ -24,6 +24,11 @@ each app registers its callables in `AppConfig.ready()`, as jobs register with t
   another app's views.
 - *Row flags* are a pair: `prepare(queryset) -> queryset` loads what the flags need with the
   list's own query (so lists stay constant-query), and `render(task, today) -> str`.
+- A *list condition* is `fn(*, department, owner, now) -> Q | None`, registered under a
+  name: a filter of the task list that another app knows how to write (tracking's "owed",
+  `?owed=1`: tasks whose owner owes today's update). The list ANDs it with what the person
+  sees (`selectors._filtered`); None means no task matches. `department` and `owner` are the
+  list's other filters (ids or None), for the source to narrow what it reads.
 """
 
 from collections.abc import Callable
@@ -136,6 +141,21 @@ def register_home_panel(fn: Callable[[HttpRequest], str]) -> None:
 
 def home_panels(request: HttpRequest) -> list[str]:
     return [html for html in (fn(request) for fn in _home_panels) if html]
+
+
+ListCondition = Callable[..., object]
+_list_conditions: dict[str, ListCondition] = {}
+
+
+def register_list_condition(name: str, fn: ListCondition) -> None:
+    _list_conditions[name] = fn
+
+
+def list_condition(name: str, *, department: int | None, owner: int | None, now) -> object | None:
+    """The registered list condition `name` (a Q over the tasks), or None — no task matches —
+    when it says so or no app registered it."""
+    fn = _list_conditions.get(name)
+    return None if fn is None else fn(department=department, owner=owner, now=now)
 
 
 def register_list_action(fn: Callable[[HttpRequest], str]) -> None:

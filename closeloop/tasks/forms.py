@@ -253,11 +253,45 @@ def ignored_filters(form: forms.Form) -> list[dict]:
     return ignored
 
 
+class FlagInput(forms.CheckboxInput):
+    """A check box whose value is read as given (`FlagField` judges it): Django's takes any
+    text, "abc" too, for "on"."""
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name)
+
+
+class FlagField(forms.Field):
+    """A yes/no filter of the query string (`?owed=1`): "1", "on", "true", "yes" are on;
+    blank, "0", "off", "false", "no" off; anything else is refused as not one of its values
+    (named on the page by `ignored_filters`), not taken for "on"."""
+
+    widget = FlagInput
+    # Django's own words (translated by Django), as a choice field refuses a value.
+    default_error_messages = {"invalid_choice": forms.ChoiceField.default_error_messages["invalid_choice"]}
+    ON = frozenset({"1", "on", "true", "yes"})
+    OFF = frozenset({"", "0", "off", "false", "no"})
+
+    def to_python(self, value) -> bool:
+        if value is None or isinstance(value, bool):
+            return bool(value)
+        text = str(value).strip().lower()
+        if text in self.ON:
+            return True
+        if text in self.OFF:
+            return False
+        raise forms.ValidationError(
+            self.error_messages["invalid_choice"],
+            code="invalid_choice",
+            params={"value": value},
+        )
+
+
 class FilterForm(DepartmentFilterForm):
     """The list's filters, read from the query string: a bad value is left out and named on
     the page (`ignored_filters`), the other filters still apply."""
 
-    field_order = ("q", "department", "task_type", "priority", "owner", "status", "overdue", "due")
+    field_order = ("q", "department", "task_type", "priority", "owner", "status", "overdue", "due", "owed")
 
     q = forms.CharField(label=_("Search"), required=False)
     task_type = forms.ChoiceField(label=_("Type"), required=False, widget=FastSelect)
@@ -274,6 +308,8 @@ class FilterForm(DepartmentFilterForm):
     status = forms.ChoiceField(label=_("Status"), required=False, widget=FastSelect)
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
     due = DateField(label=_("Due on"), required=False, widget=DateInput(), validators=[validate_in_range])
+    # 仪表盘's "N more" of a person who has not updated today links here (`?owner=ID&owed=1`).
+    owed = FlagField(label=_("Owes today's update"), required=False)
 
     def __init__(self, *args, departments=(), suggest=None, **kwargs):
         super().__init__(*args, departments=departments, **kwargs)

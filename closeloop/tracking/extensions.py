@@ -15,7 +15,7 @@ from closeloop.orgs.selectors import led_department_ids
 from closeloop.tasks import extensions
 from closeloop.tracking import cadence
 from closeloop.tracking.models import DelayWarning, ProgressUpdate, TaskForecast, WarningStatus
-from closeloop.tracking.selectors import Flags, forecast_of, with_flags
+from closeloop.tracking.selectors import Flags, forecast_of, owed_list_q, with_flags
 from closeloop.tracking.templatetags.tracking import flags_html
 
 
@@ -175,3 +175,4 @@ def register() -> None:
     extensions.register_task_presence("progress_updates", ProgressUpdate)
     extensions.register_task_presence("delay_warnings", DelayWarning)
     extensions.register_row_flags(prepare=with_flags, render=risk_flag)
+    extensions.register_list_condition("owed", owed_list_q)

@@ -58,7 +58,15 @@ def _owed_clause(department_ids: list[int], day: date, review_weekday: int) -> Q
 
 def owed_leaf_tasks(*, departments: list[Department], now: datetime) -> QuerySet[Task] | None:
     """The owed tasks of `owed_tasks` as a plain filter of the tasks (no relation, no order),
-    or None when nothing is owed today in any of these departments. Not scoped to a viewer.
+    or None when nothing is owed today in any of these departments. Not scoped to a viewer."""
+    where = owed_leaf_q(departments=departments, now=now)
+    return None if where is None else Task.objects.filter(where)
+
+
+def owed_leaf_q(*, departments: list[Department], now: datetime) -> Q | None:
+    """`owed_leaf_tasks` as a WHERE clause over the tasks (leaf tasks under way in these
+    departments whose owner owes today's update), to AND with a viewer's own query (the task
+    list's "owes today's update" filter); None when nothing is owed today in any of them.
 
     Departments with the same calendar date and review weekday (usually all of them) share
     one clause, `department_id IN (…)`: one clause per department OR'd, PostgreSQL read
@@ -77,7 +85,24 @@ def owed_leaf_tasks(*, departments: list[Department], now: datetime) -> QuerySet
     combined = where[0]
     for c in where[1:]:
         combined |= c
-    return Task.objects.filter(combined, status__in=WORKING_STATUSES).filter(_leaf())
+    return combined & Q(status__in=WORKING_STATUSES) & _leaf()
+
+
+def owed_list_q(*, department: int | None, owner: int | None, now: datetime) -> Q | None:
+    """The task list's filter "owes today's update" (`?owed=1`, tasks' list condition "owed"):
+    `owed_leaf_q` over the department asked for, else the departments where `owner` (when
+    given) owns tasks under way, else every department. Not scoped to a viewer: the list ANDs
+    it with what the person sees. Two queries (the departments, their tracking settings)
+    whatever the number of tasks."""
+    departments = Department.objects.order_by("pk")
+    if department is not None:
+        departments = departments.filter(pk=department)
+    elif owner is not None:
+        departments = departments.filter(
+            pk__in=Task.objects.filter(owner_id=owner, status__in=WORKING_STATUSES).values("department_id")
+        )
+    found = list(departments)
+    return owed_leaf_q(departments=found, now=now) if found else None
 
 
 def owed_tasks(*, departments: list[Department], now: datetime, owner: User | None = None) -> QuerySet[Task]:

@@ -76,12 +76,13 @@ def _numbers():
 
 
 @register.simple_tag
-def missing_rows(by_person) -> SafeString:
+def missing_rows(by_person, more: str = "") -> SafeString:
     """仪表盘's missing updates: an <li> per person (`insights.selectors.OwedPerson`) with the
-    first tasks they owe linked, one per line, "N more" when they owe more, and how many in
-    all. Rendered here: a department of 20,000 tasks owes ~350 updates on a working day, and
-    a template loop with a reverse() per task was a third of the page; each value through
-    `core.escape.esc` (format_html was ~30 calls a link)."""
+    first tasks they owe linked, one per line, "N more" when they owe more — a link to the
+    task list of what they owe, `more` followed by their id (`…?owed=1&owner=`) — and how
+    many in all. Rendered here: a department of 20,000 tasks owes ~350 updates on a working
+    day, and a template loop with a reverse() per task was a third of the page; each value
+    through `core.escape.esc` (format_html was ~30 calls a link)."""
     detail = task_url_pattern()
 
     def links(row) -> str:
@@ -92,7 +93,12 @@ def missing_rows(by_person) -> SafeString:
             for t in row.tasks
         )
         if row.more:
-            shown += f'<br><span class="small muted">{esc(_("%(n)s more") % {"n": _n(row.more)})}</span>'
+            label = esc(_("%(n)s more") % {"n": _n(row.more)})
+            shown += (
+                f'<br><a class="small" href="{esc(more)}{row.person.pk}">{label}</a>'
+                if more
+                else f'<br><span class="small muted">{label}</span>'
+            )
         return shown
 
     return mark_safe(  # noqa: S308 - every value escaped

@@ -38,7 +38,7 @@ def _view_context(response) -> dict:
     """What the view handed the template."""
     return {
         k: response.context[k]
-        for k in ("d", "today", "more_overdue", "more_blocked", "collab", "ignored_filters")
+        for k in ("d", "today", "more_overdue", "more_blocked", "more_owed", "collab", "ignored_filters")
     }
 
 

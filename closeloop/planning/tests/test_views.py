@@ -3,6 +3,8 @@
 is used (EXPLAIN) on SQLite and PostgreSQL."""
 
 import datetime as dt
+import re
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -705,3 +707,104 @@ def test_an_empty_timeline_of_a_department_seen_in_part_says_why(task, head, out
     own = web(outsider).get(f"/timeline/?department={marketing.pk}").content.decode()
     assert "No open task here has dates yet." in own and partial not in own
     assert task.title in web(head).get(f"/timeline/?department={sales.pk}").content.decode()
+
+
+def test_the_timeline_legend_names_the_grey_bar_of_a_task_not_started(task, head):
+    """A task not started is drawn grey (`.tl-bar`, --s-not-started): the legend says so, in
+    the style of its other entries (a swatch `<i class="lg …">` and a word)."""
+    c = Client()
+    c.force_login(head)  # Chinese, the default
+    page = c.get(reverse("tasks:timeline"), {"task": task.pk}).content.decode()
+    assert task.status == "not_started" and 'st-not_started">' in page
+    assert '<span><i class="lg lg--not-started"></i>未开始</span>' in page
+    css = (Path(__file__).resolve().parents[2] / "tasks/static/tasks/plan.css").read_text()
+    assert ".lg--not-started { background: var(--s-not-started); }" in css
+    assert ".tl-bar { fill: var(--s-not-started); }" in css  # the colour the chart draws
+
+
+def _zoom_pressed(page: str) -> str:
+    """The zoom the timeline's zoom buttons show as current."""
+    return re.search(r'btn--sm btn--primary" href="\?zoom=(\w+)', page)[1]
+
+
+@pytest.mark.parametrize(
+    ("query", "said", "zoom"),
+    [
+        ({"task": "abc"}, "任务：“abc”不是可选的值", "week"),
+        ({"task": "abc", "zoom": "month"}, "任务：“abc”不是可选的值", "month"),
+        ({"task": "0"}, "任务：“0”不是可选的值", "week"),
+        ({"task": "-3", "zoom": "month"}, "任务：“-3”不是可选的值", "month"),
+        ({"task": "9" * 30}, f"任务：“{'9' * 30}”不是可选的值", "week"),
+        ({"zoom": "year"}, "缩放：“year”不是可选的值", "week"),
+        ({"zoom": "year", "department": "SALES"}, "缩放：“year”不是可选的值", "week"),
+    ],
+)
+def test_a_bad_timeline_parameter_is_named_and_the_others_kept(
+    task, head, sales, marketing, query, said, zoom
+):
+    """?task=abc answered 404 and ?zoom=year fell back to the week without a word: now the
+    page names the value it cannot use, as the lists name a filter value, and shows what the
+    other parameters ask for (the zoom, the department)."""
+    c = Client()
+    c.force_login(head)
+    query = {k: (str(sales.pk) if v == "SALES" else v) for k, v in query.items()}
+    query.setdefault("department", str(marketing.pk))  # another valid one, kept
+    response = c.get(reverse("tasks:timeline"), query)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert said in page and "此筛选条件已忽略" in page
+    assert _zoom_pressed(page) == zoom
+    shown = marketing if query["department"] == str(marketing.pk) else sales
+    assert f"时间线 · {shown.name}" in page and f"department={shown.pk}" in page
+
+
+def test_a_bad_zoom_on_a_task_timeline_keeps_the_task_and_a_hidden_task_stays_404(
+    task, head, outsider, marketing
+):
+    """?task=ID&zoom=year: the task's timeline at the week, the zoom named. A task id the
+    person may not see answers 404 exactly as one that does not exist (nothing leaks)."""
+    c = Client()
+    c.force_login(head)
+    page = c.get(reverse("tasks:timeline"), {"task": task.pk, "zoom": "year"}).content.decode()
+    assert "缩放：“year”不是可选的值" in page and task.title in page and _zoom_pressed(page) == "week"
+    assert f"?zoom=month&task={task.pk}" in page
+    hidden = web(outsider).get(reverse("tasks:timeline"), {"task": task.pk, "zoom": "year"})
+    missing = web(outsider).get(reverse("tasks:timeline"), {"task": task.pk + 10_000, "zoom": "year"})
+    assert hidden.status_code == missing.status_code == 404
+    assert task.title not in hidden.content.decode()
+
+    def body(r) -> str:  # what the page says (its <main>)
+        return re.search(r"<main.*</main>", r.content.decode(), re.S)[0]
+
+    assert body(hidden) == body(missing)
+    good = c.get(reverse("tasks:timeline"), {"task": task.pk, "zoom": "month"}).content.decode()
+    assert "已忽略" not in good and _zoom_pressed(good) == "month"
+
+
+@pytest.mark.parametrize(
+    ("query", "said", "shown"),
+    [
+        ({"year": "abc", "month": "3"}, "年份：“abc”不是可选的值", "{this}-03"),
+        ({"year": "99999", "month": "11"}, "年份：“99999”不是可选的值", "{this}-11"),
+        ({"year": "2025", "month": "13"}, "月：“13”不是可选的值", "2025-{month}"),
+        ({"year": "2031", "month": "abc"}, "月：“abc”不是可选的值", "2031-{month}"),
+        ({"year": "2031", "month": "0"}, "月：“0”不是可选的值", "2031-{month}"),
+        ({"year": "-1", "month": "-1"}, "月：“-1”不是可选的值", "{this}-{month}"),
+        ({"year": "2100", "month": "12"}, None, "2100-12"),
+        ({"year": "2000", "month": "1"}, None, "2000-01"),
+    ],
+)
+def test_a_bad_calendar_year_or_month_keeps_the_other(task, head, query, said, shown):
+    """?year=abc&month=3 showed this month, March dropped: now only the bad part is replaced
+    (this year, this month) and named; the valid one is kept. Never a 500."""
+    c = Client()
+    c.force_login(head)
+    today = timezone.localdate()
+    response = c.get(reverse("tasks:calendar"), query)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert f"日历 · {shown.format(this=today.year, month=f'{today.month:02d}')}" in page
+    if said:
+        assert said in page
+    else:
+        assert "已忽略" not in page

@@ -28,12 +28,13 @@ def _month_part(raw: str | None, default: int, bounds: tuple[int, int], label, i
 def calendar_view(request):
     """日历: a month of due dates and milestones."""
     today = selectors.local_today()
-    # A month the calendar cannot show (?month=13, ?year=abc) is named and this month shown.
+    # A year or month the calendar cannot show (?year=abc, ?month=13) is named, and this
+    # year's or this month's stands in for it alone: ?year=abc&month=3 shows March.
     ignored: list[dict] = []
     year = _month_part(request.GET.get("year"), today.year, (2000, 2100), _("Year"), ignored)
     month = _month_part(request.GET.get("month"), today.month, (1, 12), _("Month"), ignored)
-    if year is None or month is None:
-        year, month = today.year, today.month
+    year = today.year if year is None else year
+    month = today.month if month is None else month
     choice = _department_choice(request)
     # The whole calendar unless a department is asked for (a bad value is named and ignored).
     dept_id = choice.current.pk if choice.asked else None

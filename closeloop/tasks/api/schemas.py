@@ -250,6 +250,11 @@ class TaskListParams(Schema):
         None, description="A status, or `open` for not done nor cancelled."
     )
     overdue: bool = Field(False, description="Only past due and open.")
+    owed: bool = Field(
+        False,
+        description="Only tasks whose owner owes today's progress update (the task list's "
+        "`?owed=1`; with `owner`, that person's).",
+    )
     q: str = Field(
         "", description="Text in title, notes, customer or project; or a code like T001 / SALES-T001."
     )

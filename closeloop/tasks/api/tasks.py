@@ -66,6 +66,7 @@ def list_tasks(request: HttpRequest, filters: Query[TaskListParams]):
         owner=owner.pk if owner else None,
         status=filters.status,
         overdue=filters.overdue,
+        owed=filters.owed,
         q=filters.q,
         top_level_only=filters.top_level,
         sort=filters.ordering,

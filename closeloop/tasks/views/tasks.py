@@ -117,6 +117,7 @@ def _filters_from(form: FilterForm) -> selectors.TaskFilters:
         due=data.get("due"),
         q=data.get("q") or "",
         sort=form.data.get("sort") if form.data.get("sort") in selectors.SORTS else "code",
+        owed=bool(data.get("owed")),
     )
 
 
