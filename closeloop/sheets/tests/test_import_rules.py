@@ -125,11 +125,11 @@ def test_the_imported_event_reads_in_chinese_on_the_task_page(tmp_path, head, sa
 # -- 4. messages carry the row's final values ----------------------------------------------------
 
 
-def test_the_new_owner_is_told_the_due_date_the_same_row_sets(tmp_path, head, member, manager, sales):
+def test_messages_of_an_import_row_carry_its_final_values(tmp_path, head, member, manager, sales):
     task = make_task(actor=head, department=sales, owner=member, title="报表", due=dt.date(2026, 12, 4))
     path = write_xlsx(
         tmp_path / "r.xlsx",
-        [HEADER, _row(owner="李娜", due=dt.date(2026, 12, 31), priority="中", code="T001")],
+        [HEADER, _row("报表（年终版）", owner="李娜", due=dt.date(2026, 12, 31), priority="中", code="T001")],
     )
 
     task_import_apply(actor=head, department=sales, path=path)
@@ -137,7 +137,9 @@ def test_the_new_owner_is_told_the_due_date_the_same_row_sets(tmp_path, head, me
     task.refresh_from_db()
     assert (task.owner, task.due_date) == (manager, dt.date(2026, 12, 31))
     (told,) = Notification.objects.filter(recipient=manager, kind="task.assigned")
-    assert told.data["due"] == "2026-12-31"
+    assert (told.data["due"], told.data["title"]) == ("2026-12-31", "报表（年终版）")
+    (moved,) = Notification.objects.filter(recipient=member, kind="task.due_date_changed")
+    assert (moved.data["due"], moved.data["title"]) == ("2026-12-31", "报表（年终版）")
 
 
 # -- 5. notes the preview owes ------------------------------------------------------------------
