@@ -155,7 +155,7 @@ def import_confirm(request, token: str):
 
 def _people_confirm(request, token, info, path):
     try:
-        plan = people_import_apply(actor=request.user, path=path)
+        plan = people_import_apply(actor=request.user, path=path, name=info["name"])
     except PeopleImportRefused as exc:
         return _preview(request, exc.plan, filename=info["name"], status=422, people=True)
     except DomainError as exc:
@@ -187,7 +187,7 @@ def people_import(request):
         return render(request, "sheets/people.html", {"error": exc.message}, status=422)
     filename = getattr(request.FILES.get("file"), "name", "")[:200]
     try:
-        plan = people_import_apply(actor=request.user, path=path, dry_run=True)
+        plan = people_import_apply(actor=request.user, path=path, dry_run=True, name=filename)
     except DomainError as exc:
         path.unlink(missing_ok=True)
         return render(request, "sheets/people.html", {"error": exc.message}, status=422)
