@@ -38,6 +38,9 @@ class ImportOut(Schema):
     ok: bool = Field(description="No row has an error.")
     applied: bool = Field(description="Whether anything was written (never on a dry run).")
     header_row: int
+    sheet: str = Field(
+        "", description="The worksheet read: the first with the task list's header; '' for a CSV."
+    )
     counts: dict[str, int]
     problems: list[str]
     rows: list[ImportRowOut]

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from closeloop.core.errors import NotFound, ValidationFailed
 from closeloop.orgs.models import Department, User
-from closeloop.sheets.importing import ambiguous_names
+from closeloop.sheets.importing import VERSION_HEADER, ambiguous_names
 from closeloop.sheets.xlsx import HEADER, QUOTED, TITLE, Cell, SheetWriter
 from closeloop.tasks.models import Milestone, Priority, Task, TaskCollaborator, TaskType, subtree_q
 from closeloop.tasks.states import Status
@@ -50,12 +50,14 @@ STATUS_LABELS = {
 @dataclass(frozen=True)
 class Column:
     """One column: its header as the handbook writes it, width in characters, kind (text,
-    date, percent, number) and, for a drop-down, the allowed labels."""
+    date, percent, number), for a drop-down the allowed labels, and whether Excel hides it
+    (what the handbook's layout does not have, for Closeloop's own use on re-import)."""
 
     header: str
     width: int = 14
     kind: str = "text"
     choices: tuple[str, ...] = ()
+    hidden: bool = False
 
 
 @dataclass
@@ -152,10 +154,20 @@ def task_list_rows(scope: Scope) -> Iterator[list[Any]]:
         "due_date",
         "progress",
     )
-    rows = scope_tasks(scope).values_list(*fields, "status", "notes")
-    for code, title, task_type, priority, name, username, due, progress, status, notes in rows.iterator(
-        chunk_size=CHUNK
-    ):
+    rows = scope_tasks(scope).values_list(*fields, "status", "notes", "version")
+    for (
+        code,
+        title,
+        task_type,
+        priority,
+        name,
+        username,
+        due,
+        progress,
+        status,
+        notes,
+        version,
+    ) in rows.iterator(chunk_size=CHUNK):
         who = name or username
         yield [
             code,
@@ -167,6 +179,7 @@ def task_list_rows(scope: Scope) -> Iterator[list[Any]]:
             progress / 100,
             STATUS_LABELS.get(status, status),
             notes,
+            version,
         ]
 
 
@@ -230,6 +243,9 @@ register(
             Column("当前进度", 10, "percent"),
             Column("状态", 10, choices=tuple(STATUS_LABELS.values())),
             Column("备注(如关联项目/客户)", 40),
+            # Hidden: the task's version as exported, so that re-importing an old file says
+            # which rows were changed since (importing.VERSION_HEADER).
+            Column(VERSION_HEADER, 10, "number", hidden=True),
         ],
         rows=task_list_rows,
     )
@@ -263,7 +279,8 @@ def _local(value):
     """An aware timestamp as the naive local time a sheet shows (Excel has no time zones)."""
     if value is None:
         return None
-    return timezone.localtime(value).replace(tzinfo=None)
+    # To the second: a sheet shows minutes, and microseconds only clutter the cell's value.
+    return timezone.localtime(value).replace(tzinfo=None, microsecond=0)
 
 
 def collaboration_rows(scope: Scope) -> Iterator[list[Any]]:
@@ -334,10 +351,10 @@ register(
             Column("提出人", 12),
             Column("涉及方", 24),
             Column("解决人", 12),
-            Column("解决期限", 16, "date"),
+            Column("解决期限", 18, "date"),
             Column("状态", 10),
             Column("解决结果", 40),
-            Column("解决时间", 16, "date"),
+            Column("解决时间", 18, "date"),
         ],
         rows=collaboration_rows,
     )
@@ -350,7 +367,8 @@ register(
             Column("任务ID", 12),
             Column("任务名称", 30),
             Column("负责人", 12),
-            Column("完成时间", 12, "date"),
+            # yyyy-mm-dd hh:mm is 16 characters: narrower, Excel shows #####.
+            Column("完成时间", 18, "date"),
             Column("成功经验", 40),
             Column("改进点", 40),
             Column("标签", 20),
@@ -368,7 +386,12 @@ def write_workbook(template: SheetTemplate, scope: Scope, out: IO[bytes] | None 
     when closed) and return it rewound. Row 1: title (department, period, date of export);
     row 2: the header, frozen; dates as date cells, progress as percent; drop-downs on the
     columns with choices. Streamed through `xlsx.SheetWriter` (a string per row)."""
-    sheet = SheetWriter(template.title, widths=[c.width for c in template.columns], frozen_rows=2)
+    sheet = SheetWriter(
+        template.title,
+        widths=[c.width for c in template.columns],
+        frozen_rows=2,
+        hidden=[i for i, c in enumerate(template.columns, start=1) if c.hidden],
+    )
     for i, col in enumerate(template.columns, start=1):
         if col.choices:
             sheet.drop_down(i, col.choices)
@@ -403,5 +426,10 @@ def department_scope(code: str) -> Department:
     tasks a person gets is decided by the rows' visibility query). NotFound if none."""
     department = Department.objects.filter(code__iexact=(code or "").strip()).first()
     if department is None:
-        raise NotFound(_("Department not found."))
+        if not (code or "").strip():
+            raise NotFound(_("Department not found: give its code in the parameter department (e.g. SALES)."))
+        raise NotFound(
+            _("Department not found: no department has the code '%(code)s' (parameter department).")
+            % {"code": code.strip()[:40]}
+        )
     return department

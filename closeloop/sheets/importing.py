@@ -8,7 +8,7 @@ that has no errors, through the tasks services, in one transaction.
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,7 +22,7 @@ from closeloop.core.errors import NotFound, ValidationFailed
 from closeloop.orgs.models import Department, User
 from closeloop.orgs.selectors import member_department_ids, visible_department_ids
 from closeloop.sheets import values as V
-from closeloop.sheets.reading import Formula, open_rows
+from closeloop.sheets.reading import Formula, open_sheets
 from closeloop.tasks import permissions
 from closeloop.tasks.models import Priority, Task, TaskType
 from closeloop.tasks.services import TITLE_MAX
@@ -44,7 +44,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "progress": ("当前进度", "进度", "完成进度", "progress"),
     "status": ("状态", "当前状态", "任务状态", "status"),
     "notes": ("备注", "说明", "notes", "note", "remarks"),
+    "version": ("数据版本", "version"),
 }
+# The hidden column the export adds after the handbook's nine: the task's version when it
+# was exported, so a re-import of an old file can say which rows were changed since.
+VERSION_HEADER = "数据版本(导入时核对,请勿修改)"
 LABELS = {
     "code": gettext_lazy("Task ID"),
     "title": gettext_lazy("Task name"),
@@ -55,7 +59,41 @@ LABELS = {
     "progress": gettext_lazy("Progress"),
     "status": gettext_lazy("Status"),
     "notes": gettext_lazy("Notes"),
+    "version": gettext_lazy("Data version"),
 }
+# Headers of the handbook's other sheets (and the people directory) that a 日常任务清单表 does
+# not have: two of them on the header row name the sheet, so the wrong file is refused by
+# name instead of read as a task list. (key after `_header_key`, what the sheet is, where it goes)
+OTHER_SHEETS: tuple[tuple[frozenset[str], Any, Any], ...] = (
+    (
+        frozenset(
+            {"上级任务", "协作人", "下一个里程碑", "里程碑日期", "最新更新日期", "最新进展", "阻塞/等待"}
+        ),
+        gettext_lazy("a 任务进度跟踪表 (progress tracking sheet)"),
+        gettext_lazy(
+            "It is an export to read, not to import: progress is reported on each task page (每日更新). Import a 日常任务清单表 here — export it from the task list (导出日常任务清单表), edit it, and upload it."
+        ),
+    ),
+    (
+        frozenset({"问题", "提出人", "涉及方", "解决人", "解决期限", "解决结果", "解决时间"}),
+        gettext_lazy("a 跨部门协作任务表 (cross-department collaboration sheet)"),
+        gettext_lazy(
+            "It is an export to read, not to import: issues are raised and resolved on each task page (协作问题). Import a 日常任务清单表 here."
+        ),
+    ),
+    (
+        frozenset({"成功经验", "改进点", "标签", "复盘"}),
+        gettext_lazy("a 任务复盘总结表 (retrospective summary)"),
+        gettext_lazy(
+            "It is an export to read, not to import: a retrospective is written on the finished task's page. Import a 日常任务清单表 here."
+        ),
+    ),
+    (
+        frozenset({"用户名", "账号", "登录名", "手机", "手机号", "邮箱", "企业微信id", "钉钉id", "飞书id"}),
+        gettext_lazy("a people directory (人员名录)"),
+        gettext_lazy("An administrator imports it under 人员名录 (/sheets/people/), not as a task list."),
+    ),
+)
 TOTALS = ("合计", "总计", "小计", "汇总", "total", "totals", "sum")
 CODE_RE = re.compile(r"^(?:(?P<dept>[A-Za-z][A-Za-z0-9_]*)-)?(?P<code>[Tt]\d+(?:-\d+)*)$")
 OWNER_WITH_LOGIN = re.compile(r"^(?P<name>.+?)\s*[(（](?P<login>[^()（）]+)[)）]$")
@@ -77,6 +115,20 @@ def column_for(header: Any) -> str | None:
             return name
     if key.startswith("备注") or key.startswith("notes"):
         return "notes"
+    if key.startswith("数据版本"):
+        return "version"
+    return None
+
+
+def other_sheet(cells: list[Any]) -> tuple[Any, Any] | None:
+    """(what sheet, where it goes) when a row is the header of another sheet than the
+    日常任务清单表 (two of its own headers), else None."""
+    keys = {_header_key(c) for c in cells if isinstance(c, str)}
+    if any(column_for(k) in ("task_type", "priority") for k in keys):
+        return None  # the task list's own columns: extra columns are its business
+    for markers, what, where in OTHER_SHEETS:
+        if len(keys & markers) >= 2:
+            return what, where
     return None
 
 
@@ -95,6 +147,9 @@ class RowResult:
     warnings: list[str] = field(default_factory=list)
     task_id: int | None = None
     priority_assumed: bool = False
+    # column → the note that a synonym was read ('紧急' → 高): shown on a new task, and on an
+    # update only when that column changes.
+    mapped: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict, repr=False)
 
     def label(self, column: str) -> str:
@@ -118,6 +173,8 @@ class RowResult:
 class ImportPlan:
     department: Department
     header_row: int = 0
+    sheet: str = ""  # the worksheet read (an .xlsx), "" for a CSV
+    sheets: list[str] = field(default_factory=list)  # every visible worksheet of the file
     columns: dict[str, int] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     rows: list[RowResult] = field(default_factory=list)
@@ -142,6 +199,7 @@ class ImportPlan:
             "department": self.department.code,
             "ok": self.ok,
             "header_row": self.header_row,
+            "sheet": self.sheet,
             "counts": self.counts(),
             "problems": self.problems,
             "rows": [
@@ -221,10 +279,16 @@ def ambiguous_names() -> set[str]:
 # -- reading the sheet ------------------------------------------------------------------------
 
 
-def _find_header(rows: Iterable[tuple[int, list[Any]]], plan: ImportPlan) -> tuple[int | None, int | None]:
-    """Consume rows until the header; return (header row number, year named above it)."""
+def _find_header(
+    rows: Iterable[tuple[int, list[Any]]], plan: ImportPlan
+) -> tuple[int | None, int | None, tuple[int, Any, Any] | None]:
+    """Consume rows until the header; return (header row number, year named above it, and
+    (row, what, where) when the header found is another sheet's)."""
     year: int | None = None
     for number, cells in rows:
+        other = other_sheet(cells)
+        if other is not None:
+            return None, year, (number, *other)
         found = {}
         for i, cell in enumerate(cells):
             name = column_for(cell)
@@ -233,14 +297,14 @@ def _find_header(rows: Iterable[tuple[int, list[Any]]], plan: ImportPlan) -> tup
         if "title" in found and len(found) >= 3:
             plan.columns = found
             plan.headers = {name: V.text(cells[i]).split("(")[0].split("（")[0] for name, i in found.items()}
-            return number, year
+            return number, year, None
         for cell in cells:
             match = YEAR_RE.search(V.text(cell)) if isinstance(cell, str) else None
             if match and year is None:
                 year = int(match[1])
         if number >= HEADER_SCAN_ROWS:
             break
-    return None, year
+    return None, year, None
 
 
 def _cell(cells: list[Any], index: int | None) -> Any:
@@ -304,10 +368,17 @@ def _parse_row(
     ):
         if name not in cols:
             continue
+        raw = _cell(cells, cols[name])
         try:
-            values[name] = parser(_cell(cells, cols[name]))
+            values[name] = parser(raw)
         except V.CellError as exc:
             result.error(name, str(exc))
+            continue
+        if values[name] is not None and V.mapped(name, raw):
+            result.mapped[name] = _("'%(value)s' read as %(label)s") % {
+                "value": V.text(raw)[:40],
+                "label": _show(name, values[name]),
+            }
     if values.get("priority") is None and not any(result.label("priority") in e for e in result.errors):
         values["priority"] = int(Priority.MEDIUM)
         result.warn("priority", _("empty; 中 (medium) assumed"))
@@ -344,10 +415,39 @@ def _parse_row(
         if len(notes) > NOTES_MAX:
             result.error("notes", _("longer than 5000 characters"))
         values["notes"] = notes
+    if "version" in cols:
+        raw = V.text(_cell(cells, cols["version"]))
+        if raw.isdigit():
+            values["version"] = int(raw)
+        elif raw:
+            result.warn(
+                "version", _("'%(value)s' is not a version number; not compared") % {"value": raw[:20]}
+            )
 
 
-def _plan_create(result: RowResult, actor: User, department: Department) -> None:
+# States a task reaches only through acceptance (DESIGN.md: no "done" without acceptance
+# against criteria written down at the start): the owner submits key results and
+# deliverables (待验收), the reviewer checks each criterion (已完成 or 返工). A sheet's word
+# is no submission and no review.
+ACCEPTANCE_STATES = frozenset({Status.SUBMITTED, Status.DONE, Status.REWORK})
+
+
+def _acceptance_error(result: RowResult, status: str, *, new: bool) -> None:
+    label = Status(status).label
+    if new:
+        message = _(
+            "a new task cannot start as %(status)s: a task is submitted, accepted or sent back only through acceptance on its page (the owner submits, the reviewer checks the criteria). Import it as 未开始 or 进行中."
+        )
+    else:
+        message = _(
+            "%(status)s is reached only through acceptance on the task page (the owner submits key results, the reviewer checks each criterion), not by import."
+        )
+    result.error("status", message % {"status": label})
+
+
+def _plan_create(result: RowResult, actor: User, department: Department, today: date) -> None:
     values = result.values
+    values.pop("version", None)
     if not values.get("title"):
         result.error("title", _("required"))
     if "owner" not in values or values.get("owner") is None:
@@ -360,8 +460,17 @@ def _plan_create(result: RowResult, actor: User, department: Department) -> None
         result.warn("task_type", _("empty; 项目型 (project) assumed"))
     status = values.get("status") or Status.NOT_STARTED
     values["status"] = str(status)
-    if status == Status.DONE and values.get("progress") is None:
-        values["progress"] = 100
+    if status in ACCEPTANCE_STATES:
+        _acceptance_error(result, status, new=True)
+    due = values.get("due_date")
+    if due is not None and due < today and status != Status.CANCELLED:
+        result.warn(
+            "due_date",
+            _("%(date)s is in the past (today is %(today)s): the new task is overdue from the start")
+            % {"date": due.isoformat(), "today": today.isoformat()},
+        )
+    for name, note in result.mapped.items():
+        result.warn(name, note)
     if not permissions.can_create_in(actor, department.pk):
         result.error("code", _("only members of %(dept)s can create tasks there") % {"dept": department.name})
     if result.action != "error":
@@ -374,6 +483,7 @@ def _plan_create(result: RowResult, actor: User, department: Department) -> None
 def _plan_update(result: RowResult, actor: User, task: Task, *, has_subtasks: bool) -> None:
     values = result.values
     result.task_id = task.pk
+    exported_version = values.pop("version", None)
     if not values.get("title"):
         values.pop("title", None)  # an empty cell keeps the title
     for name in ("owner", "due_date", "task_type", "priority", "progress", "status"):
@@ -406,6 +516,21 @@ def _plan_update(result: RowResult, actor: User, task: Task, *, has_subtasks: bo
         result.action = "unchanged"
         return
     result.action = "update"
+    for name, note in result.mapped.items():
+        if name in changed:
+            result.warn(name, note)
+    if exported_version is not None and exported_version != task.version:
+        result.warn(
+            "version",
+            _(
+                "this row was changed in Closeloop after the export (version %(then)s then, %(now)s now); importing it overwrites those changes with the sheet's %(fields)s"
+            )
+            % {
+                "then": exported_version,
+                "now": task.version,
+                "fields": "、".join(result.label(n) for n in LABELS if n in changed),
+            },
+        )
     if not permissions.can_edit(actor, task):
         result.error(
             "code", _("only the owner, the initiator or the head may change %(code)s") % {"code": task.code}
@@ -431,7 +556,9 @@ def _plan_update(result: RowResult, actor: User, task: Task, *, has_subtasks: bo
             result.error("progress", _("a task with subtasks takes its progress from them"))
     if "status" in changed:
         kind = TRANSITIONS.get((Status(task.status), Status(changed["status"])))
-        if kind is None:
+        if changed["status"] in ACCEPTANCE_STATES:
+            _acceptance_error(result, changed["status"], new=False)
+        elif kind is None:
             result.error(
                 "status",
                 _("%(from)s cannot become %(to)s in one step")
@@ -456,24 +583,73 @@ def check_import_access(actor: User, department: Department) -> None:
         raise NotFound(_("Department not found."))
 
 
-def plan_task_import(*, actor: User, department: Department, path: Path | str) -> ImportPlan:
-    """Read and validate the whole file; write nothing.
+def _no_header(plan: ImportPlan, other: tuple[str, int, Any, Any] | None) -> ValidationFailed:
+    if other is not None:
+        sheet, row, what, where = other
+        place = (
+            _("sheet '%(sheet)s', row %(row)s") % {"sheet": sheet, "row": row}
+            if sheet
+            else _("row %(row)s") % {"row": row}
+        )
+        message = _("This file is %(what)s (its header on %(place)s), not a 日常任务清单表. %(where)s") % {
+            "what": what,
+            "place": place,
+            "where": where,
+        }
+        return ValidationFailed(message, fields={"file": [message]})
+    wanted = _(
+        "a row with 任务名称 and at least two more of 任务ID, 任务类型, 优先级, 负责人, 截止日期, 当前进度, 状态, 备注"
+    )
+    if len(plan.sheets) > 1:
+        message = _(
+            "No header row found in any sheet of the workbook (%(sheets)s): one needs %(wanted)s."
+        ) % {
+            "sheets": "、".join(plan.sheets),
+            "wanted": wanted,
+        }
+    elif plan.sheets and plan.sheets[0]:
+        message = _("No header row found in sheet '%(sheet)s' (the only sheet): it needs %(wanted)s.") % {
+            "sheet": plan.sheets[0],
+            "wanted": wanted,
+        }
+    else:
+        message = _("No header row found: the sheet needs %(wanted)s.") % {"wanted": wanted}
+    return ValidationFailed(message, fields={"file": [_("No header row found.")]})
 
-    Raises ValidationFailed (field `file`) for a file over the limits, unreadable, or with no
-    header row; NotFound when `actor` may not see `department`. Every row problem is in the
-    plan instead (`plan.ok` is False)."""
+
+def _header_sheet(plan: ImportPlan, path: Path | str, name: str) -> tuple[Iterator, int, int | None]:
+    """The rows of the first sheet whose header names the task list's columns, read past the
+    header; (rows, header row, year of its title). A workbook often opens with 填表说明 or
+    another sheet: every visible sheet is tried, in order, and the plan names the one read."""
+    sheets = open_sheets(path, name=name)
+    plan.sheets = [s.name for s in sheets]
+    other = None
+    for sheet in sheets:
+        rows = sheet.rows()
+        header, year, found_other = _find_header(rows, plan)
+        if header is not None:
+            plan.sheet = sheet.name
+            return rows, header, year
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
+        if found_other is not None and other is None:
+            other = (sheet.name, *found_other)
+    raise _no_header(plan, other)
+
+
+def plan_task_import(*, actor: User, department: Department, path: Path | str, name: str = "") -> ImportPlan:
+    """Read and validate the whole file; write nothing. `name`: the file's name as uploaded.
+
+    Raises ValidationFailed (field `file`) for a file over the limits, unreadable, not a
+    spreadsheet, another of the handbook's sheets, or with no header row in any sheet;
+    NotFound when `actor` may not see `department`. Every row problem is in the plan instead
+    (`plan.ok` is False)."""
     check_import_access(actor, department)
     plan = ImportPlan(department=department)
-    rows = open_rows(path)
-    header, year = _find_header(rows, plan)
-    if header is None:
-        raise ValidationFailed(
-            _(
-                "No header row found: the sheet needs a row with 任务名称 and at least two more of 任务ID, 任务类型, 优先级, 负责人, 截止日期, 当前进度, 状态, 备注."
-            ),
-            fields={"file": [_("No header row found.")]},
-        )
+    rows, header, year = _header_sheet(plan, path, name)
     plan.header_row = header
+    today = department.local_today()
     people = People(department)
     # Codes first (plain pairs, however many tasks the department has); the tasks a row
     # updates are read whole after the last row, in batches.
@@ -531,7 +707,7 @@ def plan_task_import(*, actor: User, department: Department, path: Path | str) -
                     _("%(code)s is not a task of %(dept)s: a new task, numbered by Closeloop")
                     % {"code": code, "dept": department.code},
                 )
-            _plan_create(result, actor, department)
+            _plan_create(result, actor, department, today)
     for start in range(0, len(updates), UPDATE_BATCH):
         batch = updates[start : start + UPDATE_BATCH]
         tasks = Task.objects.select_related("department", "owner").in_bulk([pk for _r, pk in batch])

@@ -127,13 +127,13 @@ def _departments() -> dict[str, Department]:
     return found
 
 
-def plan_people_import(*, actor: User, path: Path | str) -> PeoplePlan:
+def plan_people_import(*, actor: User, path: Path | str, name: str = "") -> PeoplePlan:
     """Read and validate every row of a people sheet; write nothing. Admins only
     (NotAllowed). ValidationFailed for an unreadable file or one without a header row."""
     if not actor.is_superuser:
         raise NotAllowed(_("Only an administrator can add or change people."))
     plan = PeoplePlan()
-    rows = open_rows(path)
+    rows = open_rows(path, name=name or Path(path).name)
     for number, cells in rows:
         found: dict[str, int] = {}
         for i, cell in enumerate(cells):
@@ -250,10 +250,12 @@ class PeopleImportRefused(ValidationFailed):
         self.plan = plan
 
 
-def people_import_apply(*, actor: User, path: Path | str, dry_run: bool = False) -> PeoplePlan:
+def people_import_apply(
+    *, actor: User, path: Path | str, dry_run: bool = False, name: str = ""
+) -> PeoplePlan:
     """Validate, then (unless `dry_run`) write every row in one transaction through
     `orgs.services.person_upsert`. All or nothing: raises PeopleImportRefused with the plan."""
-    plan = plan_people_import(actor=actor, path=path)
+    plan = plan_people_import(actor=actor, path=path, name=name)
     if dry_run:
         return plan
     if not plan.ok:

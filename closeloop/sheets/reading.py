@@ -13,7 +13,7 @@ import itertools
 import re
 import xml.parsers.expat
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -27,6 +27,21 @@ XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
 # A spreadsheet's XML compresses well, but not a thousandfold: beyond this ratio it is a bomb.
 MAX_RATIO = 200
+
+
+class Percent(float):
+    """A number from a cell formatted as a percent (0%, 0.00%…): Excel stores 60% as 0.6 and
+    150% as 1.5, so the value is always a fraction, whatever its size."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One worksheet of the file (a CSV is one sheet with no name): `rows()` starts reading it."""
+
+    name: str
+    rows: Callable[[], Iterator[tuple[int, list[Any]]]]
 
 
 @dataclass(frozen=True)
@@ -55,11 +70,33 @@ def check_size(size: int) -> None:
         )
 
 
-def sniff_kind(path: Path) -> str:
+EXCEL_NAMES = (".xlsx", ".xlsm", ".xltx", ".xltm")
+
+
+def not_excel() -> ValidationFailed:
+    return _refuse(
+        _(
+            "The file is not a valid Excel (.xlsx) file: it was perhaps renamed, or saved in another format. Open it in Excel or WPS and save it as Excel Workbook (.xlsx), or as .csv."
+        )
+    )
+
+
+_CONTROL = bytes(range(0, 9)) + bytes(range(14, 32))
+
+
+def _binary(sample: bytes) -> bool:
+    """Whether bytes look like no text at all: more than one in ten a control character (a
+    stray NUL in a CSV is a row's problem, named as such; an image or a PDF is all of them)."""
+    return sum(sample.count(c) for c in _CONTROL) * 10 > len(sample)
+
+
+def sniff_kind(path: Path, name: str = "") -> str:
     """'xlsx' or 'csv' from the file's first bytes (the name may lie); ValidationFailed for an
-    old binary .xls or an empty file."""
+    old binary .xls, an empty file, or one that is neither: named .xlsx (`name`, as uploaded)
+    but no zip, or binary (control bytes, no UTF-16 mark) — no CSV is either."""
     with open(path, "rb") as f:
         head = f.read(8)
+        sample = head + f.read(8192 - len(head))
     if not head:
         raise _refuse(_("The file is empty."))
     if head.startswith(XLSX_MAGIC):
@@ -68,6 +105,10 @@ def sniff_kind(path: Path) -> str:
         raise _refuse(
             _("This is an old .xls file: save it as .xlsx (Excel Workbook) or .csv and upload again.")
         )
+    if name.lower().endswith(EXCEL_NAMES):
+        raise not_excel()
+    if not sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and _binary(sample):
+        raise not_excel()
     return "csv"
 
 
@@ -170,8 +211,18 @@ class _SheetValues:
     a missing row as an empty list. A DTD or entity declaration is refused (what defusedxml
     does for openpyxl)."""
 
-    def __init__(self, part: IO[bytes], *, shared: Sequence[Any], dates: set, timedeltas: set, epoch):
+    def __init__(
+        self,
+        part: IO[bytes],
+        *,
+        shared: Sequence[Any],
+        dates: set,
+        timedeltas: set,
+        epoch,
+        percents: set = frozenset(),  # type: ignore[assignment]
+    ):
         self.part = part
+        self.percents = percents
         self.shared = shared
         self.dates = dates
         self.timedeltas = timedeltas
@@ -272,6 +323,8 @@ class _SheetValues:
                     return from_excel(number, self.epoch, timedelta=self.style in self.timedeltas)
                 except (OverflowError, ValueError):
                     return "#VALUE!"
+            if self.style in self.percents:
+                return Percent(number)
             return number
         if kind == "s":
             return self.shared[int(value)]
@@ -282,9 +335,61 @@ class _SheetValues:
         return value  # "str" (a formula's text result), "e" (an error code)
 
 
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
-    """Cached values of the first visible sheet; a formula cell without a cached value comes
-    back as `Formula`. The values are read with `_SheetValues` from the parts openpyxl's
+def _percent_styles(wb) -> set[int]:
+    """The cell styles (indexes of <cellXfs>) whose number format shows a percent: builtin 9
+    and 10 (0%, 0.00%) or a custom format with a % outside quotes."""
+    from openpyxl.styles.numbers import BUILTIN_FORMATS_MAX_SIZE, builtin_format_code
+
+    out = set()
+    for idx, style in enumerate(getattr(wb, "_cell_styles", ())):
+        fid = style.numFmtId
+        if fid < BUILTIN_FORMATS_MAX_SIZE:
+            code = builtin_format_code(fid) or ""
+        else:
+            custom = wb._number_formats
+            code = (
+                custom[fid - BUILTIN_FORMATS_MAX_SIZE] if fid - BUILTIN_FORMATS_MAX_SIZE < len(custom) else ""
+            )
+        if "%" in re.sub(r'"[^"]*"|\\.', "", code):
+            out.add(idx)
+    return out
+
+
+def _visible_sheets(reader) -> list[tuple[str, str]]:
+    """(name, part) of each visible worksheet, in the workbook's order."""
+    return [
+        (sheet.name, rel.target)
+        for sheet, rel in reader.parser.find_sheets()
+        if rel.target in reader.valid_files
+        and "chartsheet" not in rel.Type
+        and sheet.state in (None, "visible")
+    ]
+
+
+def xlsx_sheets(path: Path) -> list[Sheet]:
+    """The visible worksheets of an .xlsx, in order, each read on demand by `_xlsx_rows`."""
+    from openpyxl.reader.excel import ExcelReader
+
+    try:
+        with open(path, "rb") as f:
+            reader = ExcelReader(f, read_only=True, data_only=True)
+            try:
+                reader.read_manifest()
+                reader.read_workbook()
+                names = [name for name, _target in _visible_sheets(reader)]
+            finally:
+                reader.archive.close()
+    except Exception:  # openpyxl raises many kinds on a broken file
+        raise _refuse(_("The file is not a readable .xlsx workbook.")) from None
+    if not names:
+        raise _refuse(_("The file is not a readable .xlsx workbook."))
+    return [Sheet(name, lambda i=i: _xlsx_rows(path, i)) for i, name in enumerate(names)]
+
+
+def _xlsx_rows(path: Path, sheet: int = 0) -> Iterator[tuple[int, list[Any]]]:
+    """Cached values of the visible sheet number `sheet` (0: the first); a formula cell
+    without a cached value comes back as `Formula`, a number in a percent-formatted cell as
+    `Percent`. The values are read with `_SheetValues` from the parts openpyxl's
     reader finds (workbook, shared strings, styles — not its worksheets, whose size it
     would find by parsing a sheet without `<dimension>` to the end). A sheet with formulas
     is read a second time by openpyxl for the formulas' text, side by side, so memory stays
@@ -305,13 +410,14 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
         reader.read_strings()
         reader.read_workbook()
         apply_stylesheet(reader.archive, reader.wb)
-        sheets = [
-            (sheet.state, rel.target)
+        every = [
+            (rel.target, sheet.state in (None, "visible"))
             for sheet, rel in reader.parser.find_sheets()
             if rel.target in reader.valid_files and "chartsheet" not in rel.Type
         ]
-        index = next((i for i, (state, _t) in enumerate(sheets) if state in (None, "visible")), 0)
-        target = sheets[index][1]
+        visible = [i for i, (_t, shown) in enumerate(every) if shown] or [0]
+        index = visible[sheet]
+        target = every[index][0]
         with reader.archive.open(target) as part:
             formulas = _has_formulas(part)
         if formulas:
@@ -333,6 +439,7 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
             dates=wb._date_formats,
             timedeltas=wb._timedelta_formats,
             epoch=wb.epoch,
+            percents=_percent_styles(wb),
         )
         formula_rows = (
             formulas_wb.worksheets[index].iter_rows(values_only=True)
@@ -366,13 +473,21 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
             formulas_file.close()
 
 
-def open_rows(path: Path | str) -> Iterator[tuple[int, list[Any]]]:
-    """Every row of the file's first visible sheet as (1-based row number, cell values).
-    Raises ValidationFailed (field `file`) for a file over the limits or unreadable."""
+def open_sheets(path: Path | str, *, name: str = "") -> list[Sheet]:
+    """The file's visible sheets (a CSV: one, unnamed), each read row by row on demand as
+    (1-based row number, cell values). `name` is the file's name as uploaded (the stored
+    file has none). Raises ValidationFailed (field `file`) for a file over the limits or
+    unreadable."""
     path = Path(path)
     check_size(path.stat().st_size)
-    kind = sniff_kind(path)
+    kind = sniff_kind(path, name)
     if kind == "xlsx":
         check_unpacked(path)
-        return _xlsx_rows(path)
-    return _csv_rows(path)
+        return xlsx_sheets(path)
+    return [Sheet("", lambda: _csv_rows(path))]
+
+
+def open_rows(path: Path | str, *, name: str = "") -> Iterator[tuple[int, list[Any]]]:
+    """Every row of the file's first visible sheet as (1-based row number, cell values).
+    Raises ValidationFailed (field `file`) for a file over the limits or unreadable."""
+    return open_sheets(path, name=name)[0].rows()

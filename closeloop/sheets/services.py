@@ -3,7 +3,8 @@
 Every change goes through the tasks services with the importer as actor, so the event log
 and the notifications are those of the same change made by hand. New rows go in one call of
 `tasks.bulk.tasks_bulk_create` (the rules of `task_create`, written in batches, one message
-per owner, the sheet's own state — 已完成, 60% — taken over with an `imported` event);
+per owner, the sheet's own state — 进行中, 60% — taken over with an `imported` event; never a
+state of acceptance, which the plan refuses);
 changed rows through `task_reassign`, `task_update` and `task_transition`, one row at a time
 (only the rows that differ: the plan compared them all in one read).
 """
@@ -20,6 +21,7 @@ from closeloop.tasks.bulk import BulkRowError, NewTask, tasks_bulk_create
 from closeloop.tasks.models import Task
 from closeloop.tasks.selectors import forget_visibility
 from closeloop.tasks.services import task_reassign, task_transition, task_update
+from closeloop.tasks.states import Status
 
 
 class ImportRefused(ValidationFailed):
@@ -40,7 +42,9 @@ def task_import_apply(
     service refusing a row while writing (state changed meanwhile) rolls everything back and
     raises ImportRefused naming that row. NotFound when the actor may not see the department.
     Returns the plan (each created row's `task_id` filled in)."""
-    plan = plan_task_import(actor=actor, department=department, path=path)
+    plan = plan_task_import(
+        actor=actor, department=department, path=path, name=source_name or Path(path).name
+    )
     if dry_run:
         return plan
     if not plan.ok:
@@ -109,9 +113,12 @@ def _apply_creates(actor: User, department: Department, rows: list[RowResult], s
 
 
 def _apply_update(actor: User, task_id: int, changes: dict, note: str) -> None:
+    """One row's changes, in the order that makes every message carry the row's final
+    values: the fields first (title, due date…), then the status, then the owner — so the new
+    owner's 给你分配了任务 names the due date the same row sets. A cancellation comes after the
+    hand-over (a closed task is handed to nobody). Each step is checked against the owner
+    before the import, as the preview was."""
     task = Task.objects.select_related("department", "owner", "initiator", "reviewer").get(pk=task_id)
-    if "owner" in changes:
-        task = task_reassign(actor=actor, task=task, owner=changes["owner"], reason=note)
     fields = {
         k: v
         for k, v in changes.items()
@@ -119,5 +126,10 @@ def _apply_update(actor: User, task_id: int, changes: dict, note: str) -> None:
     }
     if fields:
         task = task_update(actor=actor, task=task, expected_version=task.version, reason=note, **fields)
-    if "status" in changes:
-        task_transition(actor=actor, task=task, to=changes["status"], note=note)
+    status = changes.get("status")
+    if status is not None and status != Status.CANCELLED:
+        task = task_transition(actor=actor, task=task, to=status, note=note)
+    if "owner" in changes:
+        task = task_reassign(actor=actor, task=task, owner=changes["owner"], reason=note)
+    if status == Status.CANCELLED:
+        task_transition(actor=actor, task=task, to=status, note=note)

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from closeloop.sheets.reading import Percent
 from closeloop.tasks.models import Priority, TaskType
 from closeloop.tasks.states import Status
 
@@ -94,22 +95,49 @@ def parse_date(value: Any, *, year: int | None) -> tuple[dt.date, str]:
 
 
 def parse_progress(value: Any) -> int:
-    """A percent 0–100 from 0.6, 60, '60', '60%' or '0.6' (all 60). A number above 0 and up to
-    1 is a fraction, as Excel stores a cell formatted as percent (100% is 1). Rounded to a
-    whole percent. Raises CellError."""
+    """A percent 0–100 from a cell. How a number is read depends on what the cell says it is:
+    - a cell formatted as percent (`reading.Percent`): Excel stores the fraction, 60% as 0.6,
+      150% as 1.5 — always × 100;
+    - text with a % ('60%', '60 ％'): the percent as written;
+    - a plain number or numeric text: 0–1 is a fraction (0.6, and 1 for 100%, as sheets
+      saved without the format carry it), a whole number 2–100 a percent (60). A plain
+      number between 1 and 2 with a fraction part (1.5) is neither a fraction (over 100%) nor
+      a believable percent: refused, as are values outside 0–100%.
+    Rounded to a whole percent. Raises CellError naming the value as the sheet shows it."""
     if isinstance(value, bool):
         raise CellError(_("expected a percent"))
-    raw = text(value).replace("％", "%").replace(" ", "")
-    is_percent = raw.endswith("%")
-    try:
-        number = (
-            float(raw[:-1] if is_percent else raw) if not isinstance(value, (int, float)) else float(value)
-        )
-    except ValueError:
-        raise CellError(_("'%(value)s' is not a percent") % {"value": raw[:40]}) from None
-    percent = number * 100 if not is_percent and 0 < number <= 1 else number
+    if isinstance(value, Percent):
+        percent = float(value) * 100
+        shown = f"{percent:g}%"
+    else:
+        raw = text(value).replace("％", "%").replace(" ", "")
+        shown = raw[:40]
+        is_percent = raw.endswith("%")
+        try:
+            number = (
+                float(raw[:-1] if is_percent else raw)
+                if not isinstance(value, (int, float))
+                else float(value)
+            )
+        except ValueError:
+            raise CellError(_("'%(value)s' is not a percent") % {"value": shown}) from None
+        if number != number:  # NaN
+            raise CellError(_("'%(value)s' is not a percent") % {"value": shown})
+        if is_percent:
+            percent = number
+        elif 0 <= number <= 1:
+            percent = number * 100
+        elif 1 < number < 2 and not number.is_integer():
+            raise CellError(
+                _(
+                    "%(value)s is ambiguous: as a fraction it is %(percent)s%%, over 100%%; write the percent with a %% sign (e.g. 60%%)"
+                )
+                % {"value": shown, "percent": f"{number * 100:g}"}
+            )
+        else:
+            percent = number
     if not 0 <= percent <= 100:
-        raise CellError(_("%(value)s is outside 0–100%%") % {"value": raw[:40]})
+        raise CellError(_("%(value)s is outside 0–100%%") % {"value": shown})
     return int(percent + 0.5)
 
 
@@ -136,6 +164,25 @@ STATUS_WORDS = {
     Status.REWORK: ("返工", "rework"),
     Status.CANCELLED: ("已取消", "取消", "cancelled", "canceled"),
 }
+
+
+# The words a cell may hold without a note: the handbook's label and the English name. Any
+# other word a table knows (紧急, P1, 日常…) is read, and the preview says what it became.
+CANONICAL = {
+    "priority": frozenset({"高", "中", "低", "high", "medium", "low"}),
+    "task_type": frozenset({"项目型", "事务型", "协作型", "project", "routine", "collaborative"}),
+    "status": frozenset(
+        {"未开始", "进行中", "阻塞", "待验收", "已完成", "返工", "已取消"}
+        | {s.value for s in Status}
+        | {s.value.replace("_", "") for s in Status}
+    ),
+}
+
+
+def mapped(column: str, value: Any) -> bool:
+    """Whether a non-empty cell of `column` was read from a synonym (a note is due)."""
+    key = _norm(value)
+    return bool(key) and key not in CANONICAL[column]
 
 
 def _lookup(table: dict, value: Any) -> Any:

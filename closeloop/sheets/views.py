@@ -54,25 +54,37 @@ def _render_form(request, *, error: str = "", status: int = 200, department_id=N
 
 
 def _preview(request, plan, *, token: str = "", filename: str = "", status: int = 200, people: bool = False):
+    """The preview: rows with an error first, then the rows that create or change something
+    (in sheet order); unchanged rows without a message folded into one line with their count,
+    so a phone shows what needs a look, not a card per row."""
     labels = PEOPLE_LABELS if people else LABELS
-    rows = [
-        {
-            "r": r,
-            "changes": [(str(r.labels.get(k) or labels[k]), a, b) for k, (a, b) in r.changes.items()],
-        }
-        for r in plan.rows
-    ]
+    shown, folded = [], []
+    for r in sorted(plan.rows, key=lambda r: (r.action != "error", r.row)):
+        if r.action == "unchanged" and not r.warnings:
+            folded.append(r)
+            continue
+        shown.append(
+            {
+                "r": r,
+                "changes": [(str(r.labels.get(k) or labels[k]), a, b) for k, (a, b) in r.changes.items()],
+            }
+        )
+    counts = plan.counts()
     target = _("People directory") if people else f"{plan.department.name} ({plan.department.code})"
     return render(
         request,
         "sheets/preview.html",
         {
             "plan": plan,
-            "rows": rows,
-            "counts": plan.counts(),
+            "rows": shown,
+            "folded": folded,
+            "counts": counts,
+            "changes": counts["create"] + counts["update"],
             "token": token,
             "filename": filename,
             "target": target,
+            "sheet": getattr(plan, "sheet", ""),
+            "sheet_count": len(getattr(plan, "sheets", ())),
             "again_url": reverse("sheets:people_import" if people else "sheets:import"),
         },
         status=status,
@@ -143,7 +155,7 @@ def import_confirm(request, token: str):
 
 def _people_confirm(request, token, info, path):
     try:
-        plan = people_import_apply(actor=request.user, path=path)
+        plan = people_import_apply(actor=request.user, path=path, name=info["name"])
     except PeopleImportRefused as exc:
         return _preview(request, exc.plan, filename=info["name"], status=422, people=True)
     except DomainError as exc:
@@ -175,7 +187,7 @@ def people_import(request):
         return render(request, "sheets/people.html", {"error": exc.message}, status=422)
     filename = getattr(request.FILES.get("file"), "name", "")[:200]
     try:
-        plan = people_import_apply(actor=request.user, path=path, dry_run=True)
+        plan = people_import_apply(actor=request.user, path=path, dry_run=True, name=filename)
     except DomainError as exc:
         path.unlink(missing_ok=True)
         return render(request, "sheets/people.html", {"error": exc.message}, status=422)
@@ -207,6 +219,33 @@ def import_cancel(request, token: str):
     return redirect("sheets:people_import" if info.get("kind") == "people" else "sheets:import")
 
 
+def _bad_filters(form) -> list[str]:
+    """Each query-string filter given a value it does not take, named by its parameter:
+    `department=abc` or a department the person does not see (the form offers only those)."""
+    bad = []
+    for name, errors in form.errors.as_data().items():
+        value = form.data.get(name)
+        if name not in form.fields or not value:
+            continue
+        if name == "department":
+            bad.append(
+                _("?department=%(value)s is not a department you can see (give the id of one of yours)")
+                % {"value": value[:40]}
+            )
+            continue
+        said = " ".join(m for e in errors if e.code != "invalid_choice" for m in e.messages)
+        bad.append(
+            _("?%(param)s=%(value)s is not a valid %(label)s%(detail)s")
+            % {
+                "param": name,
+                "value": value[:40],
+                "label": str(form.fields[name].label).lower(),
+                "detail": f" ({said})" if said else "",
+            }
+        )
+    return bad
+
+
 @login_required
 def export(request, template: str):
     """A template as .xlsx: `?task=<id>` for a task with its subtasks, else the task list with
@@ -222,6 +261,11 @@ def export(request, template: str):
     else:
         form = FilterForm(request.GET, departments=department_visible_list(user))
         form.is_valid()
+        if bad := _bad_filters(form):
+            # The list page leaves a bad filter out and says so; a file has no place to say
+            # it, and the whole department's sheet is not what was asked for.
+            message = _("Nothing exported: %(filters)s.") % {"filters": "; ".join(bad)}
+            return render(request, "400.html", {"message": message}, status=400)
         data = getattr(form, "cleaned_data", {})
         filters = task_selectors.TaskFilters(
             department=data.get("department"),

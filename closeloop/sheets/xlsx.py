@@ -8,7 +8,8 @@ temporary file first, so the sheet can open with its `<dimension>` (readers then
 size without parsing it twice; openpyxl's read-only mode parses a sheet without one twice),
 then copied into the zip. Memory stays that of one row.
 
-What a sheet may hold: a title row, a header row (frozen below it), column widths, list
+What a sheet may hold: a title row, a header row (frozen below it), column widths (a column
+may be hidden), list
 drop-downs, and cells of text (inline strings; `quote=True` cells carry Excel's quotePrefix
 style: text that looks like a formula stays text), numbers, percents (0%), dates
 (yyyy-mm-dd) and date-times (yyyy-mm-dd hh:mm).
@@ -120,9 +121,17 @@ class Cell:
 class SheetWriter:
     """Rows in, one .xlsx out: `append(row)` for each row, then `save(out)`."""
 
-    def __init__(self, title: str, *, widths: Sequence[float] = (), frozen_rows: int = 0):
+    def __init__(
+        self,
+        title: str,
+        *,
+        widths: Sequence[float] = (),
+        frozen_rows: int = 0,
+        hidden: Iterable[int] = (),
+    ):
         self.title = title
         self.widths = list(widths)
+        self.hidden = frozenset(hidden)  # 1-based columns Excel does not show
         self.frozen_rows = frozen_rows
         self.validations: list[tuple[int, Sequence[str]]] = []
         self.rows = 0
@@ -199,7 +208,8 @@ class SheetWriter:
         if self.widths:
             out.append("<cols>")
             for i, width in enumerate(self.widths, start=1):
-                out.append(f'<col min="{i}" max="{i}" width="{width}" customWidth="1"/>')
+                hide = ' hidden="1"' if i in self.hidden else ""
+                out.append(f'<col min="{i}" max="{i}" width="{width}"{hide} customWidth="1"/>')
             out.append("</cols>")
         out.append("<sheetData>")
         return "".join(out)

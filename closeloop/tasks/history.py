@@ -150,6 +150,13 @@ def describe_event(event, names: dict) -> list[str]:
             _("%(actor)s let the task start before its predecessors were done: %(reason)s")
             % {"actor": actor, "reason": event.note}
         ]
+    if verb == "imported":
+        # A task created from a sheet row takes over the state the sheet recorded (sheets).
+        state = [_value(k, after[k], names) for k in ("status", "progress") if k in after]
+        return [
+            _("%(actor)s imported the task in the state its sheet recorded: %(state)s")
+            % {"actor": actor, "state": " · ".join(state) if state else "—"}
+        ]
     if verb == "became_overdue":
         return [_("The task became overdue (it was due %(date)s)") % {"date": after.get("due_date", "")}]
     values = {

@@ -457,6 +457,8 @@ def task_update(
         if "due_date" in changed:
             old_due = current.due_date
             current.due_date = changed["due_date"]
+            # The message names the task as it is now (a title changed in the same edit).
+            current.title = updates.get("title", current.title)
             record_event(
                 task=current,
                 actor=actor,

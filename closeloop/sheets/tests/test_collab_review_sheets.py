@@ -2,8 +2,10 @@
 is not installed (they are built in parallel); the template answers "not available" then."""
 
 import datetime as dt
+import io
 
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from closeloop.sheets.exporting import Scope, template_for, write_workbook
 from closeloop.sheets.tests.conftest import read_rows
@@ -51,9 +53,16 @@ def test_the_retrospective_sheet_lists_the_lessons_of_visible_tasks(head, member
         actor=member, task=t, what_worked="模板复用", to_improve="口径先与财务对齐", tags=["报表"]
     )
 
-    rows = read_rows(write_workbook(template_for("retrospective"), Scope(user=head, department=sales)).read())
+    data = write_workbook(template_for("retrospective"), Scope(user=head, department=sales)).read()
+    rows = read_rows(data)
 
     assert rows[2][:3] == ("T001", "月度销售报表", "李专员")
+    # 完成时间 (yyyy-mm-dd hh:mm, 16 characters) fits its column, to the second.
+    ws = load_workbook(io.BytesIO(data)).active
+    assert ws["D3"].number_format == "yyyy-mm-dd hh:mm"
+    assert ws.column_dimensions["D"].width >= 17
+    done = timezone.localtime(Task.objects.get(pk=t.pk).completed_at).replace(tzinfo=None)
+    assert rows[2][3] == done.replace(microsecond=0)
     assert rows[2][4:] == ("模板复用", "口径先与财务对齐", "报表")
     hidden = read_rows(
         write_workbook(template_for("retrospective"), Scope(user=outsider, department=sales)).read()

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from closeloop.sheets.exporting import Scope, template_for, write_workbook
 from closeloop.sheets.tests.conftest import read_rows
+from closeloop.tasks.models import Task
 from closeloop.tasks.services import task_transition
 from closeloop.testing.clients import english_client
 from closeloop.testing.factories import make_task
@@ -36,7 +37,7 @@ def test_the_task_list_has_the_handbooks_header_title_row_and_typed_cells(head, 
     ws = wb.active
     assert ws.title == "日常任务清单表"
     assert ws["A1"].value.startswith("销售部 日常任务清单表")
-    assert [c.value for c in ws[2]] == [
+    assert [c.value for c in ws[2]][:9] == [
         "任务ID",
         "任务名称",
         "任务类型",
@@ -59,6 +60,9 @@ def test_the_task_list_has_the_handbooks_header_title_row_and_typed_cells(head, 
         "H": '"未开始,进行中,阻塞,待验收,已完成,返工,已取消"',
     }
     assert ws.column_dimensions["B"].width > 20
+    # After the handbook's nine, a hidden column: the version each task had when exported.
+    assert ws["J2"].value.startswith("数据版本") and ws.column_dimensions["J"].hidden
+    assert ws["J3"].value == Task.objects.get(code="T001").version
 
 
 def test_a_cell_that_starts_like_a_formula_is_written_as_text(head, sales, tasks):
@@ -120,6 +124,23 @@ def test_the_task_list_page_exports_with_its_filters(head, sales, tasks):
     assert [r[0] for r in rows[2:]] == ["T001"]
     page = c.get("/tasks/").content.decode()
     assert "/sheets/export/task-list.xlsx" in page
+
+
+def test_the_task_list_links_every_export_it_can_make(head, sales, tasks):
+    page = english_client(head).get(f"/tasks/?department={sales.pk}").content.decode()
+
+    for template in ("task-list", "collaboration", "retrospective"):
+        assert f"/sheets/export/{template}.xlsx?department={sales.pk}" in page
+    assert "Export 跨部门协作任务表" in page and "Export 任务复盘总结表" in page
+
+
+@pytest.mark.parametrize("value", ["abc", "99999"])
+def test_an_unknown_department_is_named_not_replaced_by_all(head, sales, tasks, value):
+    for template in ("task-list", "collaboration", "retrospective"):
+        response = english_client(head).get(f"/sheets/export/{template}.xlsx?department={value}")
+
+        assert response.status_code == 400
+        assert f"?department={value} is not a department you can see" in response.content.decode()
 
 
 def test_the_task_page_exports_its_progress_sheet_and_hides_it_from_outsiders(head, outsider, tasks):

@@ -51,7 +51,7 @@ def messy_rows(manager, member):
             "sales_specialist",
             serial,
             "100%",
-            "已完成",
+            "进行中",  # 已完成 only through acceptance: a sheet's word is refused (see below)
             "需包含区域/产品线数据对比",
         ],
         ["", "客户需求调研", "协作型", "低", "13800000001", "2026/10/20", 60, "未开始", None],
@@ -87,7 +87,10 @@ def test_it_previews_a_messy_xlsx_row_by_row(tmp_path, head, sales, messy_rows, 
         100,
         Priority.MEDIUM,
     )
-    assert plan.rows[1].warnings == ["第5行 优先级：为空，按“中”处理"]
+    assert plan.rows[1].warnings == [
+        "第5行 优先级：为空，按“中”处理",
+        f"第5行 截止时间：2026-10-08 已经过去（今天是 {sales.local_today()}）：新任务一创建就已逾期",
+    ]
     assert (survey["owner"].username, survey["due_date"], survey["progress"], survey["task_type"]) == (
         "li_na",
         dt.date(2026, 10, 20),
@@ -137,7 +140,7 @@ def test_it_imports_every_row_through_the_services_with_the_importer_as_actor(
         "li_na",
     )
     assert first.notes == "关联Q3用户活跃度目标"
-    assert tasks["月度销售报表"].status == Status.DONE
+    assert tasks["月度销售报表"].status == Status.IN_PROGRESS
     verbs = list(TaskEvent.objects.filter(task=first).order_by("id").values_list("verb", "actor__username"))
     assert verbs == [("created", "sales_head"), ("imported", "sales_head")]
 
@@ -282,7 +285,7 @@ def test_an_update_the_importer_may_not_make_is_a_row_error(tmp_path, head, memb
 
     assert plan.rows[0].errors == [
         "第2行 当前进度：只有负责人可以汇报进度",
-        "第2行 状态：“未开始”不能一步变为“已完成”",
+        "第2行 状态：“已完成”只能在任务页面通过验收流程达成（负责人提交关键成果，验收人逐条核对验收标准），不能通过导入设置。",
     ]
 
 

@@ -115,3 +115,13 @@ def test_the_web_upload_previews_and_confirms(tmp_path, admin_user, sales, marke
     assert c.post(f"/sheets/import/{token}/confirm/").status_code == 302
     assert User.objects.filter(username__in=["chen_chen", "liu_yang"]).count() == 2
     assert list((tmp_path / "uploads").glob("*.upload")) == []
+
+
+def test_a_text_file_named_xlsx_is_said_to_be_no_excel_file(tmp_path, admin_user, settings):
+    settings.SHEETS_UPLOAD_DIR = str(tmp_path / "uploads")
+    upload = SimpleUploadedFile("通讯录.xlsx", "姓名,账号\n陈晨,chen_chen\n".encode("gbk"))
+
+    page = english_client(admin_user).post("/sheets/people/", {"file": upload})
+
+    assert page.status_code == 422
+    assert "not a valid Excel (.xlsx) file" in page.content.decode()
