@@ -91,14 +91,14 @@ def access_issue(user: User, pk: int | str) -> Issue:
         raise NotFound(_("Issue not found."))
     try:
         issue.task = access_task(user, issue.task_id)
-        issue.task_visible = True
+        issue.task_visible = True  # type: ignore[attr-defined]
     except NotFound:
         # The head or deputy of a department the issue involves reads the issue (they were
         # told of it), not the task: the page names the task without linking it.
         if not leads_involved(user, issue):
             raise NotFound(_("Issue not found.")) from None
         issue.task = Task.objects.select_related("department").get(pk=issue.task_id)
-        issue.task_visible = False
+        issue.task_visible = False  # type: ignore[attr-defined]
     return issue
 
 
@@ -327,7 +327,7 @@ def escalated_to(user: User, *, department_ids: list[int], limit: int) -> tuple[
     the count a window over the rows."""
     if not department_ids:
         return 0, []
-    rows = list(
+    rows: list[Issue] = list(
         Issue.objects.filter(
             status=IssueStatus.OPEN,
             task_department_id__in=department_ids,
@@ -338,7 +338,7 @@ def escalated_to(user: User, *, department_ids: list[int], limit: int) -> tuple[
         .only(*_ESCALATED_ROW_FIELDS)
         .order_by("-level", "raised_at", "id")[:limit]
     )
-    return (rows[0].total if rows else 0), rows
+    return (int(rows[0].total) if rows else 0), rows  # type: ignore[attr-defined]
 
 
 class _SeenTask:
