@@ -264,6 +264,8 @@ def raise_issue(request: HttpRequest, task_id: int, payload: IssueIn):
 
 @router.get("/issues/{issue_id}", response={200: IssueOut, **READ_ERRORS}, summary="An issue")
 def get_issue(request: HttpRequest, issue_id: int):
+    """Whoever sees the issue's task, and the head or deputy of a department the issue
+    involves (`party_department_ids`), who read the issue but not the task; else 404."""
     return _issue(selectors.access_issue(request.auth, issue_id))
 
 

@@ -3,13 +3,17 @@
 import datetime as dt
 
 from django import forms
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from closeloop.collab import ladder
 from closeloop.collab.models import PROBLEM_MAX, RESOLUTION_MAX, Cadence, SyncChannel
 from closeloop.core.dates import DateField
 from closeloop.orgs.models import Department, User
 from closeloop.tasks.models import TaskCollaborator
+from closeloop.tasks.permissions import can_edit
 
 MIN_DATE = dt.date(1900, 1, 1)
 MAX_DATE = dt.date(2100, 12, 31)
@@ -53,6 +57,24 @@ class _DateBounded(forms.Form):
         return value
 
 
+def deadline_help(department) -> str:
+    """The deadline field's help: its default, and that the escalation ladder runs from the
+    raising time whatever the deadline (the handbook's 24 hours), in the department's own
+    settings (`ladder.settings_for`)."""
+    cfg = ladder.settings_for(department)
+    if cfg.levels < 1:
+        return str(_("Default: 24 hours from now. Issues of this department do not escalate."))
+    if cfg.working_hours:
+        text = _(
+            "Default: 24 hours from now. Whatever the deadline, an issue still open %(hours)s working hours after it is raised escalates to the department head."
+        )
+    else:
+        text = _(
+            "Default: 24 hours from now. Whatever the deadline, an issue still open %(hours)s hours after it is raised escalates to the department head."
+        )
+    return str(text) % {"hours": cfg.first_after_hours}
+
+
 class IssueQuickForm(_DateBounded):
     problem = forms.CharField(
         label=_("Problem"), max_length=PROBLEM_MAX, widget=forms.Textarea(attrs={"rows": 2})
@@ -71,12 +93,30 @@ class IssueQuickForm(_DateBounded):
         label=_("Departments involved"),
         queryset=Department.objects.none(),
         required=False,
+        help_text=_("Their heads and deputies are told, and may read this issue (not the rest of the task)."),
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args, task, **kwargs):
+    def __init__(self, *args, task, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.people = task_people(task)
+        self.fields["deadline"].help_text = deadline_help(task.department)
+        # Only people who see the task may resolve it: someone of another department is
+        # added as a collaborator first (by who may add them; the raiser may not be one).
+        self.add_people_url = (
+            f"{reverse('tasks:detail', args=[task.pk])}?open=collaborators#people"
+            if user is not None and can_edit(user, task)
+            else ""
+        )
+        self.fields["resolver"].help_text = (
+            _(
+                "Only people who see this task are listed. To ask someone of another department, add them as a collaborator first."
+            )
+            if self.add_people_url
+            else _(
+                "Only people who see this task are listed. To ask someone of another department, ask the owner or the department head to add them as a collaborator first."
+            )
+        )
         choices = [(u.pk, u.display_name) for u in self.people]
         self.fields["resolver"].choices = choices
         self.fields["party_users"].choices = choices
@@ -158,3 +198,30 @@ class MinutesForm(forms.Form):
         if not MIN_DATE <= value <= MAX_DATE:
             raise forms.ValidationError(_("Give a date between 1900 and 2100."))
         return value
+
+
+class IssueFilterForm(forms.Form):
+    """/issues/'s filters, read from the query string: a value a filter does not have is
+    left out and named on the page (`tasks.forms.ignored_filters`), the others apply."""
+
+    show = forms.ChoiceField(
+        label=pgettext_lazy("issue list filter", "Show"),
+        required=False,
+        choices=[
+            ("mine", _("All mine")),
+            ("raised", _("Raised by me")),
+            ("resolve", _("Mine to resolve")),
+            ("escalated", _("Escalated to me")),
+            ("departments", _("Involving my departments")),
+        ],
+    )
+    state = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[
+            ("open", pgettext_lazy("issue status", "Open")),
+            ("closed", _("Resolved or withdrawn")),
+            ("all", _("All")),
+        ],
+    )
+    overdue = forms.BooleanField(label=_("Past the deadline only"), required=False)

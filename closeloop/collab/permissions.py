@@ -2,6 +2,9 @@
 rows, plus the one visibility rule of the tasks app.
 
 - raise an issue, write minutes on a task: anyone who sees the task;
+- see an issue: anyone who sees its task, and the head or deputy of a department the issue
+  involves (its `party_departments`): they are told when it is raised, and read the issue —
+  not the task, which stays need-to-know;
 - resolve an issue: its resolver, or the head or deputy of the task's department (or above);
 - withdraw an issue: the same, and its raiser;
 - set the communication plan: who may edit the task (owner, initiator, head or deputy).
@@ -22,12 +25,40 @@ def sees_task(user, task) -> bool:
     )
 
 
+def leads_involved(user, issue) -> bool:
+    """Whether `user` heads (or deputises, or heads above) a department the issue involves.
+    Reads `issue.party_departments` (prefetched by the selectors)."""
+    if user is None or not user.is_active:
+        return False
+    return any(leads(user, d.pk) for d in issue.party_departments.all())
+
+
+def sees_issue(user, issue) -> bool:
+    return sees_task(user, issue.task) or leads_involved(user, issue)
+
+
 def can_resolve(user, issue) -> bool:
     return user.pk == issue.resolver_id or leads(user, issue.task.department_id)
 
 
 def can_withdraw(user, issue) -> bool:
     return user.pk == issue.raised_by_id or can_resolve(user, issue)
+
+
+def resolve_role(user, issue) -> str:
+    """Why `user` may resolve `issue`, for the page to say: "resolver", "head", "deputy"
+    (of the task's department), "above" (head or deputy of a department above it), "admin";
+    "" when they may not."""
+    if user.pk == issue.resolver_id:
+        return "resolver"
+    department = issue.task.department
+    if user.pk == department.head_id:
+        return "head"
+    if user.pk == department.deputy_id:
+        return "deputy"
+    if not leads(user, department.pk):
+        return ""
+    return "admin" if user.is_superuser else "above"
 
 
 def can_plan(user, task) -> bool:

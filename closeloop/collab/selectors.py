@@ -4,11 +4,11 @@ department's members (and heads above), the attendees and the writer. Anything e
 NotFound, never "exists but hidden"."""
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Window
 from django.utils.translation import gettext as _
 
 from closeloop.collab.models import (
@@ -20,13 +20,14 @@ from closeloop.collab.models import (
     Minutes,
     PlanContact,
 )
-from closeloop.collab.permissions import sees_task
+from closeloop.collab.permissions import leads_involved, sees_task
 from closeloop.core import compiled, pgfast
 from closeloop.core.errors import NotFound
 from closeloop.orgs.models import User, display_name
-from closeloop.orgs.selectors import visible_department_ids
+from closeloop.orgs.selectors import led_department_ids, member_department_ids, visible_department_ids
 from closeloop.tasks.models import Task
 from closeloop.tasks.selectors import access_task
+from closeloop.tasks.visibility import subtree_q, visibility
 
 MY_ISSUES_LIMIT = 20
 
@@ -78,7 +79,9 @@ def task_minutes(task: Task, *, limit: int = 5) -> list[Minutes]:
 
 
 def access_issue(user: User, pk: int | str) -> Issue:
-    """One issue whose task the user sees, with its ladder and parties; else NotFound."""
+    """One issue the user may see (`permissions.sees_issue`: they see its task, or lead a
+    department it involves), with its ladder and parties; else NotFound. `task_visible` says
+    whether they see the task too."""
     try:
         pk_int = int(pk)
     except (TypeError, ValueError):
@@ -88,8 +91,14 @@ def access_issue(user: User, pk: int | str) -> Issue:
         raise NotFound(_("Issue not found."))
     try:
         issue.task = access_task(user, issue.task_id)
+        issue.task_visible = True  # type: ignore[attr-defined]
     except NotFound:
-        raise NotFound(_("Issue not found.")) from None
+        # The head or deputy of a department the issue involves reads the issue (they were
+        # told of it), not the task: the page names the task without linking it.
+        if not leads_involved(user, issue):
+            raise NotFound(_("Issue not found.")) from None
+        issue.task = Task.objects.select_related("department").get(pk=issue.task_id)
+        issue.task_visible = False  # type: ignore[attr-defined]
     return issue
 
 
@@ -107,28 +116,35 @@ class MyIssue:
 
 @dataclass
 class MyIssues:
-    """我的工作's collaboration box: open issues I resolve, and those escalated to me."""
+    """The open issues of 我的工作: those I resolve and those I raised (the collaboration box),
+    and those escalated to me (待我决定, `escalation_decisions`; `escalated_count` all of
+    them, beyond the first MY_ISSUES_LIMIT)."""
 
     to_resolve: list[MyIssue]
     escalated: list[MyIssue]
+    raised: list[MyIssue] = field(default_factory=list)
+    escalated_count: int = 0
 
     @property
     def total(self) -> int:
-        return len(self.to_resolve) + len(self.escalated)
+        """The box's rows: mine to resolve and those I raised (escalations are decisions)."""
+        return len(self.to_resolve) + len(self.raised)
 
 
-# Both lists of the box in one statement, each by its index (the resolver's; the receiver's
-# as a subquery: a join made SQLite walk every open issue, and the DISTINCT it needed
-# compared the rows' whole text, 6-8 ms at 6,000 issues), reading only the columns shown
-# and those `sees_task` checks. Written by hand: built through the ORM, the two queries and
-# their 80 rows as Issue, Task, Department and User instances were ~19,000 Python calls of
-# a department head's 我的工作 (issue 16). Kind 0 rows are mine to resolve, kind 1 escalated.
+# The three lists in one statement, each by its index (the resolver's; the receiver's as a
+# subquery: a join made SQLite walk every open issue, and the DISTINCT it needed compared the
+# rows' whole text, 6-8 ms at 6,000 issues; the raiser's foreign key), reading only the
+# columns shown and those `sees_task` checks. Written by hand: built through the ORM, the
+# queries and their 80 rows as Issue, Task, Department and User instances were ~19,000
+# Python calls of a department head's 我的工作 (issue 16). Kind 0 rows are mine to resolve,
+# kind 1 escalated to me (with `n`, how many are, counted before the LIMIT), kind 2 raised by
+# me for someone else to resolve.
 # Each list is cut (LIMIT) on the issue table alone, then joined: joined first, PostgreSQL
 # joined all of a head's 338 open issues to their tasks before sorting (EXPLAIN ANALYZE on
 # the benchmark's data: 2.4 → 1.4 ms vacuumed, 12.9 → 5.7 ms with the escalation sweep's
 # dead rows); the outer ORDER BY keeps each list's order.
 _MY_ISSUES_COLUMNS = (
-    "i.id, i.problem, i.level, i.deadline, t.id, t.code, t.path, t.department_id, d.code,"
+    "i.id, i.problem, i.level, i.deadline, i.n, t.id, t.code, t.path, t.department_id, d.code,"
     " u.username, u.name, u.first_name, u.last_name"
 )
 _MY_ISSUES_ISSUE = "id, problem, level, deadline, raised_at, task_id, resolver_id"
@@ -137,47 +153,192 @@ _MY_ISSUES_JOINS = (
     " INNER JOIN orgs_department d ON d.id = t.department_id INNER JOIN orgs_user u ON u.id = i.resolver_id"
 )
 _MY_ISSUES_SQL = (
-    f"SELECT * FROM (SELECT 0 AS kind, {_MY_ISSUES_COLUMNS} FROM (SELECT {_MY_ISSUES_ISSUE}"  # noqa: S608 - module constants only
+    f"SELECT * FROM (SELECT 0 AS kind, {_MY_ISSUES_COLUMNS} FROM (SELECT {_MY_ISSUES_ISSUE}, 0 AS n"  # noqa: S608 - module constants only
     " FROM collab_issue WHERE status = %s AND resolver_id = %s ORDER BY deadline, id LIMIT %s) i"
     f" {_MY_ISSUES_JOINS} ORDER BY i.deadline, i.id) r"
-    f" UNION ALL SELECT * FROM (SELECT 1 AS kind, {_MY_ISSUES_COLUMNS} FROM (SELECT {_MY_ISSUES_ISSUE}"
-    " FROM collab_issue WHERE status = %s"
+    f" UNION ALL SELECT * FROM (SELECT 1 AS kind, {_MY_ISSUES_COLUMNS} FROM (SELECT {_MY_ISSUES_ISSUE},"
+    " COUNT(*) OVER () AS n FROM collab_issue WHERE status = %s"
     " AND id IN (SELECT e.issue_id FROM collab_escalation e WHERE e.escalated_to_id = %s)"
     f" ORDER BY raised_at, id LIMIT %s) i {_MY_ISSUES_JOINS} ORDER BY i.raised_at, i.id) x"
+    f" UNION ALL SELECT * FROM (SELECT 2 AS kind, {_MY_ISSUES_COLUMNS} FROM (SELECT {_MY_ISSUES_ISSUE}, 0 AS n"
+    " FROM collab_issue WHERE status = %s AND raised_by_id = %s AND resolver_id <> %s"
+    f" ORDER BY deadline, id LIMIT %s) i {_MY_ISSUES_JOINS} ORDER BY i.deadline, i.id) y"
 )
 
 
 def my_issues(user: User) -> MyIssues:
-    """Open issues where the user is the resolver (by deadline), or that escalated to them
-    (by when raised), on tasks they (still) see: at most MY_ISSUES_LIMIT of each. One query
-    (`_MY_ISSUES_SQL`) by the resolver and receiver indexes; visibility is checked on the
-    loaded rows (`sees_task`) rather than with the whole visibility clause as a subquery,
-    which a head of a large department would pay for on every 我的工作. Up to twice the limit
-    are read, so that tasks the user no longer sees still leave the list full."""
+    """Open issues where the user is the resolver (by deadline), that escalated to them (by
+    when raised), or that they raised for someone else (by deadline), on tasks they (still)
+    see: at most MY_ISSUES_LIMIT of each. One query (`_MY_ISSUES_SQL`) by the resolver,
+    receiver and raiser indexes; visibility is checked on the loaded rows (`sees_task`)
+    rather than with the whole visibility clause as a subquery, which a head of a large
+    department would pay for on every 我的工作. Up to twice the limit are read, so that tasks
+    the user no longer sees still leave the lists full."""
     deadline_field = Issue._meta.get_field("deadline")
     col = deadline_field.get_col(Issue._meta.db_table)
     converters = [*connection.ops.get_db_converters(col), *col.get_db_converters(connection)]
     read = MY_ISSUES_LIMIT * 2
+    open_ = IssueStatus.OPEN.value
     with pgfast.cursor(connection) as cur:  # prepared on PostgreSQL: planning ~0.5 ms
         cur.execute(
-            _MY_ISSUES_SQL, [IssueStatus.OPEN.value, user.pk, read, IssueStatus.OPEN.value, user.pk, read]
+            _MY_ISSUES_SQL,
+            [open_, user.pk, read, open_, user.pk, read, open_, user.pk, user.pk, read],
         )
         fetched = cur.fetchall()
-    out: tuple[list[MyIssue], list[MyIssue]] = ([], [])
+    out: tuple[list[MyIssue], list[MyIssue], list[MyIssue]] = ([], [], [])
+    escalated_total, escalated_hidden = 0, 0
     task = _SeenTask()
-    for kind, pk, problem, level, deadline, task_id, code, path, dept_id, dept_code, *person in fetched:
-        rows = out[kind]
-        if len(rows) >= MY_ISSUES_LIMIT:
-            continue
+    for kind, pk, problem, level, deadline, n, task_id, code, path, dept_id, dept_code, *person in fetched:
+        if kind == 1:
+            escalated_total = n
         task.pk, task.path, task.department_id = task_id, path, dept_id
         if not sees_task(user, task):
+            escalated_hidden += kind == 1
+            continue
+        rows = out[kind]
+        if len(rows) >= MY_ISSUES_LIMIT:
             continue
         for convert in converters:
             deadline = convert(deadline, col, connection)
         rows.append(
             MyIssue(pk, problem, level, deadline, f"{dept_code}-{code}", display_name(*person[1:], person[0]))
         )
-    return MyIssues(to_resolve=out[0], escalated=out[1])
+    return MyIssues(
+        to_resolve=out[0],
+        escalated=out[1],
+        raised=out[2],
+        escalated_count=max(escalated_total - escalated_hidden, len(out[1])),
+    )
+
+
+def my_issues_for_request(user: User) -> MyIssues:
+    """`my_issues`, read once per request: 我的工作's collaboration box and its 待我决定 (the
+    escalations) both show them, from the one statement. Memoised on the user object."""
+    cached = getattr(user, "_closeloop_my_issues", None)
+    if cached is None:
+        cached = user._closeloop_my_issues = my_issues(user)  # type: ignore[attr-defined]
+    return cached
+
+
+# -- /issues/: the issues I raised, resolve, that involve my departments or escalated to me --
+
+ISSUE_LIST_SHOWS = ("mine", "raised", "resolve", "escalated", "departments")
+ISSUE_LIST_STATES = ("open", "closed", "all")
+# What a row of the list shows (`collab/issue_list.html`): the issue, its task's code and
+# department's code, the resolver's and the raiser's names — not the task's ~40 columns.
+_LIST_ROW_FIELDS = (
+    "id",
+    "task",
+    "problem",
+    "status",
+    "level",
+    "deadline",
+    "raised_at",
+    "resolved_at",
+    "task__code",
+    "task__department",
+    "task__department__code",
+    *(
+        f"{who}__{f}"
+        for who in ("resolver", "raised_by")
+        for f in ("name", "first_name", "last_name", "username")
+    ),
+)
+
+
+def issues_visible_to(user: User) -> QuerySet[Issue]:
+    """Every issue `user` may see, as a query (`permissions.sees_issue`): the issues of the
+    tasks they see — the tasks app's rule (`tasks.visibility`) applied to the issue's own copy
+    of its task's department and to its task id — and those involving a department they
+    head or deputise (or one below it). Anything else is not in the list, as the issue page
+    answers 404 for it."""
+    if user.is_superuser:
+        return Issue.objects.all()
+    vis = visibility(user)
+    q = Q(task_department_id__in=sorted(vis.departments)) | Q(task_id__in=sorted(vis.ids))
+    for prefix in vis.subtrees:
+        q |= subtree_q(prefix, "task__path")
+    led = led_department_ids(user)
+    if led:
+        involving = Issue.party_departments.through.objects.filter(department_id__in=sorted(led))
+        q |= Q(pk__in=involving.values("issue_id"))
+    return Issue.objects.filter(q)
+
+
+@dataclass(frozen=True)
+class IssueFilters:
+    """/issues/'s filters: whose (`ISSUE_LIST_SHOWS`), which state (`ISSUE_LIST_STATES`),
+    and only those past their deadline."""
+
+    show: str = "mine"
+    state: str = "open"
+    overdue: bool = False
+
+
+def issue_list(user: User, filters: IssueFilters, *, now: datetime) -> QuerySet[Issue]:
+    """The issues of /issues/, from those `user` may see (`issues_visible_to`):
+
+    - mine: raised by me, mine to resolve, naming me among the people involved, or
+      escalated to me;
+    - raised / resolve / escalated: each of those alone;
+    - departments: of tasks of my departments, or involving one of them.
+
+    Open ones by deadline (the most urgent first), closed ones latest closed first, all of
+    them latest raised first. Rows load what the list shows (`_LIST_ROW_FIELDS`): a page is
+    two queries (count and rows) beyond the person's visibility."""
+    qs = issues_visible_to(user)
+    me = user.pk
+    escalated = Q(pk__in=Escalation.objects.filter(escalated_to_id=me).values("issue_id"))
+    if filters.show == "raised":
+        qs = qs.filter(raised_by_id=me)
+    elif filters.show == "resolve":
+        qs = qs.filter(resolver_id=me)
+    elif filters.show == "escalated":
+        qs = qs.filter(escalated)
+    elif filters.show == "departments":
+        mine = sorted(member_department_ids(user) | led_department_ids(user))
+        involving = Issue.party_departments.through.objects.filter(department_id__in=mine)
+        qs = qs.filter(Q(task_department_id__in=mine) | Q(pk__in=involving.values("issue_id")))
+    else:
+        party = Issue.party_users.through.objects.filter(user_id=me)
+        qs = qs.filter(
+            Q(raised_by_id=me) | Q(resolver_id=me) | Q(pk__in=party.values("issue_id")) | escalated
+        )
+    if filters.state == "open" or filters.overdue:
+        qs = qs.filter(status=IssueStatus.OPEN)
+    elif filters.state == "closed":
+        qs = qs.filter(status__in=[IssueStatus.RESOLVED, IssueStatus.WITHDRAWN])
+    if filters.overdue:
+        qs = qs.filter(deadline__lt=now)
+    order = {"open": ("deadline", "id"), "closed": ("-resolved_at", "-id")}.get(
+        "open" if filters.overdue else filters.state, ("-raised_at", "-id")
+    )
+    return (
+        qs.select_related("task__department", "resolver", "raised_by")
+        .only(*_LIST_ROW_FIELDS)
+        .order_by(*order)
+    )
+
+
+def escalated_to(user: User, *, department_ids: list[int], limit: int) -> tuple[int, list[Issue]]:
+    """仪表盘's 待我处理: the open issues of tasks of `department_ids` (the departments the page
+    shows, which the user sees whole) escalated to `user`, highest level first, then oldest —
+    how many, and the first `limit` with what `insights.escalated_rows` shows. One query,
+    the count a window over the rows."""
+    if not department_ids:
+        return 0, []
+    rows: list[Issue] = list(
+        Issue.objects.filter(
+            status=IssueStatus.OPEN,
+            task_department_id__in=department_ids,
+            pk__in=Escalation.objects.filter(escalated_to_id=user.pk).values("issue_id"),
+        )
+        .annotate(total=Window(Count("id")))
+        .select_related("task__department", "resolver")
+        .only(*_ESCALATED_ROW_FIELDS)
+        .order_by("-level", "raised_at", "id")[:limit]
+    )
+    return (int(rows[0].total) if rows else 0), rows  # type: ignore[attr-defined]
 
 
 class _SeenTask:

@@ -6,6 +6,7 @@ app_name = "collab"
 
 urlpatterns = [
     path("tasks/<int:pk>/issues/new/", views.issue_add, name="issue_add"),
+    path("issues/", views.issue_list, name="issue_list"),
     path("issues/<int:pk>/", views.issue_detail, name="issue"),
     path("issues/<int:pk>/resolve/", views.issue_resolve, name="issue_resolve"),
     path("issues/<int:pk>/withdraw/", views.issue_withdraw, name="issue_withdraw"),

@@ -6,17 +6,26 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from closeloop.collab import extensions, selectors, services
-from closeloop.collab.forms import IssueQuickForm, MinutesForm, PlanForm, ResolveForm, task_people
-from closeloop.collab.permissions import can_plan, can_resolve, can_withdraw
+from closeloop.collab import extensions, ladder, selectors, services
+from closeloop.collab.forms import (
+    IssueFilterForm,
+    IssueQuickForm,
+    MinutesForm,
+    PlanForm,
+    ResolveForm,
+    task_people,
+)
+from closeloop.collab.permissions import can_plan, can_resolve, can_withdraw, resolve_role
 from closeloop.core.dates import invalid_date
 from closeloop.core.errors import DomainError
 from closeloop.orgs.models import Department
+from closeloop.tasks.forms import ignored_filters
 from closeloop.tasks.selectors import access_task
 
 
@@ -40,7 +49,7 @@ def issue_add(request, pk: int):
     collaboration panel back (with the errors and the input when refused — status 200, as
     htmx swaps only 2xx; without htmx the page answers 422)."""
     task = access_task(request.user, pk)
-    form = IssueQuickForm(request.POST or None, task=task)
+    form = IssueQuickForm(request.POST or None, task=task, user=request.user)
     status = 200
     if request.method == "POST":
         status = 422
@@ -75,20 +84,70 @@ def issue_add(request, pk: int):
     return render(request, "collab/issue_form.html", {"task": task, "form": form}, status=status)
 
 
+def _next_rung(issue) -> dict | None:
+    """The next escalation of an open issue: its level, when, to whom — what the ladder says
+    ahead of the sweep (`ladder.receiver_for`, over the department's parents)."""
+    if not issue.is_open or issue.next_escalation_at is None:
+        return None
+    level = issue.level + 1
+    department, person = ladder.receiver_for(issue.task.department, level)
+    return {"level": level, "at": issue.next_escalation_at, "department": department, "person": person}
+
+
 def _issue_page(request, issue, *, resolve_form=None, status=200):
     user = request.user
+    may_resolve = issue.is_open and can_resolve(user, issue)
     return render(
         request,
         "collab/issue.html",
         {
             "issue": issue,
             "task": issue.task,
-            "may_resolve": issue.is_open and can_resolve(user, issue),
+            "task_visible": getattr(issue, "task_visible", True),
+            "overdue": issue.is_open and issue.deadline < timezone.now(),
+            "next_rung": _next_rung(issue),
+            "first_after_hours": ladder.settings_for(issue.task.department).first_after_hours,
+            "may_resolve": may_resolve,
+            "resolve_role": resolve_role(user, issue) if may_resolve else "",
             "may_withdraw": issue.is_open and can_withdraw(user, issue),
             "resolve_form": resolve_form or ResolveForm(),
         },
         status=status,
     )
+
+
+@login_required
+def issue_list(request):
+    """/issues/: the issues I raised, resolve, that involve my departments or escalated to
+    me (`selectors.issue_list`, from those I may see), filtered by the query string, 50 a
+    page. A filter value it does not know is named on the page and left out."""
+    form = IssueFilterForm(request.GET)
+    form.is_valid()
+    data = form.cleaned_data
+    filters = selectors.IssueFilters(
+        show=data.get("show") or "mine",
+        state=data.get("state") or "open",
+        overdue=bool(data.get("overdue")),
+    )
+    now = timezone.now()
+    page = Paginator(selectors.issue_list(request.user, filters, now=now), ISSUE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "collab/issue_list.html",
+        {
+            "form": form,
+            "filters": filters,
+            "page": page,
+            "now": now,
+            "ignored_filters": ignored_filters(form),
+            "filtered": filters != selectors.IssueFilters(),
+        },
+    )
+
+
+ISSUE_PAGE_SIZE = 50
 
 
 @login_required

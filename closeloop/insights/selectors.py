@@ -27,6 +27,7 @@ from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from closeloop.collab import selectors as collab_selectors
 from closeloop.core import compiled
 from closeloop.core.errors import NotFound
 from closeloop.insights.localday import LocalDate, offset_case, tally_on_time, tally_sql
@@ -117,6 +118,8 @@ class Dashboard:
     blocked: list[Task] = field(default_factory=list)
     warnings: list[DelayWarning] = field(default_factory=list)
     acceptances: list[Task] = field(default_factory=list)
+    # Open issues of these departments escalated to me (collab's ladder): decisions too.
+    escalations: list = field(default_factory=list)
     # Who owes today's update: each person with how many tasks they owe and the first
     # MISSING_PER_PERSON of them (`OwedPerson`); `missing` those rows in the list's order.
     missing: list["OwedRow"] = field(default_factory=list)
@@ -205,7 +208,10 @@ def dashboard(user: User, *, department_id: int | None = None, now: datetime | N
     by_person = [] if owed is None else _owed_people(owed.filter(_within(user, dept_ids, base, "pk")))
     out.missing_by_person = by_person
     out.missing = [t for p in by_person for t in p.tasks]
-    counts["decisions"] = len(out.warnings) + len(out.acceptances)
+    escalated, out.escalations = collab_selectors.escalated_to(
+        user, department_ids=dept_ids, limit=LIST_LIMIT
+    )
+    counts["decisions"] = len(out.warnings) + len(out.acceptances) + escalated
     counts["missing_updates"] = sum(p.total for p in by_person)
     out.counts = counts
     out.rates = on_time_rates(user, departments, since=now - timedelta(days=28))

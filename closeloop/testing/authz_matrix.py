@@ -745,6 +745,7 @@ def api_minutes_item(w: World, obj: str, user) -> dict:
 
 
 BLOCKS["collab"] = [
+    Row("collab:issue_list", "GET", EVERYONE, note="each sees the issues they may see"),
     Row("collab:issue_add", "GET", per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"), kw=task),
     Row("collab:issue", "GET", per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"), kw=issue),
     Row(

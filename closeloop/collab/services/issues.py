@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Value, When, prefetch_related_objects
+from django.db.models import Case, F, Prefetch, Value, When, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,7 +18,7 @@ from closeloop.collab.models import (
     Issue,
     IssueStatus,
 )
-from closeloop.collab.permissions import can_resolve, can_withdraw, sees_task
+from closeloop.collab.permissions import can_resolve, can_withdraw, sees_issue, sees_task
 from closeloop.collab.services.common import DEFAULT_DEADLINE_HOURS, MAX_DEADLINE_DAYS, _task_row, _text
 from closeloop.core.errors import Conflict, NotAllowed, NotFound, raise_if_errors
 from closeloop.notify.services import Message, notify, notify_batch, notify_group, notify_group_batch
@@ -29,7 +29,24 @@ from closeloop.tasks.states import CLOSED_STATUSES
 
 
 def _issue_people(issue: Issue) -> list[User]:
-    return [issue.raised_by, issue.resolver, issue.task.owner, *issue.party_users.all()]
+    """Who is told of a raised or closed issue: its raiser, resolver, the task's owner, the
+    people involved, and the head and deputy of each department involved (who may read the
+    issue without seeing the task: `permissions.sees_issue`). `party_departments` is read
+    with their heads (`_loaded`)."""
+    leads = [p for d in issue.party_departments.all() for p in (d.head, d.deputy) if p is not None]
+    return [issue.raised_by, issue.resolver, issue.task.owner, *issue.party_users.all(), *leads]
+
+
+def _loaded(pk: int) -> Issue:
+    """The issue with what its notifications read: task, owner, people, departments involved
+    with their heads and deputies."""
+    return (
+        Issue.objects.select_related("task__department", "task__owner", "raised_by", "resolver")
+        .prefetch_related(
+            Prefetch("party_departments", queryset=Department.objects.select_related("head", "deputy"))
+        )
+        .get(pk=pk)
+    )
 
 
 def _issue_data(issue: Issue, actor: User | None, **extra) -> dict:
@@ -75,7 +92,10 @@ def issue_raise(
 
     `resolver` (exactly one) must see the task; so must every person in `party_users`.
     `deadline` (aware) defaults to 24 hours from now and must lie in the future, within a
-    year. The first escalation is scheduled from the task department's settings (`ladder`).
+    year. The first escalation is scheduled from the task department's settings (`ladder`),
+    from the raising time whatever the deadline (DESIGN rule 4: 24 hours unresolved). The
+    raiser, resolver, owner, people involved and the head and deputy of every department
+    involved are notified (those heads may then read the issue, not the task).
     Raises NotFound when the actor does not see the task, ValidationFailed naming the field
     (`problem`, `resolver`, `party_users`, `deadline`), Conflict on a closed task."""
     now = now or timezone.now()
@@ -130,9 +150,7 @@ def issue_raise(
             after={"issue": issue.pk, "title": problem[:100], "resolver": resolver.pk},
             note=problem,
         )
-        issue = Issue.objects.select_related("task__department", "task__owner", "raised_by", "resolver").get(
-            pk=issue.pk
-        )
+        issue = _loaded(issue.pk)
         _notify_issue(
             issue=issue,
             kind="issue.raised",
@@ -156,9 +174,7 @@ def _close(
         )
         if rows != 1:
             raise Conflict(_("This issue is no longer open."), code="issue_closed")
-        issue = Issue.objects.select_related("task__department", "task__owner", "raised_by", "resolver").get(
-            pk=issue.pk
-        )
+        issue = _loaded(issue.pk)
         record_event(
             task=issue.task,
             actor=actor,
@@ -180,9 +196,11 @@ def _close(
 def issue_resolve(*, actor: User, issue: Issue, resolution: str, now: datetime | None = None) -> Issue:
     """Close an open issue with its resolution (解决结果). Allowed: the resolver, or the head
     or deputy of the task's department. Stops the ladder. Conditional UPDATE on the status:
-    a second close answers Conflict (`issue_closed`)."""
+    a second close answers Conflict (`issue_closed`). NotFound for someone who may not see
+    the issue; NotAllowed for one who sees it but may not resolve it (the raiser, a head of a
+    department involved)."""
     now = now or timezone.now()
-    if not sees_task(actor, issue.task):
+    if not sees_issue(actor, issue):
         raise NotFound(_("Issue not found."))
     if not can_resolve(actor, issue):
         raise NotAllowed(_("Only the resolver or the department head or deputy resolves this issue."))
@@ -206,7 +224,7 @@ def issue_withdraw(*, actor: User, issue: Issue, reason: str = "", now: datetime
     """Withdraw an open issue (raised in error, no longer relevant). Allowed: its raiser, its
     resolver, or the head or deputy of the task's department. Stops the ladder."""
     now = now or timezone.now()
-    if not sees_task(actor, issue.task):
+    if not sees_issue(actor, issue):
         raise NotFound(_("Issue not found."))
     if not can_withdraw(actor, issue):
         raise NotAllowed(

@@ -90,3 +90,61 @@ def test_it_raises_and_resolves_an_issue_at_phone_width(browser, live_server, tr
     issue.refresh_from_db()
     assert issue.status == "resolved" and issue.resolution == "10月12日前补充数据"
     context.close()
+
+
+def test_the_issue_list_works_at_phone_width(browser, live_server, transactional_db):
+    """/issues/ at 390 px: reached from 我的工作's box, filtered with the form, an overdue and
+    an escalated row flagged, nothing wider than the phone."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from closeloop.collab import services
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    company = DepartmentFactory(code="HQ", name="总公司")
+    mkt, head = department_with_head(
+        "MKT", "市场部", company, username="marketing_head", head_name="陈静", password=PASSWORD
+    )
+    owner = UserFactory(username="marketing_specialist", name="刘洋", password=PASSWORD)
+    add_member(owner, mkt)
+    task = make_task(actor=head, department=mkt, owner=owner, title="新功能上线联合推进")
+    now = timezone.now()
+    late = services.issue_raise(
+        actor=owner,
+        task=task,
+        problem="推广物料的版权授权还没有拿到，需要法务确认后才能投放" * 2,
+        resolver=head,
+        now=now - dt.timedelta(hours=30),
+    )
+    Issue.objects.filter(pk=late.pk).update(deadline=now - dt.timedelta(hours=2), level=1)
+    services.issue_raise(actor=owner, task=task, problem="上线日期待确认", resolver=head)
+
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", has_touch=True, is_mobile=True)
+    page = context.new_page()
+    sign_in(page, live_server.url, "marketing_specialist")
+    page.click("#my-issues a:has-text('我的全部协作问题')")
+    page.wait_for_url("**/issues/")
+    rows = page.locator("#issue-list .issue-row")
+    assert rows.count() == 2
+    assert "逾期" in rows.first.inner_text() and "第 1 级" in rows.first.inner_text()
+    assert no_horizontal_scroll(page)
+    shoot(page, "collab-issue-list-phone.png")
+    page.select_option("#id_show", "resolve")
+    page.click("#issue-filters button[type=submit]")
+    page.wait_for_url("**/issues/?show=resolve*")
+    assert page.locator("#issue-list").count() == 0 and "这里没有问题" in page.inner_text("main")
+    page.check("#id_overdue")
+    page.select_option("#id_show", "raised")
+    page.click("#issue-filters button[type=submit]")
+    page.wait_for_url("**overdue=on*")
+    assert page.locator("#issue-list .issue-row").count() == 1
+    assert no_horizontal_scroll(page)
+    # The issue: its deadline and its next escalation, each with what it means.
+    page.click("#issue-list .issue-row a")
+    page.wait_for_url(f"**/issues/{late.pk}/")
+    assert "解决人应在此时间前解决" in page.inner_text("#issue-deadline")
+    assert "与解决期限无关" in page.inner_text("#issue-next-escalation")
+    assert no_horizontal_scroll(page)
+    shoot(page, "collab-issue-overdue-phone.png")
+    context.close()

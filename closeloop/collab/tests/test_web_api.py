@@ -191,7 +191,10 @@ def test_resolve_on_the_issue_page_and_the_ladder_shows_with_times(
     page = c.get(f"/issues/{issue.pk}/").content.decode()
     assert "Level 1" in page and "王总" in page and "Level 2" in page and "if still open at" in page
     home = c.get("/").content.decode()
-    assert "Escalated to you (L1)" in home and "数据不完整" in home
+    # The escalation waits for the head's decision (待我决定), counted there.
+    decide = home.split('id="group-decide"', 1)[1].split("</section>", 1)[0]
+    assert "Escalated issue" in decide and "数据不完整" in decide and "level 1" in decide
+    assert '<span class="count">1</span>' in decide
     # Someone on the task who is neither resolver nor head sees no resolve form and is refused.
     c2 = english_client(member)
     assert "Mark resolved" not in c2.get(f"/issues/{issue.pk}/").content.decode()
@@ -204,7 +207,7 @@ def test_resolve_on_the_issue_page_and_the_ladder_shows_with_times(
     r = c3.post(f"/issues/{issue.pk}/resolve/", {"resolution": "10月12日前补充数据"})
     assert r.status_code == 302
     assert Issue.objects.get(pk=issue.pk).status == IssueStatus.RESOLVED
-    assert "Escalated to you" not in c.get("/").content.decode()
+    assert "Escalated issue" not in c.get("/").content.decode()
 
 
 def test_the_task_page_and_the_issue_list_do_not_grow_with_issues(
@@ -252,7 +255,9 @@ def test_the_head_sees_escalated_issues_and_cross_department_load_on_the_dashboa
     assert "用户数据不完整" not in page.split('id="collab-issues"', 1)[1].split("</section>", 1)[0]
 
 
-def test_my_work_lists_my_issues_in_a_fixed_number_of_queries(client, member, outsider, shared, private):
+def test_my_work_lists_my_issues_in_a_fixed_number_of_queries(
+    client, member, outsider, shared, private, head
+):
     def count(n):
         for i in range(n):
             services.issue_raise(actor=member, task=shared, problem=f"请补数据{i}", resolver=outsider)
@@ -265,5 +270,6 @@ def test_my_work_lists_my_issues_in_a_fixed_number_of_queries(client, member, ou
     assert "You resolve" in page and "请补数据0" in page
     many, page = count(15)
     assert many == few and "请补数据14" in page
-    # Someone with no issue sees no box.
-    assert 'id="my-issues"' not in english_client(member).get("/").content.decode()
+    # The raiser sees those they raised; someone with no issue sees no box.
+    assert "You raised" in english_client(member).get("/").content.decode()
+    assert 'id="my-issues"' not in english_client(head).get("/").content.decode()
