@@ -18,8 +18,10 @@ have changed (open now, or closed since)."""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import reduce
 from heapq import merge
 from itertools import islice
+from operator import or_
 
 from django.db import connection
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
@@ -33,9 +35,10 @@ from closeloop.core.errors import NotFound
 from closeloop.insights.localday import LocalDate, offset_case, tally_on_time, tally_sql
 from closeloop.insights.models import WeeklyReview
 from closeloop.orgs.models import Department, User, display_name
-from closeloop.orgs.selectors import led_department_ids, visible_department_ids
+from closeloop.orgs.selectors import acceptance_routes, led_department_ids, visible_department_ids
 from closeloop.review import selectors as review_selectors
 from closeloop.tasks.models import CompletionDay, Task, TaskEvent
+from closeloop.tasks.selectors import routes_key
 from closeloop.tasks.states import OPEN_STATUSES, Status
 from closeloop.tracking import cadence
 from closeloop.tracking import selectors as tracking
@@ -184,24 +187,25 @@ def dashboard(user: User, *, department_id: int | None = None, now: datetime | N
         .select_related("task__department")
         .only(*_WARNING_ROW_FIELDS)[:LIST_LIMIT]
     )
-    # Mine to accept: those I review, and (a head) those of the departments I lead without a
-    # reviewer; never my own.
-    led_ids = sorted(led)
+    # Mine to accept: those I review, and those without a reviewer that are mine by the
+    # departments (`acceptance_routes`, as 我的工作 and `can_review`: the head's or deputy's
+    # department's, a head's own for the superior); never my own. The routes are constants
+    # of the statement (part of its key: one per person who leads, few).
+    routes = () if user.is_superuser else routes_key(acceptance_routes(user))
 
-    def awaiting(qs, me, other, *lead):
+    def awaiting(qs, me, other):
         mine = Q(reviewer_id=me)
         if user.is_superuser:
             mine |= Q(reviewer__isnull=True)
-        elif lead:
-            mine |= Q(reviewer__isnull=True, department_id__in=lead)
+        elif routes:
+            mine |= Q(reviewer__isnull=True) & _routes_q(routes)
         return qs.filter(mine, status=Status.SUBMITTED).exclude(owner_id=other)
 
     out.acceptances = lists.rows(
-        ("acceptances", user.is_superuser, len(led_ids)),
+        ("acceptances", user.is_superuser, routes),
         awaiting,
         user.pk,
         user.pk,
-        *([] if user.is_superuser else led_ids),
         order=("submitted_at", "id"),
     )
     owed = tracking.owed_leaf_tasks(departments=departments, now=now)
@@ -216,6 +220,18 @@ def dashboard(user: User, *, department_id: int | None = None, now: datetime | N
     out.counts = counts
     out.rates = on_time_rates(user, departments, since=now - timedelta(days=28))
     return out
+
+
+def _routes_q(routes: tuple) -> Q:
+    """`tasks.selectors.routes_sql`'s parts as a Q: the tasks without a reviewer the person
+    of `routes` (`routes_key`) accepts."""
+    parts = [
+        Q(department_id=dept, owner_id__in=owners)
+        if only
+        else Q(department_id=dept) & ~Q(owner_id__in=owners)
+        for dept, only, owners in routes
+    ]
+    return reduce(or_, parts)
 
 
 _WARNING_ROW_FIELDS = (

@@ -57,11 +57,16 @@ def _select() -> str:
     member_ids = (
         f"(SELECT {_agg('m.' + qn('department_id'))} FROM {member} m WHERE m.{qn('user_id')} = u.{qn('id')})"
     )
+    # Each led department as "id:parent:head:deputy" (0 for none), for the scopes and for
+    # who accepts what (`orgs.selectors.acceptance_routes`).
+    names = ("id", "parent_id", "head_id", "deputy_id")
+    cols, child_cols = (", ".join(f"{t}.{qn(c)}" for c in names) for t in ("d", "c"))
+    row = " || ':' || ".join(f"COALESCE(led.{c}, 0)" for c in ("id", "parent", "head", "deputy"))
     led_ids = (
-        f"(WITH RECURSIVE led(id) AS (SELECT d.{qn('id')} FROM {dept} d "
+        f"(WITH RECURSIVE led(id, parent, head, deputy) AS (SELECT {cols} FROM {dept} d "
         f"WHERE d.{qn('head_id')} = u.{qn('id')} OR d.{qn('deputy_id')} = u.{qn('id')} "
-        f"UNION SELECT c.{qn('id')} FROM {dept} c INNER JOIN led ON c.{qn('parent_id')} = led.id) "
-        f"SELECT {_agg('led.id')} FROM led)"
+        f"UNION SELECT {child_cols} FROM {dept} c INNER JOIN led ON c.{qn('parent_id')} = led.id) "
+        f"SELECT {_agg(row)} FROM led)"
     )
     extras = "".join(f", {sql}" for _, sql, _apply in _EXTRAS)
     return f"{columns}, {member_ids}, {led_ids}{extras}"
@@ -92,7 +97,8 @@ def _person(row: tuple) -> User:
     n = rawrows.width(User)
     user = rawrows.instance(User, row[:n])
     member, led = row[n], row[n + 1]
-    prime_scopes(user, member=_ids(member), led=_ids(led))
+    led_rows = _led_rows(led)
+    prime_scopes(user, member=_ids(member), led={r[0] for r in led_rows}, led_rows=led_rows)
     for (_name, _sql_text, apply), value in zip(_EXTRAS, row[n + 2 :], strict=True):
         apply(user, value)
     return user
@@ -100,6 +106,17 @@ def _person(row: tuple) -> User:
 
 def _ids(text: str | None) -> set[int]:
     return {int(x) for x in text.split(",")} if text else set()
+
+
+def _led_rows(text: str | None) -> list[tuple[int, int | None, int | None, int | None]]:
+    """ "id:parent:head:deputy,…" as (id, parent, head, deputy) rows (0 read as None), by id."""
+    if not text:
+        return []
+    rows = {}
+    for item in text.split(","):
+        pk, parent, head, deputy = (int(x) or None for x in item.split(":"))
+        rows[pk] = (pk, parent, head, deputy)
+    return [rows[pk] for pk in sorted(rows)]
 
 
 def person_by_id(user_id: int) -> User | None:

@@ -39,24 +39,36 @@ def _scopes(user: User) -> dict[str, frozenset[int]]:
     parents: dict[int, int | None] = {}
     member: set[int] = set()
     led: set[int] = set()
+    tree: dict[int, tuple[int | None, int | None, int | None]] = {}
     for dept, parent, head, deputy, mine in rows:
         parents[dept] = parent
+        tree[dept] = (parent, head, deputy)
         if mine:
             member.add(dept)
         if user.pk in (head, deputy):
             led.add(dept)
     led_tree = _descendants(led, parents) if led else set()
-    return prime_scopes(user, member=member, led=led_tree)
+    return prime_scopes(user, member=member, led=led_tree, led_rows=[(d, *tree[d]) for d in sorted(led_tree)])
 
 
-def prime_scopes(user: User, *, member: Iterable[int], led: Iterable[int]) -> dict[str, frozenset[int]]:
+def prime_scopes(
+    user: User,
+    *,
+    member: Iterable[int],
+    led: Iterable[int],
+    led_rows: Iterable[tuple[int, int | None, int | None, int | None]] | None = None,
+) -> dict[str, frozenset[int]]:
     """Memoise the person's department scopes on `user` for the rest of the request, when they
     were read elsewhere (`orgs.request_person` reads them in the query that loads the signed-in
     person). `member`: ids of the departments the person is a member of; `led`: ids of the
-    departments they head or deputise *with every department below them*. Returns the scopes."""
+    departments they head or deputise *with every department below them*; `led_rows`: those
+    departments as (id, parent id, head id, deputy id), from which `acceptance_routes` is
+    worked out when first asked (read then when not given). Returns the scopes."""
     member_set, led_set = frozenset(member), frozenset(led)
     scopes = {"member": member_set, "led": led_set, "visible": member_set | led_set}
     user._closeloop_scopes = scopes  # type: ignore[attr-defined]
+    user._closeloop_led_rows = None if led_rows is None else tuple(led_rows)  # type: ignore[attr-defined]
+    user._closeloop_routes = None  # type: ignore[attr-defined]
     return scopes
 
 
@@ -73,6 +85,81 @@ def member_department_ids(user: User) -> frozenset[int]:
 def led_department_ids(user: User) -> frozenset[int]:
     """Departments the user leads as head or deputy, with every department below them."""
     return _scopes(user)["led"]
+
+
+# Who accepts a submitted task without a named reviewer (DESIGN.md "Who may do what"): the
+# head or deputy of its department, never the owner; a head's own task goes to the superior
+# (the head of the department above), not to the head's deputy; a department nobody leads
+# climbs to the one above. `tasks.permissions.acceptors` (whom the submission notifies) walks
+# the same rule from the task up; this works it out from the person down.
+Route = tuple[bool, frozenset[int]]
+
+
+def _acceptor_ids(rows: dict, dept: int, owner: int) -> set[int]:
+    """The ids `tasks.permissions.acceptors` names for a task of `dept` owned by `owner`
+    without a reviewer, as far as `rows` ({id: (parent, head, deputy)}) reaches: above a
+    department not in `rows` nobody in them is found."""
+    _parent, head, deputy = rows[dept]
+    excluded = {owner}
+    if owner == head and deputy:
+        excluded.add(deputy)
+    found = {x for x in (head, deputy) if x and x not in excluded}
+    cur, seen = dept, {dept}
+    while not found:
+        parent = rows[cur][0]
+        if not parent or parent in seen or parent not in rows:
+            break
+        cur = parent
+        seen.add(cur)
+        above = rows[cur][1] or rows[cur][2]
+        found = {above} if above and above not in excluded else set()
+    return found
+
+
+def acceptance_routes_of(me: int, led_rows: Iterable[tuple]) -> dict[int, Route]:
+    """For the person `me` and the departments they lead with every one below
+    (`led_rows`: (id, parent, head, deputy)), which submitted tasks without a named reviewer
+    are theirs to accept, by department: (False, owners) — every owner but these (always
+    `me`: nobody accepts their own task) —, or (True, owners) — only tasks these own (a head's
+    own task, for the superior). A department not in the answer sends `me` none. Whose task
+    it is decides only by being the department's head or deputy or one of the heads and
+    deputies above it, so those people and "anyone else" are all the cases."""
+    rows = {r[0]: tuple(r[1:4]) for r in led_rows}
+    routes: dict[int, Route] = {}
+    for dept in rows:
+        special: set[int] = set()
+        cur, seen = dept, set()
+        while cur in rows and cur not in seen:
+            seen.add(cur)
+            special.update(x for x in rows[cur][1:] if x)
+            cur = rows[cur][0]
+        special.discard(me)
+        mine = {o: me in _acceptor_ids(rows, dept, o) for o in special}
+        if me in _acceptor_ids(rows, dept, 0):  # 0: anyone else (ids start at 1)
+            routes[dept] = (False, frozenset({me, *(o for o, yes in mine.items() if not yes)}))
+        elif any(mine.values()):
+            routes[dept] = (True, frozenset(o for o, yes in mine.items() if yes))
+    return routes
+
+
+def acceptance_routes(user: User) -> dict[int, Route]:
+    """`acceptance_routes_of` the person, from the departments they lead (read with their
+    scopes), memoised for the request. Empty for someone who leads nothing."""
+    _scopes(user)
+    routes = getattr(user, "_closeloop_routes", None)
+    if routes is not None:
+        return routes
+    led = led_department_ids(user)
+    rows = getattr(user, "_closeloop_led_rows", None)
+    if rows is None:
+        rows = (
+            Department.objects.filter(pk__in=led).values_list("id", "parent_id", "head_id", "deputy_id")
+            if led
+            else []
+        )
+    routes = acceptance_routes_of(user.pk, rows) if led else {}
+    user._closeloop_routes = routes  # type: ignore[attr-defined]
+    return routes
 
 
 def leads(user: User, department_id: int) -> bool:

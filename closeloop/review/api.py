@@ -248,7 +248,9 @@ def create_submission(
     confirm: bool = Form(False),  # noqa: B008
     files: list[UploadedFile] = File(None),  # noqa: B008
 ):
-    """The owner hands in key results, the completion date, links and files (size and types
+    """The owner hands in key results, the completion date (from the day the task began — its
+    start date or the day it was created, whichever is earlier — to the department's today;
+    default that today), links and files (size and types
     from the server's settings; the content must be the type its name says). A leaf task
     below 100 % or a submission without a deliverable answers 422 `confirm_required` until
     `confirm=true`. The task becomes 待验收 and the reviewer is notified."""

@@ -229,11 +229,24 @@ def acceptance_rounds(rounds: list[dict]) -> SafeString:
     return mark_safe("".join(out))  # noqa: S308 - every text a person wrote is escaped
 
 
+def judge_verdict(state: str) -> str:
+    """What `review/_judge.html` writes for a judged measured value (`views.judged`: "pass",
+    "fail", "bad" or ""), so a form that comes back shows the verdict it had as typed."""
+    if state == "pass":
+        return f'<span class="verdict verdict--accepted">✓ {_("Meets the threshold: pass")}</span>'
+    if state == "fail":
+        return f'<span class="verdict verdict--rework">✗ {_("Below the threshold: fail")}</span>'
+    if state == "bad":
+        return f'<span class="field-error">{_("Not a number")}</span>'
+    return ""
+
+
 def review_rows(rows: list[dict]) -> SafeString:
     """The review form's criteria, each a fieldset with the measured value (judged by the
     comparator as it is typed, over htmx) or pass / fail, the comment and the field's errors;
     or, with no criteria, the bare verdict. `rows` are `views._review_context`'s: a check (a
-    `selectors.review_rounds` dict) with what was posted and the errors."""
+    `selectors.review_rounds` dict) with what was posted, what the comparator said of it
+    (`judged`) and the errors."""
     if not rows:
         return mark_safe(  # noqa: S308 - constant markup and translations
             '\n  <fieldset class="card card__body"><legend class="small">'
@@ -259,7 +272,7 @@ def review_rows(rows: list[dict]) -> SafeString:
                 f'value="{escape(row["measured"])}"\n'
                 f'               hx-get="{judge.format(pk)}" hx-trigger="input changed delay:300ms" '
                 f'hx-target="#judge-{pk}">\n'
-                f'        <span id="judge-{pk}" aria-live="polite"></span>\n'
+                f'        <span id="judge-{pk}" aria-live="polite">{judge_verdict(row.get("judged", ""))}</span>\n'
                 "      </div>\n    "
             )
         else:

@@ -1,4 +1,5 @@
-"""Periodic job of review: remind the owner of a done task that needs a retrospective
+"""Periodic jobs of review: drop the files kept for submit forms that were never sent
+(`drop_stale_staged_uploads`); remind the owner of a done task that needs a retrospective
 (project-type by default, a department setting) and has none N working days after
 completion. Claims (job, task, "once") so running twice, or on two workers, reminds once.
 
@@ -98,5 +99,26 @@ def remind_missing_retrospectives(now: datetime) -> int:
     return sent
 
 
+def drop_stale_staged_uploads(now: datetime) -> int:
+    """Delete the files kept for a submit form (`StagedUpload`) that nobody submitted within
+    `STAGED_UPLOAD_HOURS`, row and stored file; returns how many. A row whose file cannot be
+    deleted now (the storage not answering) stays for the next run. Safe to run twice at once:
+    a row is deleted by whoever deletes it first, and deleting a missing file is no error."""
+    from closeloop.review.files import STORAGE_ERRORS
+    from closeloop.review.models import STAGED_UPLOAD_HOURS, StagedUpload, deliverable_storage
+
+    storage = deliverable_storage()
+    dropped = 0
+    stale = StagedUpload.objects.filter(created_at__lt=now - timedelta(hours=STAGED_UPLOAD_HOURS))
+    for pk, name in stale.order_by("id").values_list("id", "file")[:BATCH]:
+        try:
+            storage.delete(name)
+        except STORAGE_ERRORS:
+            continue
+        dropped += StagedUpload.objects.filter(pk=pk).delete()[0]
+    return dropped
+
+
 def register() -> None:
     register_periodic("review.retro_reminders", every=900, fn=remind_missing_retrospectives)
+    register_periodic("review.staged_uploads", every=3600, fn=drop_stale_staged_uploads)

@@ -140,6 +140,33 @@ class Deliverable(models.Model):
         return self.name
 
 
+class StagedUpload(models.Model):
+    """A file the owner chose on the submit form, kept in the review storage while the form
+    came back (the progress question, a refused field): the browser forgets a chosen file on
+    every round trip, and the owner should not have to choose it again. The form carries the
+    ids it keeps (`services.submission_stage_files`); a submission of that owner's task takes
+    them over as its deliverables (the stored file is not copied). Left behind, it is deleted
+    with its file after `STAGED_UPLOAD_HOURS` (`jobs.drop_stale_staged_uploads`)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey("tasks.Task", on_delete=models.CASCADE, related_name="+")
+    file = models.FileField(storage=deliverable_storage, upload_to="staged/%Y/%m/", max_length=255)
+    name = models.CharField(_("name"), max_length=255)
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["task", "owner"], name="staged_task_owner")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+STAGED_UPLOAD_HOURS = 24
+
+
 class CriterionCheck(models.Model):
     """One criterion as it stood at submission (a snapshot: criteria are frozen from the first
     submission on), and the reviewer's result for it. `passed` is null until reviewed; for a

@@ -14,7 +14,14 @@ from closeloop.core.errors import NotFound
 from closeloop.orgs.models import display_name
 from closeloop.orgs.selectors import visible_department_ids
 from closeloop.review import search
-from closeloop.review.models import CriterionCheck, Deliverable, Retrospective, Submission, Verdict
+from closeloop.review.models import (
+    CriterionCheck,
+    Deliverable,
+    Retrospective,
+    StagedUpload,
+    Submission,
+    Verdict,
+)
 from closeloop.tasks.models import Task, subtree_q
 from closeloop.tasks.selectors import COMPILED_TREE, access_task, visibility
 from closeloop.tasks.states import Status
@@ -107,6 +114,16 @@ def review_rounds(task: Task) -> list[dict]:
         ):
             by_id[check.submission_id]["checks"].append({f: getattr(check, f) for f in _CHECK_FIELDS})
     return list(by_id.values())
+
+
+def staged_uploads(user, task: Task, ids) -> list[StagedUpload]:
+    """The files `user` chose on the submit form of `task` and that are still kept, of
+    `ids` as posted (strings; others ignored), oldest first: only the person's own, of that
+    task."""
+    wanted = [int(x) for x in ids if str(x).isdigit() and 0 < int(x) < 2**63]
+    if not wanted:
+        return []
+    return list(StagedUpload.objects.filter(pk__in=wanted, owner_id=user.pk, task_id=task.pk).order_by("id"))
 
 
 def access_submission(user, pk) -> Submission:

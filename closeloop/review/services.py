@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from closeloop.core.errors import Conflict, NotAllowed, Unavailable, ValidationFailed, raise_if_errors
 from closeloop.notify.services import notify
@@ -31,6 +32,7 @@ from closeloop.review.models import (
     DeliverableKind,
     Retrospective,
     ReviewPolicy,
+    StagedUpload,
     Submission,
     Verdict,
 )
@@ -73,7 +75,7 @@ def _text(errors: dict, field: str, value: str, *, required: bool, label: str, l
         errors.setdefault(field, []).append(_("%(f)s is required.") % {"f": label})
     elif len(value) > limit:
         errors.setdefault(field, []).append(
-            _("%(f)s is longer than %(n)s characters.") % {"f": label, "n": limit}
+            _("%(f)s: at most %(n)s characters (now %(len)s).") % {"f": label, "n": limit, "len": len(value)}
         )
     return value
 
@@ -121,16 +123,23 @@ def submission_create(
     completed_on: date | None = None,
     links: Sequence[str] = (),
     files: Sequence = (),
+    staged: Sequence[int] = (),
     confirm: bool = False,
+    confirm_progress: bool = False,
     now: datetime | None = None,
 ) -> Submission:
     """The owner submits the task for acceptance (提交验收): key results (required), the date
-    the work was completed (default today; not in the future, 1900–2100), links and files.
+    the work was completed (default the department's today; not before the task began —
+    its start date or the day it was created, whichever is earlier — nor after the
+    department's today), links and files: uploaded now (`files`) or kept from the form's
+    earlier round (`staged`: ids of the owner's `StagedUpload`s of this task, taken over as
+    they are; one that is gone is refused, field `files`, never silently left out).
 
     Refuses (ValidationFailed naming the field, nothing stored) bad text, links that are not
     http(s), files over `REVIEW_UPLOAD_MAX_BYTES` or of a type not allowed or whose content
     is not that type. A leaf task below 100 % or a submission without any deliverable needs
-    `confirm=True` (field `confirm`). Numbers the attempt, snapshots the task's criteria into
+    `confirm=True` (field `confirm`); `confirm_progress=True` confirms only the first (the
+    submit form asks it up front, before anything is chosen). Numbers the attempt, snapshots the task's criteria into
     CriterionCheck rows (the criteria are frozen from now on), stores the files through the
     review storage and moves the task to 待验收 through `task_transition`, which notifies the
     reviewer. Takes the task's row lock. A failure after a file was stored deletes it; a
@@ -141,13 +150,19 @@ def submission_create(
         raise NotAllowed(_("Only the owner submits this task for acceptance."))
     errors: dict[str, list[str]] = {}
     key_results = _text(errors, "key_results", key_results, required=True, label=_("Key results"))
-    today = timezone.localdate(now)
+    earliest, today = completion_window(task, now)
     if completed_on is None:
         completed_on = today
     elif not (date(1900, 1, 1) <= completed_on <= date(2100, 12, 31)):
         errors.setdefault("completed_on", []).append(_("The completion date must lie between 1900 and 2100."))
     elif completed_on > today:
-        errors.setdefault("completed_on", []).append(_("The completion date cannot be in the future."))
+        errors.setdefault("completed_on", []).append(
+            _("The completion date cannot be later than today (%(d)s).") % {"d": today.isoformat()}
+        )
+    elif completed_on < earliest:
+        errors.setdefault("completed_on", []).append(
+            _("The completion date cannot be before the task began (%(d)s).") % {"d": earliest.isoformat()}
+        )
     clean_links: list[str] = []
     for i, raw in enumerate(links, start=1):
         link = (raw or "").strip()
@@ -161,7 +176,8 @@ def submission_create(
     if len(clean_links) > LINKS_MAX:
         errors.setdefault("links", []).append(_("At most %(n)s links.") % {"n": LINKS_MAX})
     checked = []
-    if len(files) > deliverable_files.max_files():
+    kept = _staged_of(actor, task, staged, errors)
+    if len(files) + len(kept) > deliverable_files.max_files():
         errors.setdefault("files", []).append(
             _("At most %(n)s files.") % {"n": deliverable_files.max_files()}
         )
@@ -175,13 +191,13 @@ def submission_create(
     raise_if_errors(errors)
     if not confirm:
         leaf = not task.has_subtasks()
-        if leaf and task.progress < 100:
+        if leaf and task.progress < 100 and not confirm_progress:
             raise ValidationFailed(
                 _("The task is at %(p)s %%: submit it for acceptance anyway?") % {"p": task.progress},
                 fields={"confirm": [_("Confirm to submit below 100 %.")]},
                 code="confirm_required",
             )
-        if not checked and not clean_links:
+        if not checked and not kept and not clean_links:
             raise ValidationFailed(
                 _("Nothing is handed in (no file, no link): submit anyway?"),
                 fields={"confirm": [_("Confirm to submit without a deliverable.")]},
@@ -210,7 +226,7 @@ def submission_create(
                 submitted_at=now,
                 key_results=key_results,
                 completed_on=completed_on,
-                confirmed_incomplete=bool(confirm),
+                confirmed_incomplete=bool(confirm or confirm_progress),
                 progress_at_submit=current.progress,
             )
             criteria = list(AcceptanceCriterion.objects.filter(task=current).order_by("position", "id"))
@@ -248,29 +264,142 @@ def submission_create(
                     ) from exc
                 stored.append(d.file.name)
                 d.save()
+            # Files kept from the form's earlier round: the stored file becomes the
+            # deliverable's (no copy); the staging rows go (rolled back with the rest).
+            taken = StagedUpload.objects.filter(pk__in=[k.pk for k in kept], owner=actor, task=current)
+            if taken.count() != len(kept):  # dropped meanwhile (another tab, the clean-up)
+                raise ValidationFailed(
+                    _("A file kept from your earlier attempt is gone: choose it again."),
+                    fields={"files": [_("A file kept from your earlier attempt is gone: choose it again.")]},
+                )
             Deliverable.objects.bulk_create(
-                Deliverable(submission=submission, kind=DeliverableKind.LINK, name=link[:255], url=link)
-                for link in clean_links
+                [
+                    *(
+                        Deliverable(
+                            submission=submission,
+                            kind=DeliverableKind.FILE,
+                            file=k.file.name,
+                            name=k.name,
+                            content_type=k.content_type,
+                            size=k.size,
+                        )
+                        for k in kept
+                    ),
+                    *(
+                        Deliverable(
+                            submission=submission, kind=DeliverableKind.LINK, name=link[:255], url=link
+                        )
+                        for link in clean_links
+                    ),
+                ]
             )
+            taken.delete()
             record_event(
                 task=current,
                 actor=actor,
                 verb="submission_created",
-                after={"attempt": attempt, "files": len(checked), "links": len(clean_links)},
+                after={"attempt": attempt, "files": len(checked) + len(kept), "links": len(clean_links)},
                 note=key_results[:500],
             )
             task_transition(actor=actor, task=current, to=Status.SUBMITTED, note=key_results[:500])
     except BaseException:
-        from closeloop.review.models import deliverable_storage
-
-        storage = deliverable_storage()
-        for name in stored:
-            try:
-                storage.delete(name)
-            except deliverable_files.STORAGE_ERRORS:  # pragma: no cover - best effort clean-up
-                log.exception("could not delete %r after a failed submission", name)
+        _delete_files(stored)
         raise
     return submission
+
+
+def completion_window(task: Task, now: datetime | None = None) -> tuple[date, date]:
+    """The dates a submission of `task` may say the work was completed on: from the day the
+    task began — its start date or the day it was created there, whichever is earlier (an
+    imported task may have started before it was entered) — to the department's today
+    (DESIGN.md: "today" is the date in the task's department time zone). Needs
+    `task.department`."""
+    now = now or timezone.now()
+    dept = task.department
+    today = dept.local_today(now)
+    created = dept.local_today(task.created_at) if task.created_at else today
+    earliest = min(d for d in (task.start_date, created, today) if d is not None)
+    return earliest, today
+
+
+def _staged_of(actor: User, task: Task, ids: Sequence, errors: dict) -> list[StagedUpload]:
+    """The owner's kept files of `task` named by `ids` (as posted: strings or ints), oldest
+    first. An id that is not one of them (gone after a day, taken by a submission made in
+    another tab, another person's or task's) is an error of field `files`: the owner chose
+    a file that would otherwise be silently left out."""
+    wanted: list[int] = []
+    for raw in ids:
+        try:
+            pk = int(raw)
+        except (TypeError, ValueError):
+            pk = 0
+        if not 0 < pk < 2**63:
+            errors.setdefault("files", []).append(_("A kept file is not known: choose it again."))
+            return []
+        wanted.append(pk)
+    wanted = list(dict.fromkeys(wanted))
+    if not wanted:
+        return []
+    found = list(
+        StagedUpload.objects.filter(pk__in=wanted, owner_id=actor.pk, task_id=task.pk).order_by("id")
+    )
+    if len(found) != len(wanted):
+        errors.setdefault("files", []).append(
+            ngettext(
+                "%(n)s file kept from your earlier attempt is gone (kept files are deleted after a day): choose it again.",
+                "%(n)s files kept from your earlier attempt are gone (kept files are deleted after a day): choose them again.",
+                len(wanted) - len(found),
+            )
+            % {"n": len(wanted) - len(found)}
+        )
+    return found
+
+
+def submission_stage_files(*, actor: User, task: Task, files: Sequence) -> list[StagedUpload]:
+    """Keep the files the owner chose on a submit form that comes back (the progress
+    question, a refused field), so that they need not be chosen again: each acceptable file
+    (`files.check`: type, size, content) is stored in the review storage as the owner's
+    `StagedUpload` of `task`; refused ones are left out (the submission's own check names
+    them). Only the owner of a task they may submit. Returns the kept rows; a storage that
+    does not answer raises Unavailable and keeps nothing."""
+    if not may_submit(actor, task):
+        raise NotAllowed(_("Only the owner submits this task for acceptance."))
+    kept: list[StagedUpload] = []
+    stored: list[str] = []
+    try:
+        for upload in list(files)[: deliverable_files.max_files()]:
+            ok, _message = deliverable_files.check(upload, "files")
+            if ok is None:
+                continue
+            row = StagedUpload(
+                owner=actor, task=task, name=ok.name, content_type=ok.content_type, size=ok.size
+            )
+            try:
+                row.file.save(ok.name, ok.upload, save=False)
+            except deliverable_files.STORAGE_ERRORS as exc:
+                log.warning("keeping %r of task %s failed: %s", ok.name, task.pk, exc)
+                raise Unavailable(
+                    _("The file storage did not answer; try again later."), code="storage_unavailable"
+                ) from exc
+            stored.append(row.file.name)
+            row.save()
+            kept.append(row)
+    except BaseException:
+        _delete_files(stored)
+        StagedUpload.objects.filter(pk__in=[row.pk for row in kept]).delete()
+        raise
+    return kept
+
+
+def _delete_files(names: Sequence[str]) -> None:
+    from closeloop.review.models import deliverable_storage
+
+    storage = deliverable_storage()
+    for name in names:
+        try:
+            storage.delete(name)
+        except deliverable_files.STORAGE_ERRORS:  # pragma: no cover - best effort clean-up
+            log.exception("could not delete %r", name)
 
 
 def may_review(user: User, task: Task) -> bool:
@@ -307,7 +436,7 @@ def submission_review(
     rows = list(CriterionCheck.objects.filter(submission=submission).order_by("position", "id"))
     given = {c.check: c for c in checks}
     errors: dict[str, list[str]] = {}
-    comment = _text(errors, "comment", comment, required=False, label=_("Comment"))
+    comment = _text(errors, "comment", comment, required=False, label=_("Overall comment"))
     unknown = set(given) - {r.pk for r in rows}
     if unknown:
         errors.setdefault("checks", []).append(_("Some results are for criteria of another submission."))
@@ -315,10 +444,14 @@ def submission_review(
         key = f"checks.{row.position}"
         item = given.get(row.pk)
         row_comment = (item.comment or "").strip() if item else ""
-        if _bad_text(row_comment) or len(row_comment) > TEXT_MAX:
+        if _bad_text(row_comment):
             errors.setdefault(f"{key}.comment", []).append(
-                _("Criterion %(n)s: the comment is too long or contains a NUL character.")
-                % {"n": row.position}
+                _("Criterion %(n)s: the comment contains a NUL character.") % {"n": row.position}
+            )
+        elif len(row_comment) > TEXT_MAX:
+            errors.setdefault(f"{key}.comment", []).append(
+                _("Criterion %(n)s: the comment has at most %(max)s characters (now %(len)s).")
+                % {"n": row.position, "max": TEXT_MAX, "len": len(row_comment)}
             )
         row.comment = row_comment
         if row.is_measurable:

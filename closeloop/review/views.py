@@ -10,24 +10,41 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from closeloop.core.errors import DomainError, NotFound, Unavailable
+from closeloop.core.errors import DomainError, NotFound, Unavailable, ValidationFailed
 from closeloop.core.pagination import CappedIdPaginator
 from closeloop.orgs.selectors import departments_for
 from closeloop.review import html, selectors, services
 from closeloop.review.files import STORAGE_ERRORS, is_missing
-from closeloop.review.models import CriterionCheck, Submission, Verdict
+from closeloop.review.models import CriterionCheck, Submission, Verdict, measured_display
 from closeloop.tasks.models import AcceptanceCriterion, Customer, Project, TaskType
 from closeloop.tasks.selectors import access_task
+from closeloop.tasks.states import Status
 
 log = logging.getLogger(__name__)
 
 # Served as plain bytes: a browser must never render an uploaded page or drawing as ours.
 _NEVER_INLINE = {"text/html", "image/svg+xml", "text/markdown"}
+
+
+def error_box(exc: DomainError | None, heading: str) -> dict | None:
+    """What the box above a form says of `exc`, each problem once: for fields refused
+    (ValidationFailed) `heading` ("nothing was saved…") over every field's messages — the
+    error's own message is the first of them, so it is not the heading too; for the
+    question of the submit form (`confirm_required`) the question alone (the form asks it
+    by the tick box); otherwise the error's message, with any field message that says
+    something else."""
+    if exc is None:
+        return None
+    said = list(dict.fromkeys(m for msgs in exc.fields.values() for m in msgs))
+    if exc.code == "confirm_required":
+        return {"heading": exc.message, "items": [], "warning": True}
+    if isinstance(exc, ValidationFailed) and said:
+        return {"heading": heading, "items": said, "warning": False}
+    return {"heading": exc.message, "items": [m for m in said if m != exc.message], "warning": False}
 
 
 def _parse_date(raw: str) -> tuple[dt.date | None, bool]:
@@ -40,49 +57,96 @@ def _parse_date(raw: str) -> tuple[dt.date | None, bool]:
         return None, False
 
 
+def _last_rework(task) -> dict | None:
+    """The reviewer's comments of the task's latest attempt when it was sent back (the
+    failed criteria with their comments, the overall comment), for the owner resubmitting;
+    None when the latest attempt was not sent back (or there is none)."""
+    rounds = (
+        selectors.review_rounds(task)
+        if task.status in (Status.REWORK, Status.IN_PROGRESS, Status.BLOCKED)
+        else []
+    )
+    last = rounds[-1] if rounds else None
+    if last is None or last["verdict"] != Verdict.REWORK:
+        return None
+    last["failed"] = [
+        {**c, "measured_display": measured_display(c["measured"], c["unit"])}
+        for c in last["checks"]
+        if c["passed"] is False
+    ]
+    return last
+
+
 @login_required
 def submit(request, pk: int):
+    """Submit for acceptance. Asks up front whether to submit a leaf task below 100 % (a tick
+    box on the form, not a round trip); files chosen on a form that comes back anyway (a
+    refused field, no deliverable) are kept on the server (`services.submission_stage_files`)
+    and shown as ticked boxes, so they are never dropped without the owner seeing it."""
     task = access_task(request.user, pk)
     criteria = list(AcceptanceCriterion.objects.filter(task=task).order_by("position", "id"))
-    today = timezone.localdate().isoformat()
+    earliest, today = services.completion_window(task)
     ctx = {
         "task": task,
         "criteria": criteria,
         "error": None,
-        "posted": {"completed_on": today},
+        "box": None,
+        "posted": {"completed_on": today.isoformat()},
         "need_confirm": False,
+        "earliest": earliest.isoformat(),
+        "today": today.isoformat(),
+        "staged": [],
+        "files_not_kept": 0,
     }
     if not services.may_submit(request.user, task):
         ctx["refused"] = _("Only the owner submits an in-progress or reworked task for acceptance.")
         return render(request, "review/submit.html", ctx, status=403 if request.method == "POST" else 200)
+    ctx["ask_progress"] = task.progress < 100 and not task.has_subtasks()
+    ctx["rework"] = _last_rework(task)
     if request.method == "POST":
         posted = {
             "key_results": request.POST.get("key_results", ""),
             "completed_on": request.POST.get("completed_on", ""),
             "links": [x for x in request.POST.getlist("links") if x.strip()],
+            # "progress": the box asked up front (below 100 %); "1": the question the form
+            # came back with (nothing handed in, or the progress box left unticked).
+            "confirm": "1" in request.POST.getlist("confirm"),
+            "confirm_progress": "progress" in request.POST.getlist("confirm"),
         }
         ctx["posted"] = posted
+        staged = request.POST.getlist("staged")
+        files = request.FILES.getlist("files")
         completed_on, ok = _parse_date(posted["completed_on"])
         try:
             if not ok:
-                from closeloop.core.errors import ValidationFailed
-
-                raise ValidationFailed(
-                    _("The completion date is not a date (YYYY-MM-DD)."),
-                    fields={"completed_on": [_("Not a date.")]},
-                )
+                not_a_date = _("The completion date is not a date (YYYY-MM-DD).")
+                raise ValidationFailed(not_a_date, fields={"completed_on": [not_a_date]})
             services.submission_create(
                 actor=request.user,
                 task=task,
                 key_results=posted["key_results"],
                 completed_on=completed_on,
                 links=posted["links"],
-                files=request.FILES.getlist("files"),
-                confirm=bool(request.POST.get("confirm")),
+                files=files,
+                staged=staged,
+                confirm=posted["confirm"],
+                confirm_progress=posted["confirm_progress"],
             )
         except DomainError as exc:
             ctx["error"] = exc
+            ctx["box"] = error_box(exc, _("Not submitted. Please correct the marked fields."))
             ctx["need_confirm"] = exc.code == "confirm_required"
+            # The service asks about the progress first: with the box up front ticked (or
+            # none shown), the question is "nothing handed in".
+            ctx["ask_empty"] = ctx["need_confirm"] and (not ctx["ask_progress"] or posted["confirm_progress"])
+            ctx["staged"] = selectors.staged_uploads(request.user, task, staged)
+            if files:
+                try:
+                    ctx["staged"] += services.submission_stage_files(
+                        actor=request.user, task=task, files=files
+                    )
+                except DomainError:
+                    ctx["files_not_kept"] = len(files)
             return render(request, "review/submit.html", ctx, status=exc.status)
         messages.success(request, _("Submitted for acceptance; the reviewer has been notified."))
         return redirect(task)
@@ -99,6 +163,7 @@ def _review_context(request, task, submission: dict, all_rounds: list[dict], **e
         {
             "check": c,
             "measured": posted.get(f"measured-{c['id']}", ""),
+            "judged": judged(c, posted.get(f"measured-{c['id']}")),
             "passed": posted.get(f"passed-{c['id']}", ""),
             "comment": posted.get(f"comment-{c['id']}", ""),
             "errors": [
@@ -116,7 +181,25 @@ def _review_context(request, task, submission: dict, all_rounds: list[dict], **e
         "error": None,
         "posted": {},
         **extra,
+        "box": error_box(
+            extra.get("error"), _("The verdict was not given. Please correct the marked fields.")
+        ),
     }
+
+
+def judged(check: dict, raw: str | None) -> str:
+    """What the comparator says of a measured value as posted — "pass", "fail", "bad" (not
+    a number) or "" (nothing typed, or a criterion that is not measured) — as `judge` answers
+    while the reviewer types, so a form that comes back keeps its verdict."""
+    if not check["metric"] or raw is None:
+        return ""
+    try:
+        value = services.parse_measure(raw)
+    except ValueError:
+        return "bad"
+    if value is None:
+        return ""
+    return "pass" if services.compare(value, check["comparator"], check["threshold"]) else "fail"
 
 
 @login_required
@@ -233,7 +316,7 @@ def retrospective(request, pk: int):
     task = access_task(request.user, pk)
     retro = selectors.retrospective_of(request.user, pk)
     may_write = services.may_write_retrospective(request.user, task) and task.status == "done"
-    ctx = {"task": task, "retro": retro, "may_write": may_write, "error": None, "posted": {}}
+    ctx = {"task": task, "retro": retro, "may_write": may_write, "error": None, "box": None, "posted": {}}
     if request.method == "POST":
         if not may_write:
             ctx["error"] = DomainError(
@@ -241,6 +324,7 @@ def retrospective(request, pk: int):
                     "Only the owner, the initiator, the head or the reviewer writes the retrospective of a done task."
                 )
             )
+            ctx["box"] = error_box(ctx["error"], "")
             return render(request, "review/retrospective.html", ctx, status=403)
         posted = {k: request.POST.get(k, "") for k in ("what_worked", "to_improve", "tags", "minutes_link")}
         ctx["posted"] = posted
@@ -248,6 +332,7 @@ def retrospective(request, pk: int):
             services.retrospective_write(actor=request.user, task=task, **posted)
         except DomainError as exc:
             ctx["error"] = exc
+            ctx["box"] = error_box(exc, _("Nothing was saved. Please correct the marked fields."))
             return render(request, "review/retrospective.html", ctx, status=exc.status)
         messages.success(request, _("Retrospective saved and shared with the team."))
         return redirect(task.get_absolute_url() + "#retrospective")
@@ -370,6 +455,7 @@ def department_rules(request, dept_id: int):
             )
         except DomainError as exc:
             ctx["error"] = exc
+            ctx["box"] = error_box(exc, _("Nothing was saved. Please correct the marked fields."))
             return render(request, "review/rules.html", ctx, status=exc.status)
         messages.success(request, _("Retrospective rules saved."))
         return redirect("review:department_rules", dept_id=department.pk)

@@ -1,6 +1,6 @@
 """Who may do what to a task (DESIGN.md "Who may do what"). Pure functions of loaded rows."""
 
-from closeloop.orgs.selectors import is_member, leads
+from closeloop.orgs.selectors import acceptance_routes, is_member, leads
 from closeloop.tasks.states import Actor
 
 
@@ -33,17 +33,21 @@ def can_cancel(user, task) -> bool:
 
 
 def can_review(user, task) -> bool:
-    """The reviewer: the named reviewer, or the head or deputy — never the owner. Nobody
-    accepts their own task: a deputy's goes to the head, and a head's to the superior (who
-    leads the department from above), not to the head's own deputy. Needs `task.department`."""
+    """The reviewer: the named reviewer, or the head or deputy of the task's department —
+    never the owner. Nobody accepts their own task: a deputy's goes to the head, and a head's
+    to the superior (who leads the department from above), not to the head's own deputy; a
+    superior accepts nothing else of the departments below (DESIGN.md). The departments'
+    part is `orgs.selectors.acceptance_routes`, the rule 待我验收 lists by, and the same
+    people `acceptors` notifies. An administrator accepts any task but their own."""
     if user.pk == task.owner_id:
         return False
-    if user.pk == task.reviewer_id:
+    if user.pk == task.reviewer_id or user.is_superuser:
         return True
-    if not leads(user, task.department_id):
+    route = acceptance_routes(user).get(task.department_id)
+    if route is None:
         return False
-    dept = task.department
-    return not (task.owner_id == dept.head_id and user.pk == dept.deputy_id and not user.is_superuser)
+    only, owners = route
+    return (task.owner_id in owners) if only else (task.owner_id not in owners)
 
 
 def acceptors(task) -> list:

@@ -151,7 +151,7 @@ def my_work(user, *, today: date | None = None, per_group: int = MY_WORK_GROUP_R
     default."""
     today = today or local_today()
     end_of_week = today + timedelta(days=6 - today.weekday())
-    from closeloop.orgs.selectors import led_department_ids
+    from closeloop.orgs.selectors import acceptance_routes
 
     # Group and order by the keys of all my open tasks and of all that wait for my review (a
     # few hundred small tuples, one statement), then load the rows both lists show by id, in
@@ -159,7 +159,7 @@ def my_work(user, *, today: date | None = None, per_group: int = MY_WORK_GROUP_R
     # overdue tasks, most urgent first", one such query per group, and SQLite read the review
     # rows with their joins by walking every person's submitted tasks (32,000 VM steps,
     # where the keys take ~12,000 and the count took as many).
-    groups, review_ids = _my_work_keys(user.pk, tuple(sorted(led_department_ids(user))), today, end_of_week)
+    groups, review_ids = _my_work_keys(user.pk, routes_key(acceptance_routes(user)), today, end_of_week)
     out = MyWork(counts={key: len(ids) for key, ids in groups.items()})
     out.counts["to_review"] = len(review_ids)
     reviewing = review_ids[:MY_WORK_REVIEW_ROWS]
@@ -200,28 +200,65 @@ _MY_WORK_GROUP = (
 _MY_WORK_OPEN = ", ".join(f"'{s}'" for s in sorted(OPEN_STATUSES))  # constants of states.py
 
 
+def routes_key(routes: dict) -> tuple:
+    """`orgs.selectors.acceptance_routes` as a sorted tuple (hashable: a statement's key)."""
+    return tuple(sorted((dept, only, tuple(sorted(owners))) for dept, (only, owners) in routes.items()))
+
+
+def _ints(values) -> str:
+    return ", ".join(str(int(v)) for v in values)
+
+
+def routes_sql(routes: tuple, alias: str = "t") -> list[str]:
+    """The conditions, on a task `alias` without a named reviewer, of the tasks that the
+    person of `routes` (`routes_key`) accepts, as disjoint parts (a department is in one
+    only): every department whose tasks are theirs but for some owners (their own, the head's
+    for the deputy), grouped by those owners; then the departments of which they accept only
+    some owners' tasks (a head's own, for the superior). Ints only: constants of the text."""
+    by_except: dict[tuple, list[int]] = {}
+    only: list[tuple[int, tuple]] = []
+    for dept, is_only, owners in routes:
+        if is_only:
+            only.append((dept, owners))
+        else:
+            by_except.setdefault(owners, []).append(dept)
+    parts = [
+        f"{alias}.department_id IN ({_ints(depts)}) AND {alias}.owner_id NOT IN ({_ints(owners)})"
+        for owners, depts in sorted(by_except.items())
+    ]
+    if only:
+        each = " OR ".join(
+            f"({alias}.department_id = {int(d)} AND {alias}.owner_id IN ({_ints(owners)}))"
+            for d, owners in only
+        )
+        parts.append(f"{alias}.department_id IN ({_ints(d for d, _o in only)}) AND ({each})")
+    return parts
+
+
 @functools.lru_cache(maxsize=512)
-def _my_work_keys_sql(led: tuple[int, ...]) -> str:
-    """The statement of `_my_work_keys` for a person leading the departments `led` (ids; empty
-    for none): four parts of one UNION ALL, each a range of one index that holds what it
-    reads:
+def _my_work_keys_sql(routes: tuple) -> str:
+    """The statement of `_my_work_keys` for a person who accepts by `routes` (`routes_key`;
+    empty for someone who leads nothing): parts of one UNION ALL, each a range of one index
+    that holds what it reads:
 
     - the open tasks I own (`task_owner_status_due`, which carries the priority and the id);
     - the open tasks I help on and do not own, through my open links
       (`collab_user_open_dept`: a link's `task_open` is cleared when its task closes, and
       closed is final), each task by its key for its status and dates;
     - the submitted tasks I am the named reviewer of, not mine (`task_submitted_review`);
-    - the submitted tasks without a named reviewer in the departments I lead, not mine, and
-      not the head's own for the head's deputy (they go to the superior, `can_review`).
+    - the submitted tasks without a named reviewer that are mine to accept
+      (`orgs.selectors.acceptance_routes`, `routes_sql`: the departments I head or deputise,
+      not mine and not the head's own for the deputy; the head's own of a department below
+      mine, as the superior; those of a department below that nobody leads), each part a
+      range of `task_submitted_review` by (no reviewer, department).
 
     Statuses are constants of the text (the partial index's condition must be), and so are
-    the led departments (ints): PostgreSQL prepares the statement once per connection
-    (`pgfast`), and with the departments known its generic plan is the custom one, which it
-    then keeps using after five runs; with them as an array parameter it planned every run
-    (~0.6 ms). One text per set of led departments: a statement per head or deputy, few. The
-    person and the dates are parameters. Bench s5, a head: 4.8 → 1.7 ms, 2,554 → 359
-    buffers, no planning."""
-    in_led = ", ".join(str(int(pk)) for pk in led)
+    the departments and owners of the routes (ints): PostgreSQL prepares the statement once
+    per connection (`pgfast`), and with them known its generic plan is the custom one, which
+    it then keeps using after five runs; with the departments as an array parameter it
+    planned every run (~0.6 ms). One text per person who leads: few. The person and the
+    dates are parameters. Bench s5, a head: 4.8 → 1.7 ms, 2,554 → 359 buffers, no
+    planning."""
     parts = [
         f"SELECT 0 AS kind, {_MY_WORK_GROUP} AS grp, t.due_date, t.priority, t.id FROM tasks_task t"  # noqa: S608
         f" WHERE t.owner_id = %s AND t.status IN ({_MY_WORK_OPEN})",
@@ -231,36 +268,32 @@ def _my_work_keys_sql(led: tuple[int, ...]) -> str:
         "SELECT 1, 0, t.due_date, 0, t.id FROM tasks_task t"
         " WHERE t.reviewer_id = %s AND t.status = 'submitted' AND t.owner_id <> %s",
     ]
-    if led:
-        parts.append(
-            "SELECT 1, 0, t.due_date, 0, t.id FROM tasks_task t INNER JOIN orgs_department d ON d.id = t.department_id"  # noqa: S608
-            f" WHERE t.reviewer_id IS NULL AND t.department_id IN ({in_led}) AND t.status = 'submitted'"
-            " AND t.owner_id <> %s"
-            " AND (d.deputy_id IS NULL OR d.deputy_id <> %s OR d.head_id IS NULL OR t.owner_id <> d.head_id)"
-        )
+    parts += [
+        "SELECT 1, 0, t.due_date, 0, t.id FROM tasks_task t"  # noqa: S608 - ints only
+        f" WHERE t.reviewer_id IS NULL AND t.status = 'submitted' AND {cond}"
+        for cond in routes_sql(routes)
+    ]
     return f"SELECT kind, grp, id FROM ({' UNION ALL '.join(parts)}) u ORDER BY kind, grp, due_date, priority, id"  # noqa: S608 - constants only
 
 
 def _my_work_keys(
-    me: int, led: tuple[int, ...], today: date, end_of_week: date
+    me: int, routes: tuple, today: date, end_of_week: date
 ) -> tuple[dict[str, list[int]], list[int]]:
     """The ids of every open task person `me` (a user id) owns or helps on by urgency group
     (`_MY_WORK_GROUPS`: due before `today`, on it, by `end_of_week`, later), each most urgent
     first (due date, priority, id), and of every task that waits for their acceptance (named
-    reviewer, or no reviewer in a department of `led`, their led department ids; never their
-    own) by due date then id — in one statement (`_my_work_keys_sql`). The database groups
-    and sorts: read in Python, the ~1,300 due dates of a department head's keys were parsed
-    and sorted one by one, ~8,000 Python calls (issue 16)."""
+    reviewer, or no reviewer and theirs by `routes`, `routes_key`; never their own) by due
+    date then id — in one statement (`_my_work_keys_sql`). The database groups and sorts:
+    read in Python, the ~1,300 due dates of a department head's keys were parsed and sorted
+    one by one, ~8,000 Python calls (issue 16)."""
     conn = connections[router.db_for_read(Task)]
     dates = [conn.ops.adapt_datefield_value(d) for d in (today, today, end_of_week)]
     params = [*dates, me, *dates, me, me, me, me]
-    if led:
-        params += [me, me]
     groups: dict[str, list[int]] = {key: [] for key in _MY_WORK_GROUPS}
     review_ids: list[int] = []
     # Prepared on PostgreSQL: the same statement on every visit of the page.
     with pgfast.cursor(conn) as cur:
-        cur.execute(_my_work_keys_sql(tuple(led)), params)
+        cur.execute(_my_work_keys_sql(routes), params)
         rows = cur.fetchall()
     by_group = [groups[key] for key in _MY_WORK_GROUPS]
     for kind, grp, pk in rows:

@@ -15,7 +15,7 @@ from closeloop.notify.selectors import unread_count
 from closeloop.notify.services import notification_mark_all_read
 from closeloop.orgs.models import ApiToken, Department, Membership, User
 from closeloop.orgs.request_person import person_by_id
-from closeloop.orgs.selectors import _scopes
+from closeloop.orgs.selectors import _scopes, acceptance_routes
 from closeloop.orgs.services import api_token_authenticate, api_token_create
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
@@ -85,11 +85,19 @@ def test_the_scopes_read_with_the_person_are_the_ones_the_selectors_compute(tree
         fresh = person_by_id(user.pk)
         expected = _scopes(User.objects.get(pk=user.pk))
         assert fresh._closeloop_scopes == expected, user.username
+        # Who accepts what, worked out from the departments read with the person (a cycle
+        # too), is what the selectors' own read of the tree gives.
+        assert acceptance_routes(fresh) == acceptance_routes(User.objects.get(pk=user.pk)), user.username
     assert (
         len(person_by_id(boss.pk)._closeloop_scopes["led"])
         == Department.objects.exclude(code__startswith="LOOP").count()
     )
     assert len(person_by_id(looper.pk)._closeloop_scopes["led"]) == 2
+    # The head of HQ accepts the sales head's own tasks, not the rest of SALES.
+    assert acceptance_routes(person_by_id(boss.pk))[head.memberships.get().department_id] == (
+        True,
+        frozenset({head.pk}),
+    )
     assert person_by_id(123456789) is None
 
 

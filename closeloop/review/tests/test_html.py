@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from django.template import engines
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from closeloop.core import compiled
 from closeloop.core.pagination import CappedIdPaginator
 from closeloop.orgs.selectors import departments_for
-from closeloop.review import selectors
+from closeloop.review import selectors, views
 from closeloop.review.models import Verdict
 from closeloop.review.services import CheckIn, retrospective_write, submission_create, submission_review
 from closeloop.review.tests.conftest import fresh
@@ -201,6 +202,11 @@ def _old_review_context(task, request, **extra):
         {
             "check": c,
             "measured": posted.get(f"measured-{c.pk}", ""),
+            # What the comparator said of the posted value (the page keeps the verdict).
+            "judged": views.judged(
+                {"metric": c.metric, "comparator": c.comparator, "threshold": c.threshold},
+                posted.get(f"measured-{c.pk}"),
+            ),
             "passed": posted.get(f"passed-{c.pk}", ""),
             "comment": posted.get(f"comment-{c.pk}", ""),
             "errors": [
@@ -219,6 +225,9 @@ def _old_review_context(task, request, **extra):
         "error": None,
         "posted": {},
         **extra,
+        "box": views.error_box(
+            extra.get("error"), gettext("The verdict was not given. Please correct the marked fields.")
+        ),
     }
 
 

@@ -1,9 +1,10 @@
 """main's `my_work()` before the keys of both lists were read in one statement (issue 16),
-kept verbatim as the reference the new one is compared with (test_my_work_random.py)."""
+kept as the reference the new one is compared with (test_my_work_random.py): verbatim but for
+what awaits my acceptance, now read from `permissions.acceptors` task by task."""
 
 from datetime import date, timedelta
 
-from django.db.models import F, Q
+from django.db.models import Q
 
 from closeloop.tasks import extensions
 from closeloop.tasks.models import Task, TaskCollaborator
@@ -44,18 +45,24 @@ def reference_my_work(user, *, today: date | None = None, per_group: int = MY_WO
     rows = {t.pk: t for t in extensions.prepare_rows(my_work_rows(Task.objects.filter(pk__in=shown)))}
     for key, ids in groups.items():
         setattr(out, key, [rows[pk] for pk in ids[:per_group] if pk in rows])
-    from closeloop.orgs.selectors import led_department_ids
+    # Who accepts: not main's rule any more (every submitted task of the departments I lead
+    # from above, the superior included), but whom the submission notifies
+    # (`permissions.acceptors`, walked from each task up), for the tasks without a reviewer.
+    from closeloop.tasks.permissions import acceptors
 
-    review_q = Q(reviewer=user)
-    led = led_department_ids(user)
-    if led:
-        review_q |= Q(department_id__in=led, reviewer__isnull=True)
-    review = (
-        Task.objects.filter(review_q, status=Status.SUBMITTED)
+    submitted = (
+        Task.objects.filter(status=Status.SUBMITTED)
         .exclude(owner=user)
-        .exclude(department__deputy=user, owner_id=F("department__head_id"), reviewer__isnull=True)
+        .select_related("department", "reviewer")
+        .order_by("due_date", "id")
     )
-    out.counts["to_review"] = review.count()
+    review_ids = [
+        t.pk
+        for t in submitted
+        if t.reviewer_id == user.pk or (t.reviewer_id is None and user.pk in {u.pk for u in acceptors(t)})
+    ]
+    out.counts["to_review"] = len(review_ids)
+    review = Task.objects.filter(pk__in=review_ids[:MY_WORK_REVIEW_ROWS])
     out.to_review = list(
         extensions.prepare_rows(my_work_rows(review)).order_by("due_date", "id")[:MY_WORK_REVIEW_ROWS]
     )

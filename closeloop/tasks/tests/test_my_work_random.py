@@ -83,3 +83,49 @@ def test_my_work_is_two_queries(db, head, member, sales):
     with CaptureQueriesContext(connection) as ctx:
         work = my_work(nobody, today=TODAY)
     assert len(ctx) == 1 and not work.total and not work.to_review  # nothing shown: no rows read
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_who_may_accept_is_who_is_notified_and_whose_queue_lists_it(db, seed, monkeypatch):
+    """For a task without a named reviewer, `can_review` (read with the person on a request,
+    `orgs.request_person`, or by `orgs.selectors`) says yes to exactly the people
+    `acceptors` notifies, and 我的工作 lists it for them and nobody else: the superior only
+    for a head's own task, or where nobody leads the department below."""
+    from closeloop.orgs.request_person import person_by_id
+    from closeloop.tasks.permissions import acceptors, can_review
+
+    monkeypatch.setattr(selectors, "MY_WORK_REVIEW_ROWS", 1000)  # the whole list
+    people, tasks = _world(seed)
+    rng = random.Random(seed)
+    for t in tasks:
+        Task.objects.filter(pk=t.pk).update(
+            status=rng.choice([Status.SUBMITTED, Status.SUBMITTED, Status.IN_PROGRESS])
+        )
+    # Cases that climb: heads owning tasks of their own department, a department below that
+    # nobody leads, under departments that someone does.
+    from closeloop.orgs.models import Department
+
+    Department.objects.filter(code__in=[f"A{seed}", f"B{seed}"]).update(head=people[0])
+    Department.objects.filter(code=f"A1{seed}").update(head=None, deputy=None)
+    for t in Task.objects.filter(status=Status.SUBMITTED).select_related("department")[::3]:
+        if t.department.head_id:
+            Task.objects.filter(pk=t.pk).update(owner_id=t.department.head_id)
+    submitted = list(
+        Task.objects.filter(status=Status.SUBMITTED, reviewer__isnull=True).select_related(
+            "department", "reviewer"
+        )
+    )
+    assert submitted
+    told = {t.pk: {u.pk for u in acceptors(t)} for t in submitted}
+    climbed = 0
+    for person in people:
+        queue = {t.pk for t in my_work(User.objects.get(pk=person.pk), today=TODAY).to_review}
+        for reader in (User.objects.get(pk=person.pk), person_by_id(person.pk)):
+            for t in submitted:
+                assert can_review(reader, t) == (person.pk in told[t.pk]), (person.username, t.pk)
+                assert (t.pk in queue) == (person.pk in told[t.pk]), (person.username, t.pk)
+                climbed += person.pk in told[t.pk] and person.pk not in (
+                    t.department.head_id,
+                    t.department.deputy_id,
+                )
+    assert climbed  # some went to the head above
