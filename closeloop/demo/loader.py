@@ -1,7 +1,9 @@
 """The demo data set: the handbook's departments, people and example tasks, dated relative
 to today so the demo looks alive. Everything goes through the real services, so the event
-log, codes and notifications are what real use produces; only timestamps are moved back
-afterwards so the activity log reads like two weeks of work.
+log, codes and notifications are what real use produces; each step runs at the moment it
+would have happened (`core.democlock.at`), so the activity log reads like two weeks of work
+in order: a task is created on its start date before anything else happens to it, started
+that morning, its progress only grows, and the apps' demos add their history the same way.
 """
 
 import datetime as dt
@@ -12,10 +14,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from closeloop.core.democlock import at, local
 from closeloop.orgs.calendar import add_workdays
 from closeloop.orgs.models import Department, Membership, User
 from closeloop.tasks import completions, services
-from closeloop.tasks.models import AdhocCategory, Priority, Source, Task, TaskEvent, TaskType, subtree_q
+from closeloop.tasks.models import AdhocCategory, Priority, Source, Task, TaskType
 from closeloop.tasks.services import CriterionIn
 from closeloop.tasks.states import Status
 
@@ -57,6 +60,10 @@ class Demo:
 
     def workday(self, offset: int) -> dt.date:
         return add_workdays(self.today, offset)
+
+    def at(self, offset: int, hour: int, minute: int = 0) -> dt.datetime:
+        """`offset` days from today at `hour`:`minute`, local time (never after now)."""
+        return min(local(self.day(offset), hour, minute), timezone.now())
 
 
 def ensure_org() -> tuple[dict[str, Department], dict[str, User]]:
@@ -102,39 +109,18 @@ def _progress(task: Task, percent: int) -> Task:
     return services.task_update(actor=task.owner, task=task, progress=percent)
 
 
-def _backdate(task: Task, days_ago: int) -> None:
-    """Spread a task's history over the past `days_ago` days (demo only: real events are
-    stamped by the database when they happen)."""
-    now = timezone.now()
-    start = now - dt.timedelta(days=days_ago)
-    Task.objects.filter(subtree_q(task.path)).update(created_at=start)
-    events = list(
-        TaskEvent.objects.filter(subtree_q(task.path, "task__path"))
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
-    if not events:
-        return
-    step = dt.timedelta(days=days_ago) / (len(events) + 1)
-    for i, pk in enumerate(events, start=1):
-        TaskEvent.objects.filter(pk=pk).update(created_at=start + step * i)
-
-
-def _done_on(task: Task, day: dt.date) -> None:
-    """Date a demo task's submission and acceptance on `day` (16:00 and 17:30 in its
-    department) instead of the moment the demo was loaded, so 周复盘 counts it in the week it
-    was done and on-time rates compare that day with its due date. Run after `_backdate`."""
-    tz = task.department.tzinfo
-    submitted = dt.datetime.combine(day, dt.time(16, 0), tzinfo=tz)
-    completed = dt.datetime.combine(day, dt.time(17, 30), tzinfo=tz)
-    Task.objects.filter(pk=task.pk).update(submitted_at=submitted, completed_at=completed)
-    for status, when in (("submitted", submitted), ("done", completed)):
-        TaskEvent.objects.filter(task=task, verb="status_changed", after__status=status).update(
-            created_at=when
-        )
+def _started(d: Demo, task: Task, people: dict[str, User], who: str) -> Task:
+    """`task` started by `who` on its start date at 09:30 (created at 09:00 that day)."""
+    offset = (task.start_date - d.today).days if task.start_date else 0
+    with at(d.at(offset, 9, 30)):
+        return _walk(task, [(Status.IN_PROGRESS, who, "")], people)
 
 
 def load_tasks(d: Demo) -> None:
+    """The handbook's tasks, each step at its moment (`d.at`): created at 09:00 on its start
+    date, started at 09:30. Progress of T001-2, T003 and T004 comes from their daily updates
+    (tracking's demo), T002's acceptance from review's; nothing is set here that those later
+    steps would set back."""
     p, depts = d.people, d.depts
     sales, mkt, prod, ops, tech = (depts[c] for c in ("SALES", "MKT", "PROD", "OPS", "TECH"))
     q3 = services.project_get_or_create(name="Q3用户活跃度目标")
@@ -143,154 +129,159 @@ def load_tasks(d: Demo) -> None:
     cust_b = services.customer_get_or_create(name="B客户")
     services.customer_get_or_create(name="C客户")
 
-    # T001 老用户召回活动: the handbook's decomposed project.
-    t001 = services.task_create(
-        actor=p["sales_head"],
-        department=sales,
-        title="老用户召回活动",
-        goal="为提升用户活跃度,需在截止日前完成“老用户召回活动”的方案设计与落地执行。",
-        expected_outcome="召回方案上线,沉睡用户回访率明显提升",
-        value="达成Q3用户活跃度目标",
-        task_type=TaskType.PROJECT,
-        priority=Priority.HIGH,
-        owner=p["sales_manager"],
-        start_date=d.day(-12),
-        due_date=d.workday(8),
-        project=q3,
-        notes="关联Q3用户活跃度目标",
-        collaborators=[p["marketing_specialist"], p["sales_specialist"]],
-        criteria=[
-            CriterionIn(text="方案符合用户需求,经部门负责人确认"),
-            CriterionIn(text="沉睡用户召回率达标", metric="召回率", comparator=">=", threshold=15, unit="%"),
-        ],
-    )
-    t001 = _walk(t001, [(Status.IN_PROGRESS, "sales_manager", "")], p)
+    # T001 老用户召回活动: the handbook's decomposed project, laid out the day it starts.
+    with at(d.at(-12, 9, 0)):
+        t001 = services.task_create(
+            actor=p["sales_head"],
+            department=sales,
+            title="老用户召回活动",
+            goal="为提升用户活跃度,需在截止日前完成“老用户召回活动”的方案设计与落地执行。",
+            expected_outcome="召回方案上线,沉睡用户回访率明显提升",
+            value="达成Q3用户活跃度目标",
+            task_type=TaskType.PROJECT,
+            priority=Priority.HIGH,
+            owner=p["sales_manager"],
+            start_date=d.day(-12),
+            due_date=d.workday(8),
+            project=q3,
+            notes="关联Q3用户活跃度目标",
+            collaborators=[p["marketing_specialist"], p["sales_specialist"]],
+            criteria=[
+                CriterionIn(text="方案符合用户需求,经部门负责人确认"),
+                CriterionIn(
+                    text="沉睡用户召回率达标", metric="召回率", comparator=">=", threshold=15, unit="%"
+                ),
+            ],
+        )
+    with at(d.at(-12, 9, 10)):
+        t001 = _walk(t001, [(Status.IN_PROGRESS, "sales_manager", "")], p)
     subtasks = [
         ("用户画像分析", "sales_specialist", -12, -5, Status.DONE),
         ("召回策略制定", "sales_manager", -5, 3, Status.IN_PROGRESS),
         ("活动页面原型设计", "marketing_specialist", 2, 6, Status.NOT_STARTED),
         ("文案撰写", "sales_specialist", 4, 8, Status.NOT_STARTED),
     ]
-    done_subtasks: list[Task] = []
-    for title, owner, start, due, status in subtasks:
-        sub = services.task_create(
-            actor=p["sales_manager"],
-            department=sales,
-            parent=t001,
-            title=title,
-            owner=p[owner],
-            start_date=d.day(start),
-            due_date=min(d.day(due), t001.due_date),
-            priority=Priority.HIGH,
-            task_type=TaskType.PROJECT,
-            criteria=[CriterionIn(text=f"{title}成果经负责人确认")],
-        )
+    created = []
+    with at(d.at(-12, 9, 20)):
+        for title, owner, start, due, status in subtasks:
+            sub = services.task_create(
+                actor=p["sales_manager"],
+                department=sales,
+                parent=t001,
+                title=title,
+                owner=p[owner],
+                start_date=d.day(start),
+                due_date=min(d.day(due), t001.due_date),
+                priority=Priority.HIGH,
+                task_type=TaskType.PROJECT,
+                criteria=[CriterionIn(text=f"{title}成果经负责人确认")],
+            )
+            created.append((sub, owner, status))
+    for sub, owner, status in created:
         if status == Status.DONE:
-            sub = _walk(sub, [(Status.IN_PROGRESS, owner, ""), (Status.SUBMITTED, owner, "")], p)
-            _move(sub, Status.DONE, p["sales_manager"] if owner != "sales_manager" else p["sales_head"])
-            done_subtasks.append(sub)
+            sub = _started(d, sub, p, owner)
+            # Handed in and accepted the morning of its due day, before the next step starts.
+            done_day = (min(sub.due_date, d.today) - d.today).days
+            with at(d.at(done_day, 9, 0)):
+                sub = _walk(sub, [(Status.SUBMITTED, owner, "")], p)
+            with at(d.at(done_day, 9, 15)):
+                _move(sub, Status.DONE, p["sales_manager"] if owner != "sales_manager" else p["sales_head"])
         elif status == Status.IN_PROGRESS:
-            sub = _walk(sub, [(Status.IN_PROGRESS, owner, "")], p)
-            _progress(sub, 40)
-    _backdate(t001, 12)
-    for sub in done_subtasks:  # finished on its due day, on time
-        _done_on(sub, min(sub.due_date, d.today))
+            _started(d, sub, p, owner)
 
     # T002 月度销售报表: done and accepted.
-    t002 = services.task_create(
-        actor=p["sales_head"],
-        department=sales,
-        title="月度销售报表",
-        task_type=TaskType.ROUTINE,
-        priority=Priority.MEDIUM,
-        owner=p["sales_specialist"],
-        start_date=d.day(-9),
-        due_date=d.workday(-2),
-        goal="汇总上月销售数据,供月度经营会使用",
-        expected_outcome="月度销售报表(含区域/产品线对比)",
-        value="支撑月度经营决策",
-        notes="需包含区域/产品线数据对比",
-        criteria=[
-            CriterionIn(text="数据准确率达标", metric="数据准确率", comparator=">=", threshold=95, unit="%"),
-            CriterionIn(text="包含区域与产品线对比"),
-        ],
-    )
-    # Submitted, sent back once and accepted by `closeloop.review.demo` (one rework round).
-    t002 = _walk(t002, [(Status.IN_PROGRESS, "sales_specialist", "")], p)
-    _progress(t002, 100)
-    _backdate(t002, 9)
-    _done_on(t002, t002.due_date)  # accepted on its due day: on time, and in that day's week
+    with at(d.at(-9, 9, 0)):
+        t002 = services.task_create(
+            actor=p["sales_head"],
+            department=sales,
+            title="月度销售报表",
+            task_type=TaskType.ROUTINE,
+            priority=Priority.MEDIUM,
+            owner=p["sales_specialist"],
+            start_date=d.day(-9),
+            due_date=d.workday(-2),
+            goal="汇总上月销售数据,供月度经营会使用",
+            expected_outcome="月度销售报表(含区域/产品线对比)",
+            value="支撑月度经营决策",
+            notes="需包含区域/产品线数据对比",
+            criteria=[
+                CriterionIn(
+                    text="数据准确率达标", metric="数据准确率", comparator=">=", threshold=95, unit="%"
+                ),
+                CriterionIn(text="包含区域与产品线对比"),
+            ],
+        )
+    # Submitted the working day before its due date, sent back once and accepted on the due
+    # date by `closeloop.review.demo` (one rework round); the report was finished just before.
+    t002 = _started(d, t002, p, "sales_specialist")
+    with at(max(local(add_workdays(t002.due_date, -1), 15, 0), d.at(-9, 11, 0))):
+        _progress(t002, 100)
 
     # T003 客户需求调研: collaborative, with product and marketing.
-    t003 = services.task_create(
-        actor=p["sales_head"],
-        department=sales,
-        title="客户需求调研",
-        task_type=TaskType.COLLABORATIVE,
-        priority=Priority.MEDIUM,
-        owner=p["sales_manager"],
-        start_date=d.day(-6),
-        due_date=d.workday(5),
-        customer=cust_a,
-        project=launch,
-        goal="了解A客户对新功能的真实需求",
-        expected_outcome="需求调研报告",
-        value="提升客户满意度",
-        collaborators=[p["product_head"], p["marketing_specialist"]],
-        criteria=[
-            CriterionIn(
-                text="覆盖至少10家重点客户", metric="访谈客户数", comparator=">=", threshold=10, unit="家"
-            )
-        ],
-    )
-    t003 = _walk(t003, [(Status.IN_PROGRESS, "sales_manager", "")], p)
-    _progress(t003, 50)
-    _backdate(t003, 6)
+    with at(d.at(-6, 9, 0)):
+        t003 = services.task_create(
+            actor=p["sales_head"],
+            department=sales,
+            title="客户需求调研",
+            task_type=TaskType.COLLABORATIVE,
+            priority=Priority.MEDIUM,
+            owner=p["sales_manager"],
+            start_date=d.day(-6),
+            due_date=d.workday(5),
+            customer=cust_a,
+            project=launch,
+            goal="了解A客户对新功能的真实需求",
+            expected_outcome="需求调研报告",
+            value="提升客户满意度",
+            collaborators=[p["product_head"], p["marketing_specialist"]],
+            criteria=[
+                CriterionIn(
+                    text="覆盖至少10家重点客户", metric="访谈客户数", comparator=">=", threshold=10, unit="家"
+                )
+            ],
+        )
+    _started(d, t003, p, "sales_manager")
 
     # T004: overdue signing follow-up.
-    t004 = services.task_create(
-        actor=p["sales_manager"],
-        department=sales,
-        title="跟进B客户签约进度",
-        task_type=TaskType.PROJECT,
-        priority=Priority.HIGH,
-        owner=p["sales_specialist"],
-        start_date=d.day(-10),
-        due_date=d.workday(-1),
-        customer=cust_b,
-        expected_outcome="B客户完成合同签署",
-        value="达成Q3销售目标",
-        criteria=[CriterionIn(text="合同已签署并回传")],
-    )
-    t004 = _walk(t004, [(Status.IN_PROGRESS, "sales_specialist", "")], p)
-    _progress(t004, 70)
-    _backdate(t004, 10)
+    with at(d.at(-10, 9, 0)):
+        t004 = services.task_create(
+            actor=p["sales_manager"],
+            department=sales,
+            title="跟进B客户签约进度",
+            task_type=TaskType.PROJECT,
+            priority=Priority.HIGH,
+            owner=p["sales_specialist"],
+            start_date=d.day(-10),
+            due_date=d.workday(-1),
+            customer=cust_b,
+            expected_outcome="B客户完成合同签署",
+            value="达成Q3销售目标",
+            criteria=[CriterionIn(text="合同已签署并回传")],
+        )
+    _started(d, t004, p, "sales_specialist")
 
-    # T005: blocked, waiting on marketing.
-    t005 = services.task_create(
-        actor=p["sales_head"],
-        department=sales,
-        title="筹备下周产品推介会",
-        task_type=TaskType.PROJECT,
-        priority=Priority.MEDIUM,
-        owner=p["sales_manager"],
-        start_date=d.day(-3),
-        due_date=d.workday(4),
-        expected_outcome="推介会按期举办,到场客户不少于30家",
-        collaborators=[p["marketing_specialist"]],
-        criteria=[
-            CriterionIn(text="到场客户数达标", metric="到场客户数", comparator=">=", threshold=30, unit="家")
-        ],
-    )
-    _walk(
-        t005,
-        [
-            (Status.IN_PROGRESS, "sales_manager", ""),
-            (Status.BLOCKED, "sales_manager", "等待市场部提供推广物料"),
-        ],
-        p,
-    )
-    _backdate(t005, 3)
+    # T005: blocked, waiting on marketing, since the afternoon it started.
+    with at(d.at(-3, 9, 0)):
+        t005 = services.task_create(
+            actor=p["sales_head"],
+            department=sales,
+            title="筹备下周产品推介会",
+            task_type=TaskType.PROJECT,
+            priority=Priority.MEDIUM,
+            owner=p["sales_manager"],
+            start_date=d.day(-3),
+            due_date=d.workday(4),
+            expected_outcome="推介会按期举办,到场客户不少于30家",
+            collaborators=[p["marketing_specialist"]],
+            criteria=[
+                CriterionIn(
+                    text="到场客户数达标", metric="到场客户数", comparator=">=", threshold=30, unit="家"
+                )
+            ],
+        )
+    t005 = _started(d, t005, p, "sales_manager")
+    with at(d.at(-3, 14, 0)):
+        _walk(t005, [(Status.BLOCKED, "sales_manager", "等待市场部提供推广物料")], p)
 
     # T006: an ad-hoc customer complaint with a response deadline.
     services.task_create(
@@ -309,26 +300,31 @@ def load_tasks(d: Demo) -> None:
     )
 
     # T007: submitted, waiting for the head's acceptance.
-    t007 = services.task_create(
-        actor=p["sales_head"],
-        department=sales,
-        title="整理Q3重点客户拜访纪要",
-        task_type=TaskType.ROUTINE,
-        priority=Priority.LOW,
-        owner=p["sales_manager"],
-        start_date=d.day(-5),
-        due_date=d.workday(1),
-        criteria=[
-            CriterionIn(
-                text="纪要覆盖全部重点客户", metric="重点客户覆盖率", comparator=">=", threshold=100, unit="%"
-            ),
-            CriterionIn(text="每份纪要写明下一步行动和负责人"),
-        ],
-    )
-    # Submitted with a deliverable by `closeloop.review.demo`.
-    _walk(t007, [(Status.IN_PROGRESS, "sales_manager", "")], p)
-    _progress(Task.objects.get(pk=t007.pk), 100)
-    _backdate(t007, 5)
+    with at(d.at(-5, 9, 0)):
+        t007 = services.task_create(
+            actor=p["sales_head"],
+            department=sales,
+            title="整理Q3重点客户拜访纪要",
+            task_type=TaskType.ROUTINE,
+            priority=Priority.LOW,
+            owner=p["sales_manager"],
+            start_date=d.day(-5),
+            due_date=d.workday(1),
+            criteria=[
+                CriterionIn(
+                    text="纪要覆盖全部重点客户",
+                    metric="重点客户覆盖率",
+                    comparator=">=",
+                    threshold=100,
+                    unit="%",
+                ),
+                CriterionIn(text="每份纪要写明下一步行动和负责人"),
+            ],
+        )
+    # Finished yesterday evening; submitted with a deliverable by `closeloop.review.demo`.
+    _started(d, t007, p, "sales_manager")
+    with at(d.at(-1, 17, 30)):
+        _progress(t007, 100)
 
     # Due today for the specialist, so 我的工作 has every group.
     services.task_create(
@@ -343,52 +339,56 @@ def load_tasks(d: Demo) -> None:
     )
 
     # Other departments.
-    m1 = services.task_create(
-        actor=p["marketing_head"],
-        department=mkt,
-        title="新功能上线推广物料准备",
-        task_type=TaskType.COLLABORATIVE,
-        priority=Priority.HIGH,
-        owner=p["marketing_specialist"],
-        start_date=d.day(-4),
-        due_date=d.workday(3),
-        project=launch,
-        collaborators=[p["sales_manager"]],
-        criteria=[CriterionIn(text="海报、推文与演示文稿齐备并通过评审")],
-    )
-    _walk(m1, [(Status.IN_PROGRESS, "marketing_specialist", "")], p)
-    _progress(m1, 30)
-    _backdate(m1, 4)
-    pr1 = services.task_create(
-        actor=p["product_head"],
-        department=prod,
-        title="新功能需求评审",
-        task_type=TaskType.COLLABORATIVE,
-        priority=Priority.HIGH,
-        owner=p["product_head"],
-        start_date=d.day(-2),
-        due_date=d.workday(2),
-        project=launch,
-        collaborators=[p["sales_manager"], p["tech_head"]],
-        criteria=[CriterionIn(text="需求文档评审通过")],
-    )
-    _walk(pr1, [(Status.IN_PROGRESS, "product_head", "")], p)
-    o1 = services.task_create(
-        actor=p["ops_head"],
-        department=ops,
-        title="优化新用户注册流程",
-        task_type=TaskType.COLLABORATIVE,
-        priority=Priority.MEDIUM,
-        owner=p["ops_head"],
-        start_date=d.day(-7),
-        due_date=d.workday(10),
-        collaborators=[p["tech_head"]],
-        criteria=[
-            CriterionIn(text="注册转化率提升", metric="注册转化率", comparator=">=", threshold=30, unit="%")
-        ],
-    )
-    _walk(o1, [(Status.IN_PROGRESS, "ops_head", "")], p)
-    _backdate(o1, 7)
+    with at(d.at(-4, 9, 0)):
+        m1 = services.task_create(
+            actor=p["marketing_head"],
+            department=mkt,
+            title="新功能上线推广物料准备",
+            task_type=TaskType.COLLABORATIVE,
+            priority=Priority.HIGH,
+            owner=p["marketing_specialist"],
+            start_date=d.day(-4),
+            due_date=d.workday(3),
+            project=launch,
+            collaborators=[p["sales_manager"]],
+            criteria=[CriterionIn(text="海报、推文与演示文稿齐备并通过评审")],
+        )
+    _started(d, m1, p, "marketing_specialist")
+    with at(d.at(-1, 17, 30)):
+        _progress(m1, 30)
+    with at(d.at(-2, 9, 0)):
+        pr1 = services.task_create(
+            actor=p["product_head"],
+            department=prod,
+            title="新功能需求评审",
+            task_type=TaskType.COLLABORATIVE,
+            priority=Priority.HIGH,
+            owner=p["product_head"],
+            start_date=d.day(-2),
+            due_date=d.workday(2),
+            project=launch,
+            collaborators=[p["sales_manager"], p["tech_head"]],
+            criteria=[CriterionIn(text="需求文档评审通过")],
+        )
+    _started(d, pr1, p, "product_head")
+    with at(d.at(-7, 9, 0)):
+        o1 = services.task_create(
+            actor=p["ops_head"],
+            department=ops,
+            title="优化新用户注册流程",
+            task_type=TaskType.COLLABORATIVE,
+            priority=Priority.MEDIUM,
+            owner=p["ops_head"],
+            start_date=d.day(-7),
+            due_date=d.workday(10),
+            collaborators=[p["tech_head"]],
+            criteria=[
+                CriterionIn(
+                    text="注册转化率提升", metric="注册转化率", comparator=">=", threshold=30, unit="%"
+                )
+            ],
+        )
+    _started(d, o1, p, "ops_head")
     services.task_create(
         actor=p["tech_head"],
         department=tech,
@@ -415,8 +415,8 @@ def load(*, if_empty: bool = False, stdout=None) -> bool:
     for seed in extension_seeders():
         seed()
     _align_weekly_review_times()
-    # The demo back-dates completions around the services (`_done_on`, review's demo): count
-    # them on the days they now have.
+    # Completions were counted as each step ran at its moment; counted again from the tasks
+    # in case a step's day and the tally's disagree (review's demo dates its acceptances).
     completions.rebuild()
     return True
 

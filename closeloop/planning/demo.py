@@ -9,6 +9,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from closeloop.core.democlock import at
 from closeloop.orgs.calendar import add_workdays, next_workday
 from closeloop.orgs.models import Department, User
 from closeloop.planning.services import decomposition, recurrence, templates
@@ -45,21 +46,25 @@ def seed_demo() -> None:
         if t001 is not None:
             subs = {t.title: t for t in Task.objects.filter(parent=t001).select_related("department")}
             chain = [subs[t] for t in CHAIN if t in subs]
-            for pred, succ in zip(chain, chain[1:], strict=False):
-                if not TaskDependency.objects.filter(predecessor=pred, successor=succ).exists():
-                    decomposition.dependency_add(actor=manager, predecessor=pred, successor=succ)
-            if not Milestone.objects.filter(task=t001).exists() and len(chain) == 4:
-                decomposition.milestone_add(
-                    actor=manager, task=t001, title="召回方案评审通过", date_=chain[1].due_date
-                )
-                decomposition.milestone_add(
-                    actor=manager, task=t001, title="活动页面上线", date_=t001.due_date
-                )
-            if (
-                chain
-                and not DecompositionTemplate.objects.filter(department=sales, name="活动方案设计").exists()
-            ):
-                templates.template_save(actor=manager, task=t001, name="活动方案设计")
+            # Planned when T001 was laid out, right after its subtasks were created.
+            with at(max(t.created_at for t in [t001, *chain]) + dt.timedelta(minutes=5)):
+                for pred, succ in zip(chain, chain[1:], strict=False):
+                    if not TaskDependency.objects.filter(predecessor=pred, successor=succ).exists():
+                        decomposition.dependency_add(actor=manager, predecessor=pred, successor=succ)
+                if not Milestone.objects.filter(task=t001).exists() and len(chain) == 4:
+                    decomposition.milestone_add(
+                        actor=manager, task=t001, title="召回方案评审通过", date_=chain[1].due_date
+                    )
+                    decomposition.milestone_add(
+                        actor=manager, task=t001, title="活动页面上线", date_=t001.due_date
+                    )
+                if (
+                    chain
+                    and not DecompositionTemplate.objects.filter(
+                        department=sales, name="活动方案设计"
+                    ).exists()
+                ):
+                    templates.template_save(actor=manager, task=t001, name="活动方案设计")
 
         t002 = Task.objects.filter(department=sales, code="T002").first()
         if t002 is not None and not RecurrenceRule.objects.filter(prototype=t002).exists():

@@ -123,21 +123,35 @@ def lesson_cards(rows: list[dict]) -> str:
     return "".join(out)
 
 
-def knowledge_results(*, page, filters, tags: list[str], query_string: str) -> SafeString:
-    """Everything of 知识库 below the search form: the tags in use (the chosen one marked), how
-    many lessons match, the cards of `page` (a Page of `selectors.lessons` dicts from a
-    CappedIdPaginator) and the previous / next links, which keep `query_string` (the
-    request's, already encoded)."""
+def knowledge_results(
+    *, page, filters, tags: list[str], query_string: str, loose: bool = False
+) -> SafeString:
+    """Everything of 知识库 below the search form: the tags in use (the chosen one marked, and
+    `aria-current`), how many lessons match — and, when the search fell back to the loose
+    match (`selectors.knowledge_search`), that these hold the words apart — the cards of
+    `page` (a Page of `selectors.lessons` dicts from a CappedIdPaginator) and the previous /
+    next links, which keep `query_string` (the request's, already encoded)."""
     out = []
     if tags:
         links = "".join(
-            f'<a class="tag{" tag--on" if filters.tag == t else ""}" href="?tag={_urlencode(t)}">#{escape(t)}</a> '
+            f'<a class="tag tag--on" aria-current="true" href="?tag={_urlencode(t)}">#{escape(t)}</a> '
+            if filters.tag == t
+            else f'<a class="tag" href="?tag={_urlencode(t)}">#{escape(t)}</a> '
             for t in tags
         )
         if filters.tag:
             links += f'<a href="?q={_urlencode(filters.q)}" class="small">{_("All tags")}</a>'
-        out.append(f'<p class="small">{links}</p>')
+        out.append(f'<p class="small tag-bar">{links}</p>')
     n = page.paginator.count
+    if loose and n:
+        out.append(
+            '\n<p class="alert alert--info small" role="status">'
+            + escape(
+                _("No lesson has “%(q)s” as written; these hold each of its words.")
+                % {"q": filters.q.strip()}
+            )
+            + "</p>"
+        )
     if page.paginator.capped:
         said = _("More than %(n)s lessons; the newest are shown — narrow the search to find the rest.") % {
             "n": n

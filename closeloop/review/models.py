@@ -3,6 +3,8 @@ the reviewer's check of each acceptance criterion, consent to change frozen crit
 retrospectives (任务复盘总结表) and each department's retrospective rules. Task rows stay the
 tasks app's: everything here is keyed by task."""
 
+import re
+
 from django.conf import settings
 from django.core.files.storage import storages
 from django.core.signals import setting_changed
@@ -11,6 +13,13 @@ from django.db.models import Q
 from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
+
+# A web address a page may link to: http or https, nothing a browser would run or misread.
+WEB_ADDRESS = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
+
+
+def is_web_address(value: str) -> bool:
+    return bool(value) and WEB_ADDRESS.match(value) is not None
 
 
 class _DeliverableStorage(LazyObject):
@@ -270,7 +279,9 @@ class Retrospective(models.Model):
     # short column of rows already narrowed by visibility.
     tags = models.JSONField(_("tags"), default=list, blank=True)
     tags_text = models.CharField(max_length=500, blank=True, default="")
-    # Link to the meeting minutes (会议纪要); a plain link until the collaboration app has minutes.
+    # Link to the meeting minutes (会议纪要): an http(s) address (`services.retrospective_write`
+    # refuses anything else); rows written before that rule may hold plain text, shown as
+    # text (`minutes_href`).
     minutes_link = models.CharField(_("minutes"), max_length=500, blank=True)
     # Words plus CJK bigrams of the task's code, title, customer and project and of the lesson
     # (see `tasks.search`); FTS5 on SQLite, a GIN tsvector index on PostgreSQL.
@@ -291,6 +302,11 @@ class Retrospective(models.Model):
 
     def __str__(self) -> str:
         return f"retrospective of {self.task_id}"
+
+    @property
+    def minutes_href(self) -> str:
+        """The minutes link when it is a web address (a page may link it), else ""."""
+        return self.minutes_link if is_web_address(self.minutes_link) else ""
 
 
 def default_required_types() -> list[str]:

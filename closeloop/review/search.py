@@ -46,26 +46,40 @@ def index_text(*, task, what_worked: str, to_improve: str, tags: list[str]) -> s
     )
 
 
-def pg_query(text: str) -> str | None:
+def _terms(text: str, loose: bool) -> list[tuple[str, bool]]:
+    """The (token, prefix) pairs a lesson must all hold: the task-search rule, or with `loose`
+    the run's words anywhere (`tasks.search.loose_terms`: "合同模板预审" → 合同 模板 预审)."""
+    text = normalise(text)
+    return task_search.loose_terms(text) if loose else task_search.query_terms(text)
+
+
+def loosens(text: str) -> bool:
+    """Would the loose match ask less than the phrase (a CJK run of four characters or more)?"""
+    return task_search.loosens(normalise(text))
+
+
+def pg_query(text: str, *, loose: bool = False) -> str | None:
     """The tsquery text of a knowledge search: every token, the last latin word and a lone CJK
     character as prefixes (the task-search rule)."""
-    terms = task_search.query_terms(normalise(text))
+    terms = _terms(text, loose)
     if not terms:
         return None
     return " & ".join(f"{t}:*" if prefix else t for t, prefix in terms)
 
 
-def search(queryset, vendor: str, text: str):
+def search(queryset, vendor: str, text: str, *, loose: bool = False):
     """`queryset` (of Retrospective) narrowed to rows matching every token of `text`, newest
     (highest id) first; `queryset.none()` when `text` holds nothing searchable (as task
-    search: "！？" finds nothing, never everything).
+    search: "！？" finds nothing, never everything). `loose`: the words of a long CJK run
+    anywhere rather than side by side (`_terms`; the knowledge page falls back to it when the
+    phrase as written finds nothing, `selectors.knowledge_search`).
 
     SQLite: the FTS5 table joins the query and the order is its rowid, descending, so SQLite
     reads the matches newest first and stops after a page (an `id IN (SELECT rowid …)` list
     made it collect every match of 报表, 25,000 rowids, before sorting: 12 → 0.1 ms for a page).
     PostgreSQL: the stored `search_vector` column, a cheap filter on any plan."""
     if vendor == "sqlite":
-        terms = task_search.query_terms(normalise(text))
+        terms = _terms(text, loose)
         if not terms:
             return queryset.none()
         query = " ".join(f'"{t}"*' if prefix else f'"{t}"' for t, prefix in terms)
@@ -76,15 +90,20 @@ def search(queryset, vendor: str, text: str):
             order_by=[f"-{FTS_TABLE}.rowid"],
         )
     if vendor == "postgresql":
-        query = pg_query(text)
+        query = pg_query(text, loose=loose)
         if query is None:
             return queryset.none()
         cond = RawSQL(
             f"{TABLE}.search_vector @@ to_tsquery('simple', %s)", [query], output_field=BooleanField()
         )
         return queryset.filter(cond).order_by("-id")
-    cond = task_search.match_sql(vendor, normalise(text), table=TABLE, fts_table=FTS_TABLE)
-    return queryset.filter(cond).order_by("-id") if cond is not None else queryset.none()
+    terms = _terms(text, loose)
+    if not terms:
+        return queryset.none()
+    cond = Q()
+    for t, _prefix in terms:
+        cond &= Q(search_text__contains=t)
+    return queryset.filter(cond).order_by("-id")
 
 
 def match_any(vendor: str, text: str):

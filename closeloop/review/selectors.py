@@ -262,7 +262,7 @@ LESSON_FIELDS = (
 )
 
 
-def knowledge(user, filters: KnowledgeFilters) -> QuerySet[Retrospective]:
+def knowledge(user, filters: KnowledgeFilters, *, loose: bool = False) -> QuerySet[Retrospective]:
     """Every retrospective the reader may see, newest written first, searched with the
     task-search rule (every token: words and CJK bigrams; full-width input folded) and
     filtered. Paginate it on ids (`knowledge_page`, or the page's paginator) and load the
@@ -284,8 +284,20 @@ def knowledge(user, filters: KnowledgeFilters) -> QuerySet[Retrospective]:
     if filters.department:
         qs = qs.filter(department_id=filters.department)
     if filters.q.strip():
-        return search.search(qs, connection.vendor, filters.q)
+        return search.search(qs, connection.vendor, filters.q, loose=loose)
     return qs.order_by("-id")
+
+
+def knowledge_search(user, filters: KnowledgeFilters) -> tuple[QuerySet[Retrospective], bool]:
+    """`knowledge`, falling back to the loose match when the phrase as written finds nothing:
+    a search of a CJK run of four or more characters ("合同模板预审") that no lesson holds side
+    by side finds the lessons holding each of its words (合同, 模板, 预审) anywhere
+    (`search.search(loose=True)`). Returns (the lessons, whether they are the loose match).
+    One more query (an EXISTS) only for such a search."""
+    qs = knowledge(user, filters)
+    if filters.q.strip() and search.loosens(filters.q) and not qs.exists():
+        return knowledge(user, filters, loose=True), True
+    return qs, False
 
 
 def lessons(ids: list[int]) -> list[dict]:
@@ -315,7 +327,7 @@ def knowledge_page(user, filters: KnowledgeFilters, *, offset: int, limit: int):
     ids, the count (skipped on a last page, whose length tells it) and the rows."""
     from closeloop.core.pagination import bounded_count
 
-    qs = knowledge(user, filters)
+    qs, _loose = knowledge_search(user, filters)
     if offset + limit <= KNOWLEDGE_COUNT_CAP + 1:
         ids = newest_ids(qs)
         n = len(ids)

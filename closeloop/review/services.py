@@ -35,6 +35,7 @@ from closeloop.review.models import (
     StagedUpload,
     Submission,
     Verdict,
+    is_web_address,
 )
 from closeloop.tasks import permissions
 from closeloop.tasks.models import AcceptanceCriterion, Task
@@ -49,7 +50,6 @@ LINKS_MAX = 20
 TAG_MAX = 20
 TAGS_MAX = 10
 MEASURE_LIMIT = Decimal("1e10")
-_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ def submission_create(
         link = (raw or "").strip()
         if not link:
             continue
-        if len(link) > LINK_MAX or not _URL.match(link) or _bad_text(link):
+        if len(link) > LINK_MAX or not is_web_address(link) or _bad_text(link):
             errors.setdefault(f"links.{i}", []).append(
                 _("Link %(n)s is not a web address (http:// or https://, at most 500 characters).") % {"n": i}
             )
@@ -636,7 +636,7 @@ def retrospective_write(
 ) -> Retrospective:
     """Write (or rewrite) the retrospective of a done task: the owner, initiator, head, deputy
     or reviewer. At least one of what worked / what to improve; up to 10 tags of 20
-    characters; `minutes_link` a web address or a short reference. The first version is
+    characters; `minutes_link` empty or a web address (http:// or https://). The first version is
     shared with the team (owner, collaborators, head and deputy; the department's group)."""
     task = Task.objects.select_related("department", "owner", "customer", "project").get(pk=task.pk)
     if not may_write_retrospective(actor, task):
@@ -656,8 +656,11 @@ def retrospective_write(
     elif any(len(t) > TAG_MAX or "\x00" in t for t in tag_list):
         errors.setdefault("tags", []).append(_("A tag has at most %(n)s characters.") % {"n": TAG_MAX})
     minutes_link = _text(
-        errors, "minutes_link", minutes_link, required=False, label=_("Minutes"), limit=LINK_MAX
+        errors, "minutes_link", minutes_link, required=False, label=_("Minutes (link)"), limit=LINK_MAX
     )
+    if minutes_link and "minutes_link" not in errors and not is_web_address(minutes_link):
+        # Shown as a link on the task page: only a web address, never `javascript:` or text.
+        errors["minutes_link"] = [_("Minutes (link): give a web address starting with http:// or https://.")]
     raise_if_errors(errors)
     fields = {
         "what_worked": what_worked,

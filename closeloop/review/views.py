@@ -385,9 +385,9 @@ def knowledge(request):
         project=_int(g.get("project")),
         department=_int(g.get("department")),
     )
-    page = LessonPaginator(
-        selectors.knowledge(request.user, filters), 20, cap=selectors.KNOWLEDGE_COUNT_CAP
-    ).get_page(g.get("page"))
+    # A phrase no lesson holds as written falls back to its words anywhere (合同模板预审).
+    found, loose = selectors.knowledge_search(request.user, filters)
+    page = LessonPaginator(found, 20, cap=selectors.KNOWLEDGE_COUNT_CAP).get_page(g.get("page"))
     # The drop-downs and the cards are built in Python (review/html.py): through the template
     # language they were most of the page's time.
     named = ("id", "name")
@@ -398,10 +398,18 @@ def knowledge(request):
         projects=Project.objects.filter(active=True).order_by("name").values_list(*named)[:200],
     )
     results = html.knowledge_results(
-        page=page, filters=filters, tags=selectors.tags_in_use(request.user), query_string=g.urlencode()
+        page=page,
+        filters=filters,
+        tags=selectors.tags_in_use(request.user),
+        query_string=g.urlencode(),
+        loose=loose,
     )
+    # On a phone the drop-downs fold behind 筛选, open while one of them is in use.
+    filtered = bool(filters.task_type or filters.customer or filters.project or filters.department)
     return render(
-        request, "review/knowledge.html", {"filters": filters, "selects": selects, "results": results}
+        request,
+        "review/knowledge.html",
+        {"filters": filters, "selects": selects, "results": results, "filtered": filtered},
     )
 
 

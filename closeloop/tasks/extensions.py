@@ -194,6 +194,30 @@ def row_flags(task, today: date) -> SafeString:
     return mark_safe(out)  # noqa: S308 - each part escaped by esc
 
 
+# -- closing ---------------------------------------------------------------------------------
+#
+# A *close hook* is `fn(task, *, actor, status, now)`: `tasks.services.task_transition` calls
+# every registered one inside its transaction, after the task's row became 已完成 or 已取消 —
+# whichever path closed it (acceptance in review, cancel on the task page or the API, an
+# import). What an app keeps about open work ends there (tracking closes the task's pending
+# delay warnings and drops its forecast). A hook writes through its app's own services and
+# must not fail for a task with nothing to close.
+
+CloseHook = Callable[..., None]
+_close_hooks: list[CloseHook] = []
+
+
+def register_close_hook(fn: CloseHook) -> None:
+    if fn not in _close_hooks:
+        _close_hooks.append(fn)
+
+
+def task_closed(task, *, actor, status: str, now) -> None:
+    """Run every close hook for `task`, just closed as `status` by `actor` at `now`."""
+    for fn in _close_hooks:
+        fn(task, actor=actor, status=status, now=now)
+
+
 # -- acceptance and intake hooks (used by review) -------------------------------------------
 #
 # - A *routed transition*: `register_routed_transition(status, url_fn)` says that moving a task

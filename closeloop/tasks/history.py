@@ -157,6 +157,11 @@ def describe_event(event, names: dict) -> list[str]:
             _("%(actor)s imported the task in the state its sheet recorded: %(state)s")
             % {"actor": actor, "state": " · ".join(state) if state else "—"}
         ]
+    if verb == "delay_warning_decided" and after.get("status") in ("approved", "rejected"):
+        # Say which way it went: "decided" alone left the reader to open the warning.
+        if after["status"] == "approved":
+            return [_("%(actor)s approved the delay warning") % {"actor": actor}]
+        return [_("%(actor)s rejected the delay warning") % {"actor": actor}]
     if verb == "became_overdue":
         return [_("The task became overdue (it was due %(date)s)") % {"date": after.get("due_date", "")}]
     values = {
@@ -188,6 +193,9 @@ EVENT_SENTENCES = {
     "delay_warning_raised": gettext_lazy("%(actor)s raised a delay warning, asking for %(date)s"),
     "delay_warning_decided": gettext_lazy("%(actor)s decided the delay warning"),
     "delay_warning_escalated": gettext_lazy("The undecided delay warning went up to the superior"),
+    "delay_warning_closed": gettext_lazy(
+        "The pending delay warning was closed with the task: no decision is needed"
+    ),
     "due_date_moved": gettext_lazy("%(actor)s moved the due date from %(before)s to %(after)s"),
     "dependency_added": gettext_lazy("%(actor)s made this task wait for %(code)s"),
     "dependency_removed": gettext_lazy("%(actor)s removed a dependency"),

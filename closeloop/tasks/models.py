@@ -176,7 +176,8 @@ class Task(models.Model):
     # A copy of the risk forecast's flag (`tracking.TaskForecast.at_risk`), written with it by
     # tracking (`forecast_refresh`, the forecast sweep: `tracking.services.sync_at_risk`), so
     # 仪表盘 counts and lists the tasks at risk as a range of the partial index below rather
-    # than joining every open task of the departments to the forecasts (issue 16).
+    # than joining every open task of the departments to the forecasts (issue 16). Cleared
+    # by `tasks.services.task_transition` when the task closes: a closed task is never at risk.
     at_risk = models.BooleanField(_("at risk"), default=False, editable=False)
     # The day of the task's latest daily update (`tracking.ProgressUpdate.day`), written with it
     # by `tracking.services.update_post` (the only place updates are made; updates are never

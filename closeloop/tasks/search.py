@@ -85,6 +85,33 @@ def query_terms(text: str) -> list[tuple[str, bool]]:
     return out
 
 
+def loose_terms(text: str) -> list[tuple[str, bool]]:
+    """`query_terms` with each CJK run of four characters or more covered by every other
+    bigram instead of every bigram ("合同模板预审" → 合同 模板 预审, an odd run adding its last
+    bigram): the run's words found anywhere in the text, not only side by side. For a query
+    spanning words a lesson wrote apart ("合同模板要提前给法务预审"). The same terms as
+    `query_terms` when no run is that long (see `loosens`)."""
+    toks: list[str] = []
+    for run in _RUN.findall(normalize(text)):
+        if _IS_CJK.match(run) and len(run) >= 4:
+            starts = list(range(0, len(run) - 1, 2))
+            if len(run) % 2:
+                starts.append(len(run) - 2)
+            toks.extend(run[i : i + 2] for i in starts)
+        else:
+            toks.extend(tokens(run))
+    toks = list(dict.fromkeys(toks))
+    return [
+        (tok, (len(tok) == 1 and bool(_IS_CJK.match(tok))) or (i == len(toks) - 1 and not _IS_CJK.match(tok)))
+        for i, tok in enumerate(toks)
+    ]
+
+
+def loosens(text: str) -> bool:
+    """Does `loose_terms` ask less of a text than `query_terms` (a CJK run of four or more)?"""
+    return any(_IS_CJK.match(run) and len(run) >= 4 for run in _RUN.findall(normalize(text)))
+
+
 def match_sql(
     vendor: str, text: str, *, table: str = "tasks_task", fts_table: str = FTS_TABLE
 ) -> RawSQL | None:

@@ -696,7 +696,10 @@ def task_transition(
     `predecessor_open`, naming it) unless a head or deputy overrode it (`dependency_override`,
     or `override_dependencies=True` when the actor leads the department: recorded as an event).
     Submitting a task with an open subtask is refused (Conflict `subtask_open`, naming it).
-    Starting a subtask starts its 未开始 ancestors (DESIGN.md "The loop" 2)."""
+    Starting a subtask starts its 未开始 ancestors (DESIGN.md "The loop" 2). Closing a task
+    (已完成, 已取消) clears its at-risk flag and runs the apps' close hooks
+    (`extensions.task_closed`: tracking closes its pending delay warnings) in the same
+    transaction."""
     try:
         target = Status(to)
     except ValueError:
@@ -753,6 +756,10 @@ def task_transition(
         updates[stamp] = now
     if target == Status.DONE and not Task.objects.filter(parent=task).exists():
         updates["progress"] = 100
+    if target in CLOSED_STATUSES:
+        # A closed task is never at risk: its copy of the forecast's flag goes with the
+        # forecast (tracking drops that in its close hook).
+        updates["at_risk"] = False
     with transaction.atomic():
         rows = Task.objects.filter(pk=task.pk, status=source, version=task.version).update(**updates)
         if rows != 1:
@@ -760,6 +767,9 @@ def task_transition(
         if target in CLOSED_STATUSES:
             # The links' copy of "open" (TaskCollaborator.task_open); closed is final.
             TaskCollaborator.objects.filter(task_id=task.pk, task_open=True).update(task_open=False)
+            # What the apps to the right keep about open work ends with it, whichever path
+            # closed the task (review's acceptance, a cancel, an import): `extensions.task_closed`.
+            extensions.task_closed(task, actor=actor, status=target, now=now)
         if target == Status.DONE:
             completions.record(task, now)
         if overriding:

@@ -67,7 +67,9 @@ class WarningOut(Schema):
     old_due_date: date
     new_due_date: date
     on_time: bool
-    status: str
+    status: str = Field(
+        description="pending, approved, rejected, or closed: the task closed (done or cancelled) before a decision."
+    )
     raised_by: UserRef
     raised_at: datetime
     decide_by: datetime

@@ -2,7 +2,9 @@
 `seed_demo()` after it). Two weeks of updates, an approved on-time delay warning and a late one
 awaiting the head's decision, a blocked task with its blocker, an at-risk task, and a ready
 weekly review, so 仪表盘 and 周复盘 are full on first look. Idempotent: does nothing once the
-demo department has updates. Everything goes through the real services."""
+demo department has updates. Everything goes through the real services, each step at the
+moment it happened (`core.democlock.at`): an update at 17:30 on the day it reports, so the
+activity log shows it then, and a percent that only grows."""
 
 import datetime as dt
 import logging
@@ -10,6 +12,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from closeloop.core.democlock import at
 from closeloop.orgs.calendar import add_workdays, is_workday
 from closeloop.orgs.models import Department, User
 from closeloop.tasks.models import Task
@@ -36,15 +39,16 @@ def _history(task: Task, points: list[tuple[int, int, str, str]], today: dt.date
         if current.start_date and day < current.start_date:
             continue
         when = cadence.at_local(current.department, day, dt.time(17, 30))
-        services.update_post(
-            actor=current.owner,
-            task=current,
-            percent=percent,
-            state=state,
-            blocker=blocker,
-            note="今日推进" if state == "in_progress" else "",
-            now=when,
-        )
+        with at(when):
+            services.update_post(
+                actor=current.owner,
+                task=current,
+                percent=percent,
+                state=state,
+                blocker=blocker,
+                note="今日推进" if state == "in_progress" else "",
+                now=when,
+            )
 
 
 def last_review_due(department: Department, now: dt.datetime) -> tuple[dt.date, dt.datetime]:
@@ -70,11 +74,11 @@ def seed_demo() -> bool:
     now = timezone.now()
     today = cadence.local_today(sales, now)
     with transaction.atomic():
-        # T004 跟进B客户签约进度: two weeks of steady updates, then a late warning (past due),
+        # T004 跟进B客户签约进度: steady updates from its start date, then a late warning (past due),
         # awaiting the head's decision.
         t004 = _task(sales, "T004")
         if t004:
-            _history(t004, [(13 - i, 5 + 6 * i, "in_progress", "") for i in range(12)], today)
+            _history(t004, [(10 - i, 8 + 7 * i, "in_progress", "") for i in range(10)], today)
             t004 = _task(sales, "T004")
             if t004 and t004.is_open:
                 services.delay_warning_raise(
@@ -102,21 +106,23 @@ def seed_demo() -> bool:
             t0012 = _task(sales, "T001-2")
             if t0012 and t0012.is_open and head is not None:
                 raised = now - dt.timedelta(days=2)
-                w = services.delay_warning_raise(
-                    actor=t0012.owner,
-                    task=t0012,
-                    reason="requirements",
-                    explanation="市场部新增了分层召回的要求",
-                    new_due_date=max(t0012.due_date + dt.timedelta(days=2), today),
-                    now=raised,
-                )
-                services.delay_warning_decide(
-                    actor=head,
-                    warning=w,
-                    approve=True,
-                    comment="同意,注意同步市场部",
-                    now=raised + dt.timedelta(hours=3),
-                )
+                with at(raised):
+                    w = services.delay_warning_raise(
+                        actor=t0012.owner,
+                        task=t0012,
+                        reason="requirements",
+                        explanation="市场部新增了分层召回的要求",
+                        new_due_date=max(t0012.due_date + dt.timedelta(days=2), today),
+                        now=raised,
+                    )
+                with at(raised + dt.timedelta(hours=3)):
+                    services.delay_warning_decide(
+                        actor=head,
+                        warning=w,
+                        approve=True,
+                        comment="同意,注意同步市场部",
+                        now=raised + dt.timedelta(hours=3),
+                    )
         # T003 客户需求调研: slow recent progress → forecast after the due date → at risk.
         t003 = _task(sales, "T003")
         if t003:
@@ -132,13 +138,14 @@ def seed_demo() -> bool:
                 ],
                 today,
             )
-        # T005 筹备下周产品推介会: blocked, waiting on marketing.
+        # T005 筹备下周产品推介会: blocked since the afternoon it started, waiting on marketing
+        # (the loader blocks it; every update since says so).
         t005 = _task(sales, "T005")
         if t005:
             _history(
                 t005,
                 [
-                    (3, 10, "in_progress", ""),
+                    (3, 10, "blocked", "等待市场部提供推广物料"),
                     (2, 15, "blocked", "等待市场部提供推广物料"),
                     (1, 15, "blocked", "等待市场部提供推广物料"),
                 ],

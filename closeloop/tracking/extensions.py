@@ -13,7 +13,7 @@ from closeloop.core import compiled, pgfast
 from closeloop.orgs.models import display_name
 from closeloop.orgs.selectors import led_department_ids
 from closeloop.tasks import extensions
-from closeloop.tracking import cadence
+from closeloop.tracking import cadence, services
 from closeloop.tracking.models import DelayWarning, ProgressUpdate, TaskForecast, WarningStatus
 from closeloop.tracking.selectors import Flags, forecast_of, owed_list_q, with_flags
 from closeloop.tracking.templatetags.tracking import flags_html
@@ -36,7 +36,8 @@ def task_panel(request, task) -> str:
                 (task.pk,),
             )
         )
-        if extensions.task_has(task, "forecast")
+        # A closed task shows no forecast (and has none since `services.close_with_task`).
+        if task.is_open and extensions.task_has(task, "forecast")
         else None
     )
     today = cadence.local_today(task.department, timezone.now())
@@ -168,6 +169,7 @@ def owner_actions(request, task) -> list[tuple[str, str]]:
 
 
 def register() -> None:
+    extensions.register_close_hook(services.close_with_task)
     extensions.register_quick_actions(owner_actions)
     extensions.register_decision_source(pending_decisions)
     extensions.register_task_panel(task_panel)

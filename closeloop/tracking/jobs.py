@@ -11,7 +11,7 @@ redoes the slot).
   due on the next working day; when it is not at 100 % and has no delay warning, the notice
   links to the delay-warning form (one `notify_batch` per department).
 - `escalate_delay_warnings`: a warning still undecided one working day after it was raised
-  goes to the head's superior.
+  goes to the head's superior (never one of a closed task: it was closed with the task).
 - `forecast_sweep`: once a day per department, re-judges stored forecasts in a few UPDATE
   statements (a task becomes judgeable, goes stale, or its due date moved elsewhere).
 """
@@ -192,6 +192,9 @@ def escalate_delay_warnings(now: datetime) -> int:
         DelayWarning.objects.filter(
             status=WarningStatus.PENDING, escalated_at__isnull=True, decide_by__lte=now
         )
+        # A warning of a closed task is closed with it (`services.close_with_task`); never
+        # escalate one, even a row from before that rule.
+        .exclude(task__status__in=CLOSED_STATUSES)
         .select_related(
             "task", "task__department", "task__department__head", "task__department__parent__head"
         )
@@ -225,7 +228,8 @@ def _sweep_department(dept, today, now) -> int:
     ):
         services.forecast_refresh(task=task, now=now)
         changed += 1
-    changed += mine.filter(at_risk=True, task__status__in=CLOSED_STATUSES).update(at_risk=False)
+    # A closed task has no forecast (`services.close_with_task` drops it when the task closes).
+    changed += mine.filter(task__status__in=CLOSED_STATUSES).delete()[0]
     open_rows = mine.exclude(task__status__in=CLOSED_STATUSES).filter(
         judge_from__lte=today, last_percent__lt=100
     )

@@ -67,10 +67,14 @@ class WarningStatus(models.TextChoices):
     PENDING = "pending", _("Awaiting decision")
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
+    # The task closed (done or cancelled) before anyone decided: nothing left to decide.
+    CLOSED = "closed", _("Closed with the task")
 
 
 class DelayWarning(models.Model):
-    """延期预警: the owner says the task will slip, why, and until when. The head decides."""
+    """延期预警: the owner says the task will slip, why, and until when. The head decides;
+    a warning still pending when its task closes is closed with it (`decided_at` the moment
+    the task closed, no `decided_by`)."""
 
     task = models.ForeignKey("tasks.Task", on_delete=models.CASCADE, related_name="delay_warnings")
     raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -105,7 +109,8 @@ class DelayWarning(models.Model):
                 fields=["task"], condition=Q(status="pending"), name="delay_warning_one_pending_per_task"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "approved", "rejected"]), name="warning_status_valid"
+                condition=Q(status__in=["pending", "approved", "rejected", "closed"]),
+                name="warning_status_valid",
             ),
             models.CheckConstraint(
                 condition=Q(new_due_date__gt=models.F("old_due_date")), name="warning_moves_later"

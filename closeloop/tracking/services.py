@@ -271,9 +271,11 @@ def _apply_to_task(
 
 def forecast_refresh(*, task: Task, now: datetime | None = None) -> TaskForecast | None:
     """Recompute and store the task's forecast from its last updates (see `tracking.forecast`).
-    Tasks with subtasks have none: their subtasks are forecast."""
+    Tasks with subtasks have none (their subtasks are forecast), nor have closed tasks."""
     now = now or timezone.now()
-    if task.has_subtasks():
+    if task.status in CLOSED_STATUSES or task.has_subtasks():
+        # A closed task has no forecast (it is finished, or will never be); a task with
+        # subtasks neither: its subtasks are forecast.
         TaskForecast.objects.filter(task_id=task.pk).delete()
         sync_at_risk(Task.objects.filter(pk=task.pk))
         return None
@@ -372,6 +374,10 @@ def delay_warning_raise(
     decide_by = datetime.combine(add_workdays(today, 1), local.timetz().replace(microsecond=0))
     try:
         with transaction.atomic():
+            # The task's row first (the order `task_transition` and the decision take too): a
+            # warning raised while the task is being closed waits, then sees it closed.
+            if Task.objects.select_for_update().filter(pk=task.pk, status__in=CLOSED_STATUSES).exists():
+                raise Conflict(_("The task is closed."), code="task_closed")
             warning = DelayWarning.objects.create(
                 task=task,
                 raised_by=actor,
@@ -433,16 +439,20 @@ def delay_warning_decide(
     if not approve and not comment:
         raise ValidationFailed(_("Say why the delay is rejected."), fields={"comment": [_("Give a reason.")]})
     new_status = WarningStatus.APPROVED if approve else WarningStatus.REJECTED
+    if warning.status == WarningStatus.CLOSED:
+        raise _closed_with_task()
     with transaction.atomic():
+        # The task's row first, then the warning's: the order of `task_transition` (whose
+        # close hook closes the warning) — the other way round the two could deadlock.
+        current = Task.objects.select_for_update().select_related("department", "owner").get(pk=task.pk)
+        if current.status in CLOSED_STATUSES:
+            raise _closed_with_task()
         rows = DelayWarning.objects.filter(pk=warning.pk, status=WarningStatus.PENDING).update(
             status=new_status, decided_by=actor, decided_at=now, decision_comment=comment
         )
         if rows != 1:
             raise Conflict(_("This delay warning has already been decided."), code="warning_decided")
-        current = Task.objects.select_for_update().select_related("department", "owner").get(pk=task.pk)
         if approve:
-            if current.status in CLOSED_STATUSES:
-                raise Conflict(_("The task is closed."), code="task_closed")
             moved = Task.objects.filter(pk=current.pk, version=current.version).update(
                 due_date=warning.new_due_date, version=F("version") + 1, updated_at=now
             )
@@ -480,6 +490,42 @@ def delay_warning_decide(
         )
         forecast_refresh(task=current, now=now)
     return DelayWarning.objects.select_related("task", "decided_by").get(pk=warning.pk)
+
+
+def _closed_with_task() -> Conflict:
+    return Conflict(
+        _("The task is closed: this delay warning was closed with it and needs no decision."),
+        code="task_closed",
+    )
+
+
+def close_with_task(task: Task, *, actor: User | None, status: str, now: datetime) -> int:
+    """`task` just closed (已完成 or 已取消; `tasks.extensions.task_closed`, inside
+    `task_transition`'s transaction): its pending delay warning is closed with it — nobody is
+    asked to decide it any more and it no longer escalates — with an event in the log, and its
+    forecast is dropped (a closed task shows none and is never at risk; `task_transition`
+    clears `Task.at_risk`). Returns how many warnings it closed. Two queries for a task
+    without a pending warning."""
+    # At most one is pending (`delay_warning_one_pending_per_task`); the task's row is locked
+    # by the transition, so none is raised or decided meanwhile.
+    ids = list(
+        DelayWarning.objects.filter(task_id=task.pk, status=WarningStatus.PENDING).values_list(
+            "pk", flat=True
+        )
+    )
+    if ids:
+        DelayWarning.objects.filter(pk__in=ids, status=WarningStatus.PENDING).update(
+            status=WarningStatus.CLOSED, decided_at=now
+        )
+        for pk in ids:
+            record_event(
+                task=task,
+                actor=actor,
+                verb="delay_warning_closed",
+                after={"warning": pk, "status": WarningStatus.CLOSED, "task_status": str(status)},
+            )
+    TaskForecast.objects.filter(task_id=task.pk).delete()
+    return len(ids)
 
 
 def delay_warning_escalate(*, warning: DelayWarning, now: datetime) -> bool:
@@ -520,6 +566,7 @@ def delay_warning_escalate(*, warning: DelayWarning, now: datetime) -> bool:
 
 
 __all__ = [
+    "close_with_task",
     "delay_warning_decide",
     "delay_warning_escalate",
     "delay_warning_raise",

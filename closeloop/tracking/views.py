@@ -239,7 +239,14 @@ def warning_new(request, pk: int):
 @login_required
 def warning_decide(request, pk: int):
     warning = selectors.access_warning(request.user, pk)
-    may_decide = warning.status == WarningStatus.PENDING and services.can_decide(request.user, warning)
+    # A closed task's warning needs no decision (closed with it, `services.close_with_task`):
+    # the page says so instead of offering buttons that could only be refused.
+    task_closed = not warning.task.is_open
+    may_decide = (
+        warning.status == WarningStatus.PENDING
+        and not task_closed
+        and services.can_decide(request.user, warning)
+    )
     form = DecisionForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -261,6 +268,12 @@ def warning_decide(request, pk: int):
     return render(
         request,
         "tracking/warning_decide.html",
-        {"warning": warning, "task": warning.task, "form": form, "may_decide": may_decide},
+        {
+            "warning": warning,
+            "task": warning.task,
+            "form": form,
+            "may_decide": may_decide,
+            "task_closed": task_closed,
+        },
         status=status,
     )

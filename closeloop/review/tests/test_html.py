@@ -98,6 +98,7 @@ def _old_knowledge_context(request, filters, page_number):
         "customers": Customer.objects.filter(active=True).order_by("name")[:200],
         "projects": Project.objects.filter(active=True).order_by("name")[:200],
         "departments": departments_for(request.user).order_by("code"),
+        "filtered": bool(filters.task_type or filters.customer or filters.project or filters.department),
     }
 
 

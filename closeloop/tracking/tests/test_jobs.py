@@ -130,11 +130,15 @@ def test_the_tasks_copy_of_the_flag_says_what_the_forecast_says_after_every_writ
     # Behind: 10 % in three weeks of a month-long task, recomputed by the update itself.
     update_post(actor=member, task=Task.objects.get(pk=started.pk), percent=45, now=at(2026, 3, 21))
     assert flags() == (True, True)
-    # Closed: the sweep clears the forecast's flag and the task's with it.
+    # Closed: the task is no longer at risk and has no forecast at all (closing drops it), and
+    # the sweep brings neither back.
     t = task_transition(actor=member, task=Task.objects.get(pk=started.pk), to="submitted", note="完成")
     task_transition(actor=head, task=t, to="done", note="通过")
+    assert not Task.objects.get(pk=started.pk).at_risk
+    assert not TaskForecast.objects.filter(task=started).exists()
     forecast_sweep(at(2026, 3, 23))
-    assert flags() == (False, False)
+    assert not Task.objects.get(pk=started.pk).at_risk
+    assert not TaskForecast.objects.filter(task=started).exists()
 
 
 @pytest.mark.django_db

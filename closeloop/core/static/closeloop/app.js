@@ -67,6 +67,13 @@
     var box = row && row.querySelector("input[data-row-tick]");
     if (box && !box.checked) box.checked = true;
   });
+  // Filters folded behind a <details data-open-wide> on a phone (知识库's 筛选) stand open on
+  // a wider screen, where they fit beside the search.
+  if (window.matchMedia && window.matchMedia("(min-width: 640px)").matches) {
+    document.querySelectorAll("details[data-open-wide]").forEach(function (d) {
+      d.open = true;
+    });
+  }
   // Close an open <details> menu when clicking elsewhere.
   document.addEventListener("click", function (ev) {
     document.querySelectorAll("details.menu[open]").forEach(function (d) {
