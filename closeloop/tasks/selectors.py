@@ -209,12 +209,15 @@ def _ints(values) -> str:
     return ", ".join(str(int(v)) for v in values)
 
 
-def routes_sql(routes: tuple, alias: str = "t") -> list[str]:
+def routes_sql(routes: tuple, alias: str = "t", person: str = "") -> list[str]:
     """The conditions, on a task `alias` without a named reviewer, of the tasks that the
     person of `routes` (`routes_key`) accepts, as disjoint parts (a department is in one
     only): every department whose tasks are theirs but for some owners (their own, the head's
     for the deputy), grouped by those owners; then the departments of which they accept only
-    some owners' tasks (a head's own, for the superior). Ints only: constants of the text."""
+    some owners' tasks (a head's own, for the superior). Ints only: constants of the text.
+    `person`: the column naming whose the row is (default the task's owner; tracking passes
+    a delay warning's raiser, decided by the same rule)."""
+    who = person or f"{alias}.owner_id"
     by_except: dict[tuple, list[int]] = {}
     only: list[tuple[int, tuple]] = []
     for dept, is_only, owners in routes:
@@ -223,13 +226,12 @@ def routes_sql(routes: tuple, alias: str = "t") -> list[str]:
         else:
             by_except.setdefault(owners, []).append(dept)
     parts = [
-        f"{alias}.department_id IN ({_ints(depts)}) AND {alias}.owner_id NOT IN ({_ints(owners)})"
+        f"{alias}.department_id IN ({_ints(depts)}) AND {who} NOT IN ({_ints(owners)})"
         for owners, depts in sorted(by_except.items())
     ]
     if only:
         each = " OR ".join(
-            f"({alias}.department_id = {int(d)} AND {alias}.owner_id IN ({_ints(owners)}))"
-            for d, owners in only
+            f"({alias}.department_id = {int(d)} AND {who} IN ({_ints(owners)}))" for d, owners in only
         )
         parts.append(f"{alias}.department_id IN ({_ints(d for d, _o in only)}) AND ({each})")
     return parts

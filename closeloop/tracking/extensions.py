@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 
 from closeloop.core import compiled, pgfast
 from closeloop.orgs.models import display_name
-from closeloop.orgs.selectors import led_department_ids
+from closeloop.orgs.selectors import acceptance_routes, led_department_ids
 from closeloop.tasks import extensions
+from closeloop.tasks.selectors import routes_key, routes_sql
 from closeloop.tracking import cadence, services
 from closeloop.tracking.models import DelayWarning, ProgressUpdate, TaskForecast, WarningStatus
 from closeloop.tracking.selectors import Flags, forecast_of, owed_list_q, with_flags
@@ -96,11 +97,9 @@ _PENDING_SQL = (
     " INNER JOIN orgs_department d ON d.id = t.department_id INNER JOIN orgs_user u ON u.id = w.raised_by_id"
     " WHERE w.status = %s AND w.raised_by_id <> %s{scope} ORDER BY w.decide_by, w.id LIMIT %s"
 )
-# Not the head's own warning, unless the person leads the department above (`can_decide`).
-_PENDING_SCOPE = (
-    " AND t.department_id IN ({led})"
-    " AND (NOT (w.raised_by_id = d.head_id AND d.head_id IS NOT NULL) OR d.parent_id IN ({led}))"
-)
+# The warnings that ask the person (`selectors.warning_routes_q`): their acceptance routes
+# with the raiser for the owner (constants: ints only), or escalated to them.
+_PENDING_SCOPE = " AND ({routes}w.escalated_to_id = %s)"
 
 
 def _converters(model, name: str) -> tuple:
@@ -120,14 +119,15 @@ def pending_decisions(user, limit: int) -> tuple[int, list[extensions.Decision]]
     same warnings, by the time to decide by), for 我的工作: (how many, the first `limit`),
     in one query (`_PENDING_SQL`, the count as a window over the rows); none for someone
     who leads no department and is not a superuser."""
-    led = sorted(led_department_ids(user))
-    if not user.is_superuser and not led:
+    # Only a head or deputy is asked or escalated to: nobody else reads anything.
+    if not user.is_superuser and not led_department_ids(user):
         return 0, []
     params: list = [WarningStatus.PENDING.value, user.pk]
     scope = ""
     if not user.is_superuser:
-        scope = _PENDING_SCOPE.format(led=", ".join(["%s"] * len(led)))
-        params += [*led, *led]
+        parts = routes_sql(routes_key(acceptance_routes(user)), "t", person="w.raised_by_id")
+        scope = _PENDING_SCOPE.format(routes="".join(f"({p}) OR " for p in parts))
+        params.append(user.pk)
     # Prepared on PostgreSQL (pgfast): one shape per number of departments led.
     with pgfast.cursor(connection) as cur:
         cur.execute(_PENDING_SQL.format(scope=scope), [*params, limit])

@@ -3,16 +3,18 @@
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import reduce
+from operator import or_
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.errors import NotFound
 from closeloop.orgs.models import Department, User
-from closeloop.orgs.selectors import led_department_ids
+from closeloop.orgs.selectors import acceptance_routes
 from closeloop.tasks.models import Priority, Task
-from closeloop.tasks.selectors import access_task
+from closeloop.tasks.selectors import access_task, routes_key
 from closeloop.tasks.states import Status
 from closeloop.tasks.validation import parse_int
 from closeloop.tracking import cadence
@@ -207,16 +209,30 @@ def access_warning(user: User, pk: int | str) -> DelayWarning:
     return warning
 
 
+def warning_routes_q(user: User) -> Q:
+    """The pending delay warnings that wait for `user`'s decision, as a WHERE clause on the
+    warnings (a superuser decides all: no clause needed, check `is_superuser` first). Whom a warning asks (`services.warning_deciders`) is whom a submission asks
+    (DESIGN "Who may do what": the head or deputy, never the raiser; a head's own for the
+    superior; a department nobody leads climbs), so the person's acceptance routes
+    (`orgs.selectors.acceptance_routes`) with the raiser for the owner — plus whatever was
+    escalated to them. Leading a department above does not put its members' ordinary
+    warnings in one's queue (the CEO saw every department's)."""
+    parts = [
+        Q(task__department_id=dept, raised_by_id__in=people)
+        if only
+        else Q(task__department_id=dept) & ~Q(raised_by_id__in=people)
+        for dept, only, people in routes_key(acceptance_routes(user))
+    ]
+    parts.append(Q(escalated_to_id=user.pk))
+    return reduce(or_, parts)
+
+
 def pending_warnings_for(user: User) -> QuerySet[DelayWarning]:
-    """Warnings awaiting this person's decision: pending, in departments they lead, not their
-    own, and a head's own warning only for those leading the department above
-    (`services.can_decide`)."""
-    led = led_department_ids(user)
+    """Warnings awaiting this person's decision: pending, not their own, of the
+    departments whose warnings ask them (`warning_routes_q`) or escalated to them."""
     qs = DelayWarning.objects.filter(status=WarningStatus.PENDING).exclude(raised_by=user)
     if not user.is_superuser:
-        qs = qs.filter(task__department_id__in=led).filter(
-            ~Q(raised_by_id=F("task__department__head_id")) | Q(task__department__parent_id__in=led)
-        )
+        qs = qs.filter(warning_routes_q(user))
     return qs.select_related("task", "task__department", "task__owner", "raised_by").order_by(
         "decide_by", "id"
     )

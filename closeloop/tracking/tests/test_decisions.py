@@ -177,7 +177,26 @@ def test_my_work_lists_the_decisions_of_the_orm_reads_in_one_query(
                         assert new == _old_pending_decisions(person(user), limit), (user.username, limit)
                 assert count == new[0] and len(rows) == min(count, limit)
     assert pending_decisions(person(head), 20)[0] == 8  # the member's and the deputy's
-    assert pending_decisions(person(ceo), 20)[0] == 12  # all three, the head's own too
+    # The superior is asked the head's own only, not every warning of the department below.
+    assert pending_decisions(person(ceo), 20)[0] == 4
     nobody = person(outsider)
     with django_assert_num_queries(0):
         assert pending_decisions(nobody, 10) == (0, [])
+
+
+def test_a_superiors_queue_holds_the_heads_own_and_what_escalated_to_them(head, member, deputy, sales, ceo):
+    """The CEO leads every department below, but an ordinary warning of 销售部 asks its head
+    and deputy (DESIGN "Who may do what"): it is not in the CEO's 待我决定 until it is
+    escalated to them; the head's own is, from the start. The head and deputy still see it."""
+    from closeloop.orgs.models import User
+    from closeloop.tracking.extensions import pending_decisions
+    from closeloop.tracking.services import delay_warning_escalate
+
+    ordinary = warn(fresh(owned_by(member, head, sales)), member)
+    heads_own = warn(fresh(owned_by(head, head, sales)), head)
+    assert list(pending_warnings_for(ceo)) == [heads_own]
+    assert pending_decisions(User.objects.get(pk=ceo.pk), 10)[0] == 1
+    assert ordinary in pending_warnings_for(head) and ordinary in pending_warnings_for(deputy)
+    assert delay_warning_escalate(warning=ordinary, now=at(2026, 3, 22))
+    assert set(pending_warnings_for(ceo)) == {heads_own, ordinary}
+    assert pending_decisions(User.objects.get(pk=ceo.pk), 10)[0] == 2
