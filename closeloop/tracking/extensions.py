@@ -128,7 +128,8 @@ def pending_decisions(user, limit: int) -> tuple[int, list[extensions.Decision]]
         parts = routes_sql(routes_key(acceptance_routes(user)), "t", person="w.raised_by_id")
         scope = _PENDING_SCOPE.format(routes="".join(f"({p}) OR " for p in parts))
         params.append(user.pk)
-    # Prepared on PostgreSQL (pgfast): one shape per number of departments led.
+    # Prepared on PostgreSQL (pgfast): one shape per set of routes (their ids are constants of
+    # the text, as 我的工作's keys statement), so per leader, a few dozen in a company.
     with pgfast.cursor(connection) as cur:
         cur.execute(_PENDING_SQL.format(scope=scope), [*params, limit])
         fetched = cur.fetchall()

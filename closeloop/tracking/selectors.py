@@ -211,9 +211,10 @@ def access_warning(user: User, pk: int | str) -> DelayWarning:
 
 def warning_routes_q(user: User) -> Q:
     """The pending delay warnings that wait for `user`'s decision, as a WHERE clause on the
-    warnings (a superuser decides all: no clause needed, check `is_superuser` first). Whom a warning asks (`services.warning_deciders`) is whom a submission asks
-    (DESIGN "Who may do what": the head or deputy, never the raiser; a head's own for the
-    superior; a department nobody leads climbs), so the person's acceptance routes
+    warnings (a superuser decides all: no clause needed, check `is_superuser` first). Whom a
+    warning asks (`services.warning_deciders`) is whom a submission asks (DESIGN "Who may do
+    what": the head or deputy, never the raiser; a head's own for the superior; a
+    department nobody leads climbs), so the person's acceptance routes
     (`orgs.selectors.acceptance_routes`) with the raiser for the owner — plus whatever was
     escalated to them. Leading a department above does not put its members' ordinary
     warnings in one's queue (the CEO saw every department's)."""
