@@ -52,6 +52,26 @@ def head(sales):
 
 
 @pytest.fixture
+def deputy(sales):
+    """销售部's deputy (代理负责人)."""
+    user = UserFactory(username="sales_deputy", name="陈副总")
+    add_member(user, sales, Membership.Role.MANAGER)
+    sales.deputy = user
+    sales.save(update_fields=["deputy"])
+    return user
+
+
+@pytest.fixture
+def ceo(company):
+    """The head of 总公司: 销售部's and 市场部's superior (上级主管)."""
+    user = UserFactory(username="ceo", name="总经理")
+    add_member(user, company, Membership.Role.MANAGER)
+    company.head = user
+    company.save(update_fields=["head"])
+    return user
+
+
+@pytest.fixture
 def member(sales):
     user = UserFactory(username="sales_specialist", name="李专员")
     add_member(user, sales, Membership.Role.SPECIALIST)

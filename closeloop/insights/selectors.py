@@ -18,10 +18,8 @@ have changed (open now, or closed since)."""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import reduce
 from heapq import merge
 from itertools import islice
-from operator import or_
 
 from django.db import connection
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
@@ -38,7 +36,7 @@ from closeloop.orgs.models import Department, User, display_name
 from closeloop.orgs.selectors import acceptance_routes, led_department_ids, visible_department_ids
 from closeloop.review import selectors as review_selectors
 from closeloop.tasks.models import CompletionDay, Task, TaskEvent
-from closeloop.tasks.selectors import routes_key
+from closeloop.tasks.selectors import routes_key, routes_q
 from closeloop.tasks.states import OPEN_STATUSES, Status
 from closeloop.tracking import cadence
 from closeloop.tracking import selectors as tracking
@@ -198,7 +196,7 @@ def dashboard(user: User, *, department_id: int | None = None, now: datetime | N
         if user.is_superuser:
             mine |= Q(reviewer__isnull=True)
         elif routes:
-            mine |= Q(reviewer__isnull=True) & _routes_q(routes)
+            mine |= Q(reviewer__isnull=True) & routes_q(routes)
         return qs.filter(mine, status=Status.SUBMITTED).exclude(owner_id=other)
 
     out.acceptances = lists.rows(
@@ -220,18 +218,6 @@ def dashboard(user: User, *, department_id: int | None = None, now: datetime | N
     out.counts = counts
     out.rates = on_time_rates(user, departments, since=now - timedelta(days=28))
     return out
-
-
-def _routes_q(routes: tuple) -> Q:
-    """`tasks.selectors.routes_sql`'s parts as a Q: the tasks without a reviewer the person
-    of `routes` (`routes_key`) accepts."""
-    parts = [
-        Q(department_id=dept, owner_id__in=owners)
-        if only
-        else Q(department_id=dept) & ~Q(owner_id__in=owners)
-        for dept, only, owners in routes
-    ]
-    return reduce(or_, parts)
 
 
 _WARNING_ROW_FIELDS = (

@@ -6,6 +6,8 @@ import re
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import reduce
+from operator import or_
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
@@ -235,6 +237,21 @@ def routes_sql(routes: tuple, alias: str = "t", person: str = "") -> list[str]:
         )
         parts.append(f"{alias}.department_id IN ({_ints(d for d, _o in only)}) AND ({each})")
     return parts
+
+
+def routes_q(routes: tuple, *, department: str = "department_id", person: str = "owner_id") -> Q:
+    """`routes_sql`'s parts as a Q over the fields `department` and `person` (of a task by
+    default; tracking passes a delay warning's task's department and its raiser). `routes`
+    is a non-empty `routes_key`."""
+    return reduce(
+        or_,
+        (
+            Q(**{department: dept, f"{person}__in": people})
+            if only
+            else Q(**{department: dept}) & ~Q(**{f"{person}__in": people})
+            for dept, only, people in routes
+        ),
+    )
 
 
 @functools.lru_cache(maxsize=512)

@@ -3,8 +3,6 @@
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import reduce
-from operator import or_
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -14,7 +12,7 @@ from closeloop.core.errors import NotFound
 from closeloop.orgs.models import Department, User
 from closeloop.orgs.selectors import acceptance_routes
 from closeloop.tasks.models import Priority, Task
-from closeloop.tasks.selectors import access_task, routes_key
+from closeloop.tasks.selectors import access_task, routes_key, routes_q
 from closeloop.tasks.states import Status
 from closeloop.tasks.validation import parse_int
 from closeloop.tracking import cadence
@@ -218,14 +216,11 @@ def warning_routes_q(user: User) -> Q:
     (`orgs.selectors.acceptance_routes`) with the raiser for the owner — plus whatever was
     escalated to them. Leading a department above does not put its members' ordinary
     warnings in one's queue (the CEO saw every department's)."""
-    parts = [
-        Q(task__department_id=dept, raised_by_id__in=people)
-        if only
-        else Q(task__department_id=dept) & ~Q(raised_by_id__in=people)
-        for dept, only, people in routes_key(acceptance_routes(user))
-    ]
-    parts.append(Q(escalated_to_id=user.pk))
-    return reduce(or_, parts)
+    mine = Q(escalated_to_id=user.pk)
+    routes = routes_key(acceptance_routes(user))
+    if routes:
+        mine |= routes_q(routes, department="task__department_id", person="raised_by_id")
+    return mine
 
 
 def pending_warnings_for(user: User) -> QuerySet[DelayWarning]:

@@ -17,15 +17,6 @@ from closeloop.testing.factories import DepartmentFactory, UserFactory, add_memb
 
 
 @pytest.fixture
-def ceo(company):
-    boss = UserFactory(username="ceo", name="周总")
-    add_member(boss, company, Membership.Role.MANAGER)
-    company.head = boss
-    company.save(update_fields=["head"])
-    return boss
-
-
-@pytest.fixture
 def manager(sales):
     user = UserFactory(username="sales_manager", name="李娜")
     add_member(user, sales, Membership.Role.MANAGER)

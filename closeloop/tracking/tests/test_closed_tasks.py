@@ -12,14 +12,13 @@ from django.utils import translation
 
 from closeloop.core.errors import Conflict
 from closeloop.notify.models import Notification
-from closeloop.orgs.models import Membership
 from closeloop.review.services import CheckIn, submission_create, submission_review
 from closeloop.tasks.extensions import decisions_for
 from closeloop.tasks.history import describe_event
 from closeloop.tasks.models import Task, TaskEvent
 from closeloop.tasks.services import task_cancel, task_transition, task_update
 from closeloop.testing.clients import english_client
-from closeloop.testing.factories import UserFactory, add_member, make_task
+from closeloop.testing.factories import make_task
 from closeloop.tracking import jobs
 from closeloop.tracking.models import DelayWarning, TaskForecast
 from closeloop.tracking.selectors import pending_warnings_for
@@ -32,15 +31,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def media(tmp_path, settings):
     settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
-@pytest.fixture
-def ceo(company):
-    user = UserFactory(username="ceo", name="总经理")
-    add_member(user, company, Membership.Role.MANAGER)
-    company.head = user
-    company.save(update_fields=["head"])
-    return user
 
 
 def warned(task, member, *, when=None):

@@ -7,33 +7,14 @@ import pytest
 
 from closeloop.core.errors import NotAllowed
 from closeloop.notify.models import Notification
-from closeloop.orgs.models import Membership
 from closeloop.tasks.services import task_transition
 from closeloop.testing.clients import english_client
-from closeloop.testing.factories import UserFactory, add_member, make_task
+from closeloop.testing.factories import UserFactory, make_task
 from closeloop.tracking.selectors import pending_warnings_for
 from closeloop.tracking.services import delay_warning_decide, delay_warning_raise
 from closeloop.tracking.tests.conftest import at, fresh
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def deputy(sales):
-    user = UserFactory(username="sales_deputy", name="陈副总")
-    add_member(user, sales, Membership.Role.MANAGER)
-    sales.deputy = user
-    sales.save(update_fields=["deputy"])
-    return user
-
-
-@pytest.fixture
-def ceo(company):
-    user = UserFactory(username="ceo", name="总经理")
-    add_member(user, company, Membership.Role.MANAGER)
-    company.head = user
-    company.save(update_fields=["head"])
-    return user
 
 
 def owned_by(person, head, sales):
