@@ -99,3 +99,19 @@ def receiver_for(department: Department, level: int) -> tuple[Department | None,
     if dept is None:
         return None, None
     return dept, dept.head or dept.deputy
+
+
+# The rungs whose department's deputy is told beside the receiver: level 1 only, the task's
+# own department (DESIGN "A department … may name a deputy who acts for the head while
+# away"); above it the superior alone is asked.
+STAND_IN_LEVEL = 1
+
+
+def stand_in_for(department: Department, level: int) -> User | None:
+    """Who is told of rung `level` of an issue on a task of `department` because they stand
+    in for its receiver: the department's deputy at level 1 (when it has one), nobody above.
+    They find the issue under 待我决定 as the receiver does (`selectors.escalated_to_me_q`)
+    and may resolve it (`permissions.can_resolve`: the head or deputy of the task's
+    department)."""
+    return department.deputy if level == STAND_IN_LEVEL else None
+
