@@ -12,7 +12,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from closeloop.collab import selectors
+from closeloop.collab import ladder, selectors
 from closeloop.collab.models import CommunicationPlan, Issue, Minutes
 from closeloop.core.choices import choice_display
 from closeloop.core.escape import esc
@@ -58,7 +58,7 @@ def issue_rows_html(issues) -> SafeString:
                 deadline += overdue
         flag = ""
         if i.level:
-            flag = f'<span class="flag flag--late">{esc(_("Escalated L%(n)s") % {"n": i.level})}</span>'
+            flag = f'<span class="flag flag--late">{esc(ladder.escalated_label(i.level))}</span>'
         out.append(
             _ISSUE_ROW.format(
                 esc(i.status),
@@ -121,7 +121,6 @@ def my_issues_html(mine: selectors.MyIssues, *, now=None) -> SafeString:
         esc(_("Deadline")),
     )
     overdue = f' <span class="flag-overdue">{esc(_("Overdue"))}</span>'
-    escalated = _("Escalated L%(n)s")
     out = [
         f'<link rel="stylesheet" href="{esc(static("collab/collab.css"))}">\n'
         '<section class="card" id="my-issues">\n'
@@ -140,7 +139,9 @@ def my_issues_html(mine: selectors.MyIssues, *, now=None) -> SafeString:
     out.append("\n    ")
     for i in mine.raised:
         when = timezone.localtime(i.deadline).strftime("%m-%d %H:%M")
-        flag = f' <span class="flag flag--late">{esc(escalated % {"n": i.level})}</span>' if i.level else ""
+        flag = (
+            f' <span class="flag flag--late">{esc(ladder.escalated_label(i.level))}</span>' if i.level else ""
+        )
         out.append(
             f'<li class="issue-row"><a href="{url[0]}{i.pk}{url[1]}" class="issue-row__problem">'
             f"{esc(Truncator(i.problem).chars(60))}</a>\n"
@@ -171,7 +172,7 @@ def escalation_decisions(user, limit: int) -> tuple[int, list[extensions.Decisio
         return 0, []
     url = reverse("collab:issue", args=[_MARK]).split(str(_MARK))
     kind = str(_("Escalated issue"))
-    line = _("%(code)s %(problem)s (level %(n)s, resolver %(resolver)s)")
+    line = _("%(code)s %(problem)s (escalated to level %(n)s, %(whom)s; resolver %(resolver)s)")
     rows = [
         extensions.Decision(
             kind=kind,
@@ -180,6 +181,7 @@ def escalation_decisions(user, limit: int) -> tuple[int, list[extensions.Decisio
                 "code": i.full_code,
                 "problem": Truncator(i.problem).chars(60),
                 "n": i.level,
+                "whom": ladder.rung_whom(i.level),
                 "resolver": i.resolver_name,
             },
             url=f"{url[0]}{i.pk}{url[1]}",

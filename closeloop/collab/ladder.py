@@ -11,6 +11,8 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.utils.translation import gettext as _
+
 from closeloop.orgs.calendar import is_workday
 from closeloop.orgs.models import Department, User
 
@@ -99,3 +101,35 @@ def receiver_for(department: Department, level: int) -> tuple[Department | None,
     if dept is None:
         return None, None
     return dept, dept.head or dept.deputy
+
+
+# The rungs whose department's deputy is told beside the receiver: level 1 only, the task's
+# own department (DESIGN "A department … may name a deputy who acts for the head while
+# away"); above it the superior alone is asked.
+STAND_IN_LEVEL = 1
+
+
+def stand_in_for(department: Department, level: int) -> User | None:
+    """Who is told of rung `level` of an issue on a task of `department` because they stand
+    in for its receiver: the department's deputy at level 1 (when it has one), nobody above.
+    They find the issue under 待我决定 as the receiver does (`selectors.escalated_to_me_q`)
+    and may resolve it (`permissions.can_resolve`: the head or deputy of the task's
+    department)."""
+    return department.deputy if level == STAND_IN_LEVEL else None
+
+
+def rung_whom(level: int) -> str:
+    """Whom rung `level` asks, as people call them (the handbook's terms, `receiver_for`'s
+    rule): level 1 the department head, level 2 the superior (上级主管), level n the head n−1
+    departments up. In the current language."""
+    if level <= 1:
+        return _("department head")
+    if level == 2:
+        return _("superior")
+    return _("head %(n)s departments up") % {"n": level - 1}
+
+
+def escalated_label(level: int) -> str:
+    """The flag of an issue at rung `level` (≥ 1) wherever issues are listed: "Escalated to
+    level 1 (department head)", 已升级至第 1 级（部门负责人）."""
+    return _("Escalated to level %(n)s (%(whom)s)") % {"n": level, "whom": rung_whom(level)}

@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet, Window
 from django.utils.translation import gettext as _
 
+from closeloop.collab import ladder
 from closeloop.collab.models import (
     ActionItem,
     CommunicationPlan,
@@ -23,7 +24,7 @@ from closeloop.collab.models import (
 from closeloop.collab.permissions import leads_involved, sees_task
 from closeloop.core import compiled, pgfast
 from closeloop.core.errors import NotFound
-from closeloop.orgs.models import User, display_name
+from closeloop.orgs.models import Department, User, display_name
 from closeloop.orgs.selectors import led_department_ids, member_department_ids, visible_department_ids
 from closeloop.tasks.models import Task
 from closeloop.tasks.selectors import access_task
@@ -131,6 +132,32 @@ class MyIssues:
         return len(self.to_resolve) + len(self.raised)
 
 
+# The issues whose escalation reached a person (`escalated_to_me_q`) as a subquery of issue
+# ids, parameters (person, person): the rungs that name them, by the receiver's index, and the
+# escalated open issues of the departments they deputise, by the partial (department, level)
+# index of open issues (its condition written out: SQLite uses a partial index only for a
+# WHERE that states it; the statement reads open issues only anyway).
+_ESCALATED_TO_ME_SQL = (
+    "SELECT e.issue_id FROM collab_escalation e WHERE e.escalated_to_id = %s"  # noqa: S608 - constants only
+    " UNION SELECT s.id FROM collab_issue s"
+    f" WHERE s.status = '{IssueStatus.OPEN.value}' AND s.level >= {ladder.STAND_IN_LEVEL}"
+    " AND s.task_department_id IN (SELECT d.id FROM orgs_department d WHERE d.deputy_id = %s)"
+)
+
+
+def escalated_to_me_q(user: User) -> Q:
+    """The issues (a WHERE clause on them) whose escalation reached `user`, for 待我决定 on
+    我的工作 and 仪表盘 and /issues/'s "escalated to me": a rung named them
+    (`Escalation.escalated_to`), or the issue climbed a level on a task of a department they
+    deputise — told of level 1 because they stand in for its head (`ladder.stand_in_for`),
+    they may resolve it as the head does (`permissions.can_resolve`). Above level 1 only
+    whom the rung names is told and asked. No query of its own: two subqueries."""
+    return Q(pk__in=Escalation.objects.filter(escalated_to_id=user.pk).values("issue_id")) | Q(
+        level__gte=ladder.STAND_IN_LEVEL,
+        task_department_id__in=Department.objects.filter(deputy_id=user.pk).values("pk"),
+    )
+
+
 # The three lists in one statement, each by its index (the resolver's; the receiver's as a
 # subquery: a join made SQLite walk every open issue, and the DISTINCT it needed compared the
 # rows' whole text, 6-8 ms at 6,000 issues; the raiser's foreign key), reading only the
@@ -158,7 +185,7 @@ _MY_ISSUES_SQL = (
     f" {_MY_ISSUES_JOINS} ORDER BY i.deadline, i.id) r"
     f" UNION ALL SELECT * FROM (SELECT 1 AS kind, {_MY_ISSUES_COLUMNS} FROM (SELECT {_MY_ISSUES_ISSUE},"
     " COUNT(*) OVER () AS n FROM collab_issue WHERE status = %s"
-    " AND id IN (SELECT e.issue_id FROM collab_escalation e WHERE e.escalated_to_id = %s)"
+    f" AND id IN ({_ESCALATED_TO_ME_SQL})"
     f" ORDER BY raised_at, id LIMIT %s) i {_MY_ISSUES_JOINS} ORDER BY i.raised_at, i.id) x"
     f" UNION ALL SELECT * FROM (SELECT 2 AS kind, {_MY_ISSUES_COLUMNS} FROM (SELECT {_MY_ISSUES_ISSUE}, 0 AS n"
     " FROM collab_issue WHERE status = %s AND raised_by_id = %s AND resolver_id <> %s"
@@ -168,7 +195,7 @@ _MY_ISSUES_SQL = (
 
 def my_issues(user: User) -> MyIssues:
     """Open issues where the user is the resolver (by deadline), that escalated to them (by
-    when raised), or that they raised for someone else (by deadline), on tasks they (still)
+    when raised; `escalated_to_me_q`, the deputy of the task's department from level 1), or that they raised for someone else (by deadline), on tasks they (still)
     see: at most MY_ISSUES_LIMIT of each. One query (`_MY_ISSUES_SQL`) by the resolver,
     receiver and raiser indexes; visibility is checked on the loaded rows (`sees_task`)
     rather than with the whole visibility clause as a subquery, which a head of a large
@@ -182,7 +209,7 @@ def my_issues(user: User) -> MyIssues:
     with pgfast.cursor(connection) as cur:  # prepared on PostgreSQL: planning ~0.5 ms
         cur.execute(
             _MY_ISSUES_SQL,
-            [open_, user.pk, read, open_, user.pk, read, open_, user.pk, user.pk, read],
+            [open_, user.pk, read, open_, user.pk, user.pk, read, open_, user.pk, user.pk, read],
         )
         fetched = cur.fetchall()
     out: tuple[list[MyIssue], list[MyIssue], list[MyIssue]] = ([], [], [])
@@ -288,7 +315,7 @@ def issue_list(user: User, filters: IssueFilters, *, now: datetime) -> QuerySet[
     two queries (count and rows) beyond the person's visibility."""
     qs = issues_visible_to(user)
     me = user.pk
-    escalated = Q(pk__in=Escalation.objects.filter(escalated_to_id=me).values("issue_id"))
+    escalated = escalated_to_me_q(user)
     if filters.show == "raised":
         qs = qs.filter(raised_by_id=me)
     elif filters.show == "resolve":
@@ -322,16 +349,14 @@ def issue_list(user: User, filters: IssueFilters, *, now: datetime) -> QuerySet[
 
 def escalated_to(user: User, *, department_ids: list[int], limit: int) -> tuple[int, list[Issue]]:
     """仪表盘's 待我处理: the open issues of tasks of `department_ids` (the departments the page
-    shows, which the user sees whole) escalated to `user`, highest level first, then oldest —
+    shows, which the user sees whole) escalated to `user` (`escalated_to_me_q`), highest level first, then oldest —
     how many, and the first `limit` with what `insights.escalated_rows` shows. One query,
     the count a window over the rows."""
     if not department_ids:
         return 0, []
     rows: list[Issue] = list(
         Issue.objects.filter(
-            status=IssueStatus.OPEN,
-            task_department_id__in=department_ids,
-            pk__in=Escalation.objects.filter(escalated_to_id=user.pk).values("issue_id"),
+            escalated_to_me_q(user), status=IssueStatus.OPEN, task_department_id__in=department_ids
         )
         .annotate(total=Window(Count("id")))
         .select_related("task__department", "resolver")

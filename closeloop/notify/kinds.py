@@ -56,6 +56,24 @@ def _decided(data: Mapping[str, Any]) -> tuple[str, str]:
     return str(title), str(data.get("note") or "")
 
 
+def _escalated(data: Mapping[str, Any]) -> tuple[str, str]:
+    """`issue.escalated`: the level and whom it went to — "escalated to level 1: 王强 (销售部)"
+    (data "to": the person the rung names, "" when the department has nobody to name;
+    "department": the rung's department)."""
+    values = _Blank(data)
+    if data.get("to"):
+        title = _(
+            "An issue on %(code)s %(title)s is unresolved: escalated to level %(level)s, %(to)s (%(department)s)"
+        )
+    elif data.get("department"):
+        title = _(
+            "An issue on %(code)s %(title)s is unresolved: escalated to level %(level)s (%(department)s)"
+        )
+    else:
+        title = _("An issue on %(code)s %(title)s is unresolved: escalated to level %(level)s")
+    return str(title % values), str(data.get("note") or "")
+
+
 def _assigned(data: Mapping[str, Any]) -> tuple[str, str]:
     values = _Blank(data)
     if data.get("due"):
@@ -212,11 +230,12 @@ for _kind in [
     ),
     Kind(
         "issue.escalated",
-        _("An issue on %(code)s %(title)s is unresolved and escalated (level %(level)s)"),
+        _("An issue on %(code)s %(title)s is unresolved: escalated to level %(level)s"),
         "%(note)s",
         personal=True,
         group=True,
         action=_("Resolve the issue"),
+        render_fn=_escalated,
     ),
     Kind(
         "weekly_review.ready",

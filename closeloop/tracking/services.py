@@ -504,28 +504,49 @@ def close_with_task(task: Task, *, actor: User | None, status: str, now: datetim
     `task_transition`'s transaction): its pending delay warning is closed with it — nobody is
     asked to decide it any more and it no longer escalates — with an event in the log, and its
     forecast is dropped (a closed task shows none and is never at risk; `task_transition`
-    clears `Task.at_risk`). Returns how many warnings it closed. Two queries for a task
-    without a pending warning."""
+    clears `Task.at_risk`). The raiser and those it waited on (`warning_deciders`, and whom
+    it was escalated to) are told once, with the task's link (`delay_warning.closed`; never
+    the actor, as every notification): the conditional UPDATE on the status is the claim, so
+    a second call for the same task tells nobody. Returns how many warnings it closed. Two
+    queries for a task without a pending warning."""
     # At most one is pending (`delay_warning_one_pending_per_task`); the task's row is locked
     # by the transition, so none is raised or decided meanwhile.
-    ids = list(
-        DelayWarning.objects.filter(task_id=task.pk, status=WarningStatus.PENDING).values_list(
-            "pk", flat=True
+    pending = list(
+        DelayWarning.objects.filter(task_id=task.pk, status=WarningStatus.PENDING).select_related(
+            "raised_by", "escalated_to"
         )
     )
-    if ids:
-        DelayWarning.objects.filter(pk__in=ids, status=WarningStatus.PENDING).update(
+    closed = 0
+    for warning in pending:
+        if not DelayWarning.objects.filter(pk=warning.pk, status=WarningStatus.PENDING).update(
             status=WarningStatus.CLOSED, decided_at=now
+        ):
+            continue
+        closed += 1
+        record_event(
+            task=task,
+            actor=actor,
+            verb="delay_warning_closed",
+            after={"warning": warning.pk, "status": WarningStatus.CLOSED, "task_status": str(status)},
         )
-        for pk in ids:
-            record_event(
-                task=task,
-                actor=actor,
-                verb="delay_warning_closed",
-                after={"warning": pk, "status": WarningStatus.CLOSED, "task_status": str(status)},
-            )
+        notify(
+            recipients=[
+                warning.raised_by,
+                *warning_deciders(task, warning.raised_by_id),
+                warning.escalated_to,
+            ],
+            kind="delay_warning.closed",
+            data={
+                **_task_data(task, actor),
+                "status": str(status),
+                "due": warning.old_due_date.isoformat(),
+                "new_due": warning.new_due_date.isoformat(),
+            },
+            link=task.get_absolute_url(),
+            actor=actor,
+        )
     TaskForecast.objects.filter(task_id=task.pk).delete()
-    return len(ids)
+    return closed
 
 
 def delay_warning_escalate(*, warning: DelayWarning, now: datetime) -> bool:

@@ -38,10 +38,10 @@ def _issue_people(issue: Issue) -> list[User]:
 
 
 def _loaded(pk: int) -> Issue:
-    """The issue with what its notifications read: task, owner, people, departments involved
-    with their heads and deputies."""
+    """The issue with what its notifications read: task, its department's deputy (who stood in
+    at level 1), owner, people, departments involved with their heads and deputies."""
     return (
-        Issue.objects.select_related("task__department", "task__owner", "raised_by", "resolver")
+        Issue.objects.select_related("task__department__deputy", "task__owner", "raised_by", "resolver")
         .prefetch_related(
             Prefetch("party_departments", queryset=Department.objects.select_related("head", "deputy"))
         )
@@ -182,7 +182,13 @@ def _close(
             after={"issue": issue.pk, "title": issue.problem[:100]},
             note=resolution,
         )
-        receivers = [e.escalated_to for e in issue.escalations.select_related("escalated_to")]
+        # Whom the ladder told: each rung's receiver, and whoever stood in for one (the
+        # deputy at level 1), as they found it under 待我决定.
+        receivers = [
+            who
+            for e in issue.escalations.select_related("escalated_to")
+            for who in (e.escalated_to, ladder.stand_in_for(issue.task.department, e.level))
+        ]
         _notify_issue(
             issue=issue,
             kind=kind,
@@ -310,9 +316,7 @@ def _climb(issue: Issue, depts: dict[int, Department], now: datetime) -> int:
             after={"issue": issue.pk, "level": level, "to": person.pk if person else None},
             note=issue.problem,
         )
-        recipients = [person, issue.resolver]
-        if level == 1:
-            recipients.append(dept.deputy)
+        recipients = [person, issue.resolver, ladder.stand_in_for(dept, level)]
         _notify_issue(
             issue=issue,
             kind="issue.escalated",
@@ -458,9 +462,7 @@ def _write_batch(
             department=r.department.name,
             to=r.person.display_name if r.person else "",
         )
-        recipients = [r.person, issue.resolver]
-        if r.level == 1:
-            recipients.append(task.department.deputy)
+        recipients = [r.person, issue.resolver, ladder.stand_in_for(task.department, r.level)]
         link = issue.get_absolute_url()
         messages.append(Message(recipients=recipients, data=data, link=link, department=task.department))
         posts += [(d, data, link) for d in parties.get(issue.pk, ()) if d != task.department_id]

@@ -2,7 +2,8 @@
 ladder (the handbook's 24 hours from when it was raised, whatever the deadline) are two
 different clocks: the raise form and the issue page say so. An open issue past its deadline
 is flagged overdue, as tasks are, on its page, in the task's issue log and in /issues/. The
-Chinese UI names levels 第 1 级 / 第 2 级 everywhere, never "L1"."""
+Chinese UI names levels 第 1 级 / 第 2 级 everywhere, never "L1"; the English one says to
+which level and whom ("Escalated to level 1 (department head)"), and so do the messages."""
 
 import datetime as dt
 
@@ -12,6 +13,9 @@ from django.utils import timezone
 
 from closeloop.collab import jobs, services
 from closeloop.collab.models import CollabSettings, Issue
+from closeloop.notify.models import Notification
+from closeloop.orgs.models import User
+from closeloop.testing.clients import english_client
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +98,45 @@ def test_the_chinese_ui_names_levels_di_n_ji_never_l1(client, member, outsider, 
         assert "第 1 级" in html, url
         assert "L1" not in html and "(L" not in html, url
     assert "已升级至第 1 级" in c.get(shared.get_absolute_url()).content.decode()
+
+
+def test_the_english_ui_says_to_which_level_and_whom_it_escalated(member, outsider, head, ceo, shared):
+    raised = timezone.now() - dt.timedelta(hours=49)
+    issue = services.issue_raise(
+        actor=member, task=shared, problem="数据不完整", resolver=outsider, now=raised
+    )
+    jobs.escalate_issues(raised + dt.timedelta(hours=24, minutes=1))
+    flag = "Escalated to level 1 (department head)"
+    web = english_client(head)
+    for url in ("/issues/?show=escalated", shared.get_absolute_url(), "/dashboard/"):
+        html = web.get(url).content.decode()
+        assert flag in html, url
+        assert "Escalated L" not in html and "(level 1," not in html, url
+    decide = _section(web.get("/").content.decode(), 'id="group-decide"')
+    assert "数据不完整 (escalated to level 1, department head; resolver 赵市场)" in decide
+    # The member who raised it reads the flag in their box on 我的工作.
+    assert flag in _section(english_client(member).get("/").content.decode(), 'id="my-issues"')
+    # Level 2 goes to the superior, and says so.
+    jobs.escalate_issues(timezone.now())
+    assert Issue.objects.get(pk=issue.pk).level == 2
+    assert "Escalated to level 2 (superior)" in web.get("/issues/?show=escalated").content.decode()
+    User.objects.filter(pk=head.pk).update(language="zh-hans")
+    html = chinese_client(head).get("/issues/?show=escalated").content.decode()
+    assert "已升级至第 2 级（上级主管）" in html
+    decide = _section(english_client(ceo).get("/").content.decode(), 'id="group-decide"')
+    assert "数据不完整 (escalated to level 2, superior; resolver 赵市场)" in decide
+    # The messages name the level and whom it went to, in the reader's language.
+    note = Notification.objects.get(recipient=head, kind="issue.escalated")
+    code = shared.full_code
+    assert note.render("en").title == (
+        f"An issue on {code} 老用户召回活动 is unresolved: escalated to level 1, 王总 (销售部)"
+    )
+    assert (
+        note.render("zh-hans").title
+        == f"{code}“老用户召回活动”的问题仍未解决，已升级至第 1 级：王总（销售部）"
+    )
+    top = Notification.objects.get(recipient=ceo, kind="issue.escalated")
+    assert top.render("en").title.endswith("escalated to level 2, 周总 (总公司)")
+    # A rung with nobody to name still says where it went.
+    top.data = {**top.data, "to": ""}
+    assert top.render("en").title.endswith("escalated to level 2 (总公司)")

@@ -13,14 +13,14 @@ from closeloop.collab.selectors import issue_rows
 from closeloop.collab.services.issues import issue_raise
 from closeloop.testing.factories import make_task
 
-OLD_ROWS = """{% load i18n %}{% for i in issues %}
+OLD_ROWS = """{% load i18n collab %}{% for i in issues %}
         <li class="issue-row issue-row--{{ i.status }}">
           <a href="{% url 'collab:issue' i.pk %}" class="issue-row__problem">{{ i.problem|truncatechars:80 }}</a>
           <div class="small muted">
             <span class="issue-status issue-status--{{ i.status }}">{{ i.get_status_display }}</span>
             · {% translate "Resolver" %} {{ i.resolver.display_name }}
             {% if i.is_open %}· {% translate "Deadline" %} {{ i.deadline|date:"m-d H:i" }}{% if i.deadline < now %} <span class="flag-overdue">{% translate "Overdue" %}</span>{% endif %}{% endif %}
-            {% if i.level %}<span class="flag flag--late">{% blocktranslate with n=i.level %}Escalated L{{ n }}{% endblocktranslate %}</span>{% endif %}
+            {% if i.level %}<span class="flag flag--late">{{ i.level|escalated_label }}</span>{% endif %}
           </div>
         </li>{% endfor %}"""
 

@@ -247,7 +247,12 @@ def test_the_head_sees_escalated_issues_and_cross_department_load_on_the_dashboa
     services.issue_raise(actor=member, task=shared, problem="用户数据不完整", resolver=outsider, now=raised)
     jobs.escalate_issues(timezone.now())
     page = english_client(head).get("/dashboard/").content.decode()
-    assert "Cross-department issues" in page and "用户数据不完整" in page and "Escalated L1" in page
+    assert (
+        "Cross-department issues" in page
+        and "用户数据不完整" in page
+        and "Escalated to level 1 (department head)" in page
+    )
+    assert "Escalated L" not in page
     # 市场部's head sees that 赵市场 helps on one SALES task and resolves one SALES issue.
     page = english_client(mkt_head).get("/dashboard/").content.decode()
     load = page.split('id="collab-load"', 1)[1]

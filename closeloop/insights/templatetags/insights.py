@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
+from closeloop.collab.ladder import escalated_label
 from closeloop.core.escape import esc
 from closeloop.core.text import label_suffix
 from closeloop.tasks.templatetags.plan_tags import task_url_pattern
@@ -203,14 +204,13 @@ def escalated_rows(issues, empty: str) -> SafeString:
         return mark_safe(f'<li class="muted">{esc(empty)}</li>')  # noqa: S308 - escaped
     page = _pattern("collab:issue")
     resolver = esc(_("Resolver"))
-    escalated = _("Escalated L%(n)s")
     return mark_safe(  # noqa: S308 - every value escaped
         "".join(
             f'<li><span><span class="code">{esc(i.task.full_code)}</span> '
             f'<a href="{esc(page.format(i.pk))}">{esc(Truncator(i.problem).chars(60))}</a><br>'
             f'<span class="small muted">{resolver} {esc(i.resolver.display_name)} · '
             f"{timezone.localtime(i.raised_at):%m-%d %H:%M}</span></span>"
-            f'<span class="flag flag--late">{escalated % {"n": esc(_n(i.level))}}</span></li>'
+            f'<span class="flag flag--late">{esc(escalated_label(i.level))}</span></li>'
             for i in issues
         )
     )

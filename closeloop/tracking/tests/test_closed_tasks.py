@@ -22,7 +22,12 @@ from closeloop.testing.factories import make_task
 from closeloop.tracking import jobs
 from closeloop.tracking.models import DelayWarning, TaskForecast
 from closeloop.tracking.selectors import pending_warnings_for
-from closeloop.tracking.services import delay_warning_decide, delay_warning_raise, update_post
+from closeloop.tracking.services import (
+    close_with_task,
+    delay_warning_decide,
+    delay_warning_raise,
+    update_post,
+)
 from closeloop.tracking.tests.conftest import at, fresh
 
 pytestmark = pytest.mark.django_db
@@ -237,3 +242,81 @@ def test_the_migration_closes_pending_warnings_and_forecasts_of_closed_tasks(sta
     assert not TaskForecast.objects.filter(task=started).exists()
     assert not fresh(started).at_risk
     assert list(pending_warnings_for(head)) == [w_open]
+
+
+# -- who is told that the warning closed with the task ----------------------------------------
+
+
+def closed_notes(person):
+    return list(Notification.objects.filter(recipient=person, kind="delay_warning.closed"))
+
+
+def test_the_raiser_and_the_deciders_are_told_once_when_acceptance_closes_the_warning(
+    started, head, deputy, member, outsider
+):
+    w = warned(started, member)
+    accept(started, member, head)
+    # Accepting again (a retried request) is refused and tells nobody a second time; so is a
+    # close hook run twice for the task.
+    with pytest.raises(Conflict):
+        task_transition(actor=head, task=fresh(started), to="done")
+    assert close_with_task(fresh(started), actor=head, status="done", now=at(2026, 3, 25)) == 0
+
+    # The raiser (the owner) and the deputy it also waited on: one each, linking the task.
+    for person in (member, deputy):
+        (note,) = closed_notes(person)
+        assert note.link == f"/tasks/{started.pk}/"
+        en = note.render("en")
+        assert en.title == (
+            f"{fresh(started).full_code} 老用户召回活动 is done: its delay warning (to 2026-04-10) "
+            "was closed with it"
+        )
+        assert en.body == "No decision is needed any more."
+        zh = note.render("zh-hans")
+        assert "已完成" in zh.title and "已随任务关闭" in zh.title and "2026-04-10" in zh.title
+    # The head accepted the task: they closed it themselves and are not told. Nobody else is.
+    assert closed_notes(head) == [] and closed_notes(outsider) == []
+    assert Notification.objects.filter(kind="delay_warning.closed").count() == 2
+    w.refresh_from_db()
+    assert w.status == "closed"
+
+
+def test_a_cancel_tells_the_raiser_and_the_one_it_was_escalated_to(started, head, deputy, member, ceo):
+    w = warned(started, member)
+    assert jobs.escalate_delay_warnings(at(2026, 3, 24)) == 1
+    w.refresh_from_db()
+    assert w.escalated_to == ceo
+    r = english_client(deputy).post(
+        f"/api/v1/tasks/{started.pk}/transition",
+        {"to": "cancelled", "note": "客户取消合作", "version": fresh(started).version},
+        content_type="application/json",
+    )
+    assert r.status_code == 200, r.content
+    # The same request again (a client retrying): refused, nobody told twice.
+    again = english_client(deputy).post(
+        f"/api/v1/tasks/{started.pk}/transition",
+        {"to": "cancelled", "note": "客户取消合作", "version": fresh(started).version},
+        content_type="application/json",
+    )
+    assert again.status_code in (400, 409), again.content
+    for person in (member, head, ceo):
+        (note,) = closed_notes(person)
+        assert (
+            "was cancelled: its delay warning (to 2026-04-10) was closed with it" in note.render("en").title
+        )
+        assert "已取消" in note.render("zh-hans").title
+    assert closed_notes(deputy) == []  # who cancelled
+    # The owner reads it in their list of notifications; opening it leads to the task.
+    web = english_client(member)
+    page = web.get("/notifications/").content.decode()
+    assert "was cancelled: its delay warning (to 2026-04-10) was closed with it" in page
+    (note,) = closed_notes(member)
+    assert f"/notifications/{note.pk}/open/" in page
+    assert web.get(f"/notifications/{note.pk}/open/")["Location"] == f"/tasks/{started.pk}/"
+
+
+def test_closing_a_task_without_a_pending_warning_tells_nobody(started, head, member):
+    w = warned(started, member)
+    delay_warning_decide(actor=head, warning=w, approve=False, comment="先推进合同", now=at(2026, 3, 20, 11))
+    accept(started, member, head)
+    assert not Notification.objects.filter(kind="delay_warning.closed").exists()

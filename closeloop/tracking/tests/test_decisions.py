@@ -181,3 +181,28 @@ def test_a_superiors_queue_holds_the_heads_own_and_what_escalated_to_them(head, 
     assert delay_warning_escalate(warning=ordinary, now=at(2026, 3, 22))
     assert set(pending_warnings_for(ceo)) == {heads_own, ordinary}
     assert pending_decisions(User.objects.get(pk=ceo.pk), 10)[0] == 2
+
+
+def test_the_deputy_keeps_an_escalated_warning_under_waiting_for_my_decision(
+    started, head, member, deputy, outsider, ceo
+):
+    """A delay warning asks the head and the deputy from the start (`warning_routes_q`) and
+    stays in both queues once escalated to the superior, on 我的工作 and 仪表盘; the deputy may
+    still decide it. A specialist of another department never sees it there."""
+    from closeloop.orgs.models import User
+    from closeloop.tracking.extensions import pending_decisions
+    from closeloop.tracking.services import delay_warning_escalate
+
+    w = warn(fresh(started), member)
+    assert delay_warning_escalate(warning=w, now=at(2026, 3, 24))
+    url = f"/delay-warnings/{w.pk}/"
+    for person in (head, deputy, ceo):
+        assert [d.url for d in pending_decisions(User.objects.get(pk=person.pk), 10)[1]] == [url]
+        assert url in english_client(person).get("/").content.decode().split('id="group-decide"', 1)[1]
+    assert url in english_client(deputy).get("/dashboard/").content.decode().split('id="decisions"', 1)[1]
+    assert pending_decisions(User.objects.get(pk=outsider.pk), 10) == (0, [])
+    assert url not in english_client(outsider).get("/").content.decode()
+    delay_warning_decide(
+        actor=User.objects.get(pk=deputy.pk), warning=w, approve=True, now=at(2026, 3, 24, 11)
+    )
+    assert pending_decisions(User.objects.get(pk=ceo.pk), 10) == (0, [])
