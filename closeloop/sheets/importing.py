@@ -26,7 +26,7 @@ from closeloop.sheets.reading import Formula, open_sheets
 from closeloop.tasks import permissions
 from closeloop.tasks.models import Priority, Task, TaskType
 from closeloop.tasks.services import TITLE_MAX
-from closeloop.tasks.states import CLOSED_STATUSES, TRANSITIONS, Status
+from closeloop.tasks.states import ACCEPTANCE_STATES, CLOSED_STATUSES, TRANSITIONS, Status
 
 NOTES_MAX = 5000
 HEADER_SCAN_ROWS = 30
@@ -425,11 +425,9 @@ def _parse_row(
             )
 
 
-# States a task reaches only through acceptance (DESIGN.md: no "done" without acceptance
-# against criteria written down at the start): the owner submits key results and
-# deliverables (待验收), the reviewer checks each criterion (已完成 or 返工). A sheet's word
-# is no submission and no review.
-ACCEPTANCE_STATES = frozenset({Status.SUBMITTED, Status.DONE, Status.REWORK})
+# A sheet's word is no submission and no review: `states.ACCEPTANCE_STATES` (待验收, 已完成,
+# 返工) are refused here with the import's own sentence, before `tasks.bulk` (which refuses
+# them too) is reached.
 
 
 def _acceptance_error(result: RowResult, status: str, *, new: bool) -> None:

@@ -5,8 +5,10 @@ and the notifications are those of the same change made by hand. New rows go in 
 `tasks.bulk.tasks_bulk_create` (the rules of `task_create`, written in batches, one message
 per owner, the sheet's own state — 进行中, 60% — taken over with an `imported` event; never a
 state of acceptance, which the plan refuses);
-changed rows through `task_reassign`, `task_update` and `task_transition`, one row at a time
-(only the rows that differ: the plan compared them all in one read).
+changed rows through `tasks.bulk.tasks_bulk_update` (`task_update`, `task_transition`,
+`task_reassign`, one row at a time; only the rows that differ: the plan compared them all in
+one read). Both refuse 待验收 / 已完成 / 返工 themselves; the plan says so first, in the
+import's own words.
 """
 
 from pathlib import Path
@@ -17,11 +19,8 @@ from django.utils.translation import gettext as _
 from closeloop.core.errors import DomainError, ValidationFailed
 from closeloop.orgs.models import Department, User
 from closeloop.sheets.importing import ImportPlan, RowResult, plan_task_import
-from closeloop.tasks.bulk import BulkRowError, NewTask, tasks_bulk_create
-from closeloop.tasks.models import Task
+from closeloop.tasks.bulk import BulkRowError, NewTask, TaskChange, tasks_bulk_create, tasks_bulk_update
 from closeloop.tasks.selectors import forget_visibility
-from closeloop.tasks.services import task_reassign, task_transition, task_update
-from closeloop.tasks.states import Status
 
 
 class ImportRefused(ValidationFailed):
@@ -64,24 +63,28 @@ def task_import_apply(
                 with connection.cursor() as cursor:
                     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             creates = [r for r in plan.rows if r.action == "create"]
+            updates = [r for r in plan.rows if r.action == "update"]
             try:
                 _apply_creates(actor, department, creates, source)
             except BulkRowError as exc:
                 current_row = creates[exc.index]
                 raise
-            for current_row in plan.rows:
-                if current_row.action == "update":
-                    _apply_update(actor, current_row.task_id, current_row.values, note)
-            current_row = None
+            try:
+                tasks_bulk_update(
+                    actor=actor, rows=[TaskChange(r.task_id, r.values) for r in updates], note=note
+                )
+            except BulkRowError as exc:
+                current_row = updates[exc.index]
+                raise
     except DomainError as exc:
+        # A BulkRowError's message counts rows of the call; the sheet's row is named here.
+        message = exc.reason if isinstance(exc, BulkRowError) else exc.message
         if current_row is not None:
             current_row.errors.append(
-                _("Row %(row)s: %(message)s") % {"row": current_row.row, "message": exc.message}
+                _("Row %(row)s: %(message)s") % {"row": current_row.row, "message": message}
             )
             current_row.action = "error"
-        raise ImportRefused(
-            _("Nothing was imported: %(message)s") % {"message": exc.message}, plan=plan
-        ) from exc
+        raise ImportRefused(_("Nothing was imported: %(message)s") % {"message": message}, plan=plan) from exc
     forget_visibility(actor)
     return plan
 
@@ -110,26 +113,3 @@ def _apply_creates(actor: User, department: Department, rows: list[RowResult], s
     for row, task in zip(rows, tasks, strict=True):
         row.task_id = task.pk
         row.code = task.code
-
-
-def _apply_update(actor: User, task_id: int, changes: dict, note: str) -> None:
-    """One row's changes, in the order that makes every message carry the row's final
-    values: the fields first (title, due date…), then the status, then the owner — so the new
-    owner's 给你分配了任务 names the due date the same row sets. A cancellation comes after the
-    hand-over (a closed task is handed to nobody). Each step is checked against the owner
-    before the import, as the preview was."""
-    task = Task.objects.select_related("department", "owner", "initiator", "reviewer").get(pk=task_id)
-    fields = {
-        k: v
-        for k, v in changes.items()
-        if k in ("title", "task_type", "priority", "due_date", "notes", "progress")
-    }
-    if fields:
-        task = task_update(actor=actor, task=task, expected_version=task.version, reason=note, **fields)
-    status = changes.get("status")
-    if status is not None and status != Status.CANCELLED:
-        task = task_transition(actor=actor, task=task, to=status, note=note)
-    if "owner" in changes:
-        task = task_reassign(actor=actor, task=task, owner=changes["owner"], reason=note)
-    if status == Status.CANCELLED:
-        task_transition(actor=actor, task=task, to=status, note=note)

@@ -1,5 +1,11 @@
 """Many tasks at once: the writes of an import (10,000 rows of a department's sheet).
 
+Never a state of acceptance: no row creates a task in, or moves one to, 待验收 / 已完成 /
+返工 (`states.ACCEPTANCE_STATES`). Those are reached only through acceptance on the task
+page (`review.services`: the owner submits key results, the reviewer checks each criterion;
+DESIGN.md "no done without acceptance"), whoever calls and whatever their role. Such a row
+is refused as `BulkRowError` on field `status` before anything is written.
+
 `tasks_bulk_create` takes a department's new top-level tasks in one call and keeps every rule
 of `services.task_create` — the same field checks, the actor a member of the department
 (checked once), codes numbered under a lock of the department row, `original_due_date`
@@ -12,11 +18,16 @@ What it does differently, on purpose:
   when it is a single task, else `task.assigned_many` listing them), through
   `notify.services.notify_each` in the same transaction — not 10,000 pings.
 - A task may start in the state an existing record gives it (`NewTask.status` / `progress`:
-  the sheet says 已完成, 60%): the status machine starts every task at 未开始 and only the
-  owner may start it, so that state is taken over as is, stamped (started/submitted/…
-  now), and logged as an `imported` event after `created`, with `state_note`.
+  the sheet says 进行中, 60%): the status machine starts every task at 未开始 and only the
+  owner may start it, so that state (未开始, 进行中, 阻塞 or 已取消 — never one of
+  acceptance) is taken over as is, stamped (started/cancelled now), and logged as an
+  `imported` event after `created`, with `state_note`.
 - Top-level tasks only, without collaborators (what a sheet row holds); subtasks and helpers
   go through `task_create`, which rolls progress up and tells collaborators.
+
+`tasks_bulk_update` applies changed rows to existing tasks, one row at a time through the
+services (`task_update`, `task_transition`, `task_reassign`: their checks, events and
+messages), after checking every row's status first.
 
 All or nothing: every row is checked before anything is written; the first bad row raises
 `BulkRowError` (a ValidationFailed carrying the row's `index`) and nothing is stored. Call
@@ -36,14 +47,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.errors import NotAllowed, ValidationFailed
+from closeloop.core.errors import DomainError, NotAllowed, ValidationFailed
 from closeloop.notify.services import notify_each
 from closeloop.orgs.models import Department, User
-from closeloop.tasks import completions, permissions
+from closeloop.tasks import permissions
 from closeloop.tasks.models import AcceptanceCriterion, Priority, Source, Task, TaskEvent, TaskType
 from closeloop.tasks.search import task_index_text
-from closeloop.tasks.services import task_message
-from closeloop.tasks.states import Status
+from closeloop.tasks.services import task_message, task_reassign, task_transition, task_update
+from closeloop.tasks.states import ACCEPTANCE_STATES, Status
 from closeloop.tasks.validation import TEXT_MAX, CriterionIn, _check_fields, _clean_criteria, text_errors
 
 # Rows per INSERT of our own (the database may split further: SQLite takes 999 parameters).
@@ -55,9 +66,6 @@ DIGEST_LISTED = 20
 STATE_STAMPS: dict[str, tuple[str, ...]] = {
     Status.IN_PROGRESS: ("started_at",),
     Status.BLOCKED: ("started_at",),
-    Status.SUBMITTED: ("started_at", "submitted_at"),
-    Status.REWORK: ("started_at", "submitted_at"),
-    Status.DONE: ("started_at", "submitted_at", "completed_at"),
     Status.CANCELLED: ("cancelled_at",),
 }
 
@@ -65,7 +73,8 @@ STATE_STAMPS: dict[str, tuple[str, ...]] = {
 @dataclass
 class NewTask:
     """One task to create: the fields of `task_create` a sheet row carries, plus the state an
-    existing record gives it (`status`, `progress` 0–100 or None for 0)."""
+    existing record gives it (`status`: a `Status` value other than 待验收 / 已完成 / 返工;
+    `progress` 0–100 or None for 0)."""
 
     title: str
     owner: User | None
@@ -79,12 +88,32 @@ class NewTask:
     progress: int | None = None
 
 
-class BulkRowError(ValidationFailed):
-    """Row `index` (0-based, in the order given) is refused; nothing was written."""
+@dataclass
+class TaskChange:
+    """Changes to one existing task, as a sheet row gives them: `task_id` (the task's pk) and
+    `changes`, field name → new value, of `title`, `task_type`, `priority`, `due_date` (a
+    date), `notes`, `progress` (0–100), `status` (a `Status` value other than 待验收 / 已完成
+    / 返工) and `owner` (a User). Only the fields that differ from the task."""
 
-    def __init__(self, index: int, message: str, fields: dict[str, list[str]]):
-        super().__init__(message, fields=fields)
+    task_id: int
+    changes: dict[str, Any]
+
+
+class BulkRowError(ValidationFailed):
+    """Row `index` (0-based, in the order given) is refused; nothing was written. `reason` is
+    the sentence about the row (the first of `fields`, or the service's refusal); `message`
+    names the row too ("Row 3: …", counted from 1 in the order given)."""
+
+    def __init__(self, index: int, reason: str, fields: dict[str, list[str]]):
+        super().__init__(_("Row %(row)s: %(message)s") % {"row": index + 1, "message": reason}, fields=fields)
         self.index = index
+        self.reason = str(reason)
+
+
+def _acceptance_error(status: Any) -> str:
+    return _(
+        "%(status)s is reached only through acceptance on the task page (the owner submits key results, the reviewer checks each criterion), never by a bulk write such as an import."
+    ) % {"status": Status(status).label}
 
 
 def _row_errors(row: NewTask, require_criteria: bool) -> tuple[dict[str, list[str]], list]:
@@ -104,6 +133,8 @@ def _row_errors(row: NewTask, require_criteria: bool) -> tuple[dict[str, list[st
         errors.setdefault("criteria", []).append(_("Write at least one acceptance criterion."))
     if row.status not in Status.values:
         errors.setdefault("status", []).append(_("Unknown status."))
+    elif row.status in ACCEPTANCE_STATES:
+        errors.setdefault("status", []).append(_acceptance_error(row.status))
     if row.progress is not None and (not isinstance(row.progress, int) or not 0 <= row.progress <= 100):
         errors.setdefault("progress", []).append(_("Progress is a whole number from 0 to 100."))
     return errors, criteria
@@ -123,7 +154,8 @@ def tasks_bulk_create(
 
     Raises NotAllowed unless `actor` may create tasks in `department` (a member, or one who
     leads it: `permissions.can_create_in`), BulkRowError for the first row that breaks a
-    rule of `task_create` (`require_criteria` as there). Queries: a constant handful plus
+    rule of `task_create` (`require_criteria` as there) or asks for a state of acceptance
+    (field `status`). Queries: a constant handful plus
     about three per `batch_size` rows (SQLite splits an INSERT at 999 parameters)."""
     if not permissions.can_create_in(actor, department.pk):
         raise NotAllowed(_("Only members of %(dept)s can create tasks there.") % {"dept": department.name})
@@ -223,13 +255,60 @@ def tasks_bulk_create(
                     )
                 )
         TaskEvent.objects.bulk_create(events, batch_size=batch_size)
-        # Tasks taken over as done count as completed now, as the state's stamp says.
-        completions.record_many([t for t in tasks if t.status == Status.DONE], now)
         _tell_owners(actor, tasks, note=state_note)
     return tasks
 
 
 _START: dict[str, Any] = {"status": str(Status.NOT_STARTED), "progress": 0}
+
+# The fields of a TaskChange that `task_update` takes.
+UPDATE_FIELDS = ("title", "task_type", "priority", "due_date", "notes", "progress")
+
+
+def tasks_bulk_update(*, actor: User, rows: Sequence[TaskChange], note: str) -> None:
+    """Apply `rows` to their tasks in order, `note` (text, the reason logged with each change)
+    given to every service. Every row's `status` is checked before anything is written:
+    an unknown one, or 待验收 / 已完成 / 返工 (`ACCEPTANCE_STATES`, reached only through
+    acceptance), raises BulkRowError for that row on field `status`.
+
+    Each row goes through the services, in the order that makes every message carry the row's
+    final values: the fields first (title, due date…: `task_update`), then the status
+    (`task_transition`), then the owner (`task_reassign`) — so the new owner's 给你分配了任务
+    names the due date the same row sets; a cancellation comes after the hand-over (a closed
+    task is handed to nobody). A service refusing a row (NotAllowed, Conflict, bad input: the
+    task changed since it was read) raises BulkRowError for that row with the service's
+    sentence as `reason` and its `fields` (or `{"row": [reason]}`); the transaction is rolled
+    back, nothing of any row is kept. Queries: those of the services, per row."""
+    for index, row in enumerate(rows):
+        status = row.changes.get("status")
+        if status is None:
+            continue
+        if status not in Status.values:
+            raise BulkRowError(index, _("Unknown status."), {"status": [_("Unknown status.")]})
+        if status in ACCEPTANCE_STATES:
+            reason = _acceptance_error(status)
+            raise BulkRowError(index, reason, {"status": [reason]})
+    with transaction.atomic():
+        for index, row in enumerate(rows):
+            try:
+                _update_one(actor, row, note)
+            except DomainError as exc:
+                raise BulkRowError(index, exc.message, exc.fields or {"row": [exc.message]}) from exc
+
+
+def _update_one(actor: User, row: TaskChange, note: str) -> None:
+    changes = row.changes
+    task = Task.objects.select_related("department", "owner", "initiator", "reviewer").get(pk=row.task_id)
+    fields = {k: v for k, v in changes.items() if k in UPDATE_FIELDS}
+    if fields:
+        task = task_update(actor=actor, task=task, expected_version=task.version, reason=note, **fields)
+    status = changes.get("status")
+    if status is not None and status != Status.CANCELLED:
+        task = task_transition(actor=actor, task=task, to=status, note=note)
+    if "owner" in changes:
+        task = task_reassign(actor=actor, task=task, owner=changes["owner"], reason=note)
+    if status == Status.CANCELLED:
+        task_transition(actor=actor, task=task, to=status, note=note)
 
 
 def _tell_owners(actor: User, tasks: list[Task], *, note: str) -> None:

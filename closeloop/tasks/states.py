@@ -26,6 +26,11 @@ OPEN_STATUSES = frozenset(
     {Status.NOT_STARTED, Status.IN_PROGRESS, Status.BLOCKED, Status.SUBMITTED, Status.REWORK}
 )
 CLOSED_STATUSES = frozenset({Status.DONE, Status.CANCELLED})
+# States a task reaches only through acceptance (DESIGN.md: no "done" without acceptance
+# against criteria written down at the start; handbook 验收): the owner submits key results
+# and deliverables (待验收), the reviewer checks each criterion (已完成 or 返工) — in
+# `review.services`, through `task_transition`. A bulk write (an import) never sets them.
+ACCEPTANCE_STATES = frozenset({Status.SUBMITTED, Status.DONE, Status.REWORK})
 
 TRANSITIONS: dict[tuple[Status, Status], Actor] = {
     (Status.NOT_STARTED, Status.IN_PROGRESS): Actor.OWNER,

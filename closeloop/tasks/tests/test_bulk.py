@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from closeloop.core.errors import NotAllowed
 from closeloop.notify.kinds import KINDS
 from closeloop.notify.models import Channel, ChannelKind, Delivery, Notification
-from closeloop.tasks.bulk import BulkRowError, NewTask, tasks_bulk_create
-from closeloop.tasks.models import AcceptanceCriterion, Priority, Task, TaskEvent
+from closeloop.tasks.bulk import BulkRowError, NewTask, TaskChange, tasks_bulk_create, tasks_bulk_update
+from closeloop.tasks.models import AcceptanceCriterion, CompletionDay, Priority, Task, TaskEvent
 from closeloop.tasks.search import task_index_text
 from closeloop.tasks.states import Status
 from closeloop.tasks.validation import CriterionIn
@@ -113,23 +113,100 @@ def test_the_rules_of_a_single_create_hold(head, member, sales):
 
 
 def test_a_recorded_state_is_taken_over_and_logged_after_created(head, member, sales):
-    done, started = tasks_bulk_create(
+    cancelled, started = tasks_bulk_create(
         actor=head,
         department=sales,
         rows=[
-            NewTask(title="已完成的", owner=member, due_date=DUE, status=Status.DONE, progress=100),
+            NewTask(title="已取消的", owner=member, due_date=DUE, status=Status.CANCELLED),
             NewTask(title="进行中的", owner=member, due_date=DUE, status=Status.IN_PROGRESS, progress=60),
         ],
         require_criteria=False,
         state_note="清单.xlsx",
     )
 
-    done = Task.objects.get(pk=done.pk)
-    assert (done.status, done.progress) == (Status.DONE, 100)
-    assert done.started_at and done.submitted_at and done.completed_at
+    cancelled = Task.objects.get(pk=cancelled.pk)
+    assert cancelled.status == Status.CANCELLED and cancelled.cancelled_at
+    assert Task.objects.get(pk=started.pk).started_at
     events = list(TaskEvent.objects.filter(task=started).order_by("id").values_list("verb", "after", "note"))
     assert events[0][0] == "created"
     assert events[1] == ("imported", {"status": "in_progress", "progress": 60}, "清单.xlsx")
+
+
+@pytest.mark.parametrize("status", [Status.SUBMITTED, Status.DONE, Status.REWORK])
+def test_no_task_is_created_in_a_state_of_acceptance_whoever_asks(head, member, sales, status):
+    """待验收 / 已完成 / 返工 come only from acceptance on the task page (DESIGN.md), not from a
+    head's bulk write: the row and field are named, nothing is written."""
+    rows = _rows([member], 3)
+    rows[2].status = status
+    rows[2].progress = 100
+
+    with pytest.raises(BulkRowError) as refused:
+        tasks_bulk_create(actor=head, department=sales, rows=rows, require_criteria=False)
+
+    assert refused.value.index == 2
+    assert list(refused.value.fields) == ["status"]
+    assert refused.value.message.startswith("第3行：")
+    assert f"“{Status(status).label}”只能在任务页面通过验收流程达成" in refused.value.message
+    assert not Task.objects.exists() and not TaskEvent.objects.exists()
+    assert not CompletionDay.objects.exists() and not Notification.objects.exists()
+    sales.refresh_from_db()
+    assert sales.next_task_number == 1
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        (Status.IN_PROGRESS, Status.SUBMITTED),  # the owner's own import: no key results, no deliverable
+        (Status.SUBMITTED, Status.DONE),  # the head's: no criterion checked
+        (Status.SUBMITTED, Status.REWORK),
+    ],
+)
+def test_no_task_is_moved_to_a_state_of_acceptance_and_earlier_rows_are_not_kept(
+    head, member, sales, before, after
+):
+    first = make_task(actor=head, department=sales, owner=member, title="周报", due=DUE)
+    second = make_task(actor=head, department=sales, owner=member, title="月报", due=DUE)
+    Task.objects.filter(pk=second.pk).update(status=before)
+    actor = member if after == Status.SUBMITTED else head
+
+    with pytest.raises(BulkRowError) as refused:
+        tasks_bulk_update(
+            actor=actor,
+            rows=[
+                TaskChange(first.pk, {"title": "周报（新）"}),
+                TaskChange(second.pk, {"status": after}),
+            ],
+            note="清单.xlsx",
+        )
+
+    assert (refused.value.index, list(refused.value.fields)) == (1, ["status"])
+    assert refused.value.message.startswith("第2行：")
+    assert Task.objects.get(pk=first.pk).title == "周报"
+    assert Task.objects.get(pk=second.pk).status == before
+    assert not TaskEvent.objects.filter(verb__in=["updated", "status_changed", "transitioned"]).exists()
+
+
+def test_changed_rows_go_through_the_services_and_a_refusal_names_the_row(head, member, sales):
+    first = make_task(actor=head, department=sales, owner=member, title="周报", due=DUE)
+    second = make_task(actor=head, department=sales, owner=member, title="月报", due=DUE)
+
+    tasks_bulk_update(
+        actor=member, rows=[TaskChange(first.pk, {"status": Status.IN_PROGRESS, "progress": 40})], note="表"
+    )
+    assert Task.objects.filter(pk=first.pk, status=Status.IN_PROGRESS, progress=40).exists()
+
+    with pytest.raises(BulkRowError) as refused:  # only the owner starts a task
+        tasks_bulk_update(
+            actor=head,
+            rows=[
+                TaskChange(first.pk, {"title": "周报（新）"}),
+                TaskChange(second.pk, {"status": Status.IN_PROGRESS}),
+            ],
+            note="表",
+        )
+    assert refused.value.index == 1 and refused.value.message.startswith("第2行：")
+    assert Task.objects.get(pk=first.pk).title == "周报"
+    assert Task.objects.get(pk=second.pk).status == Status.NOT_STARTED
 
 
 def test_each_owner_gets_one_message_however_many_tasks(head, member, sales):

@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 
 from closeloop.tasks import completions
-from closeloop.tasks.bulk import NewTask, tasks_bulk_create
 from closeloop.tasks.models import CompletionDay, Task
 from closeloop.tasks.services import task_transition
 from closeloop.testing.factories import make_task
@@ -54,21 +53,6 @@ def test_a_task_sent_back_counts_once_when_finally_accepted(head, member, sales)
     for step, who in (("submitted", member), ("done", head)):
         t = task_transition(actor=who, task=t, to=step, note="补充数据")
     assert [r[3] for r in _rows()] == [1]
-
-
-@pytest.mark.django_db
-def test_tasks_imported_as_done_count_as_completed_now(head, member, sales):
-    due = sales.local_today() + dt.timedelta(days=3)
-    tasks_bulk_create(
-        actor=head,
-        department=sales,
-        rows=[
-            NewTask(title="已完成", owner=member, due_date=due, status="done", progress=100),
-            NewTask(title="进行中", owner=member, due_date=due, status="in_progress"),
-        ],
-        require_criteria=False,
-    )
-    assert _rows() == [(sales.pk, sales.local_today(), member.pk, 1, 1, 1)]
 
 
 @pytest.mark.django_db
