@@ -113,14 +113,16 @@ def loosens(text: str) -> bool:
 
 
 def match_sql(
-    vendor: str, text: str, *, table: str = "tasks_task", fts_table: str = FTS_TABLE
+    vendor: str, text: str, *, table: str = "tasks_task", fts_table: str = FTS_TABLE, loose: bool = False
 ) -> RawSQL | None:
     """A WHERE condition "the row of `table` matches `text`" for `vendor`, or None when the
     query has no searchable term (the caller then finds nothing, see `has_terms`). Another app
     indexes its own `search_text` column the same way and names its own FTS5 table
-    (`fts_table`, SQLite) — e.g. review's knowledge base. Tokens hold only letters, digits and
-    CJK characters, so they need no escaping beyond the parameter binding."""
-    terms = query_terms(text)
+    (`fts_table`, SQLite) — e.g. review's knowledge base. `loose`: the terms of `loose_terms`
+    (a long CJK run's words anywhere, the phrase fallback of 知识库 and the task list) instead
+    of `query_terms`. Tokens hold only letters, digits and CJK characters, so they need no
+    escaping beyond the parameter binding."""
+    terms = loose_terms(text) if loose else query_terms(text)
     if not terms:
         return None
     if vendor == "postgresql":

@@ -4,7 +4,7 @@ The rule itself (who sees what) is in `tasks.visibility`; its names are re-expor
 import functools
 import re
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import reduce
 from operator import or_
@@ -27,7 +27,7 @@ from closeloop.orgs.selectors import visible_department_ids
 from closeloop.tasks import extensions
 from closeloop.tasks.models import AcceptanceCriterion, Comment, Task, TaskCollaborator, TaskEvent, subtree_q
 from closeloop.tasks.permissions import plays
-from closeloop.tasks.search import match_sql, normalize
+from closeloop.tasks.search import loosens, match_sql, normalize
 from closeloop.tasks.states import CLOSED_STATUSES, OPEN_STATUSES, TRANSITIONS, Status
 from closeloop.tasks.validation import parse_int
 from closeloop.tasks.visibility import Visibility, forget_visibility, need_to_know, visibility, visibility_q
@@ -429,6 +429,10 @@ class TaskFilters:
     # Only tasks whose owner owes today's progress update (`?owed=1`; tracking's list
     # condition "owed", `extensions.list_condition`).
     owed: bool = False
+    # Search `q` loosely: each word of a long CJK run anywhere (`search.loose_terms`), the
+    # phrase fallback `TaskListPaginator(phrase_fallback=True)` turns on when the phrase as
+    # written finds nothing.
+    loose: bool = False
     # The list conditions as read once for these filters (`_condition`): the list and its
     # count each apply them.
     conditions: dict = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -499,7 +503,7 @@ def _filtered(qs: QuerySet[Task], filters: TaskFilters, today: date) -> QuerySet
         else:
             # Through the search index (words + CJK bigrams of code, title, customer and
             # project): an index look-up, never a scan of every row.
-            condition = match_sql(connection.vendor, text)
+            condition = match_sql(connection.vendor, text, loose=filters.loose)
             # Nothing searchable ("！？", "@#"): no task, never every task.
             qs = qs.filter(condition) if condition is not None else qs.none()
     return qs
@@ -520,14 +524,40 @@ class TaskListPaginator(IdPaginator):
     departments it falls in, by the (department, path) index, stopping at the page. Other
     orders read the page's ids from `task_list` as before. Queries: the count, the ids, the
     rows — as IdPaginator; in the default order no ids query for a page that falls only among
-    the rule's tasks elsewhere (their keys come with the count). Source: issue 16, item 2."""
+    the rule's tasks elsewhere (their keys come with the count). Source: issue 16, item 2.
 
-    def __init__(self, user, filters: TaskFilters, per_page: int, *, today: date | None = None) -> None:
+    `phrase_fallback` (the web list): when `filters.q` holds a CJK run of four characters or
+    more (`search.loosens`) and the phrase as written finds no task, the list is that of the
+    loose search (each of the run's words anywhere: "合同模板预审" → 合同 模板 预审), as 知识库
+    falls back (`review.selectors.knowledge_search`); `loose` then says so. The phrase's
+    count (0) tells it, so no query is added when the phrase finds tasks, and one (the loose
+    count) when it falls back."""
+
+    def __init__(
+        self,
+        user,
+        filters: TaskFilters,
+        per_page: int,
+        *,
+        today: date | None = None,
+        phrase_fallback: bool = False,
+    ) -> None:
         today = today or local_today()
         super().__init__(task_list(user, filters, today=today), per_page)
         self.sort = filters.sort if filters.sort in SORTS else "code"
         self._parts = _list_parts(user, filters, today)
         self._beyond_keys: list[tuple[int, str, int]] | None = None  # read with the count
+        self._user, self._filters, self._today = user, filters, today
+        self._fallback = phrase_fallback and not filters.loose and loosens(filters.q)
+        self.loose = filters.loose
+
+    def _loosen(self) -> None:
+        """Search `q` loosely from now on (`TaskFilters.loose`): the list and its parts again."""
+        filters = replace(self._filters, loose=True)
+        filters.conditions = self._filters.conditions  # read once (`_condition`)
+        self._filters, self.loose, self._fallback = filters, True, False
+        self.object_list = task_list(self._user, filters, today=self._today)
+        self._parts = _list_parts(self._user, filters, self._today)
 
     @cached_property
     def departments(self) -> list[tuple[int, int]]:
@@ -535,7 +565,15 @@ class TaskListPaginator(IdPaginator):
         departments (by code; descending for "-code"). One query, which also reads the keys
         (department, path, id) of the rule's tasks elsewhere when there are at most
         BEYOND_WHOLE_ROWS of them (`_beyond_keys`): a page that falls among them then needs
-        no query for its ids. With more, they are counted per department by a second query."""
+        no query for its ids. With more, they are counted per department by a second query.
+        With `phrase_fallback`, a phrase that finds nothing is counted again loosely."""
+        found = self._departments()
+        if not found and self._fallback:
+            self._loosen()
+            found = self._departments()
+        return found
+
+    def _departments(self) -> list[tuple[int, int]]:
         self._beyond_keys = None
         if not self._parts:
             return []

@@ -1,5 +1,5 @@
 """A real Chromium walks through the UI: log in, create a task with two acceptance criteria,
-find it in the list, open it; screenshots at phone and desktop width go to test-artifacts/."""
+find it in the list (and, at 390 px, by a phrase that falls back to its words), open it; screenshots at phone and desktop width go to test-artifacts/."""
 
 import datetime as dt
 
@@ -91,6 +91,22 @@ def test_it_creates_finds_and_opens_a_task_in_a_real_browser(browser, live_serve
     page.set_viewport_size(PHONE)
     assert no_horizontal_scroll(page)
     shoot(page, "task-list-phone.png")
+    # At 390 px (a common phone inside WeCom): a phrase no title holds as written falls back
+    # to its words (月度 报表 浏览 览器), and the swapped table says so above the rows, as 知识库.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.fill("input[name=q]", "月度报表浏览器")
+    notice = page.locator("#task-table p.alert[role=status]")
+    notice.wait_for()
+    assert notice.inner_text() == "没有任务原样包含“月度报表浏览器”；以下任务包含其中的每个词。"
+    assert link.is_visible()
+    box = notice.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert no_horizontal_scroll(page)
+    shoot(page, "task-list-fallback-390.png")
+    page.fill("input[name=q]", "浏览器")  # the phrase itself: no notice
+    notice.wait_for(state="detached")
+    link.wait_for()
+    page.set_viewport_size(PHONE)
     link.click()
     page.wait_for_url("**/tasks/*/")
     assert "SALES-T001" in page.content()

@@ -4,6 +4,7 @@ with nothing searchable, one-character queries anywhere in a title."""
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.test.utils import CaptureQueriesContext
 
 from closeloop.tasks.models import Task
 from closeloop.tasks.search import has_terms, index_text
@@ -88,3 +89,79 @@ def test_the_migration_reindexes_rows_indexed_the_old_way(head, member, sales):
         "T001", "SALES-T001", "编写销售周报 Ｑ３", "", ""
     )
     assert found(head, "Q3") == found(head, "报") == {"编写销售周报 Ｑ３"}
+
+
+# -- the phrase fallback, as 知识库's ---------------------------------------------------------
+
+
+@pytest.fixture
+def contract_tasks(head, member, sales, marketing):
+    from closeloop.testing.factories import UserFactory, add_member
+
+    apart = make_task(actor=head, department=sales, owner=member, title="合同模板整理，交法务预审")
+    without = make_task(actor=head, department=sales, owner=member, title="合同模板整理")  # no 预审
+    other = UserFactory(username="mk")
+    add_member(other, marketing)
+    hidden = make_task(actor=other, department=marketing, owner=other, title="合同模板预审（市场部）")
+    return apart, hidden, without
+
+
+def _list(user, q, **params):
+    from django.test import Client
+
+    c = Client()
+    c.force_login(user)
+    with CaptureQueriesContext(connection) as ctx:
+        response = c.get("/tasks/", {"q": q, **params})
+    assert response.status_code == 200
+    return response.content.decode(), len(ctx)
+
+
+def test_a_phrase_no_task_holds_falls_back_to_its_words_and_says_so(contract_tasks, head):
+    apart, hidden, without = contract_tasks
+
+    html, _n = _list(head, "合同模板预审")
+
+    assert "没有任务原样包含“合同模板预审”；以下任务包含其中的每个词。" in html
+    assert f"/tasks/{apart.pk}/" in html
+    assert f"/tasks/{without.pk}/" not in html  # every word, not any
+    assert f"/tasks/{hidden.pk}/" not in html  # another department's: never through the fallback
+    assert found(head, "合同模板预审") == set()  # the selector alone keeps the phrase
+
+
+def test_a_phrase_that_is_found_is_not_loosened_and_says_nothing(contract_tasks, head, member, sales):
+    side_by_side = make_task(actor=head, department=sales, owner=member, title="合同模板预审清单")
+
+    html, _n = _list(head, "合同模板预审")
+
+    assert f"/tasks/{side_by_side.pk}/" in html
+    assert f"/tasks/{contract_tasks[0].pk}/" not in html
+    assert "原样包含" not in html
+
+
+def test_the_fallback_in_the_htmx_table_and_with_other_filters(contract_tasks, head):
+    from django.test import Client
+
+    c = Client()
+    c.force_login(head)
+    table = c.get("/tasks/", {"q": "合同模板预审", "status": "open"}, headers={"HX-Request": "true"})
+    html = table.content.decode()
+    assert "<html" not in html and f"/tasks/{contract_tasks[0].pk}/" in html
+    assert "以下任务包含其中的每个词" in html
+    nothing = c.get("/tasks/", {"q": "合同模板预审", "status": "done"}).content.decode()
+    assert "以下任务包含其中的每个词" not in nothing and f"/tasks/{contract_tasks[0].pk}/" not in nothing
+
+
+def test_the_fallback_costs_no_query_when_the_phrase_matches_and_one_when_it_falls_back(
+    contract_tasks, head, member, sales
+):
+    _list(head, "合同")  # warm caches (content types, session)
+    short, plain = _list(head, "合同")  # no run to loosen: the list's usual queries
+    assert "原样包含" not in short
+    fallback_html, fallback = _list(head, "合同模板预审")
+    assert "原样包含" in fallback_html
+    make_task(actor=head, department=sales, owner=member, title="合同模板预审清单")
+    matched_html, matched = _list(head, "合同模板预审")
+    assert "原样包含" not in matched_html
+    assert matched == plain
+    assert fallback == plain + 1  # the loose count after the phrase's count of 0

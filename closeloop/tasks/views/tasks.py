@@ -134,7 +134,9 @@ def _ignored_filters(form: FilterForm) -> list[dict]:
 @login_required
 def task_list(request):
     """任务: the 日常任务清单表 columns, filtered, sorted, paginated. An htmx request gets only
-    the table; without JavaScript the same GET form reloads the page."""
+    the table; without JavaScript the same GET form reloads the page. A long Chinese phrase
+    no task holds as written falls back to its words anywhere, and the list says so
+    (`TaskListPaginator(phrase_fallback=True)`, as 知识库 does)."""
     user = request.user
     form = FilterForm(
         request.GET,
@@ -143,8 +145,8 @@ def task_list(request):
         suggest=colleagues(user),
     )
     filters = _filters_from(form)
-    paginator = selectors.TaskListPaginator(user, filters, settings.PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    paginator = selectors.TaskListPaginator(user, filters, settings.PAGE_SIZE, phrase_fallback=True)
+    page = paginator.get_page(request.GET.get("page"))  # counts: `loose` is known after it
     context = {
         "form": form,
         "page": page,
@@ -152,6 +154,8 @@ def task_list(request):
         "ignored_filters": _ignored_filters(form),
         "filtered": any(request.GET.get(k) for k in form.fields),
         "unsearchable": bool(filters.q.strip()) and not has_terms(filters.q),
+        # The phrase the list fell back from (its words found apart), or "".
+        "phrase_fallback": filters.q.strip() if paginator.loose else "",
         "today": selectors.local_today(),
         "list_actions": extensions.list_actions(request),
     }
