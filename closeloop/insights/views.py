@@ -64,6 +64,10 @@ def _week_param(raw: str | None, today: date) -> tuple[date, list[dict]]:
     return day, []
 
 
+def _in_range_or_none(day: date) -> date | None:
+    return day if in_range(day) else None
+
+
 def _week_context(request, *, limit: int = 50, lenient: bool = False):
     """The week's page data, or None for someone with no department. `?department=` the person
     may not review is a 404, except on the page itself (`lenient`), which names the value and
@@ -104,8 +108,10 @@ def _week_context(request, *, limit: int = 50, lenient: bool = False):
         # its end, `selectors.weekly_review`).
         "more_overdue": f"{in_list}status=open&overdue=on" if data.week_end >= today else "",
         "more_blocked": f"{in_list}status=blocked" if data.week_end >= today else "",
-        "prev_week": data.week_start - timedelta(days=7),
-        "next_week": data.week_start + timedelta(days=7),
+        # The weeks around, or None past the dates the page takes (`_week_param`: 1900–2100):
+        # no link to a week it would refuse.
+        "prev_week": _in_range_or_none(data.week_start - timedelta(days=7)),
+        "next_week": _in_range_or_none(data.week_start + timedelta(days=7)),
         "reason_chart": charts.bar_chart(data.slipped_by_reason),
         "trend_chart": charts.line_chart(
             labels,

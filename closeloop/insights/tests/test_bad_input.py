@@ -3,6 +3,7 @@ parameters, dates before 1900 or after 2100, NUL characters — a 4xx with a mes
 stored, never a 500; rows already holding such dates still show, flagged."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.test import Client
@@ -171,3 +172,31 @@ def test_a_week_that_is_no_date_is_named_and_this_week_shown(task, head, sales, 
         "已忽略"
         not in c.get("/weekly-review/", {"department": sales.pk, "week": monday.isoformat()}).content.decode()
     )
+
+
+@pytest.mark.parametrize(
+    ("week", "prev", "next"),
+    [
+        ("1900-01-03", None, "1900-01-08"),  # the week of 1900-01-01 (a Monday): no ← to 1899
+        ("1900-01-08", "1900-01-01", "1900-01-15"),
+        ("2100-12-31", "2100-12-20", None),  # the week of 2100-12-31: no → to 2101
+        ("2100-12-20", "2100-12-13", "2100-12-27"),
+    ],
+)
+def test_the_week_steps_stop_at_the_dates_the_page_takes(task, head, sales, week, prev, next):
+    """周复盘's ← / → led past 1900-01-01 and 2100-12-31 to a week the page then named as a bad
+    date: at either end the step is shown disabled, and every link offered opens cleanly."""
+    c = Client()
+    c.force_login(head)  # Chinese, the default
+    r = c.get("/weekly-review/", {"department": sales.pk, "week": week})
+    page = r.content.decode()
+    assert r.status_code == 200 and "已忽略" not in page
+    nav = page.split('class="week-nav', 1)[1].split("</form>", 1)[0]
+    for rel, day, label in (("prev", prev, "上一周"), ("next", next, "下一周")):
+        if day:
+            href = f"?department={sales.pk}&week={day}"
+            assert f'href="{href}" rel="{rel}"' in nav
+            assert "已忽略" not in c.get("/weekly-review/" + href).content.decode()
+        else:
+            assert f'rel="{rel}"' not in nav
+            assert re.search(rf'<span class="btn btn--sm" aria-disabled="true">[^<]*{label}', nav)

@@ -119,6 +119,8 @@ def _due_q(user, department_id: int | None, start: date, end: date) -> Q:
 # and "+n more".
 DAY_MILESTONES = 3
 DAY_TASKS = 4
+# The years the calendar shows (`?year=`, inclusive); a month beyond them is offered no link.
+YEARS = (2000, 2100)
 
 
 def calendar_month(
@@ -129,7 +131,9 @@ def calendar_month(
     and milestones behind them), and whether an open task due
     that day is overdue (`overdue`, a bool; each shown task has `late`); non-working days
     marked from the work calendar. Four queries (plus the calendar's cached year and the
-    person's visibility), each bounded by the grid's days."""
+    person's visibility), each bounded by the grid's days. `prev` / `next` are the months
+    before and after as {"year", "month"}, or None past the first or last month of YEARS
+    (2000-01, 2100-12): the page offers no link to a month it would refuse."""
     today = today or local_today()
     first = date(year, month, 1)
     last = date(year, month, pycalendar.monthrange(year, month)[1])
@@ -200,8 +204,8 @@ def calendar_month(
     return {
         "weeks": weeks,
         "first": first,
-        "prev": {"year": prev_y, "month": prev_m},
-        "next": {"year": next_y, "month": next_m},
+        "prev": {"year": prev_y, "month": prev_m} if prev_y >= YEARS[0] else None,
+        "next": {"year": next_y, "month": next_m} if next_y <= YEARS[1] else None,
         # Tasks due in the grid's days (shown or behind a day's "+n more").
         "count": sum(n for n, _open in per_day.values()),
     }

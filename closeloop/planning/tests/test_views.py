@@ -808,3 +808,28 @@ def test_a_bad_calendar_year_or_month_keeps_the_other(task, head, query, said, s
         assert said in page
     else:
         assert "已忽略" not in page
+
+
+@pytest.mark.parametrize(
+    ("year", "month", "prev", "next"),
+    [
+        (2000, 1, None, "?year=2000&month=2"),  # the first month: no ‹ to 1999-12
+        (2000, 2, "?year=2000&month=1", "?year=2000&month=3"),
+        (2100, 12, "?year=2100&month=11", None),  # the last: no › to 2101-01
+        (2099, 12, "?year=2099&month=11", "?year=2100&month=1"),
+    ],
+)
+def test_the_calendar_offers_no_step_to_a_month_it_would_refuse(task, head, year, month, prev, next):
+    """On 2000-01 ‹ led to 1999-12, which the page then named as a bad year; at either end the
+    step is shown disabled (no link), and every link offered opens without a word ignored."""
+    c = Client()
+    c.force_login(head)  # Chinese, the default
+    page = c.get(reverse("tasks:calendar"), {"year": year, "month": month}).content.decode()
+    nav = page.split('class="page-head__actions"', 1)[1].split("</div>", 1)[0]
+    for rel, href, label in (("prev", prev, "上个月"), ("next", next, "下个月")):
+        if href:
+            assert f'href="{href}" aria-label="{label}" rel="{rel}"' in nav
+            assert "已忽略" not in c.get(reverse("tasks:calendar") + href).content.decode()
+        else:
+            assert f'<span class="btn btn--sm cal-nav" aria-disabled="true" aria-label="{label}"' in nav
+            assert f'rel="{rel}"' not in nav

@@ -26,12 +26,13 @@ def _month_part(raw: str | None, default: int, bounds: tuple[int, int], label, i
 
 @login_required
 def calendar_view(request):
-    """日历: a month of due dates and milestones."""
+    """日历: a month of due dates and milestones; ‹ / › lead to the months around it, and are
+    shown disabled on the first and last month it shows (`calendar_selectors.YEARS`)."""
     today = selectors.local_today()
     # A year or month the calendar cannot show (?year=abc, ?month=13) is named, and this
     # year's or this month's stands in for it alone: ?year=abc&month=3 shows March.
     ignored: list[dict] = []
-    year = _month_part(request.GET.get("year"), today.year, (2000, 2100), _("Year"), ignored)
+    year = _month_part(request.GET.get("year"), today.year, calendar_selectors.YEARS, _("Year"), ignored)
     month = _month_part(request.GET.get("month"), today.month, (1, 12), _("Month"), ignored)
     year = today.year if year is None else year
     month = today.month if month is None else month
