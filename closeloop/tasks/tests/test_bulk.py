@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from closeloop.core.errors import NotAllowed
 from closeloop.notify.kinds import KINDS
@@ -17,6 +18,13 @@ from closeloop.tasks.validation import CriterionIn
 from closeloop.testing.factories import UserFactory, add_member, make_task
 
 DUE = dt.date(2026, 10, 15)
+
+
+@pytest.fixture(autouse=True)
+def _chinese():
+    """The messages as the people read them (Chinese, the default), whatever ran before."""
+    with translation.override("zh-hans"):
+        yield
 
 
 def _rows(owners, n, **extra):
