@@ -29,7 +29,11 @@ class IssueIn(StrictIn):
     resolver_id: int | None = Field(description="The one person who resolves it; must see the task.")
     party_user_ids: list[int] = Field(default_factory=list, max_length=50)
     party_department_ids: list[int] = Field(default_factory=list, max_length=50)
-    deadline: datetime | None = Field(None, description="With a time zone; default 24 hours from now.")
+    deadline: datetime | None = Field(
+        None,
+        description="With a time zone; no later than the task's due date (unless the task is past it);"
+        " default 24 hours from now, or the end of the due date when sooner.",
+    )
 
 
 class ResolveIn(StrictIn):

@@ -2,11 +2,16 @@
 rows, plus the one visibility rule of the tasks app.
 
 - raise an issue, write minutes on a task: anyone who sees the task;
-- see an issue: anyone who sees its task, and the head or deputy of a department the issue
-  involves (its `party_departments`): they are told when it is raised, and read the issue —
-  not the task, which stays need-to-know;
+- see an issue: anyone who sees its task; the people on the issue — its raiser, its resolver
+  and the people involved (`party_users`) — whether or not they still see the task (a raiser
+  removed as collaborator still follows the problem they raised); and the head or deputy of
+  a department the issue involves (its `party_departments`): they are told when it is
+  raised. The last two read the issue — not the task, which stays need-to-know;
 - resolve an issue: its resolver, or the head or deputy of the task's department (or above);
-- withdraw an issue: the same, and its raiser;
+- withdraw an issue: its raiser only. Withdrawing closes it with no result; whoever else may
+  close it (the resolver, a head or deputy) resolves it with a written result instead, so
+  an issue raised by someone else never disappears without an answer (the handbook's
+  跨部门协作任务表 records 解决结果 for every problem). No one acts for a raiser;
 - set the communication plan: who may edit the task (owner, initiator, head or deputy).
 """
 
@@ -33,8 +38,18 @@ def leads_involved(user, issue) -> bool:
     return any(leads(user, d.pk) for d in issue.party_departments.all())
 
 
+def on_issue(user, issue) -> bool:
+    """Whether `user` is its raiser, its resolver or one of the people involved. Reads
+    `issue.party_users` (prefetched by the selectors) only when neither of the first two."""
+    if user is None or not user.is_active:
+        return False
+    if user.pk in (issue.raised_by_id, issue.resolver_id):
+        return True
+    return any(u.pk == user.pk for u in issue.party_users.all())
+
+
 def sees_issue(user, issue) -> bool:
-    return sees_task(user, issue.task) or leads_involved(user, issue)
+    return sees_task(user, issue.task) or on_issue(user, issue) or leads_involved(user, issue)
 
 
 def can_resolve(user, issue) -> bool:
@@ -42,7 +57,8 @@ def can_resolve(user, issue) -> bool:
 
 
 def can_withdraw(user, issue) -> bool:
-    return user.pk == issue.raised_by_id or can_resolve(user, issue)
+    """Only the raiser: see the module's docstring."""
+    return user is not None and user.is_active and user.pk == issue.raised_by_id
 
 
 def resolve_role(user, issue) -> str:

@@ -21,7 +21,7 @@ from closeloop.collab.models import (
     Minutes,
     PlanContact,
 )
-from closeloop.collab.permissions import leads_involved, sees_task
+from closeloop.collab.permissions import leads_involved, on_issue, sees_task
 from closeloop.core import compiled, pgfast
 from closeloop.core.errors import NotFound
 from closeloop.orgs.models import Department, User, display_name
@@ -80,9 +80,11 @@ def task_minutes(task: Task, *, limit: int = 5) -> list[Minutes]:
 
 
 def access_issue(user: User, pk: int | str) -> Issue:
-    """One issue the user may see (`permissions.sees_issue`: they see its task, or lead a
-    department it involves), with its ladder and parties; else NotFound. `task_visible` says
-    whether they see the task too."""
+    """One issue the user may see (`permissions.sees_issue`: they see its task, are on the
+    issue — raiser, resolver, a person involved — or lead a department it involves), with its
+    ladder and parties; else NotFound. `task_visible` says whether they see the task too;
+    `seen_as` why they see an issue whose task they do not: "person" (on the issue) or
+    "department" (they lead a department involved)."""
     try:
         pk_int = int(pk)
     except (TypeError, ValueError):
@@ -94,9 +96,13 @@ def access_issue(user: User, pk: int | str) -> Issue:
         issue.task = access_task(user, issue.task_id)
         issue.task_visible = True  # type: ignore[attr-defined]
     except NotFound:
-        # The head or deputy of a department the issue involves reads the issue (they were
-        # told of it), not the task: the page names the task without linking it.
-        if not leads_involved(user, issue):
+        # The people on the issue and the head or deputy of a department it involves read the
+        # issue (they were told of it), not the task: the page names the task without linking it.
+        if on_issue(user, issue):
+            issue.seen_as = "person"  # type: ignore[attr-defined]
+        elif leads_involved(user, issue):
+            issue.seen_as = "department"  # type: ignore[attr-defined]
+        else:
             raise NotFound(_("Issue not found.")) from None
         issue.task = Task.objects.select_related("department").get(pk=issue.task_id)
         issue.task_visible = False  # type: ignore[attr-defined]
@@ -195,12 +201,15 @@ _MY_ISSUES_SQL = (
 
 def my_issues(user: User) -> MyIssues:
     """Open issues where the user is the resolver (by deadline), that escalated to them (by
-    when raised; `escalated_to_me_q`, the deputy of the task's department from level 1), or that they raised for someone else (by deadline), on tasks they (still)
-    see: at most MY_ISSUES_LIMIT of each. One query (`_MY_ISSUES_SQL`) by the resolver,
-    receiver and raiser indexes; visibility is checked on the loaded rows (`sees_task`)
-    rather than with the whole visibility clause as a subquery, which a head of a large
-    department would pay for on every 我的工作. Up to twice the limit are read, so that tasks
-    the user no longer sees still leave the lists full."""
+    when raised; `escalated_to_me_q`, the deputy of the task's department from level 1), or
+    that they raised for someone else (by deadline): at most MY_ISSUES_LIMIT of each. The
+    people on an issue follow it whether or not they still see its task
+    (`permissions.on_issue`); an escalation shows only on a task the user (still) sees. One
+    query (`_MY_ISSUES_SQL`) by the resolver, receiver and raiser indexes; visibility is
+    checked on the loaded rows (`sees_task`) rather than with the whole visibility clause as
+    a subquery, which a head of a large department would pay for on every 我的工作. Up to
+    twice the limit are read, so that tasks the user no longer sees still leave the lists
+    full."""
     deadline_field = Issue._meta.get_field("deadline")
     col = deadline_field.get_col(Issue._meta.db_table)
     converters = [*connection.ops.get_db_converters(col), *col.get_db_converters(connection)]
@@ -219,8 +228,10 @@ def my_issues(user: User) -> MyIssues:
         if kind == 1:
             escalated_total = n
         task.pk, task.path, task.department_id = task_id, path, dept_id
-        if not sees_task(user, task):
-            escalated_hidden += kind == 1
+        # Mine to resolve or raised by me: mine to follow whether or not I still see the task
+        # (`permissions.on_issue`); an escalation only while I see the task.
+        if kind == 1 and not sees_task(user, task):
+            escalated_hidden += 1
             continue
         rows = out[kind]
         if len(rows) >= MY_ISSUES_LIMIT:
@@ -276,13 +287,22 @@ _LIST_ROW_FIELDS = (
 def issues_visible_to(user: User) -> QuerySet[Issue]:
     """Every issue `user` may see, as a query (`permissions.sees_issue`): the issues of the
     tasks they see — the tasks app's rule (`tasks.visibility`) applied to the issue's own copy
-    of its task's department and to its task id — and those involving a department they
-    head or deputise (or one below it). Anything else is not in the list, as the issue page
-    answers 404 for it."""
+    of its task's department and to its task id — those they raised, resolve or are named
+    among the people involved in (whether or not they still see the task), and those
+    involving a department they head or deputise (or one below it). Anything else is not in
+    the list, as the issue page answers 404 for it. Still one statement: the people's part
+    is two columns of the row and a subquery."""
     if user.is_superuser:
         return Issue.objects.all()
     vis = visibility(user)
-    q = Q(task_department_id__in=sorted(vis.departments)) | Q(task_id__in=sorted(vis.ids))
+    party = Issue.party_users.through.objects.filter(user_id=user.pk)
+    q = (
+        Q(task_department_id__in=sorted(vis.departments))
+        | Q(task_id__in=sorted(vis.ids))
+        | Q(raised_by_id=user.pk)
+        | Q(resolver_id=user.pk)
+        | Q(pk__in=party.values("issue_id"))
+    )
     for prefix in vis.subtrees:
         q |= subtree_q(prefix, "task__path")
     led = led_department_ids(user)

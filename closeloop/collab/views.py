@@ -104,6 +104,7 @@ def _issue_page(request, issue, *, resolve_form=None, status=200):
             "issue": issue,
             "task": issue.task,
             "task_visible": getattr(issue, "task_visible", True),
+            "seen_as": getattr(issue, "seen_as", ""),
             "overdue": issue.is_open and issue.deadline < timezone.now(),
             "next_rung": _next_rung(issue),
             "first_after_hours": ladder.settings_for(issue.task.department).first_after_hours,

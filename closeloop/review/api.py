@@ -11,7 +11,7 @@ from ninja.files import UploadedFile
 
 from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS, PageMeta, StrictIn
 from closeloop.orgs.api import UserRef, user_ref
-from closeloop.orgs.models import User
+from closeloop.orgs.models import User, display_name
 from closeloop.review import selectors, services, views
 from closeloop.review.models import Retrospective, Submission
 from closeloop.tasks.api.rows import json_datetime, json_response
@@ -101,6 +101,10 @@ class RetrospectiveOut(Schema):
     minutes_link: str
     created_at: datetime
     updated_at: datetime
+    edited_by: UserRef | None = Field(
+        description="Who last rewrote it (null until someone did); `author` wrote it first."
+    )
+    edited_at: datetime | None
 
 
 class KnowledgePage(PageMeta):
@@ -176,6 +180,8 @@ def _retro(r: Retrospective) -> dict:
         "minutes_link": r.minutes_link,
         "created_at": r.created_at,
         "updated_at": r.updated_at,
+        "edited_by": user_ref(r.edited_by) if r.edited_by_id else None,
+        "edited_at": r.edited_at,
     }
 
 
@@ -209,6 +215,19 @@ def _lesson(r: dict) -> dict:
         "minutes_link": r["minutes_link"],
         "created_at": json_datetime(r["created_at"]),
         "updated_at": json_datetime(r["updated_at"]),
+        "edited_by": None
+        if r["edited_by_id"] is None
+        else {
+            "id": r["edited_by_id"],
+            "username": r["edited_by__username"],
+            "name": display_name(
+                r["edited_by__name"],
+                r["edited_by__first_name"],
+                r["edited_by__last_name"],
+                r["edited_by__username"],
+            ),
+        },
+        "edited_at": json_datetime(r["edited_at"]) if r["edited_at"] is not None else None,
     }
 
 
@@ -310,7 +329,7 @@ def get_retrospective(request: HttpRequest, task_id: int):
         raise NotFound("No retrospective yet.")
     return _retro(
         Retrospective.objects.select_related(
-            "task__department", "task__customer", "task__project", "author"
+            "task__department", "task__customer", "task__project", "author", "edited_by"
         ).get(pk=retro.pk)
     )
 
@@ -328,7 +347,7 @@ def put_retrospective(request: HttpRequest, task_id: int, payload: Retrospective
     r = services.retrospective_write(actor=user, task=task, **payload.model_dump())
     return _retro(
         Retrospective.objects.select_related(
-            "task__department", "task__customer", "task__project", "author"
+            "task__department", "task__customer", "task__project", "author", "edited_by"
         ).get(pk=r.pk)
     )
 

@@ -46,11 +46,11 @@ def task_panel(request, task) -> str:
 
 
 def _retrospective_query(task_id: int):
-    return Retrospective.objects.select_related("author").filter(task_id=task_id)[:1]
+    return Retrospective.objects.select_related("author", "edited_by").filter(task_id=task_id)[:1]
 
 
 def _retrospective(task_id: int) -> Retrospective | None:
-    """`Retrospective.objects.select_related("author").filter(task=task).first()` (its
+    """`Retrospective.objects.select_related("author", "edited_by").filter(task=task).first()` (its
     ordering, at most one row: one per task), by a query compiled once per connection
     (`core.compiled.rows`; prepared on PostgreSQL): compiling it was ~1,000 Python calls of
     a task page with a retrospective (issue 16)."""

@@ -22,6 +22,7 @@ from django.utils.translation import ngettext
 
 from closeloop.core.escape import escape
 from closeloop.core.text import label_suffix
+from closeloop.orgs.models import display_name
 from closeloop.review.models import Verdict, measure_display, measured_display
 from closeloop.tasks.models import TaskType
 from closeloop.tasks.templatetags.plan_tags import task_url_pattern
@@ -77,6 +78,26 @@ def _tag_links(tags: list[str]) -> str:
     return "".join(f'<a class="tag" href="?tag={_urlencode(t)}">#{escape(t)}</a> ' for t in tags)
 
 
+def _name(r: dict, who: str) -> str:
+    """User.display_name on a `selectors.lessons` row's columns of `who` (author, edited_by)."""
+    return display_name(
+        r[f"{who}__name"], r[f"{who}__first_name"], r[f"{who}__last_name"], r[f"{who}__username"]
+    )
+
+
+def lesson_byline(r: dict) -> str:
+    """Who wrote a lesson and when, and who last rewrote it (unescaped text): 「张伟 ·
+    2026-12-02」, or 「张伟 撰写 · 李娜 于 2026-12-09 修改」 once someone did (the task panel's
+    wording, `review/_panel.html`)."""
+    if r["edited_by_id"] is None:
+        return f"{_name(r, 'author')} · {_date(r['created_at'])}"
+    return _("%(author)s wrote it · %(editor)s edited it on %(date)s") % {
+        "author": _name(r, "author"),
+        "editor": _name(r, "edited_by"),
+        "date": _date(r["edited_at"]),
+    }
+
+
 def lesson_cards(rows: list[dict]) -> str:
     """The <article>s of a page of lessons (`selectors.lessons` dicts), or "No lessons found."."""
     if not rows:
@@ -95,7 +116,7 @@ def lesson_cards(rows: list[dict]) -> str:
             meta.append(escape(r["task__customer__name"]))
         if r["task__project__name"] is not None:
             meta.append(escape(r["task__project__name"]))
-        meta.append(_date(r["created_at"]))
+        meta.append(escape(lesson_byline(r)))
         worked = r["what_worked"]
         improve = r["to_improve"]
         tags = r["tags"]

@@ -288,6 +288,12 @@ class Retrospective(models.Model):
     search_text = models.TextField(default="", blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Who last rewrote it and when (`services.retrospective_write`); empty until someone
+    # does. `author` stays who wrote it first: the pages say both (张伟 撰写 · 李娜 于 … 修改).
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    edited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -175,7 +175,7 @@ def rework_banner(task: Task) -> Submission | None:
 
 def retrospective_of(user, task_id) -> Retrospective | None:
     task = access_task(user, task_id)
-    return Retrospective.objects.select_related("author").filter(task=task).first()
+    return Retrospective.objects.select_related("author", "edited_by").filter(task=task).first()
 
 
 # -- knowledge base ----------------------------------------------------------------------------
@@ -259,6 +259,12 @@ LESSON_FIELDS = (
     "author__name",
     "author__first_name",
     "author__last_name",
+    "edited_by_id",
+    "edited_by__username",
+    "edited_by__name",
+    "edited_by__first_name",
+    "edited_by__last_name",
+    "edited_at",
 )
 
 

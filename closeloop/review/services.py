@@ -637,7 +637,8 @@ def retrospective_write(
     """Write (or rewrite) the retrospective of a done task: the owner, initiator, head, deputy
     or reviewer. At least one of what worked / what to improve; up to 10 tags of 20
     characters; `minutes_link` empty or a web address (http:// or https://). The first version is
-    shared with the team (owner, collaborators, head and deputy; the department's group)."""
+    shared with the team (owner, collaborators, head and deputy; the department's group). The
+    first writer stays `author`; a rewrite records `edited_by` (the actor) and `edited_at`."""
     task = Task.objects.select_related("department", "owner", "customer", "project").get(pk=task.pk)
     if not may_write_retrospective(actor, task):
         raise NotAllowed(
@@ -691,6 +692,9 @@ def retrospective_write(
                 department=dept,
             )
         else:
-            Retrospective.objects.filter(pk=retro.pk).update(**fields, updated_at=timezone.now())
+            now = timezone.now()
+            Retrospective.objects.filter(pk=retro.pk).update(
+                **fields, updated_at=now, edited_by=actor, edited_at=now
+            )
             record_event(task=task, actor=actor, verb="retrospective_updated", after={"tags": tag_list})
-    return Retrospective.objects.select_related("task", "author").get(task=task)
+    return Retrospective.objects.select_related("task", "author", "edited_by").get(task=task)

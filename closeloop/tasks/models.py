@@ -153,6 +153,8 @@ class Task(models.Model):
         blank=True,
     )
 
+    # The planned start, written at intake (due_date may not come before it); when work
+    # actually began is `started_at`, stamped by the first move to 进行中.
     start_date = models.DateField(_("start date"), null=True, blank=True)
     due_date = models.DateField(_("due date"), db_index=True)
     # The due date first agreed; approved delays move `due_date` and keep this.
@@ -201,6 +203,9 @@ class Task(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When work actually began: the first transition into 进行中 (开始, or a daily update or a
+    # subtask that starts it: `services.task_transition`, `_start_ancestors`); kept through
+    # blocks and rework. Shown on the task page as 实际开始.
     started_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)

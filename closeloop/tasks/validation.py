@@ -37,6 +37,11 @@ TEXT_MAX = 10_000
 MAX_DEPTH = 10
 # A criterion threshold fits the column: 14 digits, 4 after the point.
 THRESHOLD_LIMIT = Decimal("1e10")
+# Units of a percentage: its threshold lies between 0 and 100 (数据准确率 ≥ 95%).
+PERCENT_UNITS = frozenset({"%", "％", "percent", "百分比"})
+# Units whose quantity may be below zero (a temperature, a change in percentage points); any
+# other unit — or none — counts something (元, 个, 天, 分) and takes a threshold of at least 0.
+SIGNED_UNITS = frozenset({"℃", "°C", "°F", "°", "度", "个百分点", "pp"})
 
 
 def parse_int(value, default: int | None = None) -> int | None:
@@ -116,6 +121,11 @@ class CriterionIn:
 def _clean_criteria(
     criteria: Sequence[CriterionIn], errors: dict[str, list[str]]
 ) -> list[AcceptanceCriterion]:
+    """The criterion rows to store, in order, blank rows skipped; errors under "criteria.N"
+    (N counts the rows given, from 1). A measurable criterion has a metric, a comparator and
+    a numeric threshold (a trailing "%" is read as the unit): a percentage's (unit in
+    PERCENT_UNITS, or "95%") between 0 and 100, any other's at least 0 unless its unit is one
+    of SIGNED_UNITS (the handbook's example: 数据准确率 ≥ 95%)."""
     rows: list[AcceptanceCriterion] = []
     for i, c in enumerate(criteria, start=1):
         text = (c.text or "").strip()
@@ -154,6 +164,16 @@ def _clean_criteria(
                     threshold = None
                 else:
                     threshold = threshold.quantize(Decimal("0.0001"))
+                    percent = unit in PERCENT_UNITS or str(raw_threshold).strip().endswith("%")
+                    if percent and not 0 <= threshold <= 100:
+                        errors.setdefault(key, []).append(
+                            _("Criterion %(n)s: a percentage threshold lies between 0 and 100.") % {"n": i}
+                        )
+                    elif not percent and unit not in SIGNED_UNITS and threshold < 0:
+                        errors.setdefault(key, []).append(
+                            _("Criterion %(n)s: the threshold cannot be below 0 for the unit “%(unit)s”.")
+                            % {"n": i, "unit": unit or "—"}
+                        )
         measurable = [bool(metric), bool(comparator), threshold is not None]
         if any(measurable) and not all(measurable):
             errors.setdefault(key, []).append(

@@ -3,7 +3,7 @@
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Prefetch, Value, When, prefetch_related_objects
@@ -92,7 +92,12 @@ def issue_raise(
 
     `resolver` (exactly one) must see the task; so must every person in `party_users`.
     `deadline` (aware) defaults to 24 hours from now and must lie in the future, within a
-    year. The first escalation is scheduled from the task department's settings (`ladder`),
+    year, and no later than the task's due date (the whole of that day in the department's
+    time zone): the handbook escalates a problem so that it does not hold up the task
+    (二(四) 升级处理机制: "避免小问题影响整体进度"), so its resolution is due before the task is.
+    The default is cut to the end of the due date when that comes first. A task already past
+    its due date (overdue: its due date moves only through a delay warning) takes any
+    deadline within the year. The first escalation is scheduled from the task department's settings (`ladder`),
     from the raising time whatever the deadline (DESIGN rule 4: 24 hours unresolved). The
     raiser, resolver, owner, people involved and the head and deputy of every department
     involved are notified (those heads may then read the issue, not the task).
@@ -116,14 +121,22 @@ def issue_raise(
         errors["party_users"] = [
             _("These people cannot see this task: %(names)s.") % {"names": ", ".join(hidden)}
         ]
+    due_end = _due_day_end(task)
     if deadline is None:
         deadline = now + timedelta(hours=DEFAULT_DEADLINE_HOURS)
+        if now < due_end < deadline:
+            deadline = due_end
     elif timezone.is_naive(deadline):
         errors["deadline"] = [_("Give the deadline with a time zone.")]
     elif deadline <= now:
         errors["deadline"] = [_("The deadline cannot be in the past.")]
     elif deadline > now + timedelta(days=MAX_DEADLINE_DAYS):
         errors["deadline"] = [_("The deadline must be within a year.")]
+    elif now < due_end < deadline:
+        errors["deadline"] = [
+            _("The deadline cannot be later than the task's due date (%(due)s).")
+            % {"due": task.due_date.isoformat()}
+        ]
     raise_if_errors(errors)
     if task.status in CLOSED_STATUSES:
         raise Conflict(_("The task is closed."), code="task_closed")
@@ -159,6 +172,13 @@ def issue_raise(
             actor=actor,
         )
     return issue
+
+
+def _due_day_end(task: Task) -> datetime:
+    """The last second of the task's due date in its department's time zone (aware): the
+    latest deadline an issue on it may have (`issue_raise`)."""
+    next_day = datetime.combine(task.due_date + timedelta(days=1), time.min, tzinfo=task.department.tzinfo)
+    return next_day - timedelta(seconds=1)
 
 
 def _close(
@@ -227,14 +247,20 @@ def issue_resolve(*, actor: User, issue: Issue, resolution: str, now: datetime |
 
 
 def issue_withdraw(*, actor: User, issue: Issue, reason: str = "", now: datetime | None = None) -> Issue:
-    """Withdraw an open issue (raised in error, no longer relevant). Allowed: its raiser, its
-    resolver, or the head or deputy of the task's department. Stops the ladder."""
+    """Withdraw an open issue (raised in error, no longer relevant): its raiser only
+    (`permissions.can_withdraw`) — the resolver, head or deputy close it with
+    `issue_resolve` and a written result. `reason` is optional text (at most
+    RESOLUTION_MAX characters). Stops the ladder. NotFound for someone who may not see the
+    issue; NotAllowed for one who sees it and did not raise it; Conflict (`issue_closed`)
+    when it is no longer open."""
     now = now or timezone.now()
     if not sees_issue(actor, issue):
         raise NotFound(_("Issue not found."))
     if not can_withdraw(actor, issue):
         raise NotAllowed(
-            _("Only the raiser, the resolver or the department head or deputy withdraws this issue.")
+            _(
+                "Only the person who raised this issue may withdraw it; the resolver or the department head or deputy resolves it with a written result."
+            )
         )
     errors: dict[str, list[str]] = {}
     reason = _text(errors, "reason", reason, limit=RESOLUTION_MAX)

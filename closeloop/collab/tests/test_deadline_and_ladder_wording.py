@@ -43,7 +43,7 @@ def test_the_issue_page_shows_the_deadline_and_the_next_escalation_with_their_me
     member, outsider, head, shared
 ):
     now = timezone.now()
-    deadline = now + dt.timedelta(days=18)
+    deadline = now + dt.timedelta(days=5)  # the task is due in 7: no later (issue_raise)
     issue = services.issue_raise(
         actor=member, task=shared, problem="活动预算待批", resolver=outsider, deadline=deadline, now=now
     )

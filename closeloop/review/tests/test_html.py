@@ -87,7 +87,7 @@ def many_lessons(head, member, sales):
 def _old_knowledge_context(request, filters, page_number):
     """What the old view handed the old template: model instances, querysets of the lists."""
     qs = selectors.knowledge(request.user, filters).select_related(
-        "task", "task__department", "task__customer", "task__project", "author"
+        "task", "task__department", "task__customer", "task__project", "author", "edited_by"
     )
     page = CappedIdPaginator(qs, 20, cap=selectors.KNOWLEDGE_COUNT_CAP).get_page(page_number)
     return {

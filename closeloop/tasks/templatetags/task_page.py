@@ -51,6 +51,7 @@ DETAILS_LABELS = (
     "Priority",
     "Progress",
     "Start date",
+    "Work started",
     "Due date",
     "Original due date",
     "Project",
@@ -134,6 +135,9 @@ def details_card(context) -> SafeString:
         f"{esc(labels['priority'])}</span></dd>",
         f"<dt>{t['Progress']}</dt><dd>{_progress(task.progress)}</dd>",
         f"<dt>{t['Start date']}</dt><dd>{_day(task.start_date) or '—'}</dd>",
+        # When work actually began (`Task.started_at`, the first 开始); the start date above is
+        # the planned one, written at intake and never overwritten by starting.
+        f"<dt>{t['Work started']}</dt><dd>{_minute(task.started_at) or '—'}</dd>",
         f'<dt>{t["Due date"]}</dt><dd class="{"due--overdue" if overdue else ""}">'
         f"{_day(task.due_date)}{' ' + flag if overdue else ''}</dd>",
     ]
