@@ -152,6 +152,18 @@ class ResolveForm(forms.Form):
     )
 
 
+class WithdrawForm(forms.Form):
+    """The reason for withdrawing an issue: optional for its raiser, asked of a head or deputy
+    (`services.issue_withdraw` checks it; the form only shows it)."""
+
+    reason = forms.CharField(
+        label=_("Reason for withdrawing"),
+        max_length=RESOLUTION_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
 class PlanForm(forms.Form):
     cadence = forms.ChoiceField(label=_("Cadence"), choices=Cadence.choices)
     weekdays = forms.TypedMultipleChoiceField(

@@ -8,10 +8,11 @@ rows, plus the one visibility rule of the tasks app.
   a department the issue involves (its `party_departments`): they are told when it is
   raised. The last two read the issue — not the task, which stays need-to-know;
 - resolve an issue: its resolver, or the head or deputy of the task's department (or above);
-- withdraw an issue: its raiser only. Withdrawing closes it with no result; whoever else may
-  close it (the resolver, a head or deputy) resolves it with a written result instead, so
-  an issue raised by someone else never disappears without an answer (the handbook's
-  跨部门协作任务表 records 解决结果 for every problem). No one acts for a raiser;
+- withdraw an issue: its raiser, or the head or deputy of the task's department (or above)
+  — DESIGN.md's table — who must say why (`services.issue_withdraw`). Not its resolver as
+  such: the person asked to solve a problem answers it with a written result rather than
+  closing someone else's issue with none (a tester's finding; the handbook's 跨部门协作任务表
+  records 解决结果 for every problem);
 - set the communication plan: who may edit the task (owner, initiator, head or deputy).
 """
 
@@ -57,8 +58,12 @@ def can_resolve(user, issue) -> bool:
 
 
 def can_withdraw(user, issue) -> bool:
-    """Only the raiser: see the module's docstring."""
-    return user is not None and user.is_active and user.pk == issue.raised_by_id
+    """Its raiser, or who leads the task's department (head, deputy, above, admin): see the
+    module's docstring. A resolver who is neither does not."""
+    if user is None or not user.is_active:
+        return False
+    # Leading the department counts even for a head who is also the resolver.
+    return user.pk == issue.raised_by_id or leads(user, issue.task.department_id)
 
 
 def resolve_role(user, issue) -> str:

@@ -19,6 +19,7 @@ from closeloop.collab.forms import (
     MinutesForm,
     PlanForm,
     ResolveForm,
+    WithdrawForm,
     task_people,
 )
 from closeloop.collab.permissions import can_plan, can_resolve, can_withdraw, resolve_role
@@ -94,7 +95,7 @@ def _next_rung(issue) -> dict | None:
     return {"level": level, "at": issue.next_escalation_at, "department": department, "person": person}
 
 
-def _issue_page(request, issue, *, resolve_form=None, status=200):
+def _issue_page(request, issue, *, resolve_form=None, withdraw_form=None, status=200):
     user = request.user
     may_resolve = issue.is_open and can_resolve(user, issue)
     return render(
@@ -111,7 +112,9 @@ def _issue_page(request, issue, *, resolve_form=None, status=200):
             "may_resolve": may_resolve,
             "resolve_role": resolve_role(user, issue) if may_resolve else "",
             "may_withdraw": issue.is_open and can_withdraw(user, issue),
+            "is_raiser": user.pk == issue.raised_by_id,
             "resolve_form": resolve_form or ResolveForm(),
+            "withdraw_form": withdraw_form or WithdrawForm(),
         },
         status=status,
     )
@@ -185,8 +188,15 @@ def issue_withdraw(request, pk: int):
         # An unbound form has no cleaned_data, which add_error needs: refusing a withdrawal
         # answered 500 (found by the authorization matrix).
         form.cleaned_data = {}
-        form.add_error(None, exc.message)
-        return _issue_page(request, issue, resolve_form=form, status=_status(exc))
+        withdraw = WithdrawForm(request.POST)
+        withdraw.is_valid()
+        field_errors = getattr(exc, "fields", None) or {}
+        if "reason" in field_errors:
+            for message in field_errors["reason"]:
+                withdraw.add_error("reason", message)
+        else:
+            form.add_error(None, exc.message)
+        return _issue_page(request, issue, resolve_form=form, withdraw_form=withdraw, status=_status(exc))
     messages.success(request, _("Issue withdrawn."))
     return redirect(issue.get_absolute_url())
 

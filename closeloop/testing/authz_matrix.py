@@ -758,10 +758,10 @@ BLOCKS["collab"] = [
     Row(
         "collab:issue_withdraw",
         "POST",
-        per_object("FFFFFNNL", "FFFNNNNL", "FNNNNNNL", "FFFFFFFL"),
+        per_object("CCCFFNNL", "CCCNNNNL", "CNNNNNNL", "CCCFFFFL"),
         kw=issue,
-        data={},
-        note="only the raiser withdraws (the task's owner in this world, not a role)",
+        data={"reason": "重复提出"},
+        note="the raiser (the task's owner in this world, not a role), or who leads the department, saying why",
     ),
     Row("collab:plan", "GET", per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"), kw=task),
     Row("collab:minutes_new", "GET", per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"), kw=task),
@@ -803,7 +803,7 @@ BLOCKS["collab"] = [
     Row(
         "closeloop_collab_api_withdraw_issue",
         "POST",
-        per_object("FFFFFNNL", "FFFNNNNL", "FNNNNNNL", "FFFFFFFL"),
+        per_object("CCCFFNNL", "CCCNNNNL", "CNNNNNNL", "CCCFFFFL"),
         kw=api_issue,
         data={"reason": "重复提出"},
     ),

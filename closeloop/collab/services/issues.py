@@ -247,23 +247,27 @@ def issue_resolve(*, actor: User, issue: Issue, resolution: str, now: datetime |
 
 
 def issue_withdraw(*, actor: User, issue: Issue, reason: str = "", now: datetime | None = None) -> Issue:
-    """Withdraw an open issue (raised in error, no longer relevant): its raiser only
-    (`permissions.can_withdraw`) — the resolver, head or deputy close it with
-    `issue_resolve` and a written result. `reason` is optional text (at most
-    RESOLUTION_MAX characters). Stops the ladder. NotFound for someone who may not see the
-    issue; NotAllowed for one who sees it and did not raise it; Conflict (`issue_closed`)
-    when it is no longer open."""
+    """Withdraw an open issue (raised in error, no longer relevant): its raiser, or the head or
+    deputy of the task's department or above (`permissions.can_withdraw`; DESIGN.md) — who
+    must say why, since the issue is not theirs. The resolver as such closes it with
+    `issue_resolve` and a written result. `reason` is text of at most RESOLUTION_MAX
+    characters, optional for the raiser. Stops the ladder. NotFound for someone who may not
+    see the issue; NotAllowed for one who sees it and may not withdraw it; ValidationFailed
+    (`reason`) for a missing or long reason; Conflict (`issue_closed`) when it is no longer
+    open."""
     now = now or timezone.now()
     if not sees_issue(actor, issue):
         raise NotFound(_("Issue not found."))
     if not can_withdraw(actor, issue):
         raise NotAllowed(
             _(
-                "Only the person who raised this issue may withdraw it; the resolver or the department head or deputy resolves it with a written result."
+                "Only the person who raised this issue, or the head or deputy head of its task's department, may withdraw it; the resolver resolves it with a written result."
             )
         )
     errors: dict[str, list[str]] = {}
     reason = _text(errors, "reason", reason, limit=RESOLUTION_MAX)
+    if not errors and not reason and actor.pk != issue.raised_by_id:
+        errors["reason"] = [_("Say why you withdraw an issue someone else raised.")]
     raise_if_errors(errors)
     return _close(
         actor=actor,

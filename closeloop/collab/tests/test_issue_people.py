@@ -1,9 +1,9 @@
 """The people on an issue (its raiser, resolver and the people involved) and its deadline —
 three of a tester's findings, on the service, the issue page and the API:
 
-- only the raiser withdraws an issue; the resolver, head or deputy resolve it with a written
-  result (the resolver had 「撤回问题」 beside 「标记为已解决」 and closed someone else's issue
-  as 已撤回 with no result);
+- the resolver does not withdraw an issue, they resolve it with a written result (they had
+  「撤回问题」 beside 「标记为已解决」 and closed someone else's issue as 已撤回 with no
+  result); the head or deputy may withdraw it for the department, saying why;
 - the raiser removed as collaborator of the task still reads the issue they raised and finds
   it under 「我提出的」 (it was a 404 while it stayed open and escalating) — so do the
   resolver and the people involved — without gaining the task;
@@ -45,28 +45,42 @@ def api(client, user, method, url, body=None):
 # -- who withdraws -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("who", ["resolver", "deputy"])
-def test_only_the_raiser_withdraws_the_resolver_and_deputy_resolve_with_a_result(
-    client, shared, member, outsider, deputy, who
-):
+def test_the_resolver_resolves_and_does_not_withdraw(client, shared, member, outsider):
     # 刘洋 (市场部, a collaborator) raises on the SALES task; 张伟 (the member) resolves it.
     issue = services.issue_raise(actor=outsider, task=shared, problem="缺少渠道数据", resolver=member)
-    person = {"resolver": member, "deputy": deputy}[who]
-    page = chinese_client(person).get(f"/issues/{issue.pk}/").content.decode()
+    page = chinese_client(member).get(f"/issues/{issue.pk}/").content.decode()
     assert "标记为已解决" in page and "撤回问题" not in page
-    r = chinese_client(person).post(f"/issues/{issue.pk}/withdraw/")
-    assert r.status_code == 403 and "只有提出人可以撤回此问题" in r.content.decode()
-    r = api(client, person, "post", f"/api/v1/issues/{issue.pk}/withdraw", {"reason": "不需要了"})
+    r = chinese_client(member).post(f"/issues/{issue.pk}/withdraw/", {"reason": "不需要了"})
+    assert r.status_code == 403 and "解决人请填写解决结果" in r.content.decode()
+    r = api(client, member, "post", f"/api/v1/issues/{issue.pk}/withdraw", {"reason": "不需要了"})
     assert r.status_code == 403 and r.json()["code"] == "forbidden"
     with pytest.raises(NotAllowed):
-        services.issue_withdraw(actor=person, issue=Issue.objects.get(pk=issue.pk))
+        services.issue_withdraw(actor=member, issue=Issue.objects.get(pk=issue.pk), reason="不需要了")
     fresh = Issue.objects.get(pk=issue.pk)
     assert fresh.status == IssueStatus.OPEN and fresh.next_escalation_at is not None
-    # The raiser still may.
+    # The raiser still may, without a reason.
     page = chinese_client(outsider).get(f"/issues/{issue.pk}/").content.decode()
-    assert "撤回问题" in page
+    assert "撤回问题" in page and "撤回原因" in page
     assert chinese_client(outsider).post(f"/issues/{issue.pk}/withdraw/").status_code == 302
     assert Issue.objects.get(pk=issue.pk).status == IssueStatus.WITHDRAWN
+
+
+def test_a_deputy_withdraws_someone_elses_issue_only_saying_why(client, shared, member, outsider, deputy):
+    issue = services.issue_raise(actor=outsider, task=shared, problem="缺少渠道数据", resolver=member)
+    page = chinese_client(deputy).get(f"/issues/{issue.pk}/").content.decode()
+    assert "标记为已解决" in page and "撤回问题" in page and "请写明原因" in page
+    # No reason: refused on the field, nothing closed.
+    r = chinese_client(deputy).post(f"/issues/{issue.pk}/withdraw/", {"reason": "  "})
+    assert r.status_code == 422 and "撤回他人提出的问题，请写明撤回原因。" in r.content.decode()
+    r = api(client, deputy, "post", f"/api/v1/issues/{issue.pk}/withdraw", {})
+    assert r.status_code == 422 and "reason" in json.dumps(r.json(), ensure_ascii=False)
+    assert Issue.objects.get(pk=issue.pk).status == IssueStatus.OPEN
+    # With one: withdrawn, the reason kept as what closed it.
+    r = chinese_client(deputy).post(f"/issues/{issue.pk}/withdraw/", {"reason": "与 #3 重复提出"})
+    assert r.status_code == 302
+    fresh = Issue.objects.get(pk=issue.pk)
+    assert fresh.status == IssueStatus.WITHDRAWN and fresh.resolution == "与 #3 重复提出"
+    assert fresh.next_escalation_at is None
 
 
 # -- the people on an issue read it ------------------------------------------------------------

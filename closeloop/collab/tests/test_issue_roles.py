@@ -1,7 +1,7 @@
 """Who may resolve or withdraw an issue (DESIGN.md: resolve — its resolver or the head or
-deputy of the task's department; withdraw — its raiser only: the others close an issue they
-did not raise with a written result), the same on the service, the issue page and the API,
-and the page says why someone may resolve, or who may.
+deputy of the task's department; withdraw — its raiser, or that head or deputy with a
+reason; not the resolver as such, who answers with a written result), the same on the
+service, the issue page and the API, and the page says why someone may resolve, or who may.
 
 The tester's case: 李娜 (sales_manager) owns a SALES task, raised an issue on it for a
 specialist to resolve, and could resolve it. She is 销售部's deputy head (代理负责人) in the demo
@@ -93,11 +93,12 @@ def test_a_raiser_who_is_not_resolver_head_or_deputy_gets_no_resolve_button_and_
     ("role", "resolves", "withdraws"),
     [
         ("raiser", False, True),
-        # They resolve with a written result; withdrawing someone else's issue closed it with
-        # none (a tester's finding: the resolver's 「撤回问题」).
+        # The resolver answers with a written result; withdrawing someone else's issue closed
+        # it with none (a tester's finding: the resolver's 「撤回问题」). The head and deputy
+        # may withdraw it for the department, with a reason (DESIGN.md).
         ("resolver", True, False),
-        ("deputy", True, False),
-        ("head", True, False),
+        ("deputy", True, True),
+        ("head", True, True),
         ("bystander", False, False),
     ],
 )
