@@ -45,7 +45,8 @@ class Kind:
 KINDS: dict[str, Kind] = {}
 
 # Names of kinds other apps register without a `label` (collab's issue and minutes kinds,
-# tracking's escalation), for the notification settings; the app's own `label=` wins.
+# tracking's delay warnings), for the notification settings; the app's own `label=` wins.
+# A kind added without a name here or a label fails notify's test_preferences.
 OTHER_LABELS: dict[str, Any] = {
     "issue.resolved": _("An issue is resolved"),
     "issue.withdrawn": _("An issue is withdrawn"),
@@ -53,6 +54,7 @@ OTHER_LABELS: dict[str, Any] = {
     "collab.plan_set": _("A communication plan is set"),
     "collab.sync_reminder": _("Reminder of a sync meeting"),
     "delay_warning.escalated": _("An undecided delay warning goes up to you"),
+    "delay_warning.closed": _("A pending delay warning is closed with its task"),
 }
 
 
