@@ -8,14 +8,21 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from closeloop.notify.kinds import KINDS, render
+from closeloop.notify.kinds import KINDS, kind_label
 from closeloop.notify.models import PERSONAL_KINDS, ChannelKind
 
 log = logging.getLogger("closeloop.notify")
 
 PERSONAL_CHOICES = [(k.value, k.label) for k in ChannelKind if k in PERSONAL_KINDS]
+
+
 # Kinds a person can route; the channel bookkeeping kinds are for admins, and account mail
 # (password reset) always goes by email.
+class _Ellipsis(dict):
+    def __missing__(self, key: str) -> str:
+        return "…"
+
+
 ROUTABLE = [k for k in KINDS if not k.startswith(("channel.", "account."))]
 
 
@@ -58,16 +65,10 @@ class PreferenceForm(forms.Form):
 
     @staticmethod
     def _label(kind: str) -> str:
-        sample = {
-            "code": "T001",
-            "title": "…",
-            "by": "…",
-            "due": "…",
-            "new_due": "…",
-            "department": "…",
-            "level": 1,
-        }
-        return render(kind, sample).title
+        """The event's name in the reader's language (`kinds.kind_label`: "A task is assigned
+        to you"). A kind registered without one shows its message with "…" in every hole,
+        never an empty one."""
+        return kind_label(kind) or " ".join((str(KINDS[kind].title) % _Ellipsis()).split())
 
     def routes(self) -> dict[str, list[str]]:
         out = {}

@@ -37,9 +37,33 @@ class Kind:
     # Department-wide news: goes to the department's group by default.
     group: bool = False
     render_fn: Callable[[Mapping[str, Any]], tuple[str, str]] | None = field(default=None, compare=False)
+    # What the event is, in a few words, for the notification settings ("A task is assigned to
+    # you"): the title is a message template with holes for its data, not a name.
+    label: Any = ""
 
 
 KINDS: dict[str, Kind] = {}
+
+# Names of kinds other apps register without a `label` (collab's issue and minutes kinds,
+# tracking's delay warnings), for the notification settings; the app's own `label=` wins.
+# A kind added without a name here or a label fails notify's test_preferences.
+OTHER_LABELS: dict[str, Any] = {
+    "issue.resolved": _("An issue is resolved"),
+    "issue.withdrawn": _("An issue is withdrawn"),
+    "minutes.shared": _("Meeting minutes are shared"),
+    "collab.plan_set": _("A communication plan is set"),
+    "collab.sync_reminder": _("Reminder of a sync meeting"),
+    "delay_warning.escalated": _("An undecided delay warning goes up to you"),
+    "delay_warning.closed": _("A pending delay warning is closed with its task"),
+}
+
+
+def kind_label(name: str) -> str:
+    """The event's name in the current language ("A task is assigned to you"), for the
+    notification settings: `Kind.label`, else `OTHER_LABELS`, else "" (unknown)."""
+    spec = KINDS.get(name)
+    label = (spec.label if spec is not None else "") or OTHER_LABELS.get(name, "")
+    return str(label)
 
 
 def register_kind(kind: Kind) -> Kind:
@@ -123,6 +147,7 @@ for _kind in [
         personal=True,
         action=_("Open the task"),
         render_fn=_assigned,
+        label=_("A task is assigned to you"),
     ),
     Kind(
         "task.assigned_many",
@@ -130,12 +155,14 @@ for _kind in [
         personal=True,
         action=_("Open my tasks"),
         render_fn=_assigned_many,
+        label=_("Several tasks are assigned to you at once"),
     ),
     Kind(
         "task.collaborator_added",
         _("%(by)s added you as a collaborator on %(code)s %(title)s"),
         personal=True,
         action=_("Open the task"),
+        label=_("You are added as a collaborator"),
     ),
     Kind(
         "task.submitted",
@@ -144,16 +171,20 @@ for _kind in [
         personal=True,
         action=_("Accept or send back"),
         button=pgettext_lazy("short button", "Accept"),
+        label=_("A task is submitted for your acceptance"),
     ),
-    Kind("task.accepted", _("%(by)s accepted %(code)s %(title)s"), "%(note)s"),
+    Kind("task.accepted", _("%(by)s accepted %(code)s %(title)s"), "%(note)s", label=_("A task is accepted")),
     Kind(
         "task.rework",
         _("%(by)s sent %(code)s %(title)s back for rework"),
         "%(note)s",
         personal=True,
         action=_("See the comments"),
+        label=_("A task is sent back for rework"),
     ),
-    Kind("task.cancelled", _("%(by)s cancelled %(code)s %(title)s"), "%(note)s"),
+    Kind(
+        "task.cancelled", _("%(by)s cancelled %(code)s %(title)s"), "%(note)s", label=_("A task is cancelled")
+    ),
     Kind(
         "task.blocked",
         _("%(code)s %(title)s is blocked"),
@@ -161,6 +192,7 @@ for _kind in [
         personal=True,
         action=_("Help unblock"),
         button=pgettext_lazy("short button", "Help"),
+        label=_("A task is blocked"),
     ),
     Kind(
         "task.overdue",
@@ -168,6 +200,7 @@ for _kind in [
         personal=True,
         action=_("Update progress or ask for a delay"),
         button=pgettext_lazy("short button", "Update"),
+        label=_("A task is overdue"),
     ),
     Kind(
         "task.due_date_changed",
@@ -175,12 +208,14 @@ for _kind in [
         "%(note)s",
         personal=True,
         action=_("Open the task"),
+        label=_("A task's due date is moved"),
     ),
     Kind(
         "task.dependency_slipped",
         _("%(pred)s is now due %(due)s, after %(code)s %(title)s was to start (%(start)s)"),
         personal=True,
         action=_("Check the plan"),
+        label=_("A predecessor now ends after your task was to start"),
     ),
     Kind(
         "task.dependency_overridden",
@@ -188,6 +223,7 @@ for _kind in [
         "%(note)s",
         personal=True,
         action=_("Open the task"),
+        label=_("A task starts before its predecessors are done"),
     ),
     Kind(
         "mentioned",
@@ -195,8 +231,15 @@ for _kind in [
         "%(note)s",
         personal=True,
         action=_("Reply"),
+        label=_("You are mentioned"),
     ),
-    Kind("due_soon", _("%(code)s %(title)s is due %(due)s"), personal=True, action=_("Update progress")),
+    Kind(
+        "due_soon",
+        _("%(code)s %(title)s is due %(due)s"),
+        personal=True,
+        action=_("Update progress"),
+        label=_("A task is due soon"),
+    ),
     Kind(
         "update_reminder",
         _("Post today's update on %(code)s %(title)s"),
@@ -204,6 +247,7 @@ for _kind in [
         group=True,
         action=_("Update progress"),
         render_fn=_reminder,
+        label=_("Reminder to post today's update"),
     ),
     Kind(
         "delay_warning.raised",
@@ -212,6 +256,7 @@ for _kind in [
         personal=True,
         action=_("Approve or reject the delay"),
         button=pgettext_lazy("short button", "Decide"),
+        label=_("A delay warning asks for your decision"),
     ),
     Kind(
         "delay_warning.decided",
@@ -219,6 +264,7 @@ for _kind in [
         personal=True,
         action=_("Open the task"),
         render_fn=_decided,
+        label=_("Your delay warning is decided"),
     ),
     Kind(
         "issue.raised",
@@ -227,6 +273,7 @@ for _kind in [
         personal=True,
         group=True,
         action=_("Resolve the issue"),
+        label=_("An issue is raised"),
     ),
     Kind(
         "issue.escalated",
@@ -236,6 +283,7 @@ for _kind in [
         group=True,
         action=_("Resolve the issue"),
         render_fn=_escalated,
+        label=_("An issue is escalated"),
     ),
     Kind(
         "weekly_review.ready",
@@ -243,6 +291,7 @@ for _kind in [
         group=True,
         action=_("Open the weekly review"),
         button=pgettext_lazy("short button", "Review"),
+        label=_("The weekly review is ready"),
     ),
     Kind(
         "channel.disabled",
@@ -250,14 +299,21 @@ for _kind in [
         "%(error)s",
         personal=True,
         action=_("Check the channel"),
+        label=_("A channel is disabled"),
     ),
-    Kind("channel.test", _("Test message from Closeloop"), _("If you can read this, the channel works.")),
+    Kind(
+        "channel.test",
+        _("Test message from Closeloop"),
+        _("If you can read this, the channel works."),
+        label=_("Test message"),
+    ),
     Kind(
         "account.password_reset",
         _("Closeloop password reset"),
         personal=True,
         action=_("Set a new password"),
         render_fn=_prerendered,
+        label=_("Password reset"),
     ),
 ]:
     register_kind(_kind)

@@ -90,7 +90,9 @@ def preferences(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Notification settings saved."))
             return redirect("notify:preferences")
-    return render(request, "notify/preferences.html", {"form": form})
+    # A form with errors saved nothing: 422, as every other form (the box above the form says so).
+    status = 422 if form.errors else 200
+    return render(request, "notify/preferences.html", {"form": form}, status=status)
 
 
 def bell(request: HttpRequest) -> HttpResponse:

@@ -23,12 +23,14 @@ class ReviewConfig(AppConfig):
                 "%(note)s",
                 group=True,
                 action=_("Read the lessons"),
+                label=_("A retrospective is written"),
             ),
             Kind(
                 "review.retrospective_due",
                 _("Write the retrospective of %(code)s %(title)s"),
                 personal=True,
                 action=_("Write the retrospective"),
+                label=_("A retrospective is due from you"),
             ),
             Kind(
                 "review.criteria_consent",
@@ -36,6 +38,7 @@ class ReviewConfig(AppConfig):
                 "%(note)s",
                 personal=True,
                 action=_("Open the task"),
+                label=_("A change of frozen acceptance criteria is agreed"),
             ),
         ):
             if kind.name not in KINDS:

@@ -521,7 +521,9 @@ def submission_review(
             note=note[:2000],
         )
         target = Status.DONE if outcome == Verdict.ACCEPTED else Status.REWORK
-        task_transition(actor=actor, task=current, to=target, note=note[:2000] or _("Accepted"))
+        # No default note: "Accepted" stored in the accepter's language read as Chinese to an
+        # English reader (the status line already says 已完成 / done in the reader's).
+        task_transition(actor=actor, task=current, to=target, note=note[:2000])
     return Submission.objects.select_related("reviewed_by").get(pk=submission.pk)
 
 

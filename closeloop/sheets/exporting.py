@@ -18,7 +18,7 @@ after an apostrophe — so it shows as typed, stays text when edited, and reads 
 
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import IO, Any
 
@@ -70,6 +70,34 @@ class Scope:
     task: Task | None = None
     queryset: Any = None  # a visible, filtered Task queryset (the task list's current view)
     period: str = ""
+    _departments: list[Department] | None = field(default=None, init=False, repr=False)
+
+    def departments(self) -> list[Department]:
+        """The departments the scope's rows belong to, by code (one query, then kept): the
+        department asked for, else those of the visible tasks — a person's task list without
+        a department filter spans their departments and the tasks they help on elsewhere."""
+        if self._departments is None:
+            if self.department is not None and self.queryset is None:
+                self._departments = [self.department]
+            elif self.task is not None and self.queryset is None:
+                self._departments = [self.task.department]  # subtasks share their parent's
+            else:
+                # Two queries, not a subquery: the list's search filter is raw SQL on the
+                # task table, which a subquery would rename.
+                ids = set(scope_tasks(self).order_by().values_list("department_id", flat=True).distinct())
+                self._departments = list(Department.objects.filter(pk__in=ids).order_by("code"))
+        return self._departments
+
+    @property
+    def mixed(self) -> bool:
+        """Whether the rows span departments: then a task ID carries its department's code
+        (SALES-T001, README: "SALES-T001 where departments mix"), so that T001 of two
+        departments stay two tasks and the file imports back to the same tasks."""
+        return len(self.departments()) > 1
+
+    def code(self, department_code: str, code: str) -> str:
+        """A task's ID as the sheet writes it: T001, or SALES-T001 when departments mix."""
+        return f"{department_code}-{code}" if code and self.mixed else code
 
 
 @dataclass
@@ -154,7 +182,7 @@ def task_list_rows(scope: Scope) -> Iterator[list[Any]]:
         "due_date",
         "progress",
     )
-    rows = scope_tasks(scope).values_list(*fields, "status", "notes", "version")
+    rows = scope_tasks(scope).values_list(*fields, "status", "notes", "version", "department__code")
     for (
         code,
         title,
@@ -167,10 +195,11 @@ def task_list_rows(scope: Scope) -> Iterator[list[Any]]:
         status,
         notes,
         version,
+        department_code,
     ) in rows.iterator(chunk_size=CHUNK):
         who = name or username
         yield [
-            code,
+            scope.code(department_code, code),
             title,
             TYPE_LABELS.get(task_type, task_type),
             PRIORITY_LABELS.get(priority, ""),
@@ -212,9 +241,10 @@ def progress_rows(scope: Scope) -> Iterator[list[Any]]:
             m = milestones.get(t.pk)
             u = latest.get(t.pk)
             yield [
-                t.code,
+                scope.code(t.department.code, t.code),
                 t.title,
-                t.parent.code if t.parent_id else "",
+                # A subtask is in its parent's department.
+                scope.code(t.department.code, t.parent.code) if t.parent_id else "",
                 owner(t.owner),
                 "、".join(people.get(t.pk, [])),
                 t.start_date,
@@ -302,7 +332,7 @@ def collaboration_rows(scope: Scope) -> Iterator[list[Any]]:
                 u.display_name for u in issue.party_users.all()
             ]
             yield [
-                t.code,
+                scope.code(t.department.code, t.code),
                 t.title,
                 issue.problem,
                 issue.raised_by.display_name,
@@ -328,7 +358,7 @@ def retrospective_rows(scope: Scope) -> Iterator[list[Any]]:
             if r is None:
                 continue
             yield [
-                t.code,
+                scope.code(t.department.code, t.code),
                 t.title,
                 owner(t.owner),
                 _local(t.completed_at),
@@ -395,7 +425,7 @@ def write_workbook(template: SheetTemplate, scope: Scope, out: IO[bytes] | None 
     for i, col in enumerate(template.columns, start=1):
         if col.choices:
             sheet.drop_down(i, col.choices)
-    where = scope.task.code if scope.task is not None else (scope.department.name if scope.department else "")
+    where = scope.task.full_code if scope.task is not None else _where(scope, "name")
     exported = timezone.localdate().isoformat()
     title = " ".join(
         x for x in (where, template.title, scope.period, _("exported %(date)s") % {"date": exported}) if x
@@ -412,12 +442,30 @@ def write_workbook(template: SheetTemplate, scope: Scope, out: IO[bytes] | None 
     return out
 
 
-def export_filename(template: SheetTemplate, scope: Scope) -> str:
-    where = (
-        scope.task.full_code
-        if scope.task is not None
-        else (scope.department.code if scope.department else "")
+# More departments than this are named 全部部门 in a file name rather than listed.
+NAMED_DEPARTMENTS = 3
+
+
+def _where(scope: Scope, attr: str) -> str:
+    """The departments a department-wide export covers, by `attr` ("code" or "name"): the
+    one asked for; those its rows belong to (SALES+MKT), or — no rows — the person's own;
+    more than NAMED_DEPARTMENTS, or none at all, as 全部部门 / "All departments"."""
+    if scope.department is not None:
+        return getattr(scope.department, attr)
+    departments = scope.departments() or list(
+        Department.objects.filter(memberships__user=scope.user).distinct().order_by("code")
     )
+    if not departments or len(departments) > NAMED_DEPARTMENTS:
+        return _("All departments")
+    return "+".join(getattr(d, attr) for d in departments)
+
+
+def export_filename(template: SheetTemplate, scope: Scope) -> str:
+    """SALES-日常任务清单表-20261202.xlsx: where (the task's SALES-T001, the department's code,
+    the departments the rows span as SALES+MKT, or 全部部门), the handbook's title, today's
+    date (server time zone). Never starts with a hyphen; the response sends it as RFC 6266
+    filename* (Django's FileResponse), so Chinese is safe."""
+    where = scope.task.full_code if scope.task is not None else _where(scope, "code")
     return f"{where}-{template.title}-{timezone.localdate():%Y%m%d}.xlsx"
 
 

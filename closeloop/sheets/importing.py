@@ -359,7 +359,9 @@ def _parse_row(
     result.title = title
     values = result.values
     if len(title) > TITLE_MAX:
-        result.error("title", _("longer than 200 characters"))
+        result.error(
+            "title", _("longer than %(max)s characters (%(n)s)") % {"max": TITLE_MAX, "n": len(title)}
+        )
     values["title"] = title
     for name, parser in (
         ("task_type", V.parse_type),
@@ -413,7 +415,9 @@ def _parse_row(
     if "notes" in cols:
         notes = V.text(_cell(cells, cols["notes"]))
         if len(notes) > NOTES_MAX:
-            result.error("notes", _("longer than 5000 characters"))
+            result.error(
+                "notes", _("longer than %(max)s characters (%(n)s)") % {"max": NOTES_MAX, "n": len(notes)}
+            )
         values["notes"] = notes
     if "version" in cols:
         raw = V.text(_cell(cells, cols["version"]))
@@ -478,8 +482,13 @@ def _plan_create(result: RowResult, actor: User, department: Department, today: 
                 result.changes[name] = ("", _show(name, values[name]))
 
 
-def _plan_update(result: RowResult, actor: User, task: Task, *, has_subtasks: bool) -> None:
+def _plan_update(
+    result: RowResult, actor: User, task: Task, *, has_subtasks: bool, department: Department
+) -> None:
+    """Compare a row with the existing `task` and check who may make its changes; `department`
+    is the import's (a task of another one is named SALES-T001 in the messages)."""
     values = result.values
+    shown_code = task.code if task.department_id == department.pk else task.full_code
     result.task_id = task.pk
     exported_version = values.pop("version", None)
     if not values.get("title"):
@@ -531,14 +540,14 @@ def _plan_update(result: RowResult, actor: User, task: Task, *, has_subtasks: bo
         )
     if not permissions.can_edit(actor, task):
         result.error(
-            "code", _("only the owner, the initiator or the head may change %(code)s") % {"code": task.code}
+            "code", _("only the owner, the initiator or the head may change %(code)s") % {"code": shown_code}
         )
         return
     if task.status in CLOSED_STATUSES:
         result.error(
             "status",
             _("%(code)s is closed (%(status)s) and no longer changes")
-            % {"code": task.code, "status": Status(task.status).label},
+            % {"code": shown_code, "status": Status(task.status).label},
         )
         return
     if "owner" in changed and not permissions.can_reassign(actor, task):
@@ -636,6 +645,46 @@ def _header_sheet(plan: ImportPlan, path: Path | str, name: str) -> tuple[Iterat
     raise _no_header(plan, other)
 
 
+def _other_departments(
+    actor: User, department: Department, elsewhere: dict[str, list[tuple[RowResult, str]]]
+) -> list[tuple[RowResult, int]]:
+    """Rows whose ID names another department (MKT-T001 in an import for SALES), as an export
+    spanning departments writes them: (row, task id) for each task of that department the
+    importer may see — compared like any row, so an unchanged row is 不变 and a change is
+    held to the same rules (who may edit, closed tasks) — and a row error for the rest:
+    an unknown department code, or a task not there or not visible. A new task is created
+    only in `department`, never in the prefix's. `elsewhere`: prefix (upper case) → [(row,
+    code without prefix)]. One query per department named."""
+    found: list[tuple[RowResult, int]] = []
+    for prefix, rows in elsewhere.items():
+        other = Department.objects.filter(code__iexact=prefix).first()
+        if other is None:
+            for result, _code in rows:
+                result.error(
+                    "code",
+                    _("%(code)s: no department has the code %(prefix)s; write the task ID without it")
+                    % {"code": result.code, "prefix": prefix},
+                )
+            continue
+        ids = dict(
+            Task.objects.visible_to(actor)
+            .filter(department=other, code__in=[c for _r, c in rows])
+            .values_list("code", "id")
+        )
+        for result, code in rows:
+            if code in ids:
+                found.append((result, ids[code]))
+                continue
+            result.error(
+                "code",
+                _(
+                    "%(code)s is not a task of %(other)s that you can see. A new task is created only in %(dept)s, the department of this import: write its ID without %(prefix)s- or leave it empty"
+                )
+                % {"code": result.code, "other": other.name, "dept": department.name, "prefix": prefix},
+            )
+    return found
+
+
 def plan_task_import(*, actor: User, department: Department, path: Path | str, name: str = "") -> ImportPlan:
     """Read and validate the whole file; write nothing. `name`: the file's name as uploaded.
 
@@ -660,7 +709,8 @@ def plan_task_import(*, actor: User, department: Department, path: Path | str, n
         else {}
     )
     updates: list[tuple[RowResult, int]] = []
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, str], int] = {}  # (department prefix or "", code) → row
+    elsewhere: dict[str, list[tuple[RowResult, str]]] = {}  # prefix → (row, code)
     for number, cells in rows:
         data = [cells[i] if i < len(cells) else None for i in plan.columns.values()]
         if all(_is_blank(c) for c in data):
@@ -686,16 +736,21 @@ def plan_task_import(*, actor: User, department: Department, path: Path | str, n
             continue
         code = result.code.strip()
         match = CODE_RE.match(code) if code else None
-        if code and match and match["dept"] and match["dept"].upper() != department.code.upper():
-            result.error("code", _("%(code)s belongs to another department") % {"code": code})
-            continue
-        key = match["code"].upper() if match else code.upper()
-        if key and key in seen:
+        prefix = (match["dept"] or "").upper() if match else ""
+        if prefix == department.code.upper():
+            prefix = ""  # SALES-T001 imported into SALES: its own T001
+        key = (prefix, match["code"].upper() if match else code.upper())
+        if key[1] and key in seen:
             result.error("code", _("%(code)s is also on row %(row)s") % {"code": code, "row": seen[key]})
             continue
-        if key:
+        if key[1]:
             seen[key] = number
-        task_id = task_ids.get(key) if key else None
+        if prefix:
+            # Another department's task, as an export that spans departments writes it: found
+            # among the tasks of that department the importer may see, after the last row.
+            elsewhere.setdefault(prefix, []).append((result, key[1]))
+            continue
+        task_id = task_ids.get(key[1]) if key[1] else None
         if task_id is not None:
             updates.append((result, task_id))
         else:
@@ -706,6 +761,7 @@ def plan_task_import(*, actor: User, department: Department, path: Path | str, n
                     % {"code": code, "dept": department.code},
                 )
             _plan_create(result, actor, department, today)
+    updates += _other_departments(actor, department, elsewhere)
     for start in range(0, len(updates), UPDATE_BATCH):
         batch = updates[start : start + UPDATE_BATCH]
         tasks = Task.objects.select_related("department", "owner").in_bulk([pk for _r, pk in batch])
@@ -713,7 +769,7 @@ def plan_task_import(*, actor: User, department: Department, path: Path | str, n
             Task.objects.filter(parent_id__in=list(tasks)).values_list("parent_id", flat=True).distinct()
         )
         for result, pk in batch:
-            _plan_update(result, actor, tasks[pk], has_subtasks=pk in parents)
+            _plan_update(result, actor, tasks[pk], has_subtasks=pk in parents, department=department)
     if not plan.rows:
         plan.problems.append(
             _("The sheet has no task rows below its header (row %(row)s).") % {"row": header}

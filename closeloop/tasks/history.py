@@ -51,6 +51,27 @@ def _value(name: str, raw, names: dict) -> str:
     return truncatechars(str(raw), 80)
 
 
+# Notes a service once stored for the reader instead of a person writing them: acceptance
+# without an overall comment wrote "Accepted" in the accepter's language (验收通过) until
+# 2026-12; such rows are told in the reader's language. (verb, status after, note) → text.
+GENERATED_NOTES = {
+    ("status_changed", "done", "验收通过"): gettext_lazy("Accepted"),
+    ("status_changed", "done", "Accepted"): gettext_lazy("Accepted"),
+}
+
+
+def event_note(event) -> str:
+    """The event's note as the activity list shows it: what a person wrote, as written; a
+    note a service generated (`GENERATED_NOTES`) in the current language."""
+    note = event.note or ""
+    if not note:
+        return ""
+    after = getattr(event, "after", None)
+    status = after.get("status") if isinstance(after, dict) else None
+    generated = GENERATED_NOTES.get((getattr(event, "verb", ""), status, note.strip()))
+    return str(generated) if generated is not None else note
+
+
 def _event_names(events, known: dict[int, str] | None = None) -> dict:
     """The names the events' before/after values point at (people, projects, customers), by
     id. `known` (person id → display name: the people the page has loaded already) saves the

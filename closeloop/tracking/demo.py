@@ -46,7 +46,9 @@ def _history(task: Task, points: list[tuple[int, int, str, str]], today: dt.date
                 percent=percent,
                 state=state,
                 blocker=blocker,
-                note="今日推进" if state == "in_progress" else "",
+                # No filler note: the percent and the state say it in the reader's language
+                # (a typed 今日推进 read as Chinese to an English reader); notes are people's words.
+                note="",
                 now=when,
             )
 

@@ -312,3 +312,39 @@ def test_pages_of_a_task_answer_404_to_someone_who_may_not_see_it(measurable, me
         f"/tasks/{measurable.pk}/retrospective/",
     ):
         assert c.get(url).status_code == 404
+
+
+def test_acceptance_without_a_comment_stores_no_chinese_note_and_old_ones_read_in_english(
+    measurable, member, head
+):
+    """A tester read 验收通过 in the English activity list: acceptance stored "Accepted" in the
+    accepter's language as the status change's note. It stores none now; rows written so
+    are told in the reader's language."""
+    from django.utils import translation
+
+    from closeloop.tasks.models import TaskEvent
+    from closeloop.tasks.services import record_event
+
+    sub = submit(measurable, member)
+    with translation.override("zh-hans"):  # the accepter reads Chinese
+        submission_review(
+            actor=head,
+            submission=sub,
+            checks=[CheckIn(c.pk, passed=True, measured="99") for c in checks_of(sub)],
+        )
+
+    done = TaskEvent.objects.get(task=measurable, verb="status_changed", after__status="done")
+    assert done.note == ""
+    page = english_client(member).get(f"/tasks/{measurable.pk}/").content.decode()
+    assert "验收通过" not in page
+    # A row an earlier version wrote, in Chinese: the English reader reads it in English.
+    record_event(
+        task=measurable,
+        actor=head,
+        verb="status_changed",
+        before={"status": "submitted"},
+        after={"status": "done"},
+        note="验收通过",
+    )
+    page = english_client(member).get(f"/tasks/{measurable.pk}/").content.decode()
+    assert "验收通过" not in page and '<div class="activity__note">Accepted</div>' in page

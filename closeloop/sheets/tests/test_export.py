@@ -8,8 +8,10 @@ import zipfile
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from openpyxl import load_workbook
 
+from closeloop.orgs.models import User
 from closeloop.sheets.exporting import Scope, template_for, write_workbook
 from closeloop.sheets.tests.conftest import read_rows
 from closeloop.tasks.models import Task
@@ -131,7 +133,21 @@ def test_the_task_list_links_every_export_it_can_make(head, sales, tasks):
 
     for template in ("task-list", "collaboration", "retrospective"):
         assert f"/sheets/export/{template}.xlsx?department={sales.pk}" in page
-    assert "Export 跨部门协作任务表" in page and "Export 任务复盘总结表" in page
+    # The handbook's names, glossed in English (a tester read "Export 跨部门协作任务表" as
+    # half-translated); the name alone in Chinese.
+    for name in (
+        "日常任务清单表 (daily task list)",
+        "跨部门协作任务表 (cross-department collaboration sheet)",
+        "任务复盘总结表 (retrospective summary)",
+    ):
+        assert f"Export {name}</a>" in page
+    zh = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    zh.force_login(head)
+    User.objects.filter(pk=head.pk).update(language="zh-hans")
+    page = zh.get(f"/tasks/?department={sales.pk}").content.decode()
+    assert "导出日常任务清单表</a>" in page and "导出跨部门协作任务表</a>" in page and "(daily" not in page
+    panel = english_client(head).get(f"/tasks/{tasks[0].pk}/").content.decode()
+    assert "Export 任务进度跟踪表 (progress tracking sheet)</a>" in panel
 
 
 @pytest.mark.parametrize("value", ["abc", "99999"])

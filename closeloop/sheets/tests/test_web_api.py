@@ -158,3 +158,23 @@ def test_a_huge_upload_is_refused_before_it_is_read(tmp_path, head, sales, uploa
     assert page.status_code == 413
     assert "the limit is" in page.content.decode()
     assert not upload_dir.exists() or list(upload_dir.iterdir()) == []
+
+
+def test_the_preview_cuts_a_long_cell_to_a_line_and_keeps_the_whole_value_in_its_title(
+    tmp_path, head, sales, manager, upload_dir
+):
+    long_name = "超长任务名称" * 100  # 600 characters
+    rows = [*GOOD[:2], ["", long_name, "项目型", "高", "李娜", "2026-10-15", "", "", "备注" * 300]]
+
+    page = english_client(head).post(
+        "/sheets/import/", {"department": sales.pk, "file": _file(tmp_path, rows)}
+    )
+
+    assert page.status_code == 422
+    html = page.content.decode()
+    # The cell shows a phone line of it; the whole name is in the title attribute, once.
+    assert html.count(long_name) == 1 and f'title="{long_name}"' in html
+    assert long_name[:79] + "…" in html
+    # The row error names the field (as the sheet's header says it) and its limit.
+    assert "Row 3 任务名称: longer than 200 characters (600)" in html
+    assert "备注: longer" not in html  # 600 characters: within its 5000

@@ -41,6 +41,7 @@ from closeloop.tasks.forms import (
 from closeloop.tasks.history import (
     _event_names,
     describe_event,
+    event_note,
 )
 from closeloop.tasks.models import Customer, Project, Task, TaskEvent
 from closeloop.tasks.search import has_terms
@@ -225,7 +226,8 @@ def activity_rows(activity: list[dict]) -> SafeString:
         when = timezone.localtime(e.created_at)
         kind = f"v-{esc(item['kind'])}" if item["kind"] else ""
         lines = "".join(f"<div>{esc(line)}</div>" for line in item["lines"])
-        note = f'<div class="activity__note">{esc(e.note)}</div>' if e.note else ""
+        text = event_note(e)
+        note = f'<div class="activity__note">{esc(text)}</div>' if text else ""
         out.append(
             f'\n          <li class="{kind}">\n            {lines}\n            {note}\n'
             f'            <div class="activity__when" title="{when.strftime("%Y-%m-%d %H:%M:%S")}">'
