@@ -297,6 +297,7 @@ def test_someone_who_may_not_see_the_department_cannot_import_into_it(tmp_path, 
     assert not Task.objects.exists()
 
 
+@translation.override("en")  # the messages matched are the English ones, whatever ran before
 def test_a_file_over_the_limit_or_a_zip_bomb_is_refused(tmp_path, head, sales, settings):
     import zipfile
 
@@ -313,6 +314,7 @@ def test_a_file_over_the_limit_or_a_zip_bomb_is_refused(tmp_path, head, sales, s
         plan_task_import(actor=head, department=sales, path=bomb)
 
 
+@translation.override("en")  # the messages matched are the English ones, whatever ran before
 def test_a_file_that_is_not_a_sheet_is_a_clear_error(tmp_path, head, sales):
     xls = tmp_path / "old.xls"
     xls.write_bytes(b"\xd0\xcf\x11\xe0" + b"\x00" * 100)
