@@ -13,6 +13,7 @@ COLLAB_KINDS = [
         personal=True,
         group=True,
         action=_("Open the issue"),
+        label=_("An issue is resolved"),
     ),
     Kind(
         "issue.withdrawn",
@@ -21,6 +22,7 @@ COLLAB_KINDS = [
         personal=True,
         group=True,
         action=_("Open the issue"),
+        label=_("An issue is withdrawn"),
     ),
     Kind(
         "minutes.shared",
@@ -29,6 +31,7 @@ COLLAB_KINDS = [
         personal=True,
         group=True,
         action=_("Read the minutes"),
+        label=_("Meeting minutes are shared"),
     ),
     Kind(
         "collab.plan_set",
@@ -36,6 +39,7 @@ COLLAB_KINDS = [
         "%(note)s",
         personal=True,
         action=_("Open the task"),
+        label=_("A communication plan is set"),
     ),
     Kind(
         "collab.sync_reminder",
@@ -44,6 +48,7 @@ COLLAB_KINDS = [
         personal=True,
         group=True,
         action=_("Open the task"),
+        label=_("Reminder of a sync meeting"),
     ),
 ]
 

@@ -44,26 +44,13 @@ class Kind:
 
 KINDS: dict[str, Kind] = {}
 
-# Names of kinds other apps register without a `label` (collab's issue and minutes kinds,
-# tracking's delay warnings), for the notification settings; the app's own `label=` wins.
-# A kind added without a name here or a label fails notify's test_preferences.
-OTHER_LABELS: dict[str, Any] = {
-    "issue.resolved": _("An issue is resolved"),
-    "issue.withdrawn": _("An issue is withdrawn"),
-    "minutes.shared": _("Meeting minutes are shared"),
-    "collab.plan_set": _("A communication plan is set"),
-    "collab.sync_reminder": _("Reminder of a sync meeting"),
-    "delay_warning.escalated": _("An undecided delay warning goes up to you"),
-    "delay_warning.closed": _("A pending delay warning is closed with its task"),
-}
-
 
 def kind_label(name: str) -> str:
     """The event's name in the current language ("A task is assigned to you"), for the
-    notification settings: `Kind.label`, else `OTHER_LABELS`, else "" (unknown)."""
+    notification settings: `Kind.label` (each app names the kinds it registers), else ""
+    (unknown)."""
     spec = KINDS.get(name)
-    label = (spec.label if spec is not None else "") or OTHER_LABELS.get(name, "")
-    return str(label)
+    return str(spec.label) if spec is not None else ""
 
 
 def register_kind(kind: Kind) -> Kind:

@@ -32,6 +32,7 @@ TRACKING_KINDS = [
         personal=True,
         group=True,
         action=gettext_lazy("Approve or reject the delay"),
+        label=gettext_lazy("An undecided delay warning goes up to you"),
     ),
     # To the raiser and the deciders when the task closes with the warning pending
     # (`services.close_with_task`): personal news, not the group's.
@@ -41,6 +42,7 @@ TRACKING_KINDS = [
         personal=True,
         action=gettext_lazy("Open the task"),
         render_fn=_closed_with_task,
+        label=gettext_lazy("A pending delay warning is closed with its task"),
     ),
 ]
 
