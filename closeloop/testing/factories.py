@@ -37,6 +37,25 @@ def add_member(user: User, department: Department, role: str = Membership.Role.S
     return Membership.objects.get_or_create(user=user, department=department, defaults={"role": role})[0]
 
 
+def intake_form(department, owner, **over) -> dict:
+    """The new-task form (/tasks/new/) as a browser posts it: the handbook's required fields
+    and one criterion, due in five days; `over` replaces or adds fields (`c_threshold=["95"]`)."""
+    data = {
+        "department": department.pk,
+        "title": "月度销售报表",
+        "goal": "汇总本月销售数据",
+        "expected_outcome": "报表发给各区域经理",
+        "value": "达成Q3销售目标",
+        "task_type": "routine",
+        "priority": "1",
+        "owner": owner.pk,
+        "due_date": (timezone.localdate() + dt.timedelta(days=5)).isoformat(),
+        "c_text": ["数据准确率达标"],
+    }
+    data.update(over)
+    return data
+
+
 def make_task(
     *,
     actor: User,

@@ -13,7 +13,7 @@ from django.utils import timezone
 from closeloop.orgs.services import api_token_create
 from closeloop.tasks.models import AcceptanceCriterion, Task
 from closeloop.tasks.services import CriterionIn
-from closeloop.testing.factories import make_task
+from closeloop.testing.factories import intake_form, make_task
 
 pytestmark = pytest.mark.django_db
 
@@ -21,22 +21,9 @@ TODAY = timezone.localdate()
 
 
 def _form(sales, owner, threshold: str, unit: str) -> dict:
-    return {
-        "department": sales.pk,
-        "title": "月度销售报表",
-        "goal": "汇总本月销售数据",
-        "expected_outcome": "报表发给各区域经理",
-        "value": "达成Q3销售目标",
-        "task_type": "routine",
-        "priority": "1",
-        "owner": owner.pk,
-        "due_date": (TODAY + dt.timedelta(days=5)).isoformat(),
-        "c_text": ["数据准确率达标"],
-        "c_metric": ["准确率"],
-        "c_comparator": [">="],
-        "c_threshold": [threshold],
-        "c_unit": [unit],
-    }
+    return intake_form(
+        sales, owner, c_metric=["准确率"], c_comparator=[">="], c_threshold=[threshold], c_unit=[unit]
+    )
 
 
 def _api(client, user, method: str, url: str, body: dict):

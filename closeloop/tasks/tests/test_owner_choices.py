@@ -17,7 +17,7 @@ from django.utils import timezone
 from closeloop.orgs.models import Membership
 from closeloop.orgs.services import api_token_create
 from closeloop.tasks.models import Task
-from closeloop.testing.factories import UserFactory, add_member, make_task
+from closeloop.testing.factories import UserFactory, add_member, intake_form, make_task
 
 pytestmark = pytest.mark.django_db
 
@@ -45,18 +45,7 @@ def _api(user, method, url, body):
 
 
 def _form(sales, owner) -> dict:
-    return {
-        "department": sales.pk,
-        "title": "月度销售报表",
-        "goal": "汇总本月销售数据",
-        "expected_outcome": "报表发给各区域经理",
-        "value": "达成Q3销售目标",
-        "task_type": "routine",
-        "priority": "1",
-        "owner": owner.pk,
-        "due_date": (TODAY + dt.timedelta(days=5)).isoformat(),
-        "c_text": ["数据准确率达标"],
-    }
+    return intake_form(sales, owner)
 
 
 def test_the_picker_finds_people_of_other_departments(member, outsider):

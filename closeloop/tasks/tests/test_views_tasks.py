@@ -13,7 +13,7 @@ from django.utils import timezone
 from closeloop.tasks.models import AcceptanceCriterion, Customer, Project, Task, TaskEvent
 from closeloop.tasks.services import CriterionIn, task_collaborator_add, task_transition
 from closeloop.tasks.states import Status
-from closeloop.testing.factories import UserFactory, add_member, make_task
+from closeloop.testing.factories import UserFactory, add_member, intake_form, make_task
 
 TODAY = timezone.localdate()
 
@@ -349,14 +349,6 @@ def test_collaborators_are_added_and_removed_from_the_page(client, member, outsi
 
 def _form(sales, owner, **over):
     data = {
-        "department": sales.pk,
-        "title": "月度销售报表",
-        "goal": "汇总本月销售数据",
-        "expected_outcome": "报表发给各区域经理",
-        "value": "达成Q3销售目标",
-        "task_type": "routine",
-        "priority": "1",
-        "owner": owner.pk,
         "reviewer": "",
         "start_date": TODAY.isoformat(),
         "due_date": (TODAY + dt.timedelta(days=5)).isoformat(),
@@ -370,7 +362,7 @@ def _form(sales, owner, **over):
         "c_unit": ["%", "", ""],
     }
     data.update(over)
-    return data
+    return intake_form(sales, owner, **data)
 
 
 def test_the_create_form_offers_my_departments_and_three_blank_criteria(client, member, sales, marketing):
