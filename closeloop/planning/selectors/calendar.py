@@ -82,11 +82,18 @@ def _milestone_parts(user, department_id: int | None, start: date, end: date) ->
         for dept in whole:
             by_department |= Q(task_department_id=dept, date__range=(start, end))
         parts = [Milestone.objects.filter(by_department)] if whole else []
-        named = Q(task_id__in=sorted(v.ids)) if v.ids else Q()
+        # The tasks seen by name as one subquery of tasks (their ids, their subtrees by path):
+        # an OR of an id list and a subquery per subtree kept PostgreSQL off the milestones'
+        # task index — it walked every milestone of the company in those weeks by date
+        # (bench M, a head: ~9,000 rows, 21 ms) to keep 3.
+        named = Q(id__in=sorted(v.ids)) if v.ids else Q()
         for prefix in v.subtrees:
-            named |= Q(task_id__in=Task.objects.filter(subtree_q(prefix)).values("id"))
+            named |= subtree_q(prefix)
         if v.ids or v.subtrees:
-            parts.append(window.filter(named).exclude(task_department_id__in=sorted(v.departments)))
+            seen = Task.objects.filter(named).values("id")
+            parts.append(
+                window.filter(task_id__in=seen).exclude(task_department_id__in=sorted(v.departments))
+            )
     if connection.vendor == "postgresql":
         # The subquery that checks the task gives its code too (`task_code`), for the label.
         shown = Task.objects.filter(pk=OuterRef("task_id")).exclude(status=Status.CANCELLED)
