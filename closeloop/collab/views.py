@@ -193,7 +193,8 @@ def issue_withdraw(request, pk: int):
         field_errors = getattr(exc, "fields", None) or {}
         if "reason" in field_errors:
             for message in field_errors["reason"]:
-                withdraw.add_error("reason", message)
+                if message not in withdraw.errors.get("reason", []):  # the form's own length check
+                    withdraw.add_error("reason", message)
         else:
             form.add_error(None, exc.message)
         return _issue_page(request, issue, resolve_form=form, withdraw_form=withdraw, status=_status(exc))
