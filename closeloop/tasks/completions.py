@@ -42,15 +42,8 @@ def record(task: Task, completed_at: datetime) -> None:
     that marks it done, once (the status compare-and-set guarantees once). Two completions of
     the same (department, day, owner) at once: the second INSERT fails on the unique
     constraint and adds to the row the first made."""
-    record_many([task], completed_at)
-
-
-def record_many(tasks: Iterable[Task], completed_at: datetime) -> None:
-    """`record` for tasks completed together (a spreadsheet import taking over done tasks):
-    one row change per (department, day, owner)."""
-    tasks = list(tasks)
-    zones = {t.department_id: t.department.tzinfo for t in tasks}
-    rows = ((t.department_id, t.owner_id, completed_at, t.due_date, t.original_due_date) for t in tasks)
+    zones = {task.department_id: task.department.tzinfo}
+    rows = [(task.department_id, task.owner_id, completed_at, task.due_date, task.original_due_date)]
     for (department_id, day, owner_id), (done, on_time, on_time_original) in tally_tasks(rows, zones).items():
         key = {"department_id": department_id, "day": day, "owner_id": owner_id}
         change = {
