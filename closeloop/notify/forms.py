@@ -14,15 +14,8 @@ from closeloop.notify.models import PERSONAL_KINDS, ChannelKind
 log = logging.getLogger("closeloop.notify")
 
 PERSONAL_CHOICES = [(k.value, k.label) for k in ChannelKind if k in PERSONAL_KINDS]
-
-
 # Kinds a person can route; the channel bookkeeping kinds are for admins, and account mail
 # (password reset) always goes by email.
-class _Ellipsis(dict):
-    def __missing__(self, key: str) -> str:
-        return "…"
-
-
 ROUTABLE = [k for k in KINDS if not k.startswith(("channel.", "account."))]
 
 
@@ -66,9 +59,8 @@ class PreferenceForm(forms.Form):
     @staticmethod
     def _label(kind: str) -> str:
         """The event's name in the reader's language (`kinds.kind_label`: "A task is assigned
-        to you"). A kind registered without one shows its message with "…" in every hole,
-        never an empty one."""
-        return kind_label(kind) or " ".join((str(KINDS[kind].title) % _Ellipsis()).split())
+        to you"); every kind has one (`test_preferences` fails for a kind without)."""
+        return kind_label(kind)
 
     def routes(self) -> dict[str, list[str]]:
         out = {}
