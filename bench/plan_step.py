@@ -32,8 +32,9 @@ def plan_data(ctx: Any) -> None:
     # The search text is filled by generate.py's own step; this one adds the plan rows
     # (created at the dataset's moment; the chains hold each pair once).
     deps: list[tuple[int, int]] = []
-    milestones: list[tuple[int, int, str, Any]] = []
+    milestones: list[tuple[int, int, str, Any, bool]] = []
     department_of = {t.id: t.department_id for t in ctx.tasks}
+    cancelled = {t.id for t in ctx.tasks if t.status == "cancelled"}
     for parent_id, kids in ctx.children.items():
         if not kids:
             continue
@@ -45,9 +46,9 @@ def plan_data(ctx: Any) -> None:
             if hasattr(ordered[0], "due_date")
             else ctx.today
         )
-        milestones.append((parent_id, department_of[parent_id], "阶段评审", due))
+        milestones.append((parent_id, department_of[parent_id], "阶段评审", due, parent_id in cancelled))
     save(ctx, TaskDependency, deps, columns=("predecessor_id", "successor_id"))
-    save(ctx, Milestone, milestones, columns=("task_id", "task_department_id", "title", "date"))
+    save(ctx, Milestone, milestones, columns=("task_id", "task_department_id", "title", "date", "task_cancelled"))
 
 
 def _synthetic() -> None:

@@ -22,6 +22,7 @@ from closeloop.tasks.models import (
     AcceptanceCriterion,
     AdhocCategory,
     Customer,
+    Milestone,
     Priority,
     Project,
     Source,
@@ -770,6 +771,9 @@ def task_transition(
             # What the apps to the right keep about open work ends with it, whichever path
             # closed the task (review's acceptance, a cancel, an import): `extensions.task_closed`.
             extensions.task_closed(task, actor=actor, status=target, now=now)
+        if target == Status.CANCELLED:
+            # The milestones' copy (Milestone.task_cancelled): 日历 leaves them out by it.
+            Milestone.objects.filter(task_id=task.pk).update(task_cancelled=True)
         if target == Status.DONE:
             completions.record(task, now)
         if overriding:

@@ -4,7 +4,7 @@ import calendar as pycalendar
 from datetime import date, timedelta
 
 from django.db import connection
-from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, When, Window
+from django.db.models import Case, Count, F, Q, RowRange, Sum, When, Window
 from django.db.models.functions import RowNumber
 
 from closeloop.orgs.calendar import is_workday
@@ -32,28 +32,38 @@ def _milestones(
     the whole grid (500) left the last days of a busy department's month empty (1,240
     milestones in six weeks of the benchmark's department).
 
-    Read in disjoint parts (`_milestone_parts`), each ranked by day in SQL, and merged: a
-    day's first milestones overall are among each part's first ones, and its count is the sum
-    of the parts'. The department part is a range of the milestones' own (department, date)
-    index, never every milestone of the company in those weeks (bench s5: ~1,100 of 6,612,
-    each with its task looked up; issue 16). Two to three queries."""
-    firsts: dict[date, list] = {}
+    Ranked in disjoint parts (`_milestone_parts`), each by day in SQL over the milestones' own
+    columns — the department part from the `milestone_shown_dept_date` index alone, no task
+    looked up — and merged: a day's first milestones overall are among each part's first
+    ones, and its count is the sum of the parts'. Then the shown ones (at most `per_day` a
+    day) read whole with their task's code. Two to three queries (bench s5, a specialist of
+    two departments: each of ~2,400 milestones had its task looked up, twice on PostgreSQL;
+    issue 16)."""
+    firsts: dict[date, list[int]] = {}
     per_day_n: dict[date, int] = {}
     for part in _milestone_parts(user, department_id, start, end):
-        for m in (
-            part.select_related("task_department")
-            .annotate(
+        for pk, day, rank, day_n in (
+            part.annotate(
                 rank=Window(RowNumber(), partition_by=[F("date")], order_by=[F("id")]),
                 day_n=Window(Count("id"), partition_by=[F("date")]),
             )
             .filter(rank__lte=per_day)
-            .only("id", "title", "date", "reached_at", "task_id", "task_department__code")
-            .order_by("date", "id")
+            .order_by()
+            .values_list("id", "date", "rank", "day_n")
         ):
-            firsts.setdefault(m.date, []).append(m)
-            if m.rank == 1:
-                per_day_n[m.date] = per_day_n.get(m.date, 0) + m.day_n
-    ranked = [m for day in sorted(firsts) for m in sorted(firsts[day], key=lambda m: m.id)[:per_day]]
+            firsts.setdefault(day, []).append(pk)
+            if rank == 1:
+                per_day_n[day] = per_day_n.get(day, 0) + day_n
+    shown = [pk for day in firsts.values() for pk in sorted(day)[:per_day]]
+    if not shown:
+        return [], per_day_n
+    ranked = list(
+        Milestone.objects.filter(id__in=shown)
+        .select_related("task_department")
+        .annotate(task_code=F("task__code"))
+        .only("id", "title", "date", "reached_at", "task_id", "task_department__code")
+        .order_by("date", "id")
+    )
     return ranked, per_day_n
 
 
@@ -62,48 +72,34 @@ def _milestone_parts(user, department_id: int | None, start: date, end: date) ->
     sees whole (by the milestone's copy of its task's department), then those elsewhere whose
     task they see by name (own, review, help, subtrees, links: `tasks.visibility`) — none
     when there are none; a superuser's all in one. Each without cancelled tasks' milestones,
-    the task checked by primary key: on PostgreSQL in a scalar subquery per milestone —
-    joined, it hashed every task not cancelled, a sequential scan of the table (74 ms at
-    100,000 tasks); SQLite probes the joined task by primary key itself, and through the
-    subquery took 60,284 VM steps instead of 37,173."""
-    window = Milestone.objects.filter(date__range=(start, end))
+    by the milestone's copy of that (`Milestone.task_cancelled`, the condition of the
+    `milestone_shown_dept_date` index)."""
+    window = Milestone.objects.filter(date__range=(start, end), task_cancelled=False)
     if department_id:
         window = window.filter(task_department_id=department_id)
     if user.is_superuser:
-        parts = [window]
-    else:
-        v = visibility(user)
-        whole = sorted(v.departments if not department_id else v.departments & {department_id})
-        # One (department, date) range per department, OR'd: SQLite then walks each range of
-        # `milestone_dept_date`, where `department IN (a, b)` made it take the date index
-        # through every department's milestones of those weeks (bench s5, a specialist of
-        # two departments: ~2,700 rows for ~900).
-        by_department = Q()
-        for dept in whole:
-            by_department |= Q(task_department_id=dept, date__range=(start, end))
-        parts = [Milestone.objects.filter(by_department)] if whole else []
-        # The tasks seen by name as one subquery of tasks (their ids, their subtrees by path):
-        # an OR of an id list and a subquery per subtree kept PostgreSQL off the milestones'
-        # task index — it walked every milestone of the company in those weeks by date
-        # (bench M, a head: ~9,000 rows, 21 ms) to keep 3.
-        named = Q(id__in=sorted(v.ids)) if v.ids else Q()
-        for prefix in v.subtrees:
-            named |= subtree_q(prefix)
-        if v.ids or v.subtrees:
-            seen = Task.objects.filter(named).values("id")
-            parts.append(
-                window.filter(task_id__in=seen).exclude(task_department_id__in=sorted(v.departments))
-            )
-    if connection.vendor == "postgresql":
-        # The subquery that checks the task gives its code too (`task_code`), for the label.
-        shown = Task.objects.filter(pk=OuterRef("task_id")).exclude(status=Status.CANCELLED)
-        return [
-            part.annotate(task_code=Subquery(shown.order_by().values("code")[:1])).filter(
-                task_code__isnull=False
-            )
-            for part in parts
-        ]
-    return [part.exclude(task__status=Status.CANCELLED).annotate(task_code=F("task__code")) for part in parts]
+        return [window]
+    v = visibility(user)
+    whole = sorted(v.departments if not department_id else v.departments & {department_id})
+    # One (department, date) range per department, OR'd: SQLite then walks each range of
+    # the index, where `department IN (a, b)` made it take the date index through every
+    # department's milestones of those weeks (bench s5, a specialist of two departments:
+    # ~2,700 rows for ~900).
+    by_department = Q()
+    for dept in whole:
+        by_department |= Q(task_department_id=dept, date__range=(start, end))
+    parts = [Milestone.objects.filter(by_department, task_cancelled=False)] if whole else []
+    # The tasks seen by name as one subquery of tasks (their ids, their subtrees by path):
+    # an OR of an id list and a subquery per subtree kept PostgreSQL off the milestones'
+    # task index — it walked every milestone of the company in those weeks by date
+    # (bench M, a head: ~9,000 rows, 21 ms) to keep 3.
+    named = Q(id__in=sorted(v.ids)) if v.ids else Q()
+    for prefix in v.subtrees:
+        named |= subtree_q(prefix)
+    if v.ids or v.subtrees:
+        seen = Task.objects.filter(named).values("id")
+        parts.append(window.filter(task_id__in=seen).exclude(task_department_id__in=sorted(v.departments)))
+    return parts
 
 
 def _due_q(user, department_id: int | None, start: date, end: date) -> Q:
@@ -127,6 +123,51 @@ def _due_q(user, department_id: int | None, start: date, end: date) -> Q:
     return q | other if departments else other
 
 
+def _days_and_first_tasks(due: Q) -> tuple[dict[date, tuple[int, int]], list[int]]:
+    """Only what 日历's days show of the tasks matching `due` (`_due_q`): each day's task count
+    and open count ({date: (n, open)}, days with none left out) and the ids of each day's first
+    DAY_TASKS tasks (priority, then id), ranked by a window — never every task of the month
+    loaded (that read ~1,000 rows, and past 1,000 left the month's last days empty).
+
+    PostgreSQL reads the rows once, the counts riding on the ranking's window: counted in a
+    statement of their own it read the same rows from the table twice (bench s5, a specialist
+    of two departments: ~10,000 rows, 15 of 50 ms). SQLite counts in a pass of its own over
+    the (department, status, due) index, which covers it; the counts as windows cost its
+    ranking's sort more than that pass (measured: 33 against 37 ms for a head)."""
+    tasks = Task.objects.filter(due)
+    is_open = Case(When(status__in=_OPEN, then=1), default=0)
+    if connection.vendor == "postgresql":
+        # One window definition for the three (the day's whole frame for the counts): one sort.
+        by_day = {"partition_by": [F("due_date")], "order_by": [F("priority"), F("id")]}
+        whole_day = RowRange(start=None, end=None)
+        rows = list(
+            tasks.annotate(
+                rank=Window(RowNumber(), **by_day),
+                day_n=Window(Count("id"), frame=whole_day, **by_day),
+                day_open=Window(Sum(is_open), frame=whole_day, **by_day),
+            )
+            .filter(rank__lte=DAY_TASKS)
+            .order_by()
+            .values_list("id", "due_date", "rank", "day_n", "day_open")
+        )
+        per_day = {day: (n, still_open) for _pk, day, rank, n, still_open in rows if rank == 1}
+        return per_day, [row[0] for row in rows]
+    per_day = {
+        r["due_date"]: (r["n"], r["still_open"])
+        for r in tasks.values("due_date").annotate(n=Count("id"), still_open=Sum(is_open)).order_by()
+    }
+    if not per_day:
+        return per_day, []
+    first_ids = list(
+        tasks.annotate(
+            rank=Window(RowNumber(), partition_by=[F("due_date")], order_by=[F("priority"), F("id")])
+        )
+        .filter(rank__lte=DAY_TASKS)
+        .values_list("id", flat=True)
+    )
+    return per_day, first_ids
+
+
 # -- calendar --------------------------------------------------------------------------------
 
 # A day's cell lists its first three milestones, its first four tasks (most urgent first)
@@ -144,8 +185,9 @@ def calendar_month(
     (priority, then id) and first `DAY_MILESTONES` milestones (by id; `more` counts the tasks
     and milestones behind them), and whether an open task due
     that day is overdue (`overdue`, a bool; each shown task has `late`); non-working days
-    marked from the work calendar. Four queries (plus the calendar's cached year and the
-    person's visibility), each bounded by the grid's days. `prev` / `next` are the months
+    marked from the work calendar. Four to six queries (`_days_and_first_tasks`, the shown
+    tasks, `_milestones`; plus the calendar's cached year and the person's visibility), each
+    bounded by the grid's days. `prev` / `next` are the months
     before and after as {"year", "month"}, or None past the first or last month of YEARS
     (2000-01, 2100-12): the page offers no link to a month it would refuse."""
     today = today or local_today()
@@ -154,32 +196,15 @@ def calendar_month(
     grid_start = first - timedelta(days=first.weekday())
     grid_end = last + timedelta(days=6 - last.weekday())
     due = _due_q(user, department_id, grid_start, grid_end)
-    # Only what a day shows: how many tasks it holds and whether one is open (one pass over the
-    # (department, status, due) index, no row read), then its first DAY_TASKS tasks ranked by
-    # a window over the same rows, then those rows by key. Loading every task of the month to
-    # show four a day read ~1,000 rows, and past 1,000 left the month's last days empty.
-    is_open = Case(When(status__in=_OPEN, then=1), default=0)
-    per_day = {
-        r["due_date"]: (r["n"], r["still_open"])
-        for r in Task.objects.filter(due)
-        .values("due_date")
-        .annotate(n=Count("id"), still_open=Sum(is_open))
-        .order_by()
-    }
-    first_ids = (
-        Task.objects.filter(due)
-        .annotate(rank=Window(RowNumber(), partition_by=[F("due_date")], order_by=[F("priority"), F("id")]))
-        .filter(rank__lte=DAY_TASKS)
-        .values_list("id", flat=True)
-    )
+    per_day, first_ids = _days_and_first_tasks(due)
     tasks = (
         list(
-            Task.objects.filter(id__in=list(first_ids))
+            Task.objects.filter(id__in=first_ids)
             .select_related("department")
             .only("id", "code", "title", "status", "priority", "due_date", "department__code")
             .order_by("due_date", "priority", "id")
         )
-        if per_day
+        if first_ids
         else []
     )
     milestones, milestones_per_day = _milestones(user, department_id, grid_start, grid_end, DAY_MILESTONES)

@@ -1,5 +1,5 @@
-"""日历's milestones (issue 16): read by date with each task checked by primary key — a scalar
-subquery on PostgreSQL, the joined task on SQLite — the same milestones, in the same order,
+"""日历's milestones (issue 16): ranked by date from the milestones' own columns (their copy of
+"the task is cancelled", `Milestone.task_cancelled`) — the same milestones, in the same order,
 as filtering them through the tasks each person may see (`Task.objects.visible_to`), on
 random data: tasks in two departments, some cancelled, some owned across departments, for
 the head, a specialist, someone of another department and a superuser, with and without the
@@ -15,6 +15,7 @@ from django.db import connection
 
 from closeloop.planning.selectors.calendar import DAY_MILESTONES, _milestones, calendar_month
 from closeloop.tasks.models import Milestone, Task
+from closeloop.tasks.services import task_transition
 from closeloop.tasks.states import Status
 from closeloop.testing.factories import make_task
 
@@ -57,12 +58,13 @@ def test_the_milestones_are_those_of_the_tasks_each_person_sees(
     Task.objects.filter(pk=across.pk).update(owner=member)
     tasks.append(across)
     for t in tasks:
-        if rng.random() < 0.25:
-            Task.objects.filter(pk=t.pk).update(status=Status.CANCELLED)
         for j in range(rng.randint(0, 5)):
             Milestone.objects.create(
                 task=t, title=f"<i>m{t.pk}-{j}</i>", date=today + dt.timedelta(days=rng.randint(-40, 40))
             )
+        if rng.random() < 0.25:
+            # As people cancel: the service marks the task's milestones (`task_cancelled`).
+            task_transition(actor=admin_user, task=t, to=Status.CANCELLED, note="不做了")
     start, end = today - dt.timedelta(days=20), today + dt.timedelta(days=20)
     seen = {}
     for user in (head, member, outsider, admin_user):
@@ -142,3 +144,22 @@ def test_milestones_under_a_task_seen_from_another_department_are_shown_with_its
     # The subtree is read as path ranges where the rule keeps it so (not inlined as ids).
     ranges = bool(visibility.visibility(outsider).subtrees)
     assert ranges == (inline_ids == 0 or connection.vendor == "postgresql")
+
+
+def test_a_cancelled_tasks_milestone_leaves_the_calendar(client, head, sales):
+    """Cancelling a task takes its milestones off 日历 (the milestone's copy of the status),
+    whoever reads it, and leaves the other tasks' milestones of the day in place."""
+    from closeloop.planning.services.decomposition import milestone_add
+
+    today = dt.date.today()
+    kept = make_task(actor=head, department=sales, owner=head, title="继续的任务")
+    dropped = make_task(actor=head, department=sales, owner=head, title="取消的任务")
+    milestone_add(actor=head, task=kept, title="保留的节点", date_=today)
+    milestone_add(actor=head, task=dropped, title="取消的节点", date_=today)
+    client.force_login(head)
+    page = client.get("/calendar/").content.decode()
+    assert "保留的节点" in page and "取消的节点" in page
+    task_transition(actor=head, task=Task.objects.get(pk=dropped.pk), to=Status.CANCELLED, note="客户撤单")
+    assert list(Milestone.objects.filter(task=dropped).values_list("task_cancelled", flat=True)) == [True]
+    page = client.get("/calendar/").content.decode()
+    assert "保留的节点" in page and "取消的节点" not in page
