@@ -415,3 +415,54 @@ def test_a_nul_byte_in_a_cell_is_a_row_error(tmp_path, head, sales, manager, zh)
 
     with pytest.raises(ValidationFailed, match="NUL"):
         plan_task_import(actor=head, department=sales, path=path)
+
+
+# -- 实际开始 (Task.started_at) through an import -------------------------------------------------
+
+LATER = dt.date.today() + dt.timedelta(days=60)
+
+
+def _list_row(title, owner, status, *, code="", progress="", due=LATER):
+    return [code, title, "项目型", "中", owner, due, progress, status, ""]
+
+
+def test_a_row_imported_as_in_progress_is_started_and_a_reimport_keeps_its_start(
+    tmp_path, head, sales, manager
+):
+    rows = [
+        HEADER,
+        _list_row("老用户召回活动", "李娜", "进行中", progress="60%"),
+        _list_row("客户需求调研", "李娜", "未开始"),
+    ]
+
+    task_import_apply(actor=head, department=sales, path=write_xlsx(tmp_path / "清单.xlsx", rows))
+
+    started, waiting = Task.objects.filter(department=sales).order_by("code")
+    assert started.status == Status.IN_PROGRESS and started.started_at is not None
+    assert waiting.status == Status.NOT_STARTED and waiting.started_at is None
+    # The same rows again, now naming the tasks; and the department's export: nothing moves.
+    rows = [HEADER, _list_row("老用户召回活动", "李娜", "进行中", code="T001", progress="60%")]
+    again = task_import_apply(actor=head, department=sales, path=write_xlsx(tmp_path / "again.xlsx", rows))
+    exported = tmp_path / "export.xlsx"
+    exported.write_bytes(write_workbook(template_for("task-list"), Scope(user=head, department=sales)).read())
+    export = task_import_apply(actor=head, department=sales, path=exported)
+    assert [r.action for r in again.rows + export.rows] == ["unchanged"] * 3
+    assert Task.objects.get(pk=started.pk).started_at == started.started_at
+
+
+def test_an_existing_task_an_import_starts_is_started_once(tmp_path, head, sales):
+    task = make_task(actor=head, department=sales, owner=head, title="月度销售报表", due=LATER)
+    assert task.started_at is None
+
+    def reimport(status: str) -> Task:
+        rows = [HEADER, _list_row("月度销售报表", "王总", status, code="T001", progress=0)]
+        plan = task_import_apply(actor=head, department=sales, path=write_xlsx(tmp_path / "t.xlsx", rows))
+        assert [r.action for r in plan.rows] == ["update"]
+        return Task.objects.get(pk=task.pk)
+
+    started = reimport("进行中")
+    assert started.status == Status.IN_PROGRESS and started.started_at is not None
+    # Blocked and resumed by later imports: still the first start, never the latest.
+    assert reimport("阻塞").started_at == started.started_at
+    resumed = reimport("进行中")
+    assert resumed.status == Status.IN_PROGRESS and resumed.started_at == started.started_at

@@ -89,6 +89,13 @@ class TaskListItem(Schema):
 
 
 class TaskPage(PageMeta):
+    loose: bool = Field(
+        description="`q` as written — a Chinese phrase of four or more characters — matched no "
+        "task, so `items` and `count` are the tasks holding each of its words anywhere "
+        "(合同模板预审 → 合同, 模板, 预审), as the web list falls back and says so. False "
+        "otherwise: the phrase matched, nothing was there to loosen, or its words found nothing "
+        "either."
+    )
     items: list[TaskListItem]
 
 

@@ -2,6 +2,7 @@
 activity log. Thin: parse, resolve references, call the same service or selector as the web,
 shape the answer."""
 
+from dataclasses import replace
 from typing import Any
 
 from django.db import transaction
@@ -38,6 +39,7 @@ from closeloop.tasks.api.schemas import (
     _priority,
 )
 from closeloop.tasks.models import Task, TaskEvent
+from closeloop.tasks.search import loosens
 from closeloop.tasks.selectors import (
     TaskFilters,
     TaskListPaginator,
@@ -53,7 +55,15 @@ OPENAPI_MODULE = "closeloop.tasks.api"
 @router.get("/tasks", response={200: TaskPage, **READ_ERRORS}, summary="List tasks")
 def list_tasks(request: HttpRequest, filters: Query[TaskListParams]):
     """Tasks the caller may see, filtered and sorted as the web list, paginated with
-    `limit`/`offset`. `count` is the total across pages."""
+    `limit`/`offset`. `count` is the total across pages.
+
+    A Chinese phrase of four or more characters in `q` that no task holds as written falls
+    back to its words anywhere (合同模板预审 → 合同 模板 预审), as the web task list does;
+    `loose` is then true, on every page of the answer (false when the words find nothing
+    either)."""
+    # The rule is `TaskListPaginator(phrase_fallback=True)`'s; the subtasks of a parent and a
+    # bulk read, which it does not page, fall back the same way below. A phrase that matches
+    # costs no extra query; a fallback, one (tests/test_api.py pins both).
     user: User = request.auth
     errors: dict[str, list[str]] = {}
     department = _department(filters.department, errors) if filters.department else None
@@ -71,29 +81,49 @@ def list_tasks(request: HttpRequest, filters: Query[TaskListParams]):
         top_level_only=filters.top_level,
         sort=filters.ordering,
     )
-    qs = task_list(user, list_filters)
-    if filters.parent is not None:
-        qs = qs.filter(parent_id=filters.parent)
     start, stop = filters.offset, filters.offset + filters.limit
     if filters.limit <= MAX_LIMIT and filters.parent is None:
         # A page as the web list finds it (`TaskListPaginator`): counted per department and,
         # in the default order, its ids read from the departments it falls in. Over the whole
         # visibility clause OR'd, PostgreSQL read every row of a head's ~20,000 for the ids
         # (~40 ms, a bitmap and a sort) and again for the count (~25 ms).
-        pages = TaskListPaginator(user, list_filters, filters.limit)
-        count = pages.count
+        pages = TaskListPaginator(user, list_filters, filters.limit, phrase_fallback=True)
+        count = pages.count  # counts, and falls back: `loose` is known after it
         ids = pages.ids(start, min(stop, count)) if start < count else []
         by_id = {row[0]: row for row in Task.objects.filter(pk__in=ids).values_list(*rows.columns())}
         found = [by_id[pk] for pk in ids if pk in by_id]
-        return rows.json_response(
-            {
-                "count": count,
-                "limit": filters.limit,
-                "offset": filters.offset,
-                "items": rows.list_items(found),
-            }
-        )
-    if filters.limit <= MAX_LIMIT:
+        loose = pages.loose and count > 0
+    else:
+        found, count = _list_rows(user, list_filters, filters)
+        loose = False
+        if not count and loosens(list_filters.q):
+            # The phrase matched nothing (on any page): its words anywhere, as the paginator.
+            loose_filters = replace(list_filters, loose=True)
+            loose_filters.conditions = list_filters.conditions  # read once (`_condition`)
+            found, count = _list_rows(user, loose_filters, filters)
+            loose = count > 0
+    return rows.json_response(
+        {
+            "count": count,
+            "limit": filters.limit,
+            "offset": filters.offset,
+            "loose": loose,
+            "items": rows.list_items(found),
+        }
+    )
+
+
+def _list_rows(user: User, list_filters: TaskFilters, params: TaskListParams) -> tuple[list[tuple], int]:
+    """The page `params` asks of `task_list(user, list_filters)` (restricted to the direct
+    subtasks of `params.parent` if given), as `rows.columns()` tuples, and the total count:
+    for a `parent` or a bulk read (`limit` over MAX_LIMIT), which `TaskListPaginator` does not
+    serve. Two queries (ids, rows) or one (a bulk read); one more for the count unless the page
+    is the last (its length tells the total)."""
+    qs = task_list(user, list_filters)
+    if params.parent is not None:
+        qs = qs.filter(parent_id=params.parent)
+    start, stop = params.offset, params.offset + params.limit
+    if params.limit <= MAX_LIMIT:
         # A page is found on ids first, as the web list does: the database sorts ids, not
         # wide rows; then the page's rows by key.
         ids = list(qs.values_list("pk", flat=True)[start:stop])
@@ -103,13 +133,9 @@ def list_tasks(request: HttpRequest, filters: Query[TaskListParams]):
         # A bulk read (up to 5,000): most of what is sorted is in the answer anyway. "open"
         # names the open statuses (`_filtered`): the (department, status, due) index.
         found = rows.fetch(qs.values_list(*rows.columns())[start:stop])
-    if len(found) < filters.limit and (found or filters.offset == 0):
-        count = filters.offset + len(found)  # the last page: the total is known
-    else:
-        count = qs.count()
-    return rows.json_response(
-        {"count": count, "limit": filters.limit, "offset": filters.offset, "items": rows.list_items(found)}
-    )
+    if len(found) < params.limit and (found or params.offset == 0):
+        return found, params.offset + len(found)  # the last page: the total is known
+    return found, qs.count()
 
 
 @router.post("/tasks", response={201: TaskCreatedOut, **WRITE_ERRORS}, summary="Create a task")

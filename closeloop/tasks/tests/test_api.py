@@ -241,6 +241,93 @@ def _project(name: str) -> Project:
     return project_get_or_create(name=name)
 
 
+# -- the phrase fallback, as the web list's (tasks/tests/test_search_as_typed.py) ---------------
+
+
+@pytest.fixture
+def contract_tasks(head, member, sales):
+    apart = make_task(actor=head, department=sales, owner=member, title="合同模板整理，交法务预审")
+    without = make_task(actor=head, department=sales, owner=member, title="合同模板整理")  # no 预审
+    return apart, without
+
+
+def _found(api: Api, **params) -> tuple[set[int], dict]:
+    response = api.get("/tasks", **params)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    return {t["id"] for t in body["items"]}, body
+
+
+# Two of the ways the list is read: a page (`TaskListPaginator`) and a bulk read (`limit` over
+# 200); a parent's subtasks, the third, are read as the bulk read is (`_list_rows`).
+LIST_PATHS = [{}, {"limit": 5000}]
+
+
+@pytest.mark.parametrize("path", LIST_PATHS, ids=["page", "bulk"])
+def test_a_phrase_no_task_holds_falls_back_to_its_words_and_says_so(
+    as_head, contract_tasks, head, member, outsider, marketing, path
+):
+    apart, _without = contract_tasks
+    elsewhere = make_task(actor=outsider, department=marketing, title="合同模板核对，预审（市场部）")
+
+    found, body = _found(as_head, q="合同模板预审", **path)
+
+    assert found == {apart.pk}  # every word, not any; another department's never through it
+    assert (body["count"], body["loose"]) == (1, True)
+    assert _found(Api(as_head.client, outsider), q="合同模板预审", **path)[0] == {elsewhere.pk}
+    # Every page of the answer says so, past the last one too.
+    beyond, body = _found(as_head, q="合同模板预审", offset=1, **path)
+    assert beyond == set() and (body["count"], body["loose"]) == (1, True)
+    # Under its parent, as a subtask.
+    sub = make_task(actor=head, department=apart.department, owner=member, parent=apart, title="预审合同模板")
+    found, body = _found(as_head, q="合同模板预审", parent=apart.pk)
+    assert found == {sub.pk} and body["loose"] is True
+
+
+@pytest.mark.parametrize("path", LIST_PATHS, ids=["page", "bulk"])
+def test_a_phrase_that_is_found_is_not_loosened_and_says_nothing(
+    as_head, contract_tasks, head, member, sales, path
+):
+    side_by_side = make_task(actor=head, department=sales, owner=member, title="合同模板预审清单")
+
+    found, body = _found(as_head, q="合同模板预审", **path)
+
+    assert found == {side_by_side.pk} and body["loose"] is False
+    found, body = _found(as_head, q="合同", **path)  # no run to loosen
+    assert len(found) == 3 and body["loose"] is False
+
+
+@pytest.mark.parametrize("path", LIST_PATHS, ids=["page", "bulk"])
+def test_the_fallback_finds_nothing_for_someone_who_may_not_see_the_task(as_outsider, contract_tasks, path):
+    found, body = _found(as_outsider, q="合同模板预审", **path)
+
+    assert found == set()
+    assert (body["count"], body["loose"]) == (0, False)  # nothing loosely either: nothing to say
+
+
+def _search_queries(api: Api, q: str, **params) -> tuple[int, dict]:
+    api.get("/tasks")  # warm: the token's last-used stamp is written at most once a minute
+    with CaptureQueriesContext(connection) as ctx:
+        response = api.get("/tasks", q=q, **params)
+    assert response.status_code == 200
+    return len(ctx.captured_queries), response.json()
+
+
+@pytest.mark.parametrize("path", LIST_PATHS, ids=["page", "bulk"])
+def test_the_fallback_costs_no_query_when_the_phrase_matches_and_one_when_it_falls_back(
+    as_head, contract_tasks, head, member, sales, path
+):
+    plain, body = _search_queries(as_head, "合同", **path)  # no run to loosen: the usual queries
+    assert body["count"] == 2 and not body["loose"]
+    fallback, body = _search_queries(as_head, "合同模板预审", **path)
+    assert body["count"] == 1 and body["loose"]
+    make_task(actor=head, department=sales, owner=member, title="合同模板预审清单")
+    matched, body = _search_queries(as_head, "合同模板预审", **path)
+    assert body["count"] == 1 and not body["loose"]
+    assert matched == plain <= 9  # as the list's own (`test_it_lists_in_constant_queries…`)
+    assert fallback == plain + 1  # the loose search after the phrase found nothing
+
+
 # -- create -------------------------------------------------------------------------------------
 
 
@@ -651,6 +738,14 @@ def test_if_match_carries_the_version_and_a_stale_one_answers_409(as_member, tas
     )
     moved = as_member.post(f"/tasks/{task.pk}/transition", {"to": "in_progress"}, HTTP_IF_MATCH=f'"{v + 1}"')
     assert moved.status_code == 200 and moved.json()["status"] == "in_progress"
+
+
+def test_the_schema_documents_the_lists_phrase_fallback(as_member):
+    spec = as_member.get("/openapi.json").json()
+    page = spec["components"]["schemas"]["TaskPage"]
+    assert "loose" in page["required"] and page["properties"]["loose"]["type"] == "boolean"
+    assert "合同模板预审" in page["properties"]["loose"]["description"]
+    assert "`loose`" in spec["paths"]["/api/v1/tasks"]["get"]["description"]
 
 
 def test_the_schema_documents_428_on_versioned_writes(as_member):
