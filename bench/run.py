@@ -8,7 +8,7 @@
 1. A fresh database: migrated, then filled by bench.generate (bulk inserts).
 2. API tokens for two realistic people: a department head and a specialist.
 3. The app as in production: DEBUG=0, CLOSELOOP_DEMO=0, a SECRET_KEY, ALLOWED_HOSTS=127.0.0.1,
-   gunicorn (2 workers × 4 threads, as `make run` serves it) on a free port.
+   gunicorn (2 workers × 2 threads, as `make run` serves it) on a free port.
 4. From this (separate) process: for each endpoint and person, sequential requests over one
    keep-alive connection after a warm-up; p50 / p95 / p99 of the full response time.
 5. Queries per request, in this process: Django's test client against the same database,
@@ -883,7 +883,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured requests first (default 20)")
     parser.add_argument("--skip-generate", action="store_true", help="reuse the database generated last time")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker (default 2, as `make run`)")
     parser.add_argument(
         "--only",
         help="comma-separated endpoint keys, e.g. task_page,api_get; 'background' alone measures "

@@ -114,8 +114,11 @@ def main() -> int:
             f"127.0.0.1:{port}",
             "--workers",
             os.environ.get("WEB_CONCURRENCY", "2"),
+            # Two threads a worker: the pages are CPU-bound, and with four each worker's
+            # requests took turns on one interpreter lock (bench.load, 16 users, 2 workers:
+            # 2 threads 53 / 35 requests/s on SQLite / PostgreSQL, 4 threads 42 / 30).
             "--threads",
-            "4",
+            os.environ.get("WEB_THREADS", "2"),
             "--access-logfile",
             "-",
             "--graceful-timeout",
