@@ -245,9 +245,12 @@ class Task(models.Model):
         indexes = [
             # With the priority: 日历 ranks each day's tasks by it (`calendar_month`'s window)
             # from the index alone — SQLite looked up every task due in the grid's six weeks
-            # for it (bench s5, a head: 13.7 → 7.6 ms).
+            # for it (bench s5, a head: 13.7 → 7.6 ms); with the id, PostgreSQL too
+            # (`_days_and_first_tasks_pg`: it read ~10,000 rows of the table for a specialist).
             models.Index(
-                fields=["department", "status", "due_date", "priority"], name="task_dept_status_due"
+                fields=["department", "status", "due_date", "priority"],
+                include=["id"],
+                name="task_dept_status_due",
             ),
             # Who owes today's update (`tracking.owed_q`: a department's tasks under way of the
             # priorities that owe today — high every working day, the others once a week):

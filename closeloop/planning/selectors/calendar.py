@@ -2,9 +2,12 @@
 
 import calendar as pycalendar
 from datetime import date, timedelta
+from functools import reduce
+from operator import or_
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Case, Count, F, Q, RowRange, Sum, When, Window
+from django.db.models import Case, Count, F, Q, Sum, When, Window
 from django.db.models.functions import RowNumber
 
 from closeloop.orgs.calendar import is_workday
@@ -102,56 +105,49 @@ def _milestone_parts(user, department_id: int | None, start: date, end: date) ->
     return parts
 
 
-def _due_q(user, department_id: int | None, start: date, end: date) -> Q:
+def _due_parts(user, department_id: int | None, start: date, end: date) -> list[Q]:
     """Tasks `user` sees (of `department_id` if given) due from `start` to `end`, not
-    cancelled, with the dates and statuses inside each branch of the visibility rule: SQLite
-    then reads the (department, status, due) index for the person's departments instead of the
-    due-date index through every department's tasks (4x the rows at 100,000 tasks)."""
+    cancelled, as disjoint filters: the departments they see whole, then the tasks they see by
+    name elsewhere (own, review, help, subtrees) — one filter for a superuser. The dates and
+    statuses sit inside each filter: SQLite then reads the (department, status, due) index for
+    the person's departments instead of the due-date index through every department's tasks
+    (4x the rows at 100,000 tasks), and PostgreSQL reads that part from the index alone."""
     window = Q(due_date__range=(start, end))
     if user.is_superuser:
         q = Q(status__in=_SHOWN) & window
-        return q & Q(department_id=department_id) if department_id else q
+        return [q & Q(department_id=department_id) if department_id else q]
     v = visibility(user)
     departments = v.departments if not department_id else v.departments & {department_id}
-    q = Q(department_id__in=departments, status__in=_SHOWN) & window
     other = Q(id__in=v.ids)
     for path in v.subtrees:
         other |= subtree_q(path)
     other &= window & ~Q(status=Status.CANCELLED)
     if department_id:
         other &= Q(department_id=department_id)
-    return q | other if departments else other
+    if not departments:
+        return [other]
+    whole = Q(department_id__in=departments, status__in=_SHOWN) & window
+    return [whole, other & ~Q(department_id__in=departments)]
 
 
-def _days_and_first_tasks(due: Q) -> tuple[dict[date, tuple[int, int]], list[int]]:
-    """Only what 日历's days show of the tasks matching `due` (`_due_q`): each day's task count
-    and open count ({date: (n, open)}, days with none left out) and the ids of each day's first
-    DAY_TASKS tasks (priority, then id), ranked by a window — never every task of the month
-    loaded (that read ~1,000 rows, and past 1,000 left the month's last days empty).
+def _days_and_first_tasks(parts: list[Q]) -> tuple[dict[date, tuple[int, int]], list[int]]:
+    """Only what 日历's days show of the tasks matching any of `parts` (`_due_parts`): each
+    day's task count and open count ({date: (n, open)}, days with none left out) and the ids
+    of each day's first DAY_TASKS tasks (priority, then id), ranked by a window — never every
+    task of the month loaded (that read ~1,000 rows, and past 1,000 left the month's last days
+    empty).
 
-    PostgreSQL reads the rows once, the counts riding on the ranking's window: counted in a
-    statement of their own it read the same rows from the table twice (bench s5, a specialist
-    of two departments: ~10,000 rows, 15 of 50 ms). SQLite counts in a pass of its own over
-    the (department, status, due) index, which covers it; the counts as windows cost its
-    ranking's sort more than that pass (measured: 33 against 37 ms for a head)."""
-    tasks = Task.objects.filter(due)
-    is_open = Case(When(status__in=_OPEN, then=1), default=0)
+    PostgreSQL reads the rows once — the parts as a UNION ALL, the departments' from the
+    (department, status, due) index alone (it INCLUDEs the id), the counts on the ranking's
+    windows: the parts OR'd made it read every row from the table (a bitmap heap scan), and
+    counted in a statement of their own it read them twice (bench s5, a specialist of two
+    departments: ~10,000 rows, 62 → 16 ms). SQLite counts in a pass of its own over the
+    index, which covers it; the counts as windows cost its ranking's sort more than that pass
+    (measured: 33 against 37 ms for a head)."""
     if connection.vendor == "postgresql":
-        # One window definition for the three (the day's whole frame for the counts): one sort.
-        by_day = {"partition_by": [F("due_date")], "order_by": [F("priority"), F("id")]}
-        whole_day = RowRange(start=None, end=None)
-        rows = list(
-            tasks.annotate(
-                rank=Window(RowNumber(), **by_day),
-                day_n=Window(Count("id"), frame=whole_day, **by_day),
-                day_open=Window(Sum(is_open), frame=whole_day, **by_day),
-            )
-            .filter(rank__lte=DAY_TASKS)
-            .order_by()
-            .values_list("id", "due_date", "rank", "day_n", "day_open")
-        )
-        per_day = {day: (n, still_open) for _pk, day, rank, n, still_open in rows if rank == 1}
-        return per_day, [row[0] for row in rows]
+        return _days_and_first_tasks_pg(parts)
+    tasks = Task.objects.filter(reduce(or_, parts))
+    is_open = Case(When(status__in=_OPEN, then=1), default=0)
     per_day = {
         r["due_date"]: (r["n"], r["still_open"])
         for r in tasks.values("due_date").annotate(n=Count("id"), still_open=Sum(is_open)).order_by()
@@ -166,6 +162,39 @@ def _days_and_first_tasks(due: Q) -> tuple[dict[date, tuple[int, int]], list[int
         .values_list("id", flat=True)
     )
     return per_day, first_ids
+
+
+def _days_and_first_tasks_pg(parts: list[Q]) -> tuple[dict[date, tuple[int, int]], list[int]]:
+    """`_days_and_first_tasks` on PostgreSQL: one statement over the parts' UNION ALL."""
+    selects, params = [], []
+    for part in parts:
+        try:
+            sql, part_params = (
+                Task.objects.filter(part)
+                .order_by()
+                .values_list("id", "due_date", "priority", "status")
+                .query.sql_with_params()
+            )
+        except EmptyResultSet:  # a part that matches nothing (no tasks seen by name)
+            continue
+        selects.append(f"({sql})")
+        params.extend(part_params)
+    if not selects:
+        return {}, []
+    is_open = ", ".join(["%s"] * len(_OPEN))
+    statement = (
+        "SELECT id, due_date, rn, n, n_open FROM ("  # noqa: S608 - compiled querysets, placeholders
+        " SELECT id, due_date, ROW_NUMBER() OVER by_rank AS rn, COUNT(*) OVER by_day AS n,"
+        f" COUNT(*) FILTER (WHERE status IN ({is_open})) OVER by_day AS n_open"
+        f" FROM ({' UNION ALL '.join(selects)}) AS due"
+        " WINDOW by_day AS (PARTITION BY due_date), by_rank AS (by_day ORDER BY priority, id)"
+        ") AS ranked WHERE rn <= %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*_OPEN, *params, DAY_TASKS])
+        rows = cursor.fetchall()
+    per_day = {day: (n, n_open) for _pk, day, rn, n, n_open in rows if rn == 1}
+    return per_day, [row[0] for row in rows]
 
 
 # -- calendar --------------------------------------------------------------------------------
@@ -195,8 +224,7 @@ def calendar_month(
     last = date(year, month, pycalendar.monthrange(year, month)[1])
     grid_start = first - timedelta(days=first.weekday())
     grid_end = last + timedelta(days=6 - last.weekday())
-    due = _due_q(user, department_id, grid_start, grid_end)
-    per_day, first_ids = _days_and_first_tasks(due)
+    per_day, first_ids = _days_and_first_tasks(_due_parts(user, department_id, grid_start, grid_end))
     tasks = (
         list(
             Task.objects.filter(id__in=first_ids)

@@ -163,3 +163,59 @@ def test_a_cancelled_tasks_milestone_leaves_the_calendar(client, head, sales):
     assert list(Milestone.objects.filter(task=dropped).values_list("task_cancelled", flat=True)) == [True]
     page = client.get("/calendar/").content.decode()
     assert "保留的节点" in page and "取消的节点" not in page
+
+
+def test_each_days_tasks_and_counts_are_those_each_person_sees(
+    head, member, outsider, admin_user, sales, marketing
+):
+    """日历's tasks (`_days_and_first_tasks`: the departments a person sees whole and the
+    tasks they see by name as separate parts — a UNION ALL on PostgreSQL): each day's first
+    four by priority and id, its count and whether one is open, the same as filtering the
+    tasks through `Task.objects.visible_to`, for people who see a department whole, by name
+    (a task owned across departments, a subtask of one they review) or everything."""
+    from closeloop.planning.selectors.calendar import DAY_TASKS, _days_and_first_tasks, _due_parts
+
+    rng = random.Random(4)
+    today = dt.date.today()
+    start, end = today - dt.timedelta(days=10), today + dt.timedelta(days=10)
+    tasks = []
+    for i in range(24):
+        department, actor = (sales, head) if i % 3 else (marketing, outsider)
+        owner = rng.choice([head, member]) if department == sales else outsider
+        t = make_task(actor=actor, department=department, owner=owner, title=f"任务{i}")
+        due = today + dt.timedelta(days=rng.randint(-12, 12))
+        Task.objects.filter(pk=t.pk).update(due_date=due, priority=rng.randint(1, 3))
+        tasks.append(t)
+    # Seen by name across departments: a marketing task owned by the member, and one the
+    # member reviews with its subtask.
+    Task.objects.filter(pk=tasks[0].pk).update(owner=member)
+    Task.objects.filter(pk=tasks[3].pk).update(reviewer=member)
+    sub = make_task(
+        actor=outsider, department=marketing, owner=outsider, title="子任务", parent=tasks[3], criteria=[]
+    )
+    Task.objects.filter(pk=sub.pk).update(due_date=today)
+    for t in rng.sample(tasks, 6):
+        task_transition(actor=admin_user, task=Task.objects.get(pk=t.pk), to=Status.CANCELLED, note="不做了")
+    Task.objects.filter(pk=rng.choice(tasks[1:3]).pk, status=Status.NOT_STARTED).update(status=Status.DONE)
+    for user in (head, member, outsider, admin_user):
+        for department_id in (None, sales.pk, marketing.pk):
+            seen = (
+                Task.objects.visible_to(user)
+                .filter(due_date__range=(start, end))
+                .exclude(status=Status.CANCELLED)
+            )
+            if department_id:
+                seen = seen.filter(department_id=department_id)
+            rows = sorted(seen.values_list("due_date", "priority", "id", "status"))
+            expected_days: dict = {}
+            expected_first = []
+            for day, _priority, pk, status in rows:
+                n, still_open = expected_days.get(day, (0, 0))
+                if n < DAY_TASKS:
+                    expected_first.append(pk)
+                expected_days[day] = (n + 1, still_open + (status not in (Status.DONE, Status.CANCELLED)))
+            per_day, first_ids = _days_and_first_tasks(_due_parts(user, department_id, start, end))
+            assert per_day == expected_days, (user.username, department_id)
+            assert sorted(first_ids) == sorted(expected_first), (user.username, department_id)
+    member_days, _ = _days_and_first_tasks(_due_parts(member, marketing.pk, start, end))
+    assert sum(n for n, _open in member_days.values()) >= 2  # seen by name only
