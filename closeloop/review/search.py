@@ -46,11 +46,10 @@ def index_text(*, task, what_worked: str, to_improve: str, tags: list[str]) -> s
     )
 
 
-def _terms(text: str, loose: bool) -> list[tuple[str, bool]]:
-    """The (token, prefix) pairs a lesson must all hold: the task-search rule, or with `loose`
-    the run's words anywhere (`tasks.search.loose_terms`: "合同模板预审" → 合同 模板 预审)."""
-    text = normalise(text)
-    return task_search.loose_terms(text) if loose else task_search.query_terms(text)
+def _groups(text: str, loose: bool) -> list:
+    """What a lesson must hold: the task-search rule (`tasks.search.search_groups`), or with
+    `loose` the run's words anywhere (`loose_groups`: "合同模板预审" → 合同 模板 预审)."""
+    return task_search.search_groups(normalise(text), loose=loose)
 
 
 def loosens(text: str) -> bool:
@@ -61,10 +60,8 @@ def loosens(text: str) -> bool:
 def pg_query(text: str, *, loose: bool = False) -> str | None:
     """The tsquery text of a knowledge search: every token, the last latin word and a lone CJK
     character as prefixes (the task-search rule)."""
-    terms = _terms(text, loose)
-    if not terms:
-        return None
-    return " & ".join(f"{t}:*" if prefix else t for t, prefix in terms)
+    groups = _groups(text, loose)
+    return task_search.ts_query(groups) if groups else None
 
 
 def search(queryset, vendor: str, text: str, *, loose: bool = False):
@@ -79,10 +76,10 @@ def search(queryset, vendor: str, text: str, *, loose: bool = False):
     made it collect every match of 报表, 25,000 rowids, before sorting: 12 → 0.1 ms for a page).
     PostgreSQL: the stored `search_vector` column, a cheap filter on any plan."""
     if vendor == "sqlite":
-        terms = _terms(text, loose)
-        if not terms:
+        groups = _groups(text, loose)
+        if not groups:
             return queryset.none()
-        query = " ".join(f'"{t}"*' if prefix else f'"{t}"' for t, prefix in terms)
+        query = task_search.fts5_query(groups)
         return queryset.extra(  # noqa: S610  (constant SQL; the query is a bound parameter)
             tables=[FTS_TABLE],
             where=[f"{FTS_TABLE}.rowid = {TABLE}.id", f"{FTS_TABLE} MATCH %s"],
@@ -97,13 +94,10 @@ def search(queryset, vendor: str, text: str, *, loose: bool = False):
             f"{TABLE}.search_vector @@ to_tsquery('simple', %s)", [query], output_field=BooleanField()
         )
         return queryset.filter(cond).order_by("-id")
-    terms = _terms(text, loose)
-    if not terms:
+    groups = _groups(text, loose)
+    if not groups:
         return queryset.none()
-    cond = Q()
-    for t, _prefix in terms:
-        cond &= Q(search_text__contains=t)
-    return queryset.filter(cond).order_by("-id")
+    return queryset.filter(task_search.contains_q(groups)).order_by("-id")
 
 
 def match_any(vendor: str, text: str):

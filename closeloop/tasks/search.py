@@ -85,30 +85,101 @@ def query_terms(text: str) -> list[tuple[str, bool]]:
     return out
 
 
-def loose_terms(text: str) -> list[tuple[str, bool]]:
-    """`query_terms` with each CJK run of four characters or more covered by every other
-    bigram instead of every bigram ("合同模板预审" → 合同 模板 预审, an odd run adding its last
-    bigram): the run's words found anywhere in the text, not only side by side. For a query
-    spanning words a lesson wrote apart ("合同模板要提前给法务预审"). The same terms as
-    `query_terms` when no run is that long (see `loosens`)."""
-    toks: list[str] = []
-    for run in _RUN.findall(normalize(text)):
-        if _IS_CJK.match(run) and len(run) >= 4:
-            starts = list(range(0, len(run) - 1, 2))
-            if len(run) % 2:
-                starts.append(len(run) - 2)
-            toks.extend(run[i : i + 2] for i in starts)
-        else:
-            toks.extend(tokens(run))
-    toks = list(dict.fromkeys(toks))
+Term = tuple[str, bool]  # (token, match as a prefix)
+
+
+def _prefix_rule(toks: list[str]) -> list[Term]:
+    """`query_terms`' rule: a lone CJK character and the last latin word match as prefixes."""
     return [
         (tok, (len(tok) == 1 and bool(_IS_CJK.match(tok))) or (i == len(toks) - 1 and not _IS_CJK.match(tok)))
         for i, tok in enumerate(toks)
     ]
 
 
+def _every_other_bigram(run: str, offset: int) -> list[Term]:
+    """A CJK run's words read as bigrams from `offset` (0 or 1), each other one, the last
+    bigram added when the rest is odd; with offset 1 the first character alone, a prefix."""
+    head: list[Term] = [(run[0], True)] if offset else []
+    rest = run[offset:]
+    starts = list(range(0, len(rest) - 1, 2))
+    if len(rest) % 2:
+        starts.append(len(rest) - 2)
+    return head + [(rest[i : i + 2], False) for i in dict.fromkeys(starts)]
+
+
+def loose_groups(text: str) -> list[list[list[Term]]]:
+    """What a text must hold to match `text` loosely, as groups a row must each satisfy, a
+    group by any one of its alternatives (lists of terms, all held). Each CJK run of four
+    characters or more is one group of two alternatives: its bigrams from the first character
+    ("合同模板预审" → 合同 模板 预审, an odd run adding its last bigram) and from the second,
+    the first character a prefix ("新功能演示" → 新… 功能 演示, where 新功 能演 演示 asks for 能演,
+    which "新功能上线客户演示" does not hold): the run's words found anywhere in the text, not
+    only side by side, whether its first word has two characters or one or three. The other
+    tokens are one group each, as `query_terms` has them. For a query spanning words a lesson
+    or a title wrote apart ("合同模板要提前给法务预审")."""
+    plain: list[str] = []
+    runs: list[str] = []
+    for run in _RUN.findall(normalize(text)):
+        if _IS_CJK.match(run) and len(run) >= 4:
+            runs.append(run)
+        else:
+            plain.extend(tokens(run))
+    groups: list[list[list[Term]]] = [[[term]] for term in _prefix_rule(list(dict.fromkeys(plain)))]
+    for run in dict.fromkeys(runs):
+        groups.append([_every_other_bigram(run, 0), _every_other_bigram(run, 1)])
+    return groups
+
+
+def _render(groups: list[list[list[Term]]], term, and_: str, or_: str) -> str:
+    """Groups as a boolean query: groups ANDed, a group's alternatives ORed, an alternative's
+    terms ANDed; parentheses only around what holds more than one (a plain query reads as it
+    always did: `"合同" AND "模板"`, `合同 & 模板`)."""
+
+    def alt(terms: list[Term]) -> str:
+        text = and_.join(term(t) for t in terms)
+        return f"({text})" if len(terms) > 1 else text
+
+    def group(alts: list[list[Term]]) -> str:
+        return f"({or_.join(alt(a) for a in alts)})" if len(alts) > 1 else alt(alts[0])
+
+    return and_.join(group(g) for g in groups)
+
+
+def fts5_query(groups: list[list[list[Term]]]) -> str:
+    """`loose_groups` (or `search_groups`) as an FTS5 MATCH expression."""
+    return _render(groups, lambda t: f'"{t[0]}"*' if t[1] else f'"{t[0]}"', " AND ", " OR ")
+
+
+def ts_query(groups: list[list[list[Term]]]) -> str:
+    """`loose_groups` (or `search_groups`) as PostgreSQL tsquery text."""
+    return _render(groups, lambda t: f"{t[0]}:*" if t[1] else t[0], " & ", " | ")
+
+
+def contains_q(groups: list[list[list[Term]]], field: str = "search_text"):
+    """`loose_groups` as a containment test on `field`, for a database without an index."""
+    from django.db.models import Q
+
+    cond = Q()
+    for group in groups:
+        either = Q()
+        for alt in group:
+            both = Q()
+            for t, _prefix in alt:
+                both &= Q(**{f"{field}__contains": t})
+            either |= both
+        cond &= either
+    return cond
+
+
+def search_groups(text: str, *, loose: bool) -> list[list[list[Term]]]:
+    """The groups `text` asks for: `loose_groups`, or `query_terms` one term a group."""
+    if loose:
+        return loose_groups(text)
+    return [[[term]] for term in query_terms(text)]
+
+
 def loosens(text: str) -> bool:
-    """Does `loose_terms` ask less of a text than `query_terms` (a CJK run of four or more)?"""
+    """Does `loose_groups` ask less of a text than `query_terms` (a CJK run of four or more)?"""
     return any(_IS_CJK.match(run) and len(run) >= 4 for run in _RUN.findall(normalize(text)))
 
 
@@ -118,34 +189,27 @@ def match_sql(
     """A WHERE condition "the row of `table` matches `text`" for `vendor`, or None when the
     query has no searchable term (the caller then finds nothing, see `has_terms`). Another app
     indexes its own `search_text` column the same way and names its own FTS5 table
-    (`fts_table`, SQLite) — e.g. review's knowledge base. `loose`: the terms of `loose_terms`
+    (`fts_table`, SQLite) — e.g. review's knowledge base. `loose`: the groups of `loose_groups`
     (a long CJK run's words anywhere, the phrase fallback of 知识库 and the task list) instead
     of `query_terms`. Tokens hold only letters, digits and CJK characters, so they need no
     escaping beyond the parameter binding."""
-    terms = loose_terms(text) if loose else query_terms(text)
-    if not terms:
+    groups = search_groups(text, loose=loose)
+    if not groups:
         return None
     if vendor == "postgresql":
-        query = " & ".join(f"{t}:*" if prefix else t for t, prefix in terms)
         return RawSQL(
             f"to_tsvector('simple', {table}.search_text) @@ to_tsquery('simple', %s)",
-            [query],
+            [ts_query(groups)],
             output_field=BooleanField(),
         )
     if vendor == "sqlite":
-        query = " ".join(f'"{t}"*' if prefix else f'"{t}"' for t, prefix in terms)
         return RawSQL(
             f"{table}.id IN (SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH %s)",
-            [query],
+            [fts5_query(groups)],
             output_field=BooleanField(),
         )
     # Another database: no index, a plain containment test on the same text.
-    from django.db.models import Q
-
-    cond = Q()
-    for t, _prefix in terms:
-        cond &= Q(search_text__contains=t)
-    return cond  # type: ignore[return-value]
+    return contains_q(groups)  # type: ignore[return-value]
 
 
 _SQLITE_TRIGGERS = {

@@ -429,7 +429,7 @@ class TaskFilters:
     # Only tasks whose owner owes today's progress update (`?owed=1`; tracking's list
     # condition "owed", `extensions.list_condition`).
     owed: bool = False
-    # Search `q` loosely: each word of a long CJK run anywhere (`search.loose_terms`), the
+    # Search `q` loosely: each word of a long CJK run anywhere (`search.loose_groups`), the
     # phrase fallback `TaskListPaginator(phrase_fallback=True)` turns on when the phrase as
     # written finds nothing.
     loose: bool = False

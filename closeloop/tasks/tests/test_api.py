@@ -285,6 +285,15 @@ def test_a_phrase_no_task_holds_falls_back_to_its_words_and_says_so(
 
 
 @pytest.mark.parametrize("path", LIST_PATHS, ids=["page", "bulk"])
+def test_a_phrase_whose_first_word_has_three_characters_falls_back_too(as_head, head, member, sales, path):
+    demo = make_task(actor=head, department=sales, owner=member, title="新功能上线客户演示")
+
+    found, body = _found(as_head, q="新功能演示", **path)
+
+    assert found == {demo.pk} and body["loose"] is True
+
+
+@pytest.mark.parametrize("path", LIST_PATHS, ids=["page", "bulk"])
 def test_a_phrase_that_is_found_is_not_loosened_and_says_nothing(
     as_head, contract_tasks, head, member, sales, path
 ):

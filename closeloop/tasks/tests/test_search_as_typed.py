@@ -165,3 +165,17 @@ def test_the_fallback_costs_no_query_when_the_phrase_matches_and_one_when_it_fal
     assert "原样包含" not in matched_html
     assert matched == plain
     assert fallback == plain + 1  # the loose count after the phrase's count of 0
+
+
+@pytest.mark.parametrize("q", ["新功能演示", "新功能客户演示", "新上线演示", "演示新功能"])
+def test_a_phrase_whose_first_word_is_not_two_characters_falls_back_too(q, head, member, sales):
+    """Read as every other bigram from its first character, 新功能演示 asked for 能演, which
+    "新功能上线客户演示" does not hold (a tester found nothing for 新功能演示, 新上线演示…): the
+    bigrams from its second character (新… 功能 演示) are tried as well, in one statement."""
+    demo = make_task(actor=head, department=sales, owner=member, title="新功能上线客户演示")
+    make_task(actor=head, department=sales, owner=member, title="新员工培训")  # 新, but no 演示
+
+    html, _n = _list(head, q)
+
+    assert f"/tasks/{demo.pk}/" in html and "原样包含" in html
+    assert "新员工培训" not in html
