@@ -113,3 +113,24 @@ def test_the_board_of_another_department_shows_only_what_the_viewer_sees_there(t
     task_collaborator_add(actor=head, task=task, user=outsider)
     body = client.get(reverse("tasks:board"), {"department": sales.pk}).content.decode()
     assert task.title in body
+
+
+def test_the_calendar_offers_its_departments_and_keeps_the_month(task, head, marketing, sales):
+    """日历 has the board's department picker (a tester found only `?department=` in the
+    address): 全部部门 first and chosen while no department is asked for; the month shown is
+    kept when another department is picked; the chosen one is selected after."""
+    add_member(head, marketing)
+    head = User.objects.get(pk=head.pk)
+    other = make_task(actor=head, department=marketing, owner=head, title="市场活动", due=task.due_date)
+    month = {"year": task.due_date.year, "month": task.due_date.month}
+    client = english_client(head)
+    body = client.get(reverse("tasks:calendar"), month).content.decode()
+    assert '<option value="" selected>All departments</option>' in body
+    assert f'<input type="hidden" name="year" value="{month["year"]}">' in body
+    assert f'<input type="hidden" name="month" value="{month["month"]}">' in body
+    body = client.get(reverse("tasks:calendar"), {**month, "department": marketing.pk}).content.decode()
+    assert f'<option value="{marketing.pk}" selected>' in body and '<option value="" selected>' not in body
+    assert other.full_code in body and task.full_code not in body
+    # Back to all of them: the empty choice is no filter, and is not called ignored.
+    body = client.get(reverse("tasks:calendar"), {**month, "department": ""}).content.decode()
+    assert other.full_code in body and task.full_code in body and "this filter is ignored" not in body

@@ -49,6 +49,8 @@ def calendar_view(request):
             **data,
             "departments": choice.departments,
             "current": choice.current if dept_id else None,
+            # The picker keeps the month shown (all departments, or one of them).
+            "keep": [("year", year), ("month", month)],
             "today": today,
             "ignored_filters": ignored + choice.ignored,
         },
