@@ -3,6 +3,7 @@
 from datetime import date, time
 from typing import Annotated
 
+from django.utils.translation import gettext_lazy
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema
 
@@ -35,12 +36,47 @@ _NOT_A_DATE = frozenset(
 )
 
 
+# pydantic's commonest refusals said in the reader's language (its own messages are English
+# only: a Chinese client read "Input should be greater than or equal to 0" beside 数字超出范围).
+# Each: the message, and the `ctx` keys it names. Other types keep pydantic's message.
+_MESSAGES = {
+    "greater_than_equal": (gettext_lazy("Must be at least %(ge)s."), "ge"),
+    "greater_than": (gettext_lazy("Must be greater than %(gt)s."), "gt"),
+    "less_than_equal": (gettext_lazy("Must be at most %(le)s."), "le"),
+    "less_than": (gettext_lazy("Must be less than %(lt)s."), "lt"),
+    "int_parsing": (gettext_lazy("Must be a whole number."), None),
+    "int_type": (gettext_lazy("Must be a whole number."), None),
+    "int_from_float": (gettext_lazy("Must be a whole number."), None),
+    "float_parsing": (gettext_lazy("Must be a number."), None),
+    "float_type": (gettext_lazy("Must be a number."), None),
+    "bool_parsing": (gettext_lazy("Must be true or false."), None),
+    "bool_type": (gettext_lazy("Must be true or false."), None),
+    "string_type": (gettext_lazy("Must be text."), None),
+    "string_too_long": (gettext_lazy("At most %(max_length)s characters."), "max_length"),
+    "string_too_short": (gettext_lazy("At least %(min_length)s characters."), "min_length"),
+    "too_long": (gettext_lazy("At most %(max_length)s items."), "max_length"),
+    "too_short": (gettext_lazy("At least %(min_length)s items."), "min_length"),
+    "missing": (gettext_lazy("This field is required."), None),
+    "extra_forbidden": (gettext_lazy("Unknown field: check its name."), None),
+    "enum": (gettext_lazy("Must be one of %(expected)s."), "expected"),
+    "literal_error": (gettext_lazy("Must be one of %(expected)s."), "expected"),
+}
+
+
 def validation_message(error: dict) -> str:
-    """The message of one of pydantic's errors (`{"type", "msg", "input", …}`) for the API's
-    `fields`: the date message for a text that is no date, else pydantic's own. (ninja drops
+    """The message of one of pydantic's errors (`{"type", "msg", "ctx", …}`) for the API's
+    `fields`, in the active language: the date message for a text that is no date, the
+    commonest refusals (a bound, a whole number, a length, a choice, a missing or unknown
+    field: `_MESSAGES`) with the bound `ctx` gives, else pydantic's own English. (ninja drops
     the `input`, so the message cannot repeat the value; the field is the key it is under.)"""
-    if error.get("type") in _NOT_A_DATE:
+    kind = error.get("type")
+    if kind in _NOT_A_DATE:
         return invalid_date(error.get("input"))
+    known = _MESSAGES.get(kind)
+    ctx = error.get("ctx") or {}
+    if known and (known[1] is None or known[1] in ctx):
+        message, key = known
+        return str(message) % {key: ctx[key]} if key else str(message)
     return str(error.get("msg", ""))
 
 

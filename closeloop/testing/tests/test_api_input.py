@@ -92,3 +92,34 @@ def test_the_subtasks_answer_is_described_by_its_own_schema():
     ref = operation["responses"][200]["content"]["application/json"]["schema"]["$ref"]
     component = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
     assert "subtasks" in component["properties"], component
+
+
+@pytest.mark.parametrize(
+    ("language", "query", "field", "said"),
+    [
+        ("zh-hans", {"limit": "0"}, "limit", "不能小于 1。"),
+        ("zh-hans", {"offset": "-1"}, "offset", "不能小于 0。"),
+        ("zh-hans", {"limit": "5001"}, "limit", "不能大于 5000。"),
+        ("zh-hans", {"limit": "1.5"}, "limit", "须为整数。"),
+        ("en", {"limit": "0"}, "limit", "Must be at least 1."),
+        ("en", {"parent": "abc"}, "parent", "Must be a whole number."),
+    ],
+)
+def test_a_refused_parameter_is_named_in_the_readers_language(head, language, query, field, said):
+    """pydantic's refusals were English whatever the reader's language (a tester, reading
+    Chinese: "Input should be greater than or equal to 0" beside "数字超出范围。")."""
+    _token, raw = api_token_create(actor=head, name="t")
+    client = Client(HTTP_ACCEPT_LANGUAGE=language, HTTP_AUTHORIZATION=f"Bearer {raw}")
+    response = client.get("/api/v1/tasks", query)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["fields"] == {field: [said]} and body["message"] == f"{field}: {said}"
+
+
+def test_a_misspelt_field_is_named_as_unknown_in_chinese(head, sales):
+    _token, raw = api_token_create(actor=head, name="t")
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    body = {"department": sales.pk, "titel": "客户回访", "due_date": "2030-01-10"}
+    response = client.post("/api/v1/tasks", json.dumps(body), content_type="application/json")
+    assert response.status_code == 422
+    assert response.json()["fields"]["titel"] == ["未知字段：请检查字段名。"]
