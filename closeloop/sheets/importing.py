@@ -685,6 +685,38 @@ def _other_departments(
     return found
 
 
+def _warn_twins(actor: User, department: Department, creating: list[RowResult]) -> None:
+    """A new row (no task ID) with the title, owner and due date of an open task of
+    `department` the importer sees: warned, naming that task's ID — importing a sheet without
+    its 任务ID column a second time made every row again, silently (a tester's find). Still
+    created if the importer goes on (two tasks may share a name); one query."""
+    titles = {r.values.get("title") for r in creating if r.values.get("title")}
+    if not titles:
+        return
+    existing: dict[tuple[str, int, date], str] = {}
+    for code, title, owner_id, due in (
+        Task.objects.visible_in_department(actor, department.pk)
+        .filter(title__in=sorted(titles))
+        .exclude(status__in=CLOSED_STATUSES)
+        .order_by("id")
+        .values_list("code", "title", "owner_id", "due_date")
+    ):
+        existing.setdefault((title, owner_id, due), code)
+    for result in creating:
+        owner = result.values.get("owner")
+        key = (result.values.get("title"), getattr(owner, "pk", None), result.values.get("due_date"))
+        code = existing.get(key)
+        if code:
+            result.warn(
+                "title",
+                _(
+                    "%(code)s already has this name, owner and due date: importing makes a second task; "
+                    "to update %(code)s instead, put %(code)s in the %(column)s column"
+                )
+                % {"code": code, "column": result.label("code")},
+            )
+
+
 def plan_task_import(*, actor: User, department: Department, path: Path | str, name: str = "") -> ImportPlan:
     """Read and validate the whole file; write nothing. `name`: the file's name as uploaded.
 
@@ -761,6 +793,7 @@ def plan_task_import(*, actor: User, department: Department, path: Path | str, n
                     % {"code": code, "dept": department.code},
                 )
             _plan_create(result, actor, department, today)
+    _warn_twins(actor, department, [r for r in plan.rows if r.action == "create"])
     updates += _other_departments(actor, department, elsewhere)
     for start in range(0, len(updates), UPDATE_BATCH):
         batch = updates[start : start + UPDATE_BATCH]

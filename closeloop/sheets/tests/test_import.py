@@ -466,3 +466,36 @@ def test_an_existing_task_an_import_starts_is_started_once(tmp_path, head, sales
     assert reimport("阻塞").started_at == started.started_at
     resumed = reimport("进行中")
     assert resumed.status == Status.IN_PROGRESS and resumed.started_at == started.started_at
+
+
+def test_rows_without_ids_imported_again_are_warned_as_twins_of_the_tasks_they_made(
+    tmp_path, head, sales, manager, zh
+):
+    """A sheet without task IDs imported twice made every row again with no word (a tester's
+    find): the second preview names the task each new row repeats (same name, owner and due
+    date, still open); a row that differs in any of them is not warned, nor one whose twin
+    is closed. The rows are still created if the importer goes on."""
+    rows = [
+        HEADER,
+        _list_row("老用户召回活动", "李娜", "进行中", progress="60%"),
+        _list_row("客户需求调研", "李娜", "未开始"),
+        _list_row("渠道对账", "李娜", "未开始"),
+    ]
+    task_import_apply(actor=head, department=sales, path=write_xlsx(tmp_path / "第一次.xlsx", rows))
+    recall, survey, billing = Task.objects.filter(department=sales).order_by("code")
+    Task.objects.filter(pk=billing.pk).update(status=Status.CANCELLED)
+    again = rows[:3] + [
+        _list_row("客户需求调研", "李娜", "未开始", due=LATER + dt.timedelta(days=1)),
+        rows[3],
+    ]
+
+    plan = plan_task_import(actor=head, department=sales, path=write_xlsx(tmp_path / "第二次.xlsx", again))
+
+    assert [r.action for r in plan.rows] == ["create"] * 4
+    assert [len(r.warnings) for r in plan.rows] == [1, 1, 0, 0]
+    assert plan.rows[0].warnings[0].startswith("第2行 任务名称：") and recall.code in plan.rows[0].warnings[0]
+    assert f"请在“任务ID”列填写 {survey.code}" in plan.rows[1].warnings[0]
+    applied = task_import_apply(
+        actor=head, department=sales, path=write_xlsx(tmp_path / "第三次.xlsx", again)
+    )
+    assert len(applied.rows) == 4 and Task.objects.filter(department=sales).count() == 7
