@@ -11,6 +11,7 @@ from django.db.models import Case, Count, F, Q, Sum, When, Window
 from django.db.models.functions import RowNumber
 
 from closeloop.orgs.calendar import is_workday
+from closeloop.orgs.models import Department
 from closeloop.tasks.models import (
     Milestone,
     Task,
@@ -74,24 +75,30 @@ def _milestone_parts(user, department_id: int | None, start: date, end: date) ->
     """The milestones of `_milestones` as disjoint querysets: those of the departments `user`
     sees whole (by the milestone's copy of its task's department), then those elsewhere whose
     task they see by name (own, review, help, subtrees, links: `tasks.visibility`) — none
-    when there are none; a superuser's all in one. Each without cancelled tasks' milestones,
+    when there are none; a superuser's every department. Each without cancelled tasks' milestones,
     by the milestone's copy of that (`Milestone.task_cancelled`, the condition of the
     `milestone_shown_dept_date` index)."""
     window = Milestone.objects.filter(date__range=(start, end), task_cancelled=False)
     if department_id:
         window = window.filter(task_department_id=department_id)
     if user.is_superuser:
-        return [window]
-    v = visibility(user)
-    whole = sorted(v.departments if not department_id else v.departments & {department_id})
-    # One (department, date) range per department, OR'd: SQLite then walks each range of
-    # the index, where `department IN (a, b)` made it take the date index through every
-    # department's milestones of those weeks (bench s5, a specialist of two departments:
+        # Every department, as ranges of the index (a superuser sees them all).
+        whole = [department_id] if department_id else sorted(Department.objects.values_list("id", flat=True))
+        v = None
+    else:
+        v = visibility(user)
+        whole = sorted(v.departments if not department_id else v.departments & {department_id})
+    # One (department, date) range of `milestone_shown_dept_date` per department, OR'd, the
+    # index's condition inside each (SQLite matches a partial index to each OR term alone):
+    # SQLite walks each range, where `department IN (a, b)` made it take a date index through
+    # every department's milestones of those weeks (bench s5, a specialist of two departments:
     # ~2,700 rows for ~900).
     by_department = Q()
     for dept in whole:
-        by_department |= Q(task_department_id=dept, date__range=(start, end))
-    parts = [Milestone.objects.filter(by_department, task_cancelled=False)] if whole else []
+        by_department |= Q(task_department_id=dept, date__range=(start, end), task_cancelled=False)
+    parts = [Milestone.objects.filter(by_department)] if whole else []
+    if v is None:
+        return parts
     # The tasks seen by name as one subquery of tasks (their ids, their subtrees by path):
     # an OR of an id list and a subquery per subtree kept PostgreSQL off the milestones'
     # task index — it walked every milestone of the company in those weeks by date
