@@ -741,6 +741,7 @@ def plan_task_import(*, actor: User, department: Department, path: Path | str, n
         else {}
     )
     updates: list[tuple[RowResult, int]] = []
+    creating: list[RowResult] = []  # new tasks (every other row's action is decided later)
     seen: dict[tuple[str, str], int] = {}  # (department prefix or "", code) → row
     elsewhere: dict[str, list[tuple[RowResult, str]]] = {}  # prefix → (row, code)
     for number, cells in rows:
@@ -793,7 +794,9 @@ def plan_task_import(*, actor: User, department: Department, path: Path | str, n
                     % {"code": code, "dept": department.code},
                 )
             _plan_create(result, actor, department, today)
-    _warn_twins(actor, department, [r for r in plan.rows if r.action == "create"])
+            if result.action == "create":
+                creating.append(result)
+    _warn_twins(actor, department, creating)
     updates += _other_departments(actor, department, elsewhere)
     for start in range(0, len(updates), UPDATE_BATCH):
         batch = updates[start : start + UPDATE_BATCH]

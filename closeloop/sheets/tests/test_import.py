@@ -499,3 +499,8 @@ def test_rows_without_ids_imported_again_are_warned_as_twins_of_the_tasks_they_m
         actor=head, department=sales, path=write_xlsx(tmp_path / "第三次.xlsx", again)
     )
     assert len(applied.rows) == 4 and Task.objects.filter(department=sales).count() == 7
+    # Rows naming their task (the department's export) are updates or unchanged: never warned.
+    exported = tmp_path / "export.xlsx"
+    exported.write_bytes(write_workbook(template_for("task-list"), Scope(user=head, department=sales)).read())
+    plan = plan_task_import(actor=head, department=sales, path=exported)
+    assert {r.action for r in plan.rows} == {"unchanged"} and not any(r.warnings for r in plan.rows)
