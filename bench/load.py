@@ -536,7 +536,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--think", type=float, default=0, help="mean pause between a user's requests, ms")
     p.add_argument("--servers", type=int, default=1, help="gunicorn servers (each its own master), default 1")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers per server, default 2")
-    p.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker, default 2 (as `make run`)")
+    p.add_argument(
+        "--threads", type=int, default=2, help="threads per gunicorn worker, default 2 (as `make run`)"
+    )
     p.add_argument("--job-workers", type=int, default=0, help="`closeloop worker` processes (item 7)")
     p.add_argument("--seed", type=int, default=16)
     p.add_argument("--label", default="", help="name of the result files, e.g. M or scale-out")

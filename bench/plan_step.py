@@ -48,7 +48,12 @@ def plan_data(ctx: Any) -> None:
         )
         milestones.append((parent_id, department_of[parent_id], "阶段评审", due, parent_id in cancelled))
     save(ctx, TaskDependency, deps, columns=("predecessor_id", "successor_id"))
-    save(ctx, Milestone, milestones, columns=("task_id", "task_department_id", "title", "date", "task_cancelled"))
+    save(
+        ctx,
+        Milestone,
+        milestones,
+        columns=("task_id", "task_department_id", "title", "date", "task_cancelled"),
+    )
 
 
 def _synthetic() -> None:

@@ -883,7 +883,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured requests first (default 20)")
     parser.add_argument("--skip-generate", action="store_true", help="reuse the database generated last time")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker (default 2, as `make run`)")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="threads per gunicorn worker (default 2, as `make run`)"
+    )
     parser.add_argument(
         "--only",
         help="comma-separated endpoint keys, e.g. task_page,api_get; 'background' alone measures "
