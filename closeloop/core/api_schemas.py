@@ -38,7 +38,8 @@ _NOT_A_DATE = frozenset(
 
 # pydantic's commonest refusals said in the reader's language (its own messages are English
 # only: a Chinese client read "Input should be greater than or equal to 0" beside 数字超出范围).
-# Each: the message, and the `ctx` keys it names. Other types keep pydantic's message.
+# Each: the message, and the `ctx` key whose value it names (None: none). Other types keep
+# pydantic's message.
 _MESSAGES = {
     "greater_than_equal": (gettext_lazy("Must be at least %(ge)s."), "ge"),
     "greater_than": (gettext_lazy("Must be greater than %(gt)s."), "gt"),
