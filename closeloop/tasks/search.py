@@ -75,14 +75,7 @@ def task_index_text(
 def query_terms(text: str) -> list[tuple[str, bool]]:
     """(token, prefix) pairs a query must all match. The last latin word and a lone CJK
     character match as prefixes, so "t00" and "报" find something while typing."""
-    toks = list(dict.fromkeys(tokens(text)))
-    out = []
-    for i, tok in enumerate(toks):
-        prefix = (len(tok) == 1 and bool(_IS_CJK.match(tok))) or (
-            i == len(toks) - 1 and not _IS_CJK.match(tok)
-        )
-        out.append((tok, prefix))
-    return out
+    return _prefix_rule(list(dict.fromkeys(tokens(text))))
 
 
 Term = tuple[str, bool]  # (token, match as a prefix)

@@ -437,6 +437,13 @@ class TaskFilters:
     # count each apply them.
     conditions: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
+    def loosened(self) -> "TaskFilters":
+        """These filters searching `q` loosely (`loose`), sharing the list conditions already
+        read (`_condition`): the phrase fallback of the web list and the API's."""
+        filters = replace(self, loose=True)
+        filters.conditions = self.conditions
+        return filters
+
 
 def task_list(user, filters: TaskFilters, *, today: date | None = None) -> QuerySet[Task]:
     """The department list (日常任务清单表's columns): filtered, sorted, ready to paginate."""
@@ -553,8 +560,7 @@ class TaskListPaginator(IdPaginator):
 
     def _loosen(self) -> None:
         """Search `q` loosely from now on (`TaskFilters.loose`): the list and its parts again."""
-        filters = replace(self._filters, loose=True)
-        filters.conditions = self._filters.conditions  # read once (`_condition`)
+        filters = self._filters.loosened()
         self._filters, self.loose, self._fallback = filters, True, False
         self.object_list = task_list(self._user, filters, today=self._today)
         self._parts = _list_parts(self._user, filters, self._today)

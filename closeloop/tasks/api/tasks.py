@@ -2,7 +2,6 @@
 activity log. Thin: parse, resolve references, call the same service or selector as the web,
 shape the answer."""
 
-from dataclasses import replace
 from typing import Any
 
 from django.db import transaction
@@ -98,9 +97,7 @@ def list_tasks(request: HttpRequest, filters: Query[TaskListParams]):
         loose = False
         if not count and loosens(list_filters.q):
             # The phrase matched nothing (on any page): its words anywhere, as the paginator.
-            loose_filters = replace(list_filters, loose=True)
-            loose_filters.conditions = list_filters.conditions  # read once (`_condition`)
-            found, count = _list_rows(user, loose_filters, filters)
+            found, count = _list_rows(user, list_filters.loosened(), filters)
             loose = count > 0
     return rows.json_response(
         {
