@@ -24,6 +24,10 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN = re.compile(rf"[{_CJK}]+|[0-9a-z]+")
 _IS_CJK = re.compile(rf"[{_CJK}]")
 
+# The structural particle 的 joins words ("新功能的客户") but is rarely part of one in a task's
+# title (目的 aside): the loose reading drops it and reads the words either side apart.
+_LOOSE_BREAK = re.compile("的+")
+
 FTS_TABLE = "tasks_task_fts"
 PG_INDEX = "task_search_gin"
 
@@ -109,14 +113,18 @@ def loose_groups(text: str) -> list[list[list[Term]]]:
     which "新功能上线客户演示" does not hold): the run's words found anywhere in the text, not
     only side by side, whether its first word has two characters or one or three. The other
     tokens are one group each, as `query_terms` has them. For a query spanning words a lesson
-    or a title wrote apart ("合同模板要提前给法务预审")."""
+    or a title wrote apart ("合同模板要提前给法务预审"). A 的 inside a run breaks it first
+    (`_LOOSE_BREAK`): "新功能的客户" is 新功能 and 客户, found in "新功能上线客户演示" — as a
+    bigram, 能的 or 的客, it matched no title that left it out. A run of 的 alone is kept."""
     plain: list[str] = []
     runs: list[str] = []
-    for run in _RUN.findall(normalize(text)):
-        if _IS_CJK.match(run) and len(run) >= 4:
-            runs.append(run)
-        else:
-            plain.extend(tokens(run))
+    for whole in _RUN.findall(normalize(text)):
+        pieces = [p for p in _LOOSE_BREAK.split(whole) if p] if _IS_CJK.match(whole) else [whole]
+        for run in pieces or [whole]:
+            if _IS_CJK.match(run) and len(run) >= 4:
+                runs.append(run)
+            else:
+                plain.extend(tokens(run))
     groups: list[list[list[Term]]] = [[[term]] for term in _prefix_rule(list(dict.fromkeys(plain)))]
     for run in dict.fromkeys(runs):
         groups.append([_every_other_bigram(run, 0), _every_other_bigram(run, 1)])
@@ -172,8 +180,12 @@ def search_groups(text: str, *, loose: bool) -> list[list[list[Term]]]:
 
 
 def loosens(text: str) -> bool:
-    """Does `loose_groups` ask less of a text than `query_terms` (a CJK run of four or more)?"""
-    return any(_IS_CJK.match(run) and len(run) >= 4 for run in _RUN.findall(normalize(text)))
+    """Does `loose_groups` ask less of a text than `query_terms` (a CJK run of four or more,
+    or one with a 的 between characters)?"""
+    return any(
+        _IS_CJK.match(run) and (len(run) >= 4 or bool(_LOOSE_BREAK.search(run.strip("的"))))
+        for run in _RUN.findall(normalize(text))
+    )
 
 
 def match_sql(

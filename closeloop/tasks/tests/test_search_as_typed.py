@@ -167,6 +167,27 @@ def test_the_fallback_costs_no_query_when_the_phrase_matches_and_one_when_it_fal
     assert fallback == plain + 1  # the loose count after the phrase's count of 0
 
 
+@pytest.mark.parametrize("q", ["新功能的客户", "客户的新功能演示", "新功能的的客户"])
+def test_a_phrase_joined_by_de_falls_back_to_its_words(q, head, member, sales):
+    """的 between words ("新功能的客户") is read as a break by the loose fallback: as the
+    bigrams 能的 and 的客 it found nothing in a title that leaves it out (a tester's find)."""
+    demo = make_task(actor=head, department=sales, owner=member, title="新功能上线客户演示")
+    make_task(actor=head, department=sales, owner=member, title="新功能培训")  # no 客户
+
+    html, _n = _list(head, q)
+
+    assert f"/tasks/{demo.pk}/" in html and "原样包含" in html
+    assert "新功能培训" not in html
+
+
+def test_de_alone_or_at_an_end_is_not_a_break():
+    from closeloop.tasks.search import loose_groups, loosens
+
+    assert not loosens("的") and not loosens("客户的") and not loosens("的的")
+    assert loosens("新功能的客户")
+    assert loose_groups("新功能的客户") == [[[("新功", False)]], [[("功能", False)]], [[("客户", False)]]]
+
+
 @pytest.mark.parametrize("q", ["新功能演示", "新功能客户演示", "新上线演示", "演示新功能"])
 def test_a_phrase_whose_first_word_is_not_two_characters_falls_back_too(q, head, member, sales):
     """Read as every other bigram from its first character, 新功能演示 asked for 能演, which
