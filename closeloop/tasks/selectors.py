@@ -30,7 +30,14 @@ from closeloop.tasks.permissions import plays
 from closeloop.tasks.search import loosens, match_sql, normalize
 from closeloop.tasks.states import CLOSED_STATUSES, OPEN_STATUSES, TRANSITIONS, Status
 from closeloop.tasks.validation import parse_int
-from closeloop.tasks.visibility import Visibility, forget_visibility, need_to_know, visibility, visibility_q
+from closeloop.tasks.visibility import (
+    SUBTREE_INLINE_IDS,
+    Visibility,
+    forget_visibility,
+    need_to_know,
+    visibility,
+    visibility_q,
+)
 
 
 def access_task(user, pk: int | str, *, for_update: bool = False, annotate: dict | None = None) -> Task:
@@ -474,7 +481,7 @@ def _condition(filters: TaskFilters, name: str):
     return filters.conditions[name]
 
 
-def _filtered(qs: QuerySet[Task], filters: TaskFilters, today: date) -> QuerySet[Task]:
+def _filtered(qs: QuerySet[Task], filters: TaskFilters, today: date, *, few: bool = False) -> QuerySet[Task]:
     """`qs` with the list's filters (all but the department and the sort) applied."""
     if filters.task_type:
         qs = qs.filter(task_type=filters.task_type)
@@ -510,7 +517,8 @@ def _filtered(qs: QuerySet[Task], filters: TaskFilters, today: date) -> QuerySet
         else:
             # Through the search index (words + CJK bigrams of code, title, customer and
             # project): an index look-up, never a scan of every row.
-            condition = match_sql(connection.vendor, text, loose=filters.loose)
+            # `few`: `qs` is a list of ids (the tasks elsewhere), each looked up in the index.
+            condition = match_sql(connection.vendor, text, loose=filters.loose, per_row=few)
             # Nothing searchable ("！？", "@#"): no task, never every task.
             qs = qs.filter(condition) if condition is not None else qs.none()
     return qs
@@ -805,7 +813,11 @@ def _list_parts(
         parts.append((seen_whole, base.filter(department_id__in=sorted(seen_whole))))
     beyond = _beyond_sql(rule)
     if beyond is not None:
-        rest = base.filter(beyond)
+        # Ids alone (SQLite lists the subtrees' tasks, `visibility`): a search looks each up.
+        few = bool(filters.q) and not rule.subtrees and len(rule.ids) <= SUBTREE_INLINE_IDS
+        rest = (
+            _filtered(Task.objects.filter(beyond), filters, today, few=True) if few else base.filter(beyond)
+        )
         if filters.department:
             rest = rest.filter(department_id=filters.department)
         parts.append((frozenset(), rest))
