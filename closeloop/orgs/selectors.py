@@ -241,9 +241,11 @@ def people_suggestions(*, department_ids: Iterable[int], limit: int = PEOPLE_SUG
     ids = sorted(set(department_ids))
     if not ids or limit <= 0:
         return []
-    member = Membership.objects.filter(user_id=OuterRef("pk"), department_id__in=ids)
+    # The members through the (department) index of memberships: as a correlated EXISTS,
+    # SQLite walked every person of the company and probed each one's memberships.
+    members = Membership.objects.filter(department_id__in=ids).values("user_id")
     return list(
-        User.objects.filter(Exists(member), is_active=True)
+        User.objects.filter(pk__in=members, is_active=True)
         .only(*PICKER_FIELDS)
         .order_by("name", "username")[:limit]
     )
