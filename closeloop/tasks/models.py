@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from closeloop.tasks.states import CLOSED_STATUSES, Status
+from closeloop.tasks.states import CLOSED_STATUSES, OPEN_STATUSES, Status
 from closeloop.tasks.visibility import subtree_q, visibility_q  # noqa: F401 (subtree_q: re-exported, long imported from here)
 
 
@@ -278,6 +278,19 @@ class Task(models.Model):
                 ],
                 include=["id"],
                 name="task_dept_priority_status",
+            ),
+            # A department's open tasks by due date: 仪表盘's and 周复盘's overdue lists (the first
+            # 20 / 50 due before today) and 周复盘's next week. Through (department, status, due)
+            # each open status is a range of its own, so neither database could read them in due
+            # order: PostgreSQL walked the due-date index of every department instead, filtering
+            # each task (scale M, a head: ~20,000 rows, 58 ms for 周复盘's list, 11–29 for
+            # 仪表盘's), SQLite sorted the department's overdue tasks (4.0 → 1.3 ms). Partial:
+            # open tasks only; the condition is the lists' own `status IN (…)`, sorted, so that
+            # both planners match it.
+            models.Index(
+                fields=["department", "due_date", "id"],
+                condition=Q(status__in=sorted(OPEN_STATUSES)),
+                name="task_open_dept_due",
             ),
             # 看板's columns (`planning.selectors.board`): a status's cards of a department in the
             # board's order (priority, due, id), so a column's first 12 cards are its first 12
