@@ -18,6 +18,7 @@ from closeloop.insights import charts, selectors, services
 from closeloop.insights.export import weekly_review_xlsx
 from closeloop.insights.models import WeeklyReview
 from closeloop.tasks.forms import DepartmentFilterForm, ignored_filters
+from closeloop.tasks.selectors import default_department
 from closeloop.tasks.validation import parse_int
 
 
@@ -91,7 +92,8 @@ def _week_context(request, *, limit: int = 50, lenient: bool = False):
     if department is None:
         if not departments:
             return None
-        department = departments[0]
+        # The CEO's first is 总公司, which holds no tasks: the first department below it.
+        department = default_department(departments)
     today = department.local_today()
     week, week_ignored = _week_param(request.GET.get("week") or request.POST.get("week"), today)
     ignored += week_ignored

@@ -125,6 +125,25 @@ def local_today(tz=None) -> date:
     return timezone.localdate(timezone=tz or zoneinfo.ZoneInfo(settings.TIME_ZONE))
 
 
+def default_department(candidates: list, among: list | None = None):
+    """The department a department's page (看板, 工作量, 日历, 时间线, 周复盘) opens on: the first
+    of `candidates` (Department objects, in the page's order) — except that a department
+    above others which holds no task of its own (总公司, led by the CEO) gives way to the first
+    department below it in `among` (default `candidates`), and so on down. None when there
+    are no candidates. At most one query per level skipped (only for a department with
+    departments below it)."""
+    if not candidates:
+        return None
+    among = candidates if among is None else among
+    current = candidates[0]
+    for _level in range(10):  # departments nest a few levels deep; never loop on bad data
+        below = [d for d in among if d.parent_id == current.pk]
+        if not below or Task.objects.filter(department_id=current.pk).exists():
+            break
+        current = below[0]
+    return current
+
+
 def list_base(user) -> QuerySet[Task]:
     qs = Task.objects.visible_to(user).select_related("department", "owner", "project", "customer")
     return extensions.prepare_rows(qs)

@@ -134,3 +134,22 @@ def test_the_calendar_offers_its_departments_and_keeps_the_month(task, head, mar
     # Back to all of them: the empty choice is no filter, and is not called ignored.
     body = client.get(reverse("tasks:calendar"), {**month, "department": ""}).content.decode()
     assert other.full_code in body and task.full_code in body and "this filter is ignored" not in body
+
+
+@pytest.mark.parametrize(
+    "page", ("tasks:board", "tasks:timeline", "tasks:workload", "insights:weekly_review")
+)
+def test_the_ceo_s_pages_open_on_a_department_below_not_the_empty_head_office(
+    page, ceo, sales, marketing, head, task
+):
+    """The CEO's own department is 总公司, which holds no task of its own: a department page
+    opens on the first department below it (by code: MKT before SALES) rather than on an
+    empty board (a tester's find); with a task of its own, 总公司 is shown. (日历 shows every
+    department unless one is asked for.)"""
+    body = english_client(ceo).get(reverse(page)).content.decode()
+    assert f'<option value="{marketing.pk}" selected>' in body
+    assert f'<option value="{sales.parent_id}" selected>' not in body
+
+    make_task(actor=ceo, department=sales.parent, owner=ceo, title="总公司年度规划")
+    body = english_client(ceo).get(reverse(page)).content.decode()
+    assert f'<option value="{sales.parent_id}" selected>' in body
