@@ -228,6 +228,28 @@ class TransitionIn(StrictIn):
     to: StatusIn
     note: str = Field("", description="Required when blocking (the blocker), cancelling and sending back.")
     version: int | None = None
+    expected_subtasks: int | None = Field(
+        None,
+        ge=0,
+        le=1_000_000,
+        description="When cancelling: the number of open subtasks (every level) you expect to be "
+        "cancelled with the task, e.g. as you showed it to a person; 409 `subtasks_changed` when it "
+        "is no longer that number. Leave it out to cancel whatever is open below.",
+    )
+
+
+class TransitionOut(TaskOut):
+    cancelled_subtasks: int = Field(
+        0,
+        description="How many open subtasks (every level) were cancelled with the task: cancelling a "
+        "task cancels what is open below it, each with its own event (`with_parent`).",
+    )
+    left_subtasks: int = Field(
+        0,
+        description="How many subtasks could not be cancelled with it (already done) and were left as "
+        "they are.",
+    )
+    message: str = Field("", description="What happened, in the caller's language.")
 
 
 class CollaboratorsOut(Schema):

@@ -29,6 +29,7 @@ from closeloop.tasks.api.schemas import (
     TaskPage,
     TaskPatchIn,
     TransitionIn,
+    TransitionOut,
     _check_version,
     _criteria,
     _department,
@@ -258,14 +259,19 @@ def patch_task(request: HttpRequest, task_id: int, payload: TaskPatchIn):
 
 @router.post(
     "/tasks/{task_id}/transition",
-    response={200: TaskOut, **VERSIONED_WRITE_ERRORS},
+    response={200: TransitionOut, **VERSIONED_WRITE_ERRORS},
     summary="Move a task to another status",
 )
 def transition_task(request: HttpRequest, task_id: int, payload: TransitionIn):
     """Start, block, unblock or cancel. A move the status machine does not have answers 409
     `transition_not_allowed`, naming the allowed ones; a move the caller may not take answers
     403. Submitting, accepting and sending back go through `tasks/{id}/submissions` and
-    `submissions/{id}/review` (deliverables, criterion by criterion): here they answer 409."""
+    `submissions/{id}/review` (deliverables, criterion by criterion): here they answer 409.
+
+    Cancelling cancels the task's open subtasks at every level with it (whoever may cancel the
+    task; a done subtask is left as it is): `cancelled_subtasks` and `left_subtasks` count
+    them, `message` says so, and `subtasks` shows each one's status now. `expected_subtasks`
+    guards against cancelling more than the caller expects (409 `subtasks_changed`)."""
     user: User = request.auth
     task = access_task(user, task_id)
     _check_version(task, payload.version, request)
@@ -274,8 +280,19 @@ def transition_task(request: HttpRequest, task_id: int, payload: TransitionIn):
             _("Submit through tasks/{id}/submissions and review through submissions/{id}/review."),
             code="transition_not_allowed",
         )
-    task = services.task_transition(actor=user, task=task, to=Status(payload.to), note=payload.note)
-    return _detail(user, task.pk)
+    task = services.task_transition(
+        actor=user,
+        task=task,
+        to=Status(payload.to),
+        note=payload.note,
+        expected_subtasks=payload.expected_subtasks,
+    )
+    return {
+        **_detail(user, task.pk),
+        "cancelled_subtasks": len(task.cancelled_subtasks),
+        "left_subtasks": len(task.left_subtasks),
+        "message": services.transition_summary(task),
+    }
 
 
 class OverrideIn(StrictIn):
