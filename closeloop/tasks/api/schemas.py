@@ -11,7 +11,7 @@ from ninja import Field, Schema
 from pydantic import AwareDatetime
 
 from closeloop.core.api_schemas import PageMeta, StrictIn
-from closeloop.core.errors import PreconditionRequired, ValidationFailed
+from closeloop.core.errors import NotFound, PreconditionRequired, ValidationFailed
 from closeloop.core.ids import MAX_ID, is_id
 from closeloop.orgs.api import DepartmentRef, UserRef, department_ref, user_ref
 from closeloop.orgs.models import Department, User
@@ -288,7 +288,13 @@ class TaskListParams(Schema):
         "", description="Text in title, notes, customer or project; or a code like T001 / SALES-T001."
     )
     top_level: bool = Field(False, description="Only tasks without a parent.")
-    parent: int | None = Field(None, ge=1, le=MAX_ID, description="Only the direct subtasks of this task.")
+    parent: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_ID,
+        description="Only the direct subtasks of this task. A task that does not exist, or that the "
+        "caller may not see, answers 422 naming `parent` (as an unknown `department` does).",
+    )
     ordering: Literal[tuple(SORTS)] = Field("code", description="Sort key; `-` reverses.")  # type: ignore[valid-type]
     limit: int = Field(
         50,
@@ -413,6 +419,17 @@ def _department(
     if found is None:
         errors.setdefault(field, []).append(_("No department %(value)s.") % {"value": value})
     return found
+
+
+def _task(user: User, value: int, errors: dict[str, list[str]], field: str = "parent") -> Task | None:
+    """The task `value` names that `user` may see, else None with "No task N." under `field`
+    (the same 422 as an unknown department's): one the caller may not see is told exactly as
+    one that does not exist (`selectors.access_task`)."""
+    try:
+        return selectors.access_task(user, value)
+    except NotFound:
+        errors.setdefault(field, []).append(_("No task %(value)s.") % {"value": value})
+        return None
 
 
 def _person(

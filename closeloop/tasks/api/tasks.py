@@ -37,6 +37,7 @@ from closeloop.tasks.api.schemas import (
     _people,
     _person,
     _priority,
+    _task,
 )
 from closeloop.tasks.models import Task, TaskEvent
 from closeloop.tasks.search import loosens
@@ -68,6 +69,10 @@ def list_tasks(request: HttpRequest, filters: Query[TaskListParams]):
     errors: dict[str, list[str]] = {}
     department = _department(filters.department, errors) if filters.department else None
     owner = _person(filters.owner, errors, "owner", me=user) if filters.owner else None
+    if filters.parent is not None:
+        # As an unknown department: a 422 naming the field, not an empty list that reads as
+        # "no subtasks"; a parent the caller may not see is told as one that does not exist.
+        _task(user, filters.parent, errors, "parent")
     raise_if_errors(errors)
     list_filters = TaskFilters(
         department=department.pk if department else None,
@@ -142,12 +147,7 @@ def create_task(request: HttpRequest, payload: TaskCreateIn):
     Answers 201 with the task, and the lessons of similar past tasks (`lessons`)."""
     user: User = request.auth
     errors: dict[str, list[str]] = {}
-    parent = None
-    if payload.parent is not None:
-        try:
-            parent = access_task(user, payload.parent)
-        except NotFound:
-            errors.setdefault("parent", []).append(_("No task %(value)s.") % {"value": payload.parent})
+    parent = _task(user, payload.parent, errors, "parent") if payload.parent is not None else None
     department = None
     if payload.department is not None:
         department = _department(payload.department, errors)
