@@ -13,6 +13,7 @@ from pydantic import AwareDatetime
 from closeloop.core.api_schemas import PageMeta, StrictIn
 from closeloop.core.errors import NotFound, PreconditionRequired, ValidationFailed
 from closeloop.core.ids import MAX_ID, is_id
+from closeloop.core.searchbox import SEARCH_MAX
 from closeloop.orgs.api import DepartmentRef, UserRef, department_ref, user_ref
 from closeloop.orgs.models import Department, User
 from closeloop.tasks import permissions, selectors, services
@@ -285,7 +286,10 @@ class TaskListParams(Schema):
         "`?owed=1`; with `owner`, that person's).",
     )
     q: str = Field(
-        "", description="Text in title, notes, customer or project; or a code like T001 / SALES-T001."
+        "",
+        max_length=SEARCH_MAX,
+        description="Text in title, notes, customer or project; or a code like T001 / SALES-T001. "
+        f"At most {SEARCH_MAX} characters: a longer one answers 422 naming `q`.",
     )
     top_level: bool = Field(False, description="Only tasks without a parent.")
     parent: int | None = Field(

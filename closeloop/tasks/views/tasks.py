@@ -157,6 +157,8 @@ def task_list(request):
         "unsearchable": bool(filters.q.strip()) and not has_terms(filters.q),
         # The phrase the list fell back from (its words found apart), or "".
         "phrase_fallback": filters.q.strip() if paginator.loose else "",
+        # A search typed into the address past the box's maxlength: cut, and said so.
+        "q_cut": form.q_cut,
         "today": selectors.local_today(),
         "list_actions": extensions.list_actions(request),
     }
