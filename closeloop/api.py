@@ -10,7 +10,7 @@ the input was at fault) with the matching status:
 | 403 | forbidden | the caller sees the object but may not do this |
 | 404 | not_found | no such object, or one the caller may not see (never told apart) |
 | 405 | method_not_allowed | e.g. DELETE on a list |
-| 409 | conflict, version_conflict, transition_not_allowed, task_closed | the state is not what the change expects |
+| 409 | conflict, version_conflict, transition_not_allowed, task_closed, subtasks_changed | the state is not what the change expects |
 | 422 | validation_error | bad input; `fields` names each bad field |
 | 428 | version_required | a write to a task without the `version` it read (or `If-Match: "<version>"`) |
 | 500 | server_error | our fault; logged |

@@ -1,8 +1,11 @@
 from django.conf import settings
 
+from closeloop.core.searchbox import SEARCH_MAX
+
 
 def site(request):
-    return {"SITE_URL": settings.SITE_URL, "DEMO_MODE": settings.DEMO_MODE}
+    """`SITE_URL`, `DEMO_MODE`, and `SEARCH_MAX` (a search box's `maxlength`, core.searchbox)."""
+    return {"SITE_URL": settings.SITE_URL, "DEMO_MODE": settings.DEMO_MODE, "SEARCH_MAX": SEARCH_MAX}
 
 
 def csp_nonce(request):

@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from closeloop.core.errors import DomainError
+from closeloop.core.searchbox import cut_search
 from closeloop.imsignin import services
 from closeloop.imsignin.forms import CREDENTIALS, SetupForm
 from closeloop.imsignin.models import SignInSetup
@@ -191,7 +192,7 @@ def settings_platform(request, platform: str):
 @require_GET
 def linked_people(request):
     """Who has which IM id (admins): search by name, username or id; 50 a page."""
-    q = " ".join(request.GET.get("q", "").split())[:100]
+    q = cut_search(" ".join(request.GET.get("q", "").split()))[0]
     people = User.objects.order_by("username").only(
         "username", "name", "is_active", "mobile", "wecom_id", "dingtalk_id", "feishu_id"
     )

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 
 
 class _Blank(dict):
@@ -109,6 +109,39 @@ def _assigned_many(data: Mapping[str, Any]) -> tuple[str, str]:
     return str(title), "\n".join(lines)
 
 
+def _cancelled(data: Mapping[str, Any]) -> tuple[str, str]:
+    """`task.cancelled`: the task, and what went with it — for its owner and collaborators
+    the number of open subtasks cancelled with it (`subtask_count`), for an owner of some of
+    those subtasks who is not on the task itself their own (`mine`, `subtasks` listed up to
+    `tasks.services.CANCELLED_SUBTASKS_LISTED`, one a line after the reason)."""
+    values = _Blank(data)
+    mine = int(data.get("mine") or 0)
+    count = int(data.get("subtask_count") or 0)
+    lines = [str(data["note"])] if data.get("note") else []
+    items = [t for t in data.get("subtasks") or [] if isinstance(t, dict)]
+    named = [" ".join(str(t.get(k, "")) for k in ("code", "title") if t.get(k)) for t in items]
+    if mine == 1 and named:
+        title = _("%(by)s cancelled %(code)s %(title)s, and with it your subtask %(sub)s") % _Blank(
+            data, sub=named[0]
+        )
+    elif mine:
+        title = _("%(by)s cancelled %(code)s %(title)s, and with it %(n)s of your subtasks") % _Blank(
+            data, n=mine
+        )
+        lines += named
+        if mine > len(items):
+            lines.append(str(_("… and %(n)s more") % {"n": mine - len(items)}))
+    elif count:
+        title = ngettext(
+            "%(by)s cancelled %(code)s %(title)s and its %(n)s open subtask",
+            "%(by)s cancelled %(code)s %(title)s and its %(n)s open subtasks",
+            count,
+        ) % _Blank(data, n=count)
+    else:
+        title = _("%(by)s cancelled %(code)s %(title)s") % values
+    return str(title), "\n".join(lines)
+
+
 def _prerendered(data: Mapping[str, Any]) -> tuple[str, str]:
     # Account mail is worded when it is asked for, in the asker's language.
     return str(data.get("subject") or ""), str(data.get("body") or "")
@@ -170,7 +203,11 @@ for _kind in [
         label=_("A task is sent back for rework"),
     ),
     Kind(
-        "task.cancelled", _("%(by)s cancelled %(code)s %(title)s"), "%(note)s", label=_("A task is cancelled")
+        "task.cancelled",
+        _("%(by)s cancelled %(code)s %(title)s"),
+        "%(note)s",
+        render_fn=_cancelled,
+        label=_("A task is cancelled"),
     ),
     Kind(
         "task.blocked",

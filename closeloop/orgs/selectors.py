@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
+from closeloop.core.searchbox import cut_search
 from closeloop.orgs.models import Department, Membership, User
 
 
@@ -201,7 +202,6 @@ PEOPLE_SEARCH_LIMIT = 20
 PEOPLE_SUGGESTION_LIMIT = 30
 # What a picker shows of a person (display_name · username, and whether they are active).
 PICKER_FIELDS = ("id", "username", "name", "first_name", "last_name", "is_active")
-_QUERY_MAX = 100
 
 
 def people_search(*, q: str, limit: int = PEOPLE_SEARCH_LIMIT) -> list[User]:
@@ -211,7 +211,7 @@ def people_search(*, q: str, limit: int = PEOPLE_SEARCH_LIMIT) -> list[User]:
 
     No index serves a substring match; the people table is small next to the task table
     (thousands of rows, not millions), so the scan costs about a millisecond."""
-    q = " ".join(q.split())[:_QUERY_MAX]
+    q = cut_search(" ".join(q.split()))[0]
     if not q:
         return []
     match = Q()

@@ -20,6 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from closeloop.core.ids import parse_id
+from closeloop.core.searchbox import SEARCH_MAX
 from closeloop.core.templatetags.closeloop_ui import icon
 from closeloop.orgs import selectors
 from closeloop.orgs.models import User
@@ -173,7 +174,8 @@ class PersonPicker(forms.Select):
         # when htmx is there; the list then holds the chosen person and the suggestions.
         search = format_html(
             '<span class="picker__search" hidden>{}<input type="search" name="q" form="" id="{}_q"'
-            ' autocomplete="off" enterkeyhint="search" placeholder="{}" aria-label="{}" aria-controls="{}"'
+            ' autocomplete="off" enterkeyhint="search" maxlength="{}" placeholder="{}" aria-label="{}"'
+            ' aria-controls="{}"'
             ' hx-get="{}" hx-trigger="input changed delay:250ms, search" hx-sync="this:replace"'
             ' hx-target="#{}" hx-swap="innerHTML" hx-include="#{}" hx-vals="{}"'
             ' hx-push-url="false" hx-replace-url="false" hx-select="unset" hx-select-oob="unset"'
@@ -182,6 +184,7 @@ class PersonPicker(forms.Select):
             '<span class="picker__status" id="{}_status" aria-live="polite"></span>',
             icon("search"),
             select_id,
+            SEARCH_MAX,
             _("Name or username") if self.inline else _("Find someone else: name or username"),
             _("Search people"),
             select_id,

@@ -10,6 +10,7 @@ from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 
 from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS, PageMeta, StrictIn
+from closeloop.core.searchbox import SEARCH_MAX
 from closeloop.orgs.api import UserRef, user_ref
 from closeloop.orgs.models import User, display_name
 from closeloop.review import selectors, services, views
@@ -353,7 +354,11 @@ def put_retrospective(request: HttpRequest, task_id: int, payload: Retrospective
 
 
 class KnowledgeQuery(Schema):
-    q: str = Field("", max_length=200)
+    q: str = Field(
+        "",
+        max_length=SEARCH_MAX,
+        description=f"At most {SEARCH_MAX} characters: a longer one answers 422 naming `q`.",
+    )
     tag: str = Field("", max_length=40)
     type: Literal["", "project", "routine", "collaborative"] = ""
     customer: int | None = Field(None, ge=1, le=2**31 - 1)

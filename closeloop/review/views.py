@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from closeloop.core.errors import DomainError, NotFound, Unavailable, ValidationFailed
 from closeloop.core.pagination import CappedIdPaginator
+from closeloop.core.searchbox import cut_search
 from closeloop.orgs.selectors import departments_for
 from closeloop.review import html, selectors, services
 from closeloop.review.files import STORAGE_ERRORS, is_missing
@@ -377,8 +378,10 @@ class LessonPaginator(CappedIdPaginator):
 @login_required
 def knowledge(request):
     g = request.GET
+    # A search typed into the address past the box's maxlength is cut, and the page says so.
+    q, q_cut = cut_search(g.get("q", ""))
     filters = selectors.KnowledgeFilters(
-        q=g.get("q", "")[:200].replace("\x00", ""),
+        q=q.replace("\x00", ""),
         tag=g.get("tag", "")[:40].replace("\x00", ""),
         task_type=g.get("type", "") if g.get("type", "") in TaskType.values else "",
         customer=_int(g.get("customer")),
@@ -409,7 +412,7 @@ def knowledge(request):
     return render(
         request,
         "review/knowledge.html",
-        {"filters": filters, "selects": selects, "results": results, "filtered": filtered},
+        {"filters": filters, "selects": selects, "results": results, "filtered": filtered, "q_cut": q_cut},
     )
 
 

@@ -278,7 +278,11 @@ def tasks_bulk_update(*, actor: User, rows: Sequence[TaskChange], note: str) -> 
     task is handed to nobody). A service refusing a row (NotAllowed, Conflict, bad input: the
     task changed since it was read) raises BulkRowError for that row with the service's
     sentence as `reason` and its `fields` (or `{"row": [reason]}`); the transaction is rolled
-    back, nothing of any row is kept. Queries: those of the services, per row."""
+    back, nothing of any row is kept. Rows that cancel a task (已取消) go last, deepest first:
+    cancelling a task cancels its open subtasks with it (`task_transition`), so a subtask's own
+    row is applied before its parent's takes it along; a row cancelling a task that is already
+    cancelled that way changes nothing more. Queries: those of the services, per row, and one
+    for the depths of the rows that cancel."""
     for index, row in enumerate(rows):
         status = row.changes.get("status")
         if status is None:
@@ -288,8 +292,16 @@ def tasks_bulk_update(*, actor: User, rows: Sequence[TaskChange], note: str) -> 
         if status in ACCEPTANCE_STATES:
             reason = _acceptance_error(status)
             raise BulkRowError(index, reason, {"status": [reason]})
+    cancelling = [i for i, row in enumerate(rows) if row.changes.get("status") == Status.CANCELLED]
+    order = [i for i, row in enumerate(rows) if row.changes.get("status") != Status.CANCELLED]
+    if cancelling:
+        depth = dict(
+            Task.objects.filter(pk__in={rows[i].task_id for i in cancelling}).values_list("pk", "depth")
+        )
+        order += sorted(cancelling, key=lambda i: -depth.get(rows[i].task_id, 0))
     with transaction.atomic():
-        for index, row in enumerate(rows):
+        for index in order:
+            row = rows[index]
             try:
                 _update_one(actor, row, note)
             except DomainError as exc:
@@ -307,7 +319,7 @@ def _update_one(actor: User, row: TaskChange, note: str) -> None:
         task = task_transition(actor=actor, task=task, to=status, note=note)
     if "owner" in changes:
         task = task_reassign(actor=actor, task=task, owner=changes["owner"], reason=note)
-    if status == Status.CANCELLED:
+    if status == Status.CANCELLED and task.status != Status.CANCELLED:
         task_transition(actor=actor, task=task, to=status, note=note)
 
 

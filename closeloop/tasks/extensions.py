@@ -196,12 +196,14 @@ def row_flags(task, today: date) -> SafeString:
 
 # -- closing ---------------------------------------------------------------------------------
 #
-# A *close hook* is `fn(task, *, actor, status, now)`: `tasks.services.task_transition` calls
-# every registered one inside its transaction, after the task's row became 已完成 or 已取消 —
-# whichever path closed it (acceptance in review, cancel on the task page or the API, an
-# import). What an app keeps about open work ends there (tracking closes the task's pending
-# delay warnings and drops its forecast). A hook writes through its app's own services and
-# must not fail for a task with nothing to close.
+# A *close hook* is `fn(tasks, *, actor, status, now)`: `tasks.services.task_transition`
+# calls every registered one inside its transaction, after the tasks' rows became 已完成 or
+# 已取消 — whichever path closed them (acceptance in review, cancel on the task page or the
+# API, an import) — with the task moved and, for a cancel, the open subtasks cancelled with
+# it (department loaded), all closed as `status`. What an app keeps about open work ends
+# there (tracking closes the tasks' pending delay warnings and drops their forecasts). A hook
+# writes through its app's own services, reads for all the tasks at once (a cancel's cost
+# must not grow with the subtasks) and must not fail for tasks with nothing to close.
 
 CloseHook = Callable[..., None]
 _close_hooks: list[CloseHook] = []
@@ -212,10 +214,11 @@ def register_close_hook(fn: CloseHook) -> None:
         _close_hooks.append(fn)
 
 
-def task_closed(task, *, actor, status: str, now) -> None:
-    """Run every close hook for `task`, just closed as `status` by `actor` at `now`."""
+def task_closed(tasks, *, actor, status: str, now) -> None:
+    """Run every close hook for `tasks` (a list of Task), just closed as `status` by `actor`
+    at `now`."""
     for fn in _close_hooks:
-        fn(task, actor=actor, status=status, now=now)
+        fn(tasks, actor=actor, status=status, now=now)
 
 
 # -- acceptance and intake hooks (used by review) -------------------------------------------

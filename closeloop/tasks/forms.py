@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from closeloop.core.dates import DateField, validate_in_range
 from closeloop.core.errors import field_message
 from closeloop.core.ids import is_id
+from closeloop.core.searchbox import SEARCH_MAX, cut_search
 from closeloop.core.widgets import FastSelect
 from closeloop.orgs.models import User
 from closeloop.orgs.selectors import member_department_ids
@@ -289,7 +290,10 @@ class FlagField(forms.Field):
 
 class FilterForm(DepartmentFilterForm):
     """The list's filters, read from the query string: a bad value is left out and named on
-    the page (`ignored_filters`), the other filters still apply."""
+    the page (`ignored_filters`), the other filters still apply. A search longer than
+    `core.searchbox.SEARCH_MAX` characters (only typed into the address: the box has
+    `maxlength`) is cut to that, the box shows what was searched for, and `q_cut` is True for
+    the page to say so."""
 
     field_order = ("q", "department", "task_type", "priority", "owner", "status", "overdue", "due", "owed")
 
@@ -311,8 +315,12 @@ class FilterForm(DepartmentFilterForm):
     # 仪表盘's "N more" of a person who has not updated today links here (`?owner=ID&owed=1`).
     owed = FlagField(label=_("Owes today's update"), required=False)
 
-    def __init__(self, *args, departments=(), suggest=None, **kwargs):
-        super().__init__(*args, departments=departments, **kwargs)
+    def __init__(self, data=None, *args, departments=(), suggest=None, **kwargs):
+        q, self.q_cut = cut_search(data.get("q", "")) if data is not None else ("", False)
+        if self.q_cut:
+            data = data.copy()
+            data["q"] = q
+        super().__init__(data, *args, departments=departments, **kwargs)
         any_ = [("", _("All"))]
         self.fields["task_type"].choices = any_ + list(TaskType.choices)
         self.fields["priority"].choices = any_ + list(Priority.choices)
@@ -322,7 +330,7 @@ class FilterForm(DepartmentFilterForm):
             Status.choices
         )
         self.fields["q"].widget.attrs.update(
-            {"placeholder": _("Title, code, project or customer"), "type": "search"}
+            {"placeholder": _("Title, code, project or customer"), "type": "search", "maxlength": SEARCH_MAX}
         )
 
 

@@ -3,7 +3,7 @@
 from django.core.exceptions import FieldDoesNotExist
 from django.template.defaultfilters import truncatechars
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from closeloop.orgs.models import User
 from closeloop.tasks.models import Customer, Priority, Project, Task, TaskType
@@ -138,6 +138,27 @@ def describe_event(event, names: dict) -> list[str]:
             }
         ]
     if verb == "status_changed":
+        if after.get("with_parent"):
+            # Cancelled because its parent (or a task above) was (`services.task_transition`).
+            return [
+                _("%(actor)s cancelled the task above it, and this one with it (it was %(before)s)")
+                % {"actor": actor, "before": _value("status", before.get("status"), names)}
+            ]
+        if after.get("with_subtasks"):
+            n = len(after["with_subtasks"])
+            return [
+                ngettext(
+                    "%(actor)s changed the status from %(before)s to %(after)s, and with it %(n)s open subtask",
+                    "%(actor)s changed the status from %(before)s to %(after)s, and with it %(n)s open subtasks",
+                    n,
+                )
+                % {
+                    "actor": actor,
+                    "before": _value("status", before.get("status"), names),
+                    "after": _value("status", after.get("status"), names),
+                    "n": n,
+                }
+            ]
         return [
             _("%(actor)s changed the status from %(before)s to %(after)s")
             % {

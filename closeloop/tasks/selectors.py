@@ -28,7 +28,7 @@ from closeloop.tasks import extensions
 from closeloop.tasks.models import AcceptanceCriterion, Comment, Task, TaskCollaborator, TaskEvent, subtree_q
 from closeloop.tasks.permissions import plays
 from closeloop.tasks.search import loosens, match_sql, normalize
-from closeloop.tasks.states import CLOSED_STATUSES, OPEN_STATUSES, TRANSITIONS, Status
+from closeloop.tasks.states import CLOSED_STATUSES, OPEN_STATUSES, TRANSITIONS, Status, goes_with_parent
 from closeloop.tasks.validation import parse_int
 from closeloop.tasks.visibility import (
     SUBTREE_INLINE_IDS,
@@ -851,7 +851,9 @@ def task_detail(user, pk: int | str, *, events: bool | int = True) -> Task:
     """A task page: the task, its criteria, subtasks, collaborators and recent activity
     (`event_list`; not read with `events=False`, as the API answers without it), in a fixed
     number of queries. Only the subtasks `user` needs to know (`subtask_list`); the others
-    are a count (`hidden_subtask_count`), see `visibility.need_to_know`. The task and its
+    are a count (`hidden_subtask_count`), see `visibility.need_to_know`. `cancel_takes` and
+    `cancel_leaves` count the subtasks (every depth) a cancel would take along and leave as
+    they are (`states.goes_with_parent`). The task and its
     subtasks carry the apps' presence flags (`extensions.task_has`; not with `events=False`),
     read in the same two queries, so the panels skip the reads of what a task does not have.
     `events` as a number reads only that many of the latest events; `event_count` says how
@@ -878,6 +880,10 @@ def task_detail(user, pk: int | str, *, events: bool | int = True) -> Task:
         else []
     )
     task.subtask_list, task.hidden_subtask_count = need_to_know(user, below)
+    # What cancelling it would do below (`services.task_transition`), whole tree, counted: the
+    # cancel form says it before anyone confirms.
+    fates = [goes_with_parent(t.status) for t in below]
+    task.cancel_takes, task.cancel_leaves = fates.count(True), fates.count(False)
     attach_people_and_criteria([task, *task.subtask_list])
     ancestors = task.ancestor_ids()
     task.ancestor_list = (

@@ -12,10 +12,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from closeloop.core import compiled
 from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed, raise_if_errors
-from closeloop.notify.services import notify
+from closeloop.notify.services import Message, notify, notify_batch
 from closeloop.orgs.models import Department, User
 from closeloop.tasks import completions, extensions, permissions
 from closeloop.tasks.models import (
@@ -32,7 +33,15 @@ from closeloop.tasks.models import (
     TaskType,
 )
 from closeloop.tasks.search import task_index_text
-from closeloop.tasks.states import CLOSED_STATUSES, TRANSITIONS, Actor, Status, targets_from
+from closeloop.tasks.states import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    TRANSITIONS,
+    Actor,
+    Status,
+    goes_with_parent,
+    targets_from,
+)
 from closeloop.tasks.validation import (
     MAX_DEPTH,
     REASON_MAX,
@@ -48,6 +57,7 @@ from closeloop.tasks.validation import (
     reviewer_errors,
     text_errors,
 )
+from closeloop.tasks.visibility import subtree_q
 
 # -- helpers -------------------------------------------------------------------------------
 
@@ -217,6 +227,10 @@ def task_create(
     with transaction.atomic():
         if parent is not None:
             locked_parent = Task.objects.select_for_update().get(pk=parent.pk)
+            if locked_parent.status in CLOSED_STATUSES:
+                # Closed since it was read (a cancel takes its open subtasks along and
+                # leaves none to add under it: `task_transition`).
+                raise_if_errors({"parent": [_("The parent task is closed.")]})
             number = locked_parent.next_child_number
             Task.objects.filter(pk=parent.pk).update(next_child_number=F("next_child_number") + 1)
             code = f"{locked_parent.code}-{number}"
@@ -687,11 +701,35 @@ def _codes(tasks: Sequence[Task]) -> str:
 
 
 def task_transition(
-    *, actor: User, task: Task, to: str, note: str = "", override_dependencies: bool = False
+    *,
+    actor: User,
+    task: Task,
+    to: str,
+    note: str = "",
+    override_dependencies: bool = False,
+    expected_subtasks: int | None = None,
 ) -> Task:
     """Move a task along the status machine (`states.TRANSITIONS`). Refuses a move the table
     does not have (naming the allowed ones) or one the actor may not take. Compare-and-sets
     the status: if another request moved the task first, answers Conflict, never overwrites.
+
+    Cancelling (已取消, DESIGN.md: "cancelled from any open state", by whoever may cancel the
+    task) cancels its open subtasks at every depth with it, in the same transaction — nothing
+    stays open under a cancelled task. Each gets its own `status_changed` event (`after`:
+    `with_parent` = the cancelled task's id; the reason as note), loses its at-risk flag,
+    collaborator links and milestones as a directly cancelled task does, and goes through the
+    close hooks; a subtask the table does not let become 已取消 (已完成) is left as it is
+    (`states.goes_with_parent`). The returned task carries `cancelled_subtasks` and
+    `left_subtasks` (lists of Task, department and owner loaded; empty for other moves). The
+    subtasks are locked deepest first, before the task itself (the order of a subtask's
+    roll-up: no deadlock with it); a subtask added under the tree meanwhile is caught by a last
+    look and answers Conflict `version_conflict`. `expected_subtasks` (the number of open
+    subtasks the canceller was shown) answers Conflict `subtasks_changed` when it is no longer
+    that number. Queries: a fixed number whatever the number of subtasks, their owners,
+    collaborators and milestones (one read and lock, one UPDATE, one insert of the events, one
+    `notify_batch`, the close hooks reading for all the tasks at once; pinned for 2 and 6
+    subtasks in `tasks/tests/test_cancel_subtasks.py`); two more than before for a task
+    without subtasks (the read below it and the last look).
 
     Starting a task whose finish-to-start predecessor is open is refused (Conflict
     `predecessor_open`, naming it) unless a head or deputy overrode it (`dependency_override`,
@@ -761,37 +799,142 @@ def task_transition(
         # A closed task is never at risk: its copy of the forecast's flag goes with the
         # forecast (tracking drops that in its close hook).
         updates["at_risk"] = False
+    taken: list[Task] = []  # open subtasks cancelled with the task
+    left: list[Task] = []  # subtasks that cannot become 已取消 (已完成): left as they are
     with transaction.atomic():
+        if target == Status.CANCELLED:
+            taken, left = _subtasks_to_cancel(task)
+            if expected_subtasks is not None and expected_subtasks != len(taken):
+                raise Conflict(
+                    ngettext(
+                        "The task now has %(n)s open subtask (you were shown %(seen)s): check, then cancel again.",
+                        "The task now has %(n)s open subtasks (you were shown %(seen)s): check, then cancel again.",
+                        len(taken),
+                    )
+                    % {"n": len(taken), "seen": expected_subtasks},
+                    code="subtasks_changed",
+                )
         rows = Task.objects.filter(pk=task.pk, status=source, version=task.version).update(**updates)
         if rows != 1:
             raise stale_version()
+        closing = [task]
+        if taken:
+            Task.objects.filter(pk__in=[t.pk for t in taken]).update(
+                status=Status.CANCELLED,
+                version=F("version") + 1,
+                updated_at=now,
+                cancelled_at=now,
+                at_risk=False,
+            )
+            closing += taken
+        closing_ids = [t.pk for t in closing]
+        if target == Status.CANCELLED and _open_below(task):
+            # A subtask was added under the tree after it was read (PostgreSQL reads what
+            # was committed before each statement): nothing may stay open below.
+            raise stale_version()
         if target in CLOSED_STATUSES:
             # The links' copy of "open" (TaskCollaborator.task_open); closed is final.
-            TaskCollaborator.objects.filter(task_id=task.pk, task_open=True).update(task_open=False)
+            TaskCollaborator.objects.filter(task_id__in=closing_ids, task_open=True).update(task_open=False)
             # What the apps to the right keep about open work ends with it, whichever path
             # closed the task (review's acceptance, a cancel, an import): `extensions.task_closed`.
-            extensions.task_closed(task, actor=actor, status=target, now=now)
+            extensions.task_closed(closing, actor=actor, status=target, now=now)
         if target == Status.CANCELLED:
             # The milestones' copy (Milestone.task_cancelled): 日历 leaves them out by it.
-            Milestone.objects.filter(task_id=task.pk).update(task_cancelled=True)
+            Milestone.objects.filter(task_id__in=closing_ids).update(task_cancelled=True)
         if target == Status.DONE:
             completions.record(task, now)
+        events = []
         if overriding:
-            record_event(task=task, actor=actor, verb="dependency_overridden", note=note)
-        record_event(
-            task=task,
-            actor=actor,
-            verb="status_changed",
-            before={"status": source},
-            after={"status": target},
-            note=note,
+            events.append(TaskEvent(task=task, actor=actor, verb="dependency_overridden", note=note))
+        after: dict[str, Any] = {"status": target}
+        if taken:
+            after["with_subtasks"] = [t.pk for t in taken]
+        events.append(
+            TaskEvent(
+                task=task,
+                actor=actor,
+                verb="status_changed",
+                before={"status": source},
+                after=after,
+                note=note,
+            )
         )
-        _notify_transition(actor=actor, task=task, target=target, note=note)
+        events += [
+            TaskEvent(
+                task=sub,
+                actor=actor,
+                verb="status_changed",
+                before={"status": sub.status},
+                after={"status": Status.CANCELLED, "with_parent": task.pk},
+                note=note,
+            )
+            for sub in taken
+        ]
+        record_events(events)
+        _notify_transition(actor=actor, task=task, target=target, note=note, taken=taken)
         if task.parent_id and target in (Status.DONE, Status.CANCELLED):
             progress_roll_up(actor=actor, task=task)
         if task.parent_id and target == Status.IN_PROGRESS:
             _start_ancestors(actor=actor, task=task, now=now)
-    return Task.objects.select_related("department", "owner", "initiator", "reviewer").get(pk=task.pk)
+    moved = Task.objects.select_related("department", "owner", "initiator", "reviewer").get(pk=task.pk)
+    moved.cancelled_subtasks, moved.left_subtasks = taken, left
+    return moved
+
+
+def transition_summary(task: Task) -> str:
+    """What a move did, in a sentence or three for the person who made it (the page's message,
+    the API's `message`): the status now and, for a cancel, how many open subtasks went with it
+    and how many were left as they are. `task` as `task_transition` returns it."""
+    said = [_("The task is now “%(status)s”.") % {"status": Status(task.status).label}]
+    taken, left = len(getattr(task, "cancelled_subtasks", ())), len(getattr(task, "left_subtasks", ()))
+    if taken:
+        said.append(
+            ngettext(
+                "%(n)s open subtask was cancelled with it.",
+                "%(n)s open subtasks were cancelled with it.",
+                taken,
+            )
+            % {"n": taken}
+        )
+    if left:
+        said.append(
+            ngettext(
+                "%(n)s subtask was already done and is left as it is.",
+                "%(n)s subtasks were already done and are left as they are.",
+                left,
+            )
+            % {"n": left}
+        )
+    return " ".join(said)
+
+
+def _subtasks_to_cancel(task: Task) -> tuple[list[Task], list[Task]]:
+    """The subtasks at every depth below `task` that cancelling it takes along (open ones)
+    and those it leaves as they are (已完成), each in tree order, department and owner
+    loaded (`states.goes_with_parent`). Locks them on PostgreSQL deepest first (a subtask's
+    own moves lock it, then its ancestors: the same order). One query."""
+    below = list(
+        Task.objects.filter(subtree_q(task.path))
+        .exclude(pk=task.pk)
+        .exclude(status=Status.CANCELLED)
+        .select_related("department", "owner")
+        .select_for_update(of=("self",))
+        .order_by("-path")
+    )
+    below.reverse()
+    taken = [t for t in below if goes_with_parent(t.status)]
+    left = [t for t in below if goes_with_parent(t.status) is False]
+    return taken, left
+
+
+def _open_below(task: Task) -> bool:
+    """Is anything below `task` still open (one query)."""
+    return (
+        Task.objects.filter(subtree_q(task.path))
+        .exclude(pk=task.pk)
+        .filter(status__in=OPEN_STATUSES)
+        .exists()
+    )
 
 
 def _start_ancestors(*, actor: User, task: Task, now: datetime) -> None:
@@ -857,7 +1000,18 @@ def task_message(task: Task, actor: User, **extra) -> dict:
     }
 
 
-def _notify_transition(*, actor: User, task: Task, target: Status, note: str) -> None:
+# How many of a person's subtasks a cancel message lists by name (the rest as a number).
+CANCELLED_SUBTASKS_LISTED = 10
+
+
+def _notify_transition(
+    *, actor: User, task: Task, target: Status, note: str, taken: Sequence[Task] = ()
+) -> None:
+    """Tell those a move concerns (`notify.kinds`, rendered at delivery). A cancel tells the
+    task's owner and collaborators (`task.cancelled`, with how many open subtasks went with
+    it), and each owner of a subtask cancelled with it once — however many of the subtasks
+    they own, and not again when they are told of the task itself — naming their subtasks.
+    One `notify_batch`: a fixed number of queries for any number of subtasks."""
     data = task_message(task, actor, note=note)
     link = task.get_absolute_url()
     if target == Status.SUBMITTED:
@@ -879,7 +1033,24 @@ def _notify_transition(*, actor: User, task: Task, target: Status, note: str) ->
         )
     elif target == Status.CANCELLED:
         people = [task.owner, *User.objects.filter(collaborator_links__task=task)]
-        notify(recipients=people, kind="task.cancelled", data=data, link=link, actor=actor)
+        if taken:
+            data["subtask_count"] = len(taken)
+        messages = [Message(recipients=people, data=data, link=link)]
+        told = {p.pk for p in people}
+        by_owner: dict[int, list[Task]] = {}
+        for sub in taken:
+            if sub.owner_id not in told:
+                by_owner.setdefault(sub.owner_id, []).append(sub)
+        for subs in by_owner.values():
+            listed = [{"task": s.pk, "code": s.full_code, "title": s.title} for s in subs]
+            messages.append(
+                Message(
+                    recipients=[subs[0].owner],
+                    data={**data, "subtasks": listed[:CANCELLED_SUBTASKS_LISTED], "mine": len(subs)},
+                    link=link,
+                )
+            )
+        notify_batch(kind="task.cancelled", messages=messages, actor=actor)
 
 
 def task_cancel(*, actor: User, task: Task, reason: str) -> Task:
@@ -923,4 +1094,5 @@ __all__ = [
     "task_reassign",
     "task_transition",
     "task_update",
+    "transition_summary",
 ]

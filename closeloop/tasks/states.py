@@ -52,3 +52,13 @@ TRANSITIONS: dict[tuple[Status, Status], Actor] = {
 
 def targets_from(status: str) -> list[Status]:
     return [to for (frm, to) in TRANSITIONS if frm == status]
+
+
+def goes_with_parent(status: str) -> bool | None:
+    """What cancelling a task does to a subtask (at any depth) in `status`: True — it is
+    cancelled with its parent (the table lets it become 已取消); False — it is left as it is
+    and the canceller is told (已完成: no move to 已取消); None — nothing to do (already
+    已取消). Read by `services.task_transition` and by the task page's cancel form."""
+    if status == Status.CANCELLED:
+        return None
+    return (Status(status), Status.CANCELLED) in TRANSITIONS

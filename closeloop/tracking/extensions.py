@@ -170,7 +170,7 @@ def owner_actions(request, task) -> list[tuple[str, str]]:
 
 
 def register() -> None:
-    extensions.register_close_hook(services.close_with_task)
+    extensions.register_close_hook(services.close_with_tasks)
     extensions.register_quick_actions(owner_actions)
     extensions.register_decision_source(pending_decisions)
     extensions.register_task_panel(task_panel)

@@ -9,6 +9,7 @@ one compare-and-sets the Task row on `version`, records a TaskEvent through
 exactly as the tasks services do.
 """
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
@@ -18,14 +19,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed, raise_if_errors
-from closeloop.notify.services import notify
+from closeloop.notify.services import Message, notify, notify_batch
 from closeloop.orgs.calendar import add_workdays, day_off_name
 from closeloop.orgs.models import User
 from closeloop.orgs.selectors import leads, superior_of
-from closeloop.tasks.models import Task
+from closeloop.tasks.models import Task, TaskEvent
 from closeloop.tasks.services import (
     due_date_moved,
     record_event,
+    record_events,
     stale_version,
     task_transition,
     task_update,
@@ -500,52 +502,66 @@ def _closed_with_task() -> Conflict:
 
 
 def close_with_task(task: Task, *, actor: User | None, status: str, now: datetime) -> int:
-    """`task` just closed (已完成 or 已取消; `tasks.extensions.task_closed`, inside
-    `task_transition`'s transaction): its pending delay warning is closed with it — nobody is
-    asked to decide it any more and it no longer escalates — with an event in the log, and its
-    forecast is dropped (a closed task shows none and is never at risk; `task_transition`
-    clears `Task.at_risk`). The raiser and those it waited on (`warning_deciders`, and whom
+    """`close_with_tasks` for one task."""
+    return close_with_tasks([task], actor=actor, status=status, now=now)
+
+
+def close_with_tasks(tasks: Sequence[Task], *, actor: User | None, status: str, now: datetime) -> int:
+    """`tasks` (department loaded) just closed (已完成 or 已取消; `tasks.extensions.task_closed`,
+    inside `task_transition`'s transaction: a cancelled task and the open subtasks cancelled
+    with it): each one's pending delay warning is closed with it — nobody is asked to decide
+    it any more and it no longer escalates — with an event in the log, and their forecasts
+    are dropped (a closed task shows none and is never at risk; `task_transition` clears
+    `Task.at_risk`). Each warning's raiser and those it waited on (`warning_deciders`, and whom
     it was escalated to) are told once, with the task's link (`delay_warning.closed`; never
     the actor, as every notification): the conditional UPDATE on the status is the claim, so
-    a second call for the same task tells nobody. Returns how many warnings it closed. Two
-    queries for a task without a pending warning."""
-    # At most one is pending (`delay_warning_one_pending_per_task`); the task's row is locked
-    # by the transition, so none is raised or decided meanwhile.
+    a second call for the same tasks tells nobody. Returns how many warnings it closed. Two
+    queries when no task has a pending warning, a fixed few more when some do (the deciders
+    looked up once per department and raiser), whatever the number of tasks."""
+    by_id = {t.pk: t for t in tasks}
+    # At most one is pending per task (`delay_warning_one_pending_per_task`); the tasks' rows
+    # are locked by the transition, so none is raised or decided meanwhile.
     pending = list(
-        DelayWarning.objects.filter(task_id=task.pk, status=WarningStatus.PENDING).select_related(
+        DelayWarning.objects.filter(task_id__in=by_id, status=WarningStatus.PENDING).select_related(
             "raised_by", "escalated_to"
         )
     )
     closed = 0
-    for warning in pending:
-        if not DelayWarning.objects.filter(pk=warning.pk, status=WarningStatus.PENDING).update(
-            status=WarningStatus.CLOSED, decided_at=now
-        ):
-            continue
-        closed += 1
-        record_event(
-            task=task,
-            actor=actor,
-            verb="delay_warning_closed",
-            after={"warning": warning.pk, "status": WarningStatus.CLOSED, "task_status": str(status)},
-        )
-        notify(
-            recipients=[
-                warning.raised_by,
-                *warning_deciders(task, warning.raised_by_id),
-                warning.escalated_to,
-            ],
-            kind="delay_warning.closed",
-            data={
-                **_task_data(task, actor),
-                "status": str(status),
-                "due": warning.old_due_date.isoformat(),
-                "new_due": warning.new_due_date.isoformat(),
-            },
-            link=task.get_absolute_url(),
-            actor=actor,
-        )
-    TaskForecast.objects.filter(task_id=task.pk).delete()
+    if pending:
+        closed = DelayWarning.objects.filter(
+            pk__in=[w.pk for w in pending], status=WarningStatus.PENDING
+        ).update(status=WarningStatus.CLOSED, decided_at=now)
+    if closed:
+        deciders: dict[tuple[int, int], list[User]] = {}
+        events, messages = [], []
+        for warning in pending:
+            task = by_id[warning.task_id]
+            key = (task.department_id, warning.raised_by_id)
+            if key not in deciders:
+                deciders[key] = warning_deciders(task, warning.raised_by_id)
+            events.append(
+                TaskEvent(
+                    task=task,
+                    actor=actor,
+                    verb="delay_warning_closed",
+                    after={"warning": warning.pk, "status": WarningStatus.CLOSED, "task_status": str(status)},
+                )
+            )
+            messages.append(
+                Message(
+                    recipients=[warning.raised_by, *deciders[key], warning.escalated_to],
+                    data={
+                        **_task_data(task, actor),
+                        "status": str(status),
+                        "due": warning.old_due_date.isoformat(),
+                        "new_due": warning.new_due_date.isoformat(),
+                    },
+                    link=task.get_absolute_url(),
+                )
+            )
+        record_events(events)
+        notify_batch(kind="delay_warning.closed", messages=messages, actor=actor)
+    TaskForecast.objects.filter(task_id__in=by_id).delete()
     return closed
 
 
@@ -588,6 +604,7 @@ def delay_warning_escalate(*, warning: DelayWarning, now: datetime) -> bool:
 
 __all__ = [
     "close_with_task",
+    "close_with_tasks",
     "delay_warning_decide",
     "delay_warning_escalate",
     "delay_warning_raise",

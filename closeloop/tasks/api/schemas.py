@@ -11,8 +11,9 @@ from ninja import Field, Schema
 from pydantic import AwareDatetime
 
 from closeloop.core.api_schemas import PageMeta, StrictIn
-from closeloop.core.errors import PreconditionRequired, ValidationFailed
+from closeloop.core.errors import NotFound, PreconditionRequired, ValidationFailed
 from closeloop.core.ids import MAX_ID, is_id
+from closeloop.core.searchbox import SEARCH_MAX
 from closeloop.orgs.api import DepartmentRef, UserRef, department_ref, user_ref
 from closeloop.orgs.models import Department, User
 from closeloop.tasks import permissions, selectors, services
@@ -228,6 +229,28 @@ class TransitionIn(StrictIn):
     to: StatusIn
     note: str = Field("", description="Required when blocking (the blocker), cancelling and sending back.")
     version: int | None = None
+    expected_subtasks: int | None = Field(
+        None,
+        ge=0,
+        le=1_000_000,
+        description="When cancelling: the number of open subtasks (every level) you expect to be "
+        "cancelled with the task, e.g. as you showed it to a person; 409 `subtasks_changed` when it "
+        "is no longer that number. Leave it out to cancel whatever is open below.",
+    )
+
+
+class TransitionOut(TaskOut):
+    cancelled_subtasks: int = Field(
+        0,
+        description="How many open subtasks (every level) were cancelled with the task: cancelling a "
+        "task cancels what is open below it, each with its own event (`with_parent`).",
+    )
+    left_subtasks: int = Field(
+        0,
+        description="How many subtasks could not be cancelled with it (already done) and were left as "
+        "they are.",
+    )
+    message: str = Field("", description="What happened, in the caller's language.")
 
 
 class CollaboratorsOut(Schema):
@@ -263,10 +286,19 @@ class TaskListParams(Schema):
         "`?owed=1`; with `owner`, that person's).",
     )
     q: str = Field(
-        "", description="Text in title, notes, customer or project; or a code like T001 / SALES-T001."
+        "",
+        max_length=SEARCH_MAX,
+        description="Text in title, notes, customer or project; or a code like T001 / SALES-T001. "
+        f"At most {SEARCH_MAX} characters: a longer one answers 422 naming `q`.",
     )
     top_level: bool = Field(False, description="Only tasks without a parent.")
-    parent: int | None = Field(None, ge=1, le=MAX_ID, description="Only the direct subtasks of this task.")
+    parent: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_ID,
+        description="Only the direct subtasks of this task. A task that does not exist, or that the "
+        "caller may not see, answers 422 naming `parent` (as an unknown `department` does).",
+    )
     ordering: Literal[tuple(SORTS)] = Field("code", description="Sort key; `-` reverses.")  # type: ignore[valid-type]
     limit: int = Field(
         50,
@@ -391,6 +423,17 @@ def _department(
     if found is None:
         errors.setdefault(field, []).append(_("No department %(value)s.") % {"value": value})
     return found
+
+
+def _task(user: User, value: int, errors: dict[str, list[str]], field: str = "parent") -> Task | None:
+    """The task `value` names that `user` may see, else None with "No task N." under `field`
+    (the same 422 as an unknown department's): one the caller may not see is told exactly as
+    one that does not exist (`selectors.access_task`)."""
+    try:
+        return selectors.access_task(user, value)
+    except NotFound:
+        errors.setdefault(field, []).append(_("No task %(value)s.") % {"value": value})
+        return None
 
 
 def _person(

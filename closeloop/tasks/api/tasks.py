@@ -29,6 +29,7 @@ from closeloop.tasks.api.schemas import (
     TaskPage,
     TaskPatchIn,
     TransitionIn,
+    TransitionOut,
     _check_version,
     _criteria,
     _department,
@@ -36,6 +37,7 @@ from closeloop.tasks.api.schemas import (
     _people,
     _person,
     _priority,
+    _task,
 )
 from closeloop.tasks.models import Task, TaskEvent
 from closeloop.tasks.search import loosens
@@ -67,6 +69,10 @@ def list_tasks(request: HttpRequest, filters: Query[TaskListParams]):
     errors: dict[str, list[str]] = {}
     department = _department(filters.department, errors) if filters.department else None
     owner = _person(filters.owner, errors, "owner", me=user) if filters.owner else None
+    if filters.parent is not None:
+        # As an unknown department: a 422 naming the field, not an empty list that reads as
+        # "no subtasks"; a parent the caller may not see is told as one that does not exist.
+        _task(user, filters.parent, errors, "parent")
     raise_if_errors(errors)
     list_filters = TaskFilters(
         department=department.pk if department else None,
@@ -141,12 +147,7 @@ def create_task(request: HttpRequest, payload: TaskCreateIn):
     Answers 201 with the task, and the lessons of similar past tasks (`lessons`)."""
     user: User = request.auth
     errors: dict[str, list[str]] = {}
-    parent = None
-    if payload.parent is not None:
-        try:
-            parent = access_task(user, payload.parent)
-        except NotFound:
-            errors.setdefault("parent", []).append(_("No task %(value)s.") % {"value": payload.parent})
+    parent = _task(user, payload.parent, errors, "parent") if payload.parent is not None else None
     department = None
     if payload.department is not None:
         department = _department(payload.department, errors)
@@ -258,14 +259,19 @@ def patch_task(request: HttpRequest, task_id: int, payload: TaskPatchIn):
 
 @router.post(
     "/tasks/{task_id}/transition",
-    response={200: TaskOut, **VERSIONED_WRITE_ERRORS},
+    response={200: TransitionOut, **VERSIONED_WRITE_ERRORS},
     summary="Move a task to another status",
 )
 def transition_task(request: HttpRequest, task_id: int, payload: TransitionIn):
     """Start, block, unblock or cancel. A move the status machine does not have answers 409
     `transition_not_allowed`, naming the allowed ones; a move the caller may not take answers
     403. Submitting, accepting and sending back go through `tasks/{id}/submissions` and
-    `submissions/{id}/review` (deliverables, criterion by criterion): here they answer 409."""
+    `submissions/{id}/review` (deliverables, criterion by criterion): here they answer 409.
+
+    Cancelling cancels the task's open subtasks at every level with it (whoever may cancel the
+    task; a done subtask is left as it is): `cancelled_subtasks` and `left_subtasks` count
+    them, `message` says so, and `subtasks` shows each one's status now. `expected_subtasks`
+    guards against cancelling more than the caller expects (409 `subtasks_changed`)."""
     user: User = request.auth
     task = access_task(user, task_id)
     _check_version(task, payload.version, request)
@@ -274,8 +280,19 @@ def transition_task(request: HttpRequest, task_id: int, payload: TransitionIn):
             _("Submit through tasks/{id}/submissions and review through submissions/{id}/review."),
             code="transition_not_allowed",
         )
-    task = services.task_transition(actor=user, task=task, to=Status(payload.to), note=payload.note)
-    return _detail(user, task.pk)
+    task = services.task_transition(
+        actor=user,
+        task=task,
+        to=Status(payload.to),
+        note=payload.note,
+        expected_subtasks=payload.expected_subtasks,
+    )
+    return {
+        **_detail(user, task.pk),
+        "cancelled_subtasks": len(task.cancelled_subtasks),
+        "left_subtasks": len(task.left_subtasks),
+        "message": services.transition_summary(task),
+    }
 
 
 class OverrideIn(StrictIn):

@@ -199,6 +199,32 @@ def test_it_rejects_bad_list_parameters_naming_them(as_head, head):
     assert "owner" in assert_error(as_head.get("/tasks", owner="ghost"), 422, "validation_error")["fields"]
 
 
+def test_a_parent_that_does_not_exist_or_is_hidden_is_refused_as_an_unknown_department_is(
+    client, as_head, as_outsider, task, outsider
+):
+    missing = assert_error(as_head.get("/tasks", parent=99999), 422, "validation_error")
+    assert missing["fields"] == {"parent": ["No task 99999."]}
+    assert missing["message"] == "No task 99999."
+    unknown_department = assert_error(as_head.get("/tasks", department=999), 422, "validation_error")
+    assert unknown_department["fields"] == {"department": ["No department 999."]}
+    # The outsider cannot tell SALES's task from one that does not exist: the same answer.
+    hidden = as_outsider.get("/tasks", parent=task.pk)
+    gone = as_outsider.get("/tasks", parent=task.pk + 1000)
+    assert hidden.status_code == gone.status_code == 422
+    assert hidden.json() == {
+        **gone.json(),
+        "message": f"No task {task.pk}.",
+        "fields": {"parent": [f"No task {task.pk}."]},
+    }
+    # In the reader's language, as the department's.
+    zh = client.get(
+        "/api/v1/tasks", {"parent": 99999}, HTTP_ACCEPT_LANGUAGE="zh-hans", **bearer(outsider)
+    ).json()
+    assert zh["fields"] == {"parent": ["任务 99999 不存在。"]}
+    # One the caller sees lists its subtasks, none yet: an empty list, 200.
+    assert codes(as_head.get("/tasks", parent=task.pk)) == []
+
+
 def _list_queries(api: Api) -> tuple[int, int]:
     api.get("/tasks")  # warm: the token's last-used stamp is written at most once a minute
     with CaptureQueriesContext(connection) as ctx:

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from closeloop.core.choices import choice_display
@@ -157,6 +157,8 @@ def task_list(request):
         "unsearchable": bool(filters.q.strip()) and not has_terms(filters.q),
         # The phrase the list fell back from (its words found apart), or "".
         "phrase_fallback": filters.q.strip() if paginator.loose else "",
+        # A search typed into the address past the box's maxlength: cut, and said so.
+        "q_cut": form.q_cut,
         "today": selectors.local_today(),
         "list_actions": extensions.list_actions(request),
     }
@@ -198,17 +200,46 @@ def _transition_actions(user, task: Task) -> list[dict]:
             continue
         if to == Status.IN_PROGRESS and task.status != Status.NOT_STARTED:
             label = RESUME_LABEL
-        actions.append(
-            {
-                "to": to.value,
-                "label": label,
-                "needs_note": to in NOTE_PROMPTS,
-                "prompt": NOTE_PROMPTS.get(to, ""),
-                "danger": to in (Status.CANCELLED, Status.REWORK, Status.BLOCKED),
-                "primary": to in (Status.IN_PROGRESS, Status.SUBMITTED, Status.DONE),
-            }
-        )
+        action = {
+            "to": to.value,
+            "label": label,
+            "needs_note": to in NOTE_PROMPTS,
+            "prompt": NOTE_PROMPTS.get(to, ""),
+            "danger": to in (Status.CANCELLED, Status.REWORK, Status.BLOCKED),
+            "primary": to in (Status.IN_PROGRESS, Status.SUBMITTED, Status.DONE),
+        }
+        if to == Status.CANCELLED:
+            action.update(_cancel_cascade(task))
+        actions.append(action)
     return actions
+
+
+def _cancel_cascade(task: Task) -> dict:
+    """What the cancel form says before it is confirmed: how many open subtasks (every depth)
+    go with the task, and how many are left as they are (done); the number shown is posted
+    back (`expected_subtasks`) so that a cancel never takes more, or fewer, than the person
+    saw (`services.task_transition`). Counted by `selectors.task_detail`, no query."""
+    takes, leaves = getattr(task, "cancel_takes", 0), getattr(task, "cancel_leaves", 0)
+    lines = []
+    if takes:
+        lines.append(
+            ngettext(
+                "Its %(n)s open subtask will be cancelled with it.",
+                "Its %(n)s open subtasks (at every level) will be cancelled with it.",
+                takes,
+            )
+            % {"n": takes}
+        )
+    if leaves:
+        lines.append(
+            ngettext(
+                "%(n)s subtask is already done and stays as it is.",
+                "%(n)s subtasks are already done and stay as they are.",
+                leaves,
+            )
+            % {"n": leaves}
+        )
+    return {"cascade": lines, "expected_subtasks": takes}
 
 
 # Events the task page shows at first (issue 16: a page's cost must not grow with its history).
@@ -409,15 +440,23 @@ def task_transition(request, pk: int):
         version = form.data.get("version")
         if version and str(task.version) != str(version):
             raise services.stale_version()
-        services.task_transition(actor=request.user, task=task, to=to, note=note)
+        moved = services.task_transition(
+            actor=request.user,
+            task=task,
+            to=to,
+            note=note,
+            expected_subtasks=_posted_count(request.POST.get("expected_subtasks")),
+        )
     except DomainError as exc:
         return _action_failed(request, pk, exc, open_panel=f"transition-{to}", posted_note=note)
-    try:
-        label = Status(to).label
-    except ValueError:
-        label = to
-    messages.success(request, _("The task is now “%(status)s”.") % {"status": label})
+    messages.success(request, services.transition_summary(moved))
     return redirect(task)
+
+
+def _posted_count(value: str | None) -> int | None:
+    """A count a form posted back (ASCII digits, at most 9), or None when absent or not one."""
+    value = (value or "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 @login_required

@@ -320,3 +320,38 @@ def test_closing_a_task_without_a_pending_warning_tells_nobody(started, head, me
     delay_warning_decide(actor=head, warning=w, approve=False, comment="先推进合同", now=at(2026, 3, 20, 11))
     accept(started, member, head)
     assert not Notification.objects.filter(kind="delay_warning.closed").exists()
+
+
+def test_cancelling_a_parent_closes_the_pending_warnings_of_the_subtasks_cancelled_with_it(
+    started, head, member, sales
+):
+    """Cancelling a task cancels its open subtasks (`task_transition`); their pending delay
+    warnings close with them, in one go (`close_with_tasks`), each raiser and decider told once."""
+    subs = [
+        task_transition(
+            actor=member,
+            task=make_task(
+                actor=head,
+                department=sales,
+                owner=member,
+                title=title,
+                parent=fresh(started),
+                start_date=dt.date(2026, 3, 2),
+                due=dt.date(2026, 3, 31),
+            ),
+            to="in_progress",
+        )
+        for title in ("用户画像分析", "召回策略制定")
+    ]
+    warnings = [warned(sub, member) for sub in subs]
+    moved = task_cancel(actor=head, task=fresh(started), reason="客户取消合作")
+    assert [s.pk for s in moved.cancelled_subtasks] == [s.pk for s in subs]
+    for w in warnings:
+        w.refresh_from_db()
+        assert w.status == "closed"
+    assert list(pending_warnings_for(head)) == []
+    assert not TaskForecast.objects.filter(task__in=subs).exists()
+    assert len(closed_notes(member)) == 2  # one per warning, never the canceller
+    assert closed_notes(head) == []
+    for sub in subs:
+        assert log_lines(sub, "delay_warning_closed")
