@@ -389,7 +389,8 @@ BLOCKS["planning"] = [
         "POST",
         per_object("CCCFFNNL", "CCCNNNNL", "CNNNNNNL", "CCCFFFFL"),
         kw=task,
-        data=lambda w, o: {"title": "评审", "date": str(w.extra["due"])},
+        # On the task's due date: a milestone may not lie after it.
+        data=lambda w, o: {"title": "评审", "date": str(w.things[o].task.due_date)},
     ),
     Row(
         "tasks:milestone_action",
@@ -495,7 +496,7 @@ BLOCKS["planning"] = [
         kw=api_task,
         data=lambda w, o: {
             "title": "评审",
-            "date": str(w.extra["due"]),
+            "date": str(w.things[o].task.due_date),
         },
     ),
     Row(
