@@ -450,6 +450,13 @@ BLOCKS["planning"] = [
     ),
     Row("tasks:calendar", "GET", "AAAAAAAL"),
     Row(
+        "tasks:calendar_day",
+        "GET",
+        "AAAAAAAL",
+        kw=lambda w, obj, user: {"day": w.extra["due"].isoformat()},
+        note="a day of 日历: what each sees of it (`planning/tests/test_calendar_day.py`)",
+    ),
+    Row(
         "closeloop_tasks_api_plan_list_subtasks",
         "GET",
         per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"),

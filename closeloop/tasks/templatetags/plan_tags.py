@@ -299,8 +299,8 @@ def calendar_weeks(weeks, department=None) -> str:
     """The rows of 日历's month grid (`planning.selectors.calendar.calendar_month`'s `weeks`),
     built in Python as the task list's rows are: a month of days with their milestones and
     tasks through the template language cost more than the page's queries. Every text is
-    escaped. A busy day's "+n more" links to the task list of what is due that day (of
-    `department`, the Department shown, if given). A reached
+    escaped. A busy day's "+n more" links to that day's page (`tasks:calendar_day`: every
+    milestone and task of the day, of `department`, the Department shown, if given). A reached
     milestone has a ✓ for its diamond, is muted and says "已达成 MM-DD" to a screen reader and
     in its title."""
     from django.utils.html import escape
@@ -309,11 +309,13 @@ def calendar_weeks(weeks, department=None) -> str:
     detail = task_url_pattern()
     overdue = format_html(' <span class="dot dot--overdue" title="{}"></span>', _("Overdue"))
     more = _("+%(n)s more")
-    more_title = _("Everything due this day, in the task list")
+    more_title = _("Every milestone and task of this day")
     reached_label = _("Reached %(day)s")
     check = '<span class="ms-check" aria-hidden="true">✓</span>'
     diamond = '<span class="diamond"></span>'
-    day_list = reverse("tasks:list") + "?due={}" + (f"&department={department.pk}" if department else "")
+    day_page = reverse("tasks:calendar_day", args=["0000-00-00"]).replace("0000-00-00", "{}") + (
+        f"?department={department.pk}" if department else ""
+    )
     out = []
     for week in weeks:
         out.append('<div class="cal__row" role="row">\n      ')
@@ -358,7 +360,7 @@ def calendar_weeks(weeks, department=None) -> str:
                 for code in (f"{escape(t.department.code)}-{escape(t.code)}",)
             )
             extra = (
-                f'<li class="small cal__more"><a href="{escape(day_list.format(day["date"].isoformat()))}"'
+                f'<li class="small cal__more"><a href="{escape(day_page.format(day["date"].isoformat()))}"'
                 f' title="{escape(more_title)}">{escape(more % {"n": day["more"]})}</a></li>'
                 if day["more"]
                 else ""
