@@ -34,6 +34,7 @@ def plan_data(ctx: Any) -> None:
     deps: list[tuple[int, int]] = []
     milestones: list[tuple[int, int, str, Any, bool]] = []
     department_of = {t.id: t.department_id for t in ctx.tasks}
+    due_of = {t.id: t.due_date for t in ctx.tasks}
     cancelled = {t.id for t in ctx.tasks if t.status == "cancelled"}
     for parent_id, kids in ctx.children.items():
         if not kids:
@@ -46,6 +47,10 @@ def plan_data(ctx: Any) -> None:
             if hasattr(ordered[0], "due_date")
             else ctx.today
         )
+        # The milestone rule (`planning.services.decomposition.milestone_date_errors`): on or
+        # before the parent's due date. The generator lays subtasks out by then already, so
+        # this changes no row; it keeps the data valid if that layout ever changes.
+        due = min(due, due_of[parent_id])
         milestones.append((parent_id, department_of[parent_id], "阶段评审", due, parent_id in cancelled))
     save(ctx, TaskDependency, deps, columns=("predecessor_id", "successor_id"))
     save(

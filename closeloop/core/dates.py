@@ -1,4 +1,5 @@
-"""The range of dates Closeloop works with: 1900-01-01 … 2100-12-31.
+"""The range of dates Closeloop works with: 1900-01-01 … 2100-12-31, and the part of it 日历
+(the month calendar) shows: 2000-01-01 … 2100-12-31 (`CALENDAR_MIN`).
 
 Forms and the API refuse dates outside it (a typo such as 0001-01-01 or 9999-12-31); rows
 stored before that rule may still hold one, and pages that lay dates out (the timeline, the
@@ -18,6 +19,11 @@ from closeloop.core.errors import field_message
 
 DATE_MIN = date(1900, 1, 1)
 DATE_MAX = date(2100, 12, 31)
+# The first day 日历 shows: its months run from 2000-01 to DATE_MAX's December
+# (`planning.selectors.calendar.YEARS` is read from these two). What is only ever found through
+# the calendar — a milestone — is dated within CALENDAR_MIN…DATE_MAX
+# (`planning.services.decomposition.milestone_date_errors`), so it can always be shown there.
+CALENDAR_MIN = date(2000, 1, 1)
 
 
 def in_range(d: date | None) -> bool:

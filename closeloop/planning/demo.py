@@ -1,6 +1,6 @@
 """Demo rows of intake and decomposition, on top of the handbook tasks (closeloop/demo):
 T001's subtasks chained 用户画像分析 → 召回策略制定 → 活动页面原型设计 → 文案撰写 with milestones
-and saved as the template 活动方案设计; T002 月度销售报表 recurring on the 3rd working day of
+(the first reached) and saved as the template 活动方案设计; T002 月度销售报表 recurring on the 3rd working day of
 each month; the specialist overloaded this week with three signings, the report and a launch.
 Idempotent: run it twice and nothing is added the second time."""
 
@@ -51,7 +51,11 @@ def seed_demo() -> None:
                 for pred, succ in zip(chain, chain[1:], strict=False):
                     if not TaskDependency.objects.filter(predecessor=pred, successor=succ).exists():
                         decomposition.dependency_add(actor=manager, predecessor=pred, successor=succ)
-                if not Milestone.objects.filter(task=t001).exists() and len(chain) == 4:
+                new_milestones = not Milestone.objects.filter(task=t001).exists() and len(chain) == 4
+                if new_milestones:
+                    profiled = decomposition.milestone_add(
+                        actor=manager, task=t001, title="用户画像完成", date_=chain[0].due_date
+                    )
                     decomposition.milestone_add(
                         actor=manager, task=t001, title="召回方案评审通过", date_=chain[1].due_date
                     )
@@ -65,6 +69,11 @@ def seed_demo() -> None:
                     ).exists()
                 ):
                     templates.template_save(actor=manager, task=t001, name="活动方案设计")
+            # The first one reached when 用户画像分析 was finished: the task page, 日历 and the
+            # timeline show a reached milestone beside open ones.
+            if new_milestones and chain[0].completed_at is not None:
+                with at(chain[0].completed_at):
+                    decomposition.milestone_update(actor=manager, milestone=profiled, reached=True)
 
         t002 = Task.objects.filter(department=sales, code="T002").first()
         if t002 is not None and not RecurrenceRule.objects.filter(prototype=t002).exists():

@@ -30,4 +30,5 @@ urlpatterns = [
     path("workload/handover/", workload.workload_handover, name="workload_handover"),
     path("workload/reassign/<int:pk>/", workload.workload_reassign, name="workload_reassign"),
     path("calendar/", calendar.calendar_view, name="calendar"),
+    path("calendar/day/<str:day>/", calendar.calendar_day_view, name="calendar_day"),
 ]

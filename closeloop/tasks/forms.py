@@ -396,7 +396,10 @@ class SubtaskForm(forms.Form):
 
 class MilestoneForm(forms.Form):
     title = forms.CharField(label=_("Milestone"), max_length=200)
-    date = DateField(label=_("Date"), widget=DateInput(), validators=[validate_in_range])
+    # A text that is no date is refused here; the days a milestone may take (the calendar's
+    # years, on or before the task's due date) are the service's one rule
+    # (`planning.services.decomposition.milestone_date_errors`), which names them.
+    date = DateField(label=_("Date"), widget=DateInput())
 
 
 class RecurrenceForm(forms.Form):

@@ -55,12 +55,21 @@ def parse_int(value, default: int | None = None) -> int | None:
     return ids.parse_int(value.strip().lstrip("+"), default, low=-MAX_ID, high=MAX_ID)
 
 
-def date_errors(errors: dict[str, list[str]], field: str, value: date | None) -> bool:
-    """Add a message on `field` when `value` lies outside DATE_MIN..DATE_MAX; True if it did."""
-    if value is not None and not DATE_MIN <= value <= DATE_MAX:
+def date_errors(
+    errors: dict[str, list[str]],
+    field: str,
+    value: date | None,
+    *,
+    low: date = DATE_MIN,
+    high: date = DATE_MAX,
+) -> bool:
+    """Add a message on `field` when `value` lies outside `low`..`high` (by default the dates
+    Closeloop works with, DATE_MIN..DATE_MAX; a narrower part of it such as the calendar's,
+    `core.dates.CALENDAR_MIN`, for what must show there); True if it did. None passes."""
+    if value is not None and not low <= value <= high:
         errors.setdefault(field, []).append(
             _("The date must be between %(min)s and %(max)s.")
-            % {"min": DATE_MIN.isoformat(), "max": DATE_MAX.isoformat()}
+            % {"min": low.isoformat(), "max": high.isoformat()}
         )
         return True
     return False

@@ -389,7 +389,8 @@ BLOCKS["planning"] = [
         "POST",
         per_object("CCCFFNNL", "CCCNNNNL", "CNNNNNNL", "CCCFFFFL"),
         kw=task,
-        data=lambda w, o: {"title": "评审", "date": str(w.extra["due"])},
+        # On the task's due date: a milestone may not lie after it.
+        data=lambda w, o: {"title": "评审", "date": str(w.things[o].task.due_date)},
     ),
     Row(
         "tasks:milestone_action",
@@ -449,6 +450,13 @@ BLOCKS["planning"] = [
     ),
     Row("tasks:calendar", "GET", "AAAAAAAL"),
     Row(
+        "tasks:calendar_day",
+        "GET",
+        "AAAAAAAL",
+        kw=lambda w, obj, user: {"day": w.extra["due"].isoformat()},
+        note="a day of 日历: what each sees of it (`planning/tests/test_calendar_day.py`)",
+    ),
+    Row(
         "closeloop_tasks_api_plan_list_subtasks",
         "GET",
         per_object("AAAAANNL", "AAANNNNL", "ANNNNNNL", "AAAAAAAL"),
@@ -495,7 +503,7 @@ BLOCKS["planning"] = [
         kw=api_task,
         data=lambda w, o: {
             "title": "评审",
-            "date": str(w.extra["due"]),
+            "date": str(w.things[o].task.due_date),
         },
     ),
     Row(

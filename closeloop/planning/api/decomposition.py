@@ -86,15 +86,21 @@ class DependencyList(Schema):
     items: list[DependencyOut]
 
 
+# The milestone rule (`decomposition.milestone_date_errors`): refused with 422 naming `date`.
+_MILESTONE_DATE = "On or before the task's due date, within 2000-01-01 … 2100-12-31 (the years 日历 shows)."
+
+
 class MilestoneIn(StrictIn):
     title: str
-    date: dt.date
+    date: dt.date = Field(description=_MILESTONE_DATE)
 
 
 class MilestonePatch(StrictIn):
     title: str | None = None
-    date: dt.date | None = None
-    reached: bool | None = None
+    date: dt.date | None = Field(
+        None, description=_MILESTONE_DATE + " The date it has already is accepted as it is."
+    )
+    reached: bool | None = Field(None, description="true: mark it reached now; false: not reached.")
 
 
 class MilestoneOut(Schema):

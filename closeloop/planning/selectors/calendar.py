@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Case, Count, F, Q, Sum, When, Window
 from django.db.models.functions import RowNumber
 
+from closeloop.core.dates import CALENDAR_MIN, DATE_MAX
 from closeloop.orgs.calendar import is_workday
 from closeloop.orgs.models import Department
 from closeloop.tasks.models import (
@@ -17,7 +18,7 @@ from closeloop.tasks.models import (
     Task,
     subtree_q,
 )
-from closeloop.tasks.selectors import local_today, visibility
+from closeloop.tasks.selectors import local_today, my_work_rows, visibility
 from closeloop.tasks.states import CLOSED_STATUSES, OPEN_STATUSES, Status
 
 # Statuses named, not "all but cancelled": ranges of the (department, status, due) index.
@@ -137,10 +138,13 @@ def _due_parts(user, department_id: int | None, start: date, end: date) -> list[
     return [whole, other & ~Q(department_id__in=departments)]
 
 
-def _days_and_first_tasks(parts: list[Q]) -> tuple[dict[date, tuple[int, int]], list[int]]:
+def _days_and_first_tasks(
+    parts: list[Q], limit: int | None = None
+) -> tuple[dict[date, tuple[int, int]], list[int]]:
     """Only what 日历's days show of the tasks matching any of `parts` (`_due_parts`): each
     day's task count and open count ({date: (n, open)}, days with none left out) and the ids
-    of each day's first DAY_TASKS tasks (priority, then id), ranked by a window — never every
+    of each day's first `limit` tasks (DAY_TASKS unless given: the day page asks for
+    DAY_PAGE), priority then id, ranked by a window — never every
     task of the month loaded (that read ~1,000 rows, and past 1,000 left the month's last days
     empty).
 
@@ -152,8 +156,9 @@ def _days_and_first_tasks(parts: list[Q]) -> tuple[dict[date, tuple[int, int]], 
     one of 31, 0 heap fetches). SQLite counts in a pass of its own over the
     index, which covers it; the counts as windows cost its ranking's sort more than that pass
     (measured: 33 against 37 ms for a head)."""
+    limit = limit or DAY_TASKS
     if connection.vendor == "postgresql":
-        return _days_and_first_tasks_pg(parts)
+        return _days_and_first_tasks_pg(parts, limit)
     tasks = Task.objects.filter(reduce(or_, parts))
     is_open = Case(When(status__in=_OPEN, then=1), default=0)
     per_day = {
@@ -166,13 +171,13 @@ def _days_and_first_tasks(parts: list[Q]) -> tuple[dict[date, tuple[int, int]], 
         tasks.annotate(
             rank=Window(RowNumber(), partition_by=[F("due_date")], order_by=[F("priority"), F("id")])
         )
-        .filter(rank__lte=DAY_TASKS)
+        .filter(rank__lte=limit)
         .values_list("id", flat=True)
     )
     return per_day, first_ids
 
 
-def _days_and_first_tasks_pg(parts: list[Q]) -> tuple[dict[date, tuple[int, int]], list[int]]:
+def _days_and_first_tasks_pg(parts: list[Q], limit: int) -> tuple[dict[date, tuple[int, int]], list[int]]:
     """`_days_and_first_tasks` on PostgreSQL: one statement over the parts' UNION ALL."""
     selects, params = [], []
     for part in parts:
@@ -199,7 +204,7 @@ def _days_and_first_tasks_pg(parts: list[Q]) -> tuple[dict[date, tuple[int, int]
         ") AS ranked WHERE rn <= %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(statement, [*_OPEN, *params, DAY_TASKS])
+        cursor.execute(statement, [*_OPEN, *params, limit])
         rows = cursor.fetchall()
     per_day = {day: (n, n_open) for _pk, day, rn, n, n_open in rows if rn == 1}
     return per_day, [row[0] for row in rows]
@@ -212,7 +217,8 @@ def _days_and_first_tasks_pg(parts: list[Q]) -> tuple[dict[date, tuple[int, int]
 DAY_MILESTONES = 3
 DAY_TASKS = 4
 # The years the calendar shows (`?year=`, inclusive); a month beyond them is offered no link.
-YEARS = (2000, 2100)
+# The same range bounds a milestone's date (`core.dates.CALENDAR_MIN`).
+YEARS = (CALENDAR_MIN.year, DATE_MAX.year)
 
 
 def calendar_month(
@@ -283,4 +289,52 @@ def calendar_month(
         "next": {"year": next_y, "month": next_m} if next_y <= YEARS[1] else None,
         # Tasks due in the grid's days (shown or behind a day's "+n more").
         "count": sum(n for n, _open in per_day.values()),
+    }
+
+
+# -- a day -------------------------------------------------------------------------------------
+
+# 日历's day page lists at most this many milestones, and as many tasks: far more than a day
+# of a department holds (bench s5: 1,240 milestones in six weeks of its busiest department,
+# ~30 a day), a bound for a superuser's whole company. Past it the page says how many there are and offers the department picker
+# (and, for the tasks, the task list of the day, which pages).
+DAY_PAGE = 300
+
+
+def calendar_day(user, *, day: date, department_id: int | None = None, today: date | None = None) -> dict:
+    """日历's day page (`tasks:calendar_day`, what a day's "+n more" leads to): every milestone
+    dated `day` and every task due on it that `user` sees, not cancelled (of `department_id`
+    if given) — through the month grid's own reads (`_milestones`, `_due_parts` and
+    `_days_and_first_tasks` for the one day), so the page lists exactly what the cell counts,
+    scoped by the same rule. `milestones` by id (the grid's order: the cell's first ones come
+    first), each with `task_code` and `task_department`; `tasks` by priority then id (the
+    same), each with `late` (open and past `today`), read as 我的工作's rows are
+    (`tasks.selectors.my_work_rows`: department and owner joined). Each list holds at most
+    DAY_PAGE; `milestone_count` and `task_count` are the day's full numbers; `prev` / `next`
+    the days around it within YEARS, else None. At most seven queries whatever the day holds
+    (asserted in `planning/tests/test_calendar_day.py`): the person's visibility, one per
+    part and one read for the milestones, the tasks' ranking (two on SQLite, one on
+    PostgreSQL) and the shown tasks."""
+    today = today or local_today()
+    milestones, milestone_counts = _milestones(user, department_id, day, day, DAY_PAGE)
+    per_day, first_ids = _days_and_first_tasks(_due_parts(user, department_id, day, day), DAY_PAGE)
+    tasks = (
+        sorted(
+            my_work_rows(Task.objects.filter(id__in=first_ids)).order_by(),
+            key=lambda t: (t.priority, t.pk),
+        )
+        if first_ids
+        else []
+    )
+    for t in tasks:
+        t.late = t.status not in CLOSED_STATUSES and t.due_date < today
+    task_count, _open = per_day.get(day, (0, 0))
+    return {
+        "day": day,
+        "milestones": milestones,
+        "milestone_count": milestone_counts.get(day, 0),
+        "tasks": tasks,
+        "task_count": task_count,
+        "prev": day - timedelta(days=1) if day > date(YEARS[0], 1, 1) else None,
+        "next": day + timedelta(days=1) if day < date(YEARS[1], 12, 31) else None,
     }

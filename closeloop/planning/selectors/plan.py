@@ -75,8 +75,8 @@ def plan_warnings(tree: list[Task], dependencies: list[TaskDependency]) -> list[
 
 def task_plan(user, task: Task, *, subtasks: list[Task] | None = None, templates: bool = True) -> Plan:
     """The subtasks `user` needs to know (others only counted in `hidden`), with owners,
-    collaborators and criteria counts; dependencies, milestones,
-    warnings; the department's templates; the recurrence rule; comments. Nine queries.
+    collaborators and criteria counts; dependencies, milestones (each with `after_due`: its
+    task's due date when the milestone lies after it, else None), warnings; the department's templates; the recurrence rule; comments. Nine queries.
     `subtasks`, when given, come from `selectors.task_detail` with their people and criteria
     attached already. `templates=False` leaves the templates out (the task page reads them
     when their form is opened)."""
@@ -132,6 +132,12 @@ def task_plan(user, task: Task, *, subtasks: list[Task] | None = None, templates
         if extensions.task_has(task, "milestones", tree=True)
         else []
     )
+    # A milestone after its own task's due date (the due date moved earlier since it was set,
+    # which is allowed: `milestone_date_errors`) is marked on the page, so it is seen.
+    due_of = {t.pk: t.due_date for t in tree}
+    for m in milestones:
+        due = due_of.get(m.task_id)
+        m.after_due = due if due is not None and m.date > due else None
     by_pred: dict[int, list[str]] = {}
     for d in deps:
         by_pred.setdefault(d.successor_id, []).append(d.predecessor.code)

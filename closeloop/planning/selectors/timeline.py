@@ -155,6 +155,7 @@ def timeline(
             {
                 "m": m,
                 "points": f"{cx},{cy - 8} {cx + 8},{cy} {cx},{cy + 8} {cx - 8},{cy}",
+                "center": (cx, cy),
                 "reached": m.reached_at is not None,
                 "out_of_range": not in_range(m.date),
             }

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from closeloop.core.dates import CALENDAR_MIN
 from closeloop.core.errors import Conflict, NotAllowed, ValidationFailed, raise_if_errors
 from closeloop.orgs.models import User
 from closeloop.tasks import permissions
@@ -183,8 +184,33 @@ def dependency_remove(*, actor: User, predecessor: Task, successor: Task, plan: 
     return bool(deleted)
 
 
+def milestone_date_errors(
+    errors: dict[str, list[str]], task: Task, value: date | None, field: str = "date"
+) -> bool:
+    """Add a message on `field` when `value` cannot be a milestone's date of `task`: outside
+    the days 日历 shows (`core.dates.CALENDAR_MIN`…`DATE_MAX`: a milestone is found there), or
+    after the task's due date (a checkpoint on the way to it: DESIGN.md "The loop" 2). True if
+    it did; None passes (the caller names a missing date). The task's due date may later move
+    before one of its milestones: that is allowed, and the task page marks the milestone
+    (`planning.selectors.plan.task_plan`, `after_due`)."""
+    if value is None:
+        return False
+    if date_errors(errors, field, value, low=CALENDAR_MIN):
+        return True
+    if task.due_date is not None and value > task.due_date:
+        errors.setdefault(field, []).append(
+            _("The date %(date)s is after the task's due date %(due)s: choose a day on or before it.")
+            % {"date": value.isoformat(), "due": task.due_date.isoformat()}
+        )
+        return True
+    return False
+
+
 def milestone_add(*, actor: User, task: Task, title: str, date_: date | None) -> Milestone:
-    """A dated checkpoint (owner, initiator, head or deputy)."""
+    """A dated checkpoint of `task` (owner, initiator, head or deputy; NotAllowed, or Conflict
+    when the task is closed). `title`: 1–200 characters; `date_`: a day within the calendar's
+    years and on or before the task's due date (`milestone_date_errors`). Bad input is one
+    ValidationFailed naming `title` / `date`, nothing written. Records `milestone_added`."""
     _require_edit(actor, task, _("Only the owner, the initiator or the department head can add milestones."))
     errors: dict[str, list[str]] = {}
     title = (title or "").strip()
@@ -196,7 +222,7 @@ def milestone_add(*, actor: User, task: Task, title: str, date_: date | None) ->
         errors.setdefault("title", []).append(_("The name is longer than 200 characters."))
     if date_ is None:
         errors.setdefault("date", []).append(_("A milestone needs a date."))
-    date_errors(errors, "date", date_)
+    milestone_date_errors(errors, task, date_)
     raise_if_errors(errors)
     with transaction.atomic():
         milestone = Milestone.objects.create(task=task, title=title, date=date_, created_by=actor)
@@ -214,6 +240,12 @@ def milestone_update(
     date_: date | None = None,
     reached: bool | None = None,
 ) -> Milestone:
+    """Rename, move or mark reached (`reached` True: now; False: not reached) a milestone; None
+    leaves a part as it is. The same people as `milestone_add`. A new date follows
+    `milestone_date_errors` against the milestone's own task; the date it already has is not
+    checked again, so a milestone left after a due date that moved earlier can still be renamed
+    or marked reached (ValidationFailed naming `title` / `date` otherwise, nothing written).
+    Records `milestone_changed`."""
     task = milestone.task
     _require_edit(
         actor, task, _("Only the owner, the initiator or the department head can change milestones.")
@@ -226,9 +258,10 @@ def milestone_update(
             )
         changes["title"] = title.strip()[:200]
     if date_ is not None:
-        bad: dict[str, list[str]] = {}
-        date_errors(bad, "date", date_)
-        raise_if_errors(bad)
+        if date_ != milestone.date:
+            bad: dict[str, list[str]] = {}
+            milestone_date_errors(bad, task, date_)
+            raise_if_errors(bad)
         changes["date"] = date_
     if reached is not None:
         changes["reached_at"] = timezone.now() if reached else None

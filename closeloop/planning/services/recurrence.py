@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from closeloop.core.errors import NotAllowed, ValidationFailed, raise_if_errors
 from closeloop.orgs.calendar import add_workdays, is_workday, next_workday, workdays_between
 from closeloop.orgs.models import User
+from closeloop.planning.services.decomposition import milestone_date_errors
 from closeloop.tasks import permissions
 from closeloop.tasks.models import (
     AcceptanceCriterion,
@@ -287,12 +288,15 @@ def recurrence_instantiate(*, rule: RecurrenceRule, occurrence: date) -> Task | 
         ).values_list("predecessor_id", "successor_id"):
             TaskDependency.objects.create(predecessor=copies[pred], successor=copies[succ], created_by=actor)
         for m in Milestone.objects.filter(task_id__in=copies):
-            Milestone.objects.create(
-                task=copies[m.task_id],
-                title=m.title,
-                date=_shift(m.date, proto.due_date, occurrence) or occurrence,
-                created_by=actor,
-            )
+            # The copy follows the milestone rule (`milestone_date_errors`): no later than its
+            # own task's due date — a prototype's milestone left after a due date that moved
+            # earlier, or a subtask's shifted by the task's due date, is put on the copy's due
+            # date — and one the calendar could not show (a copy due before 2000) is left out.
+            copy = copies[m.task_id]
+            day = min(_shift(m.date, proto.due_date, occurrence) or occurrence, copy.due_date)
+            if milestone_date_errors({}, copy, day):
+                continue
+            Milestone.objects.create(task=copy, title=m.title, date=day, created_by=actor)
         record_event(
             task=instance,
             actor=None,

@@ -9,11 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from closeloop.core.dates import CALENDAR_MIN, DATE_MAX
 from closeloop.core.errors import NotAllowed, ValidationFailed, raise_if_errors
 from closeloop.core.ids import is_id
 from closeloop.orgs.calendar import add_workdays, next_workday, workdays_between
 from closeloop.orgs.models import Department, User
-from closeloop.planning.services.decomposition import _require_edit, subtask_add
+from closeloop.planning.services.decomposition import _require_edit, milestone_date_errors, subtask_add
 from closeloop.tasks import permissions
 from closeloop.tasks.models import (
     AcceptanceCriterion,
@@ -171,7 +172,10 @@ def template_apply(
     task's start date, or its next working day): a step `offset` working days in, lasting
     `duration` working days, with its dependencies, criteria and weight; owners from `owners`
     (by step position) or the task's owner. Warnings (a step due after the task) show on the
-    task page; nothing is refused for dates."""
+    task page; a step's dates are not refused. The template's milestones are the task's and
+    follow the milestone rule (`milestone_date_errors`): one that would fall after the task's
+    due date or outside the calendar's years refuses the whole apply (ValidationFailed on
+    `start`, naming the milestone and the due date), before anything is written."""
     _require_edit(
         actor, task, _("Only the owner, the initiator or the department head can decompose this task.")
     )
@@ -194,6 +198,27 @@ def template_apply(
             fields={"template": [_("A step is too far away.")]},
         )
     base = next_workday(start or task.start_date or timezone.localdate(), include=True)
+    milestones = [(m["title"], add_workdays(base, m.get("offset", 0))) for m in template.milestones or []]
+    for title, day in milestones:
+        bad: dict[str, list[str]] = {}
+        if not milestone_date_errors(bad, task, day):
+            continue
+        if CALENDAR_MIN <= day <= DATE_MAX:
+            message = _(
+                "The template's milestone “%(title)s” would fall on %(date)s, after the task's due date"
+                " %(due)s: start the steps earlier, or move the due date first."
+            ) % {"title": title, "date": day.isoformat(), "due": task.due_date.isoformat()}
+        else:
+            message = _(
+                "The template's milestone “%(title)s” would fall on %(date)s, outside %(min)s – %(max)s:"
+                " choose another start."
+            ) % {
+                "title": title,
+                "date": day.isoformat(),
+                "min": CALENDAR_MIN.isoformat(),
+                "max": DATE_MAX.isoformat(),
+            }
+        raise ValidationFailed(message, fields={"start": [message]})
     owners = owners or {}
     created: list[Task] = []
     with transaction.atomic():
@@ -217,10 +242,8 @@ def template_apply(
                     TaskDependency.objects.get_or_create(
                         predecessor=created[a], successor=created[i], defaults={"created_by": actor}
                     )
-        for m in template.milestones or []:
-            Milestone.objects.create(
-                task=task, title=m["title"], date=add_workdays(base, m.get("offset", 0)), created_by=actor
-            )
+        for title, day in milestones:
+            Milestone.objects.create(task=task, title=title, date=day, created_by=actor)
         record_event(
             task=task,
             actor=actor,

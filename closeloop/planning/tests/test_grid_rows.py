@@ -23,15 +23,16 @@ pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
 XSS = "<script>alert(1)</script>"
 
-# The template loops the tags replaced, as they were on main (a milestone naming its task since).
+# The template loops the tags replaced, as they were on main (a milestone naming its task since;
+# a reached one with ✓ and "Reached MM-DD", and "+n more" leading to the day's page, since).
 CALENDAR_LOOP = """{% load i18n %}{% for week in weeks %}<div class="cal__row" role="row">
       {% for day in week %}
       <div class="cal__day{% if not day.in_month %} is-out{% endif %}{% if not day.workday %} is-off{% endif %}{% if day.today %} is-today{% endif %}{% if day.tasks or day.milestones %} has-items{% endif %}" role="gridcell">
         <div class="cal__date">{{ day.date.day }}{% if day.overdue %} <span class="dot dot--overdue" title="{% translate 'Overdue' %}"></span>{% endif %}</div>
         <ul class="cal__items">
-          {% for m in day.milestones %}<li class="cal__ms"><a href="{% url 'tasks:detail' m.task.pk %}#plan" title="{{ m.task_department.code }}-{{ m.task_code }} {{ m.title }}"><span class="cal__ms-name"><span class="diamond"></span>{{ m.title }}</span><span class="code cal__ms-task"><span class="nowrap">{{ m.task_department.code }}-</span><wbr><span class="nowrap">{{ m.task_code }}</span></span></a></li>{% endfor %}
+          {% for m in day.milestones %}<li class="cal__ms{% if m.reached_at %} is-reached{% endif %}"><a href="{% url 'tasks:detail' m.task.pk %}#plan" title="{{ m.task_department.code }}-{{ m.task_code }} {{ m.title }}{% if m.reached_at %} · {% blocktranslate with day=m.reached_at|date:'m-d' %}Reached {{ day }}{% endblocktranslate %}{% endif %}"><span class="cal__ms-name">{% if m.reached_at %}<span class="ms-check" aria-hidden="true">✓</span>{% else %}<span class="diamond"></span>{% endif %}{{ m.title }}{% if m.reached_at %}<span class="visually-hidden"> · {% blocktranslate with day=m.reached_at|date:'m-d' %}Reached {{ day }}{% endblocktranslate %}</span>{% endif %}</span><span class="code cal__ms-task"><span class="nowrap">{{ m.task_department.code }}-</span><wbr><span class="nowrap">{{ m.task_code }}</span></span></a></li>{% endfor %}
           {% for t in day.tasks %}<li class="cal__task st-{{ t.status }}{% if t.late %} is-overdue{% endif %}"><a href="{% url 'tasks:detail' t.pk %}" title="{{ t.department.code }}-{{ t.code }} {{ t.title }}"><span class="code">{{ t.department.code }}-{{ t.code }}</span> <span class="cal__task-name">{{ t.title }}</span></a></li>{% endfor %}
-          {% if day.more %}<li class="small cal__more"><a href="{% url 'tasks:list' %}?due={{ day.date|date:'Y-m-d' }}{% if department %}&amp;department={{ department.pk }}{% endif %}" title="{% translate 'Everything due this day, in the task list' %}">{% blocktranslate with n=day.more %}+{{ n }} more{% endblocktranslate %}</a></li>{% endif %}
+          {% if day.more %}<li class="small cal__more"><a href="{% url 'tasks:calendar_day' day.date.isoformat %}{% if department %}?department={{ department.pk }}{% endif %}" title="{% translate 'Every milestone and task of this day' %}">{% blocktranslate with n=day.more %}+{{ n }} more{% endblocktranslate %}</a></li>{% endif %}
         </ul>
       </div>
       {% endfor %}
@@ -128,12 +129,20 @@ def test_a_calendar_day_shows_its_most_urgent_tasks_and_counts_the_rest(head, bu
 
 
 def test_the_calendar_grid_is_the_html_of_the_template_loop_and_escapes_titles(head, busy_month):
+    from closeloop.planning.services.decomposition import milestone_add, milestone_update
+
     day = busy_month["day"]
+    # An open milestone and a reached one (named with a script) on the busy day.
+    target = busy_month["tasks"][1]
+    milestone_add(actor=head, task=target, title="方案评审", date_=day)
+    reached = milestone_add(actor=head, task=target, title=XSS, date_=day)
+    milestone_update(actor=head, milestone=reached, reached=True)
     client = english_client(head)
     html = client.get(reverse("tasks:calendar"), {"year": day.year, "month": day.month}).content.decode()
     i = html.find(XSS)
     assert i < 0, html[i - 300 : i + 100]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "+2 more" in html
+    assert html.count('class="cal__ms is-reached"') == 1 and html.count('class="cal__ms"') == 1
     request = RequestFactory().get("/")
     request.user = head
     for year, month in {(day.year, day.month), (TODAY.year, TODAY.month)}:
@@ -148,21 +157,23 @@ def test_the_calendar_grid_is_the_html_of_the_template_loop_and_escapes_titles(h
         assert calendar_weeks(weeks, busy_month["tasks"][0].department) == loop
 
 
-def test_a_busy_days_more_leads_to_the_task_list_of_that_day(head, member, sales, busy_month):
-    """ "+2 more" was plain text: now a link to the task list filtered to that due date (and
-    the calendar's department), which lists every task of the day, the hidden ones too."""
+def test_a_busy_days_more_leads_to_that_days_page(head, member, sales, busy_month):
+    """ "+2 more" led to the task list of the day's due tasks, so milestones behind it could
+    not be reached: now it leads to the day's own page (and keeps the calendar's department),
+    which lists every task of the day, the hidden ones too, and offers the task list."""
     day = busy_month["day"]
     client = english_client(head)
     html = client.get(
         reverse("tasks:calendar"), {"year": day.year, "month": day.month, "department": sales.pk}
     ).content.decode()
-    href = f"{reverse('tasks:list')}?due={day.isoformat()}&amp;department={sales.pk}"
+    href = f"{reverse('tasks:calendar_day', args=[day.isoformat()])}?department={sales.pk}"
     assert f'<a href="{href}"' in html and "+2 more</a>" in html
-    listed = client.get(href.replace("&amp;", "&")).content.decode()
+    listed = client.get(href).content.decode()
     for t in busy_month["tasks"]:
         assert t.title.replace("<", "&lt;").replace(">", "&gt;") in listed
     assert busy_month["late"].title not in listed  # due another day
-    assert 'name="due"' in listed and f'value="{day.isoformat()}"' in listed
+    task_list = f"{reverse('tasks:list')}?due={day.isoformat()}&department={sales.pk}"
+    assert f'href="{task_list}"' in listed
 
 
 def test_workload_counts_by_week_and_priority_as_the_table_shows(head, member, sales):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from closeloop.orgs.models import Membership
 from closeloop.planning.services import decomposition as decomposition_services
 from closeloop.planning.tests.test_browser import _login
+from closeloop.tasks.models import Milestone
 from closeloop.testing.browser import ARTIFACTS, PASSWORD, PHONE
 from closeloop.testing.factories import DepartmentFactory, UserFactory, add_member, make_task
 
@@ -285,5 +286,89 @@ def test_at_390_px_a_calendar_milestone_name_reads_on_up_to_three_lines(
             assert _inside(box, 390) and box["width"] <= cell_box["width"], title
             assert box["height"] >= 44, title  # still a tap target
             assert link.locator(".cal__ms-task").inner_text().replace("\n", "") == f"SALES-{task.code}"
+    finally:
+        context.close()
+
+
+def test_at_390_px_a_reached_milestone_reads_apart_and_more_leads_to_every_milestone_of_the_day(
+    browser, live_server, transactional_db
+):
+    """The tester's findings at 390 px: a reached milestone looked like an open one on the
+    task page and in 日历, and 日历's "+n 项" led to the task list of the day's due tasks, so
+    the milestones behind it could not be reached. Now a reached one has a ✓ for its diamond,
+    is muted and says "已达成 MM-DD" (the button beside an open one reads 标记达成); "+n 项"
+    opens the day, which lists all its milestones — never 市场部's, which this member may not
+    see — and fits the phone."""
+    from closeloop.testing.browser import no_horizontal_scroll, shoot, sign_in
+
+    company = DepartmentFactory(code="HQ", name="总公司")
+    sales = DepartmentFactory(code="SALES", name="销售部", parent=company)
+    marketing = DepartmentFactory(code="MKT", name="市场部", parent=company)
+    member = UserFactory(username="sales_specialist", name="李专员", password=PASSWORD, language="zh-hans")
+    add_member(member, sales, Membership.Role.SPECIALIST)
+    other = UserFactory(username="marketing_specialist", name="赵市场", language="zh-hans")
+    add_member(other, marketing, Membership.Role.SPECIALIST)
+    today = timezone.localdate()
+    task = make_task(
+        actor=member,
+        department=sales,
+        owner=member,
+        title="老用户召回活动",
+        start_date=today - dt.timedelta(days=2),
+        due=today + dt.timedelta(days=20),
+    )
+    titles = ["用户画像完成", "召回方案评审通过", "渠道名单确认", "文案定稿", "活动页面上线"]
+    made = [
+        decomposition_services.milestone_add(actor=member, task=task, title=t, date_=today) for t in titles
+    ]
+    decomposition_services.milestone_update(actor=member, milestone=made[0], reached=True)
+    secret = make_task(actor=other, department=marketing, owner=other, title="市场部的任务", due=today)
+    decomposition_services.milestone_add(actor=other, task=secret, title="市场部的节点", date_=today)
+    reached_on = timezone.localtime(Milestone.objects.get(pk=made[0].pk).reached_at).strftime("%m-%d")
+    phone = {"width": 390, "height": 844}
+    context = browser.new_context(viewport=phone)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server.url, "sales_specialist")
+        page.goto(live_server.url + f"/tasks/{task.pk}/#plan")
+        done = page.locator("#plan li.plan-ms.is-reached")
+        open_ = page.locator("#plan li.plan-ms:not(.is-reached)")
+        assert done.count() == 1 and open_.count() == 4
+        assert done.locator(".ms-check").is_visible() and done.locator(".diamond").count() == 0
+        assert f"已达成 {reached_on}" in done.inner_text() and "取消达成" in done.inner_text()
+        assert open_.first.locator(".diamond").is_visible() and "标记达成" in open_.first.inner_text()
+        assert "已达成" not in open_.first.inner_text()
+        muted = done.evaluate("el => getComputedStyle(el).color")
+        assert muted != open_.first.evaluate("el => getComputedStyle(el).color")
+        for row in (done, open_.first):
+            assert _inside(row.bounding_box(), phone["width"])
+        assert no_horizontal_scroll(page)
+        page.locator("#plan .plan-list").screenshot(path=str(ARTIFACTS / "phone-milestones-reached.png"))
+
+        page.goto(live_server.url + "/calendar/")
+        reached = page.locator(".cal__ms.is-reached a")
+        assert reached.count() == 1 and reached.locator(".ms-check").is_visible()
+        assert f"已达成 {reached_on}" in reached.get_attribute("title")
+        assert page.locator(".cal__ms:not(.is-reached) .diamond").first.is_visible()
+        assert "市场部的节点" not in page.content()
+        cell = page.locator(".cal__day", has=reached)
+        assert _inside(reached.bounding_box(), phone["width"])
+        assert reached.bounding_box()["width"] <= cell.bounding_box()["width"]
+        shoot(page, "phone-calendar-reached.png")
+
+        more = cell.locator(".cal__more a")
+        assert more.inner_text() == "+2 项" and more.bounding_box()["height"] >= 44
+        more.click()
+        page.wait_for_url(f"**/calendar/day/{today.isoformat()}/")
+        rows = page.locator(".cal-day__ms")
+        assert [r.locator(".task-row__title").inner_text().lstrip("✓ ") for r in rows.all()] == titles
+        assert "市场部的节点" not in page.content() and "市场部的任务" not in page.content()
+        first = rows.first
+        assert "is-reached" in first.get_attribute("class") and f"已达成 {reached_on}" in first.inner_text()
+        for r in rows.all():
+            link = r.locator(".task-row__title")
+            assert link.bounding_box()["height"] >= 44 and _inside(r.bounding_box(), phone["width"])
+        assert no_horizontal_scroll(page)
+        shoot(page, "phone-calendar-day.png")
     finally:
         context.close()

@@ -522,15 +522,25 @@ def test_without_javascript_a_refused_milestone_shows_the_page_with_the_form_fil
     task, head
 ):
     """No redirect to an empty form with the message at the top of the page: the task page
-    at once, the milestone form open with the typed name and the date's error beside it."""
+    at once, the milestone form open with the typed name and the date's error beside it —
+    the form's (no date) or the service's (outside the calendar's years, after the due date)."""
     client = web(head)
     url = reverse("tasks:milestone_add", args=[task.pk])
+    late = task.due_date + dt.timedelta(days=1)
     for posted, field_error in (
         ({"title": "方案评审通过", "date": ""}, "This field is required."),
         (
             {"title": "方案评审通过", "date": "1800-01-01"},
-            "Give a date between 1900 and 2100.",
-        ),  # the service refuses it
+            "The date must be between 2000-01-01 and 2100-12-31.",
+        ),
+        (
+            {"title": "方案评审通过", "date": "1999-12-31"},
+            "The date must be between 2000-01-01 and 2100-12-31.",
+        ),
+        (
+            {"title": "方案评审通过", "date": late.isoformat()},
+            f"The date {late.isoformat()} is after the task&#x27;s due date {task.due_date.isoformat()}",
+        ),
     ):
         response = client.post(url, posted)
         assert response.status_code == 422

@@ -1,6 +1,9 @@
 """The 日历 calendar page."""
 
+from datetime import date
+
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -53,5 +56,37 @@ def calendar_view(request):
             "keep": [("year", year), ("month", month)],
             "today": today,
             "ignored_filters": ignored + choice.ignored,
+        },
+    )
+
+
+@login_required
+def calendar_day_view(request, day: str):
+    """日历's day: every milestone and task of `day` (YYYY-MM-DD) the person sees, where a
+    day's "+n more" leads (`calendar_selectors.calendar_day`); `?department=ID` as on the
+    month, kept by the links back to it and to the days around. A day that is no date, or
+    outside the calendar's years, is a 404 (no page links to one)."""
+    try:
+        d = date.fromisoformat(day)
+    except ValueError:
+        raise Http404 from None
+    first, last = calendar_selectors.YEARS
+    if d.isoformat() != day or not first <= d.year <= last:
+        raise Http404
+    today = selectors.local_today()
+    choice = _department_choice(request)
+    dept_id = choice.current.pk if choice.asked else None
+    data = calendar_selectors.calendar_day(request.user, day=d, department_id=dept_id, today=today)
+    return render(
+        request,
+        "tasks/calendar_day.html",
+        {
+            **data,
+            "departments": choice.departments,
+            "current": choice.current if dept_id else None,
+            "keep": [],
+            "today": today,
+            "limit": calendar_selectors.DAY_PAGE,
+            "ignored_filters": choice.ignored,
         },
     )

@@ -338,8 +338,9 @@ def milestone_add(request, pk: int):
     task = selectors.access_task(request.user, pk)
     form = MilestoneForm(request.POST)
     if not form.is_valid():
-        # The form's own refusal, naming the field (a date that is no date, or out of range),
-        # not the service's "give the milestone a date" for what it then received as none.
+        # The form's own refusal, naming the field (a text that is no date), not the service's
+        # "give the milestone a date" for what it then received as none. The days a milestone
+        # may take are the service's to say (after the due date, outside the calendar's years).
         fields = {name: [str(m) for m in msgs] for name, msgs in form.errors.items()}
         name, msgs = next(iter(fields.items()))
         first = field_message(form.fields[name].label if name in form.fields else "", msgs[0])

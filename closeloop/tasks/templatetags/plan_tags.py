@@ -270,15 +270,28 @@ def timeline_svg(tl, label: str = "") -> str:
         out.append(
             f'<path class="tl-dep{" is-late" if a["late"] else ""}" d="{a["d"]}" marker-end="url(#arrow)"/>'
         )
+    reached_label = _("Reached %(day)s")
     for m in tl.milestones:
+        ms = m["m"]
+        state = f" · {escape(reached_label % {'day': _month_day(ms.reached_at)})}" if m["reached"] else ""
         out.append(
             f'<polygon class="tl-milestone{" is-reached" if m["reached"] else ""}" points="{m["points"]}">'
-            f"<title>{escape(m['m'].title)} · {m['m'].date}{' ⚠' if m.get('out_of_range') else ''}</title></polygon>"
+            f"<title>{escape(ms.title)} · {ms.date}{' ⚠' if m.get('out_of_range') else ''}{state}</title></polygon>"
         )
+        if m["reached"]:
+            # A ✓ inside the diamond: reached reads without telling green from blue.
+            cx, cy = m["center"]
+            out.append(f'<path class="tl-ms-check" d="M{cx - 3.5},{cy} l2.5,2.5 l4.5,-5"/>')
     if tl.today_x is not None:
         out.append(f'<line class="tl-today" x1="{tl.today_x}" x2="{tl.today_x}" y1="20" y2="{h}"/>')
     out.append("</svg></div></div>")
     return mark_safe("".join(out))  # noqa: S308 - every interpolated text is escaped above
+
+
+def _month_day(moment) -> str:
+    """`moment` (an aware datetime) as MM-DD in the current time zone: when a milestone was
+    reached, beside "已达成"."""
+    return timezone.localtime(moment).strftime("%m-%d") if moment else ""
 
 
 @register.simple_tag
@@ -286,16 +299,23 @@ def calendar_weeks(weeks, department=None) -> str:
     """The rows of 日历's month grid (`planning.selectors.calendar.calendar_month`'s `weeks`),
     built in Python as the task list's rows are: a month of days with their milestones and
     tasks through the template language cost more than the page's queries. Every text is
-    escaped. A busy day's "+n more" links to the task list of what is due that day (of
-    `department`, the Department shown, if given)."""
+    escaped. A busy day's "+n more" links to that day's page (`tasks:calendar_day`: every
+    milestone and task of the day, of `department`, the Department shown, if given). A reached
+    milestone has a ✓ for its diamond, is muted and says "已达成 MM-DD" to a screen reader and
+    in its title."""
     from django.utils.html import escape
     from django.utils.safestring import mark_safe
 
     detail = task_url_pattern()
     overdue = format_html(' <span class="dot dot--overdue" title="{}"></span>', _("Overdue"))
     more = _("+%(n)s more")
-    more_title = _("Everything due this day, in the task list")
-    day_list = reverse("tasks:list") + "?due={}" + (f"&department={department.pk}" if department else "")
+    more_title = _("Every milestone and task of this day")
+    reached_label = _("Reached %(day)s")
+    check = '<span class="ms-check" aria-hidden="true">✓</span>'
+    diamond = '<span class="diamond"></span>'
+    day_page = reverse("tasks:calendar_day", args=["0000-00-00"]).replace("0000-00-00", "{}") + (
+        f"?department={department.pk}" if department else ""
+    )
     out = []
     for week in weeks:
         out.append('<div class="cal__row" role="row">\n      ')
@@ -312,13 +332,24 @@ def calendar_weeks(weeks, department=None) -> str:
             # A milestone names its task: the name on one line cut with "…", the code below it
             # never broken inside a part (SALES- / T001 at the most), the whole in the title.
             milestones = "".join(
-                f'<li class="cal__ms"><a href="{detail.format(m.task_id)}#plan" title="{dept}-{code} {name}">'
-                f'<span class="cal__ms-name"><span class="diamond"></span>{name}</span>'
+                f'<li class="cal__ms{" is-reached" if state else ""}"><a href="{detail.format(m.task_id)}#plan"'
+                f' title="{dept}-{code} {name}{tail}">'
+                f'<span class="cal__ms-name">{mark}{name}{hidden}</span>'
                 f'<span class="code cal__ms-task"><span class="nowrap">{dept}-</span><wbr>'
                 f'<span class="nowrap">{code}</span></span></a></li>'
                 for m in day["milestones"]
-                for name, dept, code in (
-                    (escape(m.title), escape(m.task_department.code), escape(m.task_code)),
+                for name, dept, code, state in (
+                    (
+                        escape(m.title),
+                        escape(m.task_department.code),
+                        escape(m.task_code),
+                        escape(reached_label % {"day": _month_day(m.reached_at)}) if m.reached_at else "",
+                    ),
+                )
+                for mark, tail, hidden in (
+                    (check, f" · {state}", f'<span class="visually-hidden"> · {state}</span>')
+                    if state
+                    else (diamond, "", ""),
                 )
             )
             tasks = "".join(
@@ -329,7 +360,7 @@ def calendar_weeks(weeks, department=None) -> str:
                 for code in (f"{escape(t.department.code)}-{escape(t.code)}",)
             )
             extra = (
-                f'<li class="small cal__more"><a href="{escape(day_list.format(day["date"].isoformat()))}"'
+                f'<li class="small cal__more"><a href="{escape(day_page.format(day["date"].isoformat()))}"'
                 f' title="{escape(more_title)}">{escape(more % {"n": day["more"]})}</a></li>'
                 if day["more"]
                 else ""

@@ -189,12 +189,13 @@ def test_the_api_conflict_blames_nobody_and_gives_both_versions(task, member):
     ("typed", "said"),
     [
         (BAD, f"Date: “{BAD}” is not a valid date; write it as YYYY-MM-DD."),
-        ("0001-01-01", "Date: Give a date between 1900 and 2100."),
+        ("0001-01-01", "The date must be between 2000-01-01 and 2100-12-31."),
     ],
 )
 def test_a_milestone_date_that_is_no_date_is_named_in_the_message_and_nothing_added(task, head, typed, said):
     """The message above the form said "give the milestone a date" for a date that was typed;
-    it now says what the field says, with the field's name."""
+    it now says what the field says, with the field's name. A date out of range is the
+    service's to refuse (the calendar's years: `milestone_date_errors`), naming the date."""
     from closeloop.tasks.models import Milestone
 
     response = english_client(head).post(
