@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
-from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS, InRangeDate
+from closeloop.core.api_schemas import READ_ERRORS, VERSIONED_WRITE_ERRORS, InRangeDate
 from closeloop.core.versioning import api_version
 from closeloop.insights import selectors, services
 from closeloop.insights.models import WeeklyReview
@@ -137,7 +137,9 @@ def get_weekly_review(request: HttpRequest, params: Query[ReviewParams]):
 
 
 @router.put(
-    "/weekly-reviews/notes", response={200: WeeklyReviewOut, **WRITE_ERRORS}, summary="Save meeting notes"
+    "/weekly-reviews/notes",
+    response={200: WeeklyReviewOut, **VERSIONED_WRITE_ERRORS},
+    summary="Save meeting notes",
 )
 def put_notes(request: HttpRequest, payload: NotesIn):
     """`version` (or If-Match) is the `notes_version` read, so notes saved since by someone

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 
-from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS, PageMeta, StrictIn
+from closeloop.core.api_schemas import READ_ERRORS, VERSIONED_WRITE_ERRORS, WRITE_ERRORS, PageMeta, StrictIn
 from closeloop.core.versioning import api_version
 from closeloop.orgs.api import UserRef, user_ref
 from closeloop.orgs.models import User, display_name
@@ -348,7 +348,7 @@ def get_retrospective(request: HttpRequest, task_id: int):
 
 @router.put(
     "/tasks/{task_id}/retrospective",
-    response={200: RetrospectiveOut, **WRITE_ERRORS},
+    response={200: RetrospectiveOut, **VERSIONED_WRITE_ERRORS},
     summary="Write the retrospective",
 )
 def put_retrospective(request: HttpRequest, task_id: int, payload: RetrospectiveIn):
