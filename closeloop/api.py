@@ -12,7 +12,7 @@ the input was at fault) with the matching status:
 | 405 | method_not_allowed | e.g. DELETE on a list |
 | 409 | conflict, version_conflict, transition_not_allowed, task_closed, subtasks_changed | the state is not what the change expects |
 | 422 | validation_error | bad input; `fields` names each bad field |
-| 428 | version_required | a write to a task without the `version` it read (or `If-Match: "<version>"`) |
+| 428 | version_required | a write to a task, a retrospective or weekly-review notes without the `version` it read (or `If-Match: "<version>"`) |
 | 500 | server_error | our fault; logged |
 """
 

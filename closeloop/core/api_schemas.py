@@ -108,7 +108,8 @@ WRITE_ERRORS: dict[int, type[Schema]] = {
     409: ErrorOut,
     422: ErrorOut,
 }
-# Writes to a task must say which version they read (version or If-Match), else 428.
+# Writes to a task, a retrospective or weekly-review notes must say which version they read
+# (version or If-Match), else 428.
 VERSIONED_WRITE_ERRORS: dict[int, type[Schema]] = {**WRITE_ERRORS, 428: ErrorOut}
 
 

@@ -6,9 +6,12 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
-from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS, InRangeDate
+from closeloop.core.api_schemas import READ_ERRORS, VERSIONED_WRITE_ERRORS, InRangeDate
+from closeloop.core.versioning import api_version
 from closeloop.insights import selectors, services
+from closeloop.insights.models import WeeklyReview
 from closeloop.orgs.api import DepartmentRef, department_ref
+from closeloop.tracking import cadence
 
 router = Router(tags=["insights"])
 
@@ -62,6 +65,7 @@ class WeeklyReviewOut(Schema):
     on_time_rate_original: int | None
     trend: list[TrendPoint]
     notes: str
+    notes_version: int = Field(description="Send it back with PUT notes to guard against lost updates.")
     posted_at: str | None
 
 
@@ -70,6 +74,14 @@ class NotesIn(Schema):
     department: int
     week: InRangeDate
     notes: str
+    version: int | None = Field(
+        None,
+        ge=0,
+        description=(
+            "The notes_version you read (or send If-Match); 409 version_conflict if someone "
+            "saved the notes since, 428 version_required if neither is sent."
+        ),
+    )
 
 
 def _line(t) -> dict:
@@ -102,6 +114,7 @@ def _review(request, department_id: int, week: date | None) -> dict:
         "on_time_rate_original": w.rate_original,
         "trend": [{"week": d, "on_time_rate": a, "on_time_rate_original": o} for d, a, o in w.trend],
         "notes": w.review.notes if w.review else "",
+        "notes_version": services.notes_version(w.review),
         "posted_at": w.review.posted_at.isoformat() if w.review and w.review.posted_at else None,
     }
 
@@ -124,11 +137,21 @@ def get_weekly_review(request: HttpRequest, params: Query[ReviewParams]):
 
 
 @router.put(
-    "/weekly-reviews/notes", response={200: WeeklyReviewOut, **WRITE_ERRORS}, summary="Save meeting notes"
+    "/weekly-reviews/notes",
+    response={200: WeeklyReviewOut, **VERSIONED_WRITE_ERRORS},
+    summary="Save meeting notes",
 )
 def put_notes(request: HttpRequest, payload: NotesIn):
+    """`version` (or If-Match) is the `notes_version` read, so notes saved since by someone
+    else are not overwritten (409 `version_conflict`; without it, 428 `version_required`)."""
     dept = selectors.access_department(request.auth, payload.department)
+    week_start = cadence.week_start(payload.week)
+    now = services.notes_version(WeeklyReview.objects.filter(department=dept, week_start=week_start).first())
     services.weekly_review_notes_save(
-        actor=request.auth, department=dept, week_start=payload.week, notes=payload.notes
+        actor=request.auth,
+        department=dept,
+        week_start=payload.week,
+        notes=payload.notes,
+        expected_version=api_version(payload.version, request, now=now),
     )
     return _review(request, payload.department, payload.week)

@@ -15,6 +15,11 @@ class WeeklyReview(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     notes_at = models.DateTimeField(null=True, blank=True)
+    # Raised by every save of the notes (`services.weekly_review_notes_save`), not by making
+    # the review ready: the page and the API send back the one they read, so notes saved
+    # since by someone else are never silently overwritten. A week with no row yet counts as
+    # version 1, the version its row is created with (`services.notes_version`).
+    version = models.PositiveIntegerField(default=1)
     ready_at = models.DateTimeField(null=True, blank=True)
     posted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -3,11 +3,13 @@
 from datetime import date, datetime
 
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.errors import NotAllowed, ValidationFailed
+from closeloop.core.versioning import saved_meanwhile
 from closeloop.insights.models import WeeklyReview
 from closeloop.notify.services import notify
 from closeloop.orgs.models import Department, User
@@ -21,10 +23,27 @@ def review_url(department: Department, week_start: date) -> str:
     return reverse("insights:weekly_review") + f"?department={department.pk}&week={week_start.isoformat()}"
 
 
+def notes_version(review: WeeklyReview | None) -> int:
+    """The version of a week's notes a page or API client read: the row's, or 1 when the week
+    has no row yet (the version `weekly_review_ready` or the first save creates it with, so a
+    row made ready meanwhile does not count as someone's save)."""
+    return review.version if review is not None else 1
+
+
 def weekly_review_notes_save(
-    *, actor: User, department: Department, week_start: date, notes: str
+    *,
+    actor: User,
+    department: Department,
+    week_start: date,
+    notes: str,
+    expected_version: int | None = None,
 ) -> WeeklyReview:
-    """Save the meeting notes of a department's week (members and leaders of the department)."""
+    """Save the meeting notes of a department's week (members and leaders of the department).
+
+    `expected_version` is the version the writer read (`notes_version`); when notes were saved
+    since by someone else nothing is written: Conflict (409 `version_conflict`) saying so.
+    None skips the check (demo data only; the page and the API always send it). Every save
+    raises `version` by one."""
     if not is_member(actor, department.pk):
         raise NotAllowed(
             _("Only members of %(dept)s write its weekly review notes.") % {"dept": department.name}
@@ -39,7 +58,19 @@ def weekly_review_notes_save(
         review, _created = WeeklyReview.objects.select_for_update().get_or_create(
             department=department, week_start=week_start
         )
-        WeeklyReview.objects.filter(pk=review.pk).update(notes=notes, notes_by=actor, notes_at=timezone.now())
+        if expected_version is not None and review.version != expected_version:
+            raise saved_meanwhile(
+                _(
+                    "Someone else saved these meeting notes after you opened the page; nothing of "
+                    "yours was saved. What you typed is kept below, next to what is saved now: "
+                    "merge the two and save again."
+                ),
+                now=review.version,
+                sent=expected_version,
+            )
+        WeeklyReview.objects.filter(pk=review.pk).update(
+            notes=notes, notes_by=actor, notes_at=timezone.now(), version=F("version") + 1
+        )
     return WeeklyReview.objects.get(pk=review.pk)
 
 

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_POST
 from closeloop.collab import selectors as collab_selectors
 from closeloop.collab import services as collab_services
 from closeloop.core.dates import in_range, invalid_date, range_error
-from closeloop.core.errors import DomainError, NotFound, field_message
+from closeloop.core.errors import Conflict, DomainError, NotFound, ValidationFailed, field_message
+from closeloop.core.versioning import parse_version
 from closeloop.insights import charts, selectors, services
 from closeloop.insights.export import weekly_review_xlsx
 from closeloop.insights.models import WeeklyReview
@@ -102,6 +103,8 @@ def _week_context(request, *, limit: int = 50, lenient: bool = False):
     in_list = f"{reverse('tasks:list')}?department={department.pk}&"
     return {
         "w": data,
+        # The version of the notes the form sends back (`services.notes_version`).
+        "notes_version": services.notes_version(data.review),
         "ignored_filters": ignored,
         "departments": departments,
         "today": today,
@@ -161,11 +164,30 @@ def weekly_review_export(request):
 def weekly_review_notes(request):
     department = selectors.access_department(request.user, request.POST.get("department"))
     week, _ignored = _week_param(request.POST.get("week"), department.local_today())
+    sent = parse_version(request.POST.get("version"))
+    typed = request.POST.get("notes", "")
     try:
+        # A page without a version (opened before versions existed) is checked as stale: it
+        # is shown what is stored next to what was typed, never saved over it unchecked.
         services.weekly_review_notes_save(
-            actor=request.user, department=department, week_start=week, notes=request.POST.get("notes", "")
+            actor=request.user,
+            department=department,
+            week_start=week,
+            notes=typed,
+            expected_version=-1 if sent is None else sent,
         )
         messages.success(request, _("Meeting notes saved."))
+    except (Conflict, ValidationFailed) as exc:
+        # The page again, with every word typed kept: after a conflict against the version
+        # stored now, with what is stored shown, so saving again is a choice made knowingly.
+        ctx = _week_context(request)
+        ctx["notes_error"] = exc.message
+        ctx["notes_typed"] = typed
+        if exc.code == "version_conflict":
+            ctx["notes_stored"] = ctx["w"].review
+        else:
+            ctx["notes_version"] = request.POST.get("version", "")
+        return render(request, "insights/weekly_review.html", ctx, status=exc.status)
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect(services.review_url(department, week - timedelta(days=week.weekday())))

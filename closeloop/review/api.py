@@ -9,8 +9,9 @@ from django.http import HttpRequest
 from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 
-from closeloop.core.api_schemas import READ_ERRORS, WRITE_ERRORS, PageMeta, StrictIn
+from closeloop.core.api_schemas import READ_ERRORS, VERSIONED_WRITE_ERRORS, WRITE_ERRORS, PageMeta, StrictIn
 from closeloop.core.searchbox import SEARCH_MAX
+from closeloop.core.versioning import api_version
 from closeloop.orgs.api import UserRef, user_ref
 from closeloop.orgs.models import User, display_name
 from closeloop.review import selectors, services, views
@@ -79,6 +80,14 @@ class RetrospectiveIn(StrictIn):
     to_improve: str = ""
     tags: list[str] = []
     minutes_link: str = ""
+    version: int | None = Field(
+        None,
+        ge=0,
+        description=(
+            "The version you read (0 when there was none yet), or send If-Match; "
+            "409 version_conflict if someone saved since, 428 version_required if neither is sent."
+        ),
+    )
 
 
 class TaskRef(Schema):
@@ -106,6 +115,7 @@ class RetrospectiveOut(Schema):
         description="Who last rewrote it (null until someone did); `author` wrote it first."
     )
     edited_at: datetime | None
+    version: int = Field(description="Send it back with PUT to guard against lost updates.")
 
 
 class KnowledgePage(PageMeta):
@@ -183,6 +193,7 @@ def _retro(r: Retrospective) -> dict:
         "updated_at": r.updated_at,
         "edited_by": user_ref(r.edited_by) if r.edited_by_id else None,
         "edited_at": r.edited_at,
+        "version": r.version,
     }
 
 
@@ -229,6 +240,7 @@ def _lesson(r: dict) -> dict:
             ),
         },
         "edited_at": json_datetime(r["edited_at"]) if r["edited_at"] is not None else None,
+        "version": r["version"],
     }
 
 
@@ -337,15 +349,20 @@ def get_retrospective(request: HttpRequest, task_id: int):
 
 @router.put(
     "/tasks/{task_id}/retrospective",
-    response={200: RetrospectiveOut, **WRITE_ERRORS},
+    response={200: RetrospectiveOut, **VERSIONED_WRITE_ERRORS},
     summary="Write the retrospective",
 )
 def put_retrospective(request: HttpRequest, task_id: int, payload: RetrospectiveIn):
     """Owner, initiator, head, deputy or reviewer of a done task; the first version is shared
-    with the team."""
+    with the team. `version` (or If-Match) is the version read — 0 before the first save — so
+    a rewrite saved since by someone else is not overwritten (409 `version_conflict`; without
+    it, 428 `version_required`)."""
     user: User = request.auth
     task = access_task(user, task_id)
-    r = services.retrospective_write(actor=user, task=task, **payload.model_dump())
+    data = payload.model_dump()
+    now = services.retro_version(selectors.retrospective_of(user, task_id))
+    data["expected_version"] = api_version(data.pop("version"), request, now=now)
+    r = services.retrospective_write(actor=user, task=task, **data)
     return _retro(
         Retrospective.objects.select_related(
             "task__department", "task__customer", "task__project", "author", "edited_by"

@@ -294,6 +294,10 @@ class Retrospective(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     edited_at = models.DateTimeField(null=True, blank=True)
+    # Raised by every save (`services.retrospective_write`); the form and the API send back
+    # the one they read, so a save over a rewrite made since is refused, not silently lost.
+    # No row yet counts as version 0 (`services.retro_version`).
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-created_at", "-id"]

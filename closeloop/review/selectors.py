@@ -265,6 +265,7 @@ LESSON_FIELDS = (
     "edited_by__first_name",
     "edited_by__last_name",
     "edited_at",
+    "version",
 )
 
 

@@ -16,11 +16,13 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from closeloop.core.errors import Conflict, NotAllowed, Unavailable, ValidationFailed, raise_if_errors
+from closeloop.core.versioning import saved_meanwhile
 from closeloop.notify.services import notify
 from closeloop.orgs.models import User
 from closeloop.review import files as deliverable_files
@@ -627,6 +629,12 @@ def parse_tags(raw) -> list[str]:
     return list(dict.fromkeys(p.strip().lstrip("#") for p in parts if p and p.strip().lstrip("#")))
 
 
+def retro_version(retro: Retrospective | None) -> int:
+    """The version a retrospective form or API client read: the row's, or 0 when none is
+    written yet (so two people who both open the empty form cannot both write it unnoticed)."""
+    return retro.version if retro is not None else 0
+
+
 def retrospective_write(
     *,
     actor: User,
@@ -635,12 +643,19 @@ def retrospective_write(
     to_improve: str,
     tags=(),
     minutes_link: str = "",
+    expected_version: int | None = None,
 ) -> Retrospective:
     """Write (or rewrite) the retrospective of a done task: the owner, initiator, head, deputy
     or reviewer. At least one of what worked / what to improve; up to 10 tags of 20
     characters; `minutes_link` empty or a web address (http:// or https://). The first version is
     shared with the team (owner, collaborators, head and deputy; the department's group). The
-    first writer stays `author`; a rewrite records `edited_by` (the actor) and `edited_at`."""
+    first writer stays `author`; a rewrite records `edited_by` (the actor) and `edited_at`.
+
+    `expected_version` is the version the writer read (`retro_version`: 0 before the first
+    save); when it is no longer the stored one — someone saved in the meantime — nothing is
+    written: Conflict (409 `version_conflict`) saying so. None skips the check (demo data and
+    other internal writers only; the page and the API always send it). Every save raises
+    `version` by one; the first creates the row at version 1."""
     task = Task.objects.select_related("department", "owner", "customer", "project").get(pk=task.pk)
     if not may_write_retrospective(actor, task):
         raise NotAllowed(
@@ -678,6 +693,16 @@ def retrospective_write(
     with transaction.atomic():
         Task.objects.select_for_update().filter(pk=task.pk).first()
         retro = Retrospective.objects.filter(task=task).first()
+        if expected_version is not None and retro_version(retro) != expected_version:
+            raise saved_meanwhile(
+                _(
+                    "Someone else saved this retrospective after you opened it; nothing of yours "
+                    "was saved. What you typed is kept below, next to what is saved now: merge "
+                    "the two and save again."
+                ),
+                now=retro_version(retro),
+                sent=expected_version,
+            )
         if retro is None:
             retro = Retrospective.objects.create(
                 task=task, department=task.department, author=actor, **fields
@@ -696,7 +721,7 @@ def retrospective_write(
         else:
             now = timezone.now()
             Retrospective.objects.filter(pk=retro.pk).update(
-                **fields, updated_at=now, edited_by=actor, edited_at=now
+                **fields, updated_at=now, edited_by=actor, edited_at=now, version=F("version") + 1
             )
             record_event(task=task, actor=actor, verb="retrospective_updated", after={"tags": tag_list})
     return Retrospective.objects.select_related("task", "author", "edited_by").get(task=task)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from closeloop.core.errors import DomainError, NotFound, Unavailable, ValidationFailed
 from closeloop.core.pagination import CappedIdPaginator
 from closeloop.core.searchbox import cut_search
+from closeloop.core.versioning import parse_version
 from closeloop.orgs.selectors import departments_for
 from closeloop.review import html, selectors, services
 from closeloop.review.files import STORAGE_ERRORS, is_missing
@@ -328,12 +329,25 @@ def retrospective(request, pk: int):
             ctx["box"] = error_box(ctx["error"], "")
             return render(request, "review/retrospective.html", ctx, status=403)
         posted = {k: request.POST.get(k, "") for k in ("what_worked", "to_improve", "tags", "minutes_link")}
-        ctx["posted"] = posted
+        sent = parse_version(request.POST.get("version"))
+        ctx["posted"] = {**posted, "version": request.POST.get("version", "")}
         try:
-            services.retrospective_write(actor=request.user, task=task, **posted)
+            # A form without a version (opened before versions existed) is checked as stale:
+            # shown what is stored next to what was typed, never saved over it unchecked.
+            services.retrospective_write(
+                actor=request.user, task=task, expected_version=-1 if sent is None else sent, **posted
+            )
         except DomainError as exc:
+            if exc.code == "version_conflict":
+                # Keep every word typed, against the version stored now, and show what is
+                # stored: saving again is then a choice made knowingly.
+                stored = selectors.retrospective_of(request.user, pk)
+                ctx["stored"] = stored
+                ctx["posted"]["version"] = services.retro_version(stored)
             ctx["error"] = exc
             ctx["box"] = error_box(exc, _("Nothing was saved. Please correct the marked fields."))
+            if exc.code == "version_conflict":
+                ctx["box"]["items"] = []  # the version numbers are for API clients
             return render(request, "review/retrospective.html", ctx, status=exc.status)
         messages.success(request, _("Retrospective saved and shared with the team."))
         return redirect(task.get_absolute_url() + "#retrospective")
@@ -344,6 +358,7 @@ def retrospective(request, pk: int):
             "tags": "，".join(retro.tags),
             "minutes_link": retro.minutes_link,
         }
+    ctx["posted"]["version"] = services.retro_version(retro)
     return render(request, "review/retrospective.html", ctx)
 
 

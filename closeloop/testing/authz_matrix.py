@@ -712,6 +712,7 @@ BLOCKS["insights"] = [
             "department": w.things[o].department.pk,
             "week": str(w.extra["monday"]),
             "notes": "本周重点：回款",
+            "version": 1,
         },
     ),
 ]
@@ -941,7 +942,7 @@ BLOCKS["review"] = [
         "PUT",
         per_object("VVVFFNNL", "VVVNNNNL", "VNNNNNNL", "VVVFFFFL"),
         kw=api_task,
-        data={"what_worked": "提前对齐", "to_improve": "更早确认资源"},
+        data={"what_worked": "提前对齐", "to_improve": "更早确认资源", "version": 0},
     ),
     Row("closeloop_review_api_knowledge", "GET", "AAAAAAAL"),
     Row("closeloop_review_api_similar", "GET", "VVVVVVVL"),

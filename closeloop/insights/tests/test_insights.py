@@ -97,7 +97,12 @@ def test_the_weekly_review_groups_slips_exports_and_prints(client, head, member,
     assert client.get("/weekly-review/print/" + url).status_code == 200
     r = client.post(
         "/weekly-review/notes/",
-        {"department": sales.pk, "week": timezone.localdate().isoformat(), "notes": "下周重点：召回"},
+        {
+            "department": sales.pk,
+            "week": timezone.localdate().isoformat(),
+            "notes": "下周重点：召回",
+            "version": 1,
+        },
     )
     assert r.status_code == 302
     assert WeeklyReview.objects.get(department=sales).notes == "下周重点：召回"

@@ -166,7 +166,7 @@ def test_the_api_submits_with_a_file_and_reviews(head, member, sales, outsider):
     assert as_out.get(f"/api/v1/tasks/{t.pk}/submissions").status_code == 404
     put = as_member.put(
         f"/api/v1/tasks/{t.pk}/retrospective",
-        {"what_worked": "按时", "tags": ["报表"]},
+        {"what_worked": "按时", "tags": ["报表"], "version": 0},
         content_type="application/json",
     )
     assert put.status_code == 200 and put.json()["tags"] == ["报表"]

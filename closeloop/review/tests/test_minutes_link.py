@@ -58,7 +58,7 @@ def test_the_form_names_the_field_in_chinese_and_keeps_what_was_typed(done, head
 def test_the_api_refuses_it_with_the_field(done, head):
     r = english_client(head).put(
         f"/api/v1/tasks/{done.pk}/retrospective",
-        {"what_worked": "按时", "minutes_link": "javascript:alert(1)"},
+        {"what_worked": "按时", "minutes_link": "javascript:alert(1)", "version": 0},
         content_type="application/json",
     )
     assert r.status_code == 422 and "minutes_link" in r.json()["fields"], r.content

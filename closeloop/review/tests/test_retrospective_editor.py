@@ -62,7 +62,12 @@ def test_a_rewrite_by_someone_else_names_both_on_the_page_the_knowledge_base_and
     assert f"李专员 · {today}" in card
     r = reader.post(
         f"/tasks/{written.pk}/retrospective/",
-        {"what_worked": "模板复用，提前一周排期", "to_improve": "报表口径先与财务对齐", "tags": "报表"},
+        {
+            "what_worked": "模板复用，提前一周排期",
+            "to_improve": "报表口径先与财务对齐",
+            "tags": "报表",
+            "version": 1,
+        },
     )
     assert r.status_code == 302
     byline = f"李专员 撰写 · 陈副总 于 {today} 修改"
