@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from closeloop.notify.models import Preference
 from closeloop.notify.services import notify, preference_update
-from closeloop.testing.browser import PASSWORD, no_horizontal_scroll, shoot, sign_in
+from closeloop.testing.browser import ARTIFACTS, PASSWORD, no_horizontal_scroll, sign_in
 from closeloop.testing.clients import english_client
 from closeloop.testing.factories import UserFactory
 
@@ -97,7 +97,7 @@ def test_the_settings_at_phone_width_and_a_double_click_on_mark_all_read(
     assert start["x"] + start["width"] <= end["x"]
     assert max(start["y"] + start["height"], end["y"] + end["height"]) <= digest_label["y"]
     assert no_horizontal_scroll(page)
-    shoot(page, "notify-preferences-390.png")
+    page.locator("section.card").first.screenshot(path=str(ARTIFACTS / "notify-preferences-390.png"))
     # Ticked 邮箱 for 任务分派给你 without 自行选择: kept after saving and reloading.
     page.check("#id_route__task__assigned_0")
     page.click("form.stack button[type=submit]")
