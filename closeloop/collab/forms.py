@@ -12,6 +12,7 @@ from closeloop.collab import ladder
 from closeloop.collab.models import PROBLEM_MAX, RESOLUTION_MAX, Cadence, SyncChannel
 from closeloop.core.dates import DateField
 from closeloop.orgs.models import Department, User
+from closeloop.tasks.forms import DateInput
 from closeloop.tasks.models import TaskCollaborator
 from closeloop.tasks.permissions import can_edit
 
@@ -190,8 +191,10 @@ class PlanForm(forms.Form):
 
 
 class MinutesForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=200)
-    held_on = DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    title = forms.CharField(label=pgettext_lazy("meeting minutes", "Meeting subject"), max_length=200)
+    # ISO in the value (a type=date input shows nothing for "2026/12/02"): the default, today,
+    # showed an empty date.
+    held_on = DateField(label=_("Date"), widget=DateInput())
     attendees = forms.TypedMultipleChoiceField(
         label=_("Attendees"), coerce=int, widget=forms.CheckboxSelectMultiple
     )

@@ -134,8 +134,13 @@ class MyIssues:
 
     @property
     def total(self) -> int:
-        """The box's rows: mine to resolve and those I raised (escalations are decisions)."""
-        return len(self.to_resolve) + len(self.raised)
+        """The box's count: the open issues mine to resolve, raised by me or escalated to me,
+        each once (an issue escalated to me that I also resolve counts once). The escalated
+        ones are listed under 待我决定, not in the box, but the box says how many, so its
+        count includes them (a tester: "0" beside "1 issue escalated to you")."""
+        listed = {i.pk for i in self.to_resolve} | {i.pk for i in self.raised}
+        both = sum(1 for i in self.escalated if i.pk in listed)
+        return len(listed) + self.escalated_count - both
 
 
 # The issues whose escalation reached a person (`escalated_to_me_q`) as a subquery of issue
@@ -326,7 +331,8 @@ def issue_list(user: User, filters: IssueFilters, *, now: datetime) -> QuerySet[
     """The issues of /issues/, from those `user` may see (`issues_visible_to`):
 
     - mine: raised by me, mine to resolve, naming me among the people involved, or
-      escalated to me;
+      escalated to me; for a head or deputy also those of (tasks of, or involving) the
+      departments they lead (`led_department_ids`);
     - raised / resolve / escalated: each of those alone;
     - departments: of tasks of my departments, or involving one of them.
 
@@ -348,9 +354,12 @@ def issue_list(user: User, filters: IssueFilters, *, now: datetime) -> QuerySet[
         qs = qs.filter(Q(task_department_id__in=mine) | Q(pk__in=involving.values("issue_id")))
     else:
         party = Issue.party_users.through.objects.filter(user_id=me)
-        qs = qs.filter(
-            Q(raised_by_id=me) | Q(resolver_id=me) | Q(pk__in=party.values("issue_id")) | escalated
-        )
+        mine_q = Q(raised_by_id=me) | Q(resolver_id=me) | Q(pk__in=party.values("issue_id")) | escalated
+        led = sorted(led_department_ids(user))
+        if led:  # a head or deputy: the issues of the departments they lead are theirs too
+            involving = Issue.party_departments.through.objects.filter(department_id__in=led)
+            mine_q |= Q(task_department_id__in=led) | Q(pk__in=involving.values("issue_id"))
+        qs = qs.filter(mine_q)
     if filters.state == "open" or filters.overdue:
         qs = qs.filter(status=IssueStatus.OPEN)
     elif filters.state == "closed":

@@ -7,6 +7,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -170,11 +171,29 @@ def issue_resolve(request, pk: int):
                 actor=request.user, issue=issue, resolution=form.cleaned_data["resolution"]
             )
             messages.success(request, _("Issue resolved; the parties are told."))
-            return redirect(issue.get_absolute_url())
+            return _to_issue(request, issue)
         except DomainError as exc:
             _errors_into(form, exc)
-            return _issue_page(request, issue, resolve_form=form, status=_status(exc))
-    return _issue_page(request, issue, resolve_form=form, status=422)
+            return _issue_page(request, issue, resolve_form=form, status=_refused(request, _status(exc)))
+    return _issue_page(request, issue, resolve_form=form, status=_refused(request, 422))
+
+
+def _refused(request, status: int) -> int:
+    """The status of a refused resolve or withdraw: the issue page's forms post with htmx and
+    swap their card (`#issue-actions`) in place, so the address bar stays on the issue and a
+    refresh re-posts nothing; htmx swaps 2xx only, so such an answer is 200. Without htmx the
+    page answers `status` (422, or 403/409) from the action's URL."""
+    return 200 if request.htmx else status
+
+
+def _to_issue(request, issue) -> HttpResponse:
+    """After a resolve or withdraw: the issue page, whole (its status and ladder change too);
+    for htmx an HX-Redirect, as a swap of the actions card would leave the rest stale."""
+    if request.htmx:
+        response = HttpResponse()
+        response["HX-Redirect"] = issue.get_absolute_url()
+        return response
+    return redirect(issue.get_absolute_url())
 
 
 @login_required
@@ -197,9 +216,11 @@ def issue_withdraw(request, pk: int):
                     withdraw.add_error("reason", message)
         else:
             form.add_error(None, exc.message)
-        return _issue_page(request, issue, resolve_form=form, withdraw_form=withdraw, status=_status(exc))
+        return _issue_page(
+            request, issue, resolve_form=form, withdraw_form=withdraw, status=_refused(request, _status(exc))
+        )
     messages.success(request, _("Issue withdrawn."))
-    return redirect(issue.get_absolute_url())
+    return _to_issue(request, issue)
 
 
 @login_required
@@ -272,7 +293,10 @@ ACTION_ROWS = 5
 def minutes_new(request, pk: int):
     task = access_task(request.user, pk)
     people = task_people(task)
-    form = MinutesForm(request.POST or None, people=people, initial={"held_on": timezone.localdate()})
+    # The meeting's date defaults to today in the task's department (its time zone).
+    form = MinutesForm(
+        request.POST or None, people=people, initial={"held_on": task.department.local_today()}
+    )
     rows = []
     by_id = {u.pk: u for u in people}
     for i in range(1, ACTION_ROWS + 1):
@@ -332,7 +356,13 @@ def minutes_new(request, pk: int):
     return render(
         request,
         "collab/minutes_form.html",
-        {"task": task, "form": form, "rows": rows, "people": people},
+        {
+            "task": task,
+            "form": form,
+            "rows": rows,
+            "people": people,
+            "has_errors": bool(form.errors) or any(r["errors"] for r in rows),
+        },
         status=status,
     )
 

@@ -119,8 +119,8 @@ def _started(d: Demo, task: Task, people: dict[str, User], who: str) -> Task:
 def load_tasks(d: Demo) -> None:
     """The handbook's tasks, each step at its moment (`d.at`): created at 09:00 on its start
     date, started at 09:30. Progress of T001-2, T003 and T004 comes from their daily updates
-    (tracking's demo), T002's acceptance from review's; nothing is set here that those later
-    steps would set back."""
+    (tracking's demo), the acceptance of T001-1 and T002 from review's; nothing is set here
+    that those later steps would set back."""
     p, depts = d.people, d.depts
     sales, mkt, prod, ops, tech = (depts[c] for c in ("SALES", "MKT", "PROD", "OPS", "TECH"))
     q3 = services.project_get_or_create(name="Q3用户活跃度目标")
@@ -180,12 +180,12 @@ def load_tasks(d: Demo) -> None:
     for sub, owner, status in created:
         if status == Status.DONE:
             sub = _started(d, sub, p, owner)
-            # Handed in and accepted the morning of its due day, before the next step starts.
+            # Finished the evening before its due day; handed in and accepted that morning by
+            # `closeloop.review.demo`, through the acceptance services (a submission the
+            # task page's 验收 panel shows, the reviewer's verdict), not bare status moves.
             done_day = (min(sub.due_date, d.today) - d.today).days
-            with at(d.at(done_day, 9, 0)):
-                sub = _walk(sub, [(Status.SUBMITTED, owner, "")], p)
-            with at(d.at(done_day, 9, 15)):
-                _move(sub, Status.DONE, p["sales_manager"] if owner != "sales_manager" else p["sales_head"])
+            with at(d.at(done_day - 1, 17, 30)):
+                _progress(sub, 100)
         elif status == Status.IN_PROGRESS:
             _started(d, sub, p, owner)
 

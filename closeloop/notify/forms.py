@@ -63,10 +63,19 @@ class PreferenceForm(forms.Form):
         return kind_label(kind)
 
     def routes(self) -> dict[str, list[str]]:
+        """The person's own routes, ``{kind: [channel kind, …]}`` (an empty list: the bell only).
+
+        An event is routed by the person when 自行选择 is ticked, or when a channel is ticked for
+        an event that had no own route yet: a box ticked without 自行选择 is a choice too and is
+        kept (a tester's report: "saved" but dropped). Unticking 自行选择 of an event that had its
+        own route goes back to the default, whatever boxes are still ticked."""
         out = {}
         for kind, name in self.route_fields:
-            if self.cleaned_data.get(name + "__custom"):
-                out[kind] = list(self.cleaned_data.get(name) or [])
+            channels = list(self.cleaned_data.get(name) or [])
+            custom = bool(self.cleaned_data.get(name + "__custom"))
+            had_own = bool(self.fields[name + "__custom"].initial)
+            if custom or (channels and not had_own):
+                out[kind] = channels
         return out
 
 

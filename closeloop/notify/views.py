@@ -59,7 +59,10 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def notification_read_all(request: HttpRequest) -> HttpResponse:
     n = services.notification_mark_all_read(actor=request.user)
-    messages.success(request, _("%(count)s notification(s) marked read.") % {"count": n})
+    if n:
+        messages.success(request, _("%(count)s notification(s) marked read.") % {"count": n})
+    else:  # a second click (or nothing unread): "0 marked read" would read as a failure
+        messages.info(request, _("No unread notifications."))
     return _back(request)
 
 

@@ -1,4 +1,5 @@
-"""Demo data of acceptance, on top of the tasks of `closeloop.demo.loader`: T007 waiting for
+"""Demo data of acceptance, on top of the tasks of `closeloop.demo.loader`: T001-1 handed in
+and accepted the morning of its due day; T007 waiting for
 the head's acceptance with a deliverable and a measurable criterion; T002 sent back once
 (数据准确率 93 % < 95 %) and accepted on the second attempt; three retrospectives with the
 lessons a head would write, one of them from a past cross-department launch. Idempotent
@@ -56,6 +57,23 @@ def seed_demo() -> None:
         return
     today = timezone.localdate()
     with transaction.atomic():
+        # T001-1 用户画像分析 (finished the evening before by the loader): handed in by its owner
+        # the morning of its due day and accepted a quarter of an hour later by the parent
+        # task's owner, before the next step (T001-2) starts.
+        profile = _task(sales, "T001-1")
+        if profile is not None and profile.status == Status.IN_PROGRESS:
+            done_day = min(profile.due_date, today)
+            handed_in = min(local(done_day, 9, 0), timezone.now())
+            with at(handed_in):
+                sub = submission_create(
+                    actor=profile.owner,
+                    task=profile,
+                    key_results="沉睡用户按最近消费时间分为三层,输出用户画像报告与分层名单",
+                    completed_on=timezone.localtime(handed_in).date(),
+                    links=["https://docs.example.com/sales/dormant-user-profile"],
+                )
+            with at(min(handed_in + dt.timedelta(minutes=15), timezone.now())):
+                _review(manager if profile.owner_id != manager.pk else head, sub, {})
         t002 = _task(sales, "T002")
         if t002 is not None and t002.status == Status.IN_PROGRESS:
             due = t002.due_date

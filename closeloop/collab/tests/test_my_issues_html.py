@@ -29,7 +29,8 @@ class _Old:
     def __init__(self, to_resolve, escalated, raised, escalated_count):
         self.to_resolve, self.escalated, self.raised = to_resolve, escalated, raised
         self.escalated_count = escalated_count
-        self.total = len(to_resolve) + len(raised)
+        listed = {i.pk for i in to_resolve} | {i.pk for i in raised}
+        self.total = len(listed) + escalated_count - sum(1 for i in escalated if i.pk in listed)
 
 
 def _old_my_issues(user) -> _Old:

@@ -52,6 +52,32 @@
     var form = ev.target && ev.target.form;
     if (form && form.hasAttribute("data-form-change") && window.htmx) window.htmx.trigger(form, "form-change");
   });
+  // A form marked data-submit-once sends once: its buttons are disabled after the first
+  // submit (a double click on 全部标为已读 would otherwise post twice). Disabled after the
+  // event, so the clicked button's own name and value still go with the form.
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.matches || !form.matches("form[data-submit-once]") || ev.defaultPrevented) return;
+    if (form.hasAttribute("data-submitting")) {
+      ev.preventDefault(); // the second click of a double click: the first one is on its way
+      return;
+    }
+    form.setAttribute("data-submitting", "");
+    window.setTimeout(function () {
+      form.querySelectorAll("button[type=submit], button:not([type])").forEach(function (b) {
+        b.disabled = true;
+      });
+    }, 0);
+  });
+  // Back to a page kept in the browser's cache: its once-forms may send again.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-submitting]").forEach(function (form) {
+      form.removeAttribute("data-submitting");
+      form.querySelectorAll("button").forEach(function (b) {
+        b.disabled = false;
+      });
+    });
+  });
   // A select marked data-autosubmit sends its form when changed (no inline handlers: CSP).
   document.addEventListener("change", function (ev) {
     if (ev.target.matches && ev.target.matches("select[data-autosubmit]") && ev.target.form) {
