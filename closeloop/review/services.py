@@ -633,8 +633,12 @@ def criteria_change_consent(
 def criteria_guard(actor: User, task: Task) -> None:
     """Registered with `tasks.extensions`: criteria are frozen from the first submission; a
     change needs the reviewer's open consent, which it uses up. Runs inside task_update's
-    transaction."""
+    transaction. A task that has no criterion has nothing frozen: adding its first ones
+    needs no consent (a task submitted before criteria were required, then sent back, could
+    otherwise never get any and never be submitted again)."""
     if not Submission.objects.filter(task_id=task.pk).exists():
+        return
+    if not AcceptanceCriterion.objects.filter(task_id=task.pk).exists():
         return
     consent = (
         CriteriaConsent.objects.select_for_update().filter(task_id=task.pk, used_at__isnull=True).first()

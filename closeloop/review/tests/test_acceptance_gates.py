@@ -244,3 +244,27 @@ def test_a_subtask_with_criteria_is_still_submitted(head, member, sales):
     )
     submission_create(actor=member, task=fresh(sub), key_results="完成", confirm=True)
     assert fresh(sub).status == "submitted"
+
+
+def test_a_task_sent_back_before_criteria_were_required_may_get_its_first_ones(bare, member, head):
+    """A submission made before the rule (no criteria snapshot): nothing is frozen, so the
+    owner may add the first criteria without the reviewer's consent; changing them later
+    needs it again."""
+    from django.utils import timezone
+
+    from closeloop.core.errors import Conflict
+    from closeloop.tasks.services import task_update
+
+    Submission.objects.create(
+        task=bare,
+        department_id=bare.department_id,
+        attempt=1,
+        submitted_by=member,
+        submitted_at=timezone.now(),
+        key_results="旧提交",
+        completed_on=timezone.localdate(),
+    )
+    t = task_update(actor=member, task=fresh(bare), criteria=[CriterionIn(text="拜访纪要经负责人确认")])
+    assert AcceptanceCriterion.objects.filter(task=t).count() == 1
+    with pytest.raises(Conflict):
+        task_update(actor=member, task=fresh(bare), criteria=[CriterionIn(text="改过的标准")])
