@@ -83,7 +83,12 @@ def submit(request, pk: int):
     """Submit for acceptance. Asks up front whether to submit a leaf task below 100 % (a tick
     box on the form, not a round trip); files chosen on a form that comes back anyway (a
     refused field, no deliverable) are kept on the server (`services.submission_stage_files`)
-    and shown as ticked boxes, so they are never dropped without the owner seeing it."""
+    and shown as ticked boxes, so they are never dropped without the owner seeing it.
+    What the service refuses whatever the form says (no acceptance criteria, open subtasks:
+    `tasks.selectors.submit_obstacles`) is said instead of the form, with the link to add
+    criteria for those who may; a task already submitted or accepted says so, with a link
+    back. After 返工 the sent-back round's links are prefilled and its files offered ticked
+    (`carry`), so nothing has to be uploaded again."""
     task = access_task(request.user, pk)
     criteria = list(AcceptanceCriterion.objects.filter(task=task).order_by("position", "id"))
     earliest, today = services.completion_window(task)
@@ -126,7 +131,11 @@ def submit(request, pk: int):
             "key_results": request.POST.get("key_results", ""),
             "completed_on": request.POST.get("completed_on", ""),
             "links": [x for x in request.POST.getlist("links") if x.strip()],
-            "carry": [int(x) for x in request.POST.getlist("carry") if x.isdigit() and int(x) < 2**31],
+            "carry": [
+                int(x)
+                for x in request.POST.getlist("carry")
+                if x.isascii() and x.isdigit() and int(x) < 2**31
+            ],
             # "progress": the box asked up front (below 100 %); "1": the question the form
             # came back with (nothing handed in, or the progress box left unticked).
             "confirm": "1" in request.POST.getlist("confirm"),

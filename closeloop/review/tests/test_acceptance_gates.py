@@ -268,3 +268,19 @@ def test_a_task_sent_back_before_criteria_were_required_may_get_its_first_ones(b
     assert AcceptanceCriterion.objects.filter(task=t).count() == 1
     with pytest.raises(Conflict):
         task_update(actor=member, task=fresh(bare), criteria=[CriterionIn(text="改过的标准")])
+
+
+def test_junk_carry_values_are_ignored_not_a_500(measurable, member):
+    r = english_client(member).post(
+        f"/tasks/{measurable.pk}/submit/",
+        {"key_results": "完成", "confirm": "1", "carry": ["²", "abc", "99999999999"]},
+    )
+    assert r.status_code == 302 and Submission.objects.filter(task=measurable).count() == 1
+
+
+def test_carrying_a_file_id_that_is_not_the_tasks_is_refused_on_the_form(measurable, member):
+    r = english_client(member).post(
+        f"/tasks/{measurable.pk}/submit/", {"key_results": "完成", "confirm": "1", "carry": ["424242"]}
+    )
+    assert r.status_code == 422 and "not one of this task" in r.content.decode()
+    assert not Submission.objects.filter(task=measurable).exists()
