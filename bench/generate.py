@@ -1092,6 +1092,10 @@ def acceptance_criteria(ctx: Context) -> None:
                 )
             else:
                 rows.append(dict(task_id=t.id, position=pos, text=rng.choice(CRITERIA_TEXT)))
+        if n == 0 and t.submitted_at:
+            # Only a task with criteria is submitted for acceptance (review.services.
+            # refuse_obstacles); the same random draws as before, so the rest stays the same.
+            rows.append(dict(task_id=t.id, position=1, text=CRITERIA_TEXT[0]))
     save(ctx, AcceptanceCriterion, rows)
 
 

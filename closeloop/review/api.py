@@ -279,13 +279,17 @@ def create_submission(
     links: list[str] = Form([]),  # noqa: B008
     confirm: bool = Form(False),  # noqa: B008
     files: list[UploadedFile] = File(None),  # noqa: B008
+    carry: list[int] = Form([]),  # noqa: B008
 ):
     """The owner hands in key results, the completion date (from the day the task began — its
     start date or the day it was created, whichever is earlier — to the department's today;
     default that today), links and files (size and types
     from the server's settings; the content must be the type its name says). A leaf task
     below 100 % or a submission without a deliverable answers 422 `confirm_required` until
-    `confirm=true`. The task becomes 待验收 and the reviewer is notified."""
+    `confirm=true`. `carry` hands in again files of an earlier attempt (their deliverable
+    ids, e.g. after 返工). A task without acceptance criteria answers 409 `criteria_missing`,
+    one with open subtasks 409 `subtask_open`. The task becomes 待验收 and the reviewer is
+    notified."""
     user: User = request.auth
     task = access_task(user, task_id)
     s = services.submission_create(
@@ -295,6 +299,7 @@ def create_submission(
         completed_on=completed_on,
         links=links,
         files=files or [],
+        carry=carry,
         confirm=confirm,
     )
     return 201, _one(task.pk, s.pk)

@@ -10,6 +10,7 @@ from closeloop.core import compiled
 from closeloop.review import html, selectors, services
 from closeloop.review.models import Retrospective, Submission, Verdict, measured_display
 from closeloop.tasks import extensions, permissions
+from closeloop.tasks.selectors import submit_obstacles
 from closeloop.tasks.states import Status
 
 
@@ -35,7 +36,8 @@ def task_panel(request, task) -> str:
         "rounds_html": html.acceptance_rounds(list(reversed(rounds))),
         "banner": banner,
         "pending": pending,
-        "may_submit": services.may_submit(user, task),
+        # With no criteria or open subtasks the task page's actions say why instead.
+        "may_submit": services.may_submit(user, task) and not submit_obstacles(task),
         "may_review": pending is not None and permissions.can_review(user, task),
         "frozen": bool(rounds) and task.is_open,
         "may_consent": bool(rounds) and task.is_open and permissions.can_review(user, task),

@@ -40,6 +40,7 @@ from closeloop.review.models import (
     is_web_address,
 )
 from closeloop.tasks import permissions
+from closeloop.tasks import selectors as task_selectors
 from closeloop.tasks.models import AcceptanceCriterion, Task
 from closeloop.tasks.services import record_event, task_message, task_transition
 from closeloop.tasks.states import TRANSITIONS, Status
@@ -117,6 +118,32 @@ def may_submit(user: User, task: Task) -> bool:
     return user.pk == task.owner_id and (task.status, Status.SUBMITTED) in TRANSITIONS
 
 
+def _criteria_missing() -> Conflict:
+    message = _(
+        "This task has no acceptance criteria (验收标准): add at least one criterion before "
+        "submitting it for acceptance, so the reviewer has something to check."
+    )
+    return Conflict(message, code="criteria_missing", fields={"criteria": [message]})
+
+
+def refuse_obstacles(task: Task) -> None:
+    """Raise what keeps `task` from being submitted whatever the form says: Conflict
+    `criteria_missing` (field `criteria`) when it has no acceptance criterion (DESIGN.md
+    "The loop" 1 and 5: criteria are fixed at intake and checked one by one at acceptance;
+    an imported or criteria-less task would otherwise be accepted on one click), Conflict
+    `subtask_open` naming the open subtasks (the rule `task_transition` applies, said
+    before the form's fields are checked)."""
+    obstacles = task_selectors.submit_obstacles(task)
+    if obstacles.criteria_missing:
+        raise _criteria_missing()
+    if obstacles.open_subtasks:
+        codes = "、".join(f"{t.full_code} {t.title}" for t in obstacles.open_subtasks)
+        raise Conflict(
+            _("Subtasks still open: %(subs)s. Finish or cancel them before submitting.") % {"subs": codes},
+            code="subtask_open",
+        )
+
+
 def submission_create(
     *,
     actor: User,
@@ -126,6 +153,7 @@ def submission_create(
     links: Sequence[str] = (),
     files: Sequence = (),
     staged: Sequence[int] = (),
+    carry: Sequence[int] = (),
     confirm: bool = False,
     confirm_progress: bool = False,
     now: datetime | None = None,
@@ -135,8 +163,13 @@ def submission_create(
     its start date or the day it was created, whichever is earlier — nor after the
     department's today), links and files: uploaded now (`files`) or kept from the form's
     earlier round (`staged`: ids of the owner's `StagedUpload`s of this task, taken over as
-    they are; one that is gone is refused, field `files`, never silently left out).
+    they are; one that is gone is refused, field `files`, never silently left out), or
+    carried over from an earlier attempt of the same task (`carry`: ids of its file
+    Deliverables, e.g. the round sent back for rework; the stored file is shared, not
+    copied; an id of another task's or not a file is refused, field `files`).
 
+    Refuses first (Conflict, nothing stored) a task without acceptance criteria
+    (`criteria_missing`) or with open subtasks (`subtask_open`): `refuse_obstacles`.
     Refuses (ValidationFailed naming the field, nothing stored) bad text, links that are not
     http(s), files over `REVIEW_UPLOAD_MAX_BYTES` or of a type not allowed or whose content
     is not that type. A leaf task below 100 % or a submission without any deliverable needs
@@ -150,6 +183,7 @@ def submission_create(
     now = now or timezone.now()
     if actor.pk != task.owner_id:
         raise NotAllowed(_("Only the owner submits this task for acceptance."))
+    refuse_obstacles(task)
     errors: dict[str, list[str]] = {}
     key_results = _text(errors, "key_results", key_results, required=True, label=_("Key results"))
     earliest, today = completion_window(task, now)
@@ -179,7 +213,8 @@ def submission_create(
         errors.setdefault("links", []).append(_("At most %(n)s links.") % {"n": LINKS_MAX})
     checked = []
     kept = _staged_of(actor, task, staged, errors)
-    if len(files) + len(kept) > deliverable_files.max_files():
+    carried = _carried_of(task, carry, errors)
+    if len(files) + len(kept) + len(carried) > deliverable_files.max_files():
         errors.setdefault("files", []).append(
             _("At most %(n)s files.") % {"n": deliverable_files.max_files()}
         )
@@ -199,7 +234,7 @@ def submission_create(
                 fields={"confirm": [_("Confirm to submit below 100 %.")]},
                 code="confirm_required",
             )
-        if not checked and not kept and not clean_links:
+        if not checked and not kept and not carried and not clean_links:
             raise ValidationFailed(
                 _("Nothing is handed in (no file, no link): submit anyway?"),
                 fields={"confirm": [_("Confirm to submit without a deliverable.")]},
@@ -232,6 +267,8 @@ def submission_create(
                 progress_at_submit=current.progress,
             )
             criteria = list(AcceptanceCriterion.objects.filter(task=current).order_by("position", "id"))
+            if not criteria:  # checked up front too; read again under the task's lock
+                raise _criteria_missing()
             CriterionCheck.objects.bulk_create(
                 CriterionCheck(
                     submission=submission,
@@ -289,6 +326,17 @@ def submission_create(
                     ),
                     *(
                         Deliverable(
+                            submission=submission,
+                            kind=DeliverableKind.FILE,
+                            file=c.file.name,
+                            name=c.name,
+                            content_type=c.content_type,
+                            size=c.size,
+                        )
+                        for c in carried
+                    ),
+                    *(
+                        Deliverable(
                             submission=submission, kind=DeliverableKind.LINK, name=link[:255], url=link
                         )
                         for link in clean_links
@@ -300,7 +348,11 @@ def submission_create(
                 task=current,
                 actor=actor,
                 verb="submission_created",
-                after={"attempt": attempt, "files": len(checked) + len(kept), "links": len(clean_links)},
+                after={
+                    "attempt": attempt,
+                    "files": len(checked) + len(kept) + len(carried),
+                    "links": len(clean_links),
+                },
                 note=key_results[:500],
             )
             task_transition(actor=actor, task=current, to=Status.SUBMITTED, note=key_results[:500])
@@ -322,6 +374,26 @@ def completion_window(task: Task, now: datetime | None = None) -> tuple[date, da
     created = dept.local_today(task.created_at) if task.created_at else today
     earliest = min(d for d in (task.start_date, created, today) if d is not None)
     return earliest, today
+
+
+def _carried_of(task: Task, ids: Sequence, errors: dict) -> list[Deliverable]:
+    """The file deliverables of `task`'s earlier attempts named by `ids` (ints), by id, each
+    file once. An id that is not one of them (another task's, a link, unknown) is an error
+    of field `files`."""
+    wanted = list(dict.fromkeys(int(x) for x in ids))
+    if not wanted:
+        return []
+    found = list(
+        Deliverable.objects.filter(
+            pk__in=wanted, submission__task_id=task.pk, kind=DeliverableKind.FILE
+        ).order_by("id")
+    )
+    if len(found) != len(wanted):
+        errors.setdefault("files", []).append(
+            _("A file of an earlier attempt you chose to hand in again is not one of this task's files.")
+        )
+    seen: set[str] = set()
+    return [d for d in found if not (d.file.name in seen or seen.add(d.file.name))]
 
 
 def _staged_of(actor: User, task: Task, ids: Sequence, errors: dict) -> list[StagedUpload]:
@@ -563,8 +635,12 @@ def criteria_change_consent(
 def criteria_guard(actor: User, task: Task) -> None:
     """Registered with `tasks.extensions`: criteria are frozen from the first submission; a
     change needs the reviewer's open consent, which it uses up. Runs inside task_update's
-    transaction."""
+    transaction. A task that has no criterion has nothing frozen: adding its first ones
+    needs no consent (a task submitted before criteria were required, then sent back, could
+    otherwise never get any and never be submitted again)."""
     if not Submission.objects.filter(task_id=task.pk).exists():
+        return
+    if not AcceptanceCriterion.objects.filter(task_id=task.pk).exists():
         return
     consent = (
         CriteriaConsent.objects.select_for_update().filter(task_id=task.pk, used_at__isnull=True).first()

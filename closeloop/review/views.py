@@ -22,8 +22,9 @@ from closeloop.orgs.selectors import departments_for
 from closeloop.review import html, selectors, services
 from closeloop.review.files import STORAGE_ERRORS, is_missing
 from closeloop.review.models import CriterionCheck, Submission, Verdict, measured_display
+from closeloop.tasks import permissions
 from closeloop.tasks.models import AcceptanceCriterion, Customer, Project, TaskType
-from closeloop.tasks.selectors import access_task
+from closeloop.tasks.selectors import access_task, submit_obstacles
 from closeloop.tasks.states import Status
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,12 @@ def submit(request, pk: int):
     """Submit for acceptance. Asks up front whether to submit a leaf task below 100 % (a tick
     box on the form, not a round trip); files chosen on a form that comes back anyway (a
     refused field, no deliverable) are kept on the server (`services.submission_stage_files`)
-    and shown as ticked boxes, so they are never dropped without the owner seeing it."""
+    and shown as ticked boxes, so they are never dropped without the owner seeing it.
+    What the service refuses whatever the form says (no acceptance criteria, open subtasks:
+    `tasks.selectors.submit_obstacles`) is said instead of the form, with the link to add
+    criteria for those who may; a task already submitted or accepted says so, with a link
+    back. After 返工 the sent-back round's links are prefilled and its files offered ticked
+    (`carry`), so nothing has to be uploaded again."""
     task = access_task(request.user, pk)
     criteria = list(AcceptanceCriterion.objects.filter(task=task).order_by("position", "id"))
     earliest, today = services.completion_window(task)
@@ -101,15 +107,37 @@ def submit(request, pk: int):
         "files_not_kept": 0,
     }
     if not services.may_submit(request.user, task):
-        ctx["refused"] = _("Only the owner submits an in-progress or reworked task for acceptance.")
-        return render(request, "review/submit.html", ctx, status=403 if request.method == "POST" else 200)
+        # Said as what it is (already handed in, accepted, not yours), with the way back.
+        ctx["state"] = {Status.SUBMITTED: "submitted", Status.DONE: "done"}.get(task.status, "")
+        ctx["may_review"] = task.status == Status.SUBMITTED and permissions.can_review(request.user, task)
+        if not ctx["state"]:
+            ctx["refused"] = _("Only the owner submits an in-progress or reworked task for acceptance.")
+        status = (409 if ctx["state"] else 403) if request.method == "POST" else 200
+        return render(request, "review/submit.html", ctx, status=status)
+    # What the service would refuse whatever the form says, said before the form (no form).
+    obstacles = submit_obstacles(task)
+    if obstacles:
+        ctx["obstacles"] = obstacles
+        ctx["may_add_criteria"] = permissions.can_edit(request.user, task)
+        return render(request, "review/submit.html", ctx, status=409 if request.method == "POST" else 200)
     ctx["ask_progress"] = task.progress < 100 and not task.has_subtasks()
     ctx["rework"] = _last_rework(task)
+    if ctx["rework"] is not None and request.method != "POST":
+        # Resubmitting after 返工: the last round's links and files are offered again.
+        ctx["posted"]["links"] = [d["url"] for d in ctx["rework"]["deliverables"] if d["kind"] == "link"]
+        ctx["posted"]["carry"] = [d["id"] for d in ctx["rework"]["deliverables"] if d["kind"] == "file"]
+    if ctx["rework"] is not None:
+        ctx["carry_files"] = [d for d in ctx["rework"]["deliverables"] if d["kind"] == "file"]
     if request.method == "POST":
         posted = {
             "key_results": request.POST.get("key_results", ""),
             "completed_on": request.POST.get("completed_on", ""),
             "links": [x for x in request.POST.getlist("links") if x.strip()],
+            "carry": [
+                int(x)
+                for x in request.POST.getlist("carry")
+                if x.isascii() and x.isdigit() and int(x) < 2**31
+            ],
             # "progress": the box asked up front (below 100 %); "1": the question the form
             # came back with (nothing handed in, or the progress box left unticked).
             "confirm": "1" in request.POST.getlist("confirm"),
@@ -131,6 +159,7 @@ def submit(request, pk: int):
                 links=posted["links"],
                 files=files,
                 staged=staged,
+                carry=posted["carry"],
                 confirm=posted["confirm"],
                 confirm_progress=posted["confirm_progress"],
             )
@@ -317,8 +346,18 @@ def criteria_consent(request, pk: int):
 def retrospective(request, pk: int):
     task = access_task(request.user, pk)
     retro = selectors.retrospective_of(request.user, pk)
-    may_write = services.may_write_retrospective(request.user, task) and task.status == "done"
-    ctx = {"task": task, "retro": retro, "may_write": may_write, "error": None, "box": None, "posted": {}}
+    allowed = services.may_write_retrospective(request.user, task)
+    may_write = allowed and task.status == "done"
+    ctx = {
+        "task": task,
+        "retro": retro,
+        "may_write": may_write,
+        # Said as the reason it is: not theirs to write, or not accepted yet.
+        "not_allowed": not allowed,
+        "error": None,
+        "box": None,
+        "posted": {},
+    }
     if request.method == "POST":
         if not may_write:
             ctx["error"] = DomainError(

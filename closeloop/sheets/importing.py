@@ -44,6 +44,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "progress": ("当前进度", "进度", "完成进度", "progress"),
     "status": ("状态", "当前状态", "任务状态", "status"),
     "notes": ("备注", "说明", "notes", "note", "remarks"),
+    # Not one of the handbook's nine, but a department's sheet may carry it: new tasks take
+    # their acceptance criteria from it (one per line or per ；), as intake asks.
+    "criteria": ("验收标准", "验收条件", "验收要求", "acceptancecriteria", "criteria"),
     "version": ("数据版本", "version"),
 }
 # The hidden column the export adds after the handbook's nine: the task's version when it
@@ -59,6 +62,7 @@ LABELS = {
     "progress": gettext_lazy("Progress"),
     "status": gettext_lazy("Status"),
     "notes": gettext_lazy("Notes"),
+    "criteria": gettext_lazy("Acceptance criteria"),
     "version": gettext_lazy("Data version"),
 }
 # Headers of the handbook's other sheets (and the people directory) that a 日常任务清单表 does
@@ -331,9 +335,27 @@ def _show(field_name: str, value: Any) -> str:
         return value.display_name
     if field_name == "progress":
         return f"{value}%"
+    if field_name == "criteria":
+        return "；".join(value)
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+CRITERION_MAX = 500
+_CRITERIA_SPLIT = re.compile(r"[\n;；]+")
+_CRITERION_NUMBER = re.compile(r"^\s*(?:[(（]?\d{1,2}[)）.、．]|[①-⑳]|[-•·*])\s*")
+
+
+def split_criteria(raw: Any) -> list[str]:
+    """The acceptance criteria a 验收标准 cell holds: one per line or per ；/; , a leading
+    number ("1." "2、" "(3)" "①") or bullet dropped, blanks skipped. "" or None: []."""
+    out = []
+    for part in _CRITERIA_SPLIT.split(V.text(raw) if raw is not None else ""):
+        text = _CRITERION_NUMBER.sub("", part).strip()
+        if text:
+            out.append(text)
+    return out
 
 
 def _parse_row(
@@ -419,6 +441,15 @@ def _parse_row(
                 "notes", _("longer than %(max)s characters (%(n)s)") % {"max": NOTES_MAX, "n": len(notes)}
             )
         values["notes"] = notes
+    if "criteria" in cols:
+        values["criteria"] = criteria = split_criteria(_cell(cells, cols["criteria"]))
+        for i, text in enumerate(criteria, start=1):
+            if len(text) > CRITERION_MAX:
+                result.error(
+                    "criteria",
+                    _("criterion %(i)s is longer than %(max)s characters (%(n)s)")
+                    % {"i": i, "max": CRITERION_MAX, "n": len(text)},
+                )
     if "version" in cols:
         raw = V.text(_cell(cells, cols["version"]))
         if raw.isdigit():
@@ -464,6 +495,11 @@ def _plan_create(result: RowResult, actor: User, department: Department, today: 
     values["status"] = str(status)
     if status in ACCEPTANCE_STATES:
         _acceptance_error(result, status, new=True)
+    if "criteria" in values and not values["criteria"] and status != Status.CANCELLED:
+        result.warn(
+            "criteria",
+            _("empty: the task cannot be submitted for acceptance until criteria are added on its page"),
+        )
     due = values.get("due_date")
     if due is not None and due < today and status != Status.CANCELLED:
         result.warn(
@@ -477,8 +513,18 @@ def _plan_create(result: RowResult, actor: User, department: Department, today: 
         result.error("code", _("only members of %(dept)s can create tasks there") % {"dept": department.name})
     if result.action != "error":
         result.action = "create"
-        for name in ("title", "task_type", "priority", "owner", "due_date", "progress", "status", "notes"):
-            if values.get(name) not in (None, ""):
+        for name in (
+            "title",
+            "task_type",
+            "priority",
+            "owner",
+            "due_date",
+            "progress",
+            "status",
+            "notes",
+            "criteria",
+        ):
+            if values.get(name) not in (None, "", []):
                 result.changes[name] = ("", _show(name, values[name]))
 
 
@@ -491,6 +537,9 @@ def _plan_update(
     shown_code = task.code if task.department_id == department.pk else task.full_code
     result.task_id = task.pk
     exported_version = values.pop("version", None)
+    # Criteria of an existing task are edited on its page (frozen once submitted): the
+    # column is read for new tasks only.
+    values.pop("criteria", None)
     if not values.get("title"):
         values.pop("title", None)  # an empty cell keeps the title
     for name in ("owner", "due_date", "task_type", "priority", "progress", "status"):

@@ -21,6 +21,7 @@ from closeloop.orgs.models import Department, User
 from closeloop.sheets.importing import ImportPlan, RowResult, plan_task_import
 from closeloop.tasks.bulk import BulkRowError, NewTask, TaskChange, tasks_bulk_create, tasks_bulk_update
 from closeloop.tasks.selectors import forget_visibility
+from closeloop.tasks.validation import CriterionIn
 
 
 class ImportRefused(ValidationFailed):
@@ -100,6 +101,7 @@ def _apply_creates(actor: User, department: Department, rows: list[RowResult], s
             notes=r.values.get("notes", ""),
             status=r.values["status"],
             progress=r.values.get("progress"),
+            criteria=[CriterionIn(text=text) for text in r.values.get("criteria", [])],
         )
         for r in rows
     ]

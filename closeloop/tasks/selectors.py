@@ -983,6 +983,48 @@ def allowed_transitions(user, task: Task) -> list[Status]:
     return [to for (frm, to), actor in TRANSITIONS.items() if frm == task.status and plays(user, actor, task)]
 
 
+@dataclass(frozen=True)
+class SubmitObstacles:
+    """What stands between a task and its submission for acceptance, read up front so the
+    submit button and page say it before the owner fills anything in (the service refuses
+    the same: `review.services.submission_create`). `criteria_missing`: no acceptance
+    criterion written down (DESIGN.md "The loop" 1: criteria are fixed at intake);
+    `open_subtasks`: direct children neither done nor cancelled, by id, with departments."""
+
+    criteria_missing: bool
+    open_subtasks: list
+
+    def __bool__(self) -> bool:
+        return self.criteria_missing or bool(self.open_subtasks)
+
+
+def submit_obstacles(task: Task) -> SubmitObstacles:
+    """`SubmitObstacles` of `task`. Uses `task.criteria_list` when the task page loaded it
+    (no query), else one EXISTS; the open subtasks are read (one query) only for a task that
+    ever had a subtask (`next_child_number > 1`). Kept on `task` for the rest of the request
+    (the task page asks twice: its actions and review's panel)."""
+    known = getattr(task, "_submit_obstacles", None)
+    if known is not None:
+        return known
+    listed = getattr(task, "criteria_list", None)
+    if listed is not None:
+        missing = not listed
+    else:
+        missing = not AcceptanceCriterion.objects.filter(task_id=task.pk).exists()
+    children = (
+        list(
+            Task.objects.filter(parent_id=task.pk)
+            .exclude(status__in=CLOSED_STATUSES)
+            .select_related("department")
+            .order_by("id")
+        )
+        if task.next_child_number > 1
+        else []
+    )
+    task._submit_obstacles = SubmitObstacles(criteria_missing=missing, open_subtasks=children)
+    return task._submit_obstacles
+
+
 def department_counts(user, department_id: int, *, today: date | None = None) -> dict[str, int]:
     today = today or local_today()
     qs = Task.objects.visible_to(user).filter(department_id=department_id)

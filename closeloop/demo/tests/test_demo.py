@@ -27,6 +27,9 @@ def test_the_demo_loads_once_and_sales_manager_finds_t001_in_my_work(db):
     assert {"in_progress", "blocked", "submitted", "done", "not_started"} <= set(
         Task.objects.values_list("status", flat=True)
     )
+    # Whatever was handed in for acceptance has criteria to check (review.services.refuse_obstacles).
+    handed_in = Task.objects.filter(status__in=["submitted", "done", "rework"])
+    assert handed_in.exists() and not handed_in.filter(criteria__isnull=True).exists()
 
 
 def test_if_empty_does_nothing_when_departments_exist(db):

@@ -196,7 +196,17 @@ def _transition_actions(user, task: Task) -> list[dict]:
             if all(a.get("url") != routed for a in actions):
                 if to == Status.REWORK:
                     label = TRANSITION_LABELS[Status.DONE]
-                actions.append({"to": to.value, "label": label, "url": routed, "primary": True})
+                # Said up front, not after the owner fills the form: no criteria, open subtasks.
+                obstacles = selectors.submit_obstacles(task) if to == Status.SUBMITTED else None
+                actions.append(
+                    {
+                        "to": to.value,
+                        "label": label,
+                        "url": routed,
+                        "primary": True,
+                        "obstacles": obstacles or None,
+                    }
+                )
             continue
         if to == Status.IN_PROGRESS and task.status != Status.NOT_STARTED:
             label = RESUME_LABEL
@@ -339,6 +349,9 @@ def _detail_context(request, task: Task, **extra) -> dict:
         "activity_more": getattr(task, "event_count", len(task.event_list)) - len(shown),
         "actions": _transition_actions(user, task),
         "may_edit": may_edit,
+        # Flagged to those who may add them (owner, initiator, head, deputy) while the task is
+        # open: a task without criteria cannot be submitted (review.services.refuse_obstacles).
+        "criteria_missing": may_edit and not task.criteria_list,
         "may_reassign": may_reassign,
         "reassign_form": ReassignForm(initial={"owner": task.owner_id}, suggest=people)
         if open_form == "reassign"

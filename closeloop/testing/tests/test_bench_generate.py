@@ -32,6 +32,9 @@ def test_tiny_dataset_keeps_the_migrated_schema_and_counts_its_rows():
     assert {"tracking.ProgressUpdate", "tasks.TaskEvent", "notify.Notification"} <= set(counted)
     for label, n in counted.items():
         assert models[label].objects.count() == n, label
+    # Only a task with acceptance criteria is ever submitted (review.services.refuse_obstacles).
+    Task = models["tasks.Task"]
+    assert not Task.objects.filter(submitted_at__isnull=False, criteria__isnull=True).exists()
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             assert cursor.execute("PRAGMA foreign_keys").fetchone()[0] == 1
