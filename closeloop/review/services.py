@@ -313,27 +313,17 @@ def submission_create(
                 )
             Deliverable.objects.bulk_create(
                 [
+                    # Kept staging rows and carried deliverables alike: their stored file.
                     *(
                         Deliverable(
                             submission=submission,
                             kind=DeliverableKind.FILE,
-                            file=k.file.name,
-                            name=k.name,
-                            content_type=k.content_type,
-                            size=k.size,
+                            file=f.file.name,
+                            name=f.name,
+                            content_type=f.content_type,
+                            size=f.size,
                         )
-                        for k in kept
-                    ),
-                    *(
-                        Deliverable(
-                            submission=submission,
-                            kind=DeliverableKind.FILE,
-                            file=c.file.name,
-                            name=c.name,
-                            content_type=c.content_type,
-                            size=c.size,
-                        )
-                        for c in carried
+                        for f in (*kept, *carried)
                     ),
                     *(
                         Deliverable(
